@@ -1,0 +1,59 @@
+//! ClickHouse migrations: numbered SQL files in `analytics/migrations/`,
+//! compiled in, applied in order and recorded in `schema_migrations`.
+//! Every statement must run on ClickHouse 18.16 and on current releases.
+
+use crate::AnalyticsError;
+use cloudcast_core::config::ClickhouseConfig;
+
+pub const MIGRATIONS: &[(u32, &str, &str)] = &[(
+    1,
+    "heartbeats",
+    include_str!("../migrations/0001_heartbeats.sql"),
+)];
+
+pub async fn migrate(cfg: &ClickhouseConfig) -> Result<(), AnalyticsError> {
+    let server = crate::server_client(cfg);
+    // The database name comes from our own config, not from a client, but
+    // quote it anyway so an odd name cannot break the statement.
+    let db = cfg.database.replace('`', "");
+    server
+        .query(&format!("CREATE DATABASE IF NOT EXISTS `{db}`"))
+        .execute()
+        .await?;
+    let client = crate::client(cfg);
+    client
+        .query("CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, name String, applied_at DateTime) ENGINE = TinyLog")
+        .execute()
+        .await?;
+    let applied: Vec<u32> = client
+        .query("SELECT version FROM schema_migrations")
+        .fetch_all()
+        .await?;
+    for (version, name, sql) in MIGRATIONS {
+        if applied.contains(version) {
+            continue;
+        }
+        for stmt in sql.split(';').map(str::trim).filter(|s| !is_blank(s)) {
+            client
+                .query(stmt)
+                .execute()
+                .await
+                .map_err(|source| AnalyticsError::Migration { name, source })?;
+        }
+        client
+            .query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, now())")
+            .bind(*version)
+            .bind(*name)
+            .execute()
+            .await?;
+        tracing::info!(version, name, "ClickHouse migration applied");
+    }
+    Ok(())
+}
+
+/// True for text holding only comments and whitespace.
+fn is_blank(stmt: &str) -> bool {
+    stmt.lines()
+        .map(str::trim)
+        .all(|l| l.is_empty() || l.starts_with("--"))
+}

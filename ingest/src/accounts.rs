@@ -1,0 +1,284 @@
+//! Registration and sign-in.
+//!
+//! Registration applies the privacy policy's rules: under-13s are refused and
+//! nothing about them is stored (§12); 13-17 year olds are marked so the UI can
+//! advise asking a parent; usernames that are email addresses are refused
+//! because usernames are public (§1). Passwords are hashed with argon2id on a
+//! blocking thread so hashing never stalls the async runtime.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+use cloudcast_core::auth::new_token;
+use cloudcast_core::extract::ApiJson;
+
+use crate::{IngestError, IngestState};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewAccount {
+    pub email: String,
+    pub username: String,
+    pub password: String,
+    /// `YYYY-MM-DD`.
+    pub birth_date: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AccountCreated {
+    pub id: Uuid,
+    pub username: String,
+    pub is_minor: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    pub login: String,
+    pub password: String,
+}
+
+#[derive(Serialize)]
+pub struct SessionCreated {
+    pub token: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+const MAX_PASSWORD_LEN: usize = 1024;
+
+/// Full years between `birth` and `today`.
+pub fn age_on(birth: Date, today: Date) -> i32 {
+    let mut age = today.year() - birth.year();
+    if (today.month() as u8, today.day()) < (birth.month() as u8, birth.day()) {
+        age -= 1;
+    }
+    age
+}
+
+pub fn validate_email(email: &str) -> Result<(), IngestError> {
+    let bad = || IngestError::InvalidField("email: not a valid email address".into());
+    if email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad());
+    }
+    let (local, domain) = email.rsplit_once('@').ok_or_else(bad)?;
+    if local.is_empty()
+        || domain.len() < 3
+        || !domain.contains('.')
+        || domain.starts_with('.')
+        || domain.ends_with('.')
+    {
+        return Err(bad());
+    }
+    Ok(())
+}
+
+pub fn validate_username(username: &str) -> Result<(), IngestError> {
+    if username.contains('@') {
+        return Err(IngestError::InvalidField(
+            "username: usernames are public, so an email address cannot be one".into(),
+        ));
+    }
+    let len = username.chars().count();
+    if !(3..=30).contains(&len) {
+        return Err(IngestError::InvalidField(
+            "username: must be 3 to 30 characters".into(),
+        ));
+    }
+    if !username
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+    {
+        return Err(IngestError::InvalidField(
+            "username: use letters, digits, '_', '-' and '.' only".into(),
+        ));
+    }
+    Ok(())
+}
+
+pub fn parse_birth_date(s: &str, today: Date) -> Result<Date, IngestError> {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    let date = Date::parse(s, &fmt)
+        .map_err(|_| IngestError::InvalidField("birth_date: expected YYYY-MM-DD".into()))?;
+    if date > today || date.year() < 1900 {
+        return Err(IngestError::InvalidField(
+            "birth_date: not a plausible birth date".into(),
+        ));
+    }
+    Ok(date)
+}
+
+async fn hash_password(password: String) -> Result<String, IngestError> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| IngestError::Hash(e.to_string()))
+    })
+    .await
+    .map_err(|e| IngestError::Hash(e.to_string()))?
+}
+
+async fn verify_password(password: String, hash: String) -> Result<bool, IngestError> {
+    tokio::task::spawn_blocking(move || {
+        let parsed = PasswordHash::new(&hash).map_err(|e| IngestError::Hash(e.to_string()))?;
+        Ok(Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok())
+    })
+    .await
+    .map_err(|e| IngestError::Hash(e.to_string()))?
+}
+
+/// `POST /api/v1/accounts`
+pub async fn register(
+    State(state): State<IngestState>,
+    ApiJson(req): ApiJson<NewAccount>,
+) -> Result<(StatusCode, Json<AccountCreated>), IngestError> {
+    let today = OffsetDateTime::now_utc().date();
+    let email = req.email.trim().to_string();
+    let username = req.username.trim().to_string();
+    validate_email(&email)?;
+    validate_username(&username)?;
+    let birth = parse_birth_date(&req.birth_date, today)?;
+    // The age gate comes before anything is written: an under-13 leaves no trace.
+    let age = age_on(birth, today);
+    if age < 13 {
+        return Err(IngestError::UnderAge);
+    }
+    let min = state.config.auth.min_password_len;
+    if req.password.chars().count() < min {
+        return Err(IngestError::InvalidField(format!(
+            "password: must be at least {min} characters"
+        )));
+    }
+    if req.password.len() > MAX_PASSWORD_LEN {
+        return Err(IngestError::InvalidField(format!(
+            "password: must be at most {MAX_PASSWORD_LEN} bytes"
+        )));
+    }
+    let hash = hash_password(req.password).await?;
+    let id = Uuid::now_v7();
+    let is_minor = age < 18;
+    let res = sqlx::query(
+        "INSERT INTO users (id, email, username, password_hash, birth_date, is_minor)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(id)
+    .bind(&email)
+    .bind(&username)
+    .bind(&hash)
+    .bind(birth)
+    .bind(is_minor)
+    .execute(&state.pool)
+    .await;
+    match res {
+        Ok(_) => {}
+        Err(sqlx::Error::Database(db)) if db.constraint() == Some("users_email_ci") => {
+            return Err(IngestError::EmailTaken);
+        }
+        Err(sqlx::Error::Database(db)) if db.constraint() == Some("users_username_ci") => {
+            return Err(IngestError::UsernameTaken);
+        }
+        Err(e) => return Err(e.into()),
+    }
+    tracing::info!(user_id = %id, "account registered");
+    Ok((
+        StatusCode::CREATED,
+        Json(AccountCreated {
+            id,
+            username,
+            is_minor,
+        }),
+    ))
+}
+
+/// `POST /api/v1/sessions`: sign in by username or email.
+pub async fn sign_in(
+    State(state): State<IngestState>,
+    ApiJson(req): ApiJson<Credentials>,
+) -> Result<Json<SessionCreated>, IngestError> {
+    if req.password.len() > MAX_PASSWORD_LEN || req.login.len() > 254 {
+        return Err(IngestError::BadCredentials);
+    }
+    let row: Option<(Uuid, String)> = sqlx::query_as(
+        "SELECT id, password_hash FROM users
+         WHERE lower(username) = lower($1) OR lower(email) = lower($1) LIMIT 1",
+    )
+    .bind(req.login.trim())
+    .fetch_optional(&state.pool)
+    .await?;
+    let Some((user_id, hash)) = row else {
+        // Spend the same time as a real check so response timing does not
+        // reveal which logins exist.
+        let _ = verify_password(req.password, DUMMY_HASH.to_string()).await;
+        return Err(IngestError::BadCredentials);
+    };
+    if !verify_password(req.password, hash).await? {
+        return Err(IngestError::BadCredentials);
+    }
+    let (token, token_hash) = new_token();
+    let expires_at =
+        OffsetDateTime::now_utc() + time::Duration::seconds(state.config.auth.token_ttl_secs);
+    sqlx::query("INSERT INTO auth_tokens (token_hash, user_id, expires_at) VALUES ($1, $2, $3)")
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(expires_at)
+        .execute(&state.pool)
+        .await?;
+    tracing::info!(user_id = %user_id, "signed in");
+    Ok(Json(SessionCreated { token, expires_at }))
+}
+
+/// argon2id hash of a random password, used to equalise timing for unknown logins.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$4t7pYVJdXHxnMGtpqCMAf6tGKV3b3iDyzXvBgYtqvqU";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    #[test]
+    fn age_counts_whole_years() {
+        assert_eq!(age_on(date!(2013 - 11 - 29), date!(2026 - 11 - 29)), 13);
+        assert_eq!(age_on(date!(2013 - 11 - 30), date!(2026 - 11 - 29)), 12);
+        assert_eq!(age_on(date!(2008 - 02 - 29), date!(2026 - 02 - 28)), 17);
+    }
+
+    #[test]
+    fn usernames_that_are_emails_are_refused() {
+        assert!(validate_username("dj@example.com").is_err());
+        assert!(validate_username("ab").is_err());
+        assert!(validate_username("dj shadow").is_err());
+        assert!(validate_username("dj_shadow-2.0").is_ok());
+    }
+
+    #[test]
+    fn emails_are_checked_for_shape() {
+        assert!(validate_email("a@b.co").is_ok());
+        assert!(validate_email("nope").is_err());
+        assert!(validate_email("a@b").is_err());
+        assert!(validate_email("a b@c.de").is_err());
+    }
+
+    #[test]
+    fn birth_dates_are_parsed_strictly() {
+        let today = date!(2026 - 11 - 29);
+        assert!(parse_birth_date("2000-01-31", today).is_ok());
+        assert!(parse_birth_date("2000-02-30", today).is_err());
+        assert!(parse_birth_date("31/01/2000", today).is_err());
+        assert!(parse_birth_date("2030-01-01", today).is_err());
+    }
+
+    #[test]
+    fn dummy_hash_parses() {
+        assert!(PasswordHash::new(DUMMY_HASH).is_ok());
+    }
+}

@@ -1,0 +1,168 @@
+//! Assembles the HTTP application from the roles' routers, plus `/healthz`,
+//! the landing page, and the guarantee that every error is JSON.
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use http_body_util::BodyExt;
+use serde_json::json;
+use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
+use tower_http::cors::{Any, CorsLayer};
+
+use cloudcast_analytics::BeatSender;
+use cloudcast_core::ApiError;
+use cloudcast_core::signing::UrlSigner;
+
+use crate::{Role, Services};
+
+pub fn app(
+    services: &Services,
+    roles: &[Role],
+    signer: UrlSigner,
+    beats: Option<BeatSender>,
+) -> Router {
+    let mut router = Router::new()
+        .route("/", get(index))
+        .route("/healthz", get(healthz).with_state(services.clone()));
+    if Role::Ingest.runs(roles) {
+        router = router.merge(cloudcast_ingest::router(cloudcast_ingest::IngestState {
+            pool: services.pool.clone(),
+            storage: services.storage.clone(),
+            config: services.config.clone(),
+            signer: signer.clone(),
+        }));
+    }
+    if let (true, Some(beats)) = (Role::Stream.runs(roles), beats) {
+        // Web players on other origins fetch ranges and read these headers.
+        let cors = CorsLayer::new()
+            .allow_origin(Any)
+            .allow_methods([Method::GET, Method::HEAD, Method::POST, Method::OPTIONS])
+            .allow_headers([
+                header::RANGE,
+                header::CONTENT_TYPE,
+                header::IF_RANGE,
+                header::IF_NONE_MATCH,
+            ])
+            .expose_headers([
+                header::CONTENT_RANGE,
+                header::CONTENT_LENGTH,
+                header::ACCEPT_RANGES,
+                header::ETAG,
+            ]);
+        router = router.merge(
+            cloudcast_stream::router(cloudcast_stream::StreamState {
+                pool: services.pool.clone(),
+                storage: services.storage.clone(),
+                config: services.config.clone(),
+                signer,
+                beats,
+            })
+            .layer(cors),
+        );
+    }
+    if Role::Analytics.runs(roles) {
+        router = router.merge(cloudcast_analytics::router(
+            cloudcast_analytics::AnalyticsState {
+                clickhouse: services.clickhouse.clone(),
+                pool: services.pool.clone(),
+                config: services.config.clone(),
+            },
+        ));
+    }
+    // Playlists and JSON compress well; media is already compressed and
+    // must keep exact byte ranges, so audio is never re-encoded.
+    let compress = SizeAbove::new(256).and(NotForContentType::const_new("audio/"));
+    router
+        .fallback(not_found)
+        .layer(axum::middleware::map_response(json_errors))
+        .layer(CompressionLayer::new().compress_when(compress))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("route")
+}
+
+/// Rewrites error responses that are not JSON (axum's own rejections such as
+/// 405 or 413) into the API's `{"error": {...}}` shape, keeping status and headers.
+async fn json_errors(resp: Response) -> Response {
+    let status = resp.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let text = match body.collect().await {
+        Ok(b) => String::from_utf8_lossy(&b.to_bytes())
+            .chars()
+            .take(300)
+            .collect::<String>(),
+        Err(_) => String::new(),
+    };
+    let message = if text.trim().is_empty() {
+        status.canonical_reason().unwrap_or("error").to_string()
+    } else {
+        text
+    };
+    let code = match status {
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        s if s.is_server_error() => "internal",
+        _ => "bad_request",
+    };
+    let body = json!({"error": {"code": code, "message": message}}).to_string();
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(body))
+}
+
+/// 200 once PostgreSQL, S3 and ClickHouse all answer; 503 naming the ones that do not.
+async fn healthz(State(s): State<Services>) -> Response {
+    let pg = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&s.pool);
+    let s3 = s.storage.ping();
+    let ch = s.clickhouse.query("SELECT 1").fetch_one::<u8>();
+    let timeout = std::time::Duration::from_secs(3);
+    let (pg, s3, ch) = tokio::join!(
+        tokio::time::timeout(timeout, pg),
+        tokio::time::timeout(timeout, s3),
+        tokio::time::timeout(timeout, ch)
+    );
+    let pg_ok = matches!(pg, Ok(Ok(_)));
+    let s3_ok = matches!(s3, Ok(Ok(_)));
+    let ch_ok = matches!(ch, Ok(Ok(_)));
+    let all = pg_ok && s3_ok && ch_ok;
+    let status = if all {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let word = |ok: bool| if ok { "ok" } else { "unavailable" };
+    (
+        status,
+        axum::Json(json!({
+            "status": word(all),
+            "postgres": word(pg_ok),
+            "s3": word(s3_ok),
+            "clickhouse": word(ch_ok),
+        })),
+    )
+        .into_response()
+}
+
+async fn index() -> Html<&'static str> {
+    Html(include_str!("index.html"))
+}

@@ -1,0 +1,327 @@
+//! `POST /api/v1/heartbeats`: one beat or a batch, from `fetch` or
+//! `navigator.sendBeacon` (which sends `text/plain`). Beats are validated,
+//! enriched on the server (listener, referrer domain, truncated IP) and queued
+//! for the ClickHouse writer; a full queue answers 503 so players retry.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use cloudcast_analytics::HeartbeatRow;
+use cloudcast_core::auth::MaybeUser;
+use cloudcast_core::signing::unix_now;
+
+use crate::{StreamError, StreamState};
+
+/// One beat as a player sends it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Beat {
+    pub cloudcast_id: Uuid,
+    /// Random id of one listening session, chosen by the player.
+    pub session_id: String,
+    /// 0, 1, 2 ... per session: a re-sent beat keeps its number.
+    pub seq: u32,
+    pub position_ms: u64,
+    #[serde(default)]
+    pub rendition: Option<String>,
+    /// The page's referrer, as the player saw it.
+    #[serde(default)]
+    pub referrer: Option<String>,
+    /// Client clock, Unix milliseconds.
+    #[serde(default)]
+    pub client_ts: Option<i64>,
+}
+
+const LISTENER_COOKIE: &str = "cc_listener";
+/// A beat may report a position this far past the end (players overshoot).
+const POSITION_SLACK_MS: u64 = 5_000;
+/// Client clocks may run ahead, but not by more than this.
+const FUTURE_SLACK_MS: i64 = 5 * 60 * 1000;
+
+/// Parses a body holding one beat object or an array of them.
+pub fn parse_beats(body: &[u8], max: usize) -> Result<Vec<Beat>, StreamError> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| StreamError::BadHeartbeat(format!("body is not valid JSON: {e}")))?;
+    let items = match value {
+        Value::Array(items) => items,
+        obj @ Value::Object(_) => vec![obj],
+        _ => {
+            return Err(StreamError::BadHeartbeat(
+                "send one heartbeat object or an array of them".into(),
+            ));
+        }
+    };
+    if items.is_empty() {
+        return Err(StreamError::BadHeartbeat("the batch is empty".into()));
+    }
+    if items.len() > max {
+        return Err(StreamError::BadHeartbeat(format!(
+            "a batch holds at most {max} heartbeats, got {}",
+            items.len()
+        )));
+    }
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let beat: Beat = serde_json::from_value(v)
+                .map_err(|e| StreamError::BadHeartbeat(format!("heartbeat {i}: {e}")))?;
+            validate_shape(&beat)
+                .map_err(|m| StreamError::BadHeartbeat(format!("heartbeat {i}: {m}")))?;
+            Ok(beat)
+        })
+        .collect()
+}
+
+fn validate_shape(b: &Beat) -> Result<(), String> {
+    let ok_id = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 64
+            && s.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+    };
+    if !ok_id(&b.session_id) {
+        return Err("session_id must be 1-64 characters of letters, digits, '-' or '_'".into());
+    }
+    if let Some(r) = &b.rendition
+        && (!ok_id(r) || r.len() > 32)
+    {
+        return Err("rendition is not a rendition name".into());
+    }
+    if let Some(ts) = b.client_ts
+        && ts > unix_now() * 1000 + FUTURE_SLACK_MS
+    {
+        return Err("client_ts is in the future".into());
+    }
+    if b.referrer.as_ref().is_some_and(|r| r.len() > 2048) {
+        return Err("referrer is longer than 2048 characters".into());
+    }
+    Ok(())
+}
+
+/// The registrable part we keep of a referrer: its host, lower-cased,
+/// without `www.`; nothing of the path or query (they can carry personal data).
+pub fn referrer_domain(referrer: &str) -> String {
+    let Ok(url) = url::Url::parse(referrer.trim()) else {
+        return String::new();
+    };
+    if !matches!(url.scheme(), "http" | "https") {
+        return String::new();
+    }
+    let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+    host.strip_prefix("www.").unwrap_or(&host).to_string()
+}
+
+/// IPv4 addresses keep their /24, IPv6 their /48; the rest is never stored.
+pub fn ip_prefix(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            format!("{}.{}.{}.0/24", o[0], o[1], o[2])
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return ip_prefix(IpAddr::V4(v4));
+            }
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2])
+        }
+    }
+}
+
+fn cookie_listener(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == LISTENER_COOKIE)
+        .map(|(_, v)| v.to_string())
+        .filter(|v| v.len() == 32 && v.bytes().all(|c| c.is_ascii_hexdigit()))
+}
+
+pub async fn intake(
+    State(state): State<StreamState>,
+    MaybeUser(user): MaybeUser,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, StreamError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if !(content_type.starts_with("application/json") || content_type.starts_with("text/plain")) {
+        return Err(StreamError::BadContentType);
+    }
+    let beats = parse_beats(&body, state.config.analytics.max_beats_per_request)?;
+
+    // Every cloudcast named must exist, be ready, and be long enough.
+    let mut ids: Vec<Uuid> = beats.iter().map(|b| b.cloudcast_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let rows: Vec<(Uuid, Option<i64>)> = sqlx::query_as(
+        "SELECT id, duration_ms FROM cloudcasts WHERE id = ANY($1) AND status = 'ready'",
+    )
+    .bind(&ids)
+    .fetch_all(&state.pool)
+    .await?;
+    let durations: HashMap<Uuid, u64> = rows
+        .into_iter()
+        .map(|(id, d)| (id, d.unwrap_or(0).max(0) as u64))
+        .collect();
+    for (i, b) in beats.iter().enumerate() {
+        let Some(&duration) = durations.get(&b.cloudcast_id) else {
+            return Err(StreamError::BadHeartbeat(format!(
+                "heartbeat {i}: cloudcast {} does not exist or is not ready",
+                b.cloudcast_id
+            )));
+        };
+        if b.position_ms > duration + POSITION_SLACK_MS {
+            return Err(StreamError::BadHeartbeat(format!(
+                "heartbeat {i}: position_ms {} is beyond the cloudcast's duration of {duration} ms",
+                b.position_ms
+            )));
+        }
+    }
+
+    // Who is listening: the user, else the anonymous first-party cookie. A
+    // browser without the cookie gets one derived from its first session, so
+    // its beats before and after the cookie is set count as one listener.
+    let cookie = cookie_listener(&headers);
+    let mut set_cookie = None;
+    let (listener_id, user_id) = match user {
+        Some(u) => (format!("u:{u}"), u.to_string()),
+        None => {
+            let anon = match cookie {
+                Some(c) => c,
+                None => {
+                    let digest = Sha256::digest(beats[0].session_id.as_bytes());
+                    let id = hex::encode(&digest[..16]);
+                    set_cookie = Some(id.clone());
+                    id
+                }
+            };
+            (format!("a:{anon}"), String::new())
+        }
+    };
+    let header_referrer = headers
+        .get(header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .map(referrer_domain)
+        .unwrap_or_default();
+    let ip = ip_prefix(peer.ip());
+    let now = unix_now().max(0) as u32;
+    let count = beats.len();
+    let rows: Vec<HeartbeatRow> = beats
+        .into_iter()
+        .map(|b| HeartbeatRow {
+            ts: now,
+            cloudcast_id: b.cloudcast_id.to_string(),
+            session_id: b.session_id,
+            seq: b.seq,
+            position_ms: b.position_ms,
+            listener_id: listener_id.clone(),
+            user_id: user_id.clone(),
+            rendition: b.rendition.unwrap_or_default(),
+            referrer_domain: b
+                .referrer
+                .as_deref()
+                .map(referrer_domain)
+                .filter(|d| !d.is_empty())
+                .unwrap_or_else(|| header_referrer.clone()),
+            ip_prefix: ip.clone(),
+        })
+        .collect();
+    state
+        .beats
+        .try_send_all(rows)
+        .map_err(|_| StreamError::Saturated)?;
+
+    let mut resp = (
+        StatusCode::ACCEPTED,
+        Json(serde_json::json!({ "accepted": count })),
+    )
+        .into_response();
+    if let Some(id) = set_cookie {
+        let cookie =
+            format!("{LISTENER_COOKIE}={id}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax");
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            resp.headers_mut().insert(header::SET_COOKIE, v);
+        }
+    }
+    Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn referrers_keep_only_the_domain() {
+        assert_eq!(
+            referrer_domain("https://www.Example.com/mix?u=me@x.org"),
+            "example.com"
+        );
+        assert_eq!(referrer_domain("http://blog.dj.net:8080/p"), "blog.dj.net");
+        assert_eq!(referrer_domain("android-app://x"), "");
+        assert_eq!(referrer_domain("not a url"), "");
+    }
+
+    #[test]
+    fn ips_are_truncated() {
+        assert_eq!(
+            ip_prefix("203.0.113.77".parse().unwrap_or(IpAddr::from([0, 0, 0, 0]))),
+            "203.0.113.0/24"
+        );
+        assert_eq!(
+            ip_prefix(
+                "2001:db8:abcd:12::1"
+                    .parse()
+                    .unwrap_or(IpAddr::from([0, 0, 0, 0]))
+            ),
+            "2001:db8:abcd::/48"
+        );
+        assert_eq!(
+            ip_prefix(
+                "::ffff:10.1.2.3"
+                    .parse()
+                    .unwrap_or(IpAddr::from([0, 0, 0, 0]))
+            ),
+            "10.1.2.0/24"
+        );
+    }
+
+    #[test]
+    fn beats_parse_singly_and_in_batches() {
+        let one = br#"{"cloudcast_id":"0191f3a4-0000-7000-8000-000000000000","session_id":"s1","seq":0,"position_ms":0}"#;
+        assert_eq!(parse_beats(one, 10).map(|b| b.len()).ok(), Some(1));
+        let many = format!(
+            "[{}]",
+            [std::str::from_utf8(one).unwrap_or_default(); 3].join(",")
+        );
+        assert_eq!(
+            parse_beats(many.as_bytes(), 10).map(|b| b.len()).ok(),
+            Some(3)
+        );
+        assert!(parse_beats(many.as_bytes(), 2).is_err());
+        assert!(parse_beats(b"[]", 2).is_err());
+        assert!(parse_beats(b"42", 2).is_err());
+        let wrong_type = br#"{"cloudcast_id":"0191f3a4-0000-7000-8000-000000000000","session_id":"s1","seq":"x","position_ms":0}"#;
+        assert!(parse_beats(wrong_type, 2).is_err());
+        let bad_session = br#"{"cloudcast_id":"0191f3a4-0000-7000-8000-000000000000","session_id":"a b","seq":1,"position_ms":0}"#;
+        assert!(parse_beats(bad_session, 2).is_err());
+    }
+}

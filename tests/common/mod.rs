@@ -1,0 +1,285 @@
+//! Starts the whole system in-process through `cloudcast::start`, the same
+//! function `main` uses, against the real PostgreSQL and ClickHouse that
+//! `infra/dev test` starts. Each test gets its own PostgreSQL database,
+//! ClickHouse database, S3 folder and bucket, so tests run in parallel.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use cloudcast::{Role, Running};
+use cloudcast_core::Config;
+use serde_json::{Value, json};
+use sqlx::Connection;
+
+pub struct TestSystem {
+    pub running: Option<Running>,
+    pub base: String,
+    pub http: reqwest::Client,
+    pub pg_url: String,
+    pub db_name: String,
+    pub dir: tempfile::TempDir,
+}
+
+fn admin_url() -> String {
+    std::env::var("CLOUDCAST_TEST_POSTGRES_ADMIN_URL")
+        .unwrap_or_else(|_| "postgres://cloudcast@127.0.0.1:5433/postgres".into())
+}
+
+impl TestSystem {
+    pub async fn start(name: &str) -> TestSystem {
+        Self::start_with(name, |_| {}).await
+    }
+
+    pub async fn start_with(name: &str, tweak: impl FnOnce(&mut Config)) -> TestSystem {
+        let suffix = &uuid::Uuid::new_v4().simple().to_string()[..8];
+        let db_name = format!("cc_test_{name}_{suffix}");
+        let admin = admin_url();
+        let mut conn = sqlx::PgConnection::connect(&admin)
+            .await
+            .expect("PostgreSQL must be running: run the tests through `infra/dev test`");
+        sqlx::query(&format!("CREATE DATABASE \"{db_name}\""))
+            .execute(&mut conn)
+            .await
+            .expect("create test database");
+        let pg_url = match admin.rsplit_once('/') {
+            Some((base, _)) => format!("{base}/{db_name}"),
+            None => panic!("admin URL has no database part"),
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut config = Config::default();
+        config.http.listen = "127.0.0.1:0".parse().expect("addr");
+        config.postgres.url = pg_url.clone();
+        config.postgres.max_connections = 8;
+        if let Ok(url) = std::env::var("CLOUDCAST__CLICKHOUSE__URL") {
+            config.clickhouse.url = url;
+        }
+        config.clickhouse.database = db_name.clone();
+        config.s3.bucket = format!("cc-test-{suffix}");
+        config.s3.embedded_root = dir.path().join("s3");
+        config.transcode.work_dir = dir.path().join("work");
+        config.analytics.flush_ms = 200;
+        tweak(&mut config);
+        let running = cloudcast::start(config, &[Role::All])
+            .await
+            .expect("system starts");
+        let base = running.base_url();
+        TestSystem {
+            running: Some(running),
+            base,
+            http: reqwest::Client::new(),
+            pg_url,
+            db_name,
+            dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Registers and signs in a user; returns the bearer token.
+    pub async fn user(&self, username: &str) -> String {
+        let resp = self
+            .http
+            .post(self.url("/api/v1/accounts"))
+            .json(&json!({
+                "email": format!("{username}@example.org"),
+                "username": username,
+                "password": "correct horse battery",
+                "birth_date": "1990-05-17",
+            }))
+            .send()
+            .await
+            .expect("register");
+        assert_eq!(resp.status(), 201, "register: {:?}", resp.text().await);
+        let resp = self
+            .http
+            .post(self.url("/api/v1/sessions"))
+            .json(&json!({"login": username, "password": "correct horse battery"}))
+            .send()
+            .await
+            .expect("sign in");
+        assert_eq!(resp.status(), 200);
+        let body: Value = resp.json().await.expect("json");
+        body["token"].as_str().expect("token").to_string()
+    }
+
+    /// Creates a tus upload; returns its URL.
+    pub async fn create_upload(&self, token: &str, length: u64, title: &str) -> String {
+        let meta = format!("filename {},title {}", b64("mix.mp3"), b64(title));
+        let resp = self
+            .http
+            .post(self.url("/api/v1/uploads"))
+            .bearer_auth(token)
+            .header("Tus-Resumable", "1.0.0")
+            .header("Upload-Length", length.to_string())
+            .header("Upload-Metadata", meta)
+            .send()
+            .await
+            .expect("create upload");
+        assert_eq!(resp.status(), 201, "create: {:?}", resp.text().await);
+        let loc = resp.headers()["location"]
+            .to_str()
+            .expect("location")
+            .to_string();
+        self.url(&loc)
+    }
+
+    pub async fn patch(
+        &self,
+        token: &str,
+        upload: &str,
+        offset: u64,
+        chunk: Vec<u8>,
+    ) -> reqwest::Response {
+        self.http
+            .patch(upload)
+            .bearer_auth(token)
+            .header("Tus-Resumable", "1.0.0")
+            .header("Upload-Offset", offset.to_string())
+            .header("Content-Type", "application/offset+octet-stream")
+            .body(chunk)
+            .send()
+            .await
+            .expect("patch")
+    }
+
+    /// Uploads `data` in `chunks` PATCHes; returns the cloudcast id.
+    pub async fn upload(&self, token: &str, data: &[u8], chunks: usize, title: &str) -> String {
+        let upload = self.create_upload(token, data.len() as u64, title).await;
+        let size = data.len().div_ceil(chunks);
+        let mut offset = 0usize;
+        for chunk in data.chunks(size) {
+            let resp = self
+                .patch(token, &upload, offset as u64, chunk.to_vec())
+                .await;
+            assert_eq!(resp.status(), 204, "patch: {:?}", resp.text().await);
+            offset += chunk.len();
+            assert_eq!(
+                resp.headers()["upload-offset"].to_str().ok(),
+                Some(offset.to_string().as_str())
+            );
+        }
+        let status: Value = self
+            .http
+            .get(&upload)
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("status")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(status["state"], "complete");
+        assert_eq!(status["offset"], data.len() as u64);
+        status["cloudcast_id"]
+            .as_str()
+            .expect("cloudcast id")
+            .to_string()
+    }
+
+    /// Polls the cloudcast until it leaves `processing` (bounded).
+    pub async fn wait_processed(&self, id: &str, limit: Duration) -> Value {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let v: Value = self
+                .http
+                .get(self.url(&format!("/api/v1/cloudcasts/{id}")))
+                .send()
+                .await
+                .expect("get cloudcast")
+                .json()
+                .await
+                .expect("json");
+            if v["status"] != "processing" {
+                return v;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "still processing after {limit:?}: {v}"
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop().await;
+        }
+        if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url()).await {
+            let _ = sqlx::query(&format!(
+                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                self.db_name
+            ))
+            .execute(&mut conn)
+            .await;
+        }
+        let ch = std::env::var("CLOUDCAST__CLICKHOUSE__URL")
+            .unwrap_or_else(|_| "http://127.0.0.1:8123".into());
+        let _ = reqwest::Client::new()
+            .post(ch)
+            .body(format!("DROP DATABASE IF EXISTS `{}`", self.db_name))
+            .send()
+            .await;
+    }
+}
+
+pub fn b64(s: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(s)
+}
+
+/// Makes a stereo MP3 of `seconds` seconds with GStreamer.
+pub fn make_mp3(dir: &Path, seconds: u32) -> PathBuf {
+    let path = dir.join(format!("source-{seconds}s.mp3"));
+    // 4410 samples per buffer at 44.1 kHz = 0.1 s per buffer: an exact duration.
+    let status = Command::new("gst-launch-1.0")
+        .args([
+            "-q",
+            "audiotestsrc",
+            "wave=ticks",
+            "samplesperbuffer=4410",
+            &format!("num-buffers={}", seconds * 10),
+            "!",
+            "audio/x-raw,rate=44100,channels=2",
+            "!",
+            "audioconvert",
+            "!",
+            "lamemp3enc",
+            "target=bitrate",
+            "bitrate=128",
+            "cbr=true",
+            "!",
+            "xingmux",
+            "!",
+            "id3v2mux",
+            "!",
+            "filesink",
+        ])
+        .arg(format!("location={}", path.display()))
+        .status()
+        .expect("gst-launch-1.0 must be installed (infra/dev installs it)");
+    assert!(status.success(), "gst-launch failed");
+    path
+}
+
+/// Decodes `input` (a file or an HLS URL) with ffmpeg and returns the
+/// duration of the decoded PCM in seconds.
+pub fn decoded_seconds(input: &str) -> f64 {
+    let out = Command::new("ffmpeg")
+        .args([
+            "-v", "error", "-nostdin", "-i", input, "-vn", "-f", "s16le", "-ac", "2", "-ar",
+            "44100", "-",
+        ])
+        .output()
+        .expect("ffmpeg must be installed (infra/dev installs it)");
+    assert!(
+        out.status.success(),
+        "ffmpeg failed on {input}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout.len() as f64 / (44100.0 * 2.0 * 2.0)
+}

@@ -1,0 +1,167 @@
+//! End to end: one mix travels upload -> S3 -> GStreamer -> byte-range HLS
+//! -> ffmpeg (a real HLS client) -> heartbeats -> ClickHouse -> stats.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{TestSystem, decoded_seconds, make_mp3};
+use serde_json::{Value, json};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_mix_travels_the_whole_pipeline() {
+    let sys = TestSystem::start("pipeline").await;
+    let source = make_mp3(sys.dir.path(), 180);
+    let source_secs = decoded_seconds(&source.to_string_lossy());
+    assert!(
+        (source_secs - 180.0).abs() < 0.1,
+        "the source itself decodes to {source_secs} s"
+    );
+
+    let token = sys.user("dj_pipeline").await;
+    let data = std::fs::read(&source).expect("read source");
+    let id = sys.upload(&token, &data, 4, "Three minutes").await;
+
+    let cc = sys.wait_processed(&id, Duration::from_secs(180)).await;
+    assert_eq!(cc["status"], "ready", "{cc}");
+    assert_eq!(cc["title"], "Three minutes");
+    let duration_ms = cc["duration_ms"].as_i64().expect("duration");
+    assert!(
+        (duration_ms - 180_000).abs() < 200,
+        "duration_ms = {duration_ms}"
+    );
+    let stream_url = cc["stream_url"].as_str().expect("stream_url").to_string();
+
+    // ffmpeg reads master -> media playlist -> byte ranges through our server.
+    let streamed = decoded_seconds(&stream_url);
+    assert!(
+        (streamed - source_secs).abs() <= 0.1,
+        "streamed {streamed:.3} s vs source {source_secs:.3} s"
+    );
+
+    // The playlists are what the HLS spec asks for, and ranges answer 206.
+    let master = sys.http.get(&stream_url).send().await.expect("master");
+    assert_eq!(
+        master.headers()["content-type"],
+        "application/vnd.apple.mpegurl"
+    );
+    let master = master.text().await.expect("text");
+    assert_eq!(master.matches("#EXT-X-STREAM-INF").count(), 3, "{master}");
+    assert!(master.contains("CODECS=\"mp4a.40.2\""));
+    let media_uri = master
+        .lines()
+        .find(|l| l.starts_with("aac_128k.m3u8"))
+        .expect("128k variant");
+    let base = stream_url.rsplit_once('/').expect("base").0;
+    let media = sys
+        .http
+        .get(format!("{base}/{media_uri}"))
+        .send()
+        .await
+        .expect("media")
+        .text()
+        .await
+        .expect("text");
+    for tag in [
+        "#EXT-X-VERSION:7",
+        "#EXT-X-PLAYLIST-TYPE:VOD",
+        "#EXT-X-MAP:URI=",
+        "#EXT-X-BYTERANGE:",
+        "#EXT-X-ENDLIST",
+    ] {
+        assert!(media.contains(tag), "media playlist lacks {tag}:\n{media}");
+    }
+    let (range, uri) = {
+        let mut lines = media.lines();
+        let mut found = None;
+        while let Some(l) = lines.next() {
+            if let Some(r) = l.strip_prefix("#EXT-X-BYTERANGE:") {
+                found = Some((r.to_string(), lines.next().expect("uri").to_string()));
+                break;
+            }
+        }
+        found.expect("a byte range")
+    };
+    let (len, off) = range.split_once('@').expect("len@off");
+    let (len, off): (u64, u64) = (len.parse().expect("len"), off.parse().expect("off"));
+    let part = sys
+        .http
+        .get(format!("{base}/{uri}"))
+        .header("Range", format!("bytes={off}-{}", off + len - 1))
+        .send()
+        .await
+        .expect("range");
+    assert_eq!(part.status(), 206);
+    assert_eq!(part.headers()["content-type"], "audio/mp4");
+    let cr = part.headers()["content-range"]
+        .to_str()
+        .expect("cr")
+        .to_string();
+    assert!(
+        cr.starts_with(&format!("bytes {off}-{}/", off + len - 1)),
+        "{cr}"
+    );
+    let bytes = part.bytes().await.expect("bytes");
+    assert_eq!(bytes.len() as u64, len);
+    assert_eq!(&bytes[4..8], b"moof", "a segment starts with a moof box");
+
+    // A tampered signature is refused.
+    let tampered = stream_url.replace("sig=", "sig=00");
+    let resp = sys.http.get(&tampered).send().await.expect("tampered");
+    assert_eq!(resp.status(), 403);
+    assert!(resp.json::<Value>().await.expect("json")["error"]["code"].is_string());
+
+    // One listening session of 60 seconds, sent singly and in batches.
+    let beat = |seq: u32| json!({"cloudcast_id": id, "session_id": "e2e-session", "seq": seq, "position_ms": seq * 1000});
+    for seq in 0..10 {
+        let resp = sys
+            .http
+            .post(sys.url("/api/v1/heartbeats"))
+            .json(&beat(seq))
+            .send()
+            .await
+            .expect("beat");
+        assert_eq!(resp.status(), 202, "{:?}", resp.text().await);
+    }
+    for start in (10..60).step_by(10) {
+        let batch: Vec<Value> = (start..start + 10).map(beat).collect();
+        let resp = sys
+            .http
+            .post(sys.url("/api/v1/heartbeats"))
+            .json(&batch)
+            .send()
+            .await
+            .expect("batch");
+        assert_eq!(resp.status(), 202);
+    }
+    // A beat re-sent by the player must not count twice.
+    let resp = sys
+        .http
+        .post(sys.url("/api/v1/heartbeats"))
+        .json(&beat(59))
+        .send()
+        .await
+        .expect("dup");
+    assert_eq!(resp.status(), 202);
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let stats = loop {
+        let stats: Value = sys
+            .http
+            .get(sys.url(&format!("/api/v1/cloudcasts/{id}/stats")))
+            .send()
+            .await
+            .expect("stats")
+            .json()
+            .await
+            .expect("json");
+        if stats["listened_seconds"] == 60 || tokio::time::Instant::now() > deadline {
+            break stats;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    assert_eq!(stats["listeners"], 1, "{stats}");
+    assert_eq!(stats["listened_seconds"], 60, "{stats}");
+    assert_eq!(stats["plays"], 1, "{stats}");
+    sys.stop().await;
+}

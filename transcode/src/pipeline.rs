@@ -1,0 +1,220 @@
+//! The GStreamer ladder: decode once, convert to stereo at one sample rate,
+//! `tee` into one AAC-LC encoder per rendition, each muxed by
+//! `mp4mux fragment-duration=6000` into one fragmented MP4 file.
+//!
+//! ```text
+//! filesrc ! decodebin ! audioconvert ! audioresample ! audio/x-raw,rate=R,channels=2 ! tee
+//!   tee. ! queue ! audioconvert ! avenc_aac bitrate=B ! mp4mux fragment-duration=6000 ! filesink
+//!   (one branch per rendition)
+//! ```
+//!
+//! This runs on a blocking thread: GStreamer has its own streaming threads and
+//! we only wait on the bus, checking the deadline and the cancel flag.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use gstreamer as gst;
+use gstreamer::prelude::*;
+
+use crate::TranscodeError;
+
+#[derive(Debug, Clone)]
+pub struct LadderSpec {
+    pub bitrates_kbps: Vec<u32>,
+    pub sample_rate: u32,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct Rendition {
+    pub name: String,
+    pub bitrate_kbps: u32,
+    pub path: PathBuf,
+}
+
+pub fn rendition_name(kbps: u32) -> String {
+    format!("aac_{kbps}k")
+}
+
+fn make(factory: &str) -> Result<gst::Element, TranscodeError> {
+    gst::ElementFactory::make(factory).build().map_err(|_| {
+        TranscodeError::Gstreamer(format!(
+            "the GStreamer element {factory} is missing; install the plugins (infra/dev does)"
+        ))
+    })
+}
+
+fn gst_err(e: impl std::fmt::Display) -> TranscodeError {
+    TranscodeError::Gstreamer(e.to_string())
+}
+
+/// Encodes `input` into one fragmented MP4 per bitrate in `out_dir`.
+pub fn encode_ladder(
+    input: &Path,
+    out_dir: &Path,
+    spec: &LadderSpec,
+    cancel: &AtomicBool,
+) -> Result<Vec<Rendition>, TranscodeError> {
+    gst::init().map_err(gst_err)?;
+    let pipeline = gst::Pipeline::new();
+    let src = gst::ElementFactory::make("filesrc")
+        .property("location", input.to_string_lossy().as_ref())
+        .build()
+        .map_err(gst_err)?;
+    let decode = make("decodebin")?;
+    let convert = make("audioconvert")?;
+    let resample = make("audioresample")?;
+    let caps = gst::Caps::builder("audio/x-raw")
+        .field("rate", spec.sample_rate as i32)
+        .field("channels", 2i32)
+        .build();
+    let capsfilter = gst::ElementFactory::make("capsfilter")
+        .property("caps", &caps)
+        .build()
+        .map_err(gst_err)?;
+    let tee = make("tee")?;
+    pipeline
+        .add_many([&src, &decode, &convert, &resample, &capsfilter, &tee])
+        .map_err(gst_err)?;
+    src.link(&decode).map_err(gst_err)?;
+    gst::Element::link_many([&convert, &resample, &capsfilter, &tee]).map_err(gst_err)?;
+
+    let mut renditions = Vec::new();
+    for &kbps in &spec.bitrates_kbps {
+        let name = rendition_name(kbps);
+        let path = out_dir.join(format!("{name}.mp4"));
+        // A few seconds of audio per branch: enough to keep encoders busy in
+        // parallel without letting one branch run far ahead of the others.
+        let queue = gst::ElementFactory::make("queue")
+            .property("max-size-time", 5 * gst::ClockTime::SECOND.nseconds())
+            .property("max-size-buffers", 0u32)
+            .property("max-size-bytes", 0u32)
+            .build()
+            .map_err(gst_err)?;
+        let conv = make("audioconvert")?;
+        let enc = gst::ElementFactory::make("avenc_aac")
+            .property("bitrate", (kbps as i32) * 1000)
+            .build()
+            .map_err(|_| {
+                TranscodeError::Gstreamer("avenc_aac is missing: install gstreamer1.0-libav".into())
+            })?;
+        let mux = gst::ElementFactory::make("mp4mux")
+            .property("fragment-duration", 6000u32)
+            .build()
+            .map_err(gst_err)?;
+        let sink = gst::ElementFactory::make("filesink")
+            .property("location", path.to_string_lossy().as_ref())
+            .build()
+            .map_err(gst_err)?;
+        pipeline
+            .add_many([&queue, &conv, &enc, &mux, &sink])
+            .map_err(gst_err)?;
+        gst::Element::link_many([&tee, &queue, &conv, &enc, &mux, &sink]).map_err(gst_err)?;
+        renditions.push(Rendition {
+            name,
+            bitrate_kbps: kbps,
+            path,
+        });
+    }
+
+    // decodebin exposes its pads once it knows the stream: link the first audio pad.
+    let linked = Arc::new(AtomicBool::new(false));
+    let convert_weak = convert.downgrade();
+    let linked_in_cb = linked.clone();
+    decode.connect_pad_added(move |_, pad| {
+        let is_audio = pad
+            .current_caps()
+            .or_else(|| Some(pad.query_caps(None)))
+            .and_then(|c| c.structure(0).map(|s| s.name().starts_with("audio/")))
+            .unwrap_or(false);
+        if !is_audio || linked_in_cb.load(Ordering::SeqCst) {
+            return;
+        }
+        let Some(convert) = convert_weak.upgrade() else {
+            return;
+        };
+        if let Some(sink) = convert.static_pad("sink")
+            && pad.link(&sink).is_ok()
+        {
+            linked_in_cb.store(true, Ordering::SeqCst);
+        }
+    });
+    let linked_in_cb = linked.clone();
+    decode.connect_no_more_pads(move |dbin| {
+        if !linked_in_cb.load(Ordering::SeqCst) {
+            gst::element_error!(
+                dbin,
+                gst::StreamError::WrongType,
+                ["the file has no audio stream"]
+            );
+        }
+    });
+
+    let result = run_to_eos(&pipeline, spec.timeout, cancel);
+    let _ = pipeline.set_state(gst::State::Null);
+    result?;
+    Ok(renditions)
+}
+
+fn run_to_eos(
+    pipeline: &gst::Pipeline,
+    timeout: Duration,
+    cancel: &AtomicBool,
+) -> Result<(), TranscodeError> {
+    let bus = pipeline
+        .bus()
+        .ok_or_else(|| TranscodeError::Gstreamer("pipeline has no bus".into()))?;
+    if pipeline.set_state(gst::State::Playing).is_err() {
+        // The reason is on the bus.
+        if let Some(msg) =
+            bus.timed_pop_filtered(gst::ClockTime::from_seconds(1), &[gst::MessageType::Error])
+            && let gst::MessageView::Error(err) = msg.view()
+        {
+            return Err(classify(err));
+        }
+        return Err(TranscodeError::Gstreamer(
+            "the pipeline refused to start".into(),
+        ));
+    }
+    let start = Instant::now();
+    loop {
+        if cancel.load(Ordering::SeqCst) {
+            return Err(TranscodeError::Cancelled);
+        }
+        if start.elapsed() > timeout {
+            return Err(TranscodeError::Timeout(timeout.as_secs()));
+        }
+        let Some(msg) = bus.timed_pop_filtered(
+            gst::ClockTime::from_mseconds(200),
+            &[gst::MessageType::Eos, gst::MessageType::Error],
+        ) else {
+            continue;
+        };
+        match msg.view() {
+            gst::MessageView::Eos(_) => return Ok(()),
+            gst::MessageView::Error(err) => return Err(classify(err)),
+            _ => {}
+        }
+    }
+}
+
+/// Errors raised while finding and decoding the stream are the input's fault
+/// (not audio, corrupt, truncated); anything else may be worth a retry.
+fn classify(err: &gst::message::Error) -> TranscodeError {
+    let source = err
+        .src()
+        .map(|s| s.path_string().to_string())
+        .unwrap_or_default();
+    let text = err.error().to_string();
+    let input_side = source.contains("decodebin")
+        || source.contains("filesrc")
+        || err.error().is::<gst::StreamError>();
+    if input_side {
+        TranscodeError::BadInput(format!("the file could not be decoded as audio: {text}"))
+    } else {
+        TranscodeError::Gstreamer(format!("{text} (in {source})"))
+    }
+}

@@ -1,0 +1,116 @@
+//! Publishing: index each rendition, upload it under a fresh version prefix,
+//! then switch the cloudcast to that version in one transaction. Listeners
+//! see either the old version or the complete new one, and a job that runs
+//! again simply publishes another version.
+
+use std::fs::File;
+use std::io::BufReader;
+
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use cloudcast_core::storage::Storage;
+
+use crate::TranscodeError;
+use crate::index::{FragmentIndex, index_fragmented_mp4};
+use crate::pipeline::Rendition;
+use crate::queue::Job;
+
+pub fn media_key(cloudcast: Uuid, version: Uuid, name: &str) -> String {
+    format!("media/{cloudcast}/{version}/{name}.mp4")
+}
+
+pub struct Indexed {
+    pub rendition: Rendition,
+    pub index: FragmentIndex,
+}
+
+/// Reads each file's box structure (small reads; mdat payloads are skipped).
+pub fn index_all(renditions: Vec<Rendition>) -> Result<Vec<Indexed>, TranscodeError> {
+    renditions
+        .into_iter()
+        .map(|r| {
+            let mut reader = BufReader::new(File::open(&r.path)?);
+            let index = index_fragmented_mp4(&mut reader)?;
+            if index.segments.is_empty() {
+                return Err(TranscodeError::BadInput(
+                    "the file decoded to no audio at all".into(),
+                ));
+            }
+            Ok(Indexed {
+                rendition: r,
+                index,
+            })
+        })
+        .collect()
+}
+
+/// Uploads and switches; returns the published duration in ms.
+pub async fn publish(
+    pool: &PgPool,
+    storage: &Storage,
+    job: &Job,
+    worker: &str,
+    outputs: &[Indexed],
+) -> Result<i64, TranscodeError> {
+    let version = Uuid::now_v7();
+    for out in outputs {
+        let key = media_key(job.cloudcast_id, version, &out.rendition.name);
+        storage
+            .put_file(&key, &out.rendition.path, "audio/mp4")
+            .await?;
+    }
+    // Every rendition comes from the same decoded PCM; the longest is the
+    // cloudcast's duration (encoders may differ by one priming frame).
+    let duration_ms = outputs
+        .iter()
+        .map(|o| o.index.duration_ms())
+        .max()
+        .unwrap_or(0) as i64;
+
+    let mut tx = pool.begin().await?;
+    let still_ours = sqlx::query(
+        "UPDATE transcode_jobs SET state = 'done', error = NULL, lease_until = NULL, updated_at = now()
+         WHERE id = $1 AND worker = $2 AND state = 'running'",
+    )
+    .bind(job.id)
+    .bind(worker)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if !still_ours {
+        // Our lease ran out and another worker has the job: publish nothing.
+        tx.rollback().await?;
+        return Err(TranscodeError::Cancelled);
+    }
+    for out in outputs {
+        let index_json = serde_json::to_value(&out.index)
+            .map_err(|e| TranscodeError::Gstreamer(format!("serialising the index: {e}")))?;
+        sqlx::query(
+            "INSERT INTO renditions (cloudcast_id, version, name, bitrate_kbps, s3_key, size_bytes, fragment_index)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(job.cloudcast_id)
+        .bind(version)
+        .bind(&out.rendition.name)
+        .bind(out.rendition.bitrate_kbps as i32)
+        .bind(media_key(job.cloudcast_id, version, &out.rendition.name))
+        .bind(out.index.file_size as i64)
+        .bind(index_json)
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query(
+        "UPDATE cloudcasts SET status = 'ready', error = NULL, media_version = $2, duration_ms = $3, updated_at = now()
+         WHERE id = $1",
+    )
+    .bind(job.cloudcast_id)
+    .bind(version)
+    .bind(duration_ms)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    tracing::info!(%version, duration_ms, "published");
+    Ok(duration_ms)
+}

@@ -1,0 +1,200 @@
+//! The worker loop: wait for a job (NOTIFY or a periodic look), lease it,
+//! download the original, encode, index, publish; renew the lease meanwhile.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use cloudcast_core::Config;
+use cloudcast_core::storage::Storage;
+
+use crate::TranscodeError;
+use crate::pipeline::{LadderSpec, encode_ladder};
+use crate::publish::{index_all, publish};
+use crate::queue::{self, Job};
+
+#[derive(Clone)]
+pub struct WorkerState {
+    pub pool: PgPool,
+    pub storage: Storage,
+    pub config: Arc<Config>,
+}
+
+/// Runs `transcode.concurrency` worker loops until `shutdown` fires.
+pub async fn run_workers(state: WorkerState, shutdown: CancellationToken) {
+    let mut tasks = Vec::new();
+    for n in 0..state.config.transcode.concurrency.max(1) {
+        let worker_id = format!("{}-{}-{n}", hostname(), std::process::id());
+        let state = state.clone();
+        let shutdown = shutdown.clone();
+        tasks.push(tokio::spawn(async move {
+            worker_loop(state, worker_id, shutdown).await;
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "worker".into())
+}
+
+async fn worker_loop(state: WorkerState, worker_id: String, shutdown: CancellationToken) {
+    let mut listener = connect_listener(&state.pool).await;
+    loop {
+        if shutdown.is_cancelled() {
+            return;
+        }
+        let leased = queue::lease(&state.pool, &worker_id, state.config.transcode.lease_secs).await;
+        match leased {
+            Ok(Some(job)) => {
+                let span = tracing::info_span!("job", job_id = %job.id, cloudcast_id = %job.cloudcast_id, attempt = job.attempts);
+                run_job(&state, &worker_id, job, &shutdown)
+                    .instrument(span)
+                    .await;
+                continue;
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "leasing a job failed"),
+        }
+        // Sleep until a NOTIFY, a periodic look (for retries whose back-off
+        // ended and leases that expired), or shutdown.
+        let wait = Duration::from_secs(5);
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            n = async {
+                match listener.as_mut() {
+                    Some(l) => l.recv().await.map(|_| ()),
+                    None => { tokio::time::sleep(wait).await; Ok(()) }
+                }
+            } => {
+                if n.is_err() {
+                    listener = connect_listener(&state.pool).await;
+                }
+            }
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+async fn connect_listener(pool: &PgPool) -> Option<PgListener> {
+    let mut l = PgListener::connect_with(pool).await.ok()?;
+    l.listen(queue::CHANNEL).await.ok()?;
+    Some(l)
+}
+
+async fn run_job(state: &WorkerState, worker_id: &str, job: Job, shutdown: &CancellationToken) {
+    let cfg = &state.config.transcode;
+    if job.attempts > cfg.max_attempts {
+        let reason = format!(
+            "transcoding stopped {} times without finishing",
+            job.attempts - 1
+        );
+        let _ = queue::fail(
+            &state.pool,
+            &job,
+            worker_id,
+            &reason,
+            true,
+            cfg.max_attempts,
+        )
+        .await;
+        return;
+    }
+    let cancel = Arc::new(AtomicBool::new(false));
+    let renewer = tokio::spawn(renew_lease(
+        state.pool.clone(),
+        job.id,
+        worker_id.to_string(),
+        cfg.lease_secs,
+        cancel.clone(),
+        shutdown.clone(),
+    ));
+    let work_dir = cfg.work_dir.join(job.id.to_string());
+    let result = transcode(state, worker_id, &job, &work_dir, cancel.clone()).await;
+    renewer.abort();
+    let _ = tokio::fs::remove_dir_all(&work_dir).await;
+    match result {
+        Ok(duration_ms) => tracing::info!(duration_ms, "job done"),
+        Err(TranscodeError::Cancelled) => {
+            tracing::warn!("job cancelled; its lease was lost or the worker is stopping")
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, permanent = e.is_permanent(), "job failed");
+            if let Err(e2) = queue::fail(
+                &state.pool,
+                &job,
+                worker_id,
+                &e.to_string(),
+                e.is_permanent(),
+                cfg.max_attempts,
+            )
+            .await
+            {
+                tracing::error!(error = %e2, "recording the failure failed; the lease will expire and the job runs again");
+            }
+        }
+    }
+}
+
+async fn transcode(
+    state: &WorkerState,
+    worker_id: &str,
+    job: &Job,
+    work_dir: &PathBuf,
+    cancel: Arc<AtomicBool>,
+) -> Result<i64, TranscodeError> {
+    tokio::fs::create_dir_all(work_dir).await?;
+    let input = work_dir.join("original");
+    let bytes = state.storage.get_to_file(&job.original_key, &input).await?;
+    tracing::info!(bytes, "original downloaded");
+    let cfg = &state.config.transcode;
+    let spec = LadderSpec {
+        bitrates_kbps: cfg.ladder_kbps.clone(),
+        sample_rate: cfg.sample_rate,
+        timeout: Duration::from_secs(cfg.job_timeout_secs),
+    };
+    let out_dir = work_dir.clone();
+    let outputs = tokio::task::spawn_blocking(move || {
+        let renditions = encode_ladder(&input, &out_dir, &spec, &cancel)?;
+        index_all(renditions)
+    })
+    .await
+    .map_err(|e| TranscodeError::Gstreamer(format!("encoder thread failed: {e}")))??;
+    publish(&state.pool, &state.storage, job, worker_id, &outputs).await
+}
+
+async fn renew_lease(
+    pool: PgPool,
+    job: uuid::Uuid,
+    worker: String,
+    lease_secs: i64,
+    cancel: Arc<AtomicBool>,
+    shutdown: CancellationToken,
+) {
+    // Renew at a third of the lease so two missed renewals still leave time.
+    let every = Duration::from_secs((lease_secs.max(3) / 3) as u64);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => { cancel.store(true, Ordering::SeqCst); return; }
+            _ = tokio::time::sleep(every) => {}
+        }
+        match queue::renew(&pool, job, &worker, lease_secs).await {
+            Ok(true) => {}
+            Ok(false) => {
+                cancel.store(true, Ordering::SeqCst);
+                return;
+            }
+            Err(e) => tracing::warn!(error = %e, "lease renewal failed; retrying"),
+        }
+    }
+}
