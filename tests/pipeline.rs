@@ -134,6 +134,16 @@ async fn a_mix_travels_the_whole_pipeline() {
             .expect("batch");
         assert_eq!(resp.status(), 202);
     }
+    // A position past the end of the mix is refused.
+    let past_end = json!({"cloudcast_id": id, "session_id": "e2e-session", "seq": 99, "position_ms": 10_000_000});
+    let resp = sys
+        .http
+        .post(sys.url("/api/v1/heartbeats"))
+        .json(&past_end)
+        .send()
+        .await
+        .expect("past end");
+    assert_eq!(resp.status(), 422);
     // A beat re-sent by the player must not count twice.
     let resp = sys
         .http
