@@ -29,12 +29,10 @@ pub fn app(
         .route("/", get(index))
         .route("/healthz", get(healthz).with_state(services.clone()));
     if Role::Ingest.runs(roles) {
-        router = router.merge(cloudcast_ingest::router(cloudcast_ingest::IngestState {
-            pool: services.pool.clone(),
-            storage: services.storage.clone(),
-            config: services.config.clone(),
-            signer: signer.clone(),
-        }));
+        router = router.merge(cloudcast_ingest::router(crate::ingest_state(
+            services,
+            signer.clone(),
+        )));
     }
     if let (true, Some(beats)) = (Role::Stream.runs(roles), beats) {
         // Web players on other origins fetch ranges and read these headers.

@@ -3,6 +3,7 @@
 //! the embedded S3 endpoint when no endpoint is configured, and runs the
 //! requested roles (all of them by default) in this process.
 
+pub mod cli;
 mod http;
 
 use std::net::SocketAddr;
@@ -91,6 +92,40 @@ where
     }
 }
 
+pub fn ingest_state(services: &Services, signer: UrlSigner) -> cloudcast_ingest::IngestState {
+    cloudcast_ingest::IngestState::new(
+        services.pool.clone(),
+        services.storage.clone(),
+        services.config.clone(),
+        signer,
+    )
+}
+
+/// Connects to the stores without serving anything (for `cloudcast admin`).
+pub async fn connect(config: Config) -> anyhow::Result<(Services, Option<EmbeddedS3>)> {
+    let mut config = config;
+    let embedded = if config.s3.endpoint.is_empty() {
+        let s3 = EmbeddedS3::start(&config.s3).await?;
+        config.s3.endpoint = s3.endpoint.clone();
+        Some(s3)
+    } else {
+        None
+    };
+    let storage = Storage::new(&config.s3, &config.s3.endpoint);
+    migrate(&config).await?;
+    let pool = cloudcast_core::db::connect(&config.postgres).await?;
+    let clickhouse = cloudcast_analytics::client(&config.clickhouse);
+    Ok((
+        Services {
+            config: Arc::new(config),
+            pool,
+            storage,
+            clickhouse,
+        },
+        embedded,
+    ))
+}
+
 /// Applies the PostgreSQL and ClickHouse migrations (`cloudcast migrate`).
 pub async fn migrate(config: &Config) -> anyhow::Result<()> {
     let pool = with_retry("PostgreSQL", || async {
@@ -158,6 +193,19 @@ pub async fn start(config: Config, roles: &[Role]) -> anyhow::Result<Running> {
     } else {
         None
     };
+    if Role::Ingest.runs(roles) {
+        let ingest = ingest_state(&services, signer.clone());
+        tasks.push(tokio::spawn(cloudcast_ingest::uploads::run_janitor(
+            ingest,
+            Duration::from_secs(60),
+            shutdown.clone(),
+        )));
+        tasks.push(tokio::spawn(cloudcast_ingest::mail::run_delivery(
+            services.pool.clone(),
+            config.smtp.clone(),
+            shutdown.clone(),
+        )));
+    }
     if Role::Worker.runs(roles) {
         let state = cloudcast_transcode::WorkerState {
             pool: services.pool.clone(),

@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
-use cloudcast::Role;
+use cloudcast::{Role, cli};
 use cloudcast_core::Config;
 
 #[derive(Parser)]
@@ -40,6 +40,27 @@ enum Command {
     },
     /// Apply the PostgreSQL and ClickHouse migrations and exit.
     Migrate,
+    /// Operator commands.
+    #[command(subcommand)]
+    Admin(cli::admin::AdminCommand),
+    /// Upload an audio file with a progress bar; run it again to resume.
+    Upload {
+        file: PathBuf,
+        #[arg(long)]
+        title: Option<String>,
+        /// Server base URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        server: String,
+        /// Bearer token (or set CLOUDCAST_TOKEN).
+        #[arg(long)]
+        token: Option<String>,
+        /// Sign in as this user, with the password in CLOUDCAST_PASSWORD.
+        #[arg(long)]
+        login: Option<String>,
+        /// PATCH size in MiB.
+        #[arg(long, default_value_t = 8)]
+        chunk_mib: u64,
+    },
 }
 
 #[tokio::main]
@@ -50,7 +71,11 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let cli = Cli::parse();
-    let mut config = Config::load(cli.config.as_deref())?;
+    // The uploader is a client: it needs no server configuration.
+    let mut config = match cli.command {
+        Command::Upload { .. } => Config::default(),
+        _ => Config::load(cli.config.as_deref())?,
+    };
     match cli.command {
         Command::Serve {
             role,
@@ -79,6 +104,25 @@ async fn main() -> anyhow::Result<()> {
         Command::Migrate => {
             cloudcast::migrate(&config).await?;
             println!("migrations applied");
+        }
+        Command::Admin(cmd) => cli::admin::run(config, cmd).await?,
+        Command::Upload {
+            file,
+            title,
+            server,
+            token,
+            login,
+            chunk_mib,
+        } => {
+            cli::upload::run(cli::upload::UploadArgs {
+                file,
+                title,
+                server: server.trim_end_matches('/').to_string(),
+                token,
+                login,
+                chunk_mib,
+            })
+            .await?
         }
     }
     Ok(())

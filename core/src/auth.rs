@@ -45,6 +45,30 @@ pub fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
     }
 }
 
+/// Name of the HttpOnly session cookie web pages use.
+pub const SESSION_COOKIE: &str = "cc_session";
+
+/// Reads one cookie's value from the request.
+pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+    parts
+        .headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// The request's credential: the bearer token, else the session cookie.
+pub fn credential(parts: &Parts) -> Result<Option<&str>, ApiError> {
+    match bearer(parts)? {
+        Some(t) => Ok(Some(t)),
+        None => Ok(cookie(parts, SESSION_COOKIE).filter(|t| !t.is_empty())),
+    }
+}
+
 /// Resolves a token to its user, if the token is known and not expired.
 pub async fn user_for_token(pool: &PgPool, token: &str) -> Result<Option<Uuid>, ApiError> {
     let row: Option<(Uuid,)> = sqlx::query_as(
@@ -80,7 +104,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let Some(token) = bearer(parts)? else {
+        let Some(token) = credential(parts)? else {
             return Ok(MaybeUser(None));
         };
         let pool = PgPool::from_ref(state);

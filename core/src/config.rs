@@ -24,6 +24,7 @@ pub struct Config {
     pub transcode: TranscodeConfig,
     pub stream: StreamConfig,
     pub analytics: AnalyticsConfig,
+    pub smtp: SmtpConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -120,6 +121,12 @@ pub struct AuthConfig {
     pub token_ttl_secs: i64,
     /// Shortest accepted password.
     pub min_password_len: usize,
+    /// Sign-in attempts allowed per minute from one IP address.
+    pub login_per_minute_per_ip: u32,
+    /// Sign-in attempts allowed per minute for one login name.
+    pub login_per_minute_per_account: u32,
+    /// Lifetime of email verification links, in seconds.
+    pub verification_ttl_secs: i64,
 }
 
 impl Default for AuthConfig {
@@ -127,6 +134,35 @@ impl Default for AuthConfig {
         Self {
             token_ttl_secs: 30 * 24 * 3600,
             min_password_len: 10,
+            login_per_minute_per_ip: 30,
+            login_per_minute_per_account: 5,
+            verification_ttl_secs: 7 * 24 * 3600,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpConfig {
+    /// SMTP relay host; empty: mail stays in the outbox for `cloudcast admin outbox`.
+    pub host: String,
+    pub port: u16,
+    /// `none` (plain, for a local relay) or `starttls`.
+    pub security: String,
+    pub username: String,
+    pub password: String,
+    pub from: String,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        Self {
+            host: String::new(),
+            port: 25,
+            security: "starttls".into(),
+            username: String::new(),
+            password: String::new(),
+            from: "Cloudcast <no-reply@localhost>".into(),
         }
     }
 }
@@ -141,6 +177,12 @@ pub struct UploadsConfig {
     pub min_part_size: u64,
     /// Largest single PATCH body, in bytes.
     pub max_chunk: u64,
+    /// An unfinished upload expires this long after its last byte (tus expiration).
+    pub expiry_secs: i64,
+    /// Longest accepted audio, in seconds; longer uploads are rejected.
+    pub max_duration_secs: u64,
+    /// Largest avatar image, in bytes.
+    pub max_avatar_bytes: usize,
 }
 
 impl Default for UploadsConfig {
@@ -149,6 +191,9 @@ impl Default for UploadsConfig {
             max_size: 5 * 1024 * 1024 * 1024,
             min_part_size: 8 * 1024 * 1024,
             max_chunk: 100 * 1024 * 1024,
+            expiry_secs: 7 * 24 * 3600,
+            max_duration_secs: 6 * 3600,
+            max_avatar_bytes: 2 * 1024 * 1024,
         }
     }
 }

@@ -15,6 +15,10 @@ use serde_json::json;
 pub trait ErrorCode: std::fmt::Display {
     fn code(&self) -> &'static str;
     fn status(&self) -> StatusCode;
+    /// Seconds a client should wait before retrying (sent as `Retry-After`).
+    fn retry_after(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// A ready-to-send API error.
@@ -23,6 +27,7 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -31,6 +36,7 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
     }
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
@@ -55,6 +61,12 @@ impl ApiError {
     }
     /// Converts any domain error, logging server-side ones.
     pub fn from_code<E: ErrorCode + std::fmt::Debug>(err: &E) -> Self {
+        let mut api = Self::from_code_inner(err);
+        api.retry_after = err.retry_after().or(api.retry_after);
+        api
+    }
+
+    fn from_code_inner<E: ErrorCode + std::fmt::Debug>(err: &E) -> Self {
         let status = err.status();
         if status.is_server_error() {
             tracing::error!(code = err.code(), error = ?err, "request failed");
@@ -80,10 +92,15 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({"error": {"code": self.code, "message": self.message}});
         let mut resp = (self.status, Json(body)).into_response();
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+        let retry = match (self.retry_after, self.status) {
+            (Some(s), _) => Some(s),
+            (None, StatusCode::SERVICE_UNAVAILABLE) => Some(5),
+            _ => None,
+        };
+        if let Some(secs) = retry {
             resp.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from_static("5"),
+                axum::http::HeaderValue::from(secs),
             );
         }
         resp

@@ -212,6 +212,25 @@ impl Storage {
         })
     }
 
+    /// A GET URL for `key` that works without credentials until it expires.
+    pub async fn presign_get(
+        &self,
+        key: &str,
+        ttl: std::time::Duration,
+    ) -> Result<String, CoreError> {
+        let cfg = aws_sdk_s3::presigning::PresigningConfig::expires_in(ttl)
+            .map_err(|e| CoreError::Storage(e.to_string()))?;
+        let req = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .presigned(cfg)
+            .await
+            .map_err(storage_err)?;
+        Ok(req.uri().to_string())
+    }
+
     pub async fn delete(&self, key: &str) -> Result<(), CoreError> {
         self.client
             .delete_object()

@@ -8,17 +8,20 @@
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use std::net::SocketAddr;
+
 use axum::Json;
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
-use cloudcast_core::auth::new_token;
+use cloudcast_core::auth::{AuthUser, SESSION_COOKIE, credential, hash_token, new_token};
 use cloudcast_core::extract::ApiJson;
 
-use crate::{IngestError, IngestState};
+use crate::{IngestError, IngestState, mail};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -35,6 +38,9 @@ pub struct AccountCreated {
     pub id: Uuid,
     pub username: String,
     pub is_minor: bool,
+    /// Set for 13-17 year olds: the UI shows it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parental_advice: Option<&'static str>,
 }
 
 #[derive(Deserialize)]
@@ -137,11 +143,13 @@ async fn verify_password(password: String, hash: String) -> Result<bool, IngestE
     .map_err(|e| IngestError::Hash(e.to_string()))?
 }
 
-/// `POST /api/v1/accounts`
-pub async fn register(
-    State(state): State<IngestState>,
-    ApiJson(req): ApiJson<NewAccount>,
-) -> Result<(StatusCode, Json<AccountCreated>), IngestError> {
+/// Creates an account after every registration rule has passed; the email
+/// verification message is queued in the same transaction.
+pub async fn create_account(
+    state: &IngestState,
+    req: NewAccount,
+    is_admin: bool,
+) -> Result<AccountCreated, IngestError> {
     let today = OffsetDateTime::now_utc().date();
     let email = req.email.trim().to_string();
     let username = req.username.trim().to_string();
@@ -167,9 +175,10 @@ pub async fn register(
     let hash = hash_password(req.password).await?;
     let id = Uuid::now_v7();
     let is_minor = age < 18;
+    let mut tx = state.pool.begin().await?;
     let res = sqlx::query(
-        "INSERT INTO users (id, email, username, password_hash, birth_date, is_minor)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO users (id, email, username, password_hash, birth_date, is_minor, is_admin)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(id)
     .bind(&email)
@@ -177,7 +186,8 @@ pub async fn register(
     .bind(&hash)
     .bind(birth)
     .bind(is_minor)
-    .execute(&state.pool)
+    .bind(is_admin)
+    .execute(&mut *tx)
     .await;
     match res {
         Ok(_) => {}
@@ -189,30 +199,88 @@ pub async fn register(
         }
         Err(e) => return Err(e.into()),
     }
-    tracing::info!(user_id = %id, "account registered");
+    let (token, token_hash) = new_token();
+    let expires = OffsetDateTime::now_utc()
+        + time::Duration::seconds(state.config.auth.verification_ttl_secs);
+    sqlx::query(
+        "INSERT INTO email_verifications (token_hash, user_id, expires_at) VALUES ($1, $2, $3)",
+    )
+    .bind(token_hash)
+    .bind(id)
+    .bind(expires)
+    .execute(&mut *tx)
+    .await?;
+    let link = format!(
+        "{}/api/v1/accounts/verify-email?token={token}",
+        state.config.public_url()
+    );
+    mail::queue(
+        &mut tx,
+        Some(id),
+        &email,
+        "verify_email",
+        "Confirm your Cloudcast email address",
+        &format!(
+            "Hello {username},\n\nPlease confirm this address by opening:\n{link}\n\nIf you did not register, ignore this message.\n"
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(user_id = %id, is_admin, "account registered");
+    Ok(AccountCreated {
+        id,
+        username,
+        is_minor,
+        parental_advice: is_minor.then_some(PARENTAL_ADVICE),
+    })
+}
+
+/// The policy's advice (§12) shown to 13-17 year olds.
+pub const PARENTAL_ADVICE: &str = "We recommend that people aged 13 to 17 ask a parent or legal guardian for permission before sending any information about themselves over the Internet, including to us.";
+
+/// `POST /api/v1/accounts`
+pub async fn register(
+    State(state): State<IngestState>,
+    ApiJson(req): ApiJson<NewAccount>,
+) -> Result<(StatusCode, Json<AccountCreated>), IngestError> {
     Ok((
         StatusCode::CREATED,
-        Json(AccountCreated {
-            id,
-            username,
-            is_minor,
-        }),
+        Json(create_account(&state, req, false).await?),
     ))
 }
 
-/// `POST /api/v1/sessions`: sign in by username or email.
+fn session_cookie(token: &str, max_age: i64, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{SESSION_COOKIE}={token}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}")
+}
+
+/// Secure cookies when the client reached us over TLS (directly or through
+/// a proxy that says so) or when the public URL is https.
+fn is_tls(state: &IngestState, headers: &HeaderMap) -> bool {
+    state.config.public_url().starts_with("https://")
+        || headers
+            .get("x-forwarded-proto")
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"))
+}
+
+/// `POST /api/v1/sessions`: sign in by username or email. Answers with a
+/// bearer token for API clients and sets the HttpOnly cookie for web pages.
 pub async fn sign_in(
     State(state): State<IngestState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<Credentials>,
-) -> Result<Json<SessionCreated>, IngestError> {
+) -> Result<Response, IngestError> {
     if req.password.len() > MAX_PASSWORD_LEN || req.login.len() > 254 {
         return Err(IngestError::BadCredentials);
     }
+    let login = req.login.trim().to_lowercase();
+    state.limits.check_login(peer.ip(), &login)?;
     let row: Option<(Uuid, String)> = sqlx::query_as(
         "SELECT id, password_hash FROM users
-         WHERE lower(username) = lower($1) OR lower(email) = lower($1) LIMIT 1",
+         WHERE lower(username) = $1 OR lower(email) = $1 LIMIT 1",
     )
-    .bind(req.login.trim())
+    .bind(&login)
     .fetch_optional(&state.pool)
     .await?;
     let Some((user_id, hash)) = row else {
@@ -222,11 +290,12 @@ pub async fn sign_in(
         return Err(IngestError::BadCredentials);
     };
     if !verify_password(req.password, hash).await? {
+        tracing::info!(user_id = %user_id, "sign-in refused: wrong password");
         return Err(IngestError::BadCredentials);
     }
     let (token, token_hash) = new_token();
-    let expires_at =
-        OffsetDateTime::now_utc() + time::Duration::seconds(state.config.auth.token_ttl_secs);
+    let ttl = state.config.auth.token_ttl_secs;
+    let expires_at = OffsetDateTime::now_utc() + time::Duration::seconds(ttl);
     sqlx::query("INSERT INTO auth_tokens (token_hash, user_id, expires_at) VALUES ($1, $2, $3)")
         .bind(token_hash)
         .bind(user_id)
@@ -234,7 +303,122 @@ pub async fn sign_in(
         .execute(&state.pool)
         .await?;
     tracing::info!(user_id = %user_id, "signed in");
-    Ok(Json(SessionCreated { token, expires_at }))
+    let mut resp = Json(SessionCreated {
+        token: token.clone(),
+        expires_at,
+    })
+    .into_response();
+    if let Ok(v) = HeaderValue::from_str(&session_cookie(&token, ttl, is_tls(&state, &headers))) {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(resp)
+}
+
+/// `DELETE /api/v1/sessions`: revokes the token (or cookie) used for this request.
+pub async fn sign_out(
+    State(state): State<IngestState>,
+    AuthUser(user): AuthUser,
+    headers: HeaderMap,
+    parts: RequestCredential,
+) -> Result<Response, IngestError> {
+    sqlx::query("DELETE FROM auth_tokens WHERE token_hash = $1 AND user_id = $2")
+        .bind(hash_token(&parts.0))
+        .bind(user)
+        .execute(&state.pool)
+        .await?;
+    tracing::info!(user_id = %user, "signed out");
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    if let Ok(v) = HeaderValue::from_str(&session_cookie("", 0, is_tls(&state, &headers))) {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(resp)
+}
+
+/// The raw credential of the request (bearer token or session cookie).
+pub struct RequestCredential(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RequestCredential {
+    type Rejection = cloudcast_core::ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        credential(parts)?
+            .map(|t| RequestCredential(t.to_string()))
+            .ok_or_else(|| cloudcast_core::ApiError::unauthorized("no credential to revoke"))
+    }
+}
+
+#[derive(Serialize, sqlx::FromRow)]
+pub struct Me {
+    pub id: Uuid,
+    pub username: String,
+    /// Only ever shown to the account itself.
+    pub email: String,
+    pub birth_date: Date,
+    pub is_minor: bool,
+    pub is_admin: bool,
+    pub email_verified: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[sqlx(skip)]
+    pub parental_advice: Option<&'static str>,
+}
+
+/// `GET /api/v1/me`: the signed-in account, email included.
+pub async fn me(
+    State(state): State<IngestState>,
+    AuthUser(user): AuthUser,
+) -> Result<Json<Me>, IngestError> {
+    let mut me: Me = sqlx::query_as(
+        "SELECT id, username, email, birth_date, is_minor, is_admin,
+                email_verified_at IS NOT NULL AS email_verified, created_at
+           FROM users WHERE id = $1",
+    )
+    .bind(user)
+    .fetch_optional(&state.pool)
+    .await?
+    .ok_or(IngestError::NotFound("account"))?;
+    me.parental_advice = me.is_minor.then_some(PARENTAL_ADVICE);
+    Ok(Json(me))
+}
+
+#[derive(Deserialize)]
+pub struct VerifyQuery {
+    pub token: Option<String>,
+}
+
+/// `GET /api/v1/accounts/verify-email?token=..` (the link in the email).
+pub async fn verify_email(
+    State(state): State<IngestState>,
+    axum::extract::Query(q): axum::extract::Query<VerifyQuery>,
+) -> Result<Json<serde_json::Value>, IngestError> {
+    let token = q
+        .token
+        .filter(|t| !t.is_empty() && t.len() < 100)
+        .ok_or_else(|| IngestError::InvalidField("token: missing".into()))?;
+    let mut tx = state.pool.begin().await?;
+    let user: Option<Uuid> = sqlx::query_scalar(
+        "UPDATE email_verifications SET used_at = now()
+          WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now()
+          RETURNING user_id",
+    )
+    .bind(hash_token(&token))
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(user) = user else {
+        return Err(IngestError::InvalidField(
+            "token: unknown, used or expired; sign in to get a new link".into(),
+        ));
+    };
+    sqlx::query("UPDATE users SET email_verified_at = now() WHERE id = $1")
+        .bind(user)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    tracing::info!(user_id = %user, "email verified");
+    Ok(Json(serde_json::json!({"verified": true})))
 }
 
 /// argon2id hash of a random password, used to equalise timing for unknown logins.

@@ -1,38 +1,84 @@
-//! The catalogue: what a cloudcast is and where to stream it.
+//! The catalogue: what a cloudcast is, its metadata, and where to stream it.
 
 use axum::Json;
 use axum::extract::State;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use cloudcast_core::extract::ApiPath;
+use cloudcast_core::auth::AuthUser;
+use cloudcast_core::extract::{ApiJson, ApiPath};
 use cloudcast_core::signing::unix_now;
 
 use crate::{IngestError, IngestState};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Track {
+    pub start_ms: u64,
+    pub artist: String,
+    pub title: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PurchaseLink {
+    pub label: String,
+    pub url: String,
+}
 
 #[derive(Debug, Serialize)]
 pub struct CloudcastView {
     pub id: Uuid,
     pub title: String,
-    /// `processing`, `ready` or `failed`.
+    pub owner: String,
+    /// `processing`, `ready`, `failed` or `rejected`.
     pub status: String,
     pub duration_ms: Option<i64>,
+    /// Why processing failed or the upload was rejected, for the DJ.
     pub error: Option<String>,
     /// Signed, expiring URL of the HLS master playlist; set once ready.
     pub stream_url: Option<String>,
+    pub description: String,
+    pub tags: Vec<String>,
+    pub tracklist: Vec<Track>,
+    pub purchase_links: Vec<PurchaseLink>,
 }
 
-/// `GET /api/v1/cloudcasts/{id}`
-pub async fn get_cloudcast(
-    State(state): State<IngestState>,
-    ApiPath(id): ApiPath<Uuid>,
-) -> Result<Json<CloudcastView>, IngestError> {
-    let row: Option<(String, String, Option<i64>, Option<String>)> =
-        sqlx::query_as("SELECT title, status, duration_ms, error FROM cloudcasts WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&state.pool)
-            .await?;
-    let Some((title, status, duration_ms, error)) = row else {
+type Row = (
+    String,
+    String,
+    String,
+    Option<i64>,
+    Option<String>,
+    String,
+    Vec<String>,
+    serde_json::Value,
+    serde_json::Value,
+    Uuid,
+);
+
+async fn load(state: &IngestState, id: Uuid) -> Result<(CloudcastView, Uuid), IngestError> {
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT c.title, u.username, c.status, c.duration_ms, c.error, c.description, c.tags,
+                c.tracklist, c.purchase_links, c.owner_id
+           FROM cloudcasts c JOIN users u ON u.id = c.owner_id WHERE c.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&state.pool)
+    .await?;
+    let Some((
+        title,
+        owner,
+        status,
+        duration_ms,
+        error,
+        description,
+        tags,
+        tracklist,
+        links,
+        owner_id,
+    )) = row
+    else {
         return Err(IngestError::NotFound("cloudcast"));
     };
     let stream_url = (status == "ready").then(|| {
@@ -42,12 +88,229 @@ pub async fn get_cloudcast(
             state.signer.sign(id, "", unix_now())
         )
     });
-    Ok(Json(CloudcastView {
-        id,
-        title,
-        status,
-        duration_ms,
-        error,
-        stream_url,
-    }))
+    Ok((
+        CloudcastView {
+            id,
+            title,
+            owner,
+            status,
+            duration_ms,
+            error,
+            stream_url,
+            description,
+            tags,
+            tracklist: serde_json::from_value(tracklist).unwrap_or_default(),
+            purchase_links: serde_json::from_value(links).unwrap_or_default(),
+        },
+        owner_id,
+    ))
+}
+
+/// `GET /api/v1/cloudcasts/{id}`
+pub async fn get_cloudcast(
+    State(state): State<IngestState>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<CloudcastView>, IngestError> {
+    Ok(Json(load(&state, id).await?.0))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetadataUpdate {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub tags: Option<Vec<String>>,
+    pub tracklist: Option<Vec<Track>>,
+    pub purchase_links: Option<Vec<PurchaseLink>>,
+}
+
+fn invalid(msg: impl Into<String>) -> IngestError {
+    IngestError::InvalidField(msg.into())
+}
+
+fn plain_text(name: &str, s: &str, max: usize, allow_newlines: bool) -> Result<(), IngestError> {
+    if s.chars().count() > max {
+        return Err(invalid(format!("{name}: at most {max} characters")));
+    }
+    if s.chars()
+        .any(|c| c.is_control() && !(allow_newlines && c == '\n'))
+    {
+        return Err(invalid(format!(
+            "{name}: control characters are not allowed"
+        )));
+    }
+    Ok(())
+}
+
+/// Normalises tags (trimmed, lower case, unique) and checks them.
+pub fn normalise_tags(tags: &[String]) -> Result<Vec<String>, IngestError> {
+    let mut out: Vec<String> = Vec::new();
+    for t in tags {
+        let t = t.trim().to_lowercase();
+        if t.is_empty() || t.chars().count() > 30 {
+            return Err(invalid("tags: each tag has 1 to 30 characters"));
+        }
+        if !t
+            .chars()
+            .all(|c| c.is_alphanumeric() || " -&'.".contains(c))
+        {
+            return Err(invalid(format!(
+                "tags: {t:?} may hold letters, digits, spaces and - & ' . only"
+            )));
+        }
+        if !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    if out.len() > 10 {
+        return Err(invalid("tags: at most 10"));
+    }
+    Ok(out)
+}
+
+pub fn validate_tracklist(tracks: &[Track], duration_ms: Option<i64>) -> Result<(), IngestError> {
+    if tracks.len() > 500 {
+        return Err(invalid("tracklist: at most 500 tracks"));
+    }
+    let mut last = 0;
+    for (i, t) in tracks.iter().enumerate() {
+        if t.start_ms < last {
+            return Err(invalid(format!(
+                "tracklist: track {i} starts before the one above it"
+            )));
+        }
+        if let Some(d) = duration_ms
+            && t.start_ms > d.max(0) as u64
+        {
+            return Err(invalid(format!(
+                "tracklist: track {i} starts after the end of the mix"
+            )));
+        }
+        last = t.start_ms;
+        plain_text("tracklist artist", &t.artist, 200, false)?;
+        plain_text("tracklist title", &t.title, 200, false)?;
+        if t.title.trim().is_empty() {
+            return Err(invalid(format!("tracklist: track {i} has no title")));
+        }
+    }
+    Ok(())
+}
+
+pub fn validate_links(links: &[PurchaseLink]) -> Result<(), IngestError> {
+    if links.len() > 10 {
+        return Err(invalid("purchase_links: at most 10"));
+    }
+    for (i, l) in links.iter().enumerate() {
+        plain_text("purchase_links label", &l.label, 60, false)?;
+        let url = url::Url::parse(&l.url)
+            .map_err(|_| invalid(format!("purchase_links: link {i} is not a URL")))?;
+        if url.scheme() != "https" || url.host_str().is_none_or(str::is_empty) {
+            return Err(invalid(format!(
+                "purchase_links: link {i} must be an https:// URL"
+            )));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(invalid(format!(
+                "purchase_links: link {i} must not carry credentials"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `PATCH /api/v1/cloudcasts/{id}`: the owner edits the metadata.
+pub async fn update_metadata(
+    State(state): State<IngestState>,
+    AuthUser(user): AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(update): ApiJson<MetadataUpdate>,
+) -> Result<Json<CloudcastView>, IngestError> {
+    let (current, owner) = load(&state, id).await?;
+    if owner != user {
+        return Err(IngestError::NotOwner);
+    }
+    let title = match &update.title {
+        Some(t) => {
+            let t = t.trim();
+            if t.is_empty() {
+                return Err(invalid("title: must not be empty"));
+            }
+            plain_text("title", t, 200, false)?;
+            t.to_string()
+        }
+        None => current.title,
+    };
+    if let Some(d) = &update.description {
+        plain_text("description", d, 5000, true)?;
+    }
+    let tags = match &update.tags {
+        Some(t) => normalise_tags(t)?,
+        None => current.tags,
+    };
+    let tracklist = update.tracklist.unwrap_or(current.tracklist);
+    validate_tracklist(&tracklist, current.duration_ms)?;
+    let links = update.purchase_links.unwrap_or(current.purchase_links);
+    validate_links(&links)?;
+    sqlx::query(
+        "UPDATE cloudcasts SET title = $2, description = $3, tags = $4, tracklist = $5,
+                purchase_links = $6, updated_at = now() WHERE id = $1",
+    )
+    .bind(id)
+    .bind(&title)
+    .bind(update.description.unwrap_or(current.description))
+    .bind(&tags)
+    .bind(to_json(&tracklist))
+    .bind(to_json(&links))
+    .execute(&state.pool)
+    .await?;
+    tracing::info!(cloudcast_id = %id, "metadata updated");
+    Ok(Json(load(&state, id).await?.0))
+}
+
+/// Serialises the validated lists (strings and numbers only, so this cannot fail).
+fn to_json<T: Serialize>(v: &T) -> serde_json::Value {
+    serde_json::to_value(v).unwrap_or(serde_json::Value::Array(Vec::new()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_are_normalised() {
+        let t = normalise_tags(&[" Deep House ".into(), "deep house".into(), "Techno".into()]);
+        assert_eq!(
+            t.ok(),
+            Some(vec!["deep house".to_string(), "techno".to_string()])
+        );
+        assert!(normalise_tags(&["<script>".into()]).is_err());
+        assert!(normalise_tags(&(0..11).map(|i| format!("t{i}")).collect::<Vec<_>>()).is_err());
+    }
+
+    #[test]
+    fn links_must_be_https() {
+        let l = |u: &str| {
+            vec![PurchaseLink {
+                label: "Buy".into(),
+                url: u.into(),
+            }]
+        };
+        assert!(validate_links(&l("https://shop.example/track/1")).is_ok());
+        assert!(validate_links(&l("http://shop.example/")).is_err());
+        assert!(validate_links(&l("javascript:alert(1)")).is_err());
+        assert!(validate_links(&l("https://user:pw@shop.example/")).is_err());
+        assert!(validate_links(&l("not a url")).is_err());
+    }
+
+    #[test]
+    fn tracklists_are_ordered_and_inside_the_mix() {
+        let t = |s: u64| Track {
+            start_ms: s,
+            artist: "A".into(),
+            title: "T".into(),
+        };
+        assert!(validate_tracklist(&[t(0), t(1000)], Some(2000)).is_ok());
+        assert!(validate_tracklist(&[t(1000), t(0)], Some(2000)).is_err());
+        assert!(validate_tracklist(&[t(0), t(5000)], Some(2000)).is_err());
+    }
 }

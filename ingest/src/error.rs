@@ -42,6 +42,14 @@ pub enum IngestError {
     Database(#[from] sqlx::Error),
     #[error("password hashing failed: {0}")]
     Hash(String),
+    #[error("too many attempts; retry in {0} s")]
+    RateLimited(u64),
+    #[error("{0}")]
+    UnsupportedImage(String),
+    #[error("only the owner may change this cloudcast")]
+    NotOwner,
+    #[error("this upload is complete; delete the cloudcast instead")]
+    UploadComplete,
 }
 
 impl ErrorCode for IngestError {
@@ -64,6 +72,10 @@ impl ErrorCode for IngestError {
             IngestError::Core(e) => e.code(),
             IngestError::Database(_) => "database",
             IngestError::Hash(_) => "internal",
+            IngestError::RateLimited(_) => "rate_limited",
+            IngestError::UnsupportedImage(_) => "unsupported_image",
+            IngestError::NotOwner => "not_owner",
+            IngestError::UploadComplete => "upload_complete",
         }
     }
 
@@ -85,6 +97,17 @@ impl ErrorCode for IngestError {
             IngestError::Core(e) => e.status(),
             IngestError::Database(sqlx::Error::PoolTimedOut) => StatusCode::SERVICE_UNAVAILABLE,
             IngestError::Database(_) | IngestError::Hash(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            IngestError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            IngestError::UnsupportedImage(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            IngestError::NotOwner => StatusCode::FORBIDDEN,
+            IngestError::UploadComplete => StatusCode::CONFLICT,
+        }
+    }
+
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            IngestError::RateLimited(secs) => Some(*secs),
+            _ => None,
         }
     }
 }

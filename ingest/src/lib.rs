@@ -2,8 +2,13 @@
 //! uploads, the catalogue, and the transcode job enqueued on completion.
 
 pub mod accounts;
+pub mod admin;
 pub mod catalog;
 pub mod error;
+pub mod limits;
+pub mod mail;
+pub mod probe;
+pub mod profiles;
 pub mod tus;
 pub mod uploads;
 
@@ -11,7 +16,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use cloudcast_core::Config;
 use cloudcast_core::signing::UrlSigner;
 use cloudcast_core::storage::Storage;
@@ -25,6 +30,28 @@ pub struct IngestState {
     pub storage: Storage,
     pub config: Arc<Config>,
     pub signer: UrlSigner,
+    pub limits: limits::LoginLimits,
+}
+
+impl IngestState {
+    pub fn new(
+        pool: PgPool,
+        storage: Storage,
+        config: Arc<Config>,
+        signer: UrlSigner,
+    ) -> IngestState {
+        let limits = limits::LoginLimits::new(
+            config.auth.login_per_minute_per_ip,
+            config.auth.login_per_minute_per_account,
+        );
+        IngestState {
+            pool,
+            storage,
+            config,
+            signer,
+            limits,
+        }
+    }
 }
 
 impl FromRef<IngestState> for PgPool {
@@ -37,9 +64,28 @@ pub fn router(state: IngestState) -> Router {
     let json_limit = state.config.http.max_json_bytes;
     let api = Router::new()
         .route("/api/v1/accounts", post(accounts::register))
-        .route("/api/v1/sessions", post(accounts::sign_in))
-        .route("/api/v1/cloudcasts/{id}", get(catalog::get_cloudcast))
+        .route("/api/v1/accounts/verify-email", get(accounts::verify_email))
+        .route(
+            "/api/v1/sessions",
+            post(accounts::sign_in).delete(accounts::sign_out),
+        )
+        .route("/api/v1/me", get(accounts::me))
+        .route(
+            "/api/v1/me/profile",
+            get(profiles::get_own).put(profiles::put_own),
+        )
+        .route("/api/v1/users/{username}", get(profiles::get_public))
+        .route("/api/v1/users/{username}/avatar", get(profiles::get_avatar))
+        .route(
+            "/api/v1/cloudcasts/{id}",
+            get(catalog::get_cloudcast).patch(catalog::update_metadata),
+        )
         .layer(DefaultBodyLimit::max(json_limit));
+    let avatar_limit = state.config.uploads.max_avatar_bytes;
+    let avatars = Router::new()
+        .route("/api/v1/me/avatar", put(profiles::put_avatar))
+        // A little over the limit so the handler can answer with its own 413.
+        .layer(DefaultBodyLimit::max(avatar_limit + 1));
     // Upload bodies are streamed and limited by the tus handlers themselves.
     let uploads = Router::new()
         .route(
@@ -51,8 +97,9 @@ pub fn router(state: IngestState) -> Router {
             get(uploads::status)
                 .head(uploads::head)
                 .patch(uploads::patch)
+                .delete(uploads::terminate)
                 .options(uploads::options),
         )
         .layer(DefaultBodyLimit::disable());
-    api.merge(uploads).with_state(state)
+    api.merge(avatars).merge(uploads).with_state(state)
 }

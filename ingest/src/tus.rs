@@ -10,7 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 use crate::IngestError;
 
 pub const TUS_VERSION: &str = "1.0.0";
-pub const TUS_EXTENSIONS: &str = "creation";
+pub const TUS_EXTENSIONS: &str = "creation,creation-with-upload,termination,expiration";
 pub const OFFSET_CONTENT_TYPE: &str = "application/offset+octet-stream";
 
 pub static TUS_RESUMABLE: HeaderName = HeaderName::from_static("tus-resumable");
@@ -20,6 +20,7 @@ pub static TUS_MAX_SIZE: HeaderName = HeaderName::from_static("tus-max-size");
 pub static UPLOAD_OFFSET: HeaderName = HeaderName::from_static("upload-offset");
 pub static UPLOAD_LENGTH: HeaderName = HeaderName::from_static("upload-length");
 pub static UPLOAD_METADATA: HeaderName = HeaderName::from_static("upload-metadata");
+pub static UPLOAD_EXPIRES: HeaderName = HeaderName::from_static("upload-expires");
 
 /// S3 allows at most this many parts per multipart upload.
 pub const MAX_PARTS: u64 = 10_000;

@@ -22,10 +22,15 @@ use sqlx::postgres::Postgres;
 use tracing::Instrument;
 use uuid::Uuid;
 
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
 use cloudcast_core::auth::AuthUser;
 use cloudcast_core::error::CoreError;
 use cloudcast_core::extract::ApiPath;
 
+use crate::probe::{Probe, probe_uri};
 use crate::tus::{self, UPLOAD_LENGTH, UPLOAD_METADATA, UPLOAD_OFFSET};
 use crate::{IngestError, IngestState};
 
@@ -43,10 +48,11 @@ pub struct UploadRow {
     pub tail_key: Option<String>,
     pub tail_len: i64,
     pub state: String,
+    pub expires_at: time::OffsetDateTime,
 }
 
 const UPLOAD_COLUMNS: &str = "id, user_id, cloudcast_id, title, length, offset_bytes, part_size, \
-     s3_key, s3_upload_id, tail_key, tail_len, state";
+     s3_key, s3_upload_id, tail_key, tail_len, state, expires_at";
 
 async fn load_owned(pool: &PgPool, id: Uuid, user: Uuid) -> Result<UploadRow, IngestError> {
     let row: Option<UploadRow> = sqlx::query_as(&format!(
@@ -66,6 +72,18 @@ fn tus_response(status: StatusCode) -> Response {
     let mut resp = status.into_response();
     tus::base_headers(resp.headers_mut());
     resp
+}
+
+/// `Upload-Expires` in the HTTP date format (tus expiration extension).
+fn set_expires(resp: &mut Response, at: time::OffsetDateTime) {
+    let fmt = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    if let Ok(s) = at.to_offset(time::UtcOffset::UTC).format(&fmt)
+        && let Ok(v) = HeaderValue::from_str(&s)
+    {
+        resp.headers_mut().insert(tus::UPLOAD_EXPIRES.clone(), v);
+    }
 }
 
 fn set_num(resp: &mut Response, name: &axum::http::HeaderName, v: i64) {
@@ -97,6 +115,7 @@ pub async fn create(
     State(state): State<IngestState>,
     AuthUser(user): AuthUser,
     headers: HeaderMap,
+    body: Body,
 ) -> Result<Response, IngestError> {
     tus::check_resumable(&headers)?;
     if headers.contains_key("upload-defer-length") {
@@ -146,12 +165,20 @@ pub async fn create(
     let cloudcast_id = Uuid::now_v7();
     let key = format!("originals/{cloudcast_id}/{id}");
     let part_size = tus::part_size(length, state.config.uploads.min_part_size);
+    // creation-with-upload: the POST may carry the first bytes.
+    let with_upload = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case(tus::OFFSET_CONTENT_TYPE));
+    let declared_len = tus::u64_header(&headers, &header::CONTENT_LENGTH)?;
     let span = tracing::info_span!("upload", upload_id = %id, cloudcast_id = %cloudcast_id);
     async {
         let s3_upload_id = state.storage.create_multipart(&key).await?;
+        let expires_at = time::OffsetDateTime::now_utc()
+            + time::Duration::seconds(state.config.uploads.expiry_secs);
         sqlx::query(
-            "INSERT INTO uploads (id, user_id, cloudcast_id, filename, title, length, part_size, s3_key, s3_upload_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO uploads (id, user_id, cloudcast_id, filename, title, length, part_size, s3_key, s3_upload_id, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(id)
         .bind(user)
@@ -162,14 +189,27 @@ pub async fn create(
         .bind(part_size as i64)
         .bind(&key)
         .bind(&s3_upload_id)
+        .bind(expires_at)
         .execute(&state.pool)
         .await?;
-        tracing::info!(length, part_size, "upload created");
+        tracing::info!(length, part_size, with_upload, "upload created");
+        let mut offset = 0;
+        let mut expires = expires_at;
+        if with_upload && declared_len != Some(0) {
+            let up = load_owned(&state.pool, id, user).await?;
+            let lock = UploadLock::try_acquire(&state.pool, id)
+                .await?
+                .ok_or(IngestError::Locked)?;
+            let result = append(&state, up, 0, declared_len, body).await;
+            lock.release().await;
+            (offset, expires) = result?;
+        }
         let mut resp = tus_response(StatusCode::CREATED);
         if let Ok(loc) = HeaderValue::from_str(&format!("/api/v1/uploads/{id}")) {
             resp.headers_mut().insert(header::LOCATION, loc);
         }
-        set_num(&mut resp, &UPLOAD_OFFSET, 0);
+        set_num(&mut resp, &UPLOAD_OFFSET, offset);
+        set_expires(&mut resp, expires);
         Ok(resp)
     }
     .instrument(span)
@@ -185,9 +225,15 @@ pub async fn head(
 ) -> Result<Response, IngestError> {
     tus::check_resumable(&headers)?;
     let up = load_owned(&state.pool, id, user).await?;
+    if up.state == "terminated" || up.state == "expired" {
+        return Err(IngestError::NotReceiving(up.state));
+    }
     let mut resp = tus_response(StatusCode::OK);
     set_num(&mut resp, &UPLOAD_OFFSET, up.offset_bytes);
     set_num(&mut resp, &UPLOAD_LENGTH, up.length);
+    if up.state == "receiving" {
+        set_expires(&mut resp, up.expires_at);
+    }
     Ok(resp)
 }
 
@@ -291,9 +337,10 @@ pub async fn patch(
         let up = load_owned(&state.pool, id, user).await?;
         let result = append(&state, up, sent_offset, declared_len, body).await;
         lock.release().await;
-        let offset = result?;
+        let (offset, expires) = result?;
         let mut resp = tus_response(StatusCode::NO_CONTENT);
         set_num(&mut resp, &UPLOAD_OFFSET, offset);
+        set_expires(&mut resp, expires);
         Ok(resp)
     }
     .instrument(span)
@@ -306,10 +353,10 @@ async fn append(
     sent_offset: u64,
     declared_len: Option<u64>,
     body: Body,
-) -> Result<i64, IngestError> {
+) -> Result<(i64, time::OffsetDateTime), IngestError> {
     if up.state != "receiving" {
         if up.state == "complete" && sent_offset == up.length as u64 {
-            return Ok(up.offset_bytes);
+            return Ok((up.offset_bytes, up.expires_at));
         }
         return Err(IngestError::NotReceiving(up.state));
     }
@@ -390,7 +437,7 @@ async fn append(
     }
     match failure {
         Some(e) => Err(e),
-        None => Ok(up.offset_bytes),
+        None => Ok((up.offset_bytes, up.expires_at)),
     }
 }
 
@@ -435,11 +482,13 @@ async fn commit_part(
         .fetch_one(&mut *tx)
         .await?;
         sqlx::query(
-            "UPDATE uploads SET offset_bytes = $2, tail_key = NULL, tail_len = 0, updated_at = now()
+            "UPDATE uploads SET offset_bytes = $2, tail_key = NULL, tail_len = 0, updated_at = now(),
+                    expires_at = now() + make_interval(secs => $3)
              WHERE id = $1",
         )
         .bind(up.id)
         .bind(total)
+        .bind(state.config.uploads.expiry_secs as f64)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -451,6 +500,7 @@ async fn commit_part(
     }
     up.tail_len = 0;
     up.offset_bytes = parts_total;
+    up.expires_at = expires_after(state);
     Ok(())
 }
 
@@ -474,12 +524,15 @@ async fn commit_tail(
     .fetch_one(&state.pool)
     .await?;
     sqlx::query(
-        "UPDATE uploads SET offset_bytes = $2, tail_key = $3, tail_len = $4, updated_at = now() WHERE id = $1",
+        "UPDATE uploads SET offset_bytes = $2, tail_key = $3, tail_len = $4, updated_at = now(),
+                expires_at = now() + make_interval(secs => $5)
+          WHERE id = $1",
     )
     .bind(up.id)
     .bind(parts_total + len)
     .bind(&key)
     .bind(len)
+    .bind(state.config.uploads.expiry_secs as f64)
     .execute(&state.pool)
     .await?;
     if let Some(old) = up.tail_key.replace(key) {
@@ -487,7 +540,12 @@ async fn commit_tail(
     }
     up.tail_len = len;
     up.offset_bytes = parts_total + len;
+    up.expires_at = expires_after(state);
     Ok(())
+}
+
+fn expires_after(state: &IngestState) -> time::OffsetDateTime {
+    time::OffsetDateTime::now_utc() + time::Duration::seconds(state.config.uploads.expiry_secs)
 }
 
 async fn delete_quietly(state: &IngestState, key: &str) {
@@ -496,8 +554,9 @@ async fn delete_quietly(state: &IngestState, key: &str) {
     }
 }
 
-/// Completes the multipart upload, then records the cloudcast and its
-/// transcode job in one transaction.
+/// Completes the multipart upload and probes the result. Audio within the
+/// limits gets its cloudcast and transcode job in one transaction; anything
+/// else becomes a `rejected` cloudcast with a reason and its bytes are deleted.
 async fn finish(state: &IngestState, up: &UploadRow) -> Result<(), IngestError> {
     let parts: Vec<(i32, String)> = sqlx::query_as(
         "SELECT part_number, etag FROM upload_parts WHERE upload_id = $1 ORDER BY part_number",
@@ -513,32 +572,169 @@ async fn finish(state: &IngestState, up: &UploadRow) -> Result<(), IngestError> 
             CoreError::Storage(m) => CoreError::Storage(format!("completing the upload: {m}")),
             other => other,
         })?;
+    if let Some(tail) = &up.tail_key {
+        delete_quietly(state, tail).await;
+    }
+
+    let url = state
+        .storage
+        .presign_get(&up.s3_key, Duration::from_secs(300))
+        .await?;
+    let max = Duration::from_secs(state.config.uploads.max_duration_secs);
+    let probe = tokio::task::spawn_blocking(move || probe_uri(&url, Duration::from_secs(20), max))
+        .await
+        .unwrap_or_else(|e| Probe::Inconclusive(format!("probe thread failed: {e}")));
+    let rejection = match &probe {
+        Probe::Rejected(reason) => Some(reason.clone()),
+        Probe::Audio { duration_ms } => {
+            tracing::info!(?duration_ms, "probe: audio");
+            None
+        }
+        Probe::Inconclusive(why) => {
+            tracing::warn!(why, "probe inconclusive; the transcoder will decide");
+            None
+        }
+    };
+
     let job_id = Uuid::now_v7();
     let mut tx = state.pool.begin().await?;
-    sqlx::query("UPDATE uploads SET state = 'complete', updated_at = now() WHERE id = $1")
+    sqlx::query(
+        "UPDATE uploads SET state = 'complete', tail_key = NULL, updated_at = now() WHERE id = $1",
+    )
+    .bind(up.id)
+    .execute(&mut *tx)
+    .await?;
+    match &rejection {
+        Some(reason) => {
+            sqlx::query(
+                "INSERT INTO cloudcasts (id, owner_id, title, status, error, original_key)
+                 VALUES ($1, $2, $3, 'rejected', $4, NULL)",
+            )
+            .bind(up.cloudcast_id)
+            .bind(up.user_id)
+            .bind(&up.title)
+            .bind(reason)
+            .execute(&mut *tx)
+            .await?;
+        }
+        None => {
+            sqlx::query(
+                "INSERT INTO cloudcasts (id, owner_id, title, status, original_key) VALUES ($1, $2, $3, 'processing', $4)",
+            )
+            .bind(up.cloudcast_id)
+            .bind(up.user_id)
+            .bind(&up.title)
+            .bind(&up.s3_key)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("INSERT INTO transcode_jobs (id, cloudcast_id) VALUES ($1, $2)")
+                .bind(job_id)
+                .bind(up.cloudcast_id)
+                .execute(&mut *tx)
+                .await?;
+            // Delivered at commit: idle workers wake at once instead of polling.
+            sqlx::query("SELECT pg_notify('transcode_jobs', $1)")
+                .bind(job_id.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    tx.commit().await?;
+    match rejection {
+        Some(reason) => {
+            tracing::info!(reason, "upload rejected; original deleted");
+            delete_quietly(state, &up.s3_key).await;
+        }
+        None => {
+            tracing::info!(job_id = %job_id, bytes = up.length, "upload complete; transcode queued")
+        }
+    }
+    Ok(())
+}
+
+/// `DELETE /api/v1/uploads/{id}` (tus termination): aborts the S3 multipart
+/// upload and frees what was stored.
+pub async fn terminate(
+    State(state): State<IngestState>,
+    AuthUser(user): AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+    headers: HeaderMap,
+) -> Result<Response, IngestError> {
+    tus::check_resumable(&headers)?;
+    let up = load_owned(&state.pool, id, user).await?;
+    let Some(lock) = UploadLock::try_acquire(&state.pool, id).await? else {
+        return Err(IngestError::Locked);
+    };
+    let up = load_owned(&state.pool, up.id, user).await?;
+    let result = match up.state.as_str() {
+        "receiving" => close(&state, &up, "terminated").await,
+        "complete" => Err(IngestError::UploadComplete),
+        other => Err(IngestError::NotReceiving(other.to_string())),
+    };
+    lock.release().await;
+    result?;
+    Ok(tus_response(StatusCode::NO_CONTENT))
+}
+
+/// Ends an unfinished upload: aborts the multipart upload, deletes the tail
+/// and its part records, and marks the upload `state`.
+async fn close(state: &IngestState, up: &UploadRow, new_state: &str) -> Result<(), IngestError> {
+    if let Err(e) = state
+        .storage
+        .abort_multipart(&up.s3_key, &up.s3_upload_id)
+        .await
+    {
+        // Already gone is fine; anything else is retried by the next sweep.
+        tracing::warn!(upload_id = %up.id, error = %e, "aborting the multipart upload failed");
+    }
+    if let Some(tail) = &up.tail_key {
+        delete_quietly(state, tail).await;
+    }
+    let mut tx = state.pool.begin().await?;
+    sqlx::query("DELETE FROM upload_parts WHERE upload_id = $1")
         .bind(up.id)
         .execute(&mut *tx)
         .await?;
-    sqlx::query(
-        "INSERT INTO cloudcasts (id, owner_id, title, status, original_key) VALUES ($1, $2, $3, 'processing', $4)",
-    )
-    .bind(up.cloudcast_id)
-    .bind(up.user_id)
-    .bind(&up.title)
-    .bind(&up.s3_key)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query("INSERT INTO transcode_jobs (id, cloudcast_id) VALUES ($1, $2)")
-        .bind(job_id)
-        .bind(up.cloudcast_id)
-        .execute(&mut *tx)
-        .await?;
-    // Delivered at commit: idle workers wake at once instead of polling.
-    sqlx::query("SELECT pg_notify('transcode_jobs', $1)")
-        .bind(job_id.to_string())
+    sqlx::query("UPDATE uploads SET state = $2, tail_key = NULL, tail_len = 0, updated_at = now() WHERE id = $1")
+        .bind(up.id)
+        .bind(new_state)
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    tracing::info!(job_id = %job_id, bytes = up.length, "upload complete; transcode queued");
+    tracing::info!(upload_id = %up.id, new_state, "upload closed");
     Ok(())
+}
+
+/// Expires unfinished uploads whose time ran out (tus expiration), freeing
+/// their S3 multipart uploads. Runs until `shutdown`.
+pub async fn run_janitor(state: IngestState, every: Duration, shutdown: CancellationToken) {
+    loop {
+        if let Err(e) = expire_due(&state).await {
+            tracing::warn!(error = %e, "expiring uploads failed");
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+    }
+}
+
+pub async fn expire_due(state: &IngestState) -> Result<usize, IngestError> {
+    let due: Vec<UploadRow> = sqlx::query_as(&format!(
+        "SELECT {UPLOAD_COLUMNS} FROM uploads WHERE state = 'receiving' AND expires_at < now() LIMIT 100"
+    ))
+    .fetch_all(&state.pool)
+    .await?;
+    let mut n = 0;
+    for up in due {
+        // A PATCH in flight holds the lock: leave that upload for the next sweep.
+        let Some(lock) = UploadLock::try_acquire(&state.pool, up.id).await? else {
+            continue;
+        };
+        let result = close(state, &up, "expired").await;
+        lock.release().await;
+        result?;
+        n += 1;
+    }
+    Ok(n)
 }

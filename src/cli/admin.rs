@@ -1,0 +1,123 @@
+//! `cloudcast admin ...`: operator commands against the configured stores.
+
+use std::io::BufRead;
+
+use anyhow::Context;
+use clap::Subcommand;
+
+use cloudcast_core::Config;
+use cloudcast_core::signing::UrlSigner;
+use cloudcast_ingest::accounts::NewAccount;
+
+#[derive(Subcommand)]
+pub enum AdminCommand {
+    /// Create an administrator account. The password is read from
+    /// CLOUDCAST_ADMIN_PASSWORD or, if unset, from the first line of stdin.
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        username: String,
+        /// YYYY-MM-DD (the age rules apply to administrators too).
+        #[arg(long)]
+        birth_date: String,
+    },
+    /// List accounts.
+    ListUsers {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the email outbox (verification links and notices).
+    Outbox {
+        /// Only messages not yet delivered.
+        #[arg(long)]
+        unsent: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn read_password() -> anyhow::Result<String> {
+    if let Ok(p) = std::env::var("CLOUDCAST_ADMIN_PASSWORD") {
+        return Ok(p);
+    }
+    eprintln!("password (one line on stdin):");
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from stdin")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+pub async fn run(config: Config, cmd: AdminCommand) -> anyhow::Result<()> {
+    let (services, _s3) = crate::connect(config).await?;
+    let signer = UrlSigner::new(
+        &services.config.stream.signing_key,
+        services.config.stream.url_ttl_secs,
+    );
+    let state = crate::ingest_state(&services, signer);
+    match cmd {
+        AdminCommand::CreateAdmin {
+            email,
+            username,
+            birth_date,
+        } => {
+            let password = read_password()?;
+            let created = cloudcast_ingest::admin::create_admin(
+                &state,
+                NewAccount {
+                    email,
+                    username,
+                    password,
+                    birth_date,
+                },
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "created administrator {} ({})",
+                created.username, created.id
+            );
+        }
+        AdminCommand::ListUsers { json } => {
+            let users = cloudcast_ingest::admin::list_users(&state)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&users)?);
+            } else {
+                println!(
+                    "{:<36}  {:<20}  {:<32}  admin  minor  verified",
+                    "id", "username", "email"
+                );
+                for u in users {
+                    println!(
+                        "{:<36}  {:<20}  {:<32}  {:<5}  {:<5}  {}",
+                        u.id, u.username, u.email, u.is_admin, u.is_minor, u.email_verified
+                    );
+                }
+            }
+        }
+        AdminCommand::Outbox { unsent, json } => {
+            let mails = cloudcast_ingest::mail::list(&state.pool, unsent)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&mails)?);
+            } else {
+                for m in mails {
+                    let sent = m
+                        .sent_at
+                        .map(|t| t.to_string())
+                        .unwrap_or_else(|| "not sent".into());
+                    println!(
+                        "--- {} to {} [{}] {}\nSubject: {}\n\n{}\n",
+                        m.id, m.to_address, m.kind, sent, m.subject, m.body
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}

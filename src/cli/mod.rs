@@ -1,0 +1,4 @@
+//! Command-line tools beside `serve`: operator commands and the uploader.
+
+pub mod admin;
+pub mod upload;
