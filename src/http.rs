@@ -12,6 +12,7 @@ use serde_json::json;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
 use tower_http::cors::{Any, CorsLayer};
+use tower_http::services::{ServeDir, ServeFile};
 
 use cloudcast_analytics::BeatSender;
 use cloudcast_core::ApiError;
@@ -25,8 +26,11 @@ pub fn app(
     signer: UrlSigner,
     beats: Option<BeatSender>,
 ) -> Router {
+    let web = &services.config.http.web_dir;
     let mut router = Router::new()
         .route("/", get(index))
+        .route_service("/upload", ServeFile::new(web.join("upload.html")))
+        .nest_service("/assets", ServeDir::new(web.join("dist")))
         .route("/healthz", get(healthz).with_state(services.clone()));
     if Role::Ingest.runs(roles) {
         router = router.merge(cloudcast_ingest::router(crate::ingest_state(

@@ -37,6 +37,8 @@ pub struct HttpConfig {
     pub public_url: String,
     /// Largest JSON body accepted on API routes, in bytes.
     pub max_json_bytes: usize,
+    /// Folder with the web pages (`upload.html`) and built assets (`dist/`).
+    pub web_dir: PathBuf,
 }
 
 impl Default for HttpConfig {
@@ -45,6 +47,7 @@ impl Default for HttpConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             public_url: String::new(),
             max_json_bytes: 64 * 1024,
+            web_dir: PathBuf::from("web"),
         }
     }
 }
