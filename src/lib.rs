@@ -197,7 +197,7 @@ pub async fn start(config: Config, roles: &[Role]) -> anyhow::Result<Running> {
         let ingest = ingest_state(&services, signer.clone());
         tasks.push(tokio::spawn(cloudcast_ingest::uploads::run_janitor(
             ingest,
-            Duration::from_secs(60),
+            Duration::from_secs(config.uploads.sweep_secs.max(1)),
             shutdown.clone(),
         )));
         tasks.push(tokio::spawn(cloudcast_ingest::mail::run_delivery(

@@ -182,6 +182,8 @@ pub struct UploadsConfig {
     pub max_chunk: u64,
     /// An unfinished upload expires this long after its last byte (tus expiration).
     pub expiry_secs: i64,
+    /// How often expired uploads are swept, in seconds.
+    pub sweep_secs: u64,
     /// Longest accepted audio, in seconds; longer uploads are rejected.
     pub max_duration_secs: u64,
     /// Largest avatar image, in bytes.
@@ -195,6 +197,7 @@ impl Default for UploadsConfig {
             min_part_size: 8 * 1024 * 1024,
             max_chunk: 100 * 1024 * 1024,
             expiry_secs: 7 * 24 * 3600,
+            sweep_secs: 60,
             max_duration_secs: 6 * 3600,
             max_avatar_bytes: 2 * 1024 * 1024,
         }

@@ -1,0 +1,397 @@
+//! tus 1.0.0 behaviour beyond the happy path: creation-with-upload,
+//! termination, expiration, concurrent PATCHes, a server killed with -9
+//! mid-upload, and the command-line uploader resuming after interruption.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::TestSystem;
+use serde_json::Value;
+
+fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// A WAV header in front of noise: audio that passes the probe.
+fn wav(len: usize, seed: u64) -> Vec<u8> {
+    let data_len = (len - 44) as u32 & !3;
+    let mut out = Vec::with_capacity(len);
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(36 + data_len).to_le_bytes());
+    out.extend_from_slice(
+        b"WAVEfmt \x10\0\0\0\x01\0\x02\0\x44\xac\0\0\x10\xb1\x02\0\x04\0\x10\0data",
+    );
+    out.extend_from_slice(&data_len.to_le_bytes());
+    out.extend_from_slice(&noise(data_len as usize, seed));
+    out
+}
+
+async fn head_offset(sys: &TestSystem, url: &str, token: &str) -> (u16, Option<u64>) {
+    let resp = sys
+        .http
+        .head(url)
+        .bearer_auth(token)
+        .header("Tus-Resumable", "1.0.0")
+        .send()
+        .await
+        .expect("head");
+    let off = resp
+        .headers()
+        .get("upload-offset")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    (resp.status().as_u16(), off)
+}
+
+/// A PATCH body that trickles `data` in 256 KiB pieces with a pause between.
+fn slow_body(data: Vec<u8>, pause: Duration) -> reqwest::Body {
+    let chunks: Vec<Vec<u8>> = data.chunks(256 * 1024).map(<[u8]>::to_vec).collect();
+    let stream = futures::stream::unfold(chunks.into_iter(), move |mut it| async move {
+        let next = it.next()?;
+        tokio::time::sleep(pause).await;
+        Some((Ok::<_, std::io::Error>(next), it))
+    });
+    reqwest::Body::wrap_stream(stream)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn creation_with_upload_termination_and_locking() {
+    let sys = TestSystem::start("tus_ext").await;
+    let token = sys.user("tus_user").await;
+    let data = wav(3 * 1024 * 1024, 5);
+
+    // creation-with-upload: the first bytes ride on the POST.
+    let resp = sys
+        .http
+        .post(sys.url("/api/v1/uploads"))
+        .bearer_auth(&token)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Length", data.len().to_string())
+        .header("Content-Type", "application/offset+octet-stream")
+        .body(data[..1_000_000].to_vec())
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(resp.status(), 201);
+    assert_eq!(resp.headers()["upload-offset"], "1000000");
+    assert!(
+        resp.headers()["upload-expires"]
+            .to_str()
+            .unwrap_or_default()
+            .ends_with("GMT")
+    );
+    let url = sys.url(resp.headers()["location"].to_str().expect("location"));
+    assert_eq!(
+        head_offset(&sys, &url, &token).await,
+        (200, Some(1_000_000))
+    );
+
+    // A second PATCH while one is running is refused, and changes nothing.
+    let slow = sys
+        .http
+        .patch(&url)
+        .bearer_auth(&token)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Offset", "1000000")
+        .header("Content-Type", "application/offset+octet-stream")
+        .body(slow_body(
+            data[1_000_000..2_000_000].to_vec(),
+            Duration::from_millis(150),
+        ))
+        .send();
+    let slow = tokio::spawn(slow);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let second = sys
+        .patch(&token, &url, 1_000_000, data[1_000_000..1_000_100].to_vec())
+        .await;
+    assert_eq!(second.status(), 423, "{:?}", second.text().await);
+    let first = slow.await.expect("join").expect("slow patch");
+    assert_eq!(first.status(), 204);
+    assert_eq!(first.headers()["upload-offset"], "2000000");
+
+    // Termination frees the upload; afterwards it is gone.
+    let resp = sys
+        .http
+        .delete(&url)
+        .bearer_auth(&token)
+        .header("Tus-Resumable", "1.0.0")
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(resp.status(), 204);
+    assert_eq!(head_offset(&sys, &url, &token).await.0, 410);
+    let resp = sys
+        .patch(&token, &url, 2_000_000, data[2_000_000..].to_vec())
+        .await;
+    assert_eq!(resp.status(), 410);
+    let pool = sqlx::PgPool::connect(&sys.pg_url).await.expect("pg");
+    let (state, tail): (String, Option<String>) =
+        sqlx::query_as("SELECT state, tail_key FROM uploads")
+            .fetch_one(&pool)
+            .await
+            .expect("row");
+    assert_eq!((state.as_str(), tail), ("terminated", None));
+    let cloudcasts: i64 = sqlx::query_scalar("SELECT count(*) FROM cloudcasts")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(cloudcasts, 0);
+    sys.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unfinished_uploads_expire() {
+    let sys = TestSystem::start_with("tus_expire", |c| {
+        c.uploads.expiry_secs = 1;
+        c.uploads.sweep_secs = 1;
+    })
+    .await;
+    let token = sys.user("slowpoke").await;
+    let url = sys.create_upload(&token, 1_000_000, "never finished").await;
+    let resp = sys.patch(&token, &url, 0, noise(1000, 1)).await;
+    assert_eq!(resp.status(), 204);
+    let mut status = 0;
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        status = head_offset(&sys, &url, &token).await.0;
+        if status == 410 {
+            break;
+        }
+    }
+    assert_eq!(status, 410, "an expired upload is gone");
+    let pool = sqlx::PgPool::connect(&sys.pg_url).await.expect("pg");
+    let state: String = sqlx::query_scalar("SELECT state FROM uploads")
+        .fetch_one(&pool)
+        .await
+        .expect("state");
+    assert_eq!(state, "expired");
+    sys.stop().await;
+}
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+/// Runs `cloudcast serve` as its own process on the test's stores.
+fn spawn_server(sys: &TestSystem, bucket: &str) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cloudcast"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("CLOUDCAST__POSTGRES__URL", &sys.pg_url)
+        .env("CLOUDCAST__CLICKHOUSE__DATABASE", &sys.db_name)
+        .env("CLOUDCAST__S3__EMBEDDED_ROOT", sys.dir.path().join("s3"))
+        .env("CLOUDCAST__S3__BUCKET", bucket)
+        .env(
+            "CLOUDCAST__TRANSCODE__WORK_DIR",
+            sys.dir.path().join("work2"),
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn cloudcast");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).expect("banner");
+    let base = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .map(|w| w.trim_end_matches('/').to_string())
+        .unwrap_or_else(|| panic!("no URL in {line:?}"));
+    Server { child, base }
+}
+
+fn bucket_of(sys: &TestSystem) -> String {
+    std::fs::read_dir(sys.dir.path().join("s3"))
+        .expect("s3 root")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .find(|n| n.starts_with("cc-test-"))
+        .expect("bucket")
+}
+
+fn original(sys: &TestSystem, bucket: &str, cloudcast: &str) -> Vec<u8> {
+    let dir = sys
+        .dir
+        .path()
+        .join("s3")
+        .join(bucket)
+        .join("originals")
+        .join(cloudcast);
+    let file = std::fs::read_dir(&dir)
+        .expect("originals")
+        .filter_map(Result::ok)
+        .find(|e| e.path().is_file())
+        .expect("original");
+    std::fs::read(file.path()).expect("read")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_survives_kill_9_of_the_server() {
+    let sys = TestSystem::start("tus_kill").await;
+    let token = sys.user("survivor").await;
+    let bucket = bucket_of(&sys);
+    let data = wav(20 * 1024 * 1024, 9);
+
+    let server = spawn_server(&sys, &bucket);
+    let url = {
+        let resp = sys
+            .http
+            .post(format!("{}/api/v1/uploads", server.base))
+            .bearer_auth(&token)
+            .header("Tus-Resumable", "1.0.0")
+            .header("Upload-Length", data.len().to_string())
+            .send()
+            .await
+            .expect("create");
+        assert_eq!(resp.status(), 201);
+        resp.headers()["location"]
+            .to_str()
+            .expect("location")
+            .to_string()
+    };
+    // Trickle the first 14 MiB; kill -9 the server once a part is durable.
+    let patch = sys
+        .http
+        .patch(format!("{}{url}", server.base))
+        .bearer_auth(&token)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Offset", "0")
+        .header("Content-Type", "application/offset+octet-stream")
+        .body(slow_body(
+            data[..14 * 1024 * 1024].to_vec(),
+            Duration::from_millis(20),
+        ))
+        .send();
+    let patch = tokio::spawn(patch);
+    let pool = sqlx::PgPool::connect(&sys.pg_url).await.expect("pg");
+    let mut durable = 0i64;
+    for _ in 0..200 {
+        durable = sqlx::query_scalar("SELECT offset_bytes FROM uploads")
+            .fetch_one(&pool)
+            .await
+            .expect("offset");
+        if durable > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        durable,
+        8 * 1024 * 1024,
+        "one full part is durable before the kill"
+    );
+    let mut server = server;
+    server.child.kill().expect("kill -9"); // SIGKILL: no clean-up runs
+    let _ = server.child.wait();
+    let _ = patch.await;
+
+    // After a restart, HEAD returns the durable offset and the upload finishes.
+    let mut server = spawn_server(&sys, &bucket);
+    let full = format!("{}{url}", server.base);
+    let (status, offset) = head_offset(&sys, &full, &token).await;
+    assert_eq!(status, 200);
+    let offset = offset.expect("offset");
+    assert_eq!(offset, 8 * 1024 * 1024);
+    let resp = sys
+        .patch(&token, &full, offset, data[offset as usize..].to_vec())
+        .await;
+    assert_eq!(resp.status(), 204, "{:?}", resp.text().await);
+    let status: Value = sys
+        .http
+        .get(&full)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("status")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(status["state"], "complete");
+    let id = status["cloudcast_id"].as_str().expect("id");
+    assert!(
+        original(&sys, &bucket, id) == data,
+        "the original is byte-identical after kill -9 and resume"
+    );
+    let _ = server.child.kill();
+    let _ = server.child.wait();
+    sys.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_line_uploader_resumes_an_interrupted_upload() {
+    let sys = TestSystem::start("tus_cli").await;
+    let token = sys.user("cli_dj").await;
+    let bucket = bucket_of(&sys);
+    let file = sys.dir.path().join("mix.wav");
+    let data = wav(12 * 1024 * 1024, 13);
+    std::fs::write(&file, &data).expect("write");
+    let state_home = sys.dir.path().join("state");
+    let cli = |extra: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cloudcast"));
+        cmd.args(["upload"])
+            .arg(&file)
+            .args([
+                "--title",
+                "From the shell",
+                "--server",
+                &sys.base,
+                "--chunk-mib",
+                "1",
+            ])
+            .args(extra)
+            .env("CLOUDCAST_TOKEN", &token)
+            .env("XDG_STATE_HOME", &state_home);
+        cmd
+    };
+    // First run: interrupted (killed) once a few MiB are in.
+    let mut first = cli(&[])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let pool = sqlx::PgPool::connect(&sys.pg_url).await.expect("pg");
+    let mut offset = 0i64;
+    for _ in 0..400 {
+        offset = sqlx::query_scalar("SELECT COALESCE(max(offset_bytes), 0)::bigint FROM uploads")
+            .fetch_one(&pool)
+            .await
+            .expect("offset");
+        if offset >= 3 * 1024 * 1024 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    first.kill().expect("kill");
+    let _ = first.wait();
+    assert!(offset > 0, "the first run made progress");
+
+    // Second run: resumes, does not start over.
+    let out = cli(&[]).output().expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("resuming at byte"), "{stderr}");
+    let uploads: i64 = sqlx::query_scalar("SELECT count(*) FROM uploads")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(uploads, 1, "the same upload was continued");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let id = stdout
+        .split_whitespace()
+        .last()
+        .expect("cloudcast id")
+        .to_string();
+    assert!(original(&sys, &bucket, &id) == data, "byte-identical");
+    sys.stop().await;
+}
