@@ -9,10 +9,12 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use http_body_util::BodyExt;
 use serde_json::json;
+use tower::Layer;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::services::{ServeDir, ServeFile};
+use tower_http::set_header::{SetResponseHeader, SetResponseHeaderLayer};
 
 use cloudcast_analytics::BeatSender;
 use cloudcast_core::ApiError;
@@ -29,8 +31,8 @@ pub fn app(
     let web = &services.config.http.web_dir;
     let mut router = Router::new()
         .route("/", get(index))
-        .route_service("/upload", ServeFile::new(web.join("upload.html")))
-        .nest_service("/assets", ServeDir::new(web.join("dist")))
+        .route_service("/upload", no_cache(ServeFile::new(web.join("upload.html"))))
+        .nest_service("/assets", no_cache(ServeDir::new(web.join("dist"))))
         .route("/healthz", get(healthz).with_state(services.clone()));
     if Role::Ingest.runs(roles) {
         router = router.merge(cloudcast_ingest::router(crate::ingest_state(
@@ -82,6 +84,12 @@ pub fn app(
         .fallback(not_found)
         .layer(axum::middleware::map_response(json_errors))
         .layer(CompressionLayer::new().compress_when(compress))
+}
+
+/// Pages and bundles keep fixed names, so browsers must revalidate them.
+fn no_cache<S>(svc: S) -> SetResponseHeader<S, HeaderValue> {
+    SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))
+        .layer(svc)
 }
 
 async fn not_found() -> ApiError {

@@ -395,3 +395,64 @@ async fn the_command_line_uploader_resumes_an_interrupted_upload() {
     assert!(original(&sys, &bucket, &id) == data, "byte-identical");
     sys.stop().await;
 }
+
+/// The Python interpreter of the project's test venv (made by `infra/dev`).
+fn venv_python() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("var/venv/bin/python")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tuspy_an_unmodified_tus_client_uploads() {
+    let sys = TestSystem::start("tuspy").await;
+    let token = sys.user("py_dj").await;
+    let bucket = bucket_of(&sys);
+    let file = sys.dir.path().join("py.wav");
+    let data = wav(7 * 1024 * 1024, 17);
+    std::fs::write(&file, &data).expect("write");
+    let out = Command::new(venv_python())
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/clients/tuspy_upload.py"
+        ))
+        .arg(&sys.base)
+        .arg(&token)
+        .arg(&file)
+        .arg("From tuspy")
+        .output()
+        .expect("python with tuspy must exist: infra/dev installs it into var/venv");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let url = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let url = if url.starts_with("http") {
+        url
+    } else {
+        sys.url(&url)
+    };
+    let status: Value = sys
+        .http
+        .get(&url)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("status")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(status["state"], "complete", "{status}");
+    let id = status["cloudcast_id"].as_str().expect("id");
+    assert!(original(&sys, &bucket, id) == data);
+    let cc: Value = sys
+        .http
+        .get(sys.url(&format!("/api/v1/cloudcasts/{id}")))
+        .send()
+        .await
+        .expect("cc")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(cc["title"], "From tuspy");
+    sys.stop().await;
+}

@@ -335,9 +335,20 @@ pub async fn patch(
         };
         // Re-read under the lock: another PATCH may have just finished.
         let up = load_owned(&state.pool, id, user).await?;
-        let result = append(&state, up, sent_offset, declared_len, body).await;
-        lock.release().await;
-        let (offset, expires) = result?;
+        // In its own task: if the client goes away, hyper drops this handler,
+        // but the bytes already received are still committed (as a tail).
+        let task_state = state.clone();
+        let work = tokio::spawn(
+            async move {
+                let result = append(&task_state, up, sent_offset, declared_len, body).await;
+                lock.release().await;
+                result
+            }
+            .in_current_span(),
+        );
+        let (offset, expires) = work
+            .await
+            .map_err(|e| IngestError::BodyInterrupted(format!("upload task ended: {e}")))??;
         let mut resp = tus_response(StatusCode::NO_CONTENT);
         set_num(&mut resp, &UPLOAD_OFFSET, offset);
         set_expires(&mut resp, expires);

@@ -1,0 +1,513 @@
+// Cloudcast DJ upload page: sign in, then a resumable tus upload of one mix.
+//
+// Resuming: tus-js-client stores the upload URL in localStorage under a
+// fingerprint of the file (name, type, size, lastModified, endpoint). On Start
+// we look that fingerprint up; if an unfinished upload exists we continue it
+// (a HEAD request tells the server's durable offset) instead of starting over.
+// The session token lives in sessionStorage, so a reload of the tab keeps the
+// DJ signed in; every API and tus request carries it as a Bearer token.
+//
+// window.cloudcastUpload mirrors the page's state for tests and scripts.
+
+import { Upload, isSupported } from 'tus-js-client'
+
+const ENDPOINT = '/api/v1/uploads'
+const TOKEN_KEY = 'cloudcast.session'
+const DEFAULT_CHUNK = 8 * 1024 * 1024
+const POLL_MS = 2000
+
+const $ = (id) => document.getElementById(id)
+
+const ui = {
+  signinSection: $('signin-section'),
+  signinForm: $('signin-form'),
+  login: $('login'),
+  password: $('password'),
+  signin: $('signin'),
+  signinError: $('signin-error'),
+  uploadSection: $('upload-section'),
+  whoami: $('whoami'),
+  signout: $('signout'),
+  uploadForm: $('upload-form'),
+  file: $('file'),
+  title: $('title'),
+  start: $('start'),
+  pause: $('pause'),
+  progress: $('progress'),
+  progressText: $('progress-text'),
+  status: $('status'),
+  cloudcastStatus: $('cloudcast-status'),
+}
+
+/** Public, test-visible state. One object, updated in place. */
+const state = {
+  signedIn: false,
+  state: 'idle', // idle | uploading | paused | done | error
+  bytesUploaded: 0,
+  bytesAccepted: 0,
+  bytesTotal: 0,
+  resumedFrom: null,
+  uploadUrl: null,
+  cloudcastId: null,
+  cloudcastStatus: null,
+  error: null,
+}
+window.cloudcastUpload = state
+
+let upload = null // the current tus Upload
+let uploadFile = null // the File it belongs to
+let pollTimer = null
+let starting = false
+
+// ---------------------------------------------------------------------------
+// Small helpers
+// ---------------------------------------------------------------------------
+
+function chunkSize() {
+  const raw = new URLSearchParams(window.location.search).get('chunk')
+  const n = raw == null ? NaN : Number.parseInt(raw, 10)
+  return Number.isFinite(n) && n > 0 ? n : DEFAULT_CHUNK
+}
+
+function formatBytes(n) {
+  if (n < 1024) return `${n} B`
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`
+  if (n < 1024 * 1024 * 1024) return `${(n / (1024 * 1024)).toFixed(1)} MiB`
+  return `${(n / (1024 * 1024 * 1024)).toFixed(2)} GiB`
+}
+
+function percent(done, total) {
+  if (!total) return 0
+  return Math.floor((done / total) * 1000) / 10
+}
+
+function setStatus(text, kind = 'info') {
+  ui.status.textContent = text
+  ui.status.dataset.kind = kind
+}
+
+function setCloudcastStatus(text, kind = 'info') {
+  ui.cloudcastStatus.textContent = text
+  ui.cloudcastStatus.dataset.kind = kind
+  ui.cloudcastStatus.hidden = text === ''
+}
+
+function setProgress(done, total) {
+  state.bytesUploaded = done
+  state.bytesTotal = total
+  const p = percent(done, total)
+  ui.progress.value = p
+  ui.progressText.textContent = total ? `${p.toFixed(1)}% · ${formatBytes(done)} of ${formatBytes(total)}` : ''
+}
+
+function setUploadState(s) {
+  state.state = s
+  const busy = s === 'uploading'
+  ui.start.disabled = busy || !state.signedIn
+  ui.pause.disabled = !busy
+  ui.file.disabled = busy
+  ui.title.disabled = busy
+  ui.start.textContent = s === 'paused' ? 'Resume' : 'Start'
+}
+
+/** Reads `{"error": {"message"}}` from a response body, else a fallback. */
+function errorMessage(body, fallback) {
+  try {
+    const parsed = typeof body === 'string' ? JSON.parse(body) : body
+    if (parsed && parsed.error && parsed.error.message) return parsed.error.message
+  } catch {
+    // not JSON
+  }
+  return fallback
+}
+
+// ---------------------------------------------------------------------------
+// Session
+// ---------------------------------------------------------------------------
+
+function loadToken() {
+  try {
+    const saved = JSON.parse(sessionStorage.getItem(TOKEN_KEY) || 'null')
+    if (!saved || !saved.token) return null
+    if (saved.expires_at && Date.parse(saved.expires_at) <= Date.now()) {
+      sessionStorage.removeItem(TOKEN_KEY)
+      return null
+    }
+    return saved
+  } catch {
+    return null
+  }
+}
+
+function token() {
+  const saved = loadToken()
+  return saved ? saved.token : null
+}
+
+function authHeaders() {
+  const t = token()
+  return t ? { Authorization: `Bearer ${t}` } : {}
+}
+
+/** fetch() against our API: JSON in, JSON out, `{error}` turned into an Error. */
+async function api(method, path, body) {
+  const headers = { Accept: 'application/json', ...authHeaders() }
+  const init = { method, headers, credentials: 'same-origin' }
+  if (body !== undefined) {
+    headers['Content-Type'] = 'application/json'
+    init.body = JSON.stringify(body)
+  }
+  const res = await fetch(path, init)
+  const text = await res.text()
+  if (!res.ok) {
+    const err = new Error(errorMessage(text, `${method} ${path} failed: HTTP ${res.status}`))
+    err.status = res.status
+    throw err
+  }
+  return text ? JSON.parse(text) : null
+}
+
+function showSignedIn(name) {
+  state.signedIn = true
+  ui.whoami.textContent = name || 'you'
+  ui.signinSection.hidden = true
+  ui.uploadSection.hidden = false
+  setUploadState(state.state)
+}
+
+function showSignedOut(message) {
+  state.signedIn = false
+  ui.signinSection.hidden = false
+  ui.uploadSection.hidden = true
+  ui.signinError.textContent = message || ''
+  setUploadState(state.state === 'uploading' ? 'paused' : state.state)
+}
+
+function forgetSession(message) {
+  sessionStorage.removeItem(TOKEN_KEY)
+  if (upload && state.state === 'uploading') {
+    upload.abort()
+    setUploadState('paused')
+  }
+  showSignedOut(message)
+}
+
+async function signIn(event) {
+  event.preventDefault()
+  ui.signinError.textContent = ''
+  const login = ui.login.value.trim()
+  const password = ui.password.value
+  if (!login || !password) {
+    ui.signinError.textContent = 'Enter your username (or email) and password.'
+    return
+  }
+  ui.signin.disabled = true
+  try {
+    const session = await api('POST', '/api/v1/sessions', { login, password })
+    sessionStorage.setItem(
+      TOKEN_KEY,
+      JSON.stringify({ token: session.token, expires_at: session.expires_at, login }),
+    )
+    ui.password.value = ''
+    showSignedIn(login)
+    await whoAmI()
+  } catch (err) {
+    ui.signinError.textContent = err.message
+  } finally {
+    ui.signin.disabled = false
+  }
+}
+
+/** Shows the account name; drops a token the server no longer accepts. */
+async function whoAmI() {
+  try {
+    const me = await api('GET', '/api/v1/me')
+    if (me && me.username) ui.whoami.textContent = me.username
+  } catch (err) {
+    if (err.status === 401) forgetSession('Your session has ended; please sign in again.')
+  }
+}
+
+async function signOut() {
+  if (upload && state.state === 'uploading') await upload.abort()
+  try {
+    await api('DELETE', '/api/v1/sessions')
+  } catch {
+    // signing out locally is what matters
+  }
+  forgetSession('')
+  setUploadState(state.state === 'uploading' ? 'paused' : state.state)
+}
+
+// ---------------------------------------------------------------------------
+// Upload
+// ---------------------------------------------------------------------------
+
+function resetForNewUpload() {
+  stopPolling()
+  Object.assign(state, {
+    resumedFrom: null,
+    uploadUrl: null,
+    cloudcastId: null,
+    cloudcastStatus: null,
+    error: null,
+    bytesAccepted: 0,
+  })
+  setCloudcastStatus('')
+  setProgress(0, uploadFile ? uploadFile.size : 0)
+}
+
+function newUpload(file) {
+  const title = ui.title.value.trim()
+  return new Upload(file, {
+    endpoint: ENDPOINT,
+    chunkSize: chunkSize(),
+    retryDelays: [0, 1000, 3000, 5000, 10000, 20000],
+    metadata: { filename: file.name, title: title || file.name },
+    headers: authHeaders(),
+    storeFingerprintForResuming: true,
+    removeFingerprintOnSuccess: true,
+    onUploadUrlAvailable() {
+      state.uploadUrl = upload ? upload.url : null
+    },
+    onAfterResponse(req, res) {
+      // The HEAD of a resumed upload carries the server's durable offset.
+      if (req.getMethod() === 'HEAD' && res.getStatus() === 200) {
+        const offset = Number.parseInt(res.getHeader('Upload-Offset'), 10)
+        const length = Number.parseInt(res.getHeader('Upload-Length'), 10) || file.size
+        if (Number.isFinite(offset)) {
+          state.resumedFrom = offset
+          state.bytesAccepted = offset
+          setProgress(offset, length)
+          setStatus(`Resuming at ${percent(offset, length).toFixed(1)}% (${formatBytes(offset)} already on the server)…`)
+        }
+      }
+    },
+    onProgress(sent, total) {
+      setProgress(sent, total)
+      if (state.state === 'uploading' && !ui.status.textContent.startsWith('Resuming')) {
+        setStatus('Uploading…')
+      }
+    },
+    onChunkComplete(_chunk, accepted, total) {
+      state.bytesAccepted = accepted
+      setStatus(`Uploading… ${formatBytes(accepted)} of ${formatBytes(total)} safely stored.`)
+    },
+    onError(err) {
+      const res = err && err.originalResponse
+      const status = res ? res.getStatus() : 0
+      const message = res ? errorMessage(res.getBody(), err.message) : err.message
+      state.error = message
+      setUploadState('error')
+      if (status === 401) {
+        forgetSession('Your session has ended; sign in again, then press Start to resume.')
+        setStatus('Signed out: the upload is kept and resumes after you sign in.', 'error')
+      } else {
+        setStatus(`Upload failed: ${message}`, 'error')
+      }
+    },
+    onSuccess() {
+      state.uploadUrl = upload.url
+      state.bytesAccepted = file.size
+      setProgress(file.size, file.size)
+      setUploadState('done')
+      setStatus('Upload complete.', 'ok')
+      afterUpload(upload.url)
+    },
+  })
+}
+
+async function start(event) {
+  if (event) event.preventDefault()
+  if (starting || state.state === 'uploading') return
+  if (!token()) {
+    showSignedOut('Please sign in first.')
+    return
+  }
+  const file = ui.file.files && ui.file.files[0]
+  if (!file) {
+    setStatus('Choose an audio file first.', 'error')
+    return
+  }
+  starting = true
+  try {
+    // Paused upload of the same file: just continue it.
+    if (upload && uploadFile === file && state.state !== 'done') {
+      upload.options.headers = authHeaders()
+      state.error = null
+      setUploadState('uploading')
+      setStatus('Resuming…')
+      upload.start()
+      return
+    }
+    if (upload && state.state === 'uploading') await upload.abort()
+    uploadFile = file
+    resetForNewUpload()
+    upload = newUpload(file)
+    const previous = await upload.findPreviousUploads()
+    if (previous.length > 0) {
+      // Newest first: the last attempt is the one to continue.
+      previous.sort((a, b) => Date.parse(b.creationTime) - Date.parse(a.creationTime))
+      upload.resumeFromPreviousUpload(previous[0])
+      state.uploadUrl = previous[0].uploadUrl
+      setStatus('Resuming a previous upload of this file…')
+    } else {
+      setStatus('Starting upload…')
+    }
+    setUploadState('uploading')
+    upload.start()
+  } catch (err) {
+    state.error = err.message
+    setUploadState('error')
+    setStatus(`Could not start the upload: ${err.message}`, 'error')
+  } finally {
+    starting = false
+  }
+}
+
+function pause() {
+  if (!upload || state.state !== 'uploading') return
+  upload.abort()
+  // Bytes of the interrupted chunk are sent again on resume: show what the server has.
+  setProgress(state.bytesAccepted, state.bytesTotal)
+  setUploadState('paused')
+  setStatus(`Paused at ${percent(state.bytesUploaded, state.bytesTotal).toFixed(1)}%. Press Resume to continue — even after closing this tab.`)
+}
+
+/** When a file is chosen: tell the DJ if an unfinished upload of it exists. */
+async function fileChosen() {
+  const file = ui.file.files && ui.file.files[0]
+  if (!file || state.state === 'uploading') return
+  if (file !== uploadFile) {
+    upload = null
+    uploadFile = null
+    state.state = 'idle'
+    setUploadState('idle')
+    resetForNewUpload()
+    setProgress(0, file.size)
+  }
+  setStatus(`${file.name} · ${formatBytes(file.size)}. Press Start to upload.`)
+  try {
+    const probe = newUpload(file)
+    const previous = await probe.findPreviousUploads()
+    if (previous.length === 0 || state.state !== 'idle') return
+    previous.sort((a, b) => Date.parse(b.creationTime) - Date.parse(a.creationTime))
+    const prev = previous[0]
+    if (!ui.title.value && prev.metadata && prev.metadata.title) ui.title.value = prev.metadata.title
+    const info = await api('GET', new URL(prev.uploadUrl, window.location.href).pathname)
+    // Start may have been pressed meanwhile, or another file chosen.
+    if (state.state !== 'idle' || !ui.file.files || ui.file.files[0] !== file) return
+    if (info.state === 'receiving' && info.length) {
+      setProgress(info.offset, info.length)
+      setStatus(`An unfinished upload of this file is on the server (${percent(info.offset, info.length).toFixed(1)}%). Press Start to resume it.`)
+    }
+  } catch {
+    // Only a hint: Start still resumes or starts afresh.
+  }
+}
+
+// ---------------------------------------------------------------------------
+// After the upload: which cloudcast, and how its processing goes
+// ---------------------------------------------------------------------------
+
+function stopPolling() {
+  if (pollTimer) clearTimeout(pollTimer)
+  pollTimer = null
+}
+
+async function afterUpload(url) {
+  const path = new URL(url, window.location.href).pathname
+  for (let attempt = 0; attempt < 10; attempt++) {
+    try {
+      const info = await api('GET', path)
+      if (info.state === 'complete' && info.cloudcast_id) {
+        state.cloudcastId = info.cloudcast_id
+        pollCloudcast()
+        return
+      }
+    } catch (err) {
+      if (err.status && err.status < 500 && err.status !== 429) {
+        setCloudcastStatus(`Could not read the upload: ${err.message}`, 'error')
+        return
+      }
+    }
+    await new Promise((r) => setTimeout(r, 1000))
+  }
+  setCloudcastStatus('The server has not confirmed the upload yet; reload the page later.', 'error')
+}
+
+async function pollCloudcast() {
+  stopPolling()
+  const id = state.cloudcastId
+  if (!id) return
+  try {
+    const cc = await api('GET', `/api/v1/cloudcasts/${encodeURIComponent(id)}`)
+    if (state.cloudcastId !== id) return // a new upload started meanwhile
+    state.cloudcastStatus = cc.status
+    switch (cc.status) {
+      case 'processing':
+        setCloudcastStatus(`Cloudcast ${cc.title ? `“${cc.title}” ` : ''}is processing…`)
+        break
+      case 'ready':
+        setCloudcastStatus(`Cloudcast “${cc.title}” is ready${cc.duration_ms ? ` (${formatDuration(cc.duration_ms)})` : ''}.`, 'ok')
+        return
+      case 'failed':
+      case 'rejected':
+        state.error = cc.error || cc.status
+        setCloudcastStatus(`Cloudcast ${cc.status}${cc.error ? `: ${cc.error}` : '.'}`, 'error')
+        return
+      default:
+        setCloudcastStatus(`Cloudcast status: ${cc.status}`)
+        return
+    }
+  } catch (err) {
+    if (err.status && err.status < 500 && err.status !== 429) {
+      setCloudcastStatus(`Could not read the cloudcast: ${err.message}`, 'error')
+      return
+    }
+    // transient: keep polling
+  }
+  pollTimer = setTimeout(pollCloudcast, POLL_MS)
+}
+
+function formatDuration(ms) {
+  const s = Math.round(ms / 1000)
+  const h = Math.floor(s / 3600)
+  const m = Math.floor((s % 3600) / 60)
+  const sec = String(s % 60).padStart(2, '0')
+  return h ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`
+}
+
+// ---------------------------------------------------------------------------
+// Wiring
+// ---------------------------------------------------------------------------
+
+function init() {
+  ui.signinForm.addEventListener('submit', signIn)
+  ui.uploadForm.addEventListener('submit', start)
+  ui.pause.addEventListener('click', pause)
+  ui.signout.addEventListener('click', signOut)
+  ui.file.addEventListener('change', fileChosen)
+  window.addEventListener('beforeunload', (e) => {
+    if (state.state === 'uploading') {
+      e.preventDefault()
+      e.returnValue = ''
+    }
+  })
+  setProgress(0, 0)
+  setCloudcastStatus('')
+  if (!isSupported) {
+    setStatus('This browser cannot upload files here (no File API or XHR).', 'error')
+  }
+  const saved = loadToken()
+  if (saved) {
+    showSignedIn(saved.login)
+    whoAmI()
+  } else {
+    showSignedOut('')
+  }
+  setUploadState('idle')
+  document.body.dataset.ready = 'true'
+}
+
+init()
