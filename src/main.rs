@@ -43,6 +43,12 @@ enum Command {
     /// Operator commands.
     #[command(subcommand)]
     Admin(cli::admin::AdminCommand),
+    /// Run only the embedded S3 endpoint over `s3.embedded_root`, so that
+    /// several processes (or machines) can share it as their `s3.endpoint`.
+    S3 {
+        #[arg(long, default_value = "127.0.0.1:9000")]
+        listen: SocketAddr,
+    },
     /// Upload an audio file with a progress bar; run it again to resume.
     Upload {
         file: PathBuf,
@@ -108,6 +114,21 @@ async fn main() -> anyhow::Result<()> {
             println!("migrations applied");
         }
         Command::Admin(cmd) => cli::admin::run(config, cmd).await?,
+        Command::S3 { listen } => {
+            config.s3.embedded_listen = listen;
+            let s3 = cloudcast_core::storage::EmbeddedS3::start(&config.s3).await?;
+            cloudcast_core::storage::Storage::new(&config.s3, &s3.endpoint)
+                .ensure_bucket()
+                .await?;
+            println!(
+                "S3 endpoint {} serving {}",
+                s3.endpoint,
+                config.s3.embedded_root.display()
+            );
+            tokio::signal::ctrl_c()
+                .await
+                .context("waiting for Ctrl-C")?;
+        }
         Command::Upload {
             file,
             title,

@@ -237,3 +237,18 @@ async fn a_file_that_is_not_audio_is_rejected_with_a_reason() {
     assert_eq!(left, 0, "the rejected original is deleted");
     sys.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audio_over_the_duration_limit_is_rejected() {
+    let sys = TestSystem::start_with("too_long", |c| c.uploads.max_duration_secs = 10).await;
+    let token = sys.user("long_player").await;
+    let mp3 = common::make_mp3(sys.dir.path(), 20);
+    let id = sys
+        .upload(&token, &std::fs::read(&mp3).expect("read"), 1, "too long")
+        .await;
+    let cc = sys.wait_processed(&id, Duration::from_secs(30)).await;
+    assert_eq!(cc["status"], "rejected", "{cc}");
+    let reason = cc["error"].as_str().expect("reason");
+    assert!(reason.contains("limit"), "{reason}");
+    sys.stop().await;
+}

@@ -400,6 +400,7 @@ async fn append(
     }
     let mut received: u64 = 0;
     let mut failure: Option<IngestError> = None;
+    let mut parts = PartPipeline::new(next_part_number(&state.pool, up.id).await?);
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
         let chunk = match chunk {
@@ -422,7 +423,7 @@ async fn append(
         received += take as u64;
         while buf.len() >= part_size {
             let part = buf.split_to(part_size).freeze();
-            commit_part(state, &mut up, part).await?;
+            parts.push(state, &mut up, part).await?;
         }
         if take < chunk.len() {
             failure = Some(IngestError::BadTusRequest(
@@ -433,15 +434,14 @@ async fn append(
     }
 
     let complete = offset + received == up.length as u64;
+    if complete && !buf.is_empty() {
+        // The last part may be smaller than the minimum part size.
+        parts.push(state, &mut up, buf.split().freeze()).await?;
+    }
+    // Every part must be committed before a tail is written after them.
+    parts.drain(state, &mut up).await?;
     if !buf.is_empty() {
-        if complete {
-            // The last part may be smaller than the minimum part size.
-            commit_part(state, &mut up, buf.freeze()).await?;
-        } else {
-            commit_tail(state, &mut up, buf.freeze()).await?;
-        }
-    } else if up.tail_key.is_some() && up.tail_len == 0 {
-        up.tail_key = None;
+        commit_tail(state, &mut up, buf.freeze()).await?;
     }
     if complete {
         finish(state, &up).await?;
@@ -461,19 +461,83 @@ async fn next_part_number(pool: &PgPool, upload: Uuid) -> Result<i32, IngestErro
     Ok(n.unwrap_or(0) + 1)
 }
 
-/// Uploads one part and commits it with the new offset. The part contains the
-/// old tail (if any), so the tail is cleared in the same transaction.
-async fn commit_part(
+/// How many parts of one PATCH are sent to S3 while the body is still being
+/// read: enough to overlap receiving with storing, and a bound on memory
+/// (this many parts, plus the one being filled).
+const PARTS_IN_FLIGHT: usize = 3;
+
+/// Uploads full parts in the background and commits them strictly in order,
+/// so the durable offset only ever covers contiguous, stored bytes. If a part
+/// fails, the parts after it are never committed (their numbers are reused
+/// by the next PATCH, which overwrites them in S3).
+struct PartPipeline {
+    next_number: i32,
+    inflight: std::collections::VecDeque<
+        tokio::task::JoinHandle<Result<(i32, String, i64), IngestError>>,
+    >,
+}
+
+impl PartPipeline {
+    fn new(next_number: i32) -> PartPipeline {
+        PartPipeline {
+            next_number,
+            inflight: Default::default(),
+        }
+    }
+
+    async fn push(
+        &mut self,
+        state: &IngestState,
+        up: &mut UploadRow,
+        part: Bytes,
+    ) -> Result<(), IngestError> {
+        let storage = state.storage.clone();
+        let (key, upload_id) = (up.s3_key.clone(), up.s3_upload_id.clone());
+        let number = self.next_number;
+        self.next_number += 1;
+        let size = part.len() as i64;
+        self.inflight.push_back(tokio::spawn(async move {
+            let etag = storage.upload_part(&key, &upload_id, number, part).await?;
+            Ok((number, etag, size))
+        }));
+        while self.inflight.len() >= PARTS_IN_FLIGHT {
+            self.commit_oldest(state, up).await?;
+        }
+        Ok(())
+    }
+
+    async fn commit_oldest(
+        &mut self,
+        state: &IngestState,
+        up: &mut UploadRow,
+    ) -> Result<(), IngestError> {
+        if let Some(handle) = self.inflight.pop_front() {
+            let (number, etag, size) = handle.await.map_err(|e| {
+                IngestError::Core(CoreError::Storage(format!("part upload task: {e}")))
+            })??;
+            record_part(state, up, number, &etag, size).await?;
+        }
+        Ok(())
+    }
+
+    async fn drain(&mut self, state: &IngestState, up: &mut UploadRow) -> Result<(), IngestError> {
+        while !self.inflight.is_empty() {
+            self.commit_oldest(state, up).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Commits one stored part with the new offset. The first part of a PATCH
+/// contains the old tail (if any), so the tail is cleared in the same
+/// transaction.
+async fn record_part(
     state: &IngestState,
     up: &mut UploadRow,
-    part: Bytes,
+    number: i32,
+    etag: &str,
+    size: i64,
 ) -> Result<(), IngestError> {
-    let number = next_part_number(&state.pool, up.id).await?;
-    let size = part.len() as i64;
-    let etag = state
-        .storage
-        .upload_part(&up.s3_key, &up.s3_upload_id, number, part)
-        .await?;
     let parts_total = {
         let mut tx = state.pool.begin().await?;
         sqlx::query(
@@ -482,7 +546,7 @@ async fn commit_part(
         )
         .bind(up.id)
         .bind(number)
-        .bind(&etag)
+        .bind(etag)
         .bind(size)
         .execute(&mut *tx)
         .await?;
