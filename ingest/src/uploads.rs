@@ -466,15 +466,16 @@ async fn next_part_number(pool: &PgPool, upload: Uuid) -> Result<i32, IngestErro
 /// (this many parts, plus the one being filled).
 const PARTS_IN_FLIGHT: usize = 3;
 
+/// A part being stored: its number, ETag and size once done.
+type PartUpload = tokio::task::JoinHandle<Result<(i32, String, i64), IngestError>>;
+
 /// Uploads full parts in the background and commits them strictly in order,
 /// so the durable offset only ever covers contiguous, stored bytes. If a part
 /// fails, the parts after it are never committed (their numbers are reused
 /// by the next PATCH, which overwrites them in S3).
 struct PartPipeline {
     next_number: i32,
-    inflight: std::collections::VecDeque<
-        tokio::task::JoinHandle<Result<(i32, String, i64), IngestError>>,
-    >,
+    inflight: std::collections::VecDeque<PartUpload>,
 }
 
 impl PartPipeline {
