@@ -8,34 +8,8 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::TestSystem;
+use common::{TestSystem, noise, noise_wav as wav};
 use serde_json::Value;
-
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
-
-/// A WAV header in front of noise: audio that passes the probe.
-fn wav(len: usize, seed: u64) -> Vec<u8> {
-    let data_len = (len - 44) as u32 & !3;
-    let mut out = Vec::with_capacity(len);
-    out.extend_from_slice(b"RIFF");
-    out.extend_from_slice(&(36 + data_len).to_le_bytes());
-    out.extend_from_slice(
-        b"WAVEfmt \x10\0\0\0\x01\0\x02\0\x44\xac\0\0\x10\xb1\x02\0\x04\0\x10\0data",
-    );
-    out.extend_from_slice(&data_len.to_le_bytes());
-    out.extend_from_slice(&noise(data_len as usize, seed));
-    out
-}
 
 async fn head_offset(sys: &TestSystem, url: &str, token: &str) -> (u16, Option<u64>) {
     let resp = sys
@@ -211,36 +185,15 @@ fn spawn_server(sys: &TestSystem, bucket: &str) -> Server {
     Server { child, base }
 }
 
-fn bucket_of(sys: &TestSystem) -> String {
-    std::fs::read_dir(sys.dir.path().join("s3"))
-        .expect("s3 root")
-        .filter_map(Result::ok)
-        .map(|e| e.file_name().to_string_lossy().to_string())
-        .find(|n| n.starts_with("cc-test-"))
-        .expect("bucket")
-}
-
-fn original(sys: &TestSystem, bucket: &str, cloudcast: &str) -> Vec<u8> {
-    let dir = sys
-        .dir
-        .path()
-        .join("s3")
-        .join(bucket)
-        .join("originals")
-        .join(cloudcast);
-    let file = std::fs::read_dir(&dir)
-        .expect("originals")
-        .filter_map(Result::ok)
-        .find(|e| e.path().is_file())
-        .expect("original");
-    std::fs::read(file.path()).expect("read")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upload_survives_kill_9_of_the_server() {
     let sys = TestSystem::start("tus_kill").await;
     let token = sys.user("survivor").await;
-    let bucket = bucket_of(&sys);
+    let bucket = sys
+        .bucket_dir()
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .expect("bucket");
     let data = wav(20 * 1024 * 1024, 9);
 
     let server = spawn_server(&sys, &bucket);
@@ -320,7 +273,7 @@ async fn an_upload_survives_kill_9_of_the_server() {
     assert_eq!(status["state"], "complete");
     let id = status["cloudcast_id"].as_str().expect("id");
     assert!(
-        original(&sys, &bucket, id) == data,
+        sys.stored_original(id) == data,
         "the original is byte-identical after kill -9 and resume"
     );
     let _ = server.child.kill();
@@ -332,7 +285,6 @@ async fn an_upload_survives_kill_9_of_the_server() {
 async fn the_command_line_uploader_resumes_an_interrupted_upload() {
     let sys = TestSystem::start("tus_cli").await;
     let token = sys.user("cli_dj").await;
-    let bucket = bucket_of(&sys);
     let file = sys.dir.path().join("mix.wav");
     let data = wav(12 * 1024 * 1024, 13);
     std::fs::write(&file, &data).expect("write");
@@ -392,7 +344,7 @@ async fn the_command_line_uploader_resumes_an_interrupted_upload() {
         .last()
         .expect("cloudcast id")
         .to_string();
-    assert!(original(&sys, &bucket, &id) == data, "byte-identical");
+    assert!(sys.stored_original(&id) == data, "byte-identical");
     sys.stop().await;
 }
 
@@ -405,7 +357,6 @@ fn venv_python() -> std::path::PathBuf {
 async fn tuspy_an_unmodified_tus_client_uploads() {
     let sys = TestSystem::start("tuspy").await;
     let token = sys.user("py_dj").await;
-    let bucket = bucket_of(&sys);
     let file = sys.dir.path().join("py.wav");
     let data = wav(7 * 1024 * 1024, 17);
     std::fs::write(&file, &data).expect("write");
@@ -443,7 +394,7 @@ async fn tuspy_an_unmodified_tus_client_uploads() {
         .expect("json");
     assert_eq!(status["state"], "complete", "{status}");
     let id = status["cloudcast_id"].as_str().expect("id");
-    assert!(original(&sys, &bucket, id) == data);
+    assert!(sys.stored_original(id) == data);
     let cc: Value = sys
         .http
         .get(sys.url(&format!("/api/v1/cloudcasts/{id}")))

@@ -6,68 +6,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::TestSystem;
+use common::{TestSystem, noise as pseudo_random, noise_wav};
 use serde_json::Value;
-
-fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
-    // xorshift: incompressible test data without a dependency.
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
-
-/// A valid WAV file (16-bit stereo 44.1 kHz) of noise, `len` bytes in all:
-/// audio that passes the probe yet does not compress.
-fn noise_wav(len: usize, seed: u64) -> Vec<u8> {
-    let data_len = (len - 44) as u32 & !3;
-    let mut out = Vec::with_capacity(len);
-    out.extend_from_slice(b"RIFF");
-    out.extend_from_slice(&(36 + data_len).to_le_bytes());
-    out.extend_from_slice(b"WAVEfmt ");
-    out.extend_from_slice(&16u32.to_le_bytes());
-    out.extend_from_slice(&1u16.to_le_bytes()); // PCM
-    out.extend_from_slice(&2u16.to_le_bytes()); // stereo
-    out.extend_from_slice(&44100u32.to_le_bytes());
-    out.extend_from_slice(&(44100u32 * 4).to_le_bytes());
-    out.extend_from_slice(&4u16.to_le_bytes());
-    out.extend_from_slice(&16u16.to_le_bytes());
-    out.extend_from_slice(b"data");
-    out.extend_from_slice(&data_len.to_le_bytes());
-    out.extend_from_slice(&pseudo_random(data_len as usize, seed));
-    out
-}
-
-fn stored_original(sys: &TestSystem, bucket_dir: &str, cloudcast: &str) -> Vec<u8> {
-    let dir = sys
-        .dir
-        .path()
-        .join("s3")
-        .join(bucket_dir)
-        .join("originals")
-        .join(cloudcast);
-    let entry = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .filter_map(Result::ok)
-        .find(|e| e.file_type().map(|t| t.is_file()).unwrap_or(false))
-        .expect("the original is stored");
-    std::fs::read(entry.path()).expect("read original")
-}
-
-fn bucket_of(sys: &TestSystem) -> String {
-    let s3 = sys.dir.path().join("s3");
-    std::fs::read_dir(&s3)
-        .expect("s3 root")
-        .filter_map(Result::ok)
-        .map(|e| e.file_name().to_string_lossy().to_string())
-        .find(|n| n.starts_with("cc-test-"))
-        .expect("bucket folder")
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn multipart_upload_is_byte_identical() {
@@ -105,7 +45,7 @@ async fn multipart_upload_is_byte_identical() {
         .expect("json");
     assert_eq!(status["state"], "complete", "{status}");
     let id = status["cloudcast_id"].as_str().expect("id").to_string();
-    let stored = stored_original(&sys, &bucket_of(&sys), &id);
+    let stored = sys.stored_original(&id);
     assert_eq!(stored.len(), data.len());
     assert!(
         stored == data,
@@ -194,10 +134,7 @@ async fn an_interrupted_patch_keeps_what_arrived_and_resumes() {
         .expect("json");
     assert_eq!(status["state"], "complete");
     let id = status["cloudcast_id"].as_str().expect("id").to_string();
-    assert!(
-        stored_original(&sys, &bucket_of(&sys), &id) == data,
-        "resumed upload differs"
-    );
+    assert!(sys.stored_original(&id) == data, "resumed upload differs");
     sys.stop().await;
 }
 
@@ -220,13 +157,7 @@ async fn a_file_that_is_not_audio_is_rejected_with_a_reason() {
         .await
         .expect("jobs");
     assert_eq!(jobs, 0, "nothing to transcode");
-    let originals = sys
-        .dir
-        .path()
-        .join("s3")
-        .join(bucket_of(&sys))
-        .join("originals")
-        .join(&id);
+    let originals = sys.bucket_dir().join("originals").join(&id);
     let left = std::fs::read_dir(&originals)
         .map(|d| {
             d.filter_map(Result::ok)

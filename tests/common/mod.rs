@@ -227,6 +227,59 @@ impl TestSystem {
     }
 }
 
+/// Deterministic incompressible bytes (xorshift), no dependency needed.
+pub fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// A valid WAV file (16-bit stereo 44.1 kHz) of noise, `len` bytes in all:
+/// audio that passes the probe yet does not compress.
+pub fn noise_wav(len: usize, seed: u64) -> Vec<u8> {
+    let data_len = (len - 44) as u32 & !3;
+    let mut out = Vec::with_capacity(len);
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(36 + data_len).to_le_bytes());
+    out.extend_from_slice(
+        b"WAVEfmt \x10\0\0\0\x01\0\x02\0\x44\xac\0\0\x10\xb1\x02\0\x04\0\x10\0data",
+    );
+    out.extend_from_slice(&data_len.to_le_bytes());
+    out.extend_from_slice(&noise(data_len as usize, seed));
+    out
+}
+
+impl TestSystem {
+    /// The folder the embedded S3 endpoint keeps this test's bucket in.
+    pub fn bucket_dir(&self) -> PathBuf {
+        let s3 = self.dir.path().join("s3");
+        let name = std::fs::read_dir(&s3)
+            .expect("s3 root")
+            .filter_map(Result::ok)
+            .map(|e| e.file_name().to_string_lossy().to_string())
+            .find(|n| n.starts_with("cc-test-"))
+            .expect("bucket folder");
+        s3.join(name)
+    }
+
+    /// The stored original of a cloudcast, read straight from the S3 folder.
+    pub fn stored_original(&self, cloudcast: &str) -> Vec<u8> {
+        let dir = self.bucket_dir().join("originals").join(cloudcast);
+        let file = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .filter_map(Result::ok)
+            .find(|e| e.path().is_file())
+            .expect("the original is stored");
+        std::fs::read(file.path()).expect("read original")
+    }
+}
+
 pub fn b64(s: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(s)
