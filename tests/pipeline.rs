@@ -35,24 +35,51 @@ async fn a_mix_travels_the_whole_pipeline() {
     // ffmpeg reads master -> media playlist -> byte ranges through our server.
     let streamed = decoded_seconds(&stream_url);
     assert!(
+        cc["progress"].is_null(),
+        "progress is only shown while processing"
+    );
+    assert!(
         (streamed - source_secs).abs() <= 0.1,
         "streamed {streamed:.3} s vs source {source_secs:.3} s"
     );
 
-    // The playlists are what the HLS spec asks for, and ranges answer 206.
+    // The playlists follow the Apple HLS authoring rules for audio, and every
+    // rendition decodes end to end through its own media playlist.
     let master = sys.http.get(&stream_url).send().await.expect("master");
     assert_eq!(
         master.headers()["content-type"],
         "application/vnd.apple.mpegurl"
     );
     let master = master.text().await.expect("text");
-    assert_eq!(master.matches("#EXT-X-STREAM-INF").count(), 3, "{master}");
-    assert!(master.contains("CODECS=\"mp4a.40.2\""));
+    let base = stream_url.rsplit_once('/').expect("base").0;
+    let variants = check_master(&master);
+    assert_eq!(variants.len(), 3, "{master}");
+    for (bandwidth, average, uri) in &variants {
+        assert!(bandwidth >= average, "BANDWIDTH is the peak: {master}");
+        let media = sys
+            .http
+            .get(format!("{base}/{uri}"))
+            .send()
+            .await
+            .expect("media")
+            .text()
+            .await
+            .expect("text");
+        let total = check_media(&media);
+        assert!(
+            (total - duration_ms as f64 / 1000.0).abs() < 0.05,
+            "EXTINF sum {total} vs {duration_ms} ms"
+        );
+        let decoded = decoded_seconds(&format!("{base}/{uri}"));
+        assert!(
+            (decoded - source_secs).abs() <= 0.1,
+            "{uri}: decoded {decoded:.3} s vs source {source_secs:.3} s"
+        );
+    }
     let media_uri = master
         .lines()
         .find(|l| l.starts_with("aac_128k.m3u8"))
         .expect("128k variant");
-    let base = stream_url.rsplit_once('/').expect("base").0;
     let media = sys
         .http
         .get(format!("{base}/{media_uri}"))
@@ -62,15 +89,41 @@ async fn a_mix_travels_the_whole_pipeline() {
         .text()
         .await
         .expect("text");
-    for tag in [
-        "#EXT-X-VERSION:7",
-        "#EXT-X-PLAYLIST-TYPE:VOD",
-        "#EXT-X-MAP:URI=",
-        "#EXT-X-BYTERANGE:",
-        "#EXT-X-ENDLIST",
-    ] {
-        assert!(media.contains(tag), "media playlist lacks {tag}:\n{media}");
-    }
+
+    // Loudness and waveform peaks come from the same decode.
+    let loudness = &cc["loudness"];
+    let lufs = loudness["integrated_lufs"]
+        .as_f64()
+        .expect("integrated loudness");
+    assert!((-40.0..0.0).contains(&lufs), "{loudness}");
+    assert!(
+        loudness["true_peak_dbtp"]
+            .as_f64()
+            .is_some_and(|p| p <= 1.0),
+        "{loudness}"
+    );
+    let peaks: Value = sys
+        .http
+        .get(cc["peaks_url"].as_str().expect("peaks_url"))
+        .send()
+        .await
+        .expect("peaks")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(peaks["version"], 2);
+    assert_eq!(peaks["channels"], 1);
+    assert_eq!(peaks["bits"], 8);
+    let pixels = peaks["length"].as_u64().expect("length");
+    assert!(
+        (1795..=1805).contains(&pixels),
+        "10 pixels per second of 180 s: {pixels}"
+    );
+    assert_eq!(
+        peaks["data"].as_array().map(Vec::len),
+        Some(pixels as usize * 2)
+    );
+
     let (range, uri) = {
         let mut lines = media.lines();
         let mut found = None;
@@ -174,4 +227,85 @@ async fn a_mix_travels_the_whole_pipeline() {
     assert_eq!(stats["listened_seconds"], 60, "{stats}");
     assert_eq!(stats["plays"], 1, "{stats}");
     sys.stop().await;
+}
+
+/// Checks the multivariant playlist; returns (BANDWIDTH, AVERAGE-BANDWIDTH, URI) per variant.
+fn check_master(text: &str) -> Vec<(u64, u64, String)> {
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.first(), Some(&"#EXTM3U"));
+    assert!(lines.contains(&"#EXT-X-VERSION:7"));
+    assert!(lines.contains(&"#EXT-X-INDEPENDENT-SEGMENTS"));
+    let mut out = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        if let Some(attrs) = line.strip_prefix("#EXT-X-STREAM-INF:") {
+            let get = |k: &str| {
+                attrs
+                    .split(',')
+                    .find_map(|a| a.strip_prefix(&format!("{k}=")))
+                    .unwrap_or_else(|| panic!("{k} missing in {line}"))
+                    .to_string()
+            };
+            assert_eq!(get("CODECS"), "\"mp4a.40.2\"");
+            let uri = lines.get(i + 1).expect("URI after STREAM-INF").to_string();
+            out.push((
+                get("BANDWIDTH").parse().expect("bw"),
+                get("AVERAGE-BANDWIDTH").parse().expect("avg"),
+                uri,
+            ));
+        }
+    }
+    out
+}
+
+/// Checks a media playlist against the authoring rules; returns the sum of EXTINF.
+fn check_media(text: &str) -> f64 {
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.first(), Some(&"#EXTM3U"));
+    for tag in [
+        "#EXT-X-VERSION:7",
+        "#EXT-X-PLAYLIST-TYPE:VOD",
+        "#EXT-X-INDEPENDENT-SEGMENTS",
+    ] {
+        assert!(lines.contains(&tag), "{tag} missing:\n{text}");
+    }
+    assert_eq!(lines.last(), Some(&"#EXT-X-ENDLIST"));
+    let target: f64 = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("#EXT-X-TARGETDURATION:"))
+        .expect("TARGETDURATION")
+        .parse()
+        .expect("integer");
+    let map = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("#EXT-X-MAP:"))
+        .expect("EXT-X-MAP");
+    let init_len: u64 = map
+        .split("BYTERANGE=\"")
+        .nth(1)
+        .and_then(|r| r.strip_suffix("@0\""))
+        .expect("init byte range at 0")
+        .parse()
+        .expect("length");
+    let (mut total, mut next_offset, mut segments) = (0.0, init_len, 0);
+    for (i, line) in lines.iter().enumerate() {
+        if let Some(d) = line.strip_prefix("#EXTINF:") {
+            let d: f64 = d.trim_end_matches(',').parse().expect("duration");
+            assert!(d <= target + 0.5, "segment of {d} s with target {target}");
+            total += d;
+            let range = lines[i + 1]
+                .strip_prefix("#EXT-X-BYTERANGE:")
+                .expect("BYTERANGE after EXTINF");
+            let (len, off) = range.split_once('@').expect("len@offset");
+            let (len, off): (u64, u64) = (len.parse().expect("len"), off.parse().expect("off"));
+            assert_eq!(
+                off, next_offset,
+                "segments are contiguous after the init section"
+            );
+            next_offset = off + len;
+            assert!(lines[i + 2].contains(".mp4?"), "a media URI follows");
+            segments += 1;
+        }
+    }
+    assert!(segments > 10, "{segments} segments");
+    total
 }

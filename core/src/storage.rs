@@ -231,6 +231,33 @@ impl Storage {
         Ok(req.uri().to_string())
     }
 
+    /// Deletes every object whose key starts with `prefix`.
+    pub async fn delete_prefix(&self, prefix: &str) -> Result<usize, CoreError> {
+        let mut deleted = 0;
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .set_continuation_token(token.clone())
+                .send()
+                .await
+                .map_err(storage_err)?;
+            for obj in page.contents() {
+                if let Some(key) = obj.key() {
+                    self.delete(key).await?;
+                    deleted += 1;
+                }
+            }
+            match page.next_continuation_token() {
+                Some(t) if page.is_truncated() == Some(true) => token = Some(t.to_string()),
+                _ => return Ok(deleted),
+            }
+        }
+    }
+
     pub async fn delete(&self, key: &str) -> Result<(), CoreError> {
         self.client
             .delete_object()

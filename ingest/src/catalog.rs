@@ -36,73 +36,90 @@ pub struct CloudcastView {
     pub duration_ms: Option<i64>,
     /// Why processing failed or the upload was rejected, for the DJ.
     pub error: Option<String>,
+    /// Transcoding progress in percent, while `processing`.
+    pub progress: Option<i16>,
     /// Signed, expiring URL of the HLS master playlist; set once ready.
     pub stream_url: Option<String>,
+    /// Signed URL of the waveform peaks (audiowaveform JSON, for peaks.js).
+    pub peaks_url: Option<String>,
+    pub loudness: Option<LoudnessView>,
     pub description: String,
     pub tags: Vec<String>,
     pub tracklist: Vec<Track>,
     pub purchase_links: Vec<PurchaseLink>,
 }
 
-type Row = (
-    String,
-    String,
-    String,
-    Option<i64>,
-    Option<String>,
-    String,
-    Vec<String>,
-    serde_json::Value,
-    serde_json::Value,
-    Uuid,
-);
+#[derive(sqlx::FromRow)]
+struct Row {
+    title: String,
+    owner: String,
+    owner_id: Uuid,
+    status: String,
+    duration_ms: Option<i64>,
+    error: Option<String>,
+    description: String,
+    tags: Vec<String>,
+    tracklist: serde_json::Value,
+    purchase_links: serde_json::Value,
+    progress: Option<i16>,
+    loudness_lufs: Option<f64>,
+    loudness_range_lu: Option<f64>,
+    true_peak_dbtp: Option<f64>,
+}
+
+/// EBU R128 measurements of the published audio.
+#[derive(Debug, Serialize)]
+pub struct LoudnessView {
+    pub integrated_lufs: Option<f64>,
+    pub range_lu: Option<f64>,
+    pub true_peak_dbtp: Option<f64>,
+}
 
 async fn load(state: &IngestState, id: Uuid) -> Result<(CloudcastView, Uuid), IngestError> {
     let row: Option<Row> = sqlx::query_as(
-        "SELECT c.title, u.username, c.status, c.duration_ms, c.error, c.description, c.tags,
-                c.tracklist, c.purchase_links, c.owner_id
+        "SELECT c.title, u.username AS owner, c.owner_id, c.status, c.duration_ms, c.error,
+                c.description, c.tags, c.tracklist, c.purchase_links,
+                (SELECT j.progress FROM transcode_jobs j WHERE j.cloudcast_id = c.id
+                  ORDER BY j.created_at DESC LIMIT 1) AS progress,
+                c.loudness_lufs, c.loudness_range_lu, c.true_peak_dbtp
            FROM cloudcasts c JOIN users u ON u.id = c.owner_id WHERE c.id = $1",
     )
     .bind(id)
     .fetch_optional(&state.pool)
     .await?;
-    let Some((
-        title,
-        owner,
-        status,
-        duration_ms,
-        error,
-        description,
-        tags,
-        tracklist,
-        links,
-        owner_id,
-    )) = row
-    else {
+    let Some(r) = row else {
         return Err(IngestError::NotFound("cloudcast"));
     };
-    let stream_url = (status == "ready").then(|| {
+    let ready = r.status == "ready";
+    let signed = |file: &str| {
         format!(
-            "{}/stream/{id}/master.m3u8?{}",
+            "{}/stream/{id}/{file}?{}",
             state.config.public_url(),
             state.signer.sign(id, "", unix_now())
         )
-    });
+    };
     Ok((
         CloudcastView {
             id,
-            title,
-            owner,
-            status,
-            duration_ms,
-            error,
-            stream_url,
-            description,
-            tags,
-            tracklist: serde_json::from_value(tracklist).unwrap_or_default(),
-            purchase_links: serde_json::from_value(links).unwrap_or_default(),
+            title: r.title,
+            owner: r.owner,
+            progress: (r.status == "processing").then(|| r.progress.unwrap_or(0)),
+            stream_url: ready.then(|| signed("master.m3u8")),
+            peaks_url: ready.then(|| signed("peaks.json")),
+            loudness: ready.then_some(LoudnessView {
+                integrated_lufs: r.loudness_lufs,
+                range_lu: r.loudness_range_lu,
+                true_peak_dbtp: r.true_peak_dbtp,
+            }),
+            status: r.status,
+            duration_ms: r.duration_ms,
+            error: r.error,
+            description: r.description,
+            tags: r.tags,
+            tracklist: serde_json::from_value(r.tracklist).unwrap_or_default(),
+            purchase_links: serde_json::from_value(r.purchase_links).unwrap_or_default(),
         },
-        owner_id,
+        r.owner_id,
     ))
 }
 
@@ -313,4 +330,62 @@ mod tests {
         assert!(validate_tracklist(&[t(1000), t(0)], Some(2000)).is_err());
         assert!(validate_tracklist(&[t(0), t(5000)], Some(2000)).is_err());
     }
+}
+
+async fn owner_or_admin(state: &IngestState, id: Uuid, user: Uuid) -> Result<(), IngestError> {
+    let row: Option<(Uuid, bool)> = sqlx::query_as(
+        "SELECT c.owner_id, u.is_admin FROM cloudcasts c, users u WHERE c.id = $1 AND u.id = $2",
+    )
+    .bind(id)
+    .bind(user)
+    .fetch_optional(&state.pool)
+    .await?;
+    match row {
+        None => Err(IngestError::NotFound("cloudcast")),
+        Some((owner, is_admin)) if owner == user || is_admin => Ok(()),
+        Some(_) => Err(IngestError::NotOwner),
+    }
+}
+
+/// `POST /api/v1/cloudcasts/{id}/retry`: the owner or an admin puts a failed
+/// transcode back in the queue.
+pub async fn retry(
+    State(state): State<IngestState>,
+    AuthUser(user): AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<(axum::http::StatusCode, Json<CloudcastView>), IngestError> {
+    owner_or_admin(&state, id, user).await?;
+    let requeued = cloudcast_transcode::queue::retry_failed(&state.pool, id)
+        .await
+        .map_err(|e| match e {
+            cloudcast_transcode::TranscodeError::Database(d) => IngestError::Database(d),
+            other => IngestError::Internal(other.to_string()),
+        })?;
+    if !requeued {
+        return Err(IngestError::NotRetryable);
+    }
+    tracing::info!(cloudcast_id = %id, by = %user, "transcode retried");
+    Ok((
+        axum::http::StatusCode::ACCEPTED,
+        Json(load(&state, id).await?.0),
+    ))
+}
+
+/// `DELETE /api/v1/cloudcasts/{id}`: removes the cloudcast, its job (a
+/// running worker notices within seconds and stops), and its objects.
+pub async fn delete(
+    State(state): State<IngestState>,
+    AuthUser(user): AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<axum::http::StatusCode, IngestError> {
+    owner_or_admin(&state, id, user).await?;
+    sqlx::query("DELETE FROM cloudcasts WHERE id = $1")
+        .bind(id)
+        .execute(&state.pool)
+        .await?;
+    for prefix in [format!("originals/{id}/"), format!("media/{id}/")] {
+        state.storage.delete_prefix(&prefix).await?;
+    }
+    tracing::info!(cloudcast_id = %id, by = %user, "cloudcast deleted");
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }

@@ -50,6 +50,10 @@ pub enum IngestError {
     NotOwner,
     #[error("this upload is complete; delete the cloudcast instead")]
     UploadComplete,
+    #[error("only a cloudcast whose processing failed can be retried")]
+    NotRetryable,
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl ErrorCode for IngestError {
@@ -76,6 +80,8 @@ impl ErrorCode for IngestError {
             IngestError::UnsupportedImage(_) => "unsupported_image",
             IngestError::NotOwner => "not_owner",
             IngestError::UploadComplete => "upload_complete",
+            IngestError::NotRetryable => "not_retryable",
+            IngestError::Internal(_) => "internal",
         }
     }
 
@@ -96,11 +102,13 @@ impl ErrorCode for IngestError {
             IngestError::BodyInterrupted(_) => StatusCode::BAD_REQUEST,
             IngestError::Core(e) => e.status(),
             IngestError::Database(sqlx::Error::PoolTimedOut) => StatusCode::SERVICE_UNAVAILABLE,
-            IngestError::Database(_) | IngestError::Hash(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            IngestError::Database(_) | IngestError::Hash(_) | IngestError::Internal(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
             IngestError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             IngestError::UnsupportedImage(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             IngestError::NotOwner => StatusCode::FORBIDDEN,
-            IngestError::UploadComplete => StatusCode::CONFLICT,
+            IngestError::UploadComplete | IngestError::NotRetryable => StatusCode::CONFLICT,
         }
     }
 

@@ -78,8 +78,11 @@ pub fn router(state: IngestState) -> Router {
         .route("/api/v1/users/{username}/avatar", get(profiles::get_avatar))
         .route(
             "/api/v1/cloudcasts/{id}",
-            get(catalog::get_cloudcast).patch(catalog::update_metadata),
+            get(catalog::get_cloudcast)
+                .patch(catalog::update_metadata)
+                .delete(catalog::delete),
         )
+        .route("/api/v1/cloudcasts/{id}/retry", post(catalog::retry))
         .layer(DefaultBodyLimit::max(json_limit));
     let avatar_limit = state.config.uploads.max_avatar_bytes;
     let avatars = Router::new()

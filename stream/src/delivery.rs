@@ -88,6 +88,29 @@ pub async fn get_file(
         );
         return Ok(resp);
     }
+    if file == "peaks.json" {
+        let version: Option<Uuid> = sqlx::query_scalar(
+            "SELECT media_version FROM cloudcasts WHERE id = $1 AND status = 'ready'",
+        )
+        .bind(id)
+        .fetch_optional(&state.pool)
+        .await?
+        .flatten();
+        let version = version.ok_or(StreamError::NotFound("waveform"))?;
+        let key = cloudcast_transcode::publish::peaks_key(id, version);
+        let body = state.storage.get_bytes(&key).await?;
+        let mut resp = (StatusCode::OK, body).into_response();
+        let h = resp.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        h.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=3600"),
+        );
+        return Ok(resp);
+    }
     if let Some(name) = file.strip_suffix(".mp4") {
         let rendition = playlists::rendition(&state.pool, id, name, q.version).await?;
         return media(&state, &rendition, &method, &headers).await;

@@ -6,6 +6,7 @@
 //! fragments) -> `publish.rs` (upload a new version, switch atomically);
 //! `worker.rs` drives them for one job at a time.
 
+pub mod analysis;
 pub mod error;
 pub mod index;
 pub mod pipeline;

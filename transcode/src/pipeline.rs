@@ -12,14 +12,16 @@
 //! we only wait on the bus, checking the deadline and the cancel flag.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use gstreamer as gst;
 use gstreamer::prelude::*;
+use gstreamer_app as gst_app;
 
 use crate::TranscodeError;
+use crate::analysis::{Analyzer, Loudness, Waveform};
 
 #[derive(Debug, Clone)]
 pub struct LadderSpec {
@@ -33,6 +35,14 @@ pub struct Rendition {
     pub name: String,
     pub bitrate_kbps: u32,
     pub path: PathBuf,
+}
+
+/// What one decode pass produces.
+#[derive(Debug)]
+pub struct LadderOutput {
+    pub renditions: Vec<Rendition>,
+    pub loudness: Loudness,
+    pub waveform: Waveform,
 }
 
 pub fn rendition_name(kbps: u32) -> String {
@@ -51,13 +61,16 @@ fn gst_err(e: impl std::fmt::Display) -> TranscodeError {
     TranscodeError::Gstreamer(e.to_string())
 }
 
-/// Encodes `input` into one fragmented MP4 per bitrate in `out_dir`.
+/// Encodes `input` into one fragmented MP4 per bitrate in `out_dir`, and
+/// measures loudness and waveform peaks on the way. `progress` is kept at
+/// the percentage of the input decoded so far.
 pub fn encode_ladder(
     input: &Path,
     out_dir: &Path,
     spec: &LadderSpec,
     cancel: &AtomicBool,
-) -> Result<Vec<Rendition>, TranscodeError> {
+    progress: &AtomicU8,
+) -> Result<LadderOutput, TranscodeError> {
     gst::init().map_err(gst_err)?;
     let pipeline = gst::Pipeline::new();
     let src = gst::ElementFactory::make("filesrc")
@@ -120,6 +133,54 @@ pub fn encode_ladder(
         });
     }
 
+    // The analysis branch: interleaved float PCM for the loudness meter and
+    // the waveform, pulled on GStreamer's streaming thread.
+    let analyzer = Arc::new(Mutex::new(Analyzer::new(2, spec.sample_rate)));
+    {
+        let queue = gst::ElementFactory::make("queue")
+            .property("max-size-time", 5 * gst::ClockTime::SECOND.nseconds())
+            .property("max-size-buffers", 0u32)
+            .property("max-size-bytes", 0u32)
+            .build()
+            .map_err(gst_err)?;
+        let conv = make("audioconvert")?;
+        let sink = gst_app::AppSink::builder()
+            .caps(
+                &gst::Caps::builder("audio/x-raw")
+                    .field("format", "F32LE")
+                    .field("layout", "interleaved")
+                    .field("rate", spec.sample_rate as i32)
+                    .field("channels", 2i32)
+                    .build(),
+            )
+            .sync(false)
+            .build();
+        let an = analyzer.clone();
+        sink.set_callbacks(
+            gst_app::AppSinkCallbacks::builder()
+                .new_sample(move |sink| {
+                    let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                    let Some(buffer) = sample.buffer() else {
+                        return Ok(gst::FlowSuccess::Ok);
+                    };
+                    let map = buffer.map_readable().map_err(|_| gst::FlowError::Error)?;
+                    let frames: Vec<f32> = map
+                        .as_slice()
+                        .chunks_exact(4)
+                        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                        .collect();
+                    if let Ok(mut a) = an.lock() {
+                        a.add(&frames);
+                    }
+                    Ok(gst::FlowSuccess::Ok)
+                })
+                .build(),
+        );
+        let sink: gst::Element = sink.upcast();
+        pipeline.add_many([&queue, &conv, &sink]).map_err(gst_err)?;
+        gst::Element::link_many([&tee, &queue, &conv, &sink]).map_err(gst_err)?;
+    }
+
     // decodebin exposes its pads once it knows the stream: link the first audio pad.
     let linked = Arc::new(AtomicBool::new(false));
     let convert_weak = convert.downgrade();
@@ -153,16 +214,33 @@ pub fn encode_ladder(
         }
     });
 
-    let result = run_to_eos(&pipeline, spec.timeout, cancel);
+    let result = run_to_eos(&pipeline, spec.timeout, cancel, progress);
     let _ = pipeline.set_state(gst::State::Null);
+    drop(pipeline);
     result?;
-    Ok(renditions)
+    // The pipeline is stopped: take the measurements out of the shared slot.
+    let analyzer = {
+        let mut slot = analyzer
+            .lock()
+            .map_err(|_| TranscodeError::Gstreamer("the analysis branch panicked".into()))?;
+        std::mem::replace(&mut *slot, Analyzer::new(2, spec.sample_rate))
+    };
+    let (loudness, waveform, error) = analyzer.finish();
+    if let Some(e) = error {
+        tracing::warn!(error = %e, "loudness could not be measured");
+    }
+    Ok(LadderOutput {
+        renditions,
+        loudness,
+        waveform,
+    })
 }
 
 fn run_to_eos(
     pipeline: &gst::Pipeline,
     timeout: Duration,
     cancel: &AtomicBool,
+    progress: &AtomicU8,
 ) -> Result<(), TranscodeError> {
     let bus = pipeline
         .bus()
@@ -191,6 +269,14 @@ fn run_to_eos(
             gst::ClockTime::from_mseconds(200),
             &[gst::MessageType::Eos, gst::MessageType::Error],
         ) else {
+            if let (Some(pos), Some(dur)) = (
+                pipeline.query_position::<gst::ClockTime>(),
+                pipeline.query_duration::<gst::ClockTime>(),
+            ) && dur.nseconds() > 0
+            {
+                let pct = (pos.nseconds() as u128 * 100 / dur.nseconds() as u128).min(99) as u8;
+                progress.store(pct, Ordering::Relaxed);
+            }
             continue;
         };
         match msg.view() {

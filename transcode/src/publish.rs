@@ -12,12 +12,24 @@ use uuid::Uuid;
 use cloudcast_core::storage::Storage;
 
 use crate::TranscodeError;
+use crate::analysis::{Loudness, Waveform};
 use crate::index::{FragmentIndex, index_fragmented_mp4};
-use crate::pipeline::Rendition;
+use crate::pipeline::{LadderOutput, Rendition};
 use crate::queue::Job;
 
 pub fn media_key(cloudcast: Uuid, version: Uuid, name: &str) -> String {
     format!("media/{cloudcast}/{version}/{name}.mp4")
+}
+
+pub fn peaks_key(cloudcast: Uuid, version: Uuid) -> String {
+    format!("media/{cloudcast}/{version}/peaks.json")
+}
+
+/// Everything one run of a job publishes.
+pub struct Outputs {
+    pub renditions: Vec<Indexed>,
+    pub loudness: Loudness,
+    pub waveform: Waveform,
 }
 
 pub struct Indexed {
@@ -26,7 +38,16 @@ pub struct Indexed {
 }
 
 /// Reads each file's box structure (small reads; mdat payloads are skipped).
-pub fn index_all(renditions: Vec<Rendition>) -> Result<Vec<Indexed>, TranscodeError> {
+pub fn index_all(out: LadderOutput) -> Result<Outputs, TranscodeError> {
+    let renditions = index_renditions(out.renditions)?;
+    Ok(Outputs {
+        renditions,
+        loudness: out.loudness,
+        waveform: out.waveform,
+    })
+}
+
+fn index_renditions(renditions: Vec<Rendition>) -> Result<Vec<Indexed>, TranscodeError> {
     renditions
         .into_iter()
         .map(|r| {
@@ -51,15 +72,25 @@ pub async fn publish(
     storage: &Storage,
     job: &Job,
     worker: &str,
-    outputs: &[Indexed],
+    all: &Outputs,
 ) -> Result<i64, TranscodeError> {
     let version = Uuid::now_v7();
+    let outputs = &all.renditions;
     for out in outputs {
         let key = media_key(job.cloudcast_id, version, &out.rendition.name);
         storage
             .put_file(&key, &out.rendition.path, "audio/mp4")
             .await?;
     }
+    let peaks = serde_json::to_vec(&all.waveform)
+        .map_err(|e| TranscodeError::Gstreamer(format!("serialising the waveform: {e}")))?;
+    storage
+        .put_bytes(
+            &peaks_key(job.cloudcast_id, version),
+            peaks.into(),
+            "application/json",
+        )
+        .await?;
     // Every rendition comes from the same decoded PCM; the longest is the
     // cloudcast's duration (encoders may differ by one priming frame).
     let duration_ms = outputs
@@ -70,7 +101,7 @@ pub async fn publish(
 
     let mut tx = pool.begin().await?;
     let still_ours = sqlx::query(
-        "UPDATE transcode_jobs SET state = 'done', error = NULL, lease_until = NULL, updated_at = now()
+        "UPDATE transcode_jobs SET state = 'done', error = NULL, lease_until = NULL, progress = 100, updated_at = now()
          WHERE id = $1 AND worker = $2 AND state = 'running'",
     )
     .bind(job.id)
@@ -102,12 +133,16 @@ pub async fn publish(
         .await?;
     }
     sqlx::query(
-        "UPDATE cloudcasts SET status = 'ready', error = NULL, media_version = $2, duration_ms = $3, updated_at = now()
+        "UPDATE cloudcasts SET status = 'ready', error = NULL, media_version = $2, duration_ms = $3,
+                loudness_lufs = $4, loudness_range_lu = $5, true_peak_dbtp = $6, updated_at = now()
          WHERE id = $1",
     )
     .bind(job.cloudcast_id)
     .bind(version)
     .bind(duration_ms)
+    .bind(all.loudness.integrated_lufs)
+    .bind(all.loudness.range_lu)
+    .bind(all.loudness.true_peak_dbtp)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;

@@ -36,7 +36,7 @@ pub async fn lease(
              FOR UPDATE SKIP LOCKED
          )
          UPDATE transcode_jobs j
-            SET state = 'running', attempts = j.attempts + 1, worker = $1,
+            SET state = 'running', attempts = j.attempts + 1, worker = $1, progress = 0,
                 lease_until = now() + make_interval(secs => $2), updated_at = now()
            FROM next, cloudcasts c
           WHERE j.id = next.id AND c.id = j.cloudcast_id
@@ -49,23 +49,55 @@ pub async fn lease(
     Ok(job)
 }
 
-/// Extends the lease; `false` means the job is no longer ours.
+/// Extends the lease and records progress; `false` means the job is no
+/// longer ours (lease lost, or the cloudcast and its job were deleted).
 pub async fn renew(
     pool: &PgPool,
     job: Uuid,
     worker: &str,
     lease_secs: i64,
+    progress: u8,
 ) -> Result<bool, TranscodeError> {
     let res = sqlx::query(
-        "UPDATE transcode_jobs SET lease_until = now() + make_interval(secs => $3), updated_at = now()
+        "UPDATE transcode_jobs SET lease_until = now() + make_interval(secs => $3), progress = $4, updated_at = now()
          WHERE id = $1 AND worker = $2 AND state = 'running'",
     )
     .bind(job)
     .bind(worker)
     .bind(lease_secs as f64)
+    .bind(progress.min(100) as i16)
     .execute(pool)
     .await?;
     Ok(res.rows_affected() == 1)
+}
+
+/// Puts a failed job back in the queue at once (a DJ or an admin asked);
+/// `false` when the cloudcast has no failed job.
+pub async fn retry_failed(pool: &PgPool, cloudcast: Uuid) -> Result<bool, TranscodeError> {
+    let mut tx = pool.begin().await?;
+    let job: Option<Uuid> = sqlx::query_scalar(
+        "UPDATE transcode_jobs SET state = 'queued', attempts = 0, error = NULL, progress = 0,
+                run_after = now(), lease_until = NULL, updated_at = now()
+          WHERE cloudcast_id = $1 AND state = 'failed'
+          RETURNING id",
+    )
+    .bind(cloudcast)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(job) = job else {
+        return Ok(false);
+    };
+    sqlx::query("UPDATE cloudcasts SET status = 'processing', error = NULL, updated_at = now() WHERE id = $1")
+        .bind(cloudcast)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(CHANNEL)
+        .bind(job.to_string())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// Back-off before attempt `attempts + 1`: 10 s, 20 s, 40 s ... capped at 1 h.

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::time::Duration;
 
 use sqlx::PgPool;
@@ -111,16 +111,18 @@ async fn run_job(state: &WorkerState, worker_id: &str, job: Job, shutdown: &Canc
         return;
     }
     let cancel = Arc::new(AtomicBool::new(false));
+    let progress = Arc::new(AtomicU8::new(0));
     let renewer = tokio::spawn(renew_lease(
         state.pool.clone(),
         job.id,
         worker_id.to_string(),
         cfg.lease_secs,
         cancel.clone(),
+        progress.clone(),
         shutdown.clone(),
     ));
     let work_dir = cfg.work_dir.join(job.id.to_string());
-    let result = transcode(state, worker_id, &job, &work_dir, cancel.clone()).await;
+    let result = transcode(state, worker_id, &job, &work_dir, cancel.clone(), progress).await;
     renewer.abort();
     let _ = tokio::fs::remove_dir_all(&work_dir).await;
     match result {
@@ -152,6 +154,7 @@ async fn transcode(
     job: &Job,
     work_dir: &PathBuf,
     cancel: Arc<AtomicBool>,
+    progress: Arc<AtomicU8>,
 ) -> Result<i64, TranscodeError> {
     tokio::fs::create_dir_all(work_dir).await?;
     let input = work_dir.join("original");
@@ -165,8 +168,8 @@ async fn transcode(
     };
     let out_dir = work_dir.clone();
     let outputs = tokio::task::spawn_blocking(move || {
-        let renditions = encode_ladder(&input, &out_dir, &spec, &cancel)?;
-        index_all(renditions)
+        let out = encode_ladder(&input, &out_dir, &spec, &cancel, &progress)?;
+        index_all(out)
     })
     .await
     .map_err(|e| TranscodeError::Gstreamer(format!("encoder thread failed: {e}")))??;
@@ -179,16 +182,27 @@ async fn renew_lease(
     worker: String,
     lease_secs: i64,
     cancel: Arc<AtomicBool>,
+    progress: Arc<AtomicU8>,
     shutdown: CancellationToken,
 ) {
-    // Renew at a third of the lease so two missed renewals still leave time.
-    let every = Duration::from_secs((lease_secs.max(3) / 3) as u64);
+    // Every 2 s (and at most a third of the lease, so two missed renewals
+    // still leave time): progress reaches the API quickly, and a deleted
+    // cloudcast cancels its job within seconds.
+    let every = Duration::from_secs((lease_secs.max(3) / 3).clamp(1, 2) as u64);
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => { cancel.store(true, Ordering::SeqCst); return; }
             _ = tokio::time::sleep(every) => {}
         }
-        match queue::renew(&pool, job, &worker, lease_secs).await {
+        match queue::renew(
+            &pool,
+            job,
+            &worker,
+            lease_secs,
+            progress.load(Ordering::Relaxed),
+        )
+        .await
+        {
             Ok(true) => {}
             Ok(false) => {
                 cancel.store(true, Ordering::SeqCst);
