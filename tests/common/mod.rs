@@ -34,6 +34,29 @@ impl TestSystem {
     }
 
     pub async fn start_with(name: &str, tweak: impl FnOnce(&mut Config)) -> TestSystem {
+        Self::start_roles(name, &[Role::All], tweak).await
+    }
+
+    /// The endpoint of this test's S3 (for processes started beside it).
+    pub fn s3_endpoint(&self) -> String {
+        self.running
+            .as_ref()
+            .map(|r| r.config.s3.endpoint.clone())
+            .unwrap_or_default()
+    }
+
+    pub fn bucket(&self) -> String {
+        self.running
+            .as_ref()
+            .map(|r| r.config.s3.bucket.clone())
+            .unwrap_or_default()
+    }
+
+    pub async fn start_roles(
+        name: &str,
+        roles: &[Role],
+        tweak: impl FnOnce(&mut Config),
+    ) -> TestSystem {
         let suffix = &uuid::Uuid::new_v4().simple().to_string()[..8];
         let db_name = format!("cc_test_{name}_{suffix}");
         let admin = admin_url();
@@ -62,7 +85,7 @@ impl TestSystem {
         config.transcode.work_dir = dir.path().join("work");
         config.analytics.flush_ms = 200;
         tweak(&mut config);
-        let running = cloudcast::start(config, &[Role::All])
+        let running = cloudcast::start(config, roles)
             .await
             .expect("system starts");
         let base = running.base_url();
