@@ -43,6 +43,12 @@ enum Command {
     /// Operator commands.
     #[command(subcommand)]
     Admin(cli::admin::AdminCommand),
+    /// Run the transcode pipeline on a local file and print what it made.
+    Transcode {
+        input: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Run only the embedded S3 endpoint over `s3.embedded_root`, so that
     /// several processes (or machines) can share it as their `s3.endpoint`.
     S3 {
@@ -135,6 +141,10 @@ async fn run() -> anyhow::Result<()> {
             println!("migrations applied");
         }
         Command::Admin(cmd) => cli::admin::run(config, cmd).await?,
+        Command::Transcode { input, out } => {
+            // GStreamer blocks: keep it off the async runtime's threads.
+            tokio::task::spawn_blocking(move || cli::transcode::run(&config, input, out)).await??
+        }
         Command::S3 { listen } => {
             config.s3.embedded_listen = listen;
             let s3 = cloudcast_core::storage::EmbeddedS3::start(&config.s3).await?;
