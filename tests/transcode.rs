@@ -142,15 +142,7 @@ async fn a_job_whose_worker_was_killed_runs_again_and_deleting_cancels() {
     let mut first = spawn_worker(&sys, 3);
     let mut progress_seen = None;
     for _ in 0..200 {
-        let cc: Value = sys
-            .http
-            .get(sys.url(&format!("/api/v1/cloudcasts/{id}")))
-            .send()
-            .await
-            .expect("get")
-            .json()
-            .await
-            .expect("json");
+        let cc = sys.cloudcast(&id).await;
         if let Some(p) = cc["progress"].as_i64().filter(|p| *p > 0) {
             progress_seen = Some(p);
             break;

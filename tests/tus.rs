@@ -9,7 +9,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use common::{TestSystem, noise, noise_wav as wav};
-use serde_json::Value;
 
 async fn head_offset(sys: &TestSystem, url: &str, token: &str) -> (u16, Option<u64>) {
     let resp = sys
@@ -260,16 +259,7 @@ async fn an_upload_survives_kill_9_of_the_server() {
         .patch(&token, &full, offset, data[offset as usize..].to_vec())
         .await;
     assert_eq!(resp.status(), 204, "{:?}", resp.text().await);
-    let status: Value = sys
-        .http
-        .get(&full)
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("status")
-        .json()
-        .await
-        .expect("json");
+    let status = sys.upload_status(&full, &token).await;
     assert_eq!(status["state"], "complete");
     let id = status["cloudcast_id"].as_str().expect("id");
     assert!(
@@ -382,28 +372,11 @@ async fn tuspy_an_unmodified_tus_client_uploads() {
     } else {
         sys.url(&url)
     };
-    let status: Value = sys
-        .http
-        .get(&url)
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("status")
-        .json()
-        .await
-        .expect("json");
+    let status = sys.upload_status(&url, &token).await;
     assert_eq!(status["state"], "complete", "{status}");
     let id = status["cloudcast_id"].as_str().expect("id");
     assert!(sys.stored_original(id) == data);
-    let cc: Value = sys
-        .http
-        .get(sys.url(&format!("/api/v1/cloudcasts/{id}")))
-        .send()
-        .await
-        .expect("cc")
-        .json()
-        .await
-        .expect("json");
+    let cc = sys.cloudcast(id).await;
     assert_eq!(cc["title"], "From tuspy");
     sys.stop().await;
 }

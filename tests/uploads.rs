@@ -7,7 +7,6 @@ mod common;
 use std::time::Duration;
 
 use common::{TestSystem, noise as pseudo_random, noise_wav};
-use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn multipart_upload_is_byte_identical() {
@@ -33,16 +32,7 @@ async fn multipart_upload_is_byte_identical() {
         assert_eq!(resp.status(), 204, "{:?}", resp.text().await);
         offset = end;
     }
-    let status: Value = sys
-        .http
-        .get(&upload)
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("status")
-        .json()
-        .await
-        .expect("json");
+    let status = sys.upload_status(&upload, &token).await;
     assert_eq!(status["state"], "complete", "{status}");
     let id = status["cloudcast_id"].as_str().expect("id").to_string();
     let stored = sys.stored_original(&id);
@@ -122,16 +112,7 @@ async fn an_interrupted_patch_keeps_what_arrived_and_resumes() {
         .patch(&token, &upload, offset, data[offset as usize..].to_vec())
         .await;
     assert_eq!(resp.status(), 204, "{:?}", resp.text().await);
-    let status: Value = sys
-        .http
-        .get(&upload)
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("status")
-        .json()
-        .await
-        .expect("json");
+    let status = sys.upload_status(&upload, &token).await;
     assert_eq!(status["state"], "complete");
     let id = status["cloudcast_id"].as_str().expect("id").to_string();
     assert!(sys.stored_original(&id) == data, "resumed upload differs");

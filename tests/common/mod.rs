@@ -186,16 +186,7 @@ impl TestSystem {
                 Some(offset.to_string().as_str())
             );
         }
-        let status: Value = self
-            .http
-            .get(&upload)
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("status")
-            .json()
-            .await
-            .expect("json");
+        let status = self.upload_status(&upload, token).await;
         assert_eq!(status["state"], "complete");
         assert_eq!(status["offset"], data.len() as u64);
         status["cloudcast_id"]
@@ -204,19 +195,36 @@ impl TestSystem {
             .to_string()
     }
 
+    /// `GET` an upload's JSON status.
+    pub async fn upload_status(&self, upload: &str, token: &str) -> Value {
+        self.http
+            .get(upload)
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("upload status")
+            .json()
+            .await
+            .expect("json")
+    }
+
+    /// `GET /api/v1/cloudcasts/{id}` as JSON.
+    pub async fn cloudcast(&self, id: &str) -> Value {
+        self.http
+            .get(self.url(&format!("/api/v1/cloudcasts/{id}")))
+            .send()
+            .await
+            .expect("get cloudcast")
+            .json()
+            .await
+            .expect("json")
+    }
+
     /// Polls the cloudcast until it leaves `processing` (bounded).
     pub async fn wait_processed(&self, id: &str, limit: Duration) -> Value {
         let deadline = tokio::time::Instant::now() + limit;
         loop {
-            let v: Value = self
-                .http
-                .get(self.url(&format!("/api/v1/cloudcasts/{id}")))
-                .send()
-                .await
-                .expect("get cloudcast")
-                .json()
-                .await
-                .expect("json");
+            let v = self.cloudcast(id).await;
             if v["status"] != "processing" {
                 return v;
             }

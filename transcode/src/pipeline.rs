@@ -3,7 +3,7 @@
 //! `mp4mux fragment-duration=6000` into one fragmented MP4 file.
 //!
 //! ```text
-//! filesrc ! decodebin ! audioconvert ! audioresample ! audio/x-raw,rate=R,channels=2 ! tee
+//! filesrc ! decodebin ! audioconvert ! audioresample ! audio/x-raw,format=F32LE,rate=R,channels=2 ! tee
 //!   tee. ! queue ! audioconvert ! avenc_aac bitrate=B ! mp4mux fragment-duration=6000 ! filesink
 //!   (one branch per rendition)
 //! ```
@@ -80,7 +80,11 @@ pub fn encode_ladder(
     let decode = make("decodebin")?;
     let convert = make("audioconvert")?;
     let resample = make("audioresample")?;
+    // Interleaved F32 is what avenc_aac takes and what the analysis reads:
+    // converting once here leaves every branch after the tee a passthrough.
     let caps = gst::Caps::builder("audio/x-raw")
+        .field("format", "F32LE")
+        .field("layout", "interleaved")
         .field("rate", spec.sample_rate as i32)
         .field("channels", 2i32)
         .build();
