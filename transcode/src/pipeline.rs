@@ -57,6 +57,18 @@ fn make(factory: &str) -> Result<gst::Element, TranscodeError> {
     })
 }
 
+/// The queue that starts each branch after the tee (and gives it a thread).
+/// A few seconds of audio: enough to keep the branches busy in parallel
+/// without letting one run far ahead of the others.
+fn branch_queue() -> Result<gst::Element, TranscodeError> {
+    gst::ElementFactory::make("queue")
+        .property("max-size-time", 5 * gst::ClockTime::SECOND.nseconds())
+        .property("max-size-buffers", 0u32)
+        .property("max-size-bytes", 0u32)
+        .build()
+        .map_err(gst_err)
+}
+
 fn gst_err(e: impl std::fmt::Display) -> TranscodeError {
     TranscodeError::Gstreamer(e.to_string())
 }
@@ -103,14 +115,7 @@ pub fn encode_ladder(
     for &kbps in &spec.bitrates_kbps {
         let name = rendition_name(kbps);
         let path = out_dir.join(format!("{name}.mp4"));
-        // A few seconds of audio per branch: enough to keep encoders busy in
-        // parallel without letting one branch run far ahead of the others.
-        let queue = gst::ElementFactory::make("queue")
-            .property("max-size-time", 5 * gst::ClockTime::SECOND.nseconds())
-            .property("max-size-buffers", 0u32)
-            .property("max-size-bytes", 0u32)
-            .build()
-            .map_err(gst_err)?;
+        let queue = branch_queue()?;
         let conv = make("audioconvert")?;
         let enc = gst::ElementFactory::make("avenc_aac")
             .property("bitrate", (kbps as i32) * 1000)
@@ -141,12 +146,7 @@ pub fn encode_ladder(
     // the waveform, pulled on GStreamer's streaming thread.
     let analyzer = Arc::new(Mutex::new(Analyzer::new(2, spec.sample_rate)));
     {
-        let queue = gst::ElementFactory::make("queue")
-            .property("max-size-time", 5 * gst::ClockTime::SECOND.nseconds())
-            .property("max-size-buffers", 0u32)
-            .property("max-size-bytes", 0u32)
-            .build()
-            .map_err(gst_err)?;
+        let queue = branch_queue()?;
         let conv = make("audioconvert")?;
         let sink = gst_app::AppSink::builder()
             .caps(
