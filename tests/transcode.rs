@@ -102,11 +102,9 @@ async fn two_worker_processes_share_one_queue_without_running_a_job_twice() {
         assert_eq!(cc["status"], "ready", "{cc}");
     }
     let pool = sqlx::PgPool::connect(&sys.pg_url).await.expect("pg");
-    let mut used = std::collections::BTreeSet::new();
     for id in &ids {
-        let (state, attempts, worker) = job_row(&pool, id).await;
+        let (state, attempts, _) = job_row(&pool, id).await;
         assert_eq!((state.as_str(), attempts), ("done", 1), "each job ran once");
-        used.insert(worker.unwrap_or_default());
         let versions: i64 = sqlx::query_scalar(
             "SELECT count(DISTINCT version) FROM renditions WHERE cloudcast_id = $1",
         )
@@ -116,7 +114,6 @@ async fn two_worker_processes_share_one_queue_without_running_a_job_twice() {
         .expect("versions");
         assert_eq!(versions, 1, "published once");
     }
-    assert!(!used.is_empty());
     drop(workers);
     sys.stop().await;
 }

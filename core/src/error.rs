@@ -52,13 +52,6 @@ impl ApiError {
     pub fn unauthorized(message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
     }
-    pub fn internal() -> Self {
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "internal error; it has been logged",
-        )
-    }
     /// Converts any domain error, logging server-side ones.
     pub fn from_code<E: ErrorCode + std::fmt::Debug>(err: &E) -> Self {
         let mut api = Self::from_code_inner(err);
