@@ -32,6 +32,11 @@ pub fn app(
     let mut router = Router::new()
         .route("/", get(index))
         .route_service("/upload", no_cache(ServeFile::new(web.join("upload.html"))))
+        // One page for every cloudcast: it reads the id from its own path.
+        .route_service(
+            "/listen/{id}",
+            no_cache(ServeFile::new(web.join("listen.html"))),
+        )
         .nest_service("/assets", no_cache(ServeDir::new(web.join("dist"))))
         .route("/healthz", get(healthz).with_state(services.clone()));
     if Role::Ingest.runs(roles) {
@@ -58,13 +63,13 @@ pub fn app(
                 header::ETAG,
             ]);
         router = router.merge(
-            cloudcast_stream::router(cloudcast_stream::StreamState {
-                pool: services.pool.clone(),
-                storage: services.storage.clone(),
-                config: services.config.clone(),
+            cloudcast_stream::router(cloudcast_stream::StreamState::new(
+                services.pool.clone(),
+                services.storage.clone(),
+                services.config.clone(),
                 signer,
                 beats,
-            })
+            ))
             .layer(cors),
         );
     }

@@ -175,7 +175,9 @@ pub async fn start(config: Config, roles: &[Role]) -> anyhow::Result<Running> {
         storage,
         clickhouse,
     };
-    let signer = UrlSigner::new(&config.stream.signing_key, config.stream.url_ttl_secs);
+    let signer = UrlSigner::from_config(&config.stream, &services.pool)
+        .await
+        .context("loading the stream URL key")?;
 
     let mut tasks = Vec::new();
     let beats = if Role::Stream.runs(roles) {

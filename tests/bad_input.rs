@@ -401,7 +401,7 @@ async fn catalog_stream_and_heartbeats_reject_bad_input() {
     .await;
     expect_error(
         http.get(sys.url(&format!(
-            "/stream/{missing}/master.m3u8?exp=99999999999&sig=abcd"
+            "/stream/{missing}/master.m3u8?l=0123456789abcdef&exp=99999999999&sig=abcd"
         )))
         .send()
         .await

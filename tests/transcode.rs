@@ -4,11 +4,11 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use cloudcast::Role;
-use common::TestSystem;
+use common::{Node, TestSystem};
 use serde_json::Value;
 
 /// Generates a file with a gst-launch pipeline ending in `! filesink`.
@@ -29,44 +29,17 @@ fn gst(dir: &std::path::Path, name: &str, pipeline: &str) -> Vec<u8> {
     std::fs::read(path).expect("read generated file")
 }
 
-/// A child process that is killed (SIGKILL) when dropped, so a failing
-/// test leaves no worker behind.
-struct Worker(Child);
-
-impl Worker {
-    fn kill_9(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        self.kill_9();
-    }
-}
-
 /// A worker process on the test's stores.
-fn spawn_worker(sys: &TestSystem, lease_secs: u32) -> Worker {
-    Worker(
-        Command::new(env!("CARGO_BIN_EXE_cloudcast"))
-            .args(["serve", "--role", "worker", "--listen", "127.0.0.1:0"])
-            .env("CLOUDCAST__POSTGRES__URL", &sys.pg_url)
-            .env("CLOUDCAST__CLICKHOUSE__DATABASE", &sys.db_name)
-            .env("CLOUDCAST__S3__ENDPOINT", sys.s3_endpoint())
-            .env("CLOUDCAST__S3__BUCKET", sys.bucket())
-            .env(
-                "CLOUDCAST__TRANSCODE__WORK_DIR",
-                sys.dir
-                    .path()
-                    .join(format!("work-{}", uuid::Uuid::new_v4())),
-            )
-            .env("CLOUDCAST__TRANSCODE__LEASE_SECS", lease_secs.to_string())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn worker"),
+fn spawn_worker(sys: &TestSystem, lease_secs: u32) -> Node {
+    let mut cmd = sys.node_command("worker", "127.0.0.1:0");
+    cmd.env(
+        "CLOUDCAST__TRANSCODE__WORK_DIR",
+        sys.dir
+            .path()
+            .join(format!("work-{}", uuid::Uuid::new_v4())),
     )
+    .env("CLOUDCAST__TRANSCODE__LEASE_SECS", lease_secs.to_string());
+    Node::spawn(cmd)
 }
 
 async fn job_row(pool: &sqlx::PgPool, cloudcast: &str) -> (String, i32, Option<String>) {

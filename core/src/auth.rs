@@ -2,6 +2,7 @@
 //! SHA-256 is stored, so a database leak does not leak live sessions.
 
 use axum::extract::{FromRef, FromRequestParts};
+use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -26,8 +27,8 @@ pub fn hash_token(token: &str) -> Vec<u8> {
 }
 
 /// Reads `Authorization: Bearer <token>`; `Ok(None)` when absent.
-pub fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
-    let Some(value) = parts.headers.get(axum::http::header::AUTHORIZATION) else {
+pub fn bearer(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
+    let Some(value) = headers.get(axum::http::header::AUTHORIZATION) else {
         return Ok(None);
     };
     let value = value
@@ -49,9 +50,8 @@ pub fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
 pub const SESSION_COOKIE: &str = "cc_session";
 
 /// Reads one cookie's value from the request.
-pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
-    parts
-        .headers
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
         .get_all(axum::http::header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -62,10 +62,10 @@ pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
 }
 
 /// The request's credential: the bearer token, else the session cookie.
-pub fn credential(parts: &Parts) -> Result<Option<&str>, ApiError> {
-    match bearer(parts)? {
+pub fn credential(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
+    match bearer(headers)? {
         Some(t) => Ok(Some(t)),
-        None => Ok(cookie(parts, SESSION_COOKIE).filter(|t| !t.is_empty())),
+        None => Ok(cookie(headers, SESSION_COOKIE).filter(|t| !t.is_empty())),
     }
 }
 
@@ -104,7 +104,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let Some(token) = credential(parts)? else {
+        let Some(token) = credential(&parts.headers)? else {
             return Ok(MaybeUser(None));
         };
         let pool = PgPool::from_ref(state);

@@ -239,11 +239,21 @@ impl Default for TranscodeConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StreamConfig {
-    /// HMAC key for signed stream URLs. Empty: a random key per process
-    /// (fine for one machine; set it when several stream nodes share traffic).
+    /// HMAC key for signed stream URLs. Empty: a random key generated once
+    /// and kept in PostgreSQL, so every node of one installation shares it.
     pub signing_key: String,
     /// Lifetime of signed stream URLs, in seconds.
     pub url_ttl_secs: i64,
+    /// Bytes of rendition chunks kept in memory per stream node.
+    pub cache_bytes: u64,
+    /// Size of one cached chunk (S3 is read in aligned chunks of this size).
+    pub chunk_bytes: u64,
+    /// Longest wait for S3 before a request is answered 503, in milliseconds.
+    pub s3_timeout_ms: u64,
+    /// Heartbeat requests allowed per client IP per second (sustained).
+    pub intake_per_ip_per_sec: u32,
+    /// Heartbeat requests one IP may send in a burst above the sustained rate.
+    pub intake_burst: u32,
 }
 
 impl Default for StreamConfig {
@@ -251,6 +261,11 @@ impl Default for StreamConfig {
         Self {
             signing_key: String::new(),
             url_ttl_secs: 6 * 3600,
+            cache_bytes: 256 * 1024 * 1024,
+            chunk_bytes: 256 * 1024,
+            s3_timeout_ms: 3000,
+            intake_per_ip_per_sec: 20,
+            intake_burst: 60,
         }
     }
 }

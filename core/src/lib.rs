@@ -7,6 +7,9 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod extract;
+pub mod limits;
+pub mod listener;
+pub mod secrets;
 pub mod signing;
 pub mod storage;
 

@@ -1,12 +1,17 @@
-//! Signed, expiring stream URLs: `?exp=<unix secs>&sig=<hex HMAC-SHA256>`
-//! over the cloudcast's stream path prefix, the expiry and the listener.
-//! One signature covers every object of one cloudcast's stream (master,
-//! media playlists, renditions), so playlists can hand it on unchanged.
+//! Signed, expiring stream URLs: `?l=<listener tag>&exp=<unix secs>&sig=<hex
+//! HMAC-SHA256>` over the cloudcast's stream path prefix, the listener tag
+//! and the expiry. One signature covers every object of one cloudcast's
+//! stream (master, media playlists, renditions), so playlists hand it on
+//! unchanged. The tag is a keyed digest of the listener, so the URL names
+//! its listener without revealing the cookie or user id behind it.
 
 use hmac::{Hmac, Mac};
-use rand::RngCore;
 use sha2::Sha256;
+use sqlx::PgPool;
 use uuid::Uuid;
+
+use crate::config::StreamConfig;
+use crate::listener::Listener;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -22,51 +27,87 @@ pub enum SignatureError {
     Expired,
     #[error("the stream URL signature is invalid")]
     Invalid,
+    #[error("this stream URL was issued to another listener; ask the API for your own")]
+    OtherListener,
 }
 
+/// The query parameters of a signed stream URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signed {
+    pub tag: String,
+    pub exp: i64,
+    pub sig: String,
+}
+
+impl Signed {
+    pub fn query(&self) -> String {
+        format!("l={}&exp={}&sig={}", self.tag, self.exp, self.sig)
+    }
+}
+
+/// Name of the generated key in `server_secrets` when none is configured.
+const SECRET_NAME: &str = "stream_url_key";
+
 impl UrlSigner {
-    /// An empty key picks a random one (valid for this process only).
-    pub fn new(key: &str, ttl_secs: i64) -> UrlSigner {
-        let key = if key.is_empty() {
-            let mut k = vec![0u8; 32];
-            rand::thread_rng().fill_bytes(&mut k);
-            k
-        } else {
-            key.as_bytes().to_vec()
-        };
+    pub fn new(key: Vec<u8>, ttl_secs: i64) -> UrlSigner {
         UrlSigner { key, ttl_secs }
     }
 
-    fn mac(&self, cloudcast: Uuid, exp: i64, listener: &str) -> HmacSha256 {
+    /// The configured key, else the installation's generated one.
+    pub async fn from_config(cfg: &StreamConfig, pool: &PgPool) -> Result<UrlSigner, sqlx::Error> {
+        let key = if cfg.signing_key.is_empty() {
+            crate::secrets::shared_secret(pool, SECRET_NAME).await?
+        } else {
+            cfg.signing_key.as_bytes().to_vec()
+        };
+        Ok(UrlSigner::new(key, cfg.url_ttl_secs))
+    }
+
+    fn hmac(&self, parts: &[&[u8]]) -> HmacSha256 {
         // new_from_slice accepts keys of any length for HMAC.
         let mut mac = match HmacSha256::new_from_slice(&self.key) {
             Ok(m) => m,
             Err(_) => unreachable!("HMAC takes keys of any length"),
         };
-        mac.update(format!("/stream/{cloudcast}/\n{exp}\n{listener}").as_bytes());
+        for p in parts {
+            mac.update(p);
+            mac.update(b"\n");
+        }
         mac
     }
 
-    /// Query string (`exp=..&sig=..`) valid for `ttl` from `now`.
-    pub fn sign(&self, cloudcast: Uuid, listener: &str, now: i64) -> String {
-        let exp = now + self.ttl_secs;
-        let sig = hex::encode(self.mac(cloudcast, exp, listener).finalize().into_bytes());
-        format!("exp={exp}&sig={sig}")
+    /// 16 hex digits naming `listener` in URLs.
+    pub fn listener_tag(&self, listener: &Listener) -> String {
+        let digest = self
+            .hmac(&[b"listener", listener.as_str().as_bytes()])
+            .finalize()
+            .into_bytes();
+        hex::encode(&digest[..8])
     }
 
-    pub fn verify(
-        &self,
-        cloudcast: Uuid,
-        listener: &str,
-        exp: i64,
-        sig_hex: &str,
-        now: i64,
-    ) -> Result<(), SignatureError> {
-        let sig = hex::decode(sig_hex).map_err(|_| SignatureError::Invalid)?;
-        self.mac(cloudcast, exp, listener)
+    fn url_mac(&self, cloudcast: Uuid, tag: &str, exp: i64) -> HmacSha256 {
+        self.hmac(&[
+            format!("/stream/{cloudcast}/").as_bytes(),
+            tag.as_bytes(),
+            exp.to_string().as_bytes(),
+        ])
+    }
+
+    /// Signs `cloudcast`'s stream for `listener`, valid for the TTL from `now`.
+    pub fn sign(&self, cloudcast: Uuid, listener: &Listener, now: i64) -> Signed {
+        let tag = self.listener_tag(listener);
+        let exp = now + self.ttl_secs;
+        let sig = hex::encode(self.url_mac(cloudcast, &tag, exp).finalize().into_bytes());
+        Signed { tag, exp, sig }
+    }
+
+    /// Checks signature and expiry (not who is asking: see `listener_tag`).
+    pub fn verify(&self, cloudcast: Uuid, s: &Signed, now: i64) -> Result<(), SignatureError> {
+        let sig = hex::decode(&s.sig).map_err(|_| SignatureError::Invalid)?;
+        self.url_mac(cloudcast, &s.tag, s.exp)
             .verify_slice(&sig)
             .map_err(|_| SignatureError::Invalid)?;
-        if exp < now {
+        if s.exp < now {
             return Err(SignatureError::Expired);
         }
         Ok(())
@@ -81,46 +122,43 @@ pub fn unix_now() -> i64 {
 mod tests {
     use super::*;
 
-    fn parts(q: &str) -> (i64, String) {
-        let mut exp = 0;
-        let mut sig = String::new();
-        for kv in q.split('&') {
-            if let Some(v) = kv.strip_prefix("exp=") {
-                exp = v.parse().unwrap_or(0);
-            }
-            if let Some(v) = kv.strip_prefix("sig=") {
-                sig = v.to_string();
-            }
-        }
-        (exp, sig)
-    }
-
     #[test]
     fn signed_url_verifies_and_tampering_fails() {
-        let s = UrlSigner::new("k", 60);
+        let s = UrlSigner::new(b"k".to_vec(), 60);
         let id = Uuid::new_v4();
-        let (exp, sig) = parts(&s.sign(id, "", 1000));
-        assert_eq!(exp, 1060);
-        assert_eq!(s.verify(id, "", exp, &sig, 1001), Ok(()));
+        let me = Listener::anonymous("0123456789abcdef0123456789abcdef");
+        let you = Listener::user(Uuid::nil());
+        let signed = s.sign(id, &me, 1000);
+        assert_eq!(signed.exp, 1060);
+        assert_eq!(signed.tag, s.listener_tag(&me));
+        assert_ne!(signed.tag, s.listener_tag(&you));
+        assert_eq!(signed.tag.len(), 16);
+        assert_eq!(s.verify(id, &signed, 1001), Ok(()));
+        let with = |f: &dyn Fn(&mut Signed)| {
+            let mut t = signed.clone();
+            f(&mut t);
+            s.verify(id, &t, 1001)
+        };
+        assert_eq!(with(&|t| t.exp += 1), Err(SignatureError::Invalid));
         assert_eq!(
-            s.verify(id, "", exp + 1, &sig, 1001),
+            with(&|t| t.tag = s.listener_tag(&you)),
+            Err(SignatureError::Invalid)
+        );
+        assert_eq!(with(&|t| t.sig = "zz".into()), Err(SignatureError::Invalid));
+        assert_eq!(
+            s.verify(Uuid::new_v4(), &signed, 1001),
+            Err(SignatureError::Invalid)
+        );
+        assert_eq!(s.verify(id, &signed, 2000), Err(SignatureError::Expired));
+        // Another key never verifies.
+        let other = UrlSigner::new(b"k2".to_vec(), 60);
+        assert_eq!(
+            other.verify(id, &signed, 1001),
             Err(SignatureError::Invalid)
         );
         assert_eq!(
-            s.verify(Uuid::new_v4(), "", exp, &sig, 1001),
-            Err(SignatureError::Invalid)
-        );
-        assert_eq!(
-            s.verify(id, "other", exp, &sig, 1001),
-            Err(SignatureError::Invalid)
-        );
-        assert_eq!(
-            s.verify(id, "", exp, "zz", 1001),
-            Err(SignatureError::Invalid)
-        );
-        assert_eq!(
-            s.verify(id, "", exp, &sig, 2000),
-            Err(SignatureError::Expired)
+            signed.query(),
+            format!("l={}&exp=1060&sig={}", signed.tag, signed.sig)
         );
     }
 }

@@ -344,7 +344,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RequestCredential {
         parts: &mut axum::http::request::Parts,
         _state: &S,
     ) -> Result<Self, Self::Rejection> {
-        credential(parts)?
+        credential(&parts.headers)?
             .map(|t| RequestCredential(t.to_string()))
             .ok_or_else(|| cloudcast_core::ApiError::unauthorized("no credential to revoke"))
     }

@@ -2,11 +2,14 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use cloudcast_core::auth::AuthUser;
+use cloudcast_core::auth::{AuthUser, MaybeUser};
 use cloudcast_core::extract::{ApiJson, ApiPath};
+use cloudcast_core::listener::{self, Listener};
 use cloudcast_core::signing::unix_now;
 
 use crate::{IngestError, IngestState};
@@ -38,7 +41,10 @@ pub struct CloudcastView {
     pub error: Option<String>,
     /// Transcoding progress in percent, while `processing`.
     pub progress: Option<i16>,
-    /// Signed, expiring URL of the HLS master playlist; set once ready.
+    /// Only the owner sees and hears a private cloudcast.
+    pub private: bool,
+    /// Signed, expiring URL of the HLS master playlist, bound to the
+    /// listener who asked; set once ready.
     pub stream_url: Option<String>,
     /// Signed URL of the waveform peaks (audiowaveform JSON, for peaks.js).
     pub peaks_url: Option<String>,
@@ -54,6 +60,7 @@ struct Row {
     title: String,
     owner: String,
     owner_id: Uuid,
+    private: bool,
     status: String,
     duration_ms: Option<i64>,
     error: Option<String>,
@@ -75,9 +82,15 @@ pub struct LoudnessView {
     pub true_peak_dbtp: Option<f64>,
 }
 
-async fn load(state: &IngestState, id: Uuid) -> Result<(CloudcastView, Uuid), IngestError> {
+/// The cloudcast as `listener` may see it (stream URLs signed for them),
+/// with its owner's id.
+async fn load(
+    state: &IngestState,
+    id: Uuid,
+    listener: &Listener,
+) -> Result<(CloudcastView, Uuid), IngestError> {
     let row: Option<Row> = sqlx::query_as(
-        "SELECT c.title, u.username AS owner, c.owner_id, c.status, c.duration_ms, c.error,
+        "SELECT c.title, u.username AS owner, c.owner_id, c.private, c.status, c.duration_ms, c.error,
                 c.description, c.tags, c.tracklist, c.purchase_links,
                 (SELECT j.progress FROM transcode_jobs j WHERE j.cloudcast_id = c.id
                   ORDER BY j.created_at DESC LIMIT 1) AS progress,
@@ -91,18 +104,14 @@ async fn load(state: &IngestState, id: Uuid) -> Result<(CloudcastView, Uuid), In
         return Err(IngestError::NotFound("cloudcast"));
     };
     let ready = r.status == "ready";
-    let signed = |file: &str| {
-        format!(
-            "{}/stream/{id}/{file}?{}",
-            state.config.public_url(),
-            state.signer.sign(id, "", unix_now())
-        )
-    };
+    let query = state.signer.sign(id, listener, unix_now()).query();
+    let signed = |file: &str| format!("{}/stream/{id}/{file}?{query}", state.config.public_url());
     Ok((
         CloudcastView {
             id,
             title: r.title,
             owner: r.owner,
+            private: r.private,
             progress: (r.status == "processing").then(|| r.progress.unwrap_or(0)),
             stream_url: ready.then(|| signed("master.m3u8")),
             peaks_url: ready.then(|| signed("peaks.json")),
@@ -123,12 +132,34 @@ async fn load(state: &IngestState, id: Uuid) -> Result<(CloudcastView, Uuid), In
     ))
 }
 
-/// `GET /api/v1/cloudcasts/{id}`
+/// `GET /api/v1/cloudcasts/{id}`: a private cloudcast is "not found" to
+/// everyone but its owner. A browser seen for the first time gets its
+/// anonymous listener cookie here, before its first stream request.
 pub async fn get_cloudcast(
     State(state): State<IngestState>,
+    MaybeUser(user): MaybeUser,
     ApiPath(id): ApiPath<Uuid>,
-) -> Result<Json<CloudcastView>, IngestError> {
-    Ok(Json(load(&state, id).await?.0))
+    headers: HeaderMap,
+) -> Result<Response, IngestError> {
+    let mut new_cookie = None;
+    let me = match listener::of_request(user, &headers) {
+        Some(l) => l,
+        None => {
+            let fresh = listener::new_id();
+            let l = Listener::anonymous(&fresh);
+            new_cookie = listener::set_cookie(&fresh);
+            l
+        }
+    };
+    let (view, owner) = load(&state, id, &me).await?;
+    if view.private && user != Some(owner) {
+        return Err(IngestError::NotFound("cloudcast"));
+    }
+    let mut resp = Json(view).into_response();
+    if let Some(c) = new_cookie {
+        resp.headers_mut().insert(header::SET_COOKIE, c);
+    }
+    Ok(resp)
 }
 
 #[derive(Debug, Deserialize)]
@@ -139,6 +170,7 @@ pub struct MetadataUpdate {
     pub tags: Option<Vec<String>>,
     pub tracklist: Option<Vec<Track>>,
     pub purchase_links: Option<Vec<PurchaseLink>>,
+    pub private: Option<bool>,
 }
 
 fn invalid(msg: impl Into<String>) -> IngestError {
@@ -242,7 +274,8 @@ pub async fn update_metadata(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(update): ApiJson<MetadataUpdate>,
 ) -> Result<Json<CloudcastView>, IngestError> {
-    let (current, owner) = load(&state, id).await?;
+    let me = Listener::user(user);
+    let (current, owner) = load(&state, id, &me).await?;
     if owner != user {
         return Err(IngestError::NotOwner);
     }
@@ -270,7 +303,7 @@ pub async fn update_metadata(
     validate_links(&links)?;
     sqlx::query(
         "UPDATE cloudcasts SET title = $2, description = $3, tags = $4, tracklist = $5,
-                purchase_links = $6, updated_at = now() WHERE id = $1",
+                purchase_links = $6, private = $7, updated_at = now() WHERE id = $1",
     )
     .bind(id)
     .bind(&title)
@@ -278,15 +311,74 @@ pub async fn update_metadata(
     .bind(&tags)
     .bind(to_json(&tracklist))
     .bind(to_json(&links))
+    .bind(update.private.unwrap_or(current.private))
     .execute(&state.pool)
     .await?;
     tracing::info!(cloudcast_id = %id, "metadata updated");
-    Ok(Json(load(&state, id).await?.0))
+    Ok(Json(load(&state, id, &me).await?.0))
 }
 
 /// Serialises the validated lists (strings and numbers only, so this cannot fail).
 fn to_json<T: Serialize>(v: &T) -> serde_json::Value {
     serde_json::to_value(v).unwrap_or(serde_json::Value::Array(Vec::new()))
+}
+
+async fn owner_or_admin(state: &IngestState, id: Uuid, user: Uuid) -> Result<(), IngestError> {
+    let row: Option<(Uuid, bool)> = sqlx::query_as(
+        "SELECT c.owner_id, u.is_admin FROM cloudcasts c, users u WHERE c.id = $1 AND u.id = $2",
+    )
+    .bind(id)
+    .bind(user)
+    .fetch_optional(&state.pool)
+    .await?;
+    match row {
+        None => Err(IngestError::NotFound("cloudcast")),
+        Some((owner, is_admin)) if owner == user || is_admin => Ok(()),
+        Some(_) => Err(IngestError::NotOwner),
+    }
+}
+
+/// `POST /api/v1/cloudcasts/{id}/retry`: the owner or an admin puts a failed
+/// transcode back in the queue.
+pub async fn retry(
+    State(state): State<IngestState>,
+    AuthUser(user): AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<(axum::http::StatusCode, Json<CloudcastView>), IngestError> {
+    owner_or_admin(&state, id, user).await?;
+    let requeued = cloudcast_transcode::queue::retry_failed(&state.pool, id)
+        .await
+        .map_err(|e| match e {
+            cloudcast_transcode::TranscodeError::Database(d) => IngestError::Database(d),
+            other => IngestError::Internal(other.to_string()),
+        })?;
+    if !requeued {
+        return Err(IngestError::NotRetryable);
+    }
+    tracing::info!(cloudcast_id = %id, by = %user, "transcode retried");
+    Ok((
+        axum::http::StatusCode::ACCEPTED,
+        Json(load(&state, id, &Listener::user(user)).await?.0),
+    ))
+}
+
+/// `DELETE /api/v1/cloudcasts/{id}`: removes the cloudcast, its job (a
+/// running worker notices within seconds and stops), and its objects.
+pub async fn delete(
+    State(state): State<IngestState>,
+    AuthUser(user): AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<axum::http::StatusCode, IngestError> {
+    owner_or_admin(&state, id, user).await?;
+    sqlx::query("DELETE FROM cloudcasts WHERE id = $1")
+        .bind(id)
+        .execute(&state.pool)
+        .await?;
+    for prefix in [format!("originals/{id}/"), format!("media/{id}/")] {
+        state.storage.delete_prefix(&prefix).await?;
+    }
+    tracing::info!(cloudcast_id = %id, by = %user, "cloudcast deleted");
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
 #[cfg(test)]
@@ -330,62 +422,4 @@ mod tests {
         assert!(validate_tracklist(&[t(1000), t(0)], Some(2000)).is_err());
         assert!(validate_tracklist(&[t(0), t(5000)], Some(2000)).is_err());
     }
-}
-
-async fn owner_or_admin(state: &IngestState, id: Uuid, user: Uuid) -> Result<(), IngestError> {
-    let row: Option<(Uuid, bool)> = sqlx::query_as(
-        "SELECT c.owner_id, u.is_admin FROM cloudcasts c, users u WHERE c.id = $1 AND u.id = $2",
-    )
-    .bind(id)
-    .bind(user)
-    .fetch_optional(&state.pool)
-    .await?;
-    match row {
-        None => Err(IngestError::NotFound("cloudcast")),
-        Some((owner, is_admin)) if owner == user || is_admin => Ok(()),
-        Some(_) => Err(IngestError::NotOwner),
-    }
-}
-
-/// `POST /api/v1/cloudcasts/{id}/retry`: the owner or an admin puts a failed
-/// transcode back in the queue.
-pub async fn retry(
-    State(state): State<IngestState>,
-    AuthUser(user): AuthUser,
-    ApiPath(id): ApiPath<Uuid>,
-) -> Result<(axum::http::StatusCode, Json<CloudcastView>), IngestError> {
-    owner_or_admin(&state, id, user).await?;
-    let requeued = cloudcast_transcode::queue::retry_failed(&state.pool, id)
-        .await
-        .map_err(|e| match e {
-            cloudcast_transcode::TranscodeError::Database(d) => IngestError::Database(d),
-            other => IngestError::Internal(other.to_string()),
-        })?;
-    if !requeued {
-        return Err(IngestError::NotRetryable);
-    }
-    tracing::info!(cloudcast_id = %id, by = %user, "transcode retried");
-    Ok((
-        axum::http::StatusCode::ACCEPTED,
-        Json(load(&state, id).await?.0),
-    ))
-}
-
-/// `DELETE /api/v1/cloudcasts/{id}`: removes the cloudcast, its job (a
-/// running worker notices within seconds and stops), and its objects.
-pub async fn delete(
-    State(state): State<IngestState>,
-    AuthUser(user): AuthUser,
-    ApiPath(id): ApiPath<Uuid>,
-) -> Result<axum::http::StatusCode, IngestError> {
-    owner_or_admin(&state, id, user).await?;
-    sqlx::query("DELETE FROM cloudcasts WHERE id = $1")
-        .bind(id)
-        .execute(&state.pool)
-        .await?;
-    for prefix in [format!("originals/{id}/"), format!("media/{id}/")] {
-        state.storage.delete_prefix(&prefix).await?;
-    }
-    tracing::info!(cloudcast_id = %id, by = %user, "cloudcast deleted");
-    Ok(axum::http::StatusCode::NO_CONTENT)
 }

@@ -1,53 +1,31 @@
-//! Sign-in rate limits, per IP address and per login name (governor's
-//! generic cell rate algorithm). Limits are per process; behind a load
-//! balancer each ingest node enforces them on its share of the traffic.
+//! Sign-in rate limits, per IP address and per login name.
 
 use std::net::IpAddr;
-use std::num::NonZeroU32;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use cloudcast_core::limits::KeyedLimit;
 
 use crate::IngestError;
 
 #[derive(Clone)]
 pub struct LoginLimits {
-    per_ip: Arc<DefaultKeyedRateLimiter<IpAddr>>,
-    per_account: Arc<DefaultKeyedRateLimiter<String>>,
-    checks: Arc<AtomicU64>,
-}
-
-fn quota(per_minute: u32) -> Quota {
-    Quota::per_minute(NonZeroU32::new(per_minute.max(1)).unwrap_or(NonZeroU32::MIN))
+    per_ip: KeyedLimit<IpAddr>,
+    per_account: KeyedLimit<String>,
 }
 
 impl LoginLimits {
     pub fn new(per_ip_per_minute: u32, per_account_per_minute: u32) -> LoginLimits {
         LoginLimits {
-            per_ip: Arc::new(RateLimiter::keyed(quota(per_ip_per_minute))),
-            per_account: Arc::new(RateLimiter::keyed(quota(per_account_per_minute))),
-            checks: Arc::new(AtomicU64::new(0)),
+            per_ip: KeyedLimit::per_minute(per_ip_per_minute),
+            per_account: KeyedLimit::per_minute(per_account_per_minute),
         }
     }
 
     /// Counts one attempt; refuses with the seconds to wait when over a limit.
     pub fn check_login(&self, ip: IpAddr, login: &str) -> Result<(), IngestError> {
-        // Forget idle keys now and then so the maps stay small.
-        if self.checks.fetch_add(1, Ordering::Relaxed) % 1024 == 1023 {
-            self.per_ip.retain_recent();
-            self.per_account.retain_recent();
-        }
-        let now = DefaultClock::default().now();
-        let wait = |n: governor::NotUntil<_>| n.wait_time_from(now).as_secs().max(1);
-        if let Err(n) = self.per_ip.check_key(&ip) {
-            return Err(IngestError::RateLimited(wait(n)));
-        }
-        if let Err(n) = self.per_account.check_key(&login.to_string()) {
-            return Err(IngestError::RateLimited(wait(n)));
-        }
-        Ok(())
+        self.per_ip.check(&ip).map_err(IngestError::RateLimited)?;
+        self.per_account
+            .check(&login.to_string())
+            .map_err(IngestError::RateLimited)
     }
 }
 

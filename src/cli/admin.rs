@@ -52,10 +52,7 @@ fn read_password() -> anyhow::Result<String> {
 
 pub async fn run(config: Config, cmd: AdminCommand) -> anyhow::Result<()> {
     let (services, _s3) = crate::connect(config).await?;
-    let signer = UrlSigner::new(
-        &services.config.stream.signing_key,
-        services.config.stream.url_ttl_secs,
-    );
+    let signer = UrlSigner::from_config(&services.config.stream, &services.pool).await?;
     let state = crate::ingest_state(&services, signer);
     match cmd {
         AdminCommand::CreateAdmin {

@@ -6,7 +6,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use cloudcast::{Role, Running};
@@ -366,4 +366,79 @@ pub fn decoded_seconds(input: &str) -> f64 {
         String::from_utf8_lossy(&out.stderr)
     );
     out.stdout.len() as f64 / (44100.0 * 2.0 * 2.0)
+}
+
+/// A `cloudcast` child process, killed with SIGKILL when dropped so a
+/// failing test leaves nothing behind.
+pub struct Node(pub Child);
+
+impl Node {
+    pub fn spawn(mut cmd: Command) -> Node {
+        Node(cmd.spawn().expect("spawn cloudcast"))
+    }
+
+    pub fn kill_9(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill_9();
+    }
+}
+
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+impl TestSystem {
+    /// `cloudcast serve --role ROLE` on this test's stores.
+    pub fn node_command(&self, role: &str, listen: &str) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cloudcast"));
+        cmd.args(["serve", "--role", role, "--listen", listen])
+            .env("CLOUDCAST__POSTGRES__URL", &self.pg_url)
+            .env("CLOUDCAST__CLICKHOUSE__DATABASE", &self.db_name)
+            .env("CLOUDCAST__S3__ENDPOINT", self.s3_endpoint())
+            .env("CLOUDCAST__S3__BUCKET", self.bucket())
+            .env("CLOUDCAST__ANALYTICS__FLUSH_MS", "200")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        cmd
+    }
+
+    /// A ready cloudcast of `seconds` of generated audio owned by `token`'s user.
+    pub async fn ready_cloudcast(&self, token: &str, seconds: u32, title: &str) -> Value {
+        let source = make_mp3(self.dir.path(), seconds);
+        let data = std::fs::read(&source).expect("read source");
+        let id = self.upload(token, &data, 1, title).await;
+        let cc = self.wait_processed(&id, Duration::from_secs(180)).await;
+        assert_eq!(cc["status"], "ready", "{cc}");
+        cc
+    }
+
+    /// Rows of a ClickHouse query on this test's database, as JSON objects.
+    pub async fn clickhouse_rows(&self, sql: &str) -> Vec<Value> {
+        let ch = std::env::var("CLOUDCAST__CLICKHOUSE__URL")
+            .unwrap_or_else(|_| "http://127.0.0.1:8123".into());
+        let text = reqwest::Client::new()
+            .post(format!("{ch}/?database={}", self.db_name))
+            .body(format!("{sql} FORMAT JSONEachRow"))
+            .send()
+            .await
+            .expect("ClickHouse answers")
+            .error_for_status()
+            .expect("query succeeds")
+            .text()
+            .await
+            .expect("text");
+        text.lines()
+            .map(|l| serde_json::from_str(l).expect("JSON row"))
+            .collect()
+    }
 }
