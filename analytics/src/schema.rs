@@ -5,11 +5,18 @@
 use crate::AnalyticsError;
 use cloudcast_core::config::ClickhouseConfig;
 
-pub const MIGRATIONS: &[(u32, &str, &str)] = &[(
-    1,
-    "heartbeats",
-    include_str!("../migrations/0001_heartbeats.sql"),
-)];
+pub const MIGRATIONS: &[(u32, &str, &str)] = &[
+    (
+        1,
+        "heartbeats",
+        include_str!("../migrations/0001_heartbeats.sql"),
+    ),
+    (
+        2,
+        "heartbeat_enrichment",
+        include_str!("../migrations/0002_heartbeat_enrichment.sql"),
+    ),
+];
 
 pub async fn migrate(cfg: &ClickhouseConfig) -> Result<(), AnalyticsError> {
     let server = crate::server_client(cfg);

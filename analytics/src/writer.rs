@@ -25,7 +25,18 @@ pub struct HeartbeatRow {
     pub user_id: String,
     pub rendition: String,
     pub referrer_domain: String,
+    /// IPv4 /24 or IPv6 /48; the whole address is never stored.
     pub ip_prefix: String,
+    /// Keyed hash of the whole address; the key rotates daily.
+    pub ip_hash: String,
+    pub browser: String,
+    pub browser_major: String,
+    pub os: String,
+    /// `desktop`, `mobile`, `tablet`, `bot` or `other`.
+    pub device: String,
+    pub is_bot: u8,
+    /// Personalised-ads consent of the user when the beat arrived.
+    pub ads_consent: u8,
 }
 
 #[derive(Clone)]

@@ -1,21 +1,29 @@
-//! `GET|HEAD /stream/{id}/{file}`: the master playlist, media playlists and
-//! byte ranges of the `.mp4` renditions, all behind a signed, expiring URL.
-//! Media bytes come from ranged S3 GETs and are never redirected (players
-//! must see the bytes at the URL the playlist names).
+//! `GET|HEAD /stream/{id}/{file}`: the master playlist, media playlists,
+//! waveform peaks and byte ranges of the `.mp4` renditions, all behind a
+//! signed, expiring URL bound to one listener. Media bytes come from the
+//! chunk cache over ranged S3 GETs and are never redirected (players must
+//! see the bytes at the URL the playlist names).
 
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
+use std::time::Duration;
 use time::OffsetDateTime;
 use time::format_description::FormatItem;
 use time::macros::format_description;
-use tokio_util::io::ReaderStream;
+
+use futures::StreamExt;
 use uuid::Uuid;
 
+use cloudcast_core::error::CoreError;
 use cloudcast_core::extract::ApiPath;
-use cloudcast_core::signing::unix_now;
+use cloudcast_core::listener;
+use cloudcast_core::signing::{SignatureError, Signed, unix_now};
 
+use crate::cache;
+use crate::lookup::StreamInfo;
 use crate::playlists::{self, PublishedRendition};
 use crate::range::{RangeDecision, decide, none_match};
 use crate::{StreamError, StreamState};
@@ -35,15 +43,27 @@ pub fn http_date(t: OffsetDateTime) -> String {
 
 #[derive(Debug, Default)]
 struct StreamQuery {
+    tag: Option<String>,
     exp: Option<i64>,
     sig: Option<String>,
     version: Option<Uuid>,
+}
+
+impl StreamQuery {
+    fn signed(&self) -> Option<Signed> {
+        Some(Signed {
+            tag: self.tag.clone()?,
+            exp: self.exp?,
+            sig: self.sig.clone()?,
+        })
+    }
 }
 
 fn parse_query(raw: Option<&str>) -> StreamQuery {
     let mut q = StreamQuery::default();
     for pair in raw.unwrap_or_default().split('&') {
         match pair.split_once('=') {
+            Some(("l", v)) => q.tag = Some(v.to_string()),
             Some(("exp", v)) => q.exp = v.parse().ok(),
             Some(("sig", v)) => q.sig = Some(v.to_string()),
             Some(("v", v)) => q.version = Uuid::parse_str(v).ok(),
@@ -53,6 +73,20 @@ fn parse_query(raw: Option<&str>) -> StreamQuery {
     q
 }
 
+/// The request's user; an unknown or expired session counts as none here
+/// (the listener check below still applies).
+async fn requesting_user(
+    state: &StreamState,
+    headers: &HeaderMap,
+) -> Result<Option<Uuid>, StreamError> {
+    match state.lookups.user(headers).await {
+        Ok(u) => Ok(u),
+        Err(StreamError::Unauthorized(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+#[tracing::instrument(skip_all, fields(cloudcast = %id, file = %file))]
 pub async fn get_file(
     State(state): State<StreamState>,
     ApiPath((id, file)): ApiPath<(Uuid, String)>,
@@ -61,18 +95,31 @@ pub async fn get_file(
     headers: HeaderMap,
 ) -> Result<Response, StreamError> {
     let q = parse_query(raw.as_deref());
-    let (Some(exp), Some(sig)) = (q.exp, q.sig.as_deref()) else {
-        return Err(StreamError::Unsigned);
-    };
-    state.signer.verify(id, "", exp, sig, unix_now())?;
-    let signed = format!("exp={exp}&sig={sig}");
+    let signed = q.signed().ok_or(StreamError::Unsigned)?;
+    state.signer.verify(id, &signed, unix_now())?;
+
+    // A request that says who it is must be the listener the URL was issued
+    // to. Bare HTTP clients (ffmpeg, native players without cookies) say
+    // nothing and are served on the signature alone.
+    let user = requesting_user(&state, &headers).await?;
+    if let Some(me) = listener::of_request(user, &headers)
+        && state.signer.listener_tag(&me) != signed.tag
+    {
+        return Err(SignatureError::OtherListener.into());
+    }
+    let info = state
+        .lookups
+        .info(id)
+        .await?
+        .filter(|i| i.visible_to(user))
+        .ok_or(StreamError::NotFound("stream"))?;
 
     if let Some(name) = file.strip_suffix(".m3u8") {
-        let renditions = playlists::published(&state.pool, id).await?;
+        let query = signed.query();
         let body = if name == "master" {
-            playlists::render_master(&renditions, &signed)
+            playlists::render_master(&info.renditions, &query)
         } else {
-            playlists::render_media(&renditions, name, &signed)
+            playlists::render_media(&info.renditions, name, &query)
                 .ok_or(StreamError::NotFound("playlist"))?
         };
         let mut resp = (StatusCode::OK, body).into_response();
@@ -89,33 +136,45 @@ pub async fn get_file(
         return Ok(resp);
     }
     if file == "peaks.json" {
-        let version: Option<Uuid> = sqlx::query_scalar(
-            "SELECT media_version FROM cloudcasts WHERE id = $1 AND status = 'ready'",
-        )
-        .bind(id)
-        .fetch_optional(&state.pool)
-        .await?
-        .flatten();
-        let version = version.ok_or(StreamError::NotFound("waveform"))?;
-        let key = cloudcast_transcode::publish::peaks_key(id, version);
-        let body = state.storage.get_bytes(&key).await?;
-        let mut resp = (StatusCode::OK, body).into_response();
-        let h = resp.headers_mut();
-        h.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        h.insert(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("public, max-age=3600"),
-        );
-        return Ok(resp);
+        return peaks(&state, &info).await;
     }
     if let Some(name) = file.strip_suffix(".mp4") {
-        let rendition = playlists::rendition(&state.pool, id, name, q.version).await?;
+        let rendition = match (q.version, info.rendition(name)) {
+            (None, Some(r)) => r.clone(),
+            (Some(v), Some(r)) if v == r.version => r.clone(),
+            (v, _) => playlists::rendition(&state.pool, id, name, v).await?,
+        };
         return media(&state, &rendition, &method, &headers).await;
     }
     Err(StreamError::NotFound("stream file"))
+}
+
+async fn peaks(state: &StreamState, info: &StreamInfo) -> Result<Response, StreamError> {
+    let version = info
+        .renditions
+        .first()
+        .map(|r| r.version)
+        .ok_or(StreamError::NotFound("waveform"))?;
+    let key = cloudcast_transcode::publish::peaks_key(info.id, version);
+    let timeout = Duration::from_millis(state.config.stream.s3_timeout_ms.max(1));
+    let body = tokio::time::timeout(timeout, state.chunks.storage().get_bytes(&key))
+        .await
+        .map_err(|_| StreamError::StorageUnavailable("S3 did not answer in time".into()))?
+        .map_err(|e| match e {
+            CoreError::NotFound(_) => StreamError::NotFound("waveform"),
+            other => StreamError::StorageUnavailable(other.to_string()),
+        })?;
+    let mut resp = (StatusCode::OK, body).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=3600"),
+    );
+    Ok(resp)
 }
 
 async fn media(
@@ -178,10 +237,48 @@ async fn media(
     let body = if *method == Method::HEAD || length == 0 {
         Body::empty()
     } else {
-        let object = state.storage.get_range(&r.s3_key, first, last).await?;
-        Body::from_stream(ReaderStream::new(object.body.into_async_read()))
+        ranged_body(state, Arc::from(r.s3_key.as_str()), size, first, last).await?
     };
     finish(builder, body)
+}
+
+/// Chunks ahead of the one being sent, fetched while it is sent.
+const READ_AHEAD: usize = 3;
+
+/// Bytes `first..=last` from the chunk cache. The first chunk is fetched
+/// before answering, so an S3 outage is a clean 503 rather than a cut body.
+async fn ranged_body(
+    state: &StreamState,
+    key: Arc<str>,
+    size: u64,
+    first: u64,
+    last: u64,
+) -> Result<Body, StreamError> {
+    let chunks = state.chunks.clone();
+    let mut spans = cache::spans(chunks.chunk_size(), first, last);
+    let Some((i0, a0, b0)) = spans.next() else {
+        return Ok(Body::empty());
+    };
+    let head = chunks.chunk(&key, i0, size).await?.slice(a0..b0);
+    let rest: Vec<_> = spans.collect();
+    if rest.is_empty() {
+        return Ok(Body::from(head));
+    }
+    let tail = futures::stream::iter(rest)
+        .map(move |(i, a, b)| {
+            let (chunks, key) = (chunks.clone(), key.clone());
+            async move {
+                chunks
+                    .chunk(&key, i, size)
+                    .await
+                    .map(|c| c.slice(a..b))
+                    .map_err(|e| std::io::Error::other(e.to_string()))
+            }
+        })
+        .buffered(READ_AHEAD);
+    Ok(Body::from_stream(
+        futures::stream::once(async move { Ok::<_, std::io::Error>(head) }).chain(tail),
+    ))
 }
 
 /// Header values above are all valid; a builder error would be our bug.
@@ -204,9 +301,11 @@ mod tests {
 
     #[test]
     fn query_parsing_ignores_junk() {
-        let q = parse_query(Some("exp=12&sig=ab&v=not-a-uuid&x"));
+        let q = parse_query(Some("l=t&exp=12&sig=ab&v=not-a-uuid&x"));
         assert_eq!(q.exp, Some(12));
         assert_eq!(q.sig.as_deref(), Some("ab"));
         assert_eq!(q.version, None);
+        assert!(q.signed().is_some());
+        assert!(parse_query(Some("exp=12&sig=ab")).signed().is_none());
     }
 }

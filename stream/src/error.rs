@@ -3,6 +3,8 @@ use cloudcast_core::error::{CoreError, ErrorCode};
 use cloudcast_core::impl_api_error;
 use cloudcast_core::signing::SignatureError;
 
+use crate::cache::FetchError;
+
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StreamError {
@@ -13,11 +15,19 @@ pub enum StreamError {
     #[error("this stream URL is not signed; get it from the cloudcast's `stream_url`")]
     Unsigned,
     #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
     BadHeartbeat(String),
     #[error("heartbeat intake is saturated; retry shortly")]
     Saturated,
+    #[error("too many heartbeat requests from this address; retry in {0} s")]
+    RateLimited(u64),
     #[error("the body must be JSON (`application/json` or `text/plain`)")]
     BadContentType,
+    #[error("media storage is unavailable ({0}); retry shortly")]
+    StorageUnavailable(String),
+    #[error("the database is unavailable; retry shortly")]
+    DatabaseUnavailable,
     #[error(transparent)]
     Core(#[from] CoreError),
     #[error("database failed: {0}")]
@@ -26,16 +36,30 @@ pub enum StreamError {
     CorruptIndex(String),
 }
 
+impl From<FetchError> for StreamError {
+    fn from(e: FetchError) -> Self {
+        match e {
+            FetchError::Missing => StreamError::NotFound("media object"),
+            other => StreamError::StorageUnavailable(other.to_string()),
+        }
+    }
+}
+
 impl ErrorCode for StreamError {
     fn code(&self) -> &'static str {
         match self {
             StreamError::NotFound(_) => "not_found",
             StreamError::Forbidden(SignatureError::Expired) => "url_expired",
             StreamError::Forbidden(SignatureError::Invalid) => "bad_signature",
+            StreamError::Forbidden(SignatureError::OtherListener) => "other_listener",
             StreamError::Unsigned => "unsigned_url",
+            StreamError::Unauthorized(_) => "unauthorized",
             StreamError::BadHeartbeat(_) => "invalid_heartbeat",
             StreamError::Saturated => "intake_saturated",
+            StreamError::RateLimited(_) => "rate_limited",
             StreamError::BadContentType => "unsupported_media_type",
+            StreamError::StorageUnavailable(_) => "storage_unavailable",
+            StreamError::DatabaseUnavailable => "database_unavailable",
             StreamError::Core(e) => e.code(),
             StreamError::Database(_) => "database",
             StreamError::CorruptIndex(_) => "internal",
@@ -45,14 +69,27 @@ impl ErrorCode for StreamError {
         match self {
             StreamError::NotFound(_) => StatusCode::NOT_FOUND,
             StreamError::Forbidden(_) | StreamError::Unsigned => StatusCode::FORBIDDEN,
+            StreamError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             StreamError::BadHeartbeat(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            StreamError::Saturated => StatusCode::SERVICE_UNAVAILABLE,
+            StreamError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            StreamError::Saturated
+            | StreamError::StorageUnavailable(_)
+            | StreamError::DatabaseUnavailable
+            | StreamError::Database(sqlx::Error::PoolTimedOut) => StatusCode::SERVICE_UNAVAILABLE,
             StreamError::BadContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             StreamError::Core(e) => e.status(),
-            StreamError::Database(sqlx::Error::PoolTimedOut) => StatusCode::SERVICE_UNAVAILABLE,
             StreamError::Database(_) | StreamError::CorruptIndex(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
+        }
+    }
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            StreamError::RateLimited(s) => Some(*s),
+            StreamError::Saturated
+            | StreamError::StorageUnavailable(_)
+            | StreamError::DatabaseUnavailable => Some(2),
+            _ => None,
         }
     }
 }

@@ -1,15 +1,17 @@
 //! `POST /api/v1/heartbeats`: one beat or a batch, from `fetch` or
 //! `navigator.sendBeacon` (which sends `text/plain`). Beats are validated,
-//! enriched on the server (listener, referrer domain, truncated IP) and queued
-//! for the ClickHouse writer; a full queue answers 503 so players retry.
+//! enriched on the server (listener, referrer domain, parsed user agent,
+//! truncated and hashed IP, consent in force) and queued for the ClickHouse
+//! writer; a full queue answers 503 so players retry. Each client IP has a
+//! request rate limit (429 + `Retry-After`).
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::Value;
@@ -17,9 +19,11 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use cloudcast_analytics::HeartbeatRow;
-use cloudcast_core::auth::MaybeUser;
+use cloudcast_core::listener::{self, Listener};
 use cloudcast_core::signing::unix_now;
 
+use crate::agent;
+use crate::iphash::ip_prefix;
 use crate::{StreamError, StreamState};
 
 /// One beat as a player sends it.
@@ -42,7 +46,6 @@ pub struct Beat {
     pub client_ts: Option<i64>,
 }
 
-const LISTENER_COOKIE: &str = "cc_listener";
 /// A beat may report a position this far past the end (players overshoot).
 const POSITION_SLACK_MS: u64 = 5_000;
 /// Client clocks may run ahead, but not by more than this.
@@ -122,42 +125,29 @@ pub fn referrer_domain(referrer: &str) -> String {
     host.strip_prefix("www.").unwrap_or(&host).to_string()
 }
 
-/// IPv4 addresses keep their /24, IPv6 their /48; the rest is never stored.
-pub fn ip_prefix(ip: IpAddr) -> String {
-    match ip {
-        IpAddr::V4(v4) => {
-            let o = v4.octets();
-            format!("{}.{}.{}.0/24", o[0], o[1], o[2])
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return ip_prefix(IpAddr::V4(v4));
-            }
-            let s = v6.segments();
-            format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2])
-        }
-    }
+/// What the server adds to every beat of one request.
+struct Enrichment {
+    listener_id: String,
+    user_id: String,
+    referrer_domain: String,
+    agent: agent::Agent,
+    ip_prefix: String,
+    ip_hash: String,
+    ads_consent: bool,
 }
 
-fn cookie_listener(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == LISTENER_COOKIE)
-        .map(|(_, v)| v.to_string())
-        .filter(|v| v.len() == 32 && v.bytes().all(|c| c.is_ascii_hexdigit()))
-}
-
+#[tracing::instrument(skip_all, fields(peer_prefix))]
 pub async fn intake(
     State(state): State<StreamState>,
-    MaybeUser(user): MaybeUser,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, StreamError> {
+    // Keyed by the whole address, held in memory only.
+    state
+        .intake_limit
+        .check(&peer.ip())
+        .map_err(StreamError::RateLimited)?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -167,21 +157,21 @@ pub async fn intake(
         return Err(StreamError::BadContentType);
     }
     let beats = parse_beats(&body, state.config.analytics.max_beats_per_request)?;
+    let user = state.lookups.user(&headers).await?;
 
-    // Every cloudcast named must exist, be ready, and be long enough.
+    // Every cloudcast named must exist, be ready, be audible to this user,
+    // and be long enough for the position.
     let mut ids: Vec<Uuid> = beats.iter().map(|b| b.cloudcast_id).collect();
     ids.sort_unstable();
     ids.dedup();
-    let rows: Vec<(Uuid, Option<i64>)> = sqlx::query_as(
-        "SELECT id, duration_ms FROM cloudcasts WHERE id = ANY($1) AND status = 'ready'",
-    )
-    .bind(&ids)
-    .fetch_all(&state.pool)
-    .await?;
-    let durations: HashMap<Uuid, u64> = rows
-        .into_iter()
-        .map(|(id, d)| (id, d.unwrap_or(0).max(0) as u64))
-        .collect();
+    let mut durations: HashMap<Uuid, u64> = HashMap::with_capacity(ids.len());
+    for id in ids {
+        if let Some(info) = state.lookups.info(id).await?
+            && info.visible_to(user)
+        {
+            durations.insert(id, info.duration_ms);
+        }
+    }
     for (i, b) in beats.iter().enumerate() {
         let Some(&duration) = durations.get(&b.cloudcast_id) else {
             return Err(StreamError::BadHeartbeat(format!(
@@ -200,50 +190,46 @@ pub async fn intake(
     // Who is listening: the user, else the anonymous first-party cookie. A
     // browser without the cookie gets one derived from its first session, so
     // its beats before and after the cookie is set count as one listener.
-    let cookie = cookie_listener(&headers);
     let mut set_cookie = None;
-    let (listener_id, user_id) = match user {
-        Some(u) => (format!("u:{u}"), u.to_string()),
+    let me = match listener::of_request(user, &headers) {
+        Some(l) => l,
         None => {
-            let anon = match cookie {
-                Some(c) => c,
-                None => {
-                    let digest = Sha256::digest(beats[0].session_id.as_bytes());
-                    let id = hex::encode(&digest[..16]);
-                    set_cookie = Some(id.clone());
-                    id
-                }
-            };
-            (format!("a:{anon}"), String::new())
+            let digest = Sha256::digest(beats[0].session_id.as_bytes());
+            let id = hex::encode(&digest[..16]);
+            set_cookie = listener::set_cookie(&id);
+            Listener::anonymous(&id)
         }
     };
-    let header_referrer = headers
-        .get(header::REFERER)
-        .and_then(|v| v.to_str().ok())
-        .map(referrer_domain)
-        .unwrap_or_default();
-    let ip = ip_prefix(peer.ip());
+    let ads_consent = match user {
+        Some(u) => state.lookups.ads_consent(u).await?,
+        // No account, no recorded consent: never personalised.
+        None => false,
+    };
+    let ip = peer.ip();
+    let enrichment = Enrichment {
+        listener_id: me.as_str().to_string(),
+        user_id: user.map(|u| u.to_string()).unwrap_or_default(),
+        referrer_domain: headers
+            .get(header::REFERER)
+            .and_then(|v| v.to_str().ok())
+            .map(referrer_domain)
+            .unwrap_or_default(),
+        agent: agent::parse(
+            headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default(),
+        ),
+        ip_prefix: ip_prefix(ip),
+        ip_hash: state.ip_hasher.hash(ip).await?,
+        ads_consent,
+    };
+    tracing::Span::current().record("peer_prefix", enrichment.ip_prefix.as_str());
     let now = unix_now().max(0) as u32;
     let count = beats.len();
     let rows: Vec<HeartbeatRow> = beats
         .into_iter()
-        .map(|b| HeartbeatRow {
-            ts: now,
-            cloudcast_id: b.cloudcast_id.to_string(),
-            session_id: b.session_id,
-            seq: b.seq,
-            position_ms: b.position_ms,
-            listener_id: listener_id.clone(),
-            user_id: user_id.clone(),
-            rendition: b.rendition.unwrap_or_default(),
-            referrer_domain: b
-                .referrer
-                .as_deref()
-                .map(referrer_domain)
-                .filter(|d| !d.is_empty())
-                .unwrap_or_else(|| header_referrer.clone()),
-            ip_prefix: ip.clone(),
-        })
+        .map(|b| row(b, &enrichment, now))
         .collect();
     state
         .beats
@@ -255,14 +241,38 @@ pub async fn intake(
         Json(serde_json::json!({ "accepted": count })),
     )
         .into_response();
-    if let Some(id) = set_cookie {
-        let cookie =
-            format!("{LISTENER_COOKIE}={id}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax");
-        if let Ok(v) = HeaderValue::from_str(&cookie) {
-            resp.headers_mut().insert(header::SET_COOKIE, v);
-        }
+    if let Some(c) = set_cookie {
+        resp.headers_mut().insert(header::SET_COOKIE, c);
     }
     Ok(resp)
+}
+
+fn row(b: Beat, e: &Enrichment, now: u32) -> HeartbeatRow {
+    HeartbeatRow {
+        ts: now,
+        cloudcast_id: b.cloudcast_id.to_string(),
+        session_id: b.session_id,
+        seq: b.seq,
+        position_ms: b.position_ms,
+        listener_id: e.listener_id.clone(),
+        user_id: e.user_id.clone(),
+        rendition: b.rendition.unwrap_or_default(),
+        // The page's referrer as the player saw it, else the request's.
+        referrer_domain: b
+            .referrer
+            .as_deref()
+            .map(referrer_domain)
+            .filter(|d| !d.is_empty())
+            .unwrap_or_else(|| e.referrer_domain.clone()),
+        ip_prefix: e.ip_prefix.clone(),
+        ip_hash: e.ip_hash.clone(),
+        browser: e.agent.browser.clone(),
+        browser_major: e.agent.browser_major.clone(),
+        os: e.agent.os.clone(),
+        device: e.agent.device.to_string(),
+        is_bot: u8::from(e.agent.bot),
+        ads_consent: u8::from(e.ads_consent),
+    }
 }
 
 #[cfg(test)]
@@ -278,30 +288,6 @@ mod tests {
         assert_eq!(referrer_domain("http://blog.dj.net:8080/p"), "blog.dj.net");
         assert_eq!(referrer_domain("android-app://x"), "");
         assert_eq!(referrer_domain("not a url"), "");
-    }
-
-    #[test]
-    fn ips_are_truncated() {
-        assert_eq!(
-            ip_prefix("203.0.113.77".parse().unwrap_or(IpAddr::from([0, 0, 0, 0]))),
-            "203.0.113.0/24"
-        );
-        assert_eq!(
-            ip_prefix(
-                "2001:db8:abcd:12::1"
-                    .parse()
-                    .unwrap_or(IpAddr::from([0, 0, 0, 0]))
-            ),
-            "2001:db8:abcd::/48"
-        );
-        assert_eq!(
-            ip_prefix(
-                "::ffff:10.1.2.3"
-                    .parse()
-                    .unwrap_or(IpAddr::from([0, 0, 0, 0]))
-            ),
-            "10.1.2.0/24"
-        );
     }
 
     #[test]

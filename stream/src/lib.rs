@@ -1,19 +1,30 @@
 //! Stream: HLS playlists rendered from the fragment index, byte ranges of the
-//! renditions straight from S3, signed URLs, and heartbeat intake.
+//! renditions from S3 through a chunk cache, signed URLs bound to a
+//! listener, and heartbeat intake with its enrichment.
 
+pub mod agent;
+pub mod cache;
 pub mod delivery;
 pub mod error;
 pub mod heartbeats;
+pub mod iphash;
+pub mod lookup;
 pub mod playlists;
 pub mod range;
 
+use std::net::IpAddr;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::extract::{DefaultBodyLimit, FromRef, State};
+use axum::http::header;
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use cloudcast_analytics::BeatSender;
 use cloudcast_core::Config;
+use cloudcast_core::limits::KeyedLimit;
 use cloudcast_core::signing::UrlSigner;
 use cloudcast_core::storage::Storage;
 use sqlx::PgPool;
@@ -23,10 +34,40 @@ pub use error::StreamError;
 #[derive(Clone)]
 pub struct StreamState {
     pub pool: PgPool,
-    pub storage: Storage,
     pub config: Arc<Config>,
     pub signer: UrlSigner,
     pub beats: BeatSender,
+    pub chunks: cache::ChunkCache,
+    pub lookups: lookup::Lookups,
+    pub ip_hasher: iphash::IpHasher,
+    pub intake_limit: KeyedLimit<IpAddr>,
+}
+
+impl StreamState {
+    pub fn new(
+        pool: PgPool,
+        storage: Storage,
+        config: Arc<Config>,
+        signer: UrlSigner,
+        beats: BeatSender,
+    ) -> StreamState {
+        let s = &config.stream;
+        StreamState {
+            chunks: cache::ChunkCache::new(
+                storage,
+                s.cache_bytes,
+                s.chunk_bytes,
+                Duration::from_millis(s.s3_timeout_ms.max(1)),
+            ),
+            lookups: lookup::Lookups::new(pool.clone()),
+            ip_hasher: iphash::IpHasher::new(pool.clone()),
+            intake_limit: KeyedLimit::per_second(s.intake_per_ip_per_sec, s.intake_burst),
+            pool,
+            config,
+            signer,
+            beats,
+        }
+    }
 }
 
 impl FromRef<StreamState> for PgPool {
@@ -48,5 +89,27 @@ pub fn router(state: StreamState) -> Router {
             "/api/v1/heartbeats",
             post(heartbeats::intake).layer(DefaultBodyLimit::max(MAX_HEARTBEAT_BODY)),
         )
+        .route("/metrics", get(metrics))
         .with_state(state)
+}
+
+/// Prometheus text format: the chunk cache's effect on S3.
+async fn metrics(State(state): State<StreamState>) -> impl IntoResponse {
+    let s = state.chunks.stats();
+    let n = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+    let body = format!(
+        "# TYPE cloudcast_stream_cache_hits_total counter\n\
+         cloudcast_stream_cache_hits_total {}\n\
+         # TYPE cloudcast_stream_cache_misses_total counter\n\
+         cloudcast_stream_cache_misses_total {}\n\
+         # TYPE cloudcast_stream_s3_fetches_total counter\n\
+         cloudcast_stream_s3_fetches_total {}\n\
+         # TYPE cloudcast_stream_s3_failures_total counter\n\
+         cloudcast_stream_s3_failures_total {}\n",
+        n(&s.hits),
+        n(&s.misses),
+        n(&s.s3_fetches),
+        n(&s.s3_failures),
+    );
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }
