@@ -14,6 +14,7 @@ use anyhow::Context;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use axum::serve::ListenerExt;
 use cloudcast_core::Config;
 use cloudcast_core::signing::UrlSigner;
 use cloudcast_core::storage::{EmbeddedS3, Storage};
@@ -223,6 +224,10 @@ pub async fn start(config: Config, roles: &[Role]) -> anyhow::Result<Running> {
     let router = app(&services, roles, signer, beats);
     let server_shutdown = shutdown.clone();
     tasks.push(tokio::spawn(async move {
+        // No Nagle: a response's last segment must not wait for an ACK.
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let served = axum::serve(
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),

@@ -383,7 +383,12 @@ impl EmbeddedS3 {
             let http = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
             loop {
                 let (socket, _) = match listener.accept().await {
-                    Ok(c) => c,
+                    // Without it, Nagle plus delayed ACKs stall small
+                    // responses (a ranged GET's tail) by 40 ms.
+                    Ok(c) => {
+                        let _ = c.0.set_nodelay(true);
+                        c
+                    }
                     Err(e) => {
                         tracing::warn!(error = %e, "embedded S3 accept failed");
                         tokio::time::sleep(std::time::Duration::from_millis(50)).await;

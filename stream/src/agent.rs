@@ -2,7 +2,7 @@
 //! ua-parser project's engine and dataset (uap-core, in `data/`). The
 //! dataset is compiled once per process, on first use.
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use ua_parser::Extractor;
 
@@ -47,7 +47,30 @@ pub fn warm_up() {
 /// Words that mark automated clients the dataset does not list as spiders.
 const BOT_WORDS: [&str; 6] = ["bot", "crawler", "spider", "headless", "curl/", "python-"];
 
-pub fn parse(ua: &str) -> Agent {
+/// Parsed agents by user-agent string. Listeners' players send the same few
+/// thousand strings over and over, and the regex walk costs tens of µs.
+static PARSED: LazyLock<moka::sync::Cache<String, Arc<Agent>>> =
+    LazyLock::new(|| moka::sync::Cache::new(10_000));
+
+/// The longest user agent parsed; longer ones are cut (real ones are < 512 B).
+const MAX_UA: usize = 1024;
+
+/// Parses (or recalls) a user agent.
+pub fn parse(ua: &str) -> Arc<Agent> {
+    let mut end = ua.len().min(MAX_UA);
+    while !ua.is_char_boundary(end) {
+        end -= 1;
+    }
+    let ua = &ua[..end];
+    if let Some(a) = PARSED.get(ua) {
+        return a;
+    }
+    let agent = Arc::new(parse_uncached(ua));
+    PARSED.insert(ua.to_string(), agent.clone());
+    agent
+}
+
+fn parse_uncached(ua: &str) -> Agent {
     let ua = ua.trim();
     let lower = ua.to_ascii_lowercase();
     let (browser, browser_major, os, device_family) = match EXTRACTOR.as_ref() {

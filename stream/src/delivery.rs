@@ -86,7 +86,8 @@ async fn requesting_user(
     }
 }
 
-#[tracing::instrument(skip_all, fields(cloudcast = %id, file = %file))]
+// Debug level: a span per media request is too dear on the hot path.
+#[tracing::instrument(level = "debug", skip_all, fields(cloudcast = %id, file = %file))]
 pub async fn get_file(
     State(state): State<StreamState>,
     ApiPath((id, file)): ApiPath<(Uuid, String)>,
@@ -139,12 +140,16 @@ pub async fn get_file(
         return peaks(&state, &info).await;
     }
     if let Some(name) = file.strip_suffix(".mp4") {
+        let older;
         let rendition = match (q.version, info.rendition(name)) {
-            (None, Some(r)) => r.clone(),
-            (Some(v), Some(r)) if v == r.version => r.clone(),
-            (v, _) => playlists::rendition(&state.pool, id, name, v).await?,
+            (None, Some(r)) => r,
+            (Some(v), Some(r)) if v == r.version => r,
+            (v, _) => {
+                older = playlists::rendition(&state.pool, id, name, v).await?;
+                &older
+            }
         };
-        return media(&state, &rendition, &method, &headers).await;
+        return media(&state, rendition, &method, &headers).await;
     }
     Err(StreamError::NotFound("stream file"))
 }
@@ -183,20 +188,22 @@ async fn media(
     method: &Method,
     headers: &HeaderMap,
 ) -> Result<Response, StreamError> {
-    // A version's files never change, so version + name is a strong tag.
-    let etag = format!("\"{}-{}\"", r.version.simple(), r.name);
-    let last_modified = http_date(r.created_at);
+    let etag = r.etag.to_str().unwrap_or_default();
+    let last_modified = r.last_modified.to_str().unwrap_or_default();
     let header_str = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
 
     let mut builder = Response::builder()
-        .header(header::CONTENT_TYPE, "audio/mp4")
-        .header(header::ACCEPT_RANGES, "bytes")
-        .header(header::ETAG, &etag)
-        .header(header::LAST_MODIFIED, &last_modified)
-        .header(header::CACHE_CONTROL, "public, max-age=31536000, immutable");
+        .header(header::CONTENT_TYPE, HeaderValue::from_static("audio/mp4"))
+        .header(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"))
+        .header(header::ETAG, r.etag.clone())
+        .header(header::LAST_MODIFIED, r.last_modified.clone())
+        .header(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=31536000, immutable"),
+        );
 
     if let Some(inm) = header_str(header::IF_NONE_MATCH)
-        && none_match(inm, &etag)
+        && none_match(inm, etag)
     {
         return finish(builder.status(StatusCode::NOT_MODIFIED), Body::empty());
     }
@@ -205,8 +212,8 @@ async fn media(
     let decision = decide(
         header_str(header::RANGE),
         header_str(header::IF_RANGE),
-        &etag,
-        &last_modified,
+        etag,
+        last_modified,
         size,
     );
     let (status, first, last) = match decision {
@@ -237,16 +244,20 @@ async fn media(
     let body = if *method == Method::HEAD || length == 0 {
         Body::empty()
     } else {
-        ranged_body(state, Arc::from(r.s3_key.as_str()), size, first, last).await?
+        ranged_body(state, r.s3_key.clone(), size, first, last).await?
     };
     finish(builder, body)
 }
 
 /// Chunks ahead of the one being sent, fetched while it is sent.
 const READ_AHEAD: usize = 3;
+/// Ranges over at most this many chunks (players' fragment requests) are
+/// gathered before answering; longer ones (whole files) are streamed.
+const GATHER_CHUNKS: usize = 4;
 
-/// Bytes `first..=last` from the chunk cache. The first chunk is fetched
-/// before answering, so an S3 outage is a clean 503 rather than a cut body.
+/// Bytes `first..=last` from the chunk cache. At least the first chunk is
+/// fetched before answering, so an S3 outage is a clean 503 rather than a
+/// cut body.
 async fn ranged_body(
     state: &StreamState,
     key: Arc<str>,
@@ -255,15 +266,25 @@ async fn ranged_body(
     last: u64,
 ) -> Result<Body, StreamError> {
     let chunks = state.chunks.clone();
-    let mut spans = cache::spans(chunks.chunk_size(), first, last);
+    let spans: Vec<_> = cache::spans(chunks.chunk_size(), first, last).collect();
+    if spans.len() <= GATHER_CHUNKS {
+        let mut parts = Vec::with_capacity(spans.len());
+        for &(i, a, b) in &spans {
+            parts.push(chunks.chunk(&key, i, size).await?.slice(a..b));
+        }
+        return Ok(match parts.len() {
+            1 => Body::from(parts.swap_remove(0)),
+            _ => Body::from_stream(futures::stream::iter(
+                parts.into_iter().map(Ok::<_, std::io::Error>),
+            )),
+        });
+    }
+    let mut spans = spans.into_iter();
     let Some((i0, a0, b0)) = spans.next() else {
         return Ok(Body::empty());
     };
     let head = chunks.chunk(&key, i0, size).await?.slice(a0..b0);
     let rest: Vec<_> = spans.collect();
-    if rest.is_empty() {
-        return Ok(Body::from(head));
-    }
     let tail = futures::stream::iter(rest)
         .map(move |(i, a, b)| {
             let (chunks, key) = (chunks.clone(), key.clone());

@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
@@ -130,7 +131,7 @@ struct Enrichment {
     listener_id: String,
     user_id: String,
     referrer_domain: String,
-    agent: agent::Agent,
+    agent: Arc<agent::Agent>,
     ip_prefix: String,
     ip_hash: String,
     ads_consent: bool,

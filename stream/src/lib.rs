@@ -31,8 +31,18 @@ use sqlx::PgPool;
 
 pub use error::StreamError;
 
+/// Shared by every request; cloned per request, so it is one `Arc`.
 #[derive(Clone)]
-pub struct StreamState {
+pub struct StreamState(Arc<Shared>);
+
+impl std::ops::Deref for StreamState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+pub struct Shared {
     pub pool: PgPool,
     pub config: Arc<Config>,
     pub signer: UrlSigner,
@@ -52,7 +62,7 @@ impl StreamState {
         beats: BeatSender,
     ) -> StreamState {
         let s = &config.stream;
-        StreamState {
+        StreamState(Arc::new(Shared {
             chunks: cache::ChunkCache::new(
                 storage,
                 s.cache_bytes,
@@ -66,7 +76,7 @@ impl StreamState {
             config,
             signer,
             beats,
-        }
+        }))
     }
 }
 

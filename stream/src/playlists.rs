@@ -1,5 +1,8 @@
 //! Loads a cloudcast's published renditions and renders its playlists.
 
+use std::sync::Arc;
+
+use axum::http::HeaderValue;
 use sqlx::PgPool;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -8,15 +11,19 @@ use cloudcast_transcode::index::FragmentIndex;
 use cloudcast_transcode::playlist::{RenditionRef, master_playlist, media_playlist};
 
 use crate::StreamError;
+use crate::delivery::http_date;
 
 #[derive(Debug, Clone)]
 pub struct PublishedRendition {
     pub name: String,
     pub version: Uuid,
-    pub s3_key: String,
+    pub s3_key: Arc<str>,
     pub size: u64,
     pub created_at: OffsetDateTime,
     pub index: FragmentIndex,
+    /// Strong validator: a version's files never change, so version + name.
+    pub etag: HeaderValue,
+    pub last_modified: HeaderValue,
 }
 
 type Row = (String, Uuid, String, i64, OffsetDateTime, serde_json::Value);
@@ -26,13 +33,20 @@ fn from_row(
 ) -> Result<PublishedRendition, StreamError> {
     let index: FragmentIndex =
         serde_json::from_value(index).map_err(|e| StreamError::CorruptIndex(e.to_string()))?;
+    // Built once per lookup rather than per request: both are plain ASCII.
+    let etag = HeaderValue::from_str(&format!("\"{}-{}\"", version.simple(), name))
+        .map_err(|e| StreamError::CorruptIndex(format!("rendition name: {e}")))?;
+    let last_modified = HeaderValue::from_str(&http_date(created_at))
+        .map_err(|e| StreamError::CorruptIndex(e.to_string()))?;
     Ok(PublishedRendition {
         name,
         version,
-        s3_key,
+        s3_key: Arc::from(s3_key),
         size: size as u64,
         created_at,
         index,
+        etag,
+        last_modified,
     })
 }
 
