@@ -75,11 +75,31 @@ enum Command {
     },
 }
 
-/// glibc raises its mmap threshold as large blocks are freed and spreads
-/// them over one arena per thread, so multi-MiB upload buffers end up parked
-/// in the heap: a 2 GB upload then holds ~150 MiB RSS instead of ~60 MiB.
-/// A fixed threshold and two arenas return those buffers to the kernel.
+/// Rust allocations go to mimalloc: on the stream hot path glibc's malloc
+/// (arena locks, consolidation) cost about a fifth of the server's requests
+/// per second (BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// `mi_option_purge_delay` and `mi_option_arena_purge_mult` in mimalloc v2's
+/// `mi_option_e` (the version is pinned by Cargo.lock; libmimalloc-sys does
+/// not name these two).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+const MI_OPTION_ARENA_PURGE_MULT: libmimalloc_sys::mi_option_t = 27;
+
+/// C libraries (GStreamer, GLib) still use glibc's malloc, which raises its
+/// mmap threshold as large blocks are freed and spreads them over one arena
+/// per thread, parking freed buffers in the heap. A fixed threshold and two
+/// arenas return them to the kernel.
 fn tune_allocator() {
+    // mimalloc (v2) keeps freed pages for 10 ms per thread (and 10x that in
+    // arenas) before returning them; multi-MiB upload part buffers freed on
+    // one tokio thread then pile up across threads. Return them at once.
+    // SAFETY: setting an option is thread-safe and takes plain integers.
+    unsafe {
+        libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0);
+        libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_PURGE_MULT, 1);
+    }
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only changes allocator parameters; called once at start,
     // before any other thread exists.

@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod error;
 pub mod limits;
 pub mod mail;
+pub mod partbuf;
 pub mod probe;
 pub mod profiles;
 pub mod tus;

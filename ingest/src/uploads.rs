@@ -13,7 +13,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures::StreamExt;
 use serde::Serialize;
 use sqlx::PgPool;
@@ -30,6 +30,7 @@ use cloudcast_core::auth::AuthUser;
 use cloudcast_core::error::CoreError;
 use cloudcast_core::extract::ApiPath;
 
+use crate::partbuf::PartBuf;
 use crate::probe::{Probe, probe_uri};
 use crate::tus::{self, UPLOAD_LENGTH, UPLOAD_METADATA, UPLOAD_OFFSET};
 use crate::{IngestError, IngestState};
@@ -394,9 +395,16 @@ async fn append(
     }
 
     let part_size = up.part_size as usize;
-    let mut buf = BytesMut::with_capacity(part_size);
+    let mut buf = PartBuf::new(part_size)?;
     if let Some(tail) = &up.tail_key {
-        buf.extend_from_slice(&state.storage.get_bytes(tail).await?);
+        let bytes = state.storage.get_bytes(tail).await?;
+        // A tail is always shorter than a part; anything else is corruption.
+        if buf.fill(&bytes) != bytes.len() {
+            return Err(IngestError::Internal(format!(
+                "tail object of {} bytes exceeds the part size",
+                bytes.len()
+            )));
+        }
     }
     let mut received: u64 = 0;
     let mut failure: Option<IngestError> = None;
@@ -419,12 +427,15 @@ async fn append(
             )));
             break;
         }
-        buf.extend_from_slice(&chunk[..take]);
-        received += take as u64;
-        while buf.len() >= part_size {
-            let part = buf.split_to(part_size).freeze();
-            parts.push(state, &mut up, part).await?;
+        let mut rest = &chunk[..take];
+        while !rest.is_empty() {
+            rest = &rest[buf.fill(rest)..];
+            if buf.is_full() {
+                let part = std::mem::replace(&mut buf, PartBuf::new(part_size)?).freeze();
+                parts.push(state, &mut up, part).await?;
+            }
         }
+        received += take as u64;
         if take < chunk.len() {
             failure = Some(IngestError::BadTusRequest(
                 "the body runs past Upload-Length; extra bytes were discarded".into(),
@@ -436,7 +447,8 @@ async fn append(
     let complete = offset + received == up.length as u64;
     if complete && !buf.is_empty() {
         // The last part may be smaller than the minimum part size.
-        parts.push(state, &mut up, buf.split().freeze()).await?;
+        let last = std::mem::replace(&mut buf, PartBuf::new(1)?).freeze();
+        parts.push(state, &mut up, last).await?;
     }
     // Every part must be committed before a tail is written after them.
     parts.drain(state, &mut up).await?;
