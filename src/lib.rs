@@ -51,8 +51,9 @@ impl Running {
         format!("http://{}", self.addr)
     }
 
-    /// Stops accepting requests, lets workers and the heartbeat writer
-    /// finish their current work, and waits for them.
+    /// Stops accepting requests, lets workers and the heartbeat shipper
+    /// finish their current work, and waits for them. Unshipped heartbeats
+    /// stay in the log for the next start.
     pub async fn stop(self) {
         self.shutdown.cancel();
         for t in self.tasks {
@@ -182,16 +183,13 @@ pub async fn start(config: Config, roles: &[Role]) -> anyhow::Result<Running> {
 
     let mut tasks = Vec::new();
     let beats = if Role::Stream.runs(roles) {
-        let (sender, writer) = cloudcast_analytics::writer::channel(
+        let (sender, shipper) = cloudcast_analytics::start_log(
+            &config.analytics,
             services.clickhouse.clone(),
-            cloudcast_analytics::writer::WriterConfig {
-                batch_rows: config.analytics.batch_rows,
-                flush: Duration::from_millis(config.analytics.flush_ms),
-                capacity: config.analytics.queue_capacity,
-            },
             shutdown.clone(),
-        );
-        tasks.push(tokio::spawn(writer));
+        )
+        .context("opening the heartbeat log")?;
+        tasks.push(shipper);
         Some(sender)
     } else {
         None

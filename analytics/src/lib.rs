@@ -1,10 +1,12 @@
-//! Analytics: the ClickHouse schema and its migrations, the batching
-//! heartbeat writer, and the queries behind the statistics API.
+//! Analytics: the ClickHouse schema and its migrations, the heartbeat
+//! write-ahead log and its shipper, and the queries behind the statistics API.
 
 pub mod error;
 pub mod queries;
+pub mod rows;
 pub mod schema;
-pub mod writer;
+pub mod ship;
+pub mod wal;
 
 use std::sync::Arc;
 
@@ -14,7 +16,25 @@ use cloudcast_core::Config;
 use sqlx::PgPool;
 
 pub use error::AnalyticsError;
-pub use writer::{BeatSender, HeartbeatRow};
+pub use rows::HeartbeatRow;
+pub use wal::{BeatSender, WalError};
+
+/// Opens the heartbeat log and starts its shipper; returns intake's handle.
+pub fn start_log(
+    cfg: &cloudcast_core::config::AnalyticsConfig,
+    client: clickhouse::Client,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> Result<(BeatSender, tokio::task::JoinHandle<()>), WalError> {
+    let (sender, shared) = wal::open(wal::WalConfig {
+        dir: cfg.wal_dir.clone(),
+        max_bytes: cfg.wal_max_bytes,
+        segment_rows: cfg.batch_rows,
+        seal_after: std::time::Duration::from_millis(cfg.flush_ms.max(1)),
+        queue: cfg.queue_capacity,
+    })?;
+    let shipper = tokio::spawn(ship::run(shared, client, shutdown));
+    Ok((sender, shipper))
+}
 
 /// The ClickHouse client type, re-exported for the binary.
 pub type ClickhouseClient = clickhouse::Client;

@@ -16,6 +16,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "heartbeat_enrichment",
         include_str!("../migrations/0002_heartbeat_enrichment.sql"),
     ),
+    (
+        3,
+        "wal_segment",
+        include_str!("../migrations/0003_wal_segment.sql"),
+    ),
 ];
 
 pub async fn migrate(cfg: &ClickhouseConfig) -> Result<(), AnalyticsError> {

@@ -273,12 +273,18 @@ impl Default for StreamConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AnalyticsConfig {
-    /// Heartbeats per ClickHouse insert at most.
+    /// Heartbeats per write-ahead-log segment (one ClickHouse insert) at most.
     pub batch_rows: usize,
-    /// Longest a heartbeat waits before its batch is written, in milliseconds.
+    /// Longest a heartbeat waits in the open segment before it is sealed and
+    /// shipped to ClickHouse, in milliseconds.
     pub flush_ms: u64,
-    /// Heartbeats waiting in memory; when full, intake answers 503.
+    /// Heartbeat requests waiting for the log's next fsync; when full,
+    /// intake answers 503.
     pub queue_capacity: usize,
+    /// The write-ahead log's folder; one per process.
+    pub wal_dir: PathBuf,
+    /// Most bytes of unshipped segments on disk; past it, intake answers 503.
+    pub wal_max_bytes: u64,
     /// Largest batch in one POST.
     pub max_beats_per_request: usize,
     /// Seconds listened before a listen counts as a play.
@@ -288,9 +294,11 @@ pub struct AnalyticsConfig {
 impl Default for AnalyticsConfig {
     fn default() -> Self {
         Self {
-            batch_rows: 10_000,
+            batch_rows: 50_000,
             flush_ms: 1000,
-            queue_capacity: 100_000,
+            queue_capacity: 4096,
+            wal_dir: PathBuf::from("var/wal"),
+            wal_max_bytes: 1 << 30,
             max_beats_per_request: 100,
             play_min_seconds: 30,
         }

@@ -20,6 +20,8 @@ pub enum StreamError {
     BadHeartbeat(String),
     #[error("heartbeat intake is saturated; retry shortly")]
     Saturated,
+    #[error("the heartbeat log failed: {0}")]
+    LogFailed(String),
     #[error("too many heartbeat requests from this address; retry in {0} s")]
     RateLimited(u64),
     #[error("the body must be JSON (`application/json` or `text/plain`)")]
@@ -56,6 +58,7 @@ impl ErrorCode for StreamError {
             StreamError::Unauthorized(_) => "unauthorized",
             StreamError::BadHeartbeat(_) => "invalid_heartbeat",
             StreamError::Saturated => "intake_saturated",
+            StreamError::LogFailed(_) => "log_failed",
             StreamError::RateLimited(_) => "rate_limited",
             StreamError::BadContentType => "unsupported_media_type",
             StreamError::StorageUnavailable(_) => "storage_unavailable",
@@ -73,6 +76,7 @@ impl ErrorCode for StreamError {
             StreamError::BadHeartbeat(_) => StatusCode::UNPROCESSABLE_ENTITY,
             StreamError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             StreamError::Saturated
+            | StreamError::LogFailed(_)
             | StreamError::StorageUnavailable(_)
             | StreamError::DatabaseUnavailable
             | StreamError::Database(sqlx::Error::PoolTimedOut) => StatusCode::SERVICE_UNAVAILABLE,
@@ -87,6 +91,7 @@ impl ErrorCode for StreamError {
         match self {
             StreamError::RateLimited(s) => Some(*s),
             StreamError::Saturated
+            | StreamError::LogFailed(_)
             | StreamError::StorageUnavailable(_)
             | StreamError::DatabaseUnavailable => Some(2),
             _ => None,

@@ -1,8 +1,8 @@
 //! `POST /api/v1/heartbeats`: one beat or a batch, from `fetch` or
 //! `navigator.sendBeacon` (which sends `text/plain`). Beats are validated,
 //! enriched on the server (listener, referrer domain, parsed user agent,
-//! truncated and hashed IP, consent in force) and queued for the ClickHouse
-//! writer; a full queue answers 503 so players retry. Each client IP has a
+//! truncated and hashed IP, consent in force) and fsynced to the heartbeat
+//! write-ahead log before the 202; a full log answers 503 so players retry. Each client IP has a
 //! request rate limit (429 + `Retry-After`).
 
 use std::collections::HashMap;
@@ -19,7 +19,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use cloudcast_analytics::HeartbeatRow;
+use cloudcast_analytics::{HeartbeatRow, WalError};
 use cloudcast_core::listener::{self, Listener};
 use cloudcast_core::signing::unix_now;
 
@@ -232,10 +232,11 @@ pub async fn intake(
         .into_iter()
         .map(|b| row(b, &enrichment, now))
         .collect();
-    state
-        .beats
-        .try_send_all(rows)
-        .map_err(|_| StreamError::Saturated)?;
+    // Answered only once the beats are fsynced in the log.
+    state.beats.append(rows).await.map_err(|e| match e {
+        WalError::Full | WalError::Busy => StreamError::Saturated,
+        WalError::Io(m) => StreamError::LogFailed(m),
+    })?;
 
     let mut resp = (
         StatusCode::ACCEPTED,
@@ -273,6 +274,7 @@ fn row(b: Beat, e: &Enrichment, now: u32) -> HeartbeatRow {
         device: e.agent.device.to_string(),
         is_bot: u8::from(e.agent.bot),
         ads_consent: u8::from(e.ads_consent),
+        wal_segment: String::new(),
     }
 }
 

@@ -84,6 +84,7 @@ impl TestSystem {
         config.s3.embedded_root = dir.path().join("s3");
         config.transcode.work_dir = dir.path().join("work");
         config.analytics.flush_ms = 200;
+        config.analytics.wal_dir = dir.path().join("wal");
         tweak(&mut config);
         let running = cloudcast::start(config, roles)
             .await
@@ -407,6 +408,12 @@ impl TestSystem {
             .env("CLOUDCAST__S3__ENDPOINT", self.s3_endpoint())
             .env("CLOUDCAST__S3__BUCKET", self.bucket())
             .env("CLOUDCAST__ANALYTICS__FLUSH_MS", "200")
+            .env(
+                "CLOUDCAST__ANALYTICS__WAL_DIR",
+                self.dir
+                    .path()
+                    .join(format!("wal-{}", uuid::Uuid::new_v4())),
+            )
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         cmd

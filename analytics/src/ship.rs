@@ -1,0 +1,229 @@
+//! The shipper: sends sealed log segments to ClickHouse, oldest first, and
+//! deletes each only after ClickHouse has confirmed its rows.
+//!
+//! Replays never count twice. Every row carries its segment's id
+//! (`wal_segment`). Before re-sending a segment that may already have
+//! arrived (one found at start-up, or one whose insert failed or timed out),
+//! the shipper counts that segment's rows in ClickHouse, narrowed by the
+//! primary key (cloudcast ids, time range), and skips what is there. Each
+//! insert covers one monthly partition, so it lands whole or not at all.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::rows::HeartbeatRow;
+use crate::wal::{self, Shared, WalError};
+
+/// Test hook: with `CLOUDCAST_FAILPOINT=after-ship` the process aborts right
+/// after a segment's insert and before its deletion, the window a replay
+/// must survive.
+const FAILPOINT_ENV: &str = "CLOUDCAST_FAILPOINT";
+
+#[derive(Debug, thiserror::Error)]
+enum ShipError {
+    #[error("ClickHouse: {0}")]
+    Clickhouse(#[from] clickhouse::error::Error),
+    #[error(transparent)]
+    Wal(#[from] WalError),
+}
+
+pub async fn run(shared: Arc<Shared>, client: clickhouse::Client, shutdown: CancellationToken) {
+    let abort_after_ship = std::env::var(FAILPOINT_ENV).is_ok_and(|v| v == "after-ship");
+    // Segments from a previous run may have reached ClickHouse already.
+    let mut suspect: HashSet<u64> = list(&shared).await.into_iter().collect();
+    loop {
+        for seq in list(&shared).await {
+            if !ship_segment(
+                &shared,
+                &client,
+                seq,
+                &mut suspect,
+                &shutdown,
+                abort_after_ship,
+            )
+            .await
+            {
+                return;
+            }
+        }
+        tokio::select! {
+            _ = shared.sealed.notified() => {}
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = shutdown.cancelled() => return,
+        }
+    }
+}
+
+async fn list(shared: &Arc<Shared>) -> Vec<u64> {
+    let dir = shared.dir.clone();
+    match tokio::task::spawn_blocking(move || wal::segments(&dir, "seg")).await {
+        Ok(Ok(v)) => v,
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "listing heartbeat segments failed");
+            Vec::new()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "listing heartbeat segments panicked");
+            Vec::new()
+        }
+    }
+}
+
+/// Ships one segment, retrying until ClickHouse takes it; false when
+/// shutting down first.
+async fn ship_segment(
+    shared: &Arc<Shared>,
+    client: &clickhouse::Client,
+    seq: u64,
+    suspect: &mut HashSet<u64>,
+    shutdown: &CancellationToken,
+    abort_after_ship: bool,
+) -> bool {
+    let path = wal::sealed_path(&shared.dir, seq);
+    let id = format!("{}-{seq}", shared.log_id);
+    let span = tracing::info_span!("ship", segment = %id);
+    let _enter = span.enter();
+    let read_path = path.clone();
+    let rows = match tokio::task::spawn_blocking(move || wal::read_segment(&read_path)).await {
+        Ok(Ok(rows)) => rows,
+        Ok(Err(e)) => {
+            // Unreadable from its first byte: nothing in it was acknowledged.
+            tracing::error!(error = %e, "unreadable heartbeat segment; set aside");
+            let _ = std::fs::rename(&path, path.with_extension("bad"));
+            return true;
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "reading a heartbeat segment panicked");
+            return true;
+        }
+    };
+    let mut delay = Duration::from_millis(200);
+    loop {
+        match ship(client, &id, &rows, suspect.contains(&seq)).await {
+            Ok(sent) => {
+                tracing::debug!(rows = rows.len(), sent, "segment shipped");
+                break;
+            }
+            Err(e) => {
+                // It may have landed anyway (a timeout after the write).
+                suspect.insert(seq);
+                tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "shipping heartbeats failed; they wait on disk");
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = shutdown.cancelled() => return false,
+                }
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+    if abort_after_ship {
+        tracing::error!("failpoint after-ship: aborting before the segment is deleted");
+        std::process::abort();
+    }
+    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    if let Err(e) = tokio::fs::remove_file(&path).await {
+        tracing::error!(error = %e, "deleting a shipped segment failed");
+        return true;
+    }
+    shared.bytes.fetch_sub(
+        size.min(shared.bytes.load(Ordering::Relaxed)),
+        Ordering::Relaxed,
+    );
+    suspect.remove(&seq);
+    true
+}
+
+/// `YYYYMM` of a Unix time: the partition a row lands in.
+fn month(ts: u32) -> u32 {
+    time::OffsetDateTime::from_unix_timestamp(i64::from(ts))
+        .map(|t| t.year() as u32 * 100 + u32::from(u8::from(t.month())))
+        .unwrap_or(0)
+}
+
+/// Inserts what ClickHouse does not have yet; returns the rows sent.
+async fn ship(
+    client: &clickhouse::Client,
+    segment: &str,
+    rows: &[HeartbeatRow],
+    check: bool,
+) -> Result<usize, ShipError> {
+    let mut by_month: BTreeMap<u32, Vec<&HeartbeatRow>> = BTreeMap::new();
+    for r in rows {
+        by_month.entry(month(r.ts)).or_default().push(r);
+    }
+    let mut sent = 0;
+    for group in by_month.values() {
+        if check {
+            let present = count_present(client, segment, group).await?;
+            if present == group.len() as u64 {
+                tracing::info!(
+                    rows = present,
+                    "replay: these rows already arrived; not sent again"
+                );
+                continue;
+            }
+            if present > 0 {
+                // One insert per partition lands whole, so this is not
+                // expected; sending again would count twice.
+                tracing::error!(
+                    present,
+                    rows = group.len(),
+                    "part of a segment is in ClickHouse; not re-sent"
+                );
+                continue;
+            }
+        }
+        let mut insert = client.insert::<HeartbeatRow>("heartbeats").await?;
+        for r in group {
+            let mut row = (*r).clone();
+            row.wal_segment = segment.to_string();
+            insert.write(&row).await?;
+        }
+        insert.end().await?;
+        sent += group.len();
+    }
+    Ok(sent)
+}
+
+/// Rows of `segment` already in ClickHouse among `group` (one month).
+async fn count_present(
+    client: &clickhouse::Client,
+    segment: &str,
+    group: &[&HeartbeatRow],
+) -> Result<u64, ShipError> {
+    let ids: BTreeSet<&str> = group.iter().map(|r| r.cloudcast_id.as_str()).collect();
+    let (min, max) = group
+        .iter()
+        .fold((u32::MAX, 0), |(lo, hi), r| (lo.min(r.ts), hi.max(r.ts)));
+    let placeholders = vec!["?"; ids.len()].join(",");
+    // The primary key (cloudcast_id, ts) narrows the scan to these rows.
+    let sql = format!(
+        "SELECT count() FROM heartbeats WHERE cloudcast_id IN ({placeholders}) \
+         AND ts >= toDateTime(?) AND ts <= toDateTime(?) AND wal_segment = ?"
+    );
+    let mut q = client.query(&sql);
+    for id in ids {
+        q = q.bind(id);
+    }
+    Ok(q.bind(min)
+        .bind(max)
+        .bind(segment)
+        .fetch_one::<u64>()
+        .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn months_follow_the_calendar() {
+        assert_eq!(month(1_795_928_400), 202611); // 2026-11-29
+        assert_eq!(month(1_798_761_599), 202612); // 2026-12-31 23:59:59
+        assert_eq!(month(1_798_761_600), 202701); // 2027-01-01
+    }
+}
