@@ -288,8 +288,11 @@ impl Appender {
         }
     }
 
-    fn commit(&mut self, group: Vec<Append>) {
-        let rows: Vec<HeartbeatRow> = group.iter().flat_map(|a| a.rows.iter().cloned()).collect();
+    fn commit(&mut self, mut group: Vec<Append>) {
+        let rows: Vec<HeartbeatRow> = group
+            .iter_mut()
+            .flat_map(|a| std::mem::take(&mut a.rows))
+            .collect();
         let result = self.write(&rows);
         if let Err(e) = &result {
             tracing::error!(error = %e, rows = rows.len(), "writing heartbeats to the log failed");
