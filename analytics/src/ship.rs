@@ -14,6 +14,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::rows::HeartbeatRow;
 use crate::wal::{self, Shared, WalError};
@@ -22,6 +23,9 @@ use crate::wal::{self, Shared, WalError};
 /// after a segment's insert and before its deletion, the window a replay
 /// must survive.
 const FAILPOINT_ENV: &str = "CLOUDCAST_FAILPOINT";
+
+/// Most cloudcast ids listed in a replay check (each ~40 bytes of SQL).
+const MAX_IN_LIST: usize = 1000;
 
 #[derive(Debug, thiserror::Error)]
 enum ShipError {
@@ -37,7 +41,8 @@ pub async fn run(shared: Arc<Shared>, client: clickhouse::Client, shutdown: Canc
     let mut suspect: HashSet<u64> = list(&shared).await.into_iter().collect();
     loop {
         for seq in list(&shared).await {
-            if !ship_segment(
+            let span = tracing::info_span!("ship", segment = %format!("{}-{seq}", shared.log_id));
+            let shipped = ship_segment(
                 &shared,
                 &client,
                 seq,
@@ -45,8 +50,9 @@ pub async fn run(shared: Arc<Shared>, client: clickhouse::Client, shutdown: Canc
                 &shutdown,
                 abort_after_ship,
             )
-            .await
-            {
+            .instrument(span)
+            .await;
+            if !shipped {
                 return;
             }
         }
@@ -85,8 +91,6 @@ async fn ship_segment(
 ) -> bool {
     let path = wal::sealed_path(&shared.dir, seq);
     let id = format!("{}-{seq}", shared.log_id);
-    let span = tracing::info_span!("ship", segment = %id);
-    let _enter = span.enter();
     let read_path = path.clone();
     let rows = match tokio::task::spawn_blocking(move || wal::read_segment(&read_path)).await {
         Ok(Ok(rows)) => rows,
@@ -126,7 +130,13 @@ async fn ship_segment(
     }
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     if let Err(e) = tokio::fs::remove_file(&path).await {
+        // Next round must count before sending again: the rows are in.
+        suspect.insert(seq);
         tracing::error!(error = %e, "deleting a shipped segment failed");
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+            _ = shutdown.cancelled() => return false,
+        }
         return true;
     }
     shared.bytes.fetch_sub(
@@ -199,15 +209,24 @@ async fn count_present(
     let (min, max) = group
         .iter()
         .fold((u32::MAX, 0), |(lo, hi), r| (lo.min(r.ts), hi.max(r.ts)));
-    let placeholders = vec!["?"; ids.len()].join(",");
-    // The primary key (cloudcast_id, ts) narrows the scan to these rows.
+    // The primary key (cloudcast_id, ts) narrows the scan to these rows;
+    // with very many cloudcasts the list would outgrow max_query_size, and
+    // the time range (partition pruning) has to do.
+    let by_id = ids.len() <= MAX_IN_LIST;
+    let filter = if by_id {
+        format!("cloudcast_id IN ({}) AND ", vec!["?"; ids.len()].join(","))
+    } else {
+        String::new()
+    };
     let sql = format!(
-        "SELECT count() FROM heartbeats WHERE cloudcast_id IN ({placeholders}) \
-         AND ts >= toDateTime(?) AND ts <= toDateTime(?) AND wal_segment = ?"
+        "SELECT count() FROM heartbeats WHERE {filter}\
+         ts >= toDateTime(?) AND ts <= toDateTime(?) AND wal_segment = ?"
     );
     let mut q = client.query(&sql);
-    for id in ids {
-        q = q.bind(id);
+    if by_id {
+        for id in ids {
+            q = q.bind(id);
+        }
     }
     Ok(q.bind(min)
         .bind(max)

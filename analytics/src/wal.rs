@@ -181,7 +181,9 @@ pub fn open(cfg: WalConfig) -> Result<(BeatSender, Arc<Shared>), WalError> {
     for seq in &sealed {
         bytes += fs::metadata(sealed_path(&cfg.dir, *seq))?.len();
     }
-    let next = sealed.last().map_or(1, |s| s + 1);
+    // Never reuse a number (ids name rows in ClickHouse), even once every
+    // segment has been shipped and deleted.
+    let next = sealed.last().map_or(1, |s| s + 1).max(read_next(&cfg.dir));
     let shared = Arc::new(Shared {
         dir: cfg.dir.clone(),
         bytes: AtomicU64::new(bytes),
@@ -237,6 +239,24 @@ fn log_id(dir: &Path) -> Result<String, WalError> {
     fs::rename(&tmp, &path)?;
     sync_dir(dir)?;
     Ok(id)
+}
+
+const NEXT_FILE: &str = "NEXT_SEQ";
+
+fn read_next(dir: &Path) -> u64 {
+    fs::read_to_string(dir.join(NEXT_FILE))
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(1)
+}
+
+/// Records that numbers below `next` are taken (written before use).
+fn write_next(dir: &Path, next: u64) -> std::io::Result<()> {
+    let tmp = dir.join("NEXT_SEQ.tmp");
+    let mut f = File::create(&tmp)?;
+    f.write_all(next.to_string().as_bytes())?;
+    f.sync_all()?;
+    fs::rename(&tmp, dir.join(NEXT_FILE))
 }
 
 struct OpenSegment {
@@ -308,6 +328,7 @@ impl Appender {
     fn write(&mut self, rows: &[HeartbeatRow]) -> Result<(), WalError> {
         if self.open.is_none() {
             let seq = self.next;
+            write_next(&self.shared.dir, seq + 1)?;
             self.next += 1;
             let file = File::create(segment_path(&self.shared.dir, seq, OPEN))?;
             sync_dir(&self.shared.dir)?;
@@ -340,19 +361,24 @@ impl Appender {
         let Some(mut seg) = self.open.take() else {
             return Ok(());
         };
-        seg.writer.finish()?;
-        let file = seg.writer.get_ref();
-        file.sync_data()?;
-        let len = file.metadata()?.len();
-        self.shared
-            .bytes
-            .fetch_add(len.saturating_sub(seg.bytes), Ordering::Relaxed);
+        // Even if the end marker cannot be written, the segment is renamed:
+        // readers keep every complete batch, and the shipper must see it.
+        let finished: Result<(), WalError> = seg
+            .writer
+            .finish()
+            .map_err(WalError::from)
+            .and_then(|()| seg.writer.get_ref().sync_data().map_err(WalError::from));
+        if let Ok(meta) = seg.writer.get_ref().metadata() {
+            self.shared
+                .bytes
+                .fetch_add(meta.len().saturating_sub(seg.bytes), Ordering::Relaxed);
+        }
         fs::rename(
             segment_path(&self.shared.dir, seg.seq, OPEN),
             segment_path(&self.shared.dir, seg.seq, SEALED),
         )?;
         sync_dir(&self.shared.dir)?;
         self.shared.sealed.notify_one();
-        Ok(())
+        finished
     }
 }

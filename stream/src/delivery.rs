@@ -149,7 +149,7 @@ pub async fn get_file(
                 &older
             }
         };
-        return media(&state, rendition, &method, &headers).await;
+        return media(&state, rendition, info.private, &method, &headers).await;
     }
     Err(StreamError::NotFound("stream file"))
 }
@@ -185,6 +185,7 @@ async fn peaks(state: &StreamState, info: &StreamInfo) -> Result<Response, Strea
 async fn media(
     state: &StreamState,
     r: &PublishedRendition,
+    private: bool,
     method: &Method,
     headers: &HeaderMap,
 ) -> Result<Response, StreamError> {
@@ -192,14 +193,20 @@ async fn media(
     let last_modified = r.last_modified.to_str().unwrap_or_default();
     let header_str = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
 
+    // A version's bytes never change, but a private mix must not sit in
+    // shared caches, which would serve it past the owner check.
+    let cache_control = if private {
+        "private, max-age=3600"
+    } else {
+        "public, max-age=31536000, immutable"
+    };
     let mut builder = Response::builder()
-        .header(header::CONTENT_TYPE, HeaderValue::from_static("audio/mp4"))
         .header(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"))
         .header(header::ETAG, r.etag.clone())
         .header(header::LAST_MODIFIED, r.last_modified.clone())
         .header(
             header::CACHE_CONTROL,
-            HeaderValue::from_static("public, max-age=31536000, immutable"),
+            HeaderValue::from_static(cache_control),
         );
 
     if let Some(inm) = header_str(header::IF_NONE_MATCH)
@@ -216,6 +223,7 @@ async fn media(
         last_modified,
         size,
     );
+    let audio = HeaderValue::from_static("audio/mp4");
     let (status, first, last) = match decision {
         RangeDecision::Unsatisfiable => {
             return finish(
@@ -228,9 +236,12 @@ async fn media(
                 ),
             );
         }
-        RangeDecision::Full => (StatusCode::OK, 0, size.saturating_sub(1)),
+        RangeDecision::Full => {
+            builder = builder.header(header::CONTENT_TYPE, audio);
+            (StatusCode::OK, 0, size.saturating_sub(1))
+        }
         RangeDecision::Partial { first, last } => {
-            builder = builder.header(
+            builder = builder.header(header::CONTENT_TYPE, audio).header(
                 header::CONTENT_RANGE,
                 format!("bytes {first}-{last}/{size}"),
             );
