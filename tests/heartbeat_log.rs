@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cloudcast::Role;
-use common::{Node, TestSystem, free_port};
+use common::{Node, TestSystem, ch_u64, free_port, wait_for_port};
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Mutex;
@@ -66,15 +66,16 @@ async fn count(sys: &TestSystem, id: &str) -> (u64, u64) {
             "SELECT count() AS n, uniqExact(session_id, seq) AS u FROM heartbeats WHERE cloudcast_id = '{id}'"
         ))
         .await;
-    let n = |v: &Value| {
-        v.as_str()
-            .and_then(|s| s.parse().ok())
-            .or(v.as_u64())
-            .unwrap_or(0)
-    };
     rows.first()
-        .map(|r| (n(&r["n"]), n(&r["u"])))
+        .map(|r| (ch_u64(&r["n"]), ch_u64(&r["u"])))
         .unwrap_or((0, 0))
+}
+
+/// Sealed, unshipped segments in a log folder.
+fn sealed_segments(dir: &std::path::Path) -> usize {
+    cloudcast_analytics::wal::segments(dir, "seg")
+        .expect("wal dir")
+        .len()
 }
 
 async fn wait_for_count(sys: &TestSystem, id: &str, expected: u64, limit: Duration) {
@@ -169,17 +170,10 @@ async fn a_node_killed_between_insert_and_deletion_counts_exactly_once_after_res
         Node::spawn(cmd)
     };
     let url = format!("http://127.0.0.1:{port}/api/v1/heartbeats");
-    let wait_up = || async {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-            assert!(Instant::now() < deadline, "node never listened");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    };
 
     // The node ships its first segment, then dies before deleting it.
     let mut first = node(true);
-    wait_up().await;
+    wait_for_port(port).await;
     let resp = sys
         .http
         .post(&url)
@@ -197,16 +191,15 @@ async fn a_node_killed_between_insert_and_deletion_counts_exactly_once_after_res
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     wait_for_count(&sys, &id, 50, Duration::from_secs(5)).await;
-    let left = std::fs::read_dir(&wal_dir)
-        .expect("wal dir")
-        .filter_map(Result::ok)
-        .filter(|e| e.file_name().to_string_lossy().ends_with(".seg"))
-        .count();
-    assert_eq!(left, 1, "the shipped segment is still on disk");
+    assert_eq!(
+        sealed_segments(&wal_dir),
+        1,
+        "the shipped segment is still on disk"
+    );
 
     // Restarted: the leftover segment is recognised, not inserted again.
     let _second = node(false);
-    wait_up().await;
+    wait_for_port(port).await;
     let resp = sys
         .http
         .post(&url)
@@ -218,11 +211,7 @@ async fn a_node_killed_between_insert_and_deletion_counts_exactly_once_after_res
     wait_for_count(&sys, &id, 80, Duration::from_secs(20)).await;
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let left = std::fs::read_dir(&wal_dir)
-            .expect("wal dir")
-            .filter_map(Result::ok)
-            .filter(|e| e.file_name().to_string_lossy().ends_with(".seg"))
-            .count();
+        let left = sealed_segments(&wal_dir);
         if left == 0 {
             break;
         }

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::TestSystem;
+use common::{TestSystem, ch_u64};
 use serde_json::Value;
 
 /// Seconds of the long mix: past the 2 h mark the test seeks to.
@@ -136,8 +136,7 @@ async fn the_web_player_plays_seeks_to_two_hours_and_reports_every_second() {
     }
     let past_two_hours = rows
         .iter()
-        // ClickHouse quotes 64-bit integers in JSON.
-        .filter_map(|r| r["position_ms"].as_str()?.parse::<u64>().ok())
+        .map(|r| ch_u64(&r["position_ms"]))
         .filter(|&p| p >= u64::from(SEEK_SECS) * 1000 - 30_000)
         .count();
     assert!(past_two_hours >= 3, "beats after the seek: {rows:?}");

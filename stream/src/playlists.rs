@@ -19,7 +19,6 @@ pub struct PublishedRendition {
     pub version: Uuid,
     pub s3_key: Arc<str>,
     pub size: u64,
-    pub created_at: OffsetDateTime,
     pub index: FragmentIndex,
     /// Strong validator: a version's files never change, so version + name.
     pub etag: HeaderValue,
@@ -43,7 +42,6 @@ fn from_row(
         version,
         s3_key: Arc::from(s3_key),
         size: size as u64,
-        created_at,
         index,
         etag,
         last_modified,
