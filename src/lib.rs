@@ -21,6 +21,10 @@ use cloudcast_core::storage::{EmbeddedS3, Storage};
 
 pub use http::app;
 
+/// How often favourite events are copied to ClickHouse: dashboards show a
+/// change within seconds, and an idle round costs two tiny queries.
+const FAVOURITE_COPY_EVERY: Duration = Duration::from_secs(2);
+
 /// What one process does. `All` is the single-machine default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Role {
@@ -204,6 +208,14 @@ pub async fn start(config: Config, roles: &[Role]) -> anyhow::Result<Running> {
         tasks.push(tokio::spawn(cloudcast_ingest::mail::run_delivery(
             services.pool.clone(),
             config.smtp.clone(),
+            shutdown.clone(),
+        )));
+    }
+    if Role::Analytics.runs(roles) {
+        tasks.push(tokio::spawn(cloudcast_analytics::favourites::run_copier(
+            services.pool.clone(),
+            services.clickhouse.clone(),
+            FAVOURITE_COPY_EVERY,
             shutdown.clone(),
         )));
     }

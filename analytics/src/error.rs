@@ -11,6 +11,15 @@ pub enum AnalyticsError {
     Database(#[from] sqlx::Error),
     #[error("{0} not found")]
     NotFound(&'static str),
+    #[error("{0}")]
+    BadQuery(String),
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// A rejection from the shared auth helpers, passed through as is.
+    #[error("{}", .0.message)]
+    Api(cloudcast_core::error::ApiError),
+    #[error("could not encode the download: {0}")]
+    Encode(String),
     #[error("ClickHouse migration {name} failed: {source}")]
     Migration {
         name: &'static str,
@@ -24,6 +33,10 @@ impl ErrorCode for AnalyticsError {
             AnalyticsError::Clickhouse(_) => "analytics_unavailable",
             AnalyticsError::Database(_) => "database",
             AnalyticsError::NotFound(_) => "not_found",
+            AnalyticsError::BadQuery(_) => "bad_query",
+            AnalyticsError::Forbidden(_) => "forbidden",
+            AnalyticsError::Encode(_) => "encode",
+            AnalyticsError::Api(e) => e.code,
             AnalyticsError::Migration { .. } => "migration",
         }
     }
@@ -31,8 +44,17 @@ impl ErrorCode for AnalyticsError {
         match self {
             AnalyticsError::Clickhouse(_) => StatusCode::SERVICE_UNAVAILABLE,
             AnalyticsError::NotFound(_) => StatusCode::NOT_FOUND,
+            AnalyticsError::BadQuery(_) => StatusCode::BAD_REQUEST,
+            AnalyticsError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AnalyticsError::Api(e) => e.status,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }
 impl_api_error!(AnalyticsError);
+
+impl From<cloudcast_core::error::ApiError> for AnalyticsError {
+    fn from(e: cloudcast_core::error::ApiError) -> Self {
+        AnalyticsError::Api(e)
+    }
+}

@@ -1,17 +1,27 @@
 //! Analytics: the ClickHouse schema and its migrations, the heartbeat
-//! write-ahead log and its shipper, and the queries behind the statistics API.
+//! write-ahead log and its shipper, the queries over the materialized views,
+//! and the API built on them (statistics, history, favourites, purchase-link
+//! counts, ad audiences, the analysts' dashboard and downloads).
 
+pub mod dashboard;
 pub mod error;
-pub mod queries;
+pub mod export;
+pub mod favourites;
+pub mod history;
+pub mod links;
+pub mod range;
 pub mod rows;
 pub mod schema;
 pub mod ship;
+pub mod sql;
+pub mod stats;
 pub mod wal;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::get;
+use axum::extract::FromRef;
+use axum::routing::{get, post, put};
 use cloudcast_core::Config;
 use sqlx::PgPool;
 
@@ -46,6 +56,12 @@ pub struct AnalyticsState {
     pub config: Arc<Config>,
 }
 
+impl FromRef<AnalyticsState> for PgPool {
+    fn from_ref(s: &AnalyticsState) -> PgPool {
+        s.pool.clone()
+    }
+}
+
 /// A client bound to the configured database. Validation is off because
 /// ClickHouse 18.16 knows neither `RowBinaryWithNamesAndTypes` nor the
 /// settings the validating path sends.
@@ -64,9 +80,28 @@ pub fn server_client(cfg: &cloudcast_core::config::ClickhouseConfig) -> clickhou
 
 pub fn router(state: AnalyticsState) -> Router {
     Router::new()
+        .route("/api/v1/cloudcasts/{id}/stats", get(stats::cloudcast_stats))
         .route(
-            "/api/v1/cloudcasts/{id}/stats",
-            get(queries::cloudcast_stats),
+            "/api/v1/cloudcasts/{id}/favourite",
+            put(favourites::add).delete(favourites::remove),
+        )
+        .route("/api/v1/cloudcasts/{id}/links/{n}", get(links::follow))
+        .route(
+            "/api/v1/cloudcasts/{id}/links/{n}/purchases",
+            post(links::confirm_purchases),
+        )
+        .route("/api/v1/me/favourites", get(favourites::mine))
+        .route("/api/v1/me/history", get(history::mine))
+        .route(
+            "/api/v1/users/{username}/favourites",
+            get(favourites::of_user),
+        )
+        .route("/api/v1/users/{username}/activity", get(history::of_user))
+        .route("/api/v1/ads/audiences", get(dashboard::ad_audiences))
+        .route("/api/v1/analytics/overview", get(dashboard::overview))
+        .route(
+            "/api/v1/analytics/datasets/{name}",
+            get(dashboard::download),
         )
         .with_state(state)
 }

@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
+use arrow_array::builder::{ListBuilder, StringBuilder};
 use arrow_array::{
-    Array, ArrayRef, RecordBatch, StringArray, UInt8Array, UInt32Array, UInt64Array,
+    Array, ArrayRef, ListArray, RecordBatch, StringArray, UInt8Array, UInt32Array, UInt64Array,
 };
 use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
 use serde::Serialize;
@@ -15,6 +16,8 @@ pub struct HeartbeatRow {
     /// Server receive time, Unix seconds (`DateTime`).
     pub ts: u32,
     pub cloudcast_id: String,
+    /// The cloudcast's tags when the beat arrived (ad-interest aggregates).
+    pub tags: Vec<String>,
     pub session_id: String,
     pub seq: u32,
     pub position_ms: u64,
@@ -102,6 +105,11 @@ pub fn schema() -> SchemaRef {
             .iter()
             .map(|n| Field::new(*n, DataType::Utf8, false)),
     );
+    fields.push(Field::new(
+        "tags",
+        DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
+        false,
+    ));
     Arc::new(Schema::new(fields))
 }
 
@@ -122,6 +130,14 @@ pub fn to_batch(rows: &[HeartbeatRow]) -> Result<RecordBatch, ArrowError> {
             rows.iter().map(|r| string_of(r, name)),
         )));
     }
+    let mut tags = ListBuilder::new(StringBuilder::new());
+    for r in rows {
+        for t in &r.tags {
+            tags.values().append_value(t);
+        }
+        tags.append(true);
+    }
+    columns.push(Arc::new(tags.finish()));
     RecordBatch::try_new(schema(), columns)
 }
 
@@ -146,6 +162,7 @@ pub fn from_batch(batch: &RecordBatch) -> Result<Vec<HeartbeatRow>, ArrowError> 
             is_bot: bot.value(i),
             ads_consent: ads.value(i),
             cloudcast_id: String::new(),
+            tags: Vec::new(),
             session_id: String::new(),
             listener_id: String::new(),
             user_id: String::new(),
@@ -171,6 +188,21 @@ pub fn from_batch(batch: &RecordBatch) -> Result<Vec<HeartbeatRow>, ArrowError> 
             *string_mut(row, name) = col.value(i).to_string();
         }
     }
+    // Segments written before tags were recorded have no such column.
+    if let Some(col) = batch.column_by_name("tags") {
+        let list = col
+            .as_any()
+            .downcast_ref::<ListArray>()
+            .ok_or_else(|| ArrowError::SchemaError("segment column tags is not a list".into()))?;
+        for (i, row) in rows.iter_mut().enumerate() {
+            let values = list.value(i);
+            let values = values
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .ok_or_else(|| ArrowError::SchemaError("segment tags are not strings".into()))?;
+            row.tags = values.iter().flatten().map(str::to_string).collect();
+        }
+    }
     Ok(rows)
 }
 
@@ -182,6 +214,7 @@ mod tests {
         HeartbeatRow {
             ts: 1_795_900_000 + i,
             cloudcast_id: format!("cc-{i}"),
+            tags: (0..i % 3).map(|t| format!("tag{t}")).collect(),
             session_id: "s".into(),
             seq: i,
             position_ms: u64::from(i) * 1000,
@@ -207,5 +240,20 @@ mod tests {
         let batch = to_batch(&rows).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(batch.num_rows(), 5);
         assert_eq!(from_batch(&batch).ok(), Some(rows));
+    }
+
+    #[test]
+    fn segments_without_tags_still_read() {
+        let rows: Vec<_> = (0..3).map(sample).collect();
+        let batch = to_batch(&rows).unwrap_or_else(|e| panic!("{e}"));
+        let idx = batch
+            .schema()
+            .index_of("tags")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut old = batch.clone();
+        old.remove_column(idx);
+        let read = from_batch(&old).unwrap_or_else(|e| panic!("{e}"));
+        assert!(read.iter().all(|r| r.tags.is_empty()));
+        assert_eq!(read[2].cloudcast_id, "cc-2");
     }
 }

@@ -21,6 +21,7 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "wal_segment",
         include_str!("../migrations/0003_wal_segment.sql"),
     ),
+    (4, "views", include_str!("../migrations/0004_views.sql")),
 ];
 
 pub async fn migrate(cfg: &ClickhouseConfig) -> Result<(), AnalyticsError> {
@@ -45,7 +46,8 @@ pub async fn migrate(cfg: &ClickhouseConfig) -> Result<(), AnalyticsError> {
         if applied.contains(version) {
             continue;
         }
-        for stmt in sql.split(';').map(str::trim).filter(|s| !is_blank(s)) {
+        let sql = crate::sql::strip_comments(sql);
+        for stmt in statements(&sql) {
             client
                 .query(stmt)
                 .execute()
@@ -63,9 +65,7 @@ pub async fn migrate(cfg: &ClickhouseConfig) -> Result<(), AnalyticsError> {
     Ok(())
 }
 
-/// True for text holding only comments and whitespace.
-fn is_blank(stmt: &str) -> bool {
-    stmt.lines()
-        .map(str::trim)
-        .all(|l| l.is_empty() || l.starts_with("--"))
+/// The statements of a migration (comments already stripped).
+pub fn statements(sql: &str) -> impl Iterator<Item = &str> {
+    sql.split(';').map(str::trim).filter(|s| !s.is_empty())
 }

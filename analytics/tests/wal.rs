@@ -11,6 +11,7 @@ fn beat(i: u32) -> HeartbeatRow {
     HeartbeatRow {
         ts: 1_795_900_000 + i,
         cloudcast_id: "0191f3a4-0000-7000-8000-000000000000".into(),
+        tags: vec!["house".into()],
         session_id: format!("s{}", i % 7),
         seq: i,
         position_ms: u64::from(i) * 1000,

@@ -69,6 +69,15 @@ pub fn credential(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
     }
 }
 
+fn unavailable(what: &str, e: sqlx::Error) -> ApiError {
+    tracing::error!(error = %e, "{what} failed");
+    ApiError::new(
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        "database_unavailable",
+        "the database did not answer; retry shortly",
+    )
+}
+
 /// Resolves a token to its user, if the token is known and not expired.
 pub async fn user_for_token(pool: &PgPool, token: &str) -> Result<Option<Uuid>, ApiError> {
     let row: Option<(Uuid,)> = sqlx::query_as(
@@ -77,15 +86,18 @@ pub async fn user_for_token(pool: &PgPool, token: &str) -> Result<Option<Uuid>, 
     .bind(hash_token(token))
     .fetch_optional(pool)
     .await
-    .map_err(|e| {
-        tracing::error!(error = %e, "token lookup failed");
-        ApiError::new(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            "database_unavailable",
-            "the database did not answer; retry shortly",
-        )
-    })?;
+    .map_err(|e| unavailable("token lookup", e))?;
     Ok(row.map(|r| r.0))
+}
+
+/// Is `user` an administrator? (Unknown users are not.)
+pub async fn is_admin(pool: &PgPool, user: Uuid) -> Result<bool, ApiError> {
+    let row: Option<(bool,)> = sqlx::query_as("SELECT is_admin FROM users WHERE id = $1")
+        .bind(user)
+        .fetch_optional(pool)
+        .await
+        .map_err(|e| unavailable("admin lookup", e))?;
+    Ok(row.is_some_and(|r| r.0))
 }
 
 /// The signed-in user; rejects with 401 when there is none.

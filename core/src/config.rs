@@ -287,8 +287,14 @@ pub struct AnalyticsConfig {
     pub wal_max_bytes: u64,
     /// Largest batch in one POST.
     pub max_beats_per_request: usize,
-    /// Seconds listened before a listen counts as a play.
+    /// Seconds a listener must hear of a cloudcast within one UTC day for
+    /// that day to count one play (bots never count).
     pub play_min_seconds: u32,
+    /// Smallest audience an ad-targeting aggregate may show (k-anonymity):
+    /// a tag with fewer consenting listeners in the period is left out.
+    pub min_audience: u64,
+    /// Longest date range one statistics query may cover, in days.
+    pub max_range_days: u32,
 }
 
 impl Default for AnalyticsConfig {
@@ -301,6 +307,8 @@ impl Default for AnalyticsConfig {
             wal_max_bytes: 1 << 30,
             max_beats_per_request: 100,
             play_min_seconds: 30,
+            min_audience: 50,
+            max_range_days: 366,
         }
     }
 }

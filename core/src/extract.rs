@@ -1,7 +1,7 @@
 //! Extractors that answer bad input with a JSON 4xx naming the problem,
 //! instead of axum's plain-text rejections.
 
-use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -49,6 +49,28 @@ pub fn json_rejection(rej: JsonRejection) -> ApiError {
             "request body is too large",
         ),
         other => ApiError::new(other.status(), "bad_body", other.body_text()),
+    }
+}
+
+/// `Query<T>` with JSON errors (an unknown date, a negative limit, ...).
+pub struct ApiQuery<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(ApiQuery(v)),
+            Err(QueryRejection::FailedToDeserializeQueryString(e)) => Err(ApiError::bad_request(
+                "invalid_query",
+                format!("invalid query string: {}", e.body_text()),
+            )),
+            Err(other) => Err(ApiError::bad_request("invalid_query", other.body_text())),
+        }
     }
 }
 

@@ -53,6 +53,8 @@ pub struct CloudcastView {
     pub tags: Vec<String>,
     pub tracklist: Vec<Track>,
     pub purchase_links: Vec<PurchaseLink>,
+    /// Users who have it among their favourites.
+    pub favourites: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -69,6 +71,7 @@ struct Row {
     tracklist: serde_json::Value,
     purchase_links: serde_json::Value,
     progress: Option<i16>,
+    favourites: i64,
     loudness_lufs: Option<f64>,
     loudness_range_lu: Option<f64>,
     true_peak_dbtp: Option<f64>,
@@ -94,6 +97,7 @@ async fn load(
                 c.description, c.tags, c.tracklist, c.purchase_links,
                 (SELECT j.progress FROM transcode_jobs j WHERE j.cloudcast_id = c.id
                   ORDER BY j.created_at DESC LIMIT 1) AS progress,
+                (SELECT count(*) FROM favourites f WHERE f.cloudcast_id = c.id) AS favourites,
                 c.loudness_lufs, c.loudness_range_lu, c.true_peak_dbtp
            FROM cloudcasts c JOIN users u ON u.id = c.owner_id WHERE c.id = $1",
     )
@@ -127,6 +131,7 @@ async fn load(
             tags: r.tags,
             tracklist: serde_json::from_value(r.tracklist).unwrap_or_default(),
             purchase_links: serde_json::from_value(r.purchase_links).unwrap_or_default(),
+            favourites: r.favourites,
         },
         r.owner_id,
     ))

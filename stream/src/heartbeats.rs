@@ -25,6 +25,7 @@ use cloudcast_core::signing::unix_now;
 
 use crate::agent;
 use crate::iphash::ip_prefix;
+use crate::lookup::StreamInfo;
 use crate::{StreamError, StreamState};
 
 /// One beat as a player sends it.
@@ -165,16 +166,16 @@ pub async fn intake(
     let mut ids: Vec<Uuid> = beats.iter().map(|b| b.cloudcast_id).collect();
     ids.sort_unstable();
     ids.dedup();
-    let mut durations: HashMap<Uuid, u64> = HashMap::with_capacity(ids.len());
+    let mut infos: HashMap<Uuid, Arc<StreamInfo>> = HashMap::with_capacity(ids.len());
     for id in ids {
         if let Some(info) = state.lookups.info(id).await?
             && info.visible_to(user)
         {
-            durations.insert(id, info.duration_ms);
+            infos.insert(id, info);
         }
     }
     for (i, b) in beats.iter().enumerate() {
-        let Some(&duration) = durations.get(&b.cloudcast_id) else {
+        let Some(duration) = infos.get(&b.cloudcast_id).map(|c| c.duration_ms) else {
             return Err(StreamError::BadHeartbeat(format!(
                 "heartbeat {i}: cloudcast {} does not exist or is not ready",
                 b.cloudcast_id
@@ -230,7 +231,13 @@ pub async fn intake(
     let count = beats.len();
     let rows: Vec<HeartbeatRow> = beats
         .into_iter()
-        .map(|b| row(b, &enrichment, now))
+        .map(|b| {
+            let tags = infos
+                .get(&b.cloudcast_id)
+                .map(|c| c.tags.to_vec())
+                .unwrap_or_default();
+            row(b, tags, &enrichment, now)
+        })
         .collect();
     // Answered only once the beats are fsynced in the log.
     state.beats.append(rows).await.map_err(|e| match e {
@@ -249,10 +256,11 @@ pub async fn intake(
     Ok(resp)
 }
 
-fn row(b: Beat, e: &Enrichment, now: u32) -> HeartbeatRow {
+fn row(b: Beat, tags: Vec<String>, e: &Enrichment, now: u32) -> HeartbeatRow {
     HeartbeatRow {
         ts: now,
         cloudcast_id: b.cloudcast_id.to_string(),
+        tags,
         session_id: b.session_id,
         seq: b.seq,
         position_ms: b.position_ms,

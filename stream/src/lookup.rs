@@ -24,6 +24,8 @@ pub struct StreamInfo {
     pub owner_id: Uuid,
     pub private: bool,
     pub duration_ms: u64,
+    /// Tags, carried by heartbeats into the ad-interest aggregates.
+    pub tags: Arc<[String]>,
     pub renditions: Vec<PublishedRendition>,
 }
 
@@ -86,14 +88,14 @@ impl Lookups {
     pub async fn info(&self, id: Uuid) -> Result<Option<Arc<StreamInfo>>, StreamError> {
         self.info
             .try_get_with(id, async {
-                let row: Option<(Uuid, bool, Option<i64>)> = sqlx::query_as(
-                    "SELECT owner_id, private, duration_ms FROM cloudcasts
+                let row: Option<(Uuid, bool, Option<i64>, Vec<String>)> = sqlx::query_as(
+                    "SELECT owner_id, private, duration_ms, tags FROM cloudcasts
                       WHERE id = $1 AND status = 'ready'",
                 )
                 .bind(id)
                 .fetch_optional(&self.pool)
                 .await?;
-                let Some((owner_id, private, duration_ms)) = row else {
+                let Some((owner_id, private, duration_ms, tags)) = row else {
                     return Ok(None);
                 };
                 let renditions = match playlists::published(&self.pool, id).await {
@@ -110,6 +112,7 @@ impl Lookups {
                     owner_id,
                     private,
                     duration_ms: duration_ms.unwrap_or(0).max(0) as u64,
+                    tags: tags.into(),
                     renditions,
                 })))
             })

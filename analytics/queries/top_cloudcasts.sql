@@ -1,0 +1,16 @@
+-- Cloudcasts with the most plays over a date range.
+-- Binds: play_min_seconds, from, to, limit.
+SELECT cloudcast_id,
+       toUInt64(countIf(secs >= ?)) AS plays,
+       toUInt64(uniqExact(listener_id)) AS listeners,
+       toUInt64(sum(secs)) AS listened_seconds
+FROM
+(
+    SELECT cloudcast_id, day, listener_id, uniqExactMerge(seconds) AS secs
+    FROM listener_days
+    WHERE day >= toDate(?) AND day <= toDate(?) AND is_bot = 0
+    GROUP BY cloudcast_id, day, listener_id
+)
+GROUP BY cloudcast_id
+ORDER BY plays DESC, listened_seconds DESC, cloudcast_id
+LIMIT ?

@@ -1,0 +1,288 @@
+//! The analysts' side: the dashboard's data (`/api/v1/analytics/overview`),
+//! the same queries as downloadable Arrow IPC or Parquet files
+//! (`/api/v1/analytics/datasets/{name}`), and the ad-targeting audiences
+//! with their k-anonymity floor. Admins only.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use cloudcast_core::auth::{self, AuthUser};
+use cloudcast_core::extract::{ApiPath, ApiQuery};
+
+use crate::export::{self, Format};
+use crate::range::{DateRange, Params};
+use crate::sql::{self, Query};
+use crate::stats::{self, BrowserRow, DayRow, ReferrerRow, RetentionRow};
+use crate::{AnalyticsError, AnalyticsState};
+
+/// Rows in the dashboard's top lists.
+const TOP_N: u32 = 10;
+
+async fn admin(state: &AnalyticsState, user: Uuid) -> Result<(), AnalyticsError> {
+    if auth::is_admin(&state.pool, user).await? {
+        Ok(())
+    } else {
+        Err(AnalyticsError::Forbidden("analytics are for admins"))
+    }
+}
+
+fn range_of(state: &AnalyticsState, params: &Params) -> Result<DateRange, AnalyticsError> {
+    DateRange::from_params(
+        params,
+        DateRange::today(),
+        state.config.analytics.max_range_days,
+    )
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, clickhouse::Row, PartialEq)]
+pub struct TopRow {
+    pub cloudcast_id: String,
+    pub plays: u64,
+    pub listeners: u64,
+    pub listened_seconds: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TopCloudcast {
+    #[serde(flatten)]
+    pub row: TopRow,
+    pub title: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, clickhouse::Row, PartialEq)]
+pub struct FavouriteDay {
+    pub day: String,
+    pub added: u64,
+    pub removed: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Overview {
+    pub from: String,
+    pub to: String,
+    pub plays: u64,
+    pub listeners: u64,
+    pub listened_seconds: u64,
+    pub by_day: Vec<DayRow>,
+    /// The cloudcast whose retention is shown: the most played one (a
+    /// curve over mixes of different lengths means little).
+    pub retention_cloudcast: Option<String>,
+    pub retention: Vec<RetentionRow>,
+    pub referrers: Vec<ReferrerRow>,
+    pub browsers: Vec<BrowserRow>,
+    pub top_cloudcasts: Vec<TopCloudcast>,
+    pub favourites: Vec<FavouriteDay>,
+}
+
+pub async fn top_cloudcasts(
+    client: &clickhouse::Client,
+    play_min_seconds: u32,
+    r: &DateRange,
+    limit: u32,
+) -> Result<Vec<TopRow>, AnalyticsError> {
+    let (from, to) = r.bounds();
+    Ok(stats::query(client, sql::TOP_CLOUDCASTS)
+        .bind(play_min_seconds)
+        .bind(from)
+        .bind(to)
+        .bind(limit)
+        .fetch_all()
+        .await?)
+}
+
+pub async fn favourite_days(
+    client: &clickhouse::Client,
+    r: &DateRange,
+) -> Result<Vec<FavouriteDay>, AnalyticsError> {
+    let (from, to) = r.bounds();
+    Ok(stats::query(client, sql::FAVOURITES)
+        .bind(from)
+        .bind(to)
+        .fetch_all()
+        .await?)
+}
+
+/// `GET /api/v1/analytics/overview?from=&to=`
+pub async fn overview(
+    State(state): State<AnalyticsState>,
+    AuthUser(user): AuthUser,
+    ApiQuery(params): ApiQuery<Params>,
+) -> Result<Json<Overview>, AnalyticsError> {
+    admin(&state, user).await?;
+    let r = range_of(&state, &params)?;
+    let limit = params.limit(TOP_N)?;
+    let ch = &state.clickhouse;
+    let play_min = state.config.analytics.play_min_seconds;
+    let by_day = stats::daily(ch, play_min, "", &r).await?;
+    let (plays, listened_seconds) = stats::totals(&by_day);
+    let top = top_cloudcasts(ch, play_min, &r, limit).await?;
+    let ids: Vec<Uuid> = top
+        .iter()
+        .filter_map(|t| Uuid::parse_str(&t.cloudcast_id).ok())
+        .collect();
+    let titles: Vec<(Uuid, String)> =
+        sqlx::query_as("SELECT id, title FROM cloudcasts WHERE id = ANY($1)")
+            .bind(&ids)
+            .fetch_all(&state.pool)
+            .await?;
+    let top_cloudcasts: Vec<TopCloudcast> = top
+        .into_iter()
+        .map(|row| {
+            let title = titles
+                .iter()
+                .find(|(id, _)| id.to_string() == row.cloudcast_id)
+                .map(|(_, t)| t.clone())
+                .unwrap_or_default();
+            TopCloudcast { row, title }
+        })
+        .collect();
+    let retention_cloudcast = top_cloudcasts.first().map(|t| t.row.cloudcast_id.clone());
+    let retention = match &retention_cloudcast {
+        Some(id) => stats::retention(ch, id, &r).await?,
+        None => Vec::new(),
+    };
+    Ok(Json(Overview {
+        from: r.bounds().0,
+        to: r.bounds().1,
+        plays,
+        listeners: stats::listeners(ch, "", &r).await?,
+        listened_seconds,
+        by_day,
+        retention_cloudcast,
+        retention,
+        referrers: stats::referrers(ch, "", &r, limit).await?,
+        browsers: stats::browsers(ch, "", &r, limit).await?,
+        top_cloudcasts,
+        favourites: favourite_days(ch, &r).await?,
+    }))
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, clickhouse::Row, PartialEq)]
+pub struct AudienceRow {
+    pub tag: String,
+    /// Consenting signed-in users who listened to the tag in the period.
+    pub audience: u64,
+    pub listened_seconds: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Audiences {
+    pub from: String,
+    pub to: String,
+    /// Tags with a smaller audience are left out (k-anonymity).
+    pub min_audience: u64,
+    pub audiences: Vec<AudienceRow>,
+}
+
+pub async fn audiences(
+    client: &clickhouse::Client,
+    r: &DateRange,
+    min_audience: u64,
+) -> Result<Vec<AudienceRow>, AnalyticsError> {
+    let (from, to) = r.bounds();
+    // The floor is applied in the query itself, so no smaller audience
+    // ever leaves ClickHouse; at least 1 so an empty tag never shows.
+    Ok(stats::query(client, sql::AD_AUDIENCES)
+        .bind(from)
+        .bind(to)
+        .bind(min_audience.max(1))
+        .fetch_all()
+        .await?)
+}
+
+/// `GET /api/v1/ads/audiences?from=&to=`
+pub async fn ad_audiences(
+    State(state): State<AnalyticsState>,
+    AuthUser(user): AuthUser,
+    ApiQuery(params): ApiQuery<Params>,
+) -> Result<Json<Audiences>, AnalyticsError> {
+    admin(&state, user).await?;
+    let r = range_of(&state, &params)?;
+    let min_audience = state.config.analytics.min_audience;
+    Ok(Json(Audiences {
+        from: r.bounds().0,
+        to: r.bounds().1,
+        min_audience,
+        audiences: audiences(&state.clickhouse, &r, min_audience).await?,
+    }))
+}
+
+/// The downloadable datasets: each one of the documented queries over all
+/// cloudcasts for the range.
+fn dataset(name: &str) -> Option<Query> {
+    [
+        sql::DAILY,
+        sql::RETENTION,
+        sql::REFERRERS,
+        sql::BROWSERS,
+        sql::TOP_CLOUDCASTS,
+        sql::AD_AUDIENCES,
+        sql::FAVOURITES,
+    ]
+    .into_iter()
+    .find(|q| q.name == name)
+}
+
+/// `GET /api/v1/analytics/datasets/{name}?from=&to=&format=arrow|parquet`
+pub async fn download(
+    State(state): State<AnalyticsState>,
+    AuthUser(user): AuthUser,
+    ApiPath(name): ApiPath<String>,
+    ApiQuery(params): ApiQuery<Params>,
+) -> Result<Response, AnalyticsError> {
+    admin(&state, user).await?;
+    let q = dataset(&name).ok_or(AnalyticsError::NotFound("dataset"))?;
+    let format = Format::parse(params.format.as_deref())?;
+    let r = range_of(&state, &params)?;
+    let limit = params.limit(crate::range::MAX_LIMIT)?;
+    let (from, to) = r.bounds();
+    let cfg = &state.config.analytics;
+    let mut query = stats::query(&state.clickhouse, q);
+    for bind in q.bind_names() {
+        query = match bind {
+            "play_min_seconds" => query.bind(cfg.play_min_seconds),
+            "cloudcast_id" => query.bind(""),
+            "from" => query.bind(&from),
+            "to" => query.bind(&to),
+            "limit" => query.bind(limit),
+            "min_audience" => query.bind(cfg.min_audience.max(1)),
+            other => {
+                return Err(AnalyticsError::Encode(format!(
+                    "dataset {name} needs an unknown bind {other}"
+                )));
+            }
+        };
+    }
+    let text = query
+        .fetch_bytes("TabSeparatedWithNamesAndTypes")?
+        .collect()
+        .await?;
+    let text = std::str::from_utf8(&text)
+        .map_err(|_| AnalyticsError::Encode("ClickHouse answered with invalid UTF-8".into()))?;
+    let batch = export::tsv_to_batch(text)?;
+    // Encoding a result of at most a few thousand rows takes milliseconds.
+    let body = export::encode(&batch, format)?;
+    let disposition = format!(
+        "attachment; filename=\"{name}_{from}_{to}.{}\"",
+        format.extension()
+    );
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(format.content_type()),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_str(&disposition)
+                    .map_err(|_| AnalyticsError::Encode("bad file name".into()))?,
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}

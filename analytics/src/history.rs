@@ -1,0 +1,176 @@
+//! Play history, read from the `listen_sessions` view: the user's own
+//! (`/api/v1/me/history`: what, when, how long, where it stopped) and the
+//! public listening activity the policy lets other users see (§1).
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use cloudcast_core::auth::AuthUser;
+use cloudcast_core::extract::{ApiPath, ApiQuery};
+
+use crate::range::Params;
+use crate::sql;
+use crate::{AnalyticsError, AnalyticsState};
+
+/// Sessions returned unless `limit` says otherwise.
+const DEFAULT_LIMIT: u32 = 50;
+
+#[derive(Debug, Clone, Serialize, Deserialize, clickhouse::Row, PartialEq)]
+pub struct SessionRow {
+    pub cloudcast_id: String,
+    pub session_id: String,
+    pub started: u32,
+    pub ended: u32,
+    pub seconds: u64,
+    pub furthest_ms: u64,
+    pub last_ms: u64,
+}
+
+/// A user's listen sessions, newest first.
+pub async fn sessions(
+    client: &clickhouse::Client,
+    user: Uuid,
+    limit: u32,
+) -> Result<Vec<SessionRow>, AnalyticsError> {
+    Ok(crate::stats::query(client, sql::HISTORY)
+        .bind(user.to_string())
+        .bind(limit)
+        .fetch_all()
+        .await?)
+}
+
+#[derive(Debug, Serialize)]
+pub struct CloudcastRef {
+    pub id: Uuid,
+    pub title: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HistoryEntry {
+    pub cloudcast: CloudcastRef,
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub ended_at: OffsetDateTime,
+    /// Seconds heard in this session.
+    pub seconds: u64,
+    /// Where playback stopped (the last beat's position).
+    pub stopped_at_ms: u64,
+    /// The furthest position reached.
+    pub furthest_ms: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct History {
+    pub history: Vec<HistoryEntry>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ActivityEntry {
+    pub cloudcast: CloudcastRef,
+    #[serde(with = "time::serde::rfc3339")]
+    pub listened_at: OffsetDateTime,
+    pub seconds: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Activity {
+    pub username: String,
+    pub activity: Vec<ActivityEntry>,
+}
+
+fn at(unix: u32) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(i64::from(unix)).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// Titles of the sessions' cloudcasts that still exist; `public_only`
+/// leaves out private ones (deleted cloudcasts drop out either way).
+async fn titles(
+    pool: &sqlx::PgPool,
+    rows: &[SessionRow],
+    public_only: bool,
+) -> Result<HashMap<Uuid, String>, AnalyticsError> {
+    let ids: Vec<Uuid> = rows
+        .iter()
+        .filter_map(|r| Uuid::parse_str(&r.cloudcast_id).ok())
+        .collect();
+    let found: Vec<(Uuid, String)> = sqlx::query_as(
+        "SELECT id, title FROM cloudcasts WHERE id = ANY($1) AND (NOT private OR NOT $2)",
+    )
+    .bind(&ids)
+    .bind(public_only)
+    .fetch_all(pool)
+    .await?;
+    Ok(found.into_iter().collect())
+}
+
+fn titled<'a>(
+    rows: &'a [SessionRow],
+    titles: &'a HashMap<Uuid, String>,
+) -> impl Iterator<Item = (&'a SessionRow, CloudcastRef)> + 'a {
+    rows.iter().filter_map(move |r| {
+        let id = Uuid::parse_str(&r.cloudcast_id).ok()?;
+        let title = titles.get(&id)?.clone();
+        Some((r, CloudcastRef { id, title }))
+    })
+}
+
+/// `GET /api/v1/me/history?limit=n`
+pub async fn mine(
+    State(state): State<AnalyticsState>,
+    AuthUser(user): AuthUser,
+    ApiQuery(params): ApiQuery<Params>,
+) -> Result<Json<History>, AnalyticsError> {
+    let rows = sessions(&state.clickhouse, user, params.limit(DEFAULT_LIMIT)?).await?;
+    let titles = titles(&state.pool, &rows, false).await?;
+    let history = titled(&rows, &titles)
+        .map(|(r, cloudcast)| HistoryEntry {
+            cloudcast,
+            started_at: at(r.started),
+            ended_at: at(r.ended),
+            seconds: r.seconds,
+            stopped_at_ms: r.last_ms,
+            furthest_ms: r.furthest_ms,
+        })
+        .collect();
+    Ok(Json(History { history }))
+}
+
+/// The id of the user named `username` whose activity may be public.
+/// Minors' activity is never public (the same 404 as an unknown name).
+pub(crate) async fn public_user(
+    pool: &sqlx::PgPool,
+    username: &str,
+) -> Result<Uuid, AnalyticsError> {
+    let row: Option<(Uuid,)> =
+        sqlx::query_as("SELECT id FROM users WHERE lower(username) = lower($1) AND NOT is_minor")
+            .bind(username)
+            .fetch_optional(pool)
+            .await?;
+    row.map(|r| r.0).ok_or(AnalyticsError::NotFound("user"))
+}
+
+/// `GET /api/v1/users/{username}/activity?limit=n`: what the user listened
+/// to and when, public cloudcasts only, without positions.
+pub async fn of_user(
+    State(state): State<AnalyticsState>,
+    ApiPath(username): ApiPath<String>,
+    ApiQuery(params): ApiQuery<Params>,
+) -> Result<Json<Activity>, AnalyticsError> {
+    let user = public_user(&state.pool, &username).await?;
+    let rows = sessions(&state.clickhouse, user, params.limit(DEFAULT_LIMIT)?).await?;
+    let titles = titles(&state.pool, &rows, true).await?;
+    let activity = titled(&rows, &titles)
+        .map(|(r, cloudcast)| ActivityEntry {
+            cloudcast,
+            listened_at: at(r.started),
+            seconds: r.seconds,
+        })
+        .collect();
+    Ok(Json(Activity { username, activity }))
+}

@@ -1,0 +1,172 @@
+//! Purchase links (seed §1): the only things recorded are how many times
+//! each link was used and how many purchases partners confirmed for it.
+//! Who clicked is never stored: the counter is a bare number.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use cloudcast_core::auth::{self, AuthUser, MaybeUser};
+use cloudcast_core::extract::{ApiJson, ApiPath};
+
+use crate::{AnalyticsError, AnalyticsState, stats};
+
+/// Most purchases one confirmation may add (a partner batches a day's
+/// sales; a bigger number is a bug on their side, not a sale).
+const MAX_PURCHASES_PER_CALL: i64 = 10_000;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LinkCount {
+    pub index: usize,
+    pub label: String,
+    pub url: String,
+    pub clicks: i64,
+    pub purchases: i64,
+}
+
+#[derive(Debug, Deserialize)]
+struct Link {
+    #[serde(default)]
+    label: String,
+    url: String,
+}
+
+async fn links_of(pool: &sqlx::PgPool, id: Uuid) -> Result<Vec<Link>, AnalyticsError> {
+    let row: Option<(serde_json::Value,)> =
+        sqlx::query_as("SELECT purchase_links FROM cloudcasts WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+    let Some((links,)) = row else {
+        return Err(AnalyticsError::NotFound("cloudcast"));
+    };
+    // The catalog validated the list when it was saved; an entry that no
+    // longer parses is skipped rather than failing the whole answer.
+    Ok(match links {
+        serde_json::Value::Array(items) => items
+            .into_iter()
+            .map(|v| {
+                serde_json::from_value(v).unwrap_or(Link {
+                    label: String::new(),
+                    url: String::new(),
+                })
+            })
+            .collect(),
+        _ => Vec::new(),
+    })
+}
+
+/// Each link of the cloudcast with its counts (zero when never used).
+pub async fn counts(pool: &sqlx::PgPool, id: Uuid) -> Result<Vec<LinkCount>, AnalyticsError> {
+    let links = links_of(pool, id).await?;
+    let rows: Vec<(i32, i64, i64)> = sqlx::query_as(
+        "SELECT link_index, clicks, purchases FROM purchase_link_counts WHERE cloudcast_id = $1",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+    Ok(links
+        .into_iter()
+        .enumerate()
+        .map(|(index, l)| {
+            let (clicks, purchases) = rows
+                .iter()
+                .find(|r| usize::try_from(r.0).ok() == Some(index))
+                .map(|r| (r.1, r.2))
+                .unwrap_or((0, 0));
+            LinkCount {
+                index,
+                label: l.label,
+                url: l.url,
+                clicks,
+                purchases,
+            }
+        })
+        .collect())
+}
+
+fn index_of(n: usize, links: &[Link]) -> Result<i32, AnalyticsError> {
+    match (links.get(n), i32::try_from(n)) {
+        (Some(l), Ok(i)) if !l.url.is_empty() => Ok(i),
+        _ => Err(AnalyticsError::NotFound("purchase link")),
+    }
+}
+
+/// `GET /api/v1/cloudcasts/{id}/links/{n}`: counts one use of the link and
+/// redirects to the shop.
+pub async fn follow(
+    State(state): State<AnalyticsState>,
+    MaybeUser(user): MaybeUser,
+    ApiPath((id, n)): ApiPath<(Uuid, usize)>,
+) -> Result<Response, AnalyticsError> {
+    stats::subject(&state, id, user).await?;
+    let links = links_of(&state.pool, id).await?;
+    let index = index_of(n, &links)?;
+    let location = HeaderValue::from_str(&links[n].url)
+        .map_err(|_| AnalyticsError::NotFound("purchase link"))?;
+    sqlx::query(
+        "INSERT INTO purchase_link_counts (cloudcast_id, link_index, clicks) VALUES ($1, $2, 1)
+         ON CONFLICT (cloudcast_id, link_index) DO UPDATE
+           SET clicks = purchase_link_counts.clicks + 1",
+    )
+    .bind(id)
+    .bind(index)
+    .execute(&state.pool)
+    .await?;
+    Ok((
+        StatusCode::FOUND,
+        [
+            (header::LOCATION, location),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Purchases {
+    pub count: i64,
+}
+
+/// `POST /api/v1/cloudcasts/{id}/links/{n}/purchases` `{"count": n}`: a
+/// partner's confirmation of purchases made through the link, relayed by an
+/// admin integration. Only the number is kept.
+pub async fn confirm_purchases(
+    State(state): State<AnalyticsState>,
+    AuthUser(user): AuthUser,
+    ApiPath((id, n)): ApiPath<(Uuid, usize)>,
+    ApiJson(body): ApiJson<Purchases>,
+) -> Result<Json<LinkCount>, AnalyticsError> {
+    if !auth::is_admin(&state.pool, user).await? {
+        return Err(AnalyticsError::Forbidden(
+            "only an admin integration confirms purchases",
+        ));
+    }
+    if !(1..=MAX_PURCHASES_PER_CALL).contains(&body.count) {
+        return Err(AnalyticsError::BadQuery(format!(
+            "`count` must be between 1 and {MAX_PURCHASES_PER_CALL}"
+        )));
+    }
+    let links = links_of(&state.pool, id).await?;
+    let index = index_of(n, &links)?;
+    sqlx::query(
+        "INSERT INTO purchase_link_counts (cloudcast_id, link_index, purchases) VALUES ($1, $2, $3)
+         ON CONFLICT (cloudcast_id, link_index) DO UPDATE
+           SET purchases = purchase_link_counts.purchases + EXCLUDED.purchases",
+    )
+    .bind(id)
+    .bind(index)
+    .bind(body.count)
+    .execute(&state.pool)
+    .await?;
+    counts(&state.pool, id)
+        .await?
+        .into_iter()
+        .nth(n)
+        .map(Json)
+        .ok_or(AnalyticsError::NotFound("purchase link"))
+}

@@ -1,0 +1,269 @@
+//! Statistics of one cloudcast over a date range, read from the
+//! materialized views (never from raw heartbeats): plays, listeners and
+//! seconds by day; for its owner also the retention curve, referrer domains,
+//! browsers and purchase-link counts.
+
+use axum::Json;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use cloudcast_core::auth::{self, MaybeUser};
+use cloudcast_core::extract::{ApiPath, ApiQuery};
+
+use crate::range::{DateRange, Params};
+use crate::sql::{self, Query};
+use crate::{AnalyticsError, AnalyticsState, links};
+
+/// Rows in the referrer and browser lists unless `limit` says otherwise.
+const TOP_N: u32 = 20;
+
+#[derive(Debug, Clone, Serialize, Deserialize, clickhouse::Row, PartialEq)]
+pub struct DayRow {
+    pub day: String,
+    pub listeners: u64,
+    pub listened_seconds: u64,
+    pub plays: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, clickhouse::Row, PartialEq)]
+pub struct RetentionRow {
+    /// Start of the 10 s slice of the mix.
+    pub position_s: u64,
+    pub listeners: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, clickhouse::Row, PartialEq)]
+pub struct ReferrerRow {
+    /// The referring domain; empty for direct traffic.
+    pub domain: String,
+    pub listeners: u64,
+    pub listened_seconds: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, clickhouse::Row, PartialEq)]
+pub struct BrowserRow {
+    pub browser: String,
+    pub listeners: u64,
+    pub listened_seconds: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, clickhouse::Row, PartialEq)]
+pub struct ListenersRow {
+    pub listeners: u64,
+}
+
+/// Runs `q` with `binds` applied in order.
+pub(crate) fn query(client: &clickhouse::Client, q: Query) -> clickhouse::query::Query {
+    client.query(&q.text())
+}
+
+/// Per-day rows for one cloudcast, or all with `cloudcast = ""`.
+pub async fn daily(
+    client: &clickhouse::Client,
+    play_min_seconds: u32,
+    cloudcast: &str,
+    r: &DateRange,
+) -> Result<Vec<DayRow>, AnalyticsError> {
+    let (from, to) = r.bounds();
+    Ok(query(client, sql::DAILY)
+        .bind(play_min_seconds)
+        .bind(cloudcast)
+        .bind(cloudcast)
+        .bind(from)
+        .bind(to)
+        .fetch_all()
+        .await?)
+}
+
+/// Distinct listeners over the whole range.
+pub async fn listeners(
+    client: &clickhouse::Client,
+    cloudcast: &str,
+    r: &DateRange,
+) -> Result<u64, AnalyticsError> {
+    let (from, to) = r.bounds();
+    let row: ListenersRow = query(client, sql::LISTENERS)
+        .bind(cloudcast)
+        .bind(cloudcast)
+        .bind(from)
+        .bind(to)
+        .fetch_one()
+        .await?;
+    Ok(row.listeners)
+}
+
+pub async fn retention(
+    client: &clickhouse::Client,
+    cloudcast: &str,
+    r: &DateRange,
+) -> Result<Vec<RetentionRow>, AnalyticsError> {
+    let (from, to) = r.bounds();
+    Ok(query(client, sql::RETENTION)
+        .bind(cloudcast)
+        .bind(cloudcast)
+        .bind(from)
+        .bind(to)
+        .fetch_all()
+        .await?)
+}
+
+pub async fn referrers(
+    client: &clickhouse::Client,
+    cloudcast: &str,
+    r: &DateRange,
+    limit: u32,
+) -> Result<Vec<ReferrerRow>, AnalyticsError> {
+    let (from, to) = r.bounds();
+    Ok(query(client, sql::REFERRERS)
+        .bind(cloudcast)
+        .bind(cloudcast)
+        .bind(from)
+        .bind(to)
+        .bind(limit)
+        .fetch_all()
+        .await?)
+}
+
+pub async fn browsers(
+    client: &clickhouse::Client,
+    cloudcast: &str,
+    r: &DateRange,
+    limit: u32,
+) -> Result<Vec<BrowserRow>, AnalyticsError> {
+    let (from, to) = r.bounds();
+    Ok(query(client, sql::BROWSERS)
+        .bind(cloudcast)
+        .bind(cloudcast)
+        .bind(from)
+        .bind(to)
+        .bind(limit)
+        .fetch_all()
+        .await?)
+}
+
+/// Sums of the daily rows: plays and seconds add up across days; listeners
+/// do not (one listener on two days is one listener), so they are counted
+/// separately.
+pub fn totals(days: &[DayRow]) -> (u64, u64) {
+    days.iter()
+        .fold((0, 0), |(p, s), d| (p + d.plays, s + d.listened_seconds))
+}
+
+#[derive(Debug, Serialize)]
+pub struct Stats {
+    pub cloudcast_id: Uuid,
+    pub from: String,
+    pub to: String,
+    pub plays: u64,
+    pub listeners: u64,
+    pub listened_seconds: u64,
+    pub favourites: i64,
+    pub by_day: Vec<DayRow>,
+    /// The owner's view only from here on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retention: Option<Vec<RetentionRow>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub referrers: Option<Vec<ReferrerRow>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub browsers: Option<Vec<BrowserRow>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub purchase_links: Option<Vec<links::LinkCount>>,
+}
+
+/// A cloudcast as the statistics endpoints see it.
+pub(crate) struct Subject {
+    pub owner_id: Uuid,
+    /// The caller owns it or is an admin: the detailed view.
+    pub full: bool,
+}
+
+/// The cloudcast `id` if `user` may see it (a private one only its owner
+/// or an admin; others get the same 404 as for an unknown id).
+pub(crate) async fn subject(
+    state: &AnalyticsState,
+    id: Uuid,
+    user: Option<Uuid>,
+) -> Result<Subject, AnalyticsError> {
+    let row: Option<(Uuid, bool)> =
+        sqlx::query_as("SELECT owner_id, private FROM cloudcasts WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&state.pool)
+            .await?;
+    let Some((owner_id, private)) = row else {
+        return Err(AnalyticsError::NotFound("cloudcast"));
+    };
+    let full = match user {
+        Some(u) if u == owner_id => true,
+        Some(u) => auth::is_admin(&state.pool, u).await?,
+        None => false,
+    };
+    if private && !full {
+        return Err(AnalyticsError::NotFound("cloudcast"));
+    }
+    Ok(Subject { owner_id, full })
+}
+
+/// `GET /api/v1/cloudcasts/{id}/stats?from=YYYY-MM-DD&to=YYYY-MM-DD`
+pub async fn cloudcast_stats(
+    State(state): State<AnalyticsState>,
+    MaybeUser(user): MaybeUser,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(params): ApiQuery<Params>,
+) -> Result<Json<Stats>, AnalyticsError> {
+    let range = DateRange::from_params(
+        &params,
+        DateRange::today(),
+        state.config.analytics.max_range_days,
+    )?;
+    let limit = params.limit(TOP_N)?;
+    let who = subject(&state, id, user).await?;
+    tracing::debug!(cloudcast = %id, owner = %who.owner_id, full = who.full, "stats");
+    let ch = &state.clickhouse;
+    let cc = id.to_string();
+    let by_day = daily(ch, state.config.analytics.play_min_seconds, &cc, &range).await?;
+    let (plays, listened_seconds) = totals(&by_day);
+    let favourites: (i64,) =
+        sqlx::query_as("SELECT count(*) FROM favourites WHERE cloudcast_id = $1")
+            .bind(id)
+            .fetch_one(&state.pool)
+            .await?;
+    let mut stats = Stats {
+        cloudcast_id: id,
+        from: range.bounds().0,
+        to: range.bounds().1,
+        plays,
+        listeners: listeners(ch, &cc, &range).await?,
+        listened_seconds,
+        favourites: favourites.0,
+        by_day,
+        retention: None,
+        referrers: None,
+        browsers: None,
+        purchase_links: None,
+    };
+    if who.full {
+        stats.retention = Some(retention(ch, &cc, &range).await?);
+        stats.referrers = Some(referrers(ch, &cc, &range, limit).await?);
+        stats.browsers = Some(browsers(ch, &cc, &range, limit).await?);
+        stats.purchase_links = Some(links::counts(&state.pool, id).await?);
+    }
+    Ok(Json(stats))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn totals_add_plays_and_seconds() {
+        let day = |plays, secs| DayRow {
+            day: String::new(),
+            listeners: 9,
+            listened_seconds: secs,
+            plays,
+        };
+        assert_eq!(totals(&[day(2, 100), day(3, 50)]), (5, 150));
+        assert_eq!(totals(&[]), (0, 0));
+    }
+}
