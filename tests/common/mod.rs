@@ -14,6 +14,10 @@ use cloudcast_core::Config;
 use serde_json::{Value, json};
 use sqlx::Connection;
 
+/// What a desktop Firefox sends.
+pub const BROWSER_UA: &str =
+    "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
+
 pub struct TestSystem {
     pub running: Option<Running>,
     pub base: String,
@@ -93,7 +97,12 @@ impl TestSystem {
         TestSystem {
             running: Some(running),
             base,
-            http: reqwest::Client::new(),
+            // A browser's identity: requests without one count as bots in
+            // the statistics, and these tests play the part of listeners.
+            http: reqwest::Client::builder()
+                .user_agent(BROWSER_UA)
+                .build()
+                .expect("HTTP client"),
             pg_url,
             db_name,
             dir,
@@ -129,6 +138,26 @@ impl TestSystem {
         assert_eq!(resp.status(), 200);
         let body: Value = resp.json().await.expect("json");
         body["token"].as_str().expect("token").to_string()
+    }
+
+    /// Makes `username` an administrator (as `cloudcast admin` would).
+    pub async fn make_admin(&self, username: &str) {
+        let mut conn = sqlx::PgConnection::connect(&self.pg_url)
+            .await
+            .expect("PostgreSQL");
+        sqlx::query("UPDATE users SET is_admin = true WHERE username = $1")
+            .bind(username)
+            .execute(&mut conn)
+            .await
+            .expect("make admin");
+    }
+
+    /// Runs one SQL statement on this test's PostgreSQL database.
+    pub async fn pg_exec(&self, sql: &str) {
+        let mut conn = sqlx::PgConnection::connect(&self.pg_url)
+            .await
+            .expect("PostgreSQL");
+        sqlx::query(sql).execute(&mut conn).await.expect("SQL");
     }
 
     /// Creates a tus upload; returns its URL.
