@@ -32,6 +32,10 @@ pub fn app(
     let mut router = Router::new()
         .route("/", get(index))
         .route_service("/upload", no_cache(ServeFile::new(web.join("upload.html"))))
+        .route_service(
+            "/dashboard",
+            no_cache(ServeFile::new(web.join("dashboard.html"))),
+        )
         // One page for every cloudcast: it reads the id from its own path.
         .route_service(
             "/listen/{id}",

@@ -340,3 +340,82 @@ async fn listening_feeds_stats_history_favourites_audiences_and_downloads() {
     assert_eq!(status, 403);
     sys.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_shows_the_numbers_in_chromium_and_downloads_parquet() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let sys = TestSystem::start_with("dashboard", |c| c.http.web_dir = root.join("web")).await;
+    let dj = sys.user("dash_dj").await;
+    let fan = sys.user("dash_fan").await;
+    sys.user("dash_boss").await;
+    sys.make_admin("dash_boss").await;
+    let cc = sys.ready_cloudcast(&dj, 60, "Dashboard mix").await;
+    let id = cc["id"].as_str().expect("id").to_string();
+    listen(&sys, Some(&fan), &id, "d-1", 45, "https://blog.example/").await;
+    listen(&sys, None, &id, "d-2", 32, "").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while get(&sys, None, &format!("/api/v1/cloudcasts/{id}/stats"))
+        .await
+        .1["plays"]
+        != 2
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "plays never reached 2"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+
+    let base = sys.base.clone();
+    let download = sys.dir.path().join("from-the-page.parquet");
+    let target = download.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("node")
+            .arg(root.join("web/tests/dashboard_page.mjs"))
+            .arg(&base)
+            .arg("dash_boss")
+            .arg("correct horse battery")
+            .arg(&target)
+            .output()
+    })
+    .await
+    .expect("join")
+    .expect("node must be installed (infra/dev installs it) and web/ built");
+    assert!(
+        out.status.success(),
+        "dashboard page failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    assert_eq!(shown["plays"], "2", "{shown}");
+    assert_eq!(shown["listeners"], "2", "{shown}");
+    assert_eq!(shown["top"][0][0], "Dashboard mix", "{shown}");
+    assert_eq!(shown["top"][0][1], "2", "{shown}");
+    let referrers = shown["referrers"].as_array().expect("referrers");
+    assert!(
+        referrers
+            .iter()
+            .any(|r| r[0] == "blog.example" && r[1] == "1"),
+        "{shown}"
+    );
+    assert!(referrers.iter().any(|r| r[0] == "(direct)"), "{shown}");
+    assert_eq!(shown["browsers"][0][0], "Firefox", "{shown}");
+    assert!(
+        shown["playsChartInk"].as_u64().unwrap_or(0) > 100,
+        "no bars drawn: {shown}"
+    );
+    assert!(
+        shown["retentionChartInk"].as_u64().unwrap_or(0) > 50,
+        "no retention line: {shown}"
+    );
+    assert!(
+        shown["downloadName"]
+            .as_str()
+            .is_some_and(|n| n.ends_with(".parquet")),
+        "{shown}"
+    );
+    let table = read_with_pyarrow(&download, "parquet");
+    assert_eq!(table["columns"]["plays"], json!([2]), "{table}");
+    sys.stop().await;
+}

@@ -175,6 +175,29 @@ fn inlined(q: &sql::Query) -> String {
     out
 }
 
+/// The SQL of each panel of `infra/grafana/cloudcast-listening.json`, with
+/// the Altinity plugin's `$from`/`$to` (Unix seconds) and the dashboard's
+/// `$cloudcast` variable filled in.
+fn grafana_panels() -> Vec<(String, String)> {
+    let dashboard: serde_json::Value =
+        serde_json::from_str(include_str!("../../infra/grafana/cloudcast-listening.json"))
+            .unwrap_or_else(|e| panic!("dashboard JSON: {e}"));
+    let panels = dashboard["panels"].as_array().cloned().unwrap_or_default();
+    assert!(panels.len() >= 5, "the dashboard lost its panels");
+    panels
+        .iter()
+        .map(|p| {
+            let sql = p["targets"][0]["query"].as_str().unwrap_or_default();
+            assert!(!sql.is_empty(), "panel {} has no query", p["title"]);
+            let sql = sql
+                .replace("$from", &D1.to_string())
+                .replace("$to", &(D2 + 3600).to_string())
+                .replace("$cloudcast", A);
+            (format!("grafana: {}", p["title"]), sql)
+        })
+        .collect()
+}
+
 async fn setup() -> (clickhouse::Client, Config) {
     let mut config = Config::load(None).unwrap_or_else(|e| panic!("config: {e}"));
     config.clickhouse.database = format!("cc_views_{}", Uuid::new_v4().simple());
@@ -356,6 +379,21 @@ async fn a_current_clickhouse_gives_the_same_answers() {
         assert!(!old.trim().is_empty(), "{} gave no rows on 18.16", q.name);
         expected.insert(q.name.into(), old.into());
         queries.insert(q.name.into(), text.into());
+    }
+    // The Grafana dashboard's panels run on both engines too.
+    for (name, text) in grafana_panels() {
+        let old = ch
+            .query(&text)
+            .fetch_bytes("TSV")
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .collect()
+            .await
+            .unwrap_or_else(|e| panic!("{name} on 18.16: {e}"));
+        expected.insert(
+            name.clone(),
+            String::from_utf8_lossy(&old).to_string().into(),
+        );
+        queries.insert(name, text.into());
     }
     let job = serde_json::json!({ "statements": statements, "queries": queries });
 

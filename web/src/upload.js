@@ -10,9 +10,9 @@
 // window.cloudcastUpload mirrors the page's state for tests and scripts.
 
 import { Upload, isSupported } from 'tus-js-client'
+import { TOKEN_KEY, api, authHeaders, errorMessage, loadToken, token } from './session.js'
 
 const ENDPOINT = '/api/v1/uploads'
-const TOKEN_KEY = 'cloudcast.session'
 const DEFAULT_CHUNK = 8 * 1024 * 1024
 const POLL_MS = 2000
 
@@ -110,62 +110,9 @@ function setUploadState(s) {
   ui.start.textContent = s === 'paused' ? 'Resume' : 'Start'
 }
 
-/** Reads `{"error": {"message"}}` from a response body, else a fallback. */
-function errorMessage(body, fallback) {
-  try {
-    const parsed = typeof body === 'string' ? JSON.parse(body) : body
-    if (parsed && parsed.error && parsed.error.message) return parsed.error.message
-  } catch {
-    // not JSON
-  }
-  return fallback
-}
-
 // ---------------------------------------------------------------------------
 // Session
 // ---------------------------------------------------------------------------
-
-function loadToken() {
-  try {
-    const saved = JSON.parse(sessionStorage.getItem(TOKEN_KEY) || 'null')
-    if (!saved || !saved.token) return null
-    if (saved.expires_at && Date.parse(saved.expires_at) <= Date.now()) {
-      sessionStorage.removeItem(TOKEN_KEY)
-      return null
-    }
-    return saved
-  } catch {
-    return null
-  }
-}
-
-function token() {
-  const saved = loadToken()
-  return saved ? saved.token : null
-}
-
-function authHeaders() {
-  const t = token()
-  return t ? { Authorization: `Bearer ${t}` } : {}
-}
-
-/** fetch() against our API: JSON in, JSON out, `{error}` turned into an Error. */
-async function api(method, path, body) {
-  const headers = { Accept: 'application/json', ...authHeaders() }
-  const init = { method, headers, credentials: 'same-origin' }
-  if (body !== undefined) {
-    headers['Content-Type'] = 'application/json'
-    init.body = JSON.stringify(body)
-  }
-  const res = await fetch(path, init)
-  const text = await res.text()
-  if (!res.ok) {
-    const err = new Error(errorMessage(text, `${method} ${path} failed: HTTP ${res.status}`))
-    err.status = res.status
-    throw err
-  }
-  return text ? JSON.parse(text) : null
-}
 
 function showSignedIn(name) {
   state.signedIn = true
