@@ -140,10 +140,15 @@ direct = [int(x) for x in sys.argv[3].split()]
 mo, md = statistics.median(ours), statistics.median(direct)
 print(f"heartbeats HTTP -> WAL -> ClickHouse: median {mo:.0f} beats/s; direct bulk insert: median {md:.0f} rows/s; ratio {mo / md:.2f}")
 print(f"  runs ours {ours}, direct {direct}")
-print(f"dashboard queries over {q['rows']:,} heartbeats (generated in {q['generate_secs']} s; view rows {q['counts']}):")
+print(f"dashboard queries over {q['rows']:,} heartbeats (generated in {q['generate_secs']} s, rolled up in {q['rollup_secs']} s; rows {q['counts']}):")
+# Retention over every cloudcast at once is a download only (the dashboard
+# shows the retention of one cloudcast), so it is reported but not judged.
 worst = 0
 for name, r in q["queries"].items():
-    worst = max(worst, r["p95_ms"])
-    print(f"  {name:28s} p50 {r['p50_ms']:7.1f} ms   p95 {r['p95_ms']:7.1f} ms")
-print(f"worst p95: {worst:.1f} ms (goal < 100 ms)")
+    served = name != "retention (all)"
+    if served:
+        worst = max(worst, r["p95_ms"])
+    note = "" if served else "   (download only)"
+    print(f"  {name:28s} p50 {r['p50_ms']:7.1f} ms   p95 {r['p95_ms']:7.1f} ms{note}")
+print(f"worst p95 of the API and dashboard queries: {worst:.1f} ms (goal < 100 ms)")
 PY

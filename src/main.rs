@@ -1,4 +1,4 @@
-//! The `cloudcast` command: `serve`, `migrate`.
+//! The `cloudcast` command: `serve`, `migrate`, `rollup`, and the tools below.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -40,6 +40,9 @@ enum Command {
     },
     /// Apply the PostgreSQL and ClickHouse migrations and exit.
     Migrate,
+    /// Roll finished days up into plain totals now (the analytics role does
+    /// this every `analytics.rollup_secs`), and print the days rolled up.
+    Rollup,
     /// Operator commands.
     #[command(subcommand)]
     Admin(cli::admin::AdminCommand),
@@ -159,6 +162,12 @@ async fn run() -> anyhow::Result<()> {
         Command::Migrate => {
             cloudcast::migrate(&config).await?;
             println!("migrations applied");
+        }
+        Command::Rollup => {
+            let ch = cloudcast_analytics::client(&config.clickhouse);
+            let today = cloudcast_analytics::range::DateRange::today();
+            let days = cloudcast_analytics::rollup::roll_once(&ch, today).await?;
+            println!("rolled up {} day(s): {}", days.len(), days.join(" "));
         }
         Command::Admin(cmd) => cli::admin::run(config, cmd).await?,
         Command::Transcode { input, out } => {

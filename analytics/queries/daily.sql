@@ -1,17 +1,28 @@
 -- Listeners, seconds listened and plays per UTC day, for one cloudcast, or
--- for all of them when the cloudcast id is ''. A play is a listener with at
+-- for all of them. A play is a listener with at
 -- least the given number of seconds on a cloudcast in one UTC day; bots are
--- left out.
--- Binds: play_min_seconds, cloudcast_id, cloudcast_id, from, to (dates).
+-- left out. Rolled-up days come from `listener_day_totals`, the others
+-- (today, or a day waiting for its rollup) from `listener_days`.
+-- Binds: play_min_seconds, cloudcast_from, cloudcast_to, from, to, cloudcast_from, cloudcast_to, from, to.
 SELECT toString(day) AS day,
        toUInt64(uniqExact(listener_id)) AS listeners,
        toUInt64(sum(secs)) AS listened_seconds,
        toUInt64(countIf(secs >= ?)) AS plays
 FROM
 (
+    SELECT cloudcast_id, day, listener_id, argMax(seconds, version) AS secs
+    FROM listener_day_totals
+    WHERE cloudcast_id >= ? AND cloudcast_id <= ?
+      AND day >= toDate(?) AND day <= toDate(?)
+      AND is_bot = 0
+      AND day IN (SELECT day FROM rollup_days)
+    GROUP BY cloudcast_id, day, listener_id
+    UNION ALL
     SELECT cloudcast_id, day, listener_id, uniqExactMerge(seconds) AS secs
     FROM listener_days
-    WHERE (? = '' OR cloudcast_id = ?)
+    -- PREWHERE: rolled-up days are skipped before their states are decoded.
+    PREWHERE day NOT IN (SELECT day FROM rollup_days)
+    WHERE cloudcast_id >= ? AND cloudcast_id <= ?
       AND day >= toDate(?) AND day <= toDate(?)
       AND is_bot = 0
     GROUP BY cloudcast_id, day, listener_id

@@ -1,13 +1,22 @@
--- Cloudcasts with the most plays over a date range.
--- Binds: play_min_seconds, from, to, limit.
+-- Cloudcasts with the most plays over a date range (rolled-up days from
+-- `listener_day_totals`, the others from `listener_days`).
+-- Binds: play_min_seconds, from, to, from, to, limit.
 SELECT cloudcast_id,
        toUInt64(countIf(secs >= ?)) AS plays,
        toUInt64(uniqExact(listener_id)) AS listeners,
        toUInt64(sum(secs)) AS listened_seconds
 FROM
 (
+    SELECT cloudcast_id, day, listener_id, argMax(seconds, version) AS secs
+    FROM listener_day_totals
+    WHERE day >= toDate(?) AND day <= toDate(?) AND is_bot = 0
+      AND day IN (SELECT day FROM rollup_days)
+    GROUP BY cloudcast_id, day, listener_id
+    UNION ALL
     SELECT cloudcast_id, day, listener_id, uniqExactMerge(seconds) AS secs
     FROM listener_days
+    -- PREWHERE: rolled-up days are skipped before their states are decoded.
+    PREWHERE day NOT IN (SELECT day FROM rollup_days)
     WHERE day >= toDate(?) AND day <= toDate(?) AND is_bot = 0
     GROUP BY cloudcast_id, day, listener_id
 )

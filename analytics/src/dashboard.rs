@@ -15,7 +15,7 @@ use cloudcast_core::extract::{ApiPath, ApiQuery};
 
 use crate::export::{self, Format};
 use crate::range::{DateRange, Params};
-use crate::sql::{self, Query};
+use crate::sql::{self, Binds, Query};
 use crate::stats::{self, BrowserRow, DayRow, ReferrerRow, RetentionRow};
 use crate::{AnalyticsError, AnalyticsState};
 
@@ -84,24 +84,20 @@ pub async fn top_cloudcasts(
     r: &DateRange,
     limit: u32,
 ) -> Result<Vec<TopRow>, AnalyticsError> {
-    let (from, to) = r.bounds();
-    Ok(stats::query(client, sql::TOP_CLOUDCASTS)
-        .bind(play_min_seconds)
-        .bind(from)
-        .bind(to)
-        .bind(limit)
-        .fetch_all()
-        .await?)
+    let b = Binds {
+        play_min_seconds: Some(play_min_seconds),
+        limit: Some(limit),
+        ..Binds::range(r)
+    };
+    Ok(sql::TOP_CLOUDCASTS.bound(client, &b)?.fetch_all().await?)
 }
 
 pub async fn favourite_days(
     client: &clickhouse::Client,
     r: &DateRange,
 ) -> Result<Vec<FavouriteDay>, AnalyticsError> {
-    let (from, to) = r.bounds();
-    Ok(stats::query(client, sql::FAVOURITES)
-        .bind(from)
-        .bind(to)
+    Ok(sql::FAVOURITES
+        .bound(client, &Binds::range(r))?
         .fetch_all()
         .await?)
 }
@@ -183,15 +179,13 @@ pub async fn audiences(
     r: &DateRange,
     min_audience: u64,
 ) -> Result<Vec<AudienceRow>, AnalyticsError> {
-    let (from, to) = r.bounds();
     // The floor is applied in the query itself, so no smaller audience
     // ever leaves ClickHouse; at least 1 so an empty tag never shows.
-    Ok(stats::query(client, sql::AD_AUDIENCES)
-        .bind(from)
-        .bind(to)
-        .bind(min_audience.max(1))
-        .fetch_all()
-        .await?)
+    let b = Binds {
+        min_audience: Some(min_audience.max(1)),
+        ..Binds::range(r)
+    };
+    Ok(sql::AD_AUDIENCES.bound(client, &b)?.fetch_all().await?)
 }
 
 /// `GET /api/v1/ads/audiences?from=&to=`
@@ -239,24 +233,15 @@ pub async fn download(
     let format = Format::parse(params.format.as_deref())?;
     let r = range_of(&state, &params)?;
     let limit = params.limit(crate::range::MAX_LIMIT)?;
-    let (from, to) = r.bounds();
     let cfg = &state.config.analytics;
-    let mut query = stats::query(&state.clickhouse, q);
-    for bind in q.bind_names() {
-        query = match bind {
-            "play_min_seconds" => query.bind(cfg.play_min_seconds),
-            "cloudcast_id" => query.bind(""),
-            "from" => query.bind(&from),
-            "to" => query.bind(&to),
-            "limit" => query.bind(limit),
-            "min_audience" => query.bind(cfg.min_audience.max(1)),
-            other => {
-                return Err(AnalyticsError::Encode(format!(
-                    "dataset {name} needs an unknown bind {other}"
-                )));
-            }
-        };
-    }
+    let b = Binds {
+        play_min_seconds: Some(cfg.play_min_seconds),
+        cloudcast_id: Some(""),
+        limit: Some(limit),
+        min_audience: Some(cfg.min_audience.max(1)),
+        ..Binds::range(&r)
+    };
+    let query = q.bound(&state.clickhouse, &b)?;
     let text = query
         .fetch_bytes("TabSeparatedWithNamesAndTypes")?
         .collect()
@@ -266,6 +251,7 @@ pub async fn download(
     let batch = export::tsv_to_batch(text)?;
     // Encoding a result of at most a few thousand rows takes milliseconds.
     let body = export::encode(&batch, format)?;
+    let (from, to) = r.bounds();
     let disposition = format!(
         "attachment; filename=\"{name}_{from}_{to}.{}\"",
         format.extension()

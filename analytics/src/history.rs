@@ -37,11 +37,12 @@ pub async fn sessions(
     user: Uuid,
     limit: u32,
 ) -> Result<Vec<SessionRow>, AnalyticsError> {
-    Ok(crate::stats::query(client, sql::HISTORY)
-        .bind(user.to_string())
-        .bind(limit)
-        .fetch_all()
-        .await?)
+    let b = sql::Binds {
+        user_id: Some(user.to_string()),
+        limit: Some(limit),
+        ..sql::Binds::default()
+    };
+    Ok(sql::HISTORY.bound(client, &b)?.fetch_all().await?)
 }
 
 #[derive(Debug, Serialize)]

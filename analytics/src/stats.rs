@@ -12,7 +12,7 @@ use cloudcast_core::auth::{self, MaybeUser};
 use cloudcast_core::extract::{ApiPath, ApiQuery};
 
 use crate::range::{DateRange, Params};
-use crate::sql::{self, Query};
+use crate::sql::{self, Binds};
 use crate::{AnalyticsError, AnalyticsState, links};
 
 /// Rows in the referrer and browser lists unless `limit` says otherwise.
@@ -53,11 +53,6 @@ pub struct ListenersRow {
     pub listeners: u64,
 }
 
-/// Runs `q` with `binds` applied in order.
-pub(crate) fn query(client: &clickhouse::Client, q: Query) -> clickhouse::query::Query {
-    client.query(&q.text())
-}
-
 /// Per-day rows for one cloudcast, or all with `cloudcast = ""`.
 pub async fn daily(
     client: &clickhouse::Client,
@@ -65,15 +60,12 @@ pub async fn daily(
     cloudcast: &str,
     r: &DateRange,
 ) -> Result<Vec<DayRow>, AnalyticsError> {
-    let (from, to) = r.bounds();
-    Ok(query(client, sql::DAILY)
-        .bind(play_min_seconds)
-        .bind(cloudcast)
-        .bind(cloudcast)
-        .bind(from)
-        .bind(to)
-        .fetch_all()
-        .await?)
+    let b = Binds {
+        play_min_seconds: Some(play_min_seconds),
+        cloudcast_id: Some(cloudcast),
+        ..Binds::range(r)
+    };
+    Ok(sql::DAILY.bound(client, &b)?.fetch_all().await?)
 }
 
 /// Distinct listeners over the whole range.
@@ -82,14 +74,11 @@ pub async fn listeners(
     cloudcast: &str,
     r: &DateRange,
 ) -> Result<u64, AnalyticsError> {
-    let (from, to) = r.bounds();
-    let row: ListenersRow = query(client, sql::LISTENERS)
-        .bind(cloudcast)
-        .bind(cloudcast)
-        .bind(from)
-        .bind(to)
-        .fetch_one()
-        .await?;
+    let b = Binds {
+        cloudcast_id: Some(cloudcast),
+        ..Binds::range(r)
+    };
+    let row: ListenersRow = sql::LISTENERS.bound(client, &b)?.fetch_one().await?;
     Ok(row.listeners)
 }
 
@@ -98,14 +87,11 @@ pub async fn retention(
     cloudcast: &str,
     r: &DateRange,
 ) -> Result<Vec<RetentionRow>, AnalyticsError> {
-    let (from, to) = r.bounds();
-    Ok(query(client, sql::RETENTION)
-        .bind(cloudcast)
-        .bind(cloudcast)
-        .bind(from)
-        .bind(to)
-        .fetch_all()
-        .await?)
+    let b = Binds {
+        cloudcast_id: Some(cloudcast),
+        ..Binds::range(r)
+    };
+    Ok(sql::RETENTION.bound(client, &b)?.fetch_all().await?)
 }
 
 pub async fn referrers(
@@ -114,15 +100,12 @@ pub async fn referrers(
     r: &DateRange,
     limit: u32,
 ) -> Result<Vec<ReferrerRow>, AnalyticsError> {
-    let (from, to) = r.bounds();
-    Ok(query(client, sql::REFERRERS)
-        .bind(cloudcast)
-        .bind(cloudcast)
-        .bind(from)
-        .bind(to)
-        .bind(limit)
-        .fetch_all()
-        .await?)
+    let b = Binds {
+        cloudcast_id: Some(cloudcast),
+        limit: Some(limit),
+        ..Binds::range(r)
+    };
+    Ok(sql::REFERRERS.bound(client, &b)?.fetch_all().await?)
 }
 
 pub async fn browsers(
@@ -131,15 +114,12 @@ pub async fn browsers(
     r: &DateRange,
     limit: u32,
 ) -> Result<Vec<BrowserRow>, AnalyticsError> {
-    let (from, to) = r.bounds();
-    Ok(query(client, sql::BROWSERS)
-        .bind(cloudcast)
-        .bind(cloudcast)
-        .bind(from)
-        .bind(to)
-        .bind(limit)
-        .fetch_all()
-        .await?)
+    let b = Binds {
+        cloudcast_id: Some(cloudcast),
+        limit: Some(limit),
+        ..Binds::range(r)
+    };
+    Ok(sql::BROWSERS.bound(client, &b)?.fetch_all().await?)
 }
 
 /// Sums of the daily rows: plays and seconds add up across days; listeners

@@ -295,6 +295,8 @@ pub struct AnalyticsConfig {
     pub min_audience: u64,
     /// Longest date range one statistics query may cover, in days.
     pub max_range_days: u32,
+    /// How often finished days are rolled up into plain totals (seconds).
+    pub rollup_secs: u64,
 }
 
 impl Default for AnalyticsConfig {
@@ -309,6 +311,7 @@ impl Default for AnalyticsConfig {
             play_min_seconds: 30,
             min_audience: 50,
             max_range_days: 366,
+            rollup_secs: 60,
         }
     }
 }

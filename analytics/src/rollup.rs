@@ -1,0 +1,116 @@
+//! Rolls finished UTC days of `listener_days` up into plain numbers in
+//! `listener_day_totals` (migration 0005), so plays, listeners and seconds
+//! over long ranges read one small row per listener-day instead of merging
+//! exact-distinct states that hold one entry per beat.
+//!
+//! A day is rolled up once it is over, and again whenever its beat count
+//! (`day_beats`, kept by a materialized view) differs from the count recorded
+//! at its last rollup (a late replay from a stream node's write-ahead log). Until a day is
+//! rolled up, queries read it from `listener_days` directly, so answers are
+//! the same either way; only their cost differs.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use time::{Date, OffsetDateTime};
+use tokio_util::sync::CancellationToken;
+
+use crate::AnalyticsError;
+use crate::range::day_string;
+
+/// Copies one day's listener totals. Binds: version, day.
+pub const ROLL_SQL: &str = "INSERT INTO listener_day_totals
+    (cloudcast_id, day, listener_id, user_id, is_bot, seconds, furthest_ms, version)
+SELECT cloudcast_id, day, listener_id, user_id, is_bot,
+       uniqExactMerge(seconds), maxMerge(furthest_ms), ?
+FROM listener_days
+WHERE day = toDate(?)
+GROUP BY cloudcast_id, day, listener_id, user_id, is_bot";
+
+/// Records a day as rolled up. Binds: day, beats, version.
+pub const MARK_SQL: &str = "INSERT INTO rollup_days (day, beats, version) VALUES (toDate(?), ?, ?)";
+
+#[derive(Debug, serde::Deserialize, clickhouse::Row)]
+struct DayCount {
+    day: String,
+    beats: u64,
+}
+
+async fn beats_on(ch: &clickhouse::Client, day: &str) -> Result<u64, AnalyticsError> {
+    Ok(ch
+        .query("SELECT toUInt64(sum(beats)) FROM day_beats WHERE day = toDate(?)")
+        .bind(day)
+        .fetch_one()
+        .await?)
+}
+
+/// Finished days whose beat count differs from the one at their last
+/// rollup (or that were never rolled up), with their current counts.
+async fn due(ch: &clickhouse::Client, today: Date) -> Result<Vec<(String, u64)>, AnalyticsError> {
+    let counts: Vec<DayCount> = ch
+        .query(
+            "SELECT toString(day) AS day_text, toUInt64(sum(beats)) AS beats FROM day_beats
+              WHERE day < toDate(?) GROUP BY day ORDER BY day",
+        )
+        .bind(day_string(today))
+        .fetch_all()
+        .await?;
+    let rolled: HashMap<String, u64> = ch
+        .query("SELECT toString(day) AS day_text, argMax(beats, version) AS beats FROM rollup_days GROUP BY day")
+        .fetch_all::<DayCount>()
+        .await?
+        .into_iter()
+        .map(|d| (d.day, d.beats))
+        .collect();
+    Ok(counts
+        .into_iter()
+        .filter(|d| rolled.get(&d.day) != Some(&d.beats))
+        .map(|d| (d.day, d.beats))
+        .collect())
+}
+
+/// One round: rolls up every day that is due; returns those days.
+pub async fn roll_once(
+    ch: &clickhouse::Client,
+    today: Date,
+) -> Result<Vec<String>, AnalyticsError> {
+    let mut rolled = Vec::new();
+    for (day, beats) in due(ch, today).await? {
+        let version = u32::try_from(OffsetDateTime::now_utc().unix_timestamp()).unwrap_or(u32::MAX);
+        ch.query(ROLL_SQL)
+            .bind(version)
+            .bind(&day)
+            .execute()
+            .await?;
+        // Beats that landed while the rollup ran change the count: leave
+        // the day unmarked (or marked with the old count) so the next round
+        // rolls it up again.
+        if beats_on(ch, &day).await? != beats {
+            continue;
+        }
+        ch.query(MARK_SQL)
+            .bind(&day)
+            .bind(beats)
+            .bind(version)
+            .execute()
+            .await?;
+        rolled.push(day);
+    }
+    Ok(rolled)
+}
+
+/// Rolls days up every `every` until shutdown; a failed round (ClickHouse
+/// away) is simply tried again, queries meanwhile read the live views.
+pub async fn run(ch: clickhouse::Client, every: Duration, shutdown: CancellationToken) {
+    loop {
+        match roll_once(&ch, OffsetDateTime::now_utc().date()).await {
+            Ok(days) if days.is_empty() => {}
+            Ok(days) => tracing::info!(?days, "listener days rolled up"),
+            Err(e) => tracing::warn!(error = %e, "rolling up listener days failed; will retry"),
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+    }
+}
