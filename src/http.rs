@@ -3,8 +3,12 @@
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::State;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use http_body_util::BodyExt;
@@ -18,6 +22,7 @@ use tower_http::set_header::{SetResponseHeader, SetResponseHeaderLayer};
 
 use cloudcast_analytics::BeatSender;
 use cloudcast_core::ApiError;
+use cloudcast_core::netaddr::ip_prefix;
 use cloudcast_core::signing::UrlSigner;
 
 use crate::{Role, Services};
@@ -93,6 +98,46 @@ pub fn app(
         .fallback(not_found)
         .layer(axum::middleware::map_response(json_errors))
         .layer(CompressionLayer::new().compress_when(compress))
+        .layer(axum::middleware::from_fn(access_log))
+}
+
+/// One log line per request: method, path (never the query string, which
+/// carries signatures and tokens), status, time, and the client's /24 or
+/// /48 only (seed §3). Media ranges and heartbeats, thousands a second, log
+/// at debug level; the rest at info.
+async fn access_log(req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let path = redact(req.uri().path());
+    let client = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| ip_prefix(c.0.ip()))
+        .unwrap_or_default();
+    let started = Instant::now();
+    let resp = next.run(req).await;
+    let status = resp.status().as_u16();
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    if path.starts_with("/stream/") || path == "/api/v1/heartbeats" {
+        tracing::debug!(target: "cloudcast::access", %method, %path, status, ms, %client, "request");
+    } else {
+        tracing::info!(target: "cloudcast::access", %method, %path, status, ms, %client, "request");
+    }
+    resp
+}
+
+/// The path with any segment that looks like an email address replaced, so
+/// a client putting one in a URL does not put it in the logs.
+fn redact(path: &str) -> String {
+    path.split('/')
+        .map(|seg| {
+            if seg.contains('@') || seg.contains("%40") {
+                "[redacted]"
+            } else {
+                seg
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// Pages and bundles keep fixed names, so browsers must revalidate them.
@@ -184,4 +229,22 @@ async fn healthz(State(s): State<Services>) -> Response {
 
 async fn index() -> Html<&'static str> {
     Html(include_str!("index.html"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn emails_in_paths_are_redacted() {
+        assert_eq!(
+            redact("/api/v1/users/alice@example.org/activity"),
+            "/api/v1/users/[redacted]/activity"
+        );
+        assert_eq!(
+            redact("/api/v1/users/bob%40example.org"),
+            "/api/v1/users/[redacted]"
+        );
+        assert_eq!(redact("/api/v1/users/dj_alice"), "/api/v1/users/dj_alice");
+    }
 }

@@ -21,9 +21,10 @@ use cloudcast_core::storage::{EmbeddedS3, Storage};
 
 pub use http::app;
 
-/// How often favourite events are copied to ClickHouse: dashboards show a
-/// change within seconds, and an idle round costs two tiny queries.
-const FAVOURITE_COPY_EVERY: Duration = Duration::from_secs(2);
+/// How often favourite events are copied to ClickHouse and queued removals
+/// applied there: changes show within seconds, and an idle round costs a
+/// few tiny queries.
+const SYNC_EVERY: Duration = Duration::from_secs(2);
 
 /// What one process does. `All` is the single-machine default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -215,7 +216,18 @@ pub async fn start(config: Config, roles: &[Role]) -> anyhow::Result<Running> {
         tasks.push(tokio::spawn(cloudcast_analytics::favourites::run_copier(
             services.pool.clone(),
             services.clickhouse.clone(),
-            FAVOURITE_COPY_EVERY,
+            SYNC_EVERY,
+            shutdown.clone(),
+        )));
+        tasks.push(tokio::spawn(cloudcast_analytics::purge::run(
+            services.pool.clone(),
+            services.clickhouse.clone(),
+            SYNC_EVERY,
+            shutdown.clone(),
+        )));
+        tasks.push(tokio::spawn(cloudcast_analytics::rollup::run(
+            services.clickhouse.clone(),
+            Duration::from_secs(config.analytics.rollup_secs.max(1)),
             shutdown.clone(),
         )));
     }

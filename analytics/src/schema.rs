@@ -22,6 +22,7 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         include_str!("../migrations/0003_wal_segment.sql"),
     ),
     (4, "views", include_str!("../migrations/0004_views.sql")),
+    (5, "rollups", include_str!("../migrations/0005_rollups.sql")),
 ];
 
 pub async fn migrate(cfg: &ClickhouseConfig) -> Result<(), AnalyticsError> {

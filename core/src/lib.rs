@@ -9,6 +9,7 @@ pub mod error;
 pub mod extract;
 pub mod limits;
 pub mod listener;
+pub mod netaddr;
 pub mod secrets;
 pub mod signing;
 pub mod storage;

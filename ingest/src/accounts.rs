@@ -199,6 +199,8 @@ pub async fn create_account(
         }
         Err(e) => return Err(e.into()),
     }
+    // The defaults in force from the first moment (the columns' defaults).
+    crate::consents::record_signup(&mut tx, id, true, false).await?;
     let (token, token_hash) = new_token();
     let expires = OffsetDateTime::now_utc()
         + time::Duration::seconds(state.config.auth.verification_ttl_secs);

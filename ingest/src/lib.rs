@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod catalog;
+pub mod consents;
 pub mod error;
 pub mod limits;
 pub mod mail;
@@ -71,6 +72,7 @@ pub fn router(state: IngestState) -> Router {
             post(accounts::sign_in).delete(accounts::sign_out),
         )
         .route("/api/v1/me", get(accounts::me))
+        .route("/api/v1/me/consents", get(consents::get).put(consents::put))
         .route(
             "/api/v1/me/profile",
             get(profiles::get_own).put(profiles::put_own),

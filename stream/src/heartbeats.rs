@@ -24,9 +24,9 @@ use cloudcast_core::listener::{self, Listener};
 use cloudcast_core::signing::unix_now;
 
 use crate::agent;
-use crate::iphash::ip_prefix;
 use crate::lookup::StreamInfo;
 use crate::{StreamError, StreamState};
+use cloudcast_core::netaddr::ip_prefix;
 
 /// One beat as a player sends it.
 #[derive(Debug, Deserialize)]

@@ -1,0 +1,150 @@
+//! Privacy rules end to end (seed §4, §10, §16): consents with their proof,
+//! and a withdrawal of ad consent reaching ClickHouse.
+
+mod common;
+
+use std::time::Duration;
+
+use common::TestSystem;
+use serde_json::{Value, json};
+
+async fn consents(sys: &TestSystem, token: &str, body: Option<Value>) -> (u16, Value) {
+    let url = sys.url("/api/v1/me/consents");
+    let req = match body {
+        Some(b) => sys.http.put(url).json(&b),
+        None => sys.http.get(url),
+    };
+    let resp = req.bearer_auth(token).send().await.expect("consents");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// The user's seconds in the ad-interest aggregate.
+async fn ad_seconds(sys: &TestSystem, user: &str) -> u64 {
+    let sql =
+        format!("SELECT toUInt64(sum(seconds)) AS s FROM ad_interest WHERE user_id = '{user}'");
+    common::ch_u64(&sys.clickhouse_rows(&sql).await[0]["s"])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consents_are_recorded_and_a_withdrawal_empties_ad_interest() {
+    let sys = TestSystem::start("privacy_consents").await;
+    let dj = sys.user("pc_dj").await;
+    let fan = sys.user("pc_fan").await;
+
+    // Defaults: ads on (opt-out), third-party contact off (opt-in), both on record.
+    let (status, c) = consents(&sys, &fan, None).await;
+    assert_eq!(status, 200, "{c}");
+    assert_eq!(
+        (
+            c["personalised_ads"].as_bool(),
+            c["third_party_contact"].as_bool()
+        ),
+        (Some(true), Some(false))
+    );
+    let history = c["history"].as_array().expect("history");
+    assert_eq!(history.len(), 2, "{c}");
+    assert!(
+        history
+            .iter()
+            .all(|e| e["source"] == "signup" && e["at"].is_string())
+    );
+
+    // Bad updates are named and change nothing.
+    for bad in [
+        json!({}),
+        json!({"ads": false}),
+        json!({"personalised_ads": "no"}),
+    ] {
+        let (status, body) = consents(&sys, &fan, Some(bad.clone())).await;
+        assert!((400..500).contains(&status), "{bad} -> {status} {body}");
+        assert!(body["error"]["code"].is_string(), "{body}");
+    }
+    let resp = sys
+        .http
+        .get(sys.url("/api/v1/me/consents"))
+        .send()
+        .await
+        .expect("anon");
+    assert_eq!(resp.status(), 401);
+
+    // Opt in to third-party contact: recorded once, even when repeated.
+    for _ in 0..2 {
+        let (status, c) = consents(&sys, &fan, Some(json!({"third_party_contact": true}))).await;
+        assert_eq!(status, 200, "{c}");
+        assert_eq!(c["third_party_contact"], true);
+        assert_eq!(c["history"].as_array().map(Vec::len), Some(3), "{c}");
+    }
+
+    // Listening with ad consent on fills the ad-interest aggregate.
+    let cc = sys.ready_cloudcast(&dj, 30, "Consent mix").await;
+    let id = cc["id"].as_str().expect("id").to_string();
+    let resp = sys
+        .http
+        .patch(sys.url(&format!("/api/v1/cloudcasts/{id}")))
+        .bearer_auth(&dj)
+        .json(&json!({"tags": ["ambient"]}))
+        .send()
+        .await
+        .expect("tags");
+    assert_eq!(resp.status(), 200);
+    tokio::time::sleep(Duration::from_secs(6)).await; // the stream's cloudcast cache
+    let beats: Vec<Value> = (0..20)
+        .map(|s| json!({"cloudcast_id": id, "session_id": "pc-1", "seq": s, "position_ms": s * 1000}))
+        .collect();
+    let resp = sys
+        .http
+        .post(sys.url("/api/v1/heartbeats"))
+        .bearer_auth(&fan)
+        .json(&beats)
+        .send()
+        .await
+        .expect("beats");
+    assert_eq!(resp.status(), 202);
+    let me: Value = sys
+        .http
+        .get(sys.url("/api/v1/me"))
+        .bearer_auth(&fan)
+        .send()
+        .await
+        .expect("me")
+        .json()
+        .await
+        .expect("json");
+    let user_id = me["id"].as_str().expect("id").to_string();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while ad_seconds(&sys, &user_id).await != 20 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "ad interest never arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+
+    // Withdrawal: recorded as proof, and the user's ad-interest rows go.
+    let (status, c) = consents(&sys, &fan, Some(json!({"personalised_ads": false}))).await;
+    assert_eq!(status, 200, "{c}");
+    assert_eq!(c["personalised_ads"], false);
+    let last = c["history"]
+        .as_array()
+        .and_then(|h| h.last())
+        .cloned()
+        .expect("event");
+    assert_eq!(
+        (
+            last["kind"].as_str(),
+            last["granted"].as_bool(),
+            last["source"].as_str()
+        ),
+        (Some("personalised_ads"), Some(false), Some("user"))
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while ad_seconds(&sys, &user_id).await != 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "ad interest still there after a withdrawal"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    sys.stop().await;
+}
