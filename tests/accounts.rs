@@ -5,11 +5,8 @@
 
 mod common;
 
-use std::process::Command;
-
 use common::TestSystem;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 async fn json_of(resp: reqwest::Response) -> (u16, Value) {
     let status = resp.status().as_u16();
@@ -201,64 +198,22 @@ async fn login_attempts_are_rate_limited_per_account() {
     sys.stop().await;
 }
 
-/// A minimal SMTP server that records one message's DATA.
-async fn smtp_sink() -> (u16, tokio::task::JoinHandle<String>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    let task = tokio::spawn(async move {
-        let (sock, _) = listener.accept().await.expect("accept");
-        let (r, mut w) = sock.into_split();
-        let mut lines = BufReader::new(r).lines();
-        w.write_all(b"220 sink ESMTP\r\n").await.expect("greet");
-        let mut data = String::new();
-        let mut in_data = false;
-        while let Ok(Some(line)) = lines.next_line().await {
-            if in_data {
-                if line == "." {
-                    in_data = false;
-                    w.write_all(b"250 OK queued\r\n").await.expect("w");
-                } else {
-                    data.push_str(&line);
-                    data.push('\n');
-                }
-                continue;
-            }
-            let upper = line.to_ascii_uppercase();
-            if upper.starts_with("EHLO") {
-                w.write_all(b"250-sink\r\n250 8BITMIME\r\n")
-                    .await
-                    .expect("w");
-            } else if upper.starts_with("DATA") {
-                in_data = true;
-                w.write_all(b"354 go ahead\r\n").await.expect("w");
-            } else if upper.starts_with("QUIT") {
-                w.write_all(b"221 bye\r\n").await.expect("w");
-                break;
-            } else {
-                w.write_all(b"250 OK\r\n").await.expect("w");
-            }
-        }
-        data
-    });
-    (port, task)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn email_verification_goes_through_the_outbox_and_smtp() {
-    let (port, sink) = smtp_sink().await;
-    let sys = TestSystem::start_with("verify", |c| {
-        c.smtp.host = "127.0.0.1".into();
-        c.smtp.port = port;
-        c.smtp.security = "none".into();
-    })
-    .await;
+    let (sys, mails) = TestSystem::start_with_smtp("verify").await;
     let token = sys.user("verify_me").await;
-    let mail = tokio::time::timeout(std::time::Duration::from_secs(20), sink)
-        .await
-        .expect("mail delivered within 20 s")
-        .expect("sink");
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mail = loop {
+        let found = mails.lock().ok().and_then(|m| m.first().cloned());
+        if let Some(mail) = found {
+            break mail;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "mail delivered within 20 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
     assert!(mail.contains("To: verify_me@example.org"), "{mail}");
     // The body is quoted-printable (the link is longer than a mail line):
     // undo soft line breaks and the encoded '='.
@@ -535,17 +490,7 @@ async fn admin_commands_create_admins_list_users_and_show_the_outbox() {
     let sys = TestSystem::start("admin").await;
     sys.user("plain_user").await;
     let run = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_cloudcast"))
-            .args(args)
-            .env("CLOUDCAST__POSTGRES__URL", &sys.pg_url)
-            .env("CLOUDCAST__CLICKHOUSE__DATABASE", &sys.db_name)
-            .env(
-                "CLOUDCAST__S3__EMBEDDED_ROOT",
-                sys.dir.path().join("s3-admin"),
-            )
-            .env("CLOUDCAST_ADMIN_PASSWORD", "an admin password")
-            .output()
-            .expect("run cloudcast");
+        let out = sys.cli(args);
         assert!(
             out.status.success(),
             "{args:?}: {}",

@@ -148,3 +148,83 @@ async fn consents_are_recorded_and_a_withdrawal_empties_ad_interest() {
     }
     sys.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn breach_notices_reach_the_chosen_users_through_smtp() {
+    let (sys, mails) = TestSystem::start_with_smtp("privacy_breach").await;
+    for name in ["pb_a", "pb_b", "pb_c"] {
+        sys.user(name).await;
+    }
+    let run = |args: &[&str]| sys.cli(args);
+    let notice = "We found that a backup of our user database was exposed on 2026-11-28.";
+    let out = run(&[
+        "admin",
+        "notify-breach",
+        "--users",
+        "pb_a,PB_B@example.org",
+        "--message",
+        notice,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("for 2 account(s)"));
+    // An unknown recipient queues nothing at all.
+    let out = run(&[
+        "admin",
+        "notify-breach",
+        "--users",
+        "pb_c,nobody",
+        "--message",
+        notice,
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nobody"));
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let notices = loop {
+        let notices: Vec<String> = mails
+            .lock()
+            .map(|m| {
+                m.iter()
+                    .filter(|d| d.contains("Security notice"))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        if notices.len() >= 2 || tokio::time::Instant::now() > deadline {
+            break notices;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    assert_eq!(notices.len(), 2, "{notices:?}");
+    let mut to: Vec<&str> = notices
+        .iter()
+        .filter_map(|m| m.lines().find(|l| l.starts_with("To: ")))
+        .collect();
+    to.sort_unstable();
+    assert_eq!(to, vec!["To: pb_a@example.org", "To: pb_b@example.org"]);
+    assert!(
+        notices
+            .iter()
+            .all(|m| m.contains("backup of our user database"))
+    );
+
+    // --all reaches every account (through the outbox).
+    let out = run(&["admin", "notify-breach", "--all", "--message", notice]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pool = sqlx::PgPool::connect(&sys.pg_url).await.expect("pg");
+    let queued: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM email_outbox WHERE kind = 'security_notice'")
+            .fetch_one(&pool)
+            .await
+            .expect("count");
+    assert_eq!(queued, 5);
+    sys.stop().await;
+}

@@ -34,3 +34,81 @@ pub async fn list_users(state: &IngestState) -> Result<Vec<UserSummary>, IngestE
     .fetch_all(&state.pool)
     .await?)
 }
+
+/// Longest security notice accepted, in bytes (a notice, not a newsletter).
+const MAX_NOTICE_BYTES: usize = 10_000;
+
+/// Who a security notice goes to.
+pub enum Recipients<'a> {
+    All,
+    /// Usernames or email addresses (case-insensitive).
+    Some(&'a [String]),
+}
+
+/// Queues a security notice (seed §5) in the email outbox for each
+/// recipient, in one transaction: an unknown recipient queues nothing.
+/// Delivery follows through SMTP when configured. Returns how many.
+pub async fn notify_breach(
+    state: &IngestState,
+    to: Recipients<'_>,
+    message: &str,
+) -> Result<usize, IngestError> {
+    let message = message.trim();
+    if message.is_empty() || message.len() > MAX_NOTICE_BYTES {
+        return Err(IngestError::InvalidField(format!(
+            "the message must have 1 to {MAX_NOTICE_BYTES} bytes"
+        )));
+    }
+    let users: Vec<(Uuid, String, String)> = match to {
+        Recipients::All => {
+            sqlx::query_as("SELECT id, username, email FROM users ORDER BY created_at, id")
+                .fetch_all(&state.pool)
+                .await?
+        }
+        Recipients::Some(names) => {
+            let lowered: Vec<String> = names.iter().map(|n| n.trim().to_lowercase()).collect();
+            let found: Vec<(Uuid, String, String)> = sqlx::query_as(
+                "SELECT id, username, email FROM users
+                  WHERE lower(username) = ANY($1) OR lower(email) = ANY($1)
+                  ORDER BY created_at, id",
+            )
+            .bind(&lowered)
+            .fetch_all(&state.pool)
+            .await?;
+            let unknown: Vec<&String> = lowered
+                .iter()
+                .filter(|n| {
+                    !found
+                        .iter()
+                        .any(|(_, u, e)| &u.to_lowercase() == *n || &e.to_lowercase() == *n)
+                })
+                .collect();
+            if !unknown.is_empty() || lowered.is_empty() {
+                return Err(IngestError::InvalidField(format!(
+                    "unknown users: {unknown:?} (nothing was queued)"
+                )));
+            }
+            found
+        }
+    };
+    let mut tx = state.pool.begin().await?;
+    for (id, username, email) in &users {
+        let body = format!(
+            "Hello {username},\n\n{message}\n\nWe are telling you as our privacy policy promises \
+             (section 5). If you would rather be told another way, send us your alternative \
+             contact through the \"Reports\" option on the contact page.\n\nCloudcast\n"
+        );
+        crate::mail::queue(
+            &mut tx,
+            Some(*id),
+            email,
+            "security_notice",
+            "Security notice from Cloudcast",
+            &body,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    tracing::info!(recipients = users.len(), "security notice queued");
+    Ok(users.len())
+}

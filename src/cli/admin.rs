@@ -27,6 +27,24 @@ pub enum AdminCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Queue a security notice (privacy policy section 5) for some users
+    /// or all of them; it goes out through SMTP when configured.
+    NotifyBreach {
+        /// Usernames or emails, comma-separated.
+        #[arg(
+            long,
+            value_delimiter = ',',
+            required_unless_present = "all",
+            conflicts_with = "all"
+        )]
+        users: Vec<String>,
+        /// Every account.
+        #[arg(long)]
+        all: bool,
+        /// The notice's text.
+        #[arg(long)]
+        message: String,
+    },
     /// Show the email outbox (verification links and notices).
     Outbox {
         /// Only messages not yet delivered.
@@ -95,6 +113,21 @@ pub async fn run(config: Config, cmd: AdminCommand) -> anyhow::Result<()> {
                     );
                 }
             }
+        }
+        AdminCommand::NotifyBreach {
+            users,
+            all,
+            message,
+        } => {
+            let to = if all {
+                cloudcast_ingest::admin::Recipients::All
+            } else {
+                cloudcast_ingest::admin::Recipients::Some(&users)
+            };
+            let n = cloudcast_ingest::admin::notify_breach(&state, to, &message)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("queued a security notice for {n} account(s)");
         }
         AdminCommand::Outbox { unsent, json } => {
             let mails = cloudcast_ingest::mail::list(&state.pool, unsent)
