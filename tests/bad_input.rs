@@ -137,6 +137,9 @@ async fn accounts_and_sessions_reject_bad_input() {
     expect_error(
         http.post(&accounts)
             .header("content-type", "application/json")
+            // Answered before the body is read, then the server closes the
+            // connection: it must not go back to the client's pool.
+            .header("connection", "close")
             .body(huge)
             .send()
             .await
@@ -473,6 +476,7 @@ async fn catalog_stream_and_heartbeats_reject_bad_input() {
     expect_error(
         http.post(&beats)
             .header("content-type", "application/json")
+            .header("connection", "close")
             .body(huge)
             .send()
             .await
