@@ -228,3 +228,66 @@ async fn breach_notices_reach_the_chosen_users_through_smtp() {
     assert_eq!(queued, 5);
     sys.stop().await;
 }
+
+/// Seed §3: a node's request log keeps the client's /24 only, never the
+/// address, an email, or a query string (signatures, tokens).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_logs_keep_the_truncated_ip_and_no_email() {
+    let sys = TestSystem::start("privacy_logs").await;
+    let port = common::free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let log_path = sys.dir.path().join("node.log");
+    let log = std::fs::File::create(&log_path).expect("log file");
+    let mut cmd = sys.node_command("ingest", &listen);
+    cmd.env("RUST_LOG", "info").stderr(log);
+    let mut node = common::Node::spawn(cmd);
+    common::wait_for_port(port).await;
+    let base = format!("http://{listen}");
+    let http = reqwest::Client::new();
+    let resp = http
+        .post(format!("{base}/api/v1/accounts"))
+        .json(
+            &json!({"email": "logged.person@example.org", "username": "logged_person",
+                      "password": "correct horse battery", "birth_date": "1990-01-01"}),
+        )
+        .send()
+        .await
+        .expect("register");
+    assert_eq!(resp.status(), 201);
+    let resp = http
+        .post(format!("{base}/api/v1/sessions"))
+        .json(&json!({"login": "logged.person@example.org", "password": "correct horse battery"}))
+        .send()
+        .await
+        .expect("sign in");
+    assert_eq!(resp.status(), 200);
+    // An email in a path and a secret in a query string.
+    for path in [
+        "/api/v1/users/logged.person@example.org",
+        "/api/v1/me?token=s3cr3t-token",
+    ] {
+        http.get(format!("{base}{path}")).send().await.expect("get");
+    }
+    node.kill_9();
+    let text = std::fs::read_to_string(&log_path).expect("read log");
+    let requests: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("cloudcast::access"))
+        .collect();
+    assert!(requests.len() >= 4, "no request log lines:\n{text}");
+    assert!(
+        requests.iter().all(|l| l.contains("client=127.0.0.0/24")),
+        "{requests:#?}"
+    );
+    for secret in ["logged.person@example.org", "s3cr3t-token", "127.0.0.1:"] {
+        assert!(
+            !requests.iter().any(|l| l.contains(secret)),
+            "{secret} in the request log: {requests:#?}"
+        );
+    }
+    assert!(
+        !text.contains("logged.person@example.org"),
+        "email in the log:\n{text}"
+    );
+    sys.stop().await;
+}
