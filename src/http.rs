@@ -106,6 +106,17 @@ pub fn app(
 /// /48 only (seed §3). Media ranges and heartbeats, thousands a second, log
 /// at debug level; the rest at info.
 async fn access_log(req: Request, next: Next) -> Response {
+    let busy = req.uri().path().starts_with("/stream/") || req.uri().path() == "/api/v1/heartbeats";
+    // Decided before any work: on the hot routes the line is usually off,
+    // and then neither the prefix nor the redacted path is built.
+    let on = if busy {
+        tracing::enabled!(target: "cloudcast::access", tracing::Level::DEBUG)
+    } else {
+        tracing::enabled!(target: "cloudcast::access", tracing::Level::INFO)
+    };
+    if !on {
+        return next.run(req).await;
+    }
     let method = req.method().clone();
     let path = redact(req.uri().path());
     let client = req
@@ -117,7 +128,7 @@ async fn access_log(req: Request, next: Next) -> Response {
     let resp = next.run(req).await;
     let status = resp.status().as_u16();
     let ms = started.elapsed().as_secs_f64() * 1000.0;
-    if path.starts_with("/stream/") || path == "/api/v1/heartbeats" {
+    if busy {
         tracing::debug!(target: "cloudcast::access", %method, %path, status, ms, %client, "request");
     } else {
         tracing::info!(target: "cloudcast::access", %method, %path, status, ms, %client, "request");

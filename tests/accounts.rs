@@ -5,17 +5,8 @@
 
 mod common;
 
-use common::TestSystem;
+use common::{TestSystem, json_of};
 use serde_json::{Value, json};
-
-async fn json_of(resp: reqwest::Response) -> (u16, Value) {
-    let status = resp.status().as_u16();
-    let text = resp.text().await.expect("body");
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
 
 fn years_ago(years: i32) -> String {
     let today = time::OffsetDateTime::now_utc().date();

@@ -8,14 +8,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{BROWSER_UA, TestSystem};
+use common::{BROWSER_UA, TestSystem, json_of};
 use serde_json::{Value, json};
-
-async fn json_of(resp: reqwest::Response) -> (u16, Value) {
-    let status = resp.status().as_u16();
-    let body = resp.json().await.unwrap_or(Value::Null);
-    (status, body)
-}
 
 /// Sends `seconds` beats of one session (position = second), in batches.
 async fn listen(

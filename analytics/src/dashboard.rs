@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use cloudcast_core::auth::{self, AuthUser};
+use cloudcast_core::auth::AuthUser;
 use cloudcast_core::extract::{ApiPath, ApiQuery};
 
 use crate::export::{self, Format};
@@ -23,11 +23,7 @@ use crate::{AnalyticsError, AnalyticsState};
 const TOP_N: u32 = 10;
 
 async fn admin(state: &AnalyticsState, user: Uuid) -> Result<(), AnalyticsError> {
-    if auth::is_admin(&state.pool, user).await? {
-        Ok(())
-    } else {
-        Err(AnalyticsError::Forbidden("analytics are for admins"))
-    }
+    crate::require_admin(state, user, "analytics are for admins").await
 }
 
 fn range_of(state: &AnalyticsState, params: &Params) -> Result<DateRange, AnalyticsError> {

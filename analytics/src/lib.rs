@@ -64,6 +64,19 @@ impl FromRef<AnalyticsState> for PgPool {
     }
 }
 
+/// Ok when `user` is an administrator, else 403 saying `why`.
+pub(crate) async fn require_admin(
+    state: &AnalyticsState,
+    user: uuid::Uuid,
+    why: &'static str,
+) -> Result<(), AnalyticsError> {
+    if cloudcast_core::auth::is_admin(&state.pool, user).await? {
+        Ok(())
+    } else {
+        Err(AnalyticsError::Forbidden(why))
+    }
+}
+
 /// A client bound to the configured database. Validation is off because
 /// ClickHouse 18.16 knows neither `RowBinaryWithNamesAndTypes` nor the
 /// settings the validating path sends.

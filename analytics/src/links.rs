@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use cloudcast_core::auth::{self, AuthUser, MaybeUser};
+use cloudcast_core::auth::{AuthUser, MaybeUser};
 use cloudcast_core::extract::{ApiJson, ApiPath};
 
 use crate::{AnalyticsError, AnalyticsState, stats};
@@ -141,11 +141,7 @@ pub async fn confirm_purchases(
     ApiPath((id, n)): ApiPath<(Uuid, usize)>,
     ApiJson(body): ApiJson<Purchases>,
 ) -> Result<Json<LinkCount>, AnalyticsError> {
-    if !auth::is_admin(&state.pool, user).await? {
-        return Err(AnalyticsError::Forbidden(
-            "only an admin integration confirms purchases",
-        ));
-    }
+    crate::require_admin(&state, user, "only an admin integration confirms purchases").await?;
     if !(1..=MAX_PURCHASES_PER_CALL).contains(&body.count) {
         return Err(AnalyticsError::BadQuery(format!(
             "`count` must be between 1 and {MAX_PURCHASES_PER_CALL}"

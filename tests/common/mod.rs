@@ -586,3 +586,14 @@ pub async fn smtp_sink() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>)
     });
     (port, mails)
 }
+
+/// A response's status and JSON body (the raw text as a JSON string when
+/// the body is not JSON, so assertions show what came back).
+pub async fn json_of(resp: reqwest::Response) -> (u16, Value) {
+    let status = resp.status().as_u16();
+    let text = resp.text().await.expect("body");
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
