@@ -191,6 +191,7 @@ pub async fn start(config: Config, roles: &[Role]) -> anyhow::Result<Running> {
         let (sender, shipper) = cloudcast_analytics::start_log(
             &config.analytics,
             services.clickhouse.clone(),
+            services.pool.clone(),
             shutdown.clone(),
         )
         .context("opening the heartbeat log")?;
@@ -204,6 +205,13 @@ pub async fn start(config: Config, roles: &[Role]) -> anyhow::Result<Running> {
         tasks.push(tokio::spawn(cloudcast_ingest::uploads::run_janitor(
             ingest,
             Duration::from_secs(config.uploads.sweep_secs.max(1)),
+            shutdown.clone(),
+        )));
+        tasks.push(tokio::spawn(cloudcast_privacy::export::run_sweeper(
+            services.pool.clone(),
+            services.storage.clone(),
+            // Archives live for days; a ten-minute lag in deleting one is nothing.
+            Duration::from_secs(600),
             shutdown.clone(),
         )));
         tasks.push(tokio::spawn(cloudcast_ingest::mail::run_delivery(

@@ -17,6 +17,7 @@ pub mod schema;
 pub mod ship;
 pub mod sql;
 pub mod stats;
+pub mod tombstones;
 pub mod wal;
 
 use std::sync::Arc;
@@ -35,6 +36,7 @@ pub use wal::{BeatSender, WalError};
 pub fn start_log(
     cfg: &cloudcast_core::config::AnalyticsConfig,
     client: clickhouse::Client,
+    pool: PgPool,
     shutdown: tokio_util::sync::CancellationToken,
 ) -> Result<(BeatSender, tokio::task::JoinHandle<()>), WalError> {
     let (sender, shared) = wal::open(wal::WalConfig {
@@ -44,7 +46,14 @@ pub fn start_log(
         seal_after: std::time::Duration::from_millis(cfg.flush_ms.max(1)),
         queue: cfg.queue_capacity,
     })?;
-    let shipper = tokio::spawn(ship::run(shared, client, shutdown));
+    let tombstones = tombstones::Tombstones::default();
+    // Reloaded as often as the other PostgreSQL-driven analytics work.
+    tokio::spawn(
+        tombstones
+            .clone()
+            .run(pool, std::time::Duration::from_secs(2), shutdown.clone()),
+    );
+    let shipper = tokio::spawn(ship::run(shared, client, tombstones, shutdown));
     Ok((sender, shipper))
 }
 

@@ -1,6 +1,6 @@
 //! Applies the removals that PostgreSQL queues in `analytics_purges` to
-//! ClickHouse: today, a user's ad-interest rows once their ad consent is
-//! withdrawn. Removals are `ALTER TABLE .. DELETE` mutations (ClickHouse
+//! ClickHouse: a user's ad-interest rows once their ad consent is withdrawn,
+//! and everything of an erased account. Removals are `ALTER TABLE .. DELETE` mutations (ClickHouse
 //! applies them in the background, in seconds for these small tables); a
 //! removal that fails stays queued and is tried again.
 
@@ -19,8 +19,8 @@ pub async fn purge_once(
     pool: &sqlx::PgPool,
     ch: &clickhouse::Client,
 ) -> Result<usize, AnalyticsError> {
-    let due: Vec<(i64, Uuid, String)> = sqlx::query_as(
-        "SELECT id, user_id, scope FROM analytics_purges
+    let due: Vec<(i64, Uuid, String, Vec<Uuid>)> = sqlx::query_as(
+        "SELECT id, user_id, scope, cloudcast_ids FROM analytics_purges
           WHERE done_at IS NULL AND run_after <= now()
           ORDER BY run_after LIMIT $1",
     )
@@ -28,26 +28,104 @@ pub async fn purge_once(
     .fetch_all(pool)
     .await?;
     let mut done = 0;
-    for (id, user, scope) in due {
-        let table = match scope.as_str() {
-            "ad_interest" => "ad_interest",
+    for (id, user, scope, cloudcasts) in due {
+        match scope.as_str() {
+            "ad_interest" => {
+                ch.query("ALTER TABLE ad_interest DELETE WHERE user_id = ?")
+                    .bind(user.to_string())
+                    .execute()
+                    .await?;
+            }
+            "account" => erase_account(ch, user, &cloudcasts).await?,
             other => {
                 tracing::error!(scope = other, "unknown purge scope; left queued");
                 continue;
             }
-        };
-        ch.query(&format!("ALTER TABLE {table} DELETE WHERE user_id = ?"))
-            .bind(user.to_string())
-            .execute()
-            .await?;
+        }
         sqlx::query("UPDATE analytics_purges SET done_at = now() WHERE id = $1")
             .bind(id)
             .execute(pool)
             .await?;
-        tracing::info!(user_id = %user, table, "analytics rows removed");
+        tracing::info!(user_id = %user, scope, "analytics rows removed");
         done += 1;
     }
+    // Erasures are complete once their last repeat ran; the ids they kept to
+    // stop late beats go after `tombstones::KEEP_DAYS`.
+    sqlx::query("DELETE FROM erased_accounts WHERE erased_at < now() - make_interval(days => $1)")
+        .bind(crate::tombstones::KEEP_DAYS)
+        .execute(pool)
+        .await?;
+    sqlx::query(
+        "DELETE FROM analytics_purges
+          WHERE done_at < now() - make_interval(days => $1)",
+    )
+    .bind(crate::tombstones::KEEP_DAYS)
+    .execute(pool)
+    .await?;
     Ok(done)
+}
+
+/// The tables an erasure must visit: every MergeTree-family table of the
+/// database with a `user_id` or `cloudcast_id` column. Read from the schema,
+/// so a table added later is covered without a change here.
+async fn erasable_tables(
+    ch: &clickhouse::Client,
+) -> Result<Vec<(String, bool, bool)>, AnalyticsError> {
+    #[derive(clickhouse::Row, serde::Deserialize)]
+    struct T {
+        table: String,
+        has_user: u8,
+        has_cloudcast: u8,
+    }
+    let rows: Vec<T> = ch
+        .query(
+            "SELECT table,
+                    max(name = 'user_id') AS has_user,
+                    max(name = 'cloudcast_id') AS has_cloudcast
+               FROM system.columns
+              WHERE database = currentDatabase()
+                AND name IN ('user_id', 'cloudcast_id')
+                AND table IN (SELECT name FROM system.tables
+                               WHERE database = currentDatabase()
+                                 AND engine LIKE '%MergeTree')
+              GROUP BY table
+              ORDER BY table",
+        )
+        .fetch_all()
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|t| (t.table, t.has_user == 1, t.has_cloudcast == 1))
+        .collect())
+}
+
+/// Removes an erased account from ClickHouse: the rows carrying its user id
+/// and every row of its cloudcasts. Aggregates keyed by neither (day totals
+/// of all cloudcasts) cannot name the user and stay.
+pub async fn erase_account(
+    ch: &clickhouse::Client,
+    user: Uuid,
+    cloudcasts: &[Uuid],
+) -> Result<(), AnalyticsError> {
+    let cloudcasts: Vec<String> = cloudcasts.iter().map(Uuid::to_string).collect();
+    for (table, has_user, has_cloudcast) in erasable_tables(ch).await? {
+        let by_cloudcast = has_cloudcast && !cloudcasts.is_empty();
+        let cond = match (has_user, by_cloudcast) {
+            (true, true) => "user_id = ? OR has(?, cloudcast_id)",
+            (true, false) => "user_id = ?",
+            (false, true) => "has(?, cloudcast_id)",
+            (false, false) => continue,
+        };
+        let mut q = ch.query(&format!("ALTER TABLE `{table}` DELETE WHERE {cond}"));
+        if has_user {
+            q = q.bind(user.to_string());
+        }
+        if by_cloudcast {
+            q = q.bind(&cloudcasts);
+        }
+        q.execute().await?;
+    }
+    Ok(())
 }
 
 /// Runs [`purge_once`] every `every` until shutdown.

@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::rows::HeartbeatRow;
+use crate::tombstones::Tombstones;
 use crate::wal::{self, Shared, WalError};
 
 /// Test hook: with `CLOUDCAST_FAILPOINT=after-ship` the process aborts right
@@ -35,7 +36,12 @@ enum ShipError {
     Wal(#[from] WalError),
 }
 
-pub async fn run(shared: Arc<Shared>, client: clickhouse::Client, shutdown: CancellationToken) {
+pub async fn run(
+    shared: Arc<Shared>,
+    client: clickhouse::Client,
+    tombstones: Tombstones,
+    shutdown: CancellationToken,
+) {
     let abort_after_ship = std::env::var(FAILPOINT_ENV).is_ok_and(|v| v == "after-ship");
     // Segments from a previous run may have reached ClickHouse already.
     let mut suspect: HashSet<u64> = list(&shared).await.into_iter().collect();
@@ -45,6 +51,7 @@ pub async fn run(shared: Arc<Shared>, client: clickhouse::Client, shutdown: Canc
             let shipped = ship_segment(
                 &shared,
                 &client,
+                &tombstones,
                 seq,
                 &mut suspect,
                 &shutdown,
@@ -84,6 +91,7 @@ async fn list(shared: &Arc<Shared>) -> Vec<u64> {
 async fn ship_segment(
     shared: &Arc<Shared>,
     client: &clickhouse::Client,
+    tombstones: &Tombstones,
     seq: u64,
     suspect: &mut HashSet<u64>,
     shutdown: &CancellationToken,
@@ -92,7 +100,7 @@ async fn ship_segment(
     let path = wal::sealed_path(&shared.dir, seq);
     let id = format!("{}-{seq}", shared.log_id);
     let read_path = path.clone();
-    let rows = match tokio::task::spawn_blocking(move || wal::read_segment(&read_path)).await {
+    let mut rows = match tokio::task::spawn_blocking(move || wal::read_segment(&read_path)).await {
         Ok(Ok(rows)) => rows,
         Ok(Err(e)) => {
             // Unreadable from its first byte: nothing in it was acknowledged.
@@ -105,6 +113,10 @@ async fn ship_segment(
             return true;
         }
     };
+    let dropped = tombstones.drop_erased(&mut rows);
+    if dropped > 0 {
+        tracing::info!(rows = dropped, "beats of erased accounts dropped");
+    }
     let mut delay = Duration::from_millis(200);
     loop {
         match ship(client, &id, &rows, suspect.contains(&seq)).await {
