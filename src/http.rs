@@ -48,11 +48,14 @@ pub fn app(
         )
         .nest_service("/assets", no_cache(ServeDir::new(web.join("dist"))))
         .route("/healthz", get(healthz).with_state(services.clone()));
+    // Every node checks open-API keys (any request may carry one).
+    // One ingest state: sign-in and re-authentication share their limits.
+    let ingest = crate::ingest_state(services, signer.clone());
+    let privacy = cloudcast_privacy::PrivacyState::new(ingest.clone(), services.clickhouse.clone());
     if Role::Ingest.runs(roles) {
-        router = router.merge(cloudcast_ingest::router(crate::ingest_state(
-            services,
-            signer.clone(),
-        )));
+        router = router
+            .merge(cloudcast_ingest::router(ingest))
+            .merge(cloudcast_privacy::router(privacy.clone()));
     }
     if let (true, Some(beats)) = (Role::Stream.runs(roles), beats) {
         // Web players on other origins fetch ranges and read these headers.
@@ -96,6 +99,10 @@ pub fn app(
     let compress = SizeAbove::new(256).and(NotForContentType::const_new("audio/"));
     router
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            privacy,
+            cloudcast_privacy::apikeys::gate,
+        ))
         .layer(axum::middleware::map_response(json_errors))
         .layer(CompressionLayer::new().compress_when(compress))
         .layer(axum::middleware::from_fn(access_log))

@@ -24,6 +24,7 @@ pub struct Config {
     pub transcode: TranscodeConfig,
     pub stream: StreamConfig,
     pub analytics: AnalyticsConfig,
+    pub privacy: PrivacyConfig,
     pub smtp: SmtpConfig,
 }
 
@@ -312,6 +313,31 @@ impl Default for AnalyticsConfig {
             min_audience: 50,
             max_range_days: 366,
             rollup_secs: 60,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PrivacyConfig {
+    /// Data exports whose heartbeats number at most this are built while the
+    /// request waits; larger ones are built in the background.
+    pub export_inline_beats: u64,
+    /// Hours a finished export archive stays downloadable.
+    pub export_ttl_hours: u32,
+    /// Requests per minute allowed to one open-API key.
+    pub api_key_per_minute: u32,
+    /// Keys one account may hold.
+    pub api_keys_per_user: u32,
+}
+
+impl Default for PrivacyConfig {
+    fn default() -> Self {
+        Self {
+            export_inline_beats: 100_000,
+            export_ttl_hours: 168,
+            api_key_per_minute: 600,
+            api_keys_per_user: 10,
         }
     }
 }

@@ -158,6 +158,26 @@ impl Storage {
         Ok(data.into_bytes())
     }
 
+    /// A whole object as a stream (for downloads too large to hold).
+    pub async fn get_stream(&self, key: &str) -> Result<ObjectRange, CoreError> {
+        let out = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| not_found_or(e, key))?;
+        let total_size = out
+            .content_length()
+            .and_then(|l| u64::try_from(l).ok())
+            .unwrap_or(0);
+        Ok(ObjectRange {
+            body: out.body,
+            total_size,
+        })
+    }
+
     /// Downloads an object to a local file, streaming.
     pub async fn get_to_file(&self, key: &str, path: &Path) -> Result<u64, CoreError> {
         let out = self

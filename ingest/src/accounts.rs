@@ -132,7 +132,7 @@ async fn hash_password(password: String) -> Result<String, IngestError> {
     .map_err(|e| IngestError::Hash(e.to_string()))?
 }
 
-async fn verify_password(password: String, hash: String) -> Result<bool, IngestError> {
+pub async fn verify_password(password: String, hash: String) -> Result<bool, IngestError> {
     tokio::task::spawn_blocking(move || {
         let parsed = PasswordHash::new(&hash).map_err(|e| IngestError::Hash(e.to_string()))?;
         Ok(Argon2::default()
@@ -251,14 +251,14 @@ pub async fn register(
     ))
 }
 
-fn session_cookie(token: &str, max_age: i64, secure: bool) -> String {
+pub fn session_cookie(token: &str, max_age: i64, secure: bool) -> String {
     let secure = if secure { "; Secure" } else { "" };
     format!("{SESSION_COOKIE}={token}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}")
 }
 
 /// Secure cookies when the client reached us over TLS (directly or through
 /// a proxy that says so) or when the public URL is https.
-fn is_tls(state: &IngestState, headers: &HeaderMap) -> bool {
+pub fn is_tls(state: &IngestState, headers: &HeaderMap) -> bool {
     state.config.public_url().starts_with("https://")
         || headers
             .get("x-forwarded-proto")

@@ -45,6 +45,20 @@ pub enum AdminCommand {
         #[arg(long)]
         message: String,
     },
+    /// Erase an account and everything held about it (privacy policy
+    /// sections 12 and 16), e.g. a user reported to be under 13: PostgreSQL
+    /// rows and S3 objects now, ClickHouse rows within seconds.
+    PurgeUser {
+        /// Username or email.
+        #[arg(long)]
+        user: String,
+        /// Why: `under-13` (a reported child) or `operator`.
+        #[arg(long, value_parser = ["under-13", "operator"], default_value = "under-13")]
+        reason: String,
+    },
+    /// Email addresses that partners may use (privacy policy section 10):
+    /// adults who opted in to third-party contact, as CSV on stdout.
+    PartnerContacts,
     /// Show the email outbox (verification links and notices).
     Outbox {
         /// Only messages not yet delivered.
@@ -128,6 +142,35 @@ pub async fn run(config: Config, cmd: AdminCommand) -> anyhow::Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("queued a security notice for {n} account(s)");
+        }
+        AdminCommand::PurgeUser { user, reason } => {
+            let reason = match reason.as_str() {
+                "operator" => cloudcast_privacy::erasure::Reason::Operator,
+                _ => cloudcast_privacy::erasure::Reason::Under13,
+            };
+            let id = cloudcast_privacy::erasure::find_account(&state.pool, &user)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let erased = cloudcast_privacy::erasure::erase(&state.pool, &state.storage, id, reason)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "erased account {}: {} cloudcast(s), {} object(s) deleted; analytics rows are removed by the analytics node within seconds",
+                erased.user_id, erased.cloudcasts, erased.objects_deleted
+            );
+        }
+        AdminCommand::PartnerContacts => {
+            let rows = cloudcast_privacy::partners::partner_contacts(&state.pool)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("username,email");
+            for (username, email) in rows {
+                println!(
+                    "{},{}",
+                    cloudcast_privacy::partners::csv_field(&username),
+                    cloudcast_privacy::partners::csv_field(&email)
+                );
+            }
         }
         AdminCommand::Outbox { unsent, json } => {
             let mails = cloudcast_ingest::mail::list(&state.pool, unsent)

@@ -1,0 +1,211 @@
+//! Erasure (seed §12, §16): an account and everything held about it leave
+//! every store. `DELETE /api/v1/me` (the user, with their password) and
+//! `cloudcast admin purge-user` (an operator, e.g. for a reported under-13
+//! user) share [`erase`].
+//!
+//! Order: S3 objects first, then one PostgreSQL transaction that deletes the
+//! account (foreign keys cascade to every row that names it), records the
+//! tombstone that stops late heartbeats, and queues the ClickHouse removal
+//! for the analytics node, now and again in five minutes for beats still in
+//! flight. If S3 fails, nothing in PostgreSQL has changed and the request
+//! can be repeated; deleting objects twice is harmless.
+
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use cloudcast_core::auth::AuthUser;
+use cloudcast_core::extract::ApiJson;
+use cloudcast_core::storage::Storage;
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::{PrivacyError, PrivacyState};
+
+/// Why an account was erased (kept with the tombstone for 30 days).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    /// The user asked (`DELETE /api/v1/me`).
+    User,
+    /// Reported as under 13 (seed §12).
+    Under13,
+    /// Another operator decision.
+    Operator,
+}
+
+impl Reason {
+    fn as_str(self) -> &'static str {
+        match self {
+            Reason::User => "user",
+            Reason::Under13 => "under_13",
+            Reason::Operator => "operator",
+        }
+    }
+}
+
+/// What an erasure removed.
+#[derive(Debug, Serialize)]
+pub struct Erased {
+    pub user_id: Uuid,
+    pub cloudcasts: usize,
+    pub objects_deleted: usize,
+}
+
+/// Seconds after the first ClickHouse removal that it runs again: longer
+/// than a node's session cache and its log's seal interval.
+const REPEAT_AFTER_SECS: i64 = 300;
+
+/// Removes `user` from S3 and PostgreSQL now, and queues their removal from
+/// ClickHouse. Fails with `NotFound` when there is no such account.
+pub async fn erase(
+    pool: &PgPool,
+    storage: &Storage,
+    user: Uuid,
+    reason: Reason,
+) -> Result<Erased, PrivacyError> {
+    let exists: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM users WHERE id = $1")
+        .bind(user)
+        .fetch_optional(pool)
+        .await?;
+    if exists.is_none() {
+        return Err(PrivacyError::NotFound("account"));
+    }
+    let cloudcasts: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM cloudcasts WHERE owner_id = $1")
+        .bind(user)
+        .fetch_all(pool)
+        .await?;
+    let mut objects = delete_objects(pool, storage, user, &cloudcasts).await?;
+
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO erased_accounts (user_id, reason) VALUES ($1, $2)
+         ON CONFLICT (user_id) DO NOTHING",
+    )
+    .bind(user)
+    .bind(reason.as_str())
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO analytics_purges (user_id, scope, cloudcast_ids, run_after)
+         VALUES ($1, 'account', $2, now()),
+                ($1, 'account', $2, now() + make_interval(secs => $3))",
+    )
+    .bind(user)
+    .bind(&cloudcasts)
+    .bind(REPEAT_AFTER_SECS as f64)
+    .execute(&mut *tx)
+    .await?;
+    // Other users' favourite events about these cloudcasts name cloudcasts
+    // that no longer exist; the favourites themselves cascade.
+    sqlx::query("DELETE FROM favourite_events WHERE cloudcast_id = ANY($1)")
+        .bind(&cloudcasts)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM users WHERE id = $1")
+        .bind(user)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+
+    // A transcode that was publishing while the first sweep ran may have
+    // written media since; its cloudcast row is gone now, so this sweep is
+    // the last.
+    for id in &cloudcasts {
+        objects += storage.delete_prefix(&format!("media/{id}/")).await?;
+    }
+    tracing::info!(user_id = %user, reason = reason.as_str(), cloudcasts = cloudcasts.len(), objects, "account erased");
+    Ok(Erased {
+        user_id: user,
+        cloudcasts: cloudcasts.len(),
+        objects_deleted: objects,
+    })
+}
+
+/// Deletes the user's S3 objects: originals and media of their cloudcasts,
+/// unfinished uploads, avatars and data exports.
+async fn delete_objects(
+    pool: &PgPool,
+    storage: &Storage,
+    user: Uuid,
+    cloudcasts: &[Uuid],
+) -> Result<usize, PrivacyError> {
+    let uploads: Vec<(Uuid, String, String, String)> =
+        sqlx::query_as("SELECT id, s3_key, s3_upload_id, state FROM uploads WHERE user_id = $1")
+            .bind(user)
+            .fetch_all(pool)
+            .await?;
+    let mut deleted = 0;
+    for (id, key, upload_id, state) in &uploads {
+        if state == "receiving" {
+            // Parts of an unfinished multipart upload are not objects yet;
+            // aborting frees them. It may be aborted already (expired).
+            if let Err(e) = storage.abort_multipart(key, upload_id).await {
+                tracing::debug!(upload_id = %id, error = %e, "multipart upload already gone");
+            }
+        }
+        deleted += storage.delete_prefix(&format!("uploads/{id}/")).await?;
+    }
+    let mut prefixes: Vec<String> = Vec::with_capacity(cloudcasts.len() * 2 + 2);
+    for id in cloudcasts {
+        prefixes.push(format!("originals/{id}/"));
+        prefixes.push(format!("media/{id}/"));
+    }
+    prefixes.push(format!("avatars/{user}/"));
+    prefixes.push(format!("exports/{user}/"));
+    for p in &prefixes {
+        deleted += storage.delete_prefix(p).await?;
+    }
+    Ok(deleted)
+}
+
+#[derive(Deserialize)]
+pub struct Confirm {
+    pub password: String,
+}
+
+/// `DELETE /api/v1/me` with `{"password": ".."}`: erases the signed-in
+/// account. The password is asked again so that a stolen session alone
+/// cannot delete an account; attempts count against the sign-in limits.
+pub async fn delete_me(
+    State(state): State<PrivacyState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    AuthUser(user): AuthUser,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<Confirm>,
+) -> Result<Response, PrivacyError> {
+    let ingest = &state.ingest;
+    ingest.limits.check_login(peer.ip(), &user.to_string())?;
+    let hash: Option<String> = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+        .bind(user)
+        .fetch_optional(&ingest.pool)
+        .await?;
+    let hash = hash.ok_or(PrivacyError::NotFound("account"))?;
+    if req.password.len() > 1024
+        || !cloudcast_ingest::accounts::verify_password(req.password, hash).await?
+    {
+        return Err(PrivacyError::BadPassword);
+    }
+    let erased = erase(&ingest.pool, &ingest.storage, user, Reason::User).await?;
+    let mut resp = Json(erased).into_response();
+    // The session cookie names an account that no longer exists.
+    let tls = cloudcast_ingest::accounts::is_tls(ingest, &headers);
+    if let Ok(v) = HeaderValue::from_str(&cloudcast_ingest::accounts::session_cookie("", 0, tls)) {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(resp)
+}
+
+/// Finds an account by username or email (for the operator command).
+pub async fn find_account(pool: &PgPool, login: &str) -> Result<Uuid, PrivacyError> {
+    let login = login.trim().to_lowercase();
+    let id: Option<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM users WHERE lower(username) = $1 OR lower(email) = $1 LIMIT 1",
+    )
+    .bind(&login)
+    .fetch_optional(pool)
+    .await?;
+    id.ok_or(PrivacyError::NotFound("account"))
+}
