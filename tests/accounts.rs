@@ -239,14 +239,6 @@ async fn email_verification_goes_through_the_outbox_and_smtp() {
     sys.stop().await;
 }
 
-const PNG_1X1: &[u8] = &[
-    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52,
-    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4,
-    0x89, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0xF8, 0xCF, 0xC0, 0xF0,
-    0x1F, 0x00, 0x05, 0x00, 0x01, 0xFF, 0x89, 0x99, 0x3D, 0x1D, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45,
-    0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
-];
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn profiles_show_only_public_fields_and_never_the_email() {
     let sys = TestSystem::start("profiles").await;
@@ -305,7 +297,7 @@ async fn profiles_show_only_public_fields_and_never_the_email() {
         http.put(sys.url("/api/v1/me/avatar"))
             .bearer_auth(&token)
             .header("content-type", "image/jpeg")
-            .body(PNG_1X1.to_vec())
+            .body(common::PNG_1X1.to_vec())
             .send()
             .await
             .expect("put"),
@@ -330,7 +322,7 @@ async fn profiles_show_only_public_fields_and_never_the_email() {
         .put(sys.url("/api/v1/me/avatar"))
         .bearer_auth(&token)
         .header("content-type", "image/png")
-        .body(PNG_1X1.to_vec())
+        .body(common::PNG_1X1.to_vec())
         .send()
         .await
         .expect("put");
@@ -364,7 +356,7 @@ async fn profiles_show_only_public_fields_and_never_the_email() {
         .expect("get");
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["content-type"], "image/png");
-    assert_eq!(resp.bytes().await.expect("bytes").as_ref(), PNG_1X1);
+    assert_eq!(resp.bytes().await.expect("bytes").as_ref(), common::PNG_1X1);
 
     let (status, _) = json_of(
         http.put(sys.url("/api/v1/me/profile"))

@@ -182,6 +182,47 @@ impl TestSystem {
             .expect("make admin");
     }
 
+    /// `GET /api/v1/me` for `token`'s user.
+    pub async fn me(&self, token: &str) -> Value {
+        let resp = self
+            .http
+            .get(self.url("/api/v1/me"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("me");
+        assert_eq!(resp.status(), 200);
+        resp.json().await.expect("json")
+    }
+
+    /// Posts `n` heartbeats (one a second of position) for `token`'s user;
+    /// returns the status.
+    pub async fn beats(&self, token: &str, cloudcast: &str, session: &str, n: u32) -> u16 {
+        let beats: Vec<Value> = (0..n)
+            .map(|s| json!({"cloudcast_id": cloudcast, "session_id": session, "seq": s, "position_ms": s * 1000}))
+            .collect();
+        self.http
+            .post(self.url("/api/v1/heartbeats"))
+            .bearer_auth(token)
+            .json(&beats)
+            .send()
+            .await
+            .expect("beats")
+            .status()
+            .as_u16()
+    }
+
+    /// One text value per row of a query on this test's PostgreSQL database.
+    pub async fn pg_strings(&self, sql: &str) -> Vec<String> {
+        let mut conn = sqlx::PgConnection::connect(&self.pg_url)
+            .await
+            .expect("PostgreSQL");
+        sqlx::query_scalar(sql)
+            .fetch_all(&mut conn)
+            .await
+            .expect("SQL")
+    }
+
     /// Runs one SQL statement on this test's PostgreSQL database.
     pub async fn pg_exec(&self, sql: &str) {
         let mut conn = sqlx::PgConnection::connect(&self.pg_url)
@@ -370,6 +411,15 @@ impl TestSystem {
         std::fs::read(file.path()).expect("read original")
     }
 }
+
+/// A valid 1x1 PNG (avatars).
+pub const PNG_1X1: &[u8] = &[
+    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4,
+    0x89, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0xF8, 0xCF, 0xC0, 0xF0,
+    0x1F, 0x00, 0x05, 0x00, 0x01, 0xFF, 0x89, 0x99, 0x3D, 0x1D, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45,
+    0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
+];
 
 pub fn b64(s: &str) -> String {
     use base64::Engine;
