@@ -8,6 +8,7 @@ pub mod consents;
 pub mod error;
 pub mod limits;
 pub mod mail;
+pub mod moderation;
 pub mod partbuf;
 pub mod probe;
 pub mod profiles;
