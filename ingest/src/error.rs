@@ -1,5 +1,5 @@
 use axum::http::StatusCode;
-use cloudcast_core::error::{CoreError, ErrorCode};
+use cloudcast_core::error::{ApiError, CoreError, ErrorCode};
 use cloudcast_core::impl_api_error;
 
 /// Everything ingest can answer with; the code decides the HTTP status.
@@ -54,6 +54,20 @@ pub enum IngestError {
     NotRetryable,
     #[error("{0}")]
     Internal(String),
+    /// The signed-in user may not do this (the message says who may).
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("you cannot report your own comment; delete it instead")]
+    OwnComment,
+    /// An error of the foundation's helpers (auth look-ups), passed on as is.
+    #[error("{}", .0.message)]
+    Api(ApiError),
+}
+
+impl From<ApiError> for IngestError {
+    fn from(e: ApiError) -> Self {
+        IngestError::Api(e)
+    }
 }
 
 impl ErrorCode for IngestError {
@@ -82,6 +96,9 @@ impl ErrorCode for IngestError {
             IngestError::UploadComplete => "upload_complete",
             IngestError::NotRetryable => "not_retryable",
             IngestError::Internal(_) => "internal",
+            IngestError::Forbidden(_) => "forbidden",
+            IngestError::OwnComment => "own_comment",
+            IngestError::Api(e) => e.code,
         }
     }
 
@@ -109,12 +126,16 @@ impl ErrorCode for IngestError {
             IngestError::UnsupportedImage(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             IngestError::NotOwner => StatusCode::FORBIDDEN,
             IngestError::UploadComplete | IngestError::NotRetryable => StatusCode::CONFLICT,
+            IngestError::Forbidden(_) => StatusCode::FORBIDDEN,
+            IngestError::OwnComment => StatusCode::BAD_REQUEST,
+            IngestError::Api(e) => e.status,
         }
     }
 
     fn retry_after(&self) -> Option<u64> {
         match self {
             IngestError::RateLimited(secs) => Some(*secs),
+            IngestError::Api(e) => e.retry_after,
             _ => None,
         }
     }

@@ -1,13 +1,16 @@
 //! Ingest: accounts and sessions, resumable tus uploads into S3 multipart
-//! uploads, the catalogue, and the transcode job enqueued on completion.
+//! uploads, the catalogue, comments and their moderation, and the transcode
+//! job enqueued on completion.
 
 pub mod accounts;
 pub mod admin;
 pub mod catalog;
+pub mod comments;
 pub mod consents;
 pub mod error;
 pub mod limits;
 pub mod mail;
+pub mod moderation;
 pub mod partbuf;
 pub mod probe;
 pub mod profiles;
@@ -18,7 +21,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef};
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use cloudcast_core::Config;
 use cloudcast_core::signing::UrlSigner;
 use cloudcast_core::storage::Storage;
@@ -86,6 +89,21 @@ pub fn router(state: IngestState) -> Router {
                 .delete(catalog::delete),
         )
         .route("/api/v1/cloudcasts/{id}/retry", post(catalog::retry))
+        .route(
+            "/api/v1/cloudcasts/{id}/comments",
+            get(comments::list).post(comments::create),
+        )
+        .route("/api/v1/comments/{id}", delete(comments::delete))
+        .route("/api/v1/comments/{id}/report", post(comments::report))
+        .route("/api/v1/admin/comments", get(comments::admin_list))
+        .route(
+            "/api/v1/admin/comments/{id}",
+            delete(comments::admin_remove),
+        )
+        .route(
+            "/api/v1/admin/comments/{id}/approve",
+            post(comments::admin_approve),
+        )
         .layer(DefaultBodyLimit::max(json_limit));
     let avatar_limit = state.config.uploads.max_avatar_bytes;
     let avatars = Router::new()
