@@ -195,11 +195,11 @@ impl TestSystem {
         resp.json().await.expect("json")
     }
 
-    /// Posts `n` heartbeats (one a second of position) for `token`'s user;
-    /// returns the status.
+    /// Posts `n` heartbeats for `token`'s user, one a second, playing the
+    /// first 8 s over and over (any cloudcast is that long); returns the status.
     pub async fn beats(&self, token: &str, cloudcast: &str, session: &str, n: u32) -> u16 {
         let beats: Vec<Value> = (0..n)
-            .map(|s| json!({"cloudcast_id": cloudcast, "session_id": session, "seq": s, "position_ms": s * 1000}))
+            .map(|s| json!({"cloudcast_id": cloudcast, "session_id": session, "seq": s, "position_ms": (s % 8) * 1000}))
             .collect();
         self.http
             .post(self.url("/api/v1/heartbeats"))
