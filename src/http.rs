@@ -47,7 +47,15 @@ pub fn app(
             no_cache(ServeFile::new(web.join("listen.html"))),
         )
         .nest_service("/assets", no_cache(ServeDir::new(web.join("dist"))))
-        .route("/healthz", get(healthz).with_state(services.clone()));
+        .route("/healthz", get(healthz).with_state(services.clone()))
+        .route(
+            "/api/openapi.json",
+            get(openapi_json).with_state(std::sync::Arc::new(
+                // Serialising a document built from static annotations
+                // cannot fail; an empty object would show it did.
+                api_doc().to_json().unwrap_or_else(|_| "{}".into()),
+            )),
+        );
     // Every node checks open-API keys (any request may carry one).
     // One ingest state: sign-in and re-authentication share their limits.
     let ingest = crate::ingest_state(services, signer.clone());
@@ -164,6 +172,36 @@ fn no_cache<S>(svc: S) -> SetResponseHeader<S, HeaderValue> {
         .layer(svc)
 }
 
+/// The OpenAPI 3 document of the whole API (every role's routes, whichever
+/// this node runs), generated from the handlers' annotations.
+#[utoipa::path(get, path = "/api/openapi.json", tag = "operations",
+    summary = "This document",
+    responses((status = 200, description = "OpenAPI 3.1", content_type = "application/json")))]
+async fn openapi_json(State(doc): State<std::sync::Arc<String>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        doc.as_str().to_owned(),
+    )
+        .into_response()
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(healthz, openapi_json))]
+struct RootDoc;
+
+/// The whole API's OpenAPI document.
+pub fn api_doc() -> utoipa::openapi::OpenApi {
+    let mut doc = <RootDoc as utoipa::OpenApi>::openapi();
+    doc.merge(cloudcast_ingest::api_doc());
+    doc.merge(cloudcast_privacy::api_doc());
+    doc.merge(cloudcast_stream::api_doc());
+    doc.merge(cloudcast_analytics::api_doc());
+    cloudcast_core::apidoc::finish(doc)
+}
+
 async fn not_found() -> ApiError {
     ApiError::not_found("route")
 }
@@ -213,6 +251,11 @@ async fn json_errors(resp: Response) -> Response {
 }
 
 /// 200 once PostgreSQL, S3 and ClickHouse all answer; 503 naming the ones that do not.
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    summary = "Are PostgreSQL, S3 and ClickHouse answering?",
+    responses(
+        (status = 200, description = "All answer: {status, postgres, s3, clickhouse}"),
+        (status = 503, description = "Some do not; each is named")))]
 async fn healthz(State(s): State<Services>) -> Response {
     let pg = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&s.pool);
     let s3 = s.storage.ping();

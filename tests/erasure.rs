@@ -428,7 +428,7 @@ async fn a_reported_child_is_purged_by_the_operator() {
         ["under_13"]
     );
     assert!(!files(&sys.bucket_dir()).iter().any(|f| f.contains(&kid_id)));
-    let left = pg_mentions(&sys, &[kid_id.clone()], &["er_kid".to_string()]).await;
+    let left = pg_mentions(&sys, std::slice::from_ref(&kid_id), &["er_kid".to_string()]).await;
     assert!(left.is_empty(), "{left:#?}");
     assert_eq!(sys.me(&other).await["username"], "er_other");
     sys.stop().await;

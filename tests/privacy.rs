@@ -291,3 +291,55 @@ async fn request_logs_keep_the_truncated_ip_and_no_email() {
     );
     sys.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partners_get_only_verified_adults_who_opted_in() {
+    let sys = TestSystem::start("privacy_partners").await;
+    let opted = sys.user("pp_opted").await;
+    let _silent = sys.user("pp_silent").await;
+    let unverified = sys.user("pp_unverified").await;
+    let resp = sys
+        .http
+        .post(sys.url("/api/v1/accounts"))
+        .json(
+            &json!({"email": "pp_teen@example.org", "username": "pp_teen",
+                      "password": "correct horse battery", "birth_date": "2011-02-03"}),
+        )
+        .send()
+        .await
+        .expect("teen");
+    assert_eq!(resp.status(), 201);
+    let resp = sys
+        .http
+        .post(sys.url("/api/v1/sessions"))
+        .json(&json!({"login": "pp_teen", "password": "correct horse battery"}))
+        .send()
+        .await
+        .expect("sign in");
+    let teen: Value = resp.json().await.expect("json");
+    let teen = teen["token"].as_str().expect("token").to_string();
+    for t in [&opted, &unverified, &teen] {
+        let (status, c) = consents(&sys, t, Some(json!({"third_party_contact": true}))).await;
+        assert_eq!(status, 200, "{c}");
+    }
+    sys.pg_exec("UPDATE users SET email_verified_at = now() WHERE username <> 'pp_unverified'")
+        .await;
+    let list = |sys: &TestSystem| {
+        let out = sys.cli(&["admin", "partner-contacts"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    assert_eq!(
+        list(&sys),
+        "username,email\npp_opted,pp_opted@example.org\n"
+    );
+    // A withdrawal takes the user off the next list.
+    let (status, _) = consents(&sys, &opted, Some(json!({"third_party_contact": false}))).await;
+    assert_eq!(status, 200);
+    assert_eq!(list(&sys), "username,email\n");
+    sys.stop().await;
+}

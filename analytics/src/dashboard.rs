@@ -34,7 +34,7 @@ fn range_of(state: &AnalyticsState, params: &Params) -> Result<DateRange, Analyt
     )
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, clickhouse::Row, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, clickhouse::Row, PartialEq, utoipa::ToSchema)]
 pub struct TopRow {
     pub cloudcast_id: String,
     pub plays: u64,
@@ -42,21 +42,21 @@ pub struct TopRow {
     pub listened_seconds: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TopCloudcast {
     #[serde(flatten)]
     pub row: TopRow,
     pub title: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, clickhouse::Row, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, clickhouse::Row, PartialEq, utoipa::ToSchema)]
 pub struct FavouriteDay {
     pub day: String,
     pub added: u64,
     pub removed: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Overview {
     pub from: String,
     pub to: String,
@@ -99,6 +99,18 @@ pub async fn favourite_days(
 }
 
 /// `GET /api/v1/analytics/overview?from=&to=`
+#[utoipa::path(get, path = "/api/v1/analytics/overview", tag = "analytics",
+    summary = "The analysts' dashboard over all cloudcasts",
+    description = "Administrators only. Totals and per-day rows, the most played cloudcast's \
+        retention, top referrers, browsers and cloudcasts, and favourites per day.",
+    params(Params),
+    responses(
+        (status = 200, description = "The dashboard's data for the range", body = Overview),
+        (status = 400, description = "Bad range, limit or query", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 401, description = "Not signed in", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 403, description = "Not an administrator", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 503, description = "Analytics unavailable", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
 pub async fn overview(
     State(state): State<AnalyticsState>,
     AuthUser(user): AuthUser,
@@ -153,7 +165,7 @@ pub async fn overview(
     }))
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, clickhouse::Row, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, clickhouse::Row, PartialEq, utoipa::ToSchema)]
 pub struct AudienceRow {
     pub tag: String,
     /// Consenting signed-in users who listened to the tag in the period.
@@ -161,7 +173,7 @@ pub struct AudienceRow {
     pub listened_seconds: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Audiences {
     pub from: String,
     pub to: String,
@@ -185,6 +197,18 @@ pub async fn audiences(
 }
 
 /// `GET /api/v1/ads/audiences?from=&to=`
+#[utoipa::path(get, path = "/api/v1/ads/audiences", tag = "analytics",
+    summary = "Ad-targeting audiences per tag",
+    description = "Administrators only. Consenting signed-in listeners per tag over the range; \
+        tags with fewer than `min_audience` listeners are left out (k-anonymity).",
+    params(Params),
+    responses(
+        (status = 200, description = "Audiences per tag", body = Audiences),
+        (status = 400, description = "Bad range or query", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 401, description = "Not signed in", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 403, description = "Not an administrator", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 503, description = "Analytics unavailable", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
 pub async fn ad_audiences(
     State(state): State<AnalyticsState>,
     AuthUser(user): AuthUser,
@@ -218,6 +242,25 @@ fn dataset(name: &str) -> Option<Query> {
 }
 
 /// `GET /api/v1/analytics/datasets/{name}?from=&to=&format=arrow|parquet`
+#[utoipa::path(get, path = "/api/v1/analytics/datasets/{name}", tag = "analytics",
+    summary = "Download a dataset as an Arrow IPC or Parquet file",
+    description = "Administrators only. One of the dashboard's queries over all cloudcasts \
+        for the range, as an attachment; `format` is `arrow` (default) or `parquet`.",
+    params(
+        ("name" = String, Path, description = "The dataset: `daily`, `retention`, `referrers`, \
+            `browsers`, `top_cloudcasts`, `ad_audiences` or `favourites`"),
+        Params),
+    responses(
+        (status = 200, description = "The dataset as a file (attachment)",
+            content(
+                ("application/vnd.apache.arrow.file"),
+                ("application/vnd.apache.parquet"))),
+        (status = 400, description = "Bad range, limit, format or query", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 401, description = "Not signed in", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 403, description = "Not an administrator", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 404, description = "No such dataset", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 503, description = "Analytics unavailable", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
 pub async fn download(
     State(state): State<AnalyticsState>,
     AuthUser(user): AuthUser,

@@ -17,7 +17,7 @@ use cloudcast_core::extract::ApiPath;
 
 use crate::{AnalyticsError, AnalyticsState, stats};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FavouriteState {
     pub cloudcast_id: Uuid,
     pub favourited: bool,
@@ -34,6 +34,14 @@ async fn count(pool: &sqlx::PgPool, id: Uuid) -> Result<i64, AnalyticsError> {
 }
 
 /// `PUT /api/v1/cloudcasts/{id}/favourite` (idempotent).
+#[utoipa::path(put, path = "/api/v1/cloudcasts/{id}/favourite", tag = "analytics",
+    summary = "Add a cloudcast to my favourites (idempotent)",
+    params(("id" = Uuid, Path, description = "The cloudcast")),
+    responses(
+        (status = 200, description = "Favourited; with the new count", body = FavouriteState),
+        (status = 401, description = "Not signed in", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 404, description = "No such cloudcast, or a private one", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
 pub async fn add(
     State(state): State<AnalyticsState>,
     AuthUser(user): AuthUser,
@@ -62,6 +70,13 @@ pub async fn add(
 }
 
 /// `DELETE /api/v1/cloudcasts/{id}/favourite` (idempotent).
+#[utoipa::path(delete, path = "/api/v1/cloudcasts/{id}/favourite", tag = "analytics",
+    summary = "Remove a cloudcast from my favourites (idempotent)",
+    params(("id" = Uuid, Path, description = "The cloudcast")),
+    responses(
+        (status = 200, description = "Not (or no longer) favourited; with the new count", body = FavouriteState),
+        (status = 401, description = "Not signed in", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
 pub async fn remove(
     State(state): State<AnalyticsState>,
     AuthUser(user): AuthUser,
@@ -100,7 +115,7 @@ async fn event(
     Ok(())
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Favourite {
     pub cloudcast_id: Uuid,
     pub title: String,
@@ -108,7 +123,7 @@ pub struct Favourite {
     pub favourited_at: OffsetDateTime,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FavouriteList {
     pub favourites: Vec<Favourite>,
 }
@@ -134,6 +149,13 @@ async fn list(
 }
 
 /// `GET /api/v1/me/favourites`
+#[utoipa::path(get, path = "/api/v1/me/favourites", tag = "analytics", operation_id = "my_favourites",
+    summary = "My favourites, newest first",
+    description = "At most 1000, my own private cloudcasts included.",
+    responses(
+        (status = 200, description = "My favourites", body = FavouriteList),
+        (status = 401, description = "Not signed in", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
 pub async fn mine(
     State(state): State<AnalyticsState>,
     AuthUser(user): AuthUser,
@@ -145,6 +167,14 @@ pub async fn mine(
 
 /// `GET /api/v1/users/{username}/favourites`: public, as the policy says
 /// favourites can be viewed by all users.
+#[utoipa::path(get, path = "/api/v1/users/{username}/favourites", tag = "analytics", operation_id = "user_favourites",
+    summary = "A user's public favourites, newest first",
+    params(("username" = String, Path, description = "The user's username")),
+    responses(
+        (status = 200, description = "Their favourites (public cloudcasts only, at most 1000)", body = FavouriteList),
+        (status = 401, description = "The token is unknown or expired", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 404, description = "No such user, or a minor", body = cloudcast_core::apidoc::ErrorBody)),
+    security((), ("session" = [])))]
 pub async fn of_user(
     State(state): State<AnalyticsState>,
     MaybeUser(_viewer): MaybeUser,

@@ -45,13 +45,13 @@ pub async fn sessions(
     Ok(sql::HISTORY.bound(client, &b)?.fetch_all().await?)
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CloudcastRef {
     pub id: Uuid,
     pub title: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct HistoryEntry {
     pub cloudcast: CloudcastRef,
     #[serde(with = "time::serde::rfc3339")]
@@ -66,12 +66,12 @@ pub struct HistoryEntry {
     pub furthest_ms: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct History {
     pub history: Vec<HistoryEntry>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ActivityEntry {
     pub cloudcast: CloudcastRef,
     #[serde(with = "time::serde::rfc3339")]
@@ -79,7 +79,7 @@ pub struct ActivityEntry {
     pub seconds: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Activity {
     pub username: String,
     pub activity: Vec<ActivityEntry>,
@@ -122,6 +122,17 @@ fn titled<'a>(
 }
 
 /// `GET /api/v1/me/history?limit=n`
+#[utoipa::path(get, path = "/api/v1/me/history", tag = "analytics", operation_id = "my_history",
+    summary = "My play history, newest first",
+    description = "One entry per listening session: what, when, how long, and where it stopped. \
+        Only `limit` applies (default 50).",
+    params(Params),
+    responses(
+        (status = 200, description = "My listening sessions", body = History),
+        (status = 400, description = "Bad limit or query", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 401, description = "Not signed in", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 503, description = "Analytics unavailable", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
 pub async fn mine(
     State(state): State<AnalyticsState>,
     AuthUser(user): AuthUser,
@@ -158,6 +169,16 @@ pub(crate) async fn public_user(
 
 /// `GET /api/v1/users/{username}/activity?limit=n`: what the user listened
 /// to and when, public cloudcasts only, without positions.
+#[utoipa::path(get, path = "/api/v1/users/{username}/activity", tag = "analytics", operation_id = "user_activity",
+    summary = "A user's public listening activity",
+    description = "What the user listened to and when, public cloudcasts only, without \
+        positions. Only `limit` applies (default 50).",
+    params(("username" = String, Path, description = "The user's username"), Params),
+    responses(
+        (status = 200, description = "Their listening activity, newest first", body = Activity),
+        (status = 400, description = "Bad limit or query", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 404, description = "No such user, or a minor", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 503, description = "Analytics unavailable", body = cloudcast_core::apidoc::ErrorBody)))]
 pub async fn of_user(
     State(state): State<AnalyticsState>,
     ApiPath(username): ApiPath<String>,

@@ -24,9 +24,10 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::FromRef;
-use axum::routing::{get, post, put};
 use cloudcast_core::Config;
 use sqlx::PgPool;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use error::AnalyticsError;
 pub use rows::HeartbeatRow;
@@ -102,30 +103,123 @@ pub fn server_client(cfg: &cloudcast_core::config::ClickhouseConfig) -> clickhou
         .with_validation(false)
 }
 
+/// The routes and their documentation.
+fn routes() -> OpenApiRouter<AnalyticsState> {
+    OpenApiRouter::new()
+        .routes(routes!(stats::cloudcast_stats))
+        .routes(routes!(favourites::add, favourites::remove))
+        .routes(routes!(links::follow))
+        .routes(routes!(links::confirm_purchases))
+        .routes(routes!(favourites::mine))
+        .routes(routes!(history::mine))
+        .routes(routes!(favourites::of_user))
+        .routes(routes!(history::of_user))
+        .routes(routes!(dashboard::ad_audiences))
+        .routes(routes!(dashboard::overview))
+        .routes(routes!(dashboard::download))
+}
+
+/// This crate's part of the OpenAPI document.
+pub fn api_doc() -> utoipa::openapi::OpenApi {
+    routes().split_for_parts().1
+}
+
 pub fn router(state: AnalyticsState) -> Router {
-    Router::new()
-        .route("/api/v1/cloudcasts/{id}/stats", get(stats::cloudcast_stats))
-        .route(
-            "/api/v1/cloudcasts/{id}/favourite",
-            put(favourites::add).delete(favourites::remove),
-        )
-        .route("/api/v1/cloudcasts/{id}/links/{n}", get(links::follow))
-        .route(
-            "/api/v1/cloudcasts/{id}/links/{n}/purchases",
-            post(links::confirm_purchases),
-        )
-        .route("/api/v1/me/favourites", get(favourites::mine))
-        .route("/api/v1/me/history", get(history::mine))
-        .route(
-            "/api/v1/users/{username}/favourites",
-            get(favourites::of_user),
-        )
-        .route("/api/v1/users/{username}/activity", get(history::of_user))
-        .route("/api/v1/ads/audiences", get(dashboard::ad_audiences))
-        .route("/api/v1/analytics/overview", get(dashboard::overview))
-        .route(
-            "/api/v1/analytics/datasets/{name}",
-            get(dashboard::download),
-        )
-        .with_state(state)
+    let (router, _) = routes().split_for_parts();
+    router.with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
+
+    /// Every route [`router`] serves.
+    const SERVED: &[(&str, &str)] = &[
+        ("get", "/api/v1/cloudcasts/{id}/stats"),
+        ("put", "/api/v1/cloudcasts/{id}/favourite"),
+        ("delete", "/api/v1/cloudcasts/{id}/favourite"),
+        ("get", "/api/v1/cloudcasts/{id}/links/{n}"),
+        ("post", "/api/v1/cloudcasts/{id}/links/{n}/purchases"),
+        ("get", "/api/v1/me/favourites"),
+        ("get", "/api/v1/me/history"),
+        ("get", "/api/v1/users/{username}/favourites"),
+        ("get", "/api/v1/users/{username}/activity"),
+        ("get", "/api/v1/ads/audiences"),
+        ("get", "/api/v1/analytics/overview"),
+        ("get", "/api/v1/analytics/datasets/{name}"),
+    ];
+
+    fn operations(item: &PathItem) -> Vec<(&'static str, &Operation)> {
+        [
+            ("get", &item.get),
+            ("put", &item.put),
+            ("post", &item.post),
+            ("delete", &item.delete),
+            ("options", &item.options),
+            ("head", &item.head),
+            ("patch", &item.patch),
+            ("trace", &item.trace),
+        ]
+        .into_iter()
+        .filter_map(|(m, op)| op.as_ref().map(|op| (m, op)))
+        .collect()
+    }
+
+    #[test]
+    fn the_document_covers_every_route() {
+        let doc = api_doc();
+        let mut documented: Vec<(&str, &str)> = doc
+            .paths
+            .paths
+            .iter()
+            .flat_map(|(path, item)| {
+                operations(item)
+                    .into_iter()
+                    .map(move |(m, _)| (m, path.as_str()))
+            })
+            .collect();
+        documented.sort_unstable();
+        let mut served = SERVED.to_vec();
+        served.sort_unstable();
+        assert_eq!(documented, served);
+
+        for (method, path) in SERVED {
+            let (_, op) = operations(&doc.paths.paths[*path])
+                .into_iter()
+                .find(|(m, _)| m == method)
+                .unwrap_or_else(|| panic!("{method} {path} is not documented"));
+            let declared: Vec<&str> = op
+                .parameters
+                .iter()
+                .flatten()
+                .filter(|p| matches!(p.parameter_in, ParameterIn::Path))
+                .map(|p| p.name.as_str())
+                .collect();
+            for segment in path.split('/') {
+                if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                    assert!(
+                        declared.contains(&name),
+                        "{method} {path}: `{name}` is not a declared path parameter"
+                    );
+                }
+            }
+            assert!(
+                op.tags.iter().flatten().any(|t| t == "analytics"),
+                "{method} {path} is not tagged"
+            );
+        }
+
+        let mut ids: Vec<&str> = doc
+            .paths
+            .paths
+            .values()
+            .flat_map(operations)
+            .filter_map(|(_, op)| op.operation_id.as_deref())
+            .collect();
+        ids.sort_unstable();
+        let before = ids.len();
+        ids.dedup();
+        assert_eq!(ids.len(), before, "operation ids repeat");
+    }
 }

@@ -18,7 +18,7 @@ use crate::{AnalyticsError, AnalyticsState, stats};
 /// sales; a bigger number is a bug on their side, not a sale).
 const MAX_PURCHASES_PER_CALL: i64 = 10_000;
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct LinkCount {
     pub index: usize,
     pub label: String,
@@ -97,6 +97,17 @@ fn index_of(n: usize, links: &[Link]) -> Result<i32, AnalyticsError> {
 
 /// `GET /api/v1/cloudcasts/{id}/links/{n}`: counts one use of the link and
 /// redirects to the shop.
+#[utoipa::path(get, path = "/api/v1/cloudcasts/{id}/links/{n}", tag = "analytics",
+    summary = "Follow a purchase link (counted, then redirected to the shop)",
+    params(
+        ("id" = Uuid, Path, description = "The cloudcast"),
+        ("n" = usize, Path, description = "The link's index in the cloudcast's purchase links, from 0")),
+    responses(
+        (status = 302, description = "Redirect to the shop; only the use count is recorded",
+            headers(("Location" = String, description = "The shop's URL"))),
+        (status = 401, description = "The token is unknown or expired", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 404, description = "No such cloudcast or link", body = cloudcast_core::apidoc::ErrorBody)),
+    security((), ("session" = [])))]
 pub async fn follow(
     State(state): State<AnalyticsState>,
     MaybeUser(user): MaybeUser,
@@ -126,7 +137,7 @@ pub async fn follow(
         .into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Purchases {
     pub count: i64,
@@ -135,6 +146,22 @@ pub struct Purchases {
 /// `POST /api/v1/cloudcasts/{id}/links/{n}/purchases` `{"count": n}`: a
 /// partner's confirmation of purchases made through the link, relayed by an
 /// admin integration. Only the number is kept.
+#[utoipa::path(post, path = "/api/v1/cloudcasts/{id}/links/{n}/purchases", tag = "analytics",
+    summary = "Confirm purchases made through a purchase link",
+    description = "Administrators only (a partner's confirmation, relayed by an admin \
+        integration). Adds `count` (1 to 10000) to the link's purchases; only the number is kept.",
+    params(
+        ("id" = Uuid, Path, description = "The cloudcast"),
+        ("n" = usize, Path, description = "The link's index in the cloudcast's purchase links, from 0")),
+    request_body = Purchases,
+    responses(
+        (status = 200, description = "The link with its updated counts", body = LinkCount),
+        (status = 400, description = "`count` out of range", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 401, description = "Not signed in", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 403, description = "Not an administrator", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 404, description = "No such cloudcast or link", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 422, description = "Bad body", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
 pub async fn confirm_purchases(
     State(state): State<AnalyticsState>,
     AuthUser(user): AuthUser,

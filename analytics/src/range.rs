@@ -14,8 +14,9 @@ const DEFAULT_DAYS: i64 = 30;
 /// Largest `limit` a top-N list may ask for.
 pub const MAX_LIMIT: u32 = 1000;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct Params {
     /// First day, `YYYY-MM-DD` (UTC), included.
     pub from: Option<String>,

@@ -18,7 +18,7 @@ use crate::{AnalyticsError, AnalyticsState, links};
 /// Rows in the referrer and browser lists unless `limit` says otherwise.
 const TOP_N: u32 = 20;
 
-#[derive(Debug, Clone, Serialize, Deserialize, clickhouse::Row, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, clickhouse::Row, PartialEq, utoipa::ToSchema)]
 pub struct DayRow {
     pub day: String,
     pub listeners: u64,
@@ -26,14 +26,14 @@ pub struct DayRow {
     pub plays: u64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, clickhouse::Row, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, clickhouse::Row, PartialEq, utoipa::ToSchema)]
 pub struct RetentionRow {
     /// Start of the 10 s slice of the mix.
     pub position_s: u64,
     pub listeners: u64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, clickhouse::Row, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, clickhouse::Row, PartialEq, utoipa::ToSchema)]
 pub struct ReferrerRow {
     /// The referring domain; empty for direct traffic.
     pub domain: String,
@@ -41,7 +41,7 @@ pub struct ReferrerRow {
     pub listened_seconds: u64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, clickhouse::Row, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, clickhouse::Row, PartialEq, utoipa::ToSchema)]
 pub struct BrowserRow {
     pub browser: String,
     pub listeners: u64,
@@ -130,7 +130,7 @@ pub fn totals(days: &[DayRow]) -> (u64, u64) {
         .fold((0, 0), |(p, s), d| (p + d.plays, s + d.listened_seconds))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Stats {
     pub cloudcast_id: Uuid,
     pub from: String,
@@ -140,14 +140,21 @@ pub struct Stats {
     pub listened_seconds: u64,
     pub favourites: i64,
     pub by_day: Vec<DayRow>,
-    /// The owner's view only from here on.
+    /// Only for the owner and administrators.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub retention: Option<Vec<RetentionRow>>,
+    /// Only for the owner and administrators.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub referrers: Option<Vec<ReferrerRow>>,
+    /// Only for the owner and administrators.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub browsers: Option<Vec<BrowserRow>>,
+    /// Only for the owner and administrators.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub purchase_links: Option<Vec<links::LinkCount>>,
 }
 
@@ -185,6 +192,18 @@ pub(crate) async fn subject(
 }
 
 /// `GET /api/v1/cloudcasts/{id}/stats?from=YYYY-MM-DD&to=YYYY-MM-DD`
+#[utoipa::path(get, path = "/api/v1/cloudcasts/{id}/stats", tag = "analytics",
+    summary = "A cloudcast's listening statistics",
+    description = "Plays, listeners and seconds by day. Its owner (or an administrator) \
+        also gets the retention curve, referrers, browsers and purchase-link counts.",
+    params(("id" = Uuid, Path, description = "The cloudcast"), Params),
+    responses(
+        (status = 200, description = "Statistics for the range", body = Stats),
+        (status = 400, description = "Bad range, limit or query", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 401, description = "The token is unknown or expired", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 404, description = "No such cloudcast, or a private one", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 503, description = "Analytics unavailable", body = cloudcast_core::apidoc::ErrorBody)),
+    security((), ("session" = [])))]
 pub async fn cloudcast_stats(
     State(state): State<AnalyticsState>,
     MaybeUser(user): MaybeUser,

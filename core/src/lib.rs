@@ -2,6 +2,7 @@
 //! the S3 storage wrapper (and the embedded S3 endpoint), PostgreSQL set-up
 //! and the request extractors that turn bad input into JSON 4xx errors.
 
+pub mod apidoc;
 pub mod auth;
 pub mod config;
 pub mod db;

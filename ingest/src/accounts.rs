@@ -23,7 +23,7 @@ use cloudcast_core::extract::ApiJson;
 
 use crate::{IngestError, IngestState, mail};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAccount {
     pub email: String,
@@ -33,7 +33,7 @@ pub struct NewAccount {
     pub birth_date: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AccountCreated {
     pub id: Uuid,
     pub username: String,
@@ -43,14 +43,14 @@ pub struct AccountCreated {
     pub parental_advice: Option<&'static str>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Credentials {
     pub login: String,
     pub password: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct SessionCreated {
     pub token: String,
     #[serde(with = "time::serde::rfc3339")]
@@ -241,6 +241,14 @@ pub async fn create_account(
 pub const PARENTAL_ADVICE: &str = "We recommend that people aged 13 to 17 ask a parent or legal guardian for permission before sending any information about themselves over the Internet, including to us.";
 
 /// `POST /api/v1/accounts`
+#[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts",
+    summary = "Register (13 or older)",
+    request_body = NewAccount,
+    responses(
+        (status = 201, description = "Created; a verification link is mailed", body = AccountCreated),
+        (status = 403, description = "Under 13", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 409, description = "Email or username taken", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 422, description = "A field is invalid", body = cloudcast_core::apidoc::ErrorBody)))]
 pub async fn register(
     State(state): State<IngestState>,
     ApiJson(req): ApiJson<NewAccount>,
@@ -267,6 +275,13 @@ pub fn is_tls(state: &IngestState, headers: &HeaderMap) -> bool {
 
 /// `POST /api/v1/sessions`: sign in by username or email. Answers with a
 /// bearer token for API clients and sets the HttpOnly cookie for web pages.
+#[utoipa::path(post, path = "/api/v1/sessions", tag = "accounts",
+    summary = "Sign in by username or email",
+    request_body = Credentials,
+    responses(
+        (status = 200, description = "A bearer token (and the session cookie)", body = SessionCreated),
+        (status = 401, description = "Wrong login or password", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 429, description = "Too many attempts", body = cloudcast_core::apidoc::ErrorBody)))]
 pub async fn sign_in(
     State(state): State<IngestState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -317,6 +332,12 @@ pub async fn sign_in(
 }
 
 /// `DELETE /api/v1/sessions`: revokes the token (or cookie) used for this request.
+#[utoipa::path(delete, path = "/api/v1/sessions", tag = "accounts",
+    summary = "Sign out (revoke this session)",
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 401, description = "Not signed in", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
 pub async fn sign_out(
     State(state): State<IngestState>,
     AuthUser(user): AuthUser,
@@ -352,7 +373,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RequestCredential {
     }
 }
 
-#[derive(Serialize, sqlx::FromRow)]
+#[derive(Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Me {
     pub id: Uuid,
     pub username: String,
@@ -369,6 +390,12 @@ pub struct Me {
 }
 
 /// `GET /api/v1/me`: the signed-in account, email included.
+#[utoipa::path(get, path = "/api/v1/me", tag = "accounts",
+    summary = "My account (the only response with my email)",
+    responses(
+        (status = 200, description = "The account", body = Me),
+        (status = 401, description = "Not signed in", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
 pub async fn me(
     State(state): State<IngestState>,
     AuthUser(user): AuthUser,
@@ -386,12 +413,19 @@ pub async fn me(
     Ok(Json(me))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct VerifyQuery {
     pub token: Option<String>,
 }
 
 /// `GET /api/v1/accounts/verify-email?token=..` (the link in the email).
+#[utoipa::path(get, path = "/api/v1/accounts/verify-email", tag = "accounts",
+    summary = "Confirm an email address (the mailed link)",
+    params(VerifyQuery),
+    responses(
+        (status = 200, description = "Verified"),
+        (status = 422, description = "Unknown, used or expired link", body = cloudcast_core::apidoc::ErrorBody)))]
 pub async fn verify_email(
     State(state): State<IngestState>,
     axum::extract::Query(q): axum::extract::Query<VerifyQuery>,

@@ -14,7 +14,7 @@ use cloudcast_core::signing::unix_now;
 
 use crate::{IngestError, IngestState};
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Track {
     pub start_ms: u64,
@@ -22,14 +22,14 @@ pub struct Track {
     pub title: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PurchaseLink {
     pub label: String,
     pub url: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CloudcastView {
     pub id: Uuid,
     pub title: String,
@@ -78,7 +78,7 @@ struct Row {
 }
 
 /// EBU R128 measurements of the published audio.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LoudnessView {
     pub integrated_lufs: Option<f64>,
     pub range_lu: Option<f64>,
@@ -140,6 +140,13 @@ async fn load(
 /// `GET /api/v1/cloudcasts/{id}`: a private cloudcast is "not found" to
 /// everyone but its owner. A browser seen for the first time gets its
 /// anonymous listener cookie here, before its first stream request.
+#[utoipa::path(get, path = "/api/v1/cloudcasts/{id}", tag = "cloudcasts",
+    summary = "A cloudcast, with signed stream URLs for the caller",
+    params(("id" = Uuid, Path, description = "The cloudcast")),
+    responses(
+        (status = 200, description = "The cloudcast", body = CloudcastView),
+        (status = 404, description = "No such cloudcast (or private and not mine)", body = cloudcast_core::apidoc::ErrorBody)),
+    security((), ("session" = [])))]
 pub async fn get_cloudcast(
     State(state): State<IngestState>,
     MaybeUser(user): MaybeUser,
@@ -167,7 +174,7 @@ pub async fn get_cloudcast(
     Ok(resp)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MetadataUpdate {
     pub title: Option<String>,
@@ -273,6 +280,16 @@ pub fn validate_links(links: &[PurchaseLink]) -> Result<(), IngestError> {
 }
 
 /// `PATCH /api/v1/cloudcasts/{id}`: the owner edits the metadata.
+#[utoipa::path(patch, path = "/api/v1/cloudcasts/{id}", tag = "cloudcasts",
+    summary = "Change a cloudcast's title, description, tags, tracklist, links or privacy",
+    params(("id" = Uuid, Path, description = "The cloudcast")),
+    request_body = MetadataUpdate,
+    responses(
+        (status = 200, description = "The cloudcast", body = CloudcastView),
+        (status = 403, description = "Not the owner", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 404, description = "No such cloudcast", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 422, description = "A field is invalid", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
 pub async fn update_metadata(
     State(state): State<IngestState>,
     AuthUser(user): AuthUser,
@@ -345,6 +362,14 @@ async fn owner_or_admin(state: &IngestState, id: Uuid, user: Uuid) -> Result<(),
 
 /// `POST /api/v1/cloudcasts/{id}/retry`: the owner or an admin puts a failed
 /// transcode back in the queue.
+#[utoipa::path(post, path = "/api/v1/cloudcasts/{id}/retry", tag = "cloudcasts",
+    summary = "Transcode a failed cloudcast again",
+    params(("id" = Uuid, Path, description = "The cloudcast")),
+    responses(
+        (status = 202, description = "Queued", body = CloudcastView),
+        (status = 403, description = "Not the owner", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 409, description = "Not failed", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
 pub async fn retry(
     State(state): State<IngestState>,
     AuthUser(user): AuthUser,
@@ -369,6 +394,14 @@ pub async fn retry(
 
 /// `DELETE /api/v1/cloudcasts/{id}`: removes the cloudcast, its job (a
 /// running worker notices within seconds and stops), and its objects.
+#[utoipa::path(delete, path = "/api/v1/cloudcasts/{id}", tag = "cloudcasts",
+    summary = "Delete a cloudcast and its media",
+    params(("id" = Uuid, Path, description = "The cloudcast")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, description = "Not the owner or an administrator", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 404, description = "No such cloudcast", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
 pub async fn delete(
     State(state): State<IngestState>,
     AuthUser(user): AuthUser,

@@ -32,7 +32,7 @@ const DEFAULT_LIMIT: u32 = 50;
 const MAX_LIMIT: u32 = 200;
 
 /// A comment as anyone may see it: the author's username, never more.
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct CommentView {
     pub id: Uuid,
     pub cloudcast_id: Uuid,
@@ -46,7 +46,7 @@ pub struct CommentView {
 }
 
 /// A comment in the moderation queue.
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct ModerationView {
     #[sqlx(flatten)]
     #[serde(flatten)]
@@ -58,34 +58,36 @@ pub struct ModerationView {
     pub report_reasons: Vec<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Page<T> {
     pub comments: Vec<T>,
     /// The `offset` of the next page; absent on the last page.
     pub next_offset: Option<u64>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewComment {
     pub body: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewReport {
     pub reason: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     pub limit: Option<u32>,
     pub offset: Option<u32>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AdminListQuery {
     /// `held` (the default) or `visible`.
     pub status: Option<String>,
@@ -211,6 +213,16 @@ async fn access(state: &IngestState, comment: Uuid, user: Uuid) -> Result<Access
 /// `POST /api/v1/cloudcasts/{id}/comments` `{"body": "..."}`: 201 with the
 /// comment when published, 202 with `"status": "held"` when the filter holds
 /// it for review.
+#[utoipa::path(post, path = "/api/v1/cloudcasts/{id}/comments", tag = "comments",
+    summary = "Comment on a cloudcast",
+    params(("id" = Uuid, Path, description = "The cloudcast")),
+    request_body = NewComment,
+    responses(
+        (status = 201, description = "Posted", body = CommentView),
+        (status = 202, description = "Held for review by the moderation filter", body = CommentView),
+        (status = 404, description = "No such cloudcast", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 422, description = "Empty or too long", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
 pub async fn create(
     State(state): State<IngestState>,
     AuthUser(user): AuthUser,
@@ -255,6 +267,13 @@ pub async fn create(
 
 /// `GET /api/v1/cloudcasts/{id}/comments?limit=&offset=`: visible comments,
 /// oldest first, with the caller's own held comments among them.
+#[utoipa::path(get, path = "/api/v1/cloudcasts/{id}/comments", tag = "comments",
+    summary = "A cloudcast's comments, oldest first",
+    params(("id" = Uuid, Path, description = "The cloudcast"), ListQuery),
+    responses(
+        (status = 200, description = "Visible comments (and my own held ones)", body = Page<CommentView>),
+        (status = 404, description = "No such cloudcast", body = cloudcast_core::apidoc::ErrorBody)),
+    security((), ("session" = [])))]
 pub async fn list(
     State(state): State<IngestState>,
     MaybeUser(user): MaybeUser,
@@ -281,6 +300,14 @@ pub async fn list(
 
 /// `DELETE /api/v1/comments/{id}`: its author, the cloudcast's owner or an
 /// administrator deletes it for good.
+#[utoipa::path(delete, path = "/api/v1/comments/{id}", tag = "comments",
+    summary = "Delete a comment (its author, the cloudcast's owner or an administrator)",
+    params(("id" = Uuid, Path, description = "The comment")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, description = "Not allowed", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 404, description = "No such comment", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
 pub async fn delete(
     State(state): State<IngestState>,
     AuthUser(user): AuthUser,
@@ -308,7 +335,7 @@ async fn remove(state: &IngestState, id: Uuid) -> Result<(), IngestError> {
     Ok(())
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Reported {
     pub comment_id: Uuid,
     pub reported: bool,
@@ -317,6 +344,16 @@ pub struct Reported {
 /// `POST /api/v1/comments/{id}/report` `{"reason": "..."}`: 201 for a new
 /// report, 200 when this user had reported it already. The third distinct
 /// report holds the comment for review.
+#[utoipa::path(post, path = "/api/v1/comments/{id}/report", tag = "comments",
+    summary = "Report a comment; three reports hold it for review",
+    params(("id" = Uuid, Path, description = "The comment")),
+    request_body = NewReport,
+    responses(
+        (status = 201, description = "Reported", body = Reported),
+        (status = 200, description = "Already reported by me", body = Reported),
+        (status = 400, description = "My own comment", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 404, description = "No such comment", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
 pub async fn report(
     State(state): State<IngestState>,
     AuthUser(user): AuthUser,
@@ -384,6 +421,13 @@ pub async fn report(
 
 /// `GET /api/v1/admin/comments?status=held&limit=&offset=`: the moderation
 /// queue, oldest first, with each comment's reports.
+#[utoipa::path(get, path = "/api/v1/admin/comments", tag = "comments",
+    summary = "The moderation queue (administrators only)",
+    params(AdminListQuery),
+    responses(
+        (status = 200, description = "Comments with their reports", body = Page<ModerationView>),
+        (status = 403, description = "Not an administrator", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
 pub async fn admin_list(
     State(state): State<IngestState>,
     AuthUser(user): AuthUser,
@@ -418,6 +462,14 @@ pub async fn admin_list(
 
 /// `POST /api/v1/admin/comments/{id}/approve`: publishes the comment and
 /// clears its reports.
+#[utoipa::path(post, path = "/api/v1/admin/comments/{id}/approve", tag = "comments",
+    summary = "Approve a held comment (administrators only)",
+    params(("id" = Uuid, Path, description = "The comment")),
+    responses(
+        (status = 200, description = "Visible again", body = CommentView),
+        (status = 403, description = "Not an administrator", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 404, description = "No such comment", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
 pub async fn admin_approve(
     State(state): State<IngestState>,
     AuthUser(user): AuthUser,
@@ -449,6 +501,14 @@ pub async fn admin_approve(
 }
 
 /// `DELETE /api/v1/admin/comments/{id}`: removes the comment for good.
+#[utoipa::path(delete, path = "/api/v1/admin/comments/{id}", tag = "comments",
+    summary = "Remove a comment (administrators only)",
+    params(("id" = Uuid, Path, description = "The comment")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 403, description = "Not an administrator", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 404, description = "No such comment", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
 pub async fn admin_remove(
     State(state): State<IngestState>,
     AuthUser(user): AuthUser,

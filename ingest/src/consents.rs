@@ -21,7 +21,7 @@ use crate::{IngestError, IngestState};
 /// stream's consent cache (60 s) and a normal log shipping delay.
 const REPEAT_PURGE_AFTER: &str = "5 minutes";
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct ConsentEvent {
     pub kind: String,
     pub granted: bool,
@@ -31,7 +31,7 @@ pub struct ConsentEvent {
     pub at: OffsetDateTime,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Consents {
     /// May third parties contact the user (by email) about their products?
     pub third_party_contact: bool,
@@ -41,7 +41,7 @@ pub struct Consents {
     pub history: Vec<ConsentEvent>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConsentUpdate {
     pub third_party_contact: Option<bool>,
@@ -88,6 +88,12 @@ pub async fn record_signup(
 }
 
 /// `GET /api/v1/me/consents`
+#[utoipa::path(get, path = "/api/v1/me/consents", tag = "privacy",
+    summary = "My consents and their history",
+    responses(
+        (status = 200, description = "Consents in force and every change", body = Consents),
+        (status = 401, description = "Not signed in", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
 pub async fn get(
     State(state): State<IngestState>,
     AuthUser(user): AuthUser,
@@ -96,6 +102,14 @@ pub async fn get(
 }
 
 /// `PUT /api/v1/me/consents` `{"third_party_contact"?: bool, "personalised_ads"?: bool}`
+#[utoipa::path(put, path = "/api/v1/me/consents", tag = "privacy",
+    summary = "Give or withdraw a consent",
+    request_body = ConsentUpdate,
+    responses(
+        (status = 200, description = "Consents in force and every change", body = Consents),
+        (status = 401, description = "Not signed in", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 422, description = "A field is invalid", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
 pub async fn put(
     State(state): State<IngestState>,
     AuthUser(user): AuthUser,

@@ -21,11 +21,12 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef};
-use axum::routing::{delete, get, post, put};
 use cloudcast_core::Config;
 use cloudcast_core::signing::UrlSigner;
 use cloudcast_core::storage::Storage;
 use sqlx::PgPool;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use error::IngestError;
 
@@ -65,65 +66,65 @@ impl FromRef<IngestState> for PgPool {
     }
 }
 
+/// The routes and their documentation, by body limit: JSON, avatars, and
+/// tus uploads (whose bodies the handlers stream and limit themselves).
+fn routes() -> [OpenApiRouter<IngestState>; 3] {
+    let api = OpenApiRouter::new()
+        .routes(routes!(accounts::register))
+        .routes(routes!(accounts::verify_email))
+        .routes(routes!(accounts::sign_in, accounts::sign_out))
+        .routes(routes!(accounts::me))
+        .routes(routes!(consents::get, consents::put))
+        .routes(routes!(profiles::get_own, profiles::put_own))
+        .routes(routes!(profiles::get_public))
+        .routes(routes!(profiles::get_avatar))
+        .routes(routes!(
+            catalog::get_cloudcast,
+            catalog::update_metadata,
+            catalog::delete
+        ))
+        .routes(routes!(catalog::retry))
+        .routes(routes!(comments::list, comments::create))
+        .routes(routes!(comments::delete))
+        .routes(routes!(comments::report))
+        .routes(routes!(comments::admin_list))
+        .routes(routes!(comments::admin_remove))
+        .routes(routes!(comments::admin_approve));
+    let avatars = OpenApiRouter::new().routes(routes!(profiles::put_avatar));
+    let uploads = OpenApiRouter::new()
+        .routes(routes!(uploads::create, uploads::options))
+        .routes(routes!(
+            uploads::status,
+            uploads::head,
+            uploads::patch,
+            uploads::terminate,
+            uploads::options_one
+        ));
+    [api, avatars, uploads]
+}
+
+/// This crate's part of the OpenAPI document.
+pub fn api_doc() -> utoipa::openapi::OpenApi {
+    let [api, avatars, uploads] = routes();
+    api.merge(avatars).merge(uploads).split_for_parts().1
+}
+
 pub fn router(state: IngestState) -> Router {
     let json_limit = state.config.http.max_json_bytes;
-    let api = Router::new()
-        .route("/api/v1/accounts", post(accounts::register))
-        .route("/api/v1/accounts/verify-email", get(accounts::verify_email))
-        .route(
-            "/api/v1/sessions",
-            post(accounts::sign_in).delete(accounts::sign_out),
-        )
-        .route("/api/v1/me", get(accounts::me))
-        .route("/api/v1/me/consents", get(consents::get).put(consents::put))
-        .route(
-            "/api/v1/me/profile",
-            get(profiles::get_own).put(profiles::put_own),
-        )
-        .route("/api/v1/users/{username}", get(profiles::get_public))
-        .route("/api/v1/users/{username}/avatar", get(profiles::get_avatar))
-        .route(
-            "/api/v1/cloudcasts/{id}",
-            get(catalog::get_cloudcast)
-                .patch(catalog::update_metadata)
-                .delete(catalog::delete),
-        )
-        .route("/api/v1/cloudcasts/{id}/retry", post(catalog::retry))
-        .route(
-            "/api/v1/cloudcasts/{id}/comments",
-            get(comments::list).post(comments::create),
-        )
-        .route("/api/v1/comments/{id}", delete(comments::delete))
-        .route("/api/v1/comments/{id}/report", post(comments::report))
-        .route("/api/v1/admin/comments", get(comments::admin_list))
-        .route(
-            "/api/v1/admin/comments/{id}",
-            delete(comments::admin_remove),
-        )
-        .route(
-            "/api/v1/admin/comments/{id}/approve",
-            post(comments::admin_approve),
-        )
-        .layer(DefaultBodyLimit::max(json_limit));
     let avatar_limit = state.config.uploads.max_avatar_bytes;
-    let avatars = Router::new()
-        .route("/api/v1/me/avatar", put(profiles::put_avatar))
-        // A little over the limit so the handler can answer with its own 413.
+    let [api, avatars, uploads] = routes();
+    let api = api
+        .split_for_parts()
+        .0
+        .layer(DefaultBodyLimit::max(json_limit));
+    // A little over the limit so the handler can answer with its own 413.
+    let avatars = avatars
+        .split_for_parts()
+        .0
         .layer(DefaultBodyLimit::max(avatar_limit + 1));
-    // Upload bodies are streamed and limited by the tus handlers themselves.
-    let uploads = Router::new()
-        .route(
-            "/api/v1/uploads",
-            post(uploads::create).options(uploads::options),
-        )
-        .route(
-            "/api/v1/uploads/{id}",
-            get(uploads::status)
-                .head(uploads::head)
-                .patch(uploads::patch)
-                .delete(uploads::terminate)
-                .options(uploads::options),
-        )
+    let uploads = uploads
+        .split_for_parts()
+        .0
         .layer(DefaultBodyLimit::disable());
     api.merge(avatars).merge(uploads).with_state(state)
 }

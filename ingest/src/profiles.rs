@@ -28,7 +28,7 @@ pub const FIELDS: &[&str] = &[
     "avatar",
 ];
 
-#[derive(Debug, Default, Clone, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct ProfileFields {
     pub real_name: Option<String>,
     pub city: Option<String>,
@@ -40,7 +40,7 @@ pub struct ProfileFields {
 
 /// The body of `PUT /api/v1/me/profile` (fields spelled out rather than
 /// flattened: serde cannot deny unknown fields through `flatten`).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProfileUpdate {
     pub real_name: Option<String>,
@@ -67,14 +67,14 @@ impl ProfileUpdate {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Visibility {
     Public,
     Private,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OwnProfile {
     #[serde(flatten)]
     pub fields: ProfileFields,
@@ -167,6 +167,12 @@ fn avatar_url(username: &str) -> String {
 }
 
 /// `GET /api/v1/me/profile`
+#[utoipa::path(get, path = "/api/v1/me/profile", tag = "accounts",
+    summary = "My profile, every field",
+    responses(
+        (status = 200, description = "The profile and each field's visibility", body = OwnProfile),
+        (status = 401, description = "Not signed in", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
 pub async fn get_own(
     State(state): State<IngestState>,
     AuthUser(user): AuthUser,
@@ -185,6 +191,14 @@ pub async fn get_own(
 }
 
 /// `PUT /api/v1/me/profile`: replaces the optional fields and their visibility.
+#[utoipa::path(put, path = "/api/v1/me/profile", tag = "accounts",
+    summary = "Change my profile and what is public",
+    request_body = ProfileUpdate,
+    responses(
+        (status = 200, description = "The profile", body = OwnProfile),
+        (status = 401, description = "Not signed in", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 422, description = "A field is invalid", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
 pub async fn put_own(
     State(state): State<IngestState>,
     AuthUser(user): AuthUser,
@@ -213,7 +227,7 @@ pub async fn put_own(
     get_own(State(state), AuthUser(user)).await
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PublicUser {
     pub username: String,
     /// Only the fields their owner made public.
@@ -222,6 +236,12 @@ pub struct PublicUser {
 }
 
 /// `GET /api/v1/users/{username}`: the public view. Never the email.
+#[utoipa::path(get, path = "/api/v1/users/{username}", tag = "users",
+    summary = "A user's public profile (username and public fields only)",
+    params(("username" = String, Path, description = "The user's username")),
+    responses(
+        (status = 200, description = "The public view; never the email", body = PublicUser),
+        (status = 404, description = "No such user", body = cloudcast_core::apidoc::ErrorBody)))]
 pub async fn get_public(
     State(state): State<IngestState>,
     ApiPath(username): ApiPath<String>,
@@ -273,6 +293,14 @@ pub fn sniff_image(bytes: &[u8]) -> Option<&'static str> {
 }
 
 /// `PUT /api/v1/me/avatar`: the image as the body (PNG, JPEG or WebP).
+#[utoipa::path(put, path = "/api/v1/me/avatar", tag = "accounts",
+    summary = "Upload my avatar (PNG, JPEG or WebP)",
+    request_body(content = Vec<u8>, content_type = "image/png"),
+    responses(
+        (status = 204, description = "Stored"),
+        (status = 413, description = "Too large", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 415, description = "Not an image we take", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
 pub async fn put_avatar(
     State(state): State<IngestState>,
     AuthUser(user): AuthUser,
@@ -322,6 +350,12 @@ pub async fn put_avatar(
 }
 
 /// `GET /api/v1/users/{username}/avatar`: only when the owner made it public.
+#[utoipa::path(get, path = "/api/v1/users/{username}/avatar", tag = "users",
+    summary = "A user's avatar, when public",
+    params(("username" = String, Path, description = "The user's username")),
+    responses(
+        (status = 200, description = "The image", content_type = "image/*"),
+        (status = 404, description = "No avatar, or it is private", body = cloudcast_core::apidoc::ErrorBody)))]
 pub async fn get_avatar(
     State(state): State<IngestState>,
     ApiPath(username): ApiPath<String>,

@@ -94,6 +94,10 @@ fn set_num(resp: &mut Response, name: &axum::http::HeaderName, v: i64) {
 }
 
 /// `OPTIONS /api/v1/uploads`: what this server supports.
+#[utoipa::path(options, path = "/api/v1/uploads", tag = "uploads",
+    summary = "tus discovery: version, extensions, largest upload",
+    responses(
+        (status = 204, description = "Tus-Version, Tus-Extension and Tus-Max-Size headers")))]
 pub async fn options(State(state): State<IngestState>) -> Response {
     let mut resp = tus_response(StatusCode::NO_CONTENT);
     let h = resp.headers_mut();
@@ -112,6 +116,25 @@ pub async fn options(State(state): State<IngestState>) -> Response {
 }
 
 /// `POST /api/v1/uploads` (tus creation).
+/// `OPTIONS /api/v1/uploads/{id}`: the same discovery answer.
+#[utoipa::path(options, path = "/api/v1/uploads/{id}", tag = "uploads",
+    summary = "tus discovery on an upload",
+    params(("id" = Uuid, Path, description = "The upload")),
+    responses(
+        (status = 204, description = "Tus-Version, Tus-Extension and Tus-Max-Size headers")))]
+pub async fn options_one(State(state): State<IngestState>) -> Response {
+    options(State(state)).await
+}
+
+#[utoipa::path(post, path = "/api/v1/uploads", tag = "uploads",
+    summary = "Start a resumable tus upload (Upload-Length, Upload-Metadata with filename and title)",
+    params(("Tus-Resumable" = String, Header, description = "1.0.0")),
+    responses(
+        (status = 201, description = "Created; Location names the upload"),
+        (status = 401, description = "Not signed in", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 412, description = "Not tus 1.0.0", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 413, description = "Larger than allowed", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
 pub async fn create(
     State(state): State<IngestState>,
     AuthUser(user): AuthUser,
@@ -218,6 +241,13 @@ pub async fn create(
 }
 
 /// `HEAD /api/v1/uploads/{id}`: the durable offset.
+#[utoipa::path(head, path = "/api/v1/uploads/{id}", tag = "uploads",
+    summary = "tus: the upload's offset (Upload-Offset)",
+    params(("id" = Uuid, Path, description = "The upload"), ("Tus-Resumable" = String, Header, description = "1.0.0")),
+    responses(
+        (status = 200, description = "Upload-Offset and Upload-Length headers"),
+        (status = 404, description = "No such upload of mine", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
 pub async fn head(
     State(state): State<IngestState>,
     AuthUser(user): AuthUser,
@@ -238,7 +268,7 @@ pub async fn head(
     Ok(resp)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct UploadStatus {
     pub id: Uuid,
     pub offset: i64,
@@ -248,6 +278,13 @@ pub struct UploadStatus {
 }
 
 /// `GET /api/v1/uploads/{id}`: JSON status for people and scripts.
+#[utoipa::path(get, path = "/api/v1/uploads/{id}", tag = "uploads",
+    summary = "The upload's state as JSON",
+    params(("id" = Uuid, Path, description = "The upload")),
+    responses(
+        (status = 200, description = "Offset, length and state", body = UploadStatus),
+        (status = 404, description = "No such upload of mine", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
 pub async fn status(
     State(state): State<IngestState>,
     AuthUser(user): AuthUser,
@@ -309,6 +346,15 @@ impl Drop for UploadLock {
 }
 
 /// `PATCH /api/v1/uploads/{id}`: append bytes at `Upload-Offset`.
+#[utoipa::path(patch, path = "/api/v1/uploads/{id}", tag = "uploads",
+    summary = "tus: append bytes at Upload-Offset",
+    params(("id" = Uuid, Path, description = "The upload"), ("Tus-Resumable" = String, Header, description = "1.0.0")),
+    request_body(content = Vec<u8>, content_type = "application/offset+octet-stream"),
+    responses(
+        (status = 204, description = "Appended; Upload-Offset is the new offset"),
+        (status = 409, description = "Offset mismatch, or another request is writing", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 415, description = "Not application/offset+octet-stream", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
 pub async fn patch(
     State(state): State<IngestState>,
     AuthUser(user): AuthUser,
@@ -742,6 +788,14 @@ async fn finish(state: &IngestState, up: &UploadRow) -> Result<(), IngestError> 
 
 /// `DELETE /api/v1/uploads/{id}` (tus termination): aborts the S3 multipart
 /// upload and frees what was stored.
+#[utoipa::path(delete, path = "/api/v1/uploads/{id}", tag = "uploads",
+    summary = "tus: abandon an unfinished upload",
+    params(("id" = Uuid, Path, description = "The upload"), ("Tus-Resumable" = String, Header, description = "1.0.0")),
+    responses(
+        (status = 204, description = "Terminated"),
+        (status = 404, description = "No such upload of mine", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 409, description = "Complete: delete the cloudcast instead", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
 pub async fn terminate(
     State(state): State<IngestState>,
     AuthUser(user): AuthUser,

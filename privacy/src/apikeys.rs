@@ -100,12 +100,12 @@ pub async fn gate(State(state): State<PrivacyState>, mut req: Request, next: Nex
         .await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewKey {
     pub name: String,
 }
 
-#[derive(Serialize, sqlx::FromRow)]
+#[derive(Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct KeyInfo {
     pub id: Uuid,
     pub name: String,
@@ -117,7 +117,7 @@ pub struct KeyInfo {
     pub last_used_at: Option<OffsetDateTime>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct CreatedKey {
     #[serde(flatten)]
     pub info: KeyInfo,
@@ -126,6 +126,14 @@ pub struct CreatedKey {
 }
 
 /// `POST /api/v1/me/api-keys` `{"name": ".."}`: 201 with the key, shown once.
+#[utoipa::path(post, path = "/api/v1/me/api-keys", tag = "privacy",
+    summary = "Make an open-API key (shown once)",
+    request_body = NewKey,
+    responses(
+        (status = 201, description = "The key; only its hash is kept", body = CreatedKey),
+        (status = 409, description = "Too many keys", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 422, description = "Bad name", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
 pub async fn create(
     State(state): State<PrivacyState>,
     AuthUser(user): AuthUser,
@@ -168,6 +176,12 @@ pub async fn create(
 }
 
 /// `GET /api/v1/me/api-keys`: the user's keys (never the keys themselves).
+#[utoipa::path(get, path = "/api/v1/me/api-keys", tag = "privacy",
+    summary = "My open-API keys",
+    responses(
+        (status = 200, description = "Keys, without the secret", body = [KeyInfo]),
+        (status = 401, description = "Not signed in", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
 pub async fn list(
     State(state): State<PrivacyState>,
     AuthUser(user): AuthUser,
@@ -183,6 +197,13 @@ pub async fn list(
 }
 
 /// `DELETE /api/v1/me/api-keys/{id}`: revokes a key (within 30 s everywhere).
+#[utoipa::path(delete, path = "/api/v1/me/api-keys/{id}", tag = "privacy",
+    summary = "Revoke an open-API key",
+    params(("id" = Uuid, Path, description = "The key's id")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 404, description = "No such key of mine", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
 pub async fn delete(
     State(state): State<PrivacyState>,
     AuthUser(user): AuthUser,

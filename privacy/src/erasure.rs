@@ -47,7 +47,7 @@ impl Reason {
 }
 
 /// What an erasure removed.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Erased {
     pub user_id: Uuid,
     pub cloudcasts: usize,
@@ -161,7 +161,7 @@ async fn delete_objects(
     Ok(deleted)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct Confirm {
     pub password: String,
 }
@@ -169,6 +169,14 @@ pub struct Confirm {
 /// `DELETE /api/v1/me` with `{"password": ".."}`: erases the signed-in
 /// account. The password is asked again so that a stolen session alone
 /// cannot delete an account; attempts count against the sign-in limits.
+#[utoipa::path(delete, path = "/api/v1/me", tag = "privacy",
+    summary = "Erase my account and everything held about me",
+    request_body = Confirm,
+    responses(
+        (status = 200, description = "Erased from every store (analytics within seconds)", body = Erased),
+        (status = 401, description = "Not signed in, or the password is wrong", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 429, description = "Too many attempts", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
 pub async fn delete_me(
     State(state): State<PrivacyState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,

@@ -417,7 +417,7 @@ fn attachment(user: Uuid) -> HeaderValue {
 }
 
 /// An export as its owner sees it.
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct ExportStatus {
     pub id: Uuid,
     pub status: String,
@@ -555,6 +555,13 @@ fn accepted(status: ExportStatus) -> Response {
 
 /// `GET /api/v1/me/export`: the archive itself when small; else 202 with
 /// the background export to poll (`Location`).
+#[utoipa::path(get, path = "/api/v1/me/export", tag = "privacy",
+    summary = "Everything held about me, as one zip archive",
+    responses(
+        (status = 200, description = "The archive (account.json and Parquet files)", content_type = "application/zip"),
+        (status = 202, description = "Large: being built in the background; poll Location", body = ExportStatus),
+        (status = 401, description = "Not signed in", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
 pub async fn export_me(
     State(state): State<PrivacyState>,
     AuthUser(user): AuthUser,
@@ -588,6 +595,12 @@ pub async fn export_me(
 }
 
 /// `POST /api/v1/me/exports`: starts a background export (202).
+#[utoipa::path(post, path = "/api/v1/me/exports", tag = "privacy",
+    summary = "Build my export in the background",
+    responses(
+        (status = 202, description = "Started (or the one already building)", body = ExportStatus),
+        (status = 401, description = "Not signed in", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
 pub async fn create(
     State(state): State<PrivacyState>,
     AuthUser(user): AuthUser,
@@ -596,6 +609,12 @@ pub async fn create(
 }
 
 /// `GET /api/v1/me/exports`: the user's unexpired exports, newest first.
+#[utoipa::path(get, path = "/api/v1/me/exports", tag = "privacy",
+    summary = "My exports",
+    responses(
+        (status = 200, description = "Unexpired exports, newest first", body = [ExportStatus]),
+        (status = 401, description = "Not signed in", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
 pub async fn list(
     State(state): State<PrivacyState>,
     AuthUser(user): AuthUser,
@@ -613,6 +632,14 @@ pub async fn list(
 }
 
 /// `GET /api/v1/me/exports/{id}`: 200 when ready, 202 while building.
+#[utoipa::path(get, path = "/api/v1/me/exports/{id}", tag = "privacy",
+    summary = "One export's state",
+    params(("id" = Uuid, Path, description = "The export")),
+    responses(
+        (status = 200, description = "Ready or failed", body = ExportStatus),
+        (status = 202, description = "Still building", body = ExportStatus),
+        (status = 404, description = "No such export of mine", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
 pub async fn status(
     State(state): State<PrivacyState>,
     AuthUser(user): AuthUser,
@@ -627,6 +654,15 @@ pub async fn status(
 }
 
 /// `GET /api/v1/me/exports/{id}/archive`: the zip, streamed from S3.
+#[utoipa::path(get, path = "/api/v1/me/exports/{id}/archive", tag = "privacy",
+    summary = "Download a ready export",
+    params(("id" = Uuid, Path, description = "The export")),
+    responses(
+        (status = 200, description = "The archive", content_type = "application/zip"),
+        (status = 202, description = "Still building", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 404, description = "No such export of mine", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 410, description = "The export failed", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
 pub async fn archive(
     State(state): State<PrivacyState>,
     AuthUser(user): AuthUser,

@@ -10,9 +10,10 @@ pub mod partners;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef};
-use axum::routing::{delete, get};
 use cloudcast_ingest::IngestState;
 use sqlx::PgPool;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use error::PrivacyError;
 
@@ -41,19 +42,27 @@ impl FromRef<PrivacyState> for PgPool {
     }
 }
 
+/// The routes and their documentation.
+fn routes() -> OpenApiRouter<PrivacyState> {
+    OpenApiRouter::new()
+        .routes(routes!(erasure::delete_me))
+        .routes(routes!(export::export_me))
+        .routes(routes!(export::list, export::create))
+        .routes(routes!(export::status))
+        .routes(routes!(export::archive))
+        .routes(routes!(apikeys::list, apikeys::create))
+        .routes(routes!(apikeys::delete))
+}
+
+/// This crate's part of the OpenAPI document.
+pub fn api_doc() -> utoipa::openapi::OpenApi {
+    routes().split_for_parts().1
+}
+
 pub fn router(state: PrivacyState) -> Router {
     let json_limit = state.ingest.config.http.max_json_bytes;
-    Router::new()
-        .route("/api/v1/me", delete(erasure::delete_me))
-        .route("/api/v1/me/export", get(export::export_me))
-        .route("/api/v1/me/exports", get(export::list).post(export::create))
-        .route("/api/v1/me/exports/{id}", get(export::status))
-        .route("/api/v1/me/exports/{id}/archive", get(export::archive))
-        .route(
-            "/api/v1/me/api-keys",
-            get(apikeys::list).post(apikeys::create),
-        )
-        .route("/api/v1/me/api-keys/{id}", delete(apikeys::delete))
+    let (router, _) = routes().split_for_parts();
+    router
         .layer(DefaultBodyLimit::max(json_limit))
         .with_state(state)
 }

@@ -41,11 +41,21 @@ pub fn http_date(t: OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
-#[derive(Debug, Default)]
+/// The signature of a stream URL, as `stream_url` and the playlists give it.
+#[derive(Debug, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct StreamQuery {
+    /// The listener the URL was issued to.
+    #[param(rename = "l", required = true)]
     tag: Option<String>,
+    /// Expiry, Unix seconds.
+    #[param(required = true)]
     exp: Option<i64>,
+    /// The URL's signature.
+    #[param(required = true)]
     sig: Option<String>,
+    /// A rendition's version, for a media file that has since been re-published.
+    #[param(rename = "v")]
     version: Option<Uuid>,
 }
 
@@ -86,6 +96,37 @@ async fn requesting_user(
     }
 }
 
+#[utoipa::path(method(get, head), path = "/stream/{id}/{file}", tag = "stream",
+    summary = "A cloudcast's playlists, media and waveform, behind a signed URL",
+    description = "Players follow the signed `stream_url` of a cloudcast (the master playlist) \
+        and the URLs inside its playlists; nobody builds these URLs by hand. A request that \
+        identifies its listener (session or listener cookie) must be the listener the URL was \
+        issued to; one that does not is served on the signature alone. Media files answer \
+        byte ranges (`Range`, `If-Range`) and `If-None-Match`.",
+    params(
+        ("id" = Uuid, Path, description = "The cloudcast"),
+        ("file" = String, Path, description = "`master.m3u8`, `<rendition>.m3u8`, \
+            `<rendition>.mp4` or `peaks.json`"),
+        StreamQuery,
+        ("Range" = Option<String>, Header, nullable = false, description = "One byte range of a `.mp4`, e.g. `bytes=0-1023`"),
+        ("If-Range" = Option<String>, Header, nullable = false, description = "The range applies only if this ETag or date still matches"),
+        ("If-None-Match" = Option<String>, Header, nullable = false, description = "ETags the client holds")),
+    responses(
+        (status = 200, description = "The master or media playlist, the whole media file, \
+            or the waveform peaks (BBC audiowaveform JSON)",
+            content(
+                ("application/vnd.apple.mpegurl"),
+                ("audio/mp4"),
+                ("application/json"))),
+        (status = 206, description = "The requested byte range of a media file",
+            content_type = "audio/mp4",
+            headers(("Content-Range" = String, description = "`bytes first-last/size`"))),
+        (status = 304, description = "The media file matches `If-None-Match`"),
+        (status = 403, description = "Unsigned, expired or badly signed URL, or another listener's", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 404, description = "No such cloudcast, file or rendition, or not visible to this user", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 416, description = "The range lies outside the file", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 503, description = "Media storage or the database unavailable; retry (Retry-After)", body = cloudcast_core::apidoc::ErrorBody)),
+    security((), ("session" = [])))]
 // Debug level: a span per media request is too dear on the hot path.
 #[tracing::instrument(level = "debug", skip_all, fields(cloudcast = %id, file = %file))]
 pub async fn get_file(

@@ -14,9 +14,12 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use utoipa::openapi::schema::{ArrayBuilder, OneOfBuilder, Schema};
+use utoipa::openapi::{Ref, RefOr};
+use utoipa::{PartialSchema, ToSchema};
 use uuid::Uuid;
 
 use cloudcast_analytics::{HeartbeatRow, WalError};
@@ -29,7 +32,7 @@ use crate::{StreamError, StreamState};
 use cloudcast_core::netaddr::ip_prefix;
 
 /// One beat as a player sends it.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Beat {
     pub cloudcast_id: Uuid,
@@ -46,6 +49,36 @@ pub struct Beat {
     /// Client clock, Unix milliseconds.
     #[serde(default)]
     pub client_ts: Option<i64>,
+}
+
+/// A heartbeat request's body: one [`Beat`] or an array of them.
+pub struct HeartbeatBody;
+
+impl PartialSchema for HeartbeatBody {
+    fn schema() -> RefOr<Schema> {
+        let beat = || Ref::from_schema_name(Beat::name());
+        OneOfBuilder::new()
+            .item(beat())
+            .item(ArrayBuilder::new().items(beat()).min_items(Some(1)))
+            .description(Some(
+                "One heartbeat, or a batch of them (at most `analytics.max_beats_per_request`).",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for HeartbeatBody {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((Beat::name().into_owned(), Beat::schema()));
+        Beat::schemas(schemas);
+    }
+}
+
+/// The answer to an accepted request.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Accepted {
+    /// Beats written to the log.
+    pub accepted: usize,
 }
 
 /// A beat may report a position this far past the end (players overshoot).
@@ -138,6 +171,28 @@ struct Enrichment {
     ads_consent: bool,
 }
 
+#[utoipa::path(post, path = "/api/v1/heartbeats", tag = "stream",
+    summary = "Report listening: one heartbeat per second played",
+    description = "Sent by players (`fetch` or `navigator.sendBeacon`), one beat or a batch. \
+        The server adds the listener, referrer domain, parsed user agent, truncated and \
+        hashed address and the consent in force; the beats are durably logged before the \
+        answer. A browser without a listener cookie is given one (`Set-Cookie`). Rate-limited \
+        per client address.",
+    request_body(
+        description = "Heartbeats; `text/plain` is accepted for `sendBeacon`",
+        content(
+            (HeartbeatBody = "application/json"),
+            (HeartbeatBody = "text/plain"))),
+    responses(
+        (status = 202, description = "Logged", body = Accepted),
+        (status = 401, description = "The token is unknown or expired", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 413, description = "The body is larger than 256 KiB"),
+        (status = 415, description = "Not `application/json` or `text/plain`", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 422, description = "A heartbeat is malformed, names an unknown cloudcast, \
+            or a position past its end", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 429, description = "Too many requests from this address (Retry-After)", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 503, description = "Intake saturated or log failed; retry (Retry-After)", body = cloudcast_core::apidoc::ErrorBody)),
+    security((), ("session" = [])))]
 #[tracing::instrument(skip_all, fields(peer_prefix))]
 pub async fn intake(
     State(state): State<StreamState>,
@@ -245,11 +300,7 @@ pub async fn intake(
         WalError::Io(m) => StreamError::LogFailed(m),
     })?;
 
-    let mut resp = (
-        StatusCode::ACCEPTED,
-        Json(serde_json::json!({ "accepted": count })),
-    )
-        .into_response();
+    let mut resp = (StatusCode::ACCEPTED, Json(Accepted { accepted: count })).into_response();
     if let Some(c) = set_cookie {
         resp.headers_mut().insert(header::SET_COOKIE, c);
     }

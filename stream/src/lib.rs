@@ -21,13 +21,14 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef, State};
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
 use cloudcast_analytics::BeatSender;
 use cloudcast_core::Config;
 use cloudcast_core::limits::KeyedLimit;
 use cloudcast_core::signing::UrlSigner;
 use cloudcast_core::storage::Storage;
 use sqlx::PgPool;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 pub use error::StreamError;
 
@@ -89,21 +90,31 @@ impl FromRef<StreamState> for PgPool {
 /// Largest heartbeat POST body: a full batch with room for long referrers.
 pub const MAX_HEARTBEAT_BODY: usize = 256 * 1024;
 
+/// The routes and their documentation.
+fn routes() -> OpenApiRouter<StreamState> {
+    OpenApiRouter::new()
+        .routes(routes!(delivery::get_file))
+        .routes(routes!(heartbeats::intake).layer(DefaultBodyLimit::max(MAX_HEARTBEAT_BODY)))
+        .routes(routes!(metrics))
+}
+
+/// This crate's part of the OpenAPI document.
+pub fn api_doc() -> utoipa::openapi::OpenApi {
+    routes().split_for_parts().1
+}
+
 pub fn router(state: StreamState) -> Router {
-    Router::new()
-        .route(
-            "/stream/{id}/{file}",
-            get(delivery::get_file).head(delivery::get_file),
-        )
-        .route(
-            "/api/v1/heartbeats",
-            post(heartbeats::intake).layer(DefaultBodyLimit::max(MAX_HEARTBEAT_BODY)),
-        )
-        .route("/metrics", get(metrics))
-        .with_state(state)
+    let (router, _) = routes().split_for_parts();
+    router.with_state(state)
 }
 
 /// Prometheus text format: the chunk cache's effect on S3.
+#[utoipa::path(get, path = "/metrics", tag = "stream",
+    summary = "Stream metrics (Prometheus)",
+    description = "The chunk cache's effect on S3: hits, misses, S3 fetches and failures.",
+    responses(
+        (status = 200, description = "Prometheus text exposition format", body = String,
+            content_type = "text/plain; version=0.0.4")))]
 async fn metrics(State(state): State<StreamState>) -> impl IntoResponse {
     let s = state.chunks.stats();
     let n = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
@@ -122,4 +133,79 @@ async fn metrics(State(state): State<StreamState>) -> impl IntoResponse {
         n(&s.s3_failures),
     );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
+
+    /// Every route [`router`] serves.
+    const SERVED: &[(&str, &str)] = &[
+        ("get", "/stream/{id}/{file}"),
+        ("head", "/stream/{id}/{file}"),
+        ("post", "/api/v1/heartbeats"),
+        ("get", "/metrics"),
+    ];
+
+    fn operations(item: &PathItem) -> Vec<(&'static str, &Operation)> {
+        [
+            ("get", &item.get),
+            ("put", &item.put),
+            ("post", &item.post),
+            ("delete", &item.delete),
+            ("options", &item.options),
+            ("head", &item.head),
+            ("patch", &item.patch),
+            ("trace", &item.trace),
+        ]
+        .into_iter()
+        .filter_map(|(m, op)| op.as_ref().map(|op| (m, op)))
+        .collect()
+    }
+
+    #[test]
+    fn the_document_covers_every_route() {
+        let doc = api_doc();
+        let mut documented: Vec<(&str, &str)> = doc
+            .paths
+            .paths
+            .iter()
+            .flat_map(|(path, item)| {
+                operations(item)
+                    .into_iter()
+                    .map(move |(m, _)| (m, path.as_str()))
+            })
+            .collect();
+        documented.sort_unstable();
+        let mut served = SERVED.to_vec();
+        served.sort_unstable();
+        assert_eq!(documented, served);
+
+        for (method, path) in SERVED {
+            let (_, op) = operations(&doc.paths.paths[*path])
+                .into_iter()
+                .find(|(m, _)| m == method)
+                .unwrap_or_else(|| panic!("{method} {path} is not documented"));
+            let declared: Vec<&str> = op
+                .parameters
+                .iter()
+                .flatten()
+                .filter(|p| matches!(p.parameter_in, ParameterIn::Path))
+                .map(|p| p.name.as_str())
+                .collect();
+            for segment in path.split('/') {
+                if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                    assert!(
+                        declared.contains(&name),
+                        "{method} {path}: `{name}` is not a declared path parameter"
+                    );
+                }
+            }
+            assert!(
+                op.tags.iter().flatten().any(|t| t == "stream"),
+                "{method} {path} is not tagged"
+            );
+        }
+    }
 }
