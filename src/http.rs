@@ -41,6 +41,10 @@ pub fn app(
             "/dashboard",
             no_cache(ServeFile::new(web.join("dashboard.html"))),
         )
+        .route_service(
+            "/settings",
+            no_cache(ServeFile::new(web.join("settings.html"))),
+        )
         // One page for every cloudcast: it reads the id from its own path.
         .route_service(
             "/listen/{id}",

@@ -54,6 +54,15 @@ impl KeyGate {
     }
 }
 
+impl KeyGate {
+    /// Drops cached lookups of these key hashes (revoked or erased keys).
+    pub async fn forget(&self, hashes: &[Vec<u8>]) {
+        for h in hashes {
+            self.cache.invalidate(h).await;
+        }
+    }
+}
+
 /// The key's id, or `None` when no live key has this hash.
 async fn lookup(state: &PrivacyState, hash: Vec<u8>) -> Result<Option<Uuid>, PrivacyError> {
     if let Some(hit) = state.keys.cache.get(&hash).await {
@@ -218,6 +227,6 @@ pub async fn delete(
     .await?;
     let hash = hash.ok_or(PrivacyError::NotFound("API key"))?;
     // This node forgets it at once; others within the cache period.
-    state.keys.cache.invalidate(&hash).await;
+    state.keys.forget(&[hash]).await;
     Ok(StatusCode::NO_CONTENT)
 }

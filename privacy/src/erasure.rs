@@ -196,7 +196,13 @@ pub async fn delete_me(
     {
         return Err(PrivacyError::BadPassword);
     }
+    let keys: Vec<Vec<u8>> = sqlx::query_scalar("SELECT key_hash FROM api_keys WHERE user_id = $1")
+        .bind(user)
+        .fetch_all(&ingest.pool)
+        .await?;
     let erased = erase(&ingest.pool, &ingest.storage, user, Reason::User).await?;
+    // Its API keys stop at once on this node (elsewhere within their cache time).
+    state.keys.forget(&keys).await;
     let mut resp = Json(erased).into_response();
     // The session cookie names an account that no longer exists.
     let tls = cloudcast_ingest::accounts::is_tls(ingest, &headers);

@@ -7,7 +7,7 @@
 //
 // window.cloudcastDashboard mirrors the page's state for tests and scripts.
 
-import { TOKEN_KEY, api, authHeaders, errorMessage, loadToken } from './session.js'
+import { TOKEN_KEY, api, authHeaders, errorMessage, loadToken, signIn as signInWith } from './session.js'
 
 const $ = (id) => document.getElementById(id)
 const status = (window.cloudcastDashboard = { state: 'starting', error: null, data: null })
@@ -197,8 +197,7 @@ async function signIn(event) {
   const login = $('login').value.trim()
   const password = $('password').value
   try {
-    const session = await api('POST', '/api/v1/sessions', { login, password })
-    sessionStorage.setItem(TOKEN_KEY, JSON.stringify({ token: session.token, expires_at: session.expires_at, login }))
+    await signInWith(login, password)
     $('password').value = ''
     await signedIn(login)
   } catch (err) {

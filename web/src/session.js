@@ -56,3 +56,15 @@ export async function api(method, path, body) {
   }
   return text ? JSON.parse(text) : null
 }
+
+/** Signs in and keeps the session for this tab; returns the session. */
+export async function signIn(login, password) {
+  const session = await api('POST', '/api/v1/sessions', { login, password })
+  sessionStorage.setItem(TOKEN_KEY, JSON.stringify({ token: session.token, expires_at: session.expires_at, login }))
+  return session
+}
+
+/** Forgets this tab's session. */
+export function forget() {
+  sessionStorage.removeItem(TOKEN_KEY)
+}

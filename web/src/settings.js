@@ -1,0 +1,208 @@
+// Settings and privacy (signed-in users): consents with their history,
+// open-API keys, the data export and account deletion, over the same API
+// third-party clients use.
+//
+// window.cloudcastSettings mirrors the page's state for tests and scripts.
+
+import { api, authHeaders, errorMessage, forget, loadToken, signIn } from './session.js'
+
+const $ = (id) => document.getElementById(id)
+const status = (window.cloudcastSettings = { state: 'starting', error: null, exported: null })
+
+function setState(state, error) {
+  status.state = state
+  status.error = error || null
+  document.body.dataset.state = state
+}
+
+const when = (t) => (t ? new Date(t).toLocaleString('en-GB') : '–')
+
+function cell(text) {
+  const td = document.createElement('td')
+  td.textContent = text
+  return td
+}
+
+function showSignIn(message) {
+  forget()
+  $('settings-section').hidden = true
+  $('signin-section').hidden = false
+  $('signin-error').textContent = message || ''
+  setState('signed-out')
+}
+
+async function loadConsents() {
+  const c = await api('GET', '/api/v1/me/consents')
+  $('third-party').checked = c.third_party_contact
+  $('ads').checked = c.personalised_ads
+  const rows = c.history
+    .slice()
+    .reverse()
+    .map((e) => {
+      const tr = document.createElement('tr')
+      tr.append(
+        cell(when(e.at)),
+        cell(e.kind === 'personalised_ads' ? 'Personalised ads' : 'Contact by partners'),
+        cell(e.granted ? 'yes' : 'no'),
+        cell(e.source === 'signup' ? 'default at sign-up' : 'you'),
+      )
+      return tr
+    })
+  $('consent-history').replaceChildren(...rows)
+}
+
+async function loadKeys() {
+  const keys = await api('GET', '/api/v1/me/api-keys')
+  const rows = keys.map((k) => {
+    const tr = document.createElement('tr')
+    const revoke = document.createElement('button')
+    revoke.type = 'button'
+    revoke.className = 'secondary'
+    revoke.textContent = 'Revoke'
+    revoke.addEventListener('click', async () => {
+      try {
+        await api('DELETE', `/api/v1/me/api-keys/${k.id}`)
+        await loadKeys()
+      } catch (err) {
+        $('key-error').textContent = err.message
+      }
+    })
+    const action = document.createElement('td')
+    action.append(revoke)
+    tr.append(cell(k.name), cell(`${k.prefix}…`), cell(when(k.created_at)), cell(when(k.last_used_at)), action)
+    return tr
+  })
+  $('keys').replaceChildren(...rows)
+}
+
+async function signedIn(login) {
+  $('signin-section').hidden = true
+  $('settings-section').hidden = false
+  $('whoami').textContent = login || ''
+  try {
+    await Promise.all([loadConsents(), loadKeys()])
+    setState('ready')
+  } catch (err) {
+    if (err.status === 401) return showSignIn('Your session has ended; sign in again.')
+    setState('error', err.message)
+  }
+}
+
+async function saveConsents(event) {
+  event.preventDefault()
+  $('consents-saved').textContent = ''
+  $('consents-error').textContent = ''
+  try {
+    await api('PUT', '/api/v1/me/consents', {
+      third_party_contact: $('third-party').checked,
+      personalised_ads: $('ads').checked,
+    })
+    await loadConsents()
+    $('consents-saved').textContent = 'Saved.'
+  } catch (err) {
+    $('consents-error').textContent = err.message
+  }
+}
+
+async function createKey(event) {
+  event.preventDefault()
+  $('key-error').textContent = ''
+  try {
+    const created = await api('POST', '/api/v1/me/api-keys', { name: $('key-name').value })
+    $('new-key-value').textContent = created.key
+    $('new-key').hidden = false
+    $('key-name').value = ''
+    await loadKeys()
+  } catch (err) {
+    $('key-error').textContent = err.message
+  }
+}
+
+/** Saves a response body as a file through a temporary link. */
+async function save(res) {
+  const blob = await res.blob()
+  const name = /filename="([^"]+)"/.exec(res.headers.get('Content-Disposition') || '')
+  const a = document.createElement('a')
+  a.href = URL.createObjectURL(blob)
+  a.download = name ? name[1] : 'cloudcast-export.zip'
+  document.body.append(a)
+  a.click()
+  a.remove()
+  setTimeout(() => URL.revokeObjectURL(a.href), 10_000)
+  status.exported = blob.size
+  $('export-status').textContent = `Downloaded (${(blob.size / 1024).toFixed(0)} KiB).`
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+
+async function exportData() {
+  $('export-status').textContent = 'Preparing your data…'
+  $('export-error').textContent = ''
+  $('export').disabled = true
+  try {
+    const res = await fetch('/api/v1/me/export', { headers: authHeaders(), credentials: 'same-origin' })
+    if (res.status === 200) return await save(res)
+    if (res.status !== 202) throw new Error(errorMessage(await res.text(), `HTTP ${res.status}`))
+    // Large: built in the background; poll until it is ready.
+    let job = await res.json()
+    $('export-status').textContent = 'Your data is large; it is being gathered. You can leave this page open.'
+    while (job.status === 'building') {
+      await sleep(2000)
+      job = await api('GET', job.status_url)
+    }
+    if (job.status !== 'ready') throw new Error(job.error || 'the export failed')
+    const file = await fetch(job.download_url, { headers: authHeaders(), credentials: 'same-origin' })
+    if (!file.ok) throw new Error(`HTTP ${file.status}`)
+    await save(file)
+  } catch (err) {
+    $('export-status').textContent = ''
+    $('export-error').textContent = err.message
+  } finally {
+    $('export').disabled = false
+  }
+}
+
+async function deleteAccount(event) {
+  event.preventDefault()
+  $('delete-error').textContent = ''
+  if (!window.confirm('Delete your account and everything held about you? This cannot be undone.')) return
+  try {
+    const erased = await api('DELETE', '/api/v1/me', { password: $('delete-password').value })
+    forget()
+    $('settings-section').hidden = true
+    $('deleted-section').hidden = false
+    $('whoami').textContent = ''
+    $('deleted-summary').textContent =
+      `${erased.cloudcasts} cloudcast(s) and ${erased.objects_deleted} stored file(s) were deleted; listening statistics follow within seconds.`
+    setState('deleted')
+  } catch (err) {
+    $('delete-error').textContent = err.message
+  } finally {
+    $('delete-password').value = ''
+  }
+}
+
+async function submitSignIn(event) {
+  event.preventDefault()
+  const login = $('login').value.trim()
+  try {
+    await signIn(login, $('password').value)
+    $('password').value = ''
+    await signedIn(login)
+  } catch (err) {
+    $('signin-error').textContent = err.message
+  }
+}
+
+function start() {
+  $('signin-form').addEventListener('submit', submitSignIn)
+  $('consents-form').addEventListener('submit', saveConsents)
+  $('key-form').addEventListener('submit', createKey)
+  $('export').addEventListener('click', exportData)
+  $('delete-form').addEventListener('submit', deleteAccount)
+  const saved = loadToken()
+  if (saved) signedIn(saved.login)
+  else showSignIn()
+}
+
+start()
