@@ -230,6 +230,7 @@ pub async fn start(config: Config, roles: &[Role]) -> anyhow::Result<Running> {
         tasks.push(tokio::spawn(cloudcast_analytics::purge::run(
             services.pool.clone(),
             services.clickhouse.clone(),
+            services.storage.clone(),
             SYNC_EVERY,
             shutdown.clone(),
         )));

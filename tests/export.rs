@@ -101,6 +101,10 @@ async fn wait_beats(sys: &TestSystem, user: &str, n: u64) {
     }
 }
 
+fn text_of(v: &[Value]) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
 /// Checks an archive against what `busy_user` and `beats` beats made.
 fn check_archive(bytes: &[u8], name: &str, beats: usize) {
     let files = unzip(bytes);
@@ -126,13 +130,11 @@ fn check_archive(bytes: &[u8], name: &str, beats: usize) {
     assert_eq!(doc["comments"][0]["body"], "Track 3 is the one");
     assert_eq!(doc["favourites"].as_array().map(Vec::len), Some(1));
     assert!(!doc["sign_ins"].as_array().expect("sign-ins").is_empty());
-    assert!(
-        doc["mail"]
-            .as_array()
-            .expect("mail")
-            .iter()
-            .any(|m| m["kind"] == "verify_email")
-    );
+    let mail = doc["mail"].as_array().expect("mail");
+    assert!(mail.iter().any(|m| m["kind"] == "verify_email"), "{doc}");
+    // The verification link still works: it stays out of the archive.
+    assert!(!text_of(mail).contains("token="), "{doc}");
+    assert_eq!(doc["email_verifications"].as_array().map(Vec::len), Some(1));
     assert_eq!(doc["api_keys"][0]["name"], "export app");
     let text = String::from_utf8_lossy(&files["account.json"]);
     for secret in ["password_hash", "argon2", "key_hash", "token_hash"] {
@@ -154,6 +156,19 @@ async fn a_small_export_is_the_whole_archive_at_once() {
     let sys = TestSystem::start("export_inline").await;
     let (token, id) = busy_user(&sys, "ex_small").await;
     let user = sys.me(&token).await["id"].as_str().expect("id").to_string();
+    // Someone else's words and listening on this user's cloudcast are not
+    // this user's data.
+    let other = sys.user("ex_neighbour").await;
+    let resp = sys
+        .http
+        .post(sys.url(&format!("/api/v1/cloudcasts/{id}/comments")))
+        .bearer_auth(&other)
+        .json(&serde_json::json!({"body": "Neighbourly remark"}))
+        .send()
+        .await
+        .expect("comment");
+    assert_eq!(resp.status(), 201);
+    assert_eq!(sys.beats(&other, &id, "ex-n", 9).await, 202);
     assert_eq!(sys.beats(&token, &id, "ex-1", 25).await, 202);
     wait_beats(&sys, &user, 25).await;
 
@@ -174,6 +189,11 @@ async fn a_small_export_is_the_whole_archive_at_once() {
     );
     let bytes = resp.bytes().await.expect("body");
     check_archive(&bytes, "ex_small", 25);
+    let text = String::from_utf8_lossy(&unzip(&bytes)["account.json"]).to_string();
+    assert!(
+        !text.contains("Neighbourly") && !text.contains("ex_neighbour"),
+        "{text}"
+    );
 
     let resp = sys
         .http

@@ -225,6 +225,21 @@ fn uuid_nil() -> String {
     "00000000-0000-0000-0000-000000000000".to_string()
 }
 
+/// Every file of a zip archive, decompressed and concatenated.
+fn unzip_all(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a zip archive");
+    let mut out = Vec::new();
+    for i in 0..zip.len() {
+        zip.by_index(i)
+            .expect("entry")
+            .read_to_end(&mut out)
+            .expect("read entry");
+    }
+    assert!(!out.is_empty());
+    out
+}
+
 /// Routes where the caller's own email (and birth date) may appear.
 fn own_account_route(path: &str) -> bool {
     path == "/api/v1/me" || path.starts_with("/api/v1/me/export")
@@ -296,6 +311,16 @@ async fn no_route_of_the_openapi_document_shows_an_email_or_a_private_field() {
             .expect("favourite");
         assert!(resp.status().is_success());
     }
+    // The private cloudcast is played and favourited too: public activity
+    // and favourites must leave it out.
+    let resp = http
+        .put(sys.url(&format!("/api/v1/cloudcasts/{private_cc}/favourite")))
+        .bearer_auth(&owner)
+        .send()
+        .await
+        .expect("favourite private");
+    assert!(resp.status().is_success());
+    assert_eq!(sys.beats(&owner, &private_cc, "oa-0", 40).await, 202);
     assert_eq!(sys.beats(&owner, &owner_cc, "oa-1", 40).await, 202);
     assert_eq!(sys.beats(&reader, &owner_cc, "oa-2", 40).await, 202);
     let upload = sys.create_upload(&owner, 1 << 20, "Unfinished").await;
@@ -311,6 +336,25 @@ async fn no_route_of_the_openapi_document_shows_an_email_or_a_private_field() {
     )
     .await;
     assert_eq!(status, 202, "{ex}");
+    // The reader's export is ready, so its archive is crawled too.
+    let status_url = sys.url(ex["status_url"].as_str().expect("status url"));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let (status, body) = json_of(
+            http.get(&status_url)
+                .bearer_auth(&reader)
+                .send()
+                .await
+                .expect("export status"),
+        )
+        .await;
+        if status == 200 {
+            assert_eq!(body["status"], "ready", "{body}");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "export never ready");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
     tokio::time::sleep(Duration::from_secs(3)).await; // beats reach ClickHouse
     let world = World {
         owner_cc: owner_cc.clone(),
@@ -398,7 +442,17 @@ async fn no_route_of_the_openapi_document_shows_an_email_or_a_private_field() {
                 };
                 let resp = req.send().await.expect("crawl");
                 let status = resp.status().as_u16();
+                let zipped = resp
+                    .headers()
+                    .get("content-type")
+                    .is_some_and(|v| v == "application/zip");
                 let bytes = resp.bytes().await.expect("body");
+                // An archive is searched file by file, decompressed.
+                let bytes = if zipped {
+                    unzip_all(&bytes)
+                } else {
+                    bytes.to_vec()
+                };
                 assert!(status < 500, "{method} {path} as {who:?}: {status}");
                 checked += 1;
                 if status == 200 {

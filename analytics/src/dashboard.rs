@@ -128,11 +128,14 @@ pub async fn overview(
         .iter()
         .filter_map(|t| Uuid::parse_str(&t.cloudcast_id).ok())
         .collect();
-    let titles: Vec<(Uuid, String)> =
-        sqlx::query_as("SELECT id, title FROM cloudcasts WHERE id = ANY($1)")
-            .bind(&ids)
-            .fetch_all(&state.pool)
-            .await?;
+    // A private cloudcast's title is its owner's alone, analysts included.
+    let titles: Vec<(Uuid, String)> = sqlx::query_as(
+        "SELECT id, CASE WHEN private THEN '(private cloudcast)' ELSE title END
+           FROM cloudcasts WHERE id = ANY($1)",
+    )
+    .bind(&ids)
+    .fetch_all(&state.pool)
+    .await?;
     let top_cloudcasts: Vec<TopCloudcast> = top
         .into_iter()
         .map(|row| {

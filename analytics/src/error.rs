@@ -20,6 +20,8 @@ pub enum AnalyticsError {
     Api(cloudcast_core::error::ApiError),
     #[error("could not encode the download: {0}")]
     Encode(String),
+    #[error("object storage failed: {0}")]
+    Storage(String),
     #[error("ClickHouse migration {name} failed: {source}")]
     Migration {
         name: &'static str,
@@ -36,6 +38,7 @@ impl ErrorCode for AnalyticsError {
             AnalyticsError::BadQuery(_) => "bad_query",
             AnalyticsError::Forbidden(_) => "forbidden",
             AnalyticsError::Encode(_) => "encode",
+            AnalyticsError::Storage(_) => "storage",
             AnalyticsError::Api(e) => e.code,
             AnalyticsError::Migration { .. } => "migration",
         }

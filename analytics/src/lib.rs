@@ -47,14 +47,7 @@ pub fn start_log(
         seal_after: std::time::Duration::from_millis(cfg.flush_ms.max(1)),
         queue: cfg.queue_capacity,
     })?;
-    let tombstones = tombstones::Tombstones::default();
-    // Reloaded as often as the other PostgreSQL-driven analytics work.
-    tokio::spawn(
-        tombstones
-            .clone()
-            .run(pool, std::time::Duration::from_secs(2), shutdown.clone()),
-    );
-    let shipper = tokio::spawn(ship::run(shared, client, tombstones, shutdown));
+    let shipper = tokio::spawn(ship::run(shared, client, pool, shutdown));
     Ok((sender, shipper))
 }
 

@@ -1,26 +1,41 @@
-//! Applies the removals that PostgreSQL queues in `analytics_purges` to
-//! ClickHouse: a user's ad-interest rows once their ad consent is withdrawn,
-//! and everything of an erased account. Removals are `ALTER TABLE .. DELETE` mutations (ClickHouse
-//! applies them in the background, in seconds for these small tables); a
-//! removal that fails stays queued and is tried again.
+//! Applies the removals that PostgreSQL queues in `analytics_purges`: a
+//! user's ad-interest rows once their ad consent is withdrawn, and an erased
+//! account's ClickHouse rows and S3 objects. ClickHouse removals are
+//! `ALTER TABLE .. DELETE` mutations: once accepted, ClickHouse applies them
+//! in the background by rewriting the parts that hold matching rows (seconds
+//! for the aggregate tables; for `heartbeats` it grows with the table, see
+//! BENCHMARKS.md). A removal that fails stays queued and is tried again.
 
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use cloudcast_core::storage::Storage;
+
 use crate::AnalyticsError;
 
 /// Removals applied per round.
 const BATCH: i64 = 100;
 
+/// One queued removal.
+#[derive(sqlx::FromRow)]
+struct Due {
+    id: i64,
+    user_id: Uuid,
+    scope: String,
+    cloudcast_ids: Vec<Uuid>,
+    s3_prefixes: Vec<String>,
+}
+
 /// Applies the due removals; returns how many were done.
 pub async fn purge_once(
     pool: &sqlx::PgPool,
     ch: &clickhouse::Client,
+    storage: &Storage,
 ) -> Result<usize, AnalyticsError> {
-    let due: Vec<(i64, Uuid, String, Vec<Uuid>)> = sqlx::query_as(
-        "SELECT id, user_id, scope, cloudcast_ids FROM analytics_purges
+    let due: Vec<Due> = sqlx::query_as(
+        "SELECT id, user_id, scope, cloudcast_ids, s3_prefixes FROM analytics_purges
           WHERE done_at IS NULL AND run_after <= now()
           ORDER BY run_after LIMIT $1",
     )
@@ -28,7 +43,14 @@ pub async fn purge_once(
     .fetch_all(pool)
     .await?;
     let mut done = 0;
-    for (id, user, scope, cloudcasts) in due {
+    for Due {
+        id,
+        user_id: user,
+        scope,
+        cloudcast_ids: cloudcasts,
+        s3_prefixes: prefixes,
+    } in due
+    {
         match scope.as_str() {
             "ad_interest" => {
                 ch.query("ALTER TABLE ad_interest DELETE WHERE user_id = ?")
@@ -36,7 +58,15 @@ pub async fn purge_once(
                     .execute()
                     .await?;
             }
-            "account" => erase_account(ch, user, &cloudcasts).await?,
+            "account" => {
+                erase_account(ch, user, &cloudcasts).await?;
+                for p in &prefixes {
+                    storage
+                        .delete_prefix(p)
+                        .await
+                        .map_err(|e| AnalyticsError::Storage(e.to_string()))?;
+                }
+            }
             other => {
                 tracing::error!(scope = other, "unknown purge scope; left queued");
                 continue;
@@ -132,11 +162,12 @@ pub async fn erase_account(
 pub async fn run(
     pool: sqlx::PgPool,
     ch: clickhouse::Client,
+    storage: Storage,
     every: Duration,
     shutdown: CancellationToken,
 ) {
     loop {
-        if let Err(e) = purge_once(&pool, &ch).await {
+        if let Err(e) = purge_once(&pool, &ch, &storage).await {
             tracing::warn!(error = %e, "applying analytics removals failed; will retry");
         }
         tokio::select! {

@@ -39,14 +39,32 @@ enum ShipError {
 pub async fn run(
     shared: Arc<Shared>,
     client: clickhouse::Client,
-    tombstones: Tombstones,
+    pool: sqlx::PgPool,
     shutdown: CancellationToken,
 ) {
+    let tombstones = Tombstones::default();
     let abort_after_ship = std::env::var(FAILPOINT_ENV).is_ok_and(|v| v == "after-ship");
     // Segments from a previous run may have reached ClickHouse already.
     let mut suspect: HashSet<u64> = list(&shared).await.into_iter().collect();
     loop {
-        for seq in list(&shared).await {
+        let sealed = list(&shared).await;
+        // Erased accounts are read before each round, after its segments
+        // were sealed: an erasure committed before then loses these beats
+        // here; one committed later has its own removal queued behind them.
+        if !sealed.is_empty()
+            && let Err(e) = tombstones.refresh(&pool).await
+        {
+            tracing::warn!(error = %e, "reading erased accounts failed");
+        }
+        if !sealed.is_empty() && !tombstones.loaded() {
+            // Not known even once (PostgreSQL away since start-up): the
+            // beats wait on disk rather than risk bringing one back.
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                _ = shutdown.cancelled() => return,
+            }
+        }
+        for seq in sealed {
             let span = tracing::info_span!("ship", segment = %format!("{}-{seq}", shared.log_id));
             let shipped = ship_segment(
                 &shared,

@@ -3,10 +3,8 @@
 //! cached) are dropped before they reach ClickHouse, so an erasure stays done.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
-
-use tokio_util::sync::CancellationToken;
 
 use crate::rows::HeartbeatRow;
 
@@ -15,11 +13,18 @@ use crate::rows::HeartbeatRow;
 /// hours in a long ClickHouse outage, never weeks).
 pub const KEEP_DAYS: i32 = 30;
 
-/// The user ids (as stored in `heartbeats.user_id`) of erased accounts.
+/// The user ids (as stored in `heartbeats.user_id`) of erased accounts, and
+/// whether they have been read at least once (until then nothing ships: a
+/// log replayed at start-up must not bring an erased user back).
 #[derive(Clone, Default)]
-pub struct Tombstones(Arc<RwLock<HashSet<String>>>);
+pub struct Tombstones(Arc<RwLock<HashSet<String>>>, Arc<AtomicBool>);
 
 impl Tombstones {
+    /// True once the set was read from PostgreSQL.
+    pub fn loaded(&self) -> bool {
+        self.1.load(Ordering::Acquire)
+    }
+
     /// Rows of erased users removed; returns how many were dropped.
     pub fn drop_erased(&self, rows: &mut Vec<HeartbeatRow>) -> usize {
         let set = match self.0.read() {
@@ -52,20 +57,8 @@ impl Tombstones {
         .await?;
         let n = ids.len();
         self.replace(ids.into_iter().map(|(u,)| u.to_string()).collect());
+        self.1.store(true, Ordering::Release);
         Ok(n)
-    }
-
-    /// Keeps the set fresh every `every` until shutdown.
-    pub async fn run(self, pool: sqlx::PgPool, every: Duration, shutdown: CancellationToken) {
-        loop {
-            if let Err(e) = self.refresh(&pool).await {
-                tracing::warn!(error = %e, "reloading erased accounts failed; keeping the last set");
-            }
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = tokio::time::sleep(every) => {}
-            }
-        }
     }
 }
 

@@ -11,11 +11,13 @@ CREATE TABLE erased_accounts (
 );
 
 -- The analytics node removes an erased account's rows from every ClickHouse
--- table: those carrying its user id and those of its cloudcasts.
+-- table (those carrying its user id and those of its cloudcasts) and its S3
+-- objects under `s3_prefixes`: a removal that fails stays queued.
 ALTER TABLE analytics_purges
     DROP CONSTRAINT analytics_purges_scope_check,
     ADD CONSTRAINT analytics_purges_scope_check CHECK (scope IN ('ad_interest', 'account')),
-    ADD COLUMN cloudcast_ids uuid[] NOT NULL DEFAULT '{}';
+    ADD COLUMN cloudcast_ids uuid[] NOT NULL DEFAULT '{}',
+    ADD COLUMN s3_prefixes text[] NOT NULL DEFAULT '{}';
 
 -- Archives of everything held about a user, built in the background when
 -- large; the archive lives in S3 under exports/<user>/ until `expires_at`.

@@ -2,15 +2,16 @@
 //! key a user made in their settings, within a per-key rate limit.
 //!
 //! A request carrying `X-Api-Key` is a third party's: it may only read
-//! (GET/HEAD), its session credentials are removed so it sees exactly what
+//! (GET/HEAD, and CORS preflights), its session credentials are removed so it sees exactly what
 //! the public sees (never the key owner's private data), and each key gets
 //! `privacy.api_key_per_minute` requests a minute (429 + `Retry-After`).
 //! Only a SHA-256 of the key is stored; the key is shown once, at creation.
 
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderName, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -34,11 +35,18 @@ const KEY_PREFIX: &str = "cck_";
 /// How long a key lookup is remembered; a revoked key stops working within it.
 const CACHE_SECS: u64 = 30;
 
+/// Uncached key lookups one client address may cause per minute (a client
+/// with a few real keys needs a handful every 30 s).
+const LOOKUPS_PER_MINUTE: u32 = 60;
+
 /// Known keys (hash → key id) and the per-key limiter.
 #[derive(Clone)]
 pub struct KeyGate {
     cache: moka::future::Cache<Vec<u8>, Option<Uuid>>,
     limit: KeyedLimit<Uuid>,
+    /// Lookups that reach PostgreSQL, per client address: made-up keys
+    /// must not turn into a query each.
+    lookups: KeyedLimit<IpAddr>,
 }
 
 impl KeyGate {
@@ -50,6 +58,7 @@ impl KeyGate {
                 .time_to_live(Duration::from_secs(CACHE_SECS))
                 .build(),
             limit: KeyedLimit::per_minute(per_minute),
+            lookups: KeyedLimit::per_minute(LOOKUPS_PER_MINUTE),
         }
     }
 }
@@ -92,7 +101,18 @@ pub async fn gate(State(state): State<PrivacyState>, mut req: Request, next: Nex
     if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return PrivacyError::KeyReadOnly.into_response();
     }
-    let id = match lookup(&state, hash_token(&key)).await {
+    let hash = hash_token(&key);
+    if !state.keys.cache.contains_key(&hash) {
+        let ip = req
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+            .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        if let Err(wait) = state.keys.lookups.check(&ip) {
+            return PrivacyError::RateLimited(wait).into_response();
+        }
+    }
+    let id = match lookup(&state, hash).await {
         Ok(Some(id)) => id,
         Ok(None) => return PrivacyError::BadKey.into_response(),
         Err(e) => return e.into_response(),

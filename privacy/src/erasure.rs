@@ -3,12 +3,12 @@
 //! `cloudcast admin purge-user` (an operator, e.g. for a reported under-13
 //! user) share [`erase`].
 //!
-//! Order: S3 objects first, then one PostgreSQL transaction that deletes the
-//! account (foreign keys cascade to every row that names it), records the
-//! tombstone that stops late heartbeats, and queues the ClickHouse removal
-//! for the analytics node, now and again in five minutes for beats still in
-//! flight. If S3 fails, nothing in PostgreSQL has changed and the request
-//! can be repeated; deleting objects twice is harmless.
+//! Order: one PostgreSQL transaction locks the account, deletes it (foreign
+//! keys cascade to every row that names it), records the tombstone that
+//! stops late heartbeats, and queues the removal of its ClickHouse rows and
+//! S3 objects for the analytics node, now and again in five minutes (beats
+//! still in flight, media a transcode was writing). The S3 objects are also
+//! deleted at once; a failure there is retried by the queued removals.
 
 use std::net::SocketAddr;
 
@@ -58,28 +58,61 @@ pub struct Erased {
 /// than a node's session cache and its log's seal interval.
 const REPEAT_AFTER_SECS: i64 = 300;
 
-/// Removes `user` from S3 and PostgreSQL now, and queues their removal from
-/// ClickHouse. Fails with `NotFound` when there is no such account.
+/// The S3 prefixes that hold an account's objects: originals and media of
+/// its cloudcasts, unfinished uploads' tails, avatars and data exports.
+fn prefixes(user: Uuid, cloudcasts: &[Uuid], uploads: &[Uuid]) -> Vec<String> {
+    let mut out = Vec::with_capacity(cloudcasts.len() * 2 + uploads.len() + 2);
+    for id in cloudcasts {
+        out.push(format!("originals/{id}/"));
+        out.push(format!("media/{id}/"));
+    }
+    for id in uploads {
+        out.push(format!("uploads/{id}/"));
+    }
+    out.push(format!("avatars/{user}/"));
+    out.push(format!("exports/{user}/"));
+    out
+}
+
+/// Erases `user`: PostgreSQL now (one transaction), S3 now and again with
+/// the queued ClickHouse removal (so an S3 failure or an object written late
+/// is retried), ClickHouse by the analytics node. Fails with `NotFound`
+/// when there is no such account.
 pub async fn erase(
     pool: &PgPool,
     storage: &Storage,
     user: Uuid,
     reason: Reason,
 ) -> Result<Erased, PrivacyError> {
-    let exists: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM users WHERE id = $1")
+    let mut tx = pool.begin().await?;
+    // Locks the account: no upload, cloudcast, comment or export can be
+    // added for it until this commits (their foreign keys wait, then fail).
+    let found: Option<Uuid> = sqlx::query_scalar("SELECT id FROM users WHERE id = $1 FOR UPDATE")
         .bind(user)
-        .fetch_optional(pool)
+        .fetch_optional(&mut *tx)
         .await?;
-    if exists.is_none() {
+    if found.is_none() {
         return Err(PrivacyError::NotFound("account"));
     }
-    let cloudcasts: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM cloudcasts WHERE owner_id = $1")
+    let owned: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM cloudcasts WHERE owner_id = $1")
         .bind(user)
-        .fetch_all(pool)
+        .fetch_all(&mut *tx)
         .await?;
-    let mut objects = delete_objects(pool, storage, user, &cloudcasts).await?;
-
-    let mut tx = pool.begin().await?;
+    // Its cloudcasts, and those its unfinished uploads would have made.
+    let cloudcasts: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM cloudcasts WHERE owner_id = $1
+         UNION SELECT cloudcast_id FROM uploads WHERE user_id = $1",
+    )
+    .bind(user)
+    .fetch_all(&mut *tx)
+    .await?;
+    let uploads: Vec<(Uuid, String, String, String)> =
+        sqlx::query_as("SELECT id, s3_key, s3_upload_id, state FROM uploads WHERE user_id = $1")
+            .bind(user)
+            .fetch_all(&mut *tx)
+            .await?;
+    let upload_ids: Vec<Uuid> = uploads.iter().map(|u| u.0).collect();
+    let prefixes = prefixes(user, &cloudcasts, &upload_ids);
     sqlx::query(
         "INSERT INTO erased_accounts (user_id, reason) VALUES ($1, $2)
          ON CONFLICT (user_id) DO NOTHING",
@@ -89,12 +122,13 @@ pub async fn erase(
     .execute(&mut *tx)
     .await?;
     sqlx::query(
-        "INSERT INTO analytics_purges (user_id, scope, cloudcast_ids, run_after)
-         VALUES ($1, 'account', $2, now()),
-                ($1, 'account', $2, now() + make_interval(secs => $3))",
+        "INSERT INTO analytics_purges (user_id, scope, cloudcast_ids, s3_prefixes, run_after)
+         VALUES ($1, 'account', $2, $3, now()),
+                ($1, 'account', $2, $3, now() + make_interval(secs => $4))",
     )
     .bind(user)
     .bind(&cloudcasts)
+    .bind(&prefixes)
     .bind(REPEAT_AFTER_SECS as f64)
     .execute(&mut *tx)
     .await?;
@@ -110,34 +144,8 @@ pub async fn erase(
         .await?;
     tx.commit().await?;
 
-    // A transcode that was publishing while the first sweep ran may have
-    // written media since; its cloudcast row is gone now, so this sweep is
-    // the last.
-    for id in &cloudcasts {
-        objects += storage.delete_prefix(&format!("media/{id}/")).await?;
-    }
-    tracing::info!(user_id = %user, reason = reason.as_str(), cloudcasts = cloudcasts.len(), objects, "account erased");
-    Ok(Erased {
-        user_id: user,
-        cloudcasts: cloudcasts.len(),
-        objects_deleted: objects,
-    })
-}
-
-/// Deletes the user's S3 objects: originals and media of their cloudcasts,
-/// unfinished uploads, avatars and data exports.
-async fn delete_objects(
-    pool: &PgPool,
-    storage: &Storage,
-    user: Uuid,
-    cloudcasts: &[Uuid],
-) -> Result<usize, PrivacyError> {
-    let uploads: Vec<(Uuid, String, String, String)> =
-        sqlx::query_as("SELECT id, s3_key, s3_upload_id, state FROM uploads WHERE user_id = $1")
-            .bind(user)
-            .fetch_all(pool)
-            .await?;
-    let mut deleted = 0;
+    // The account is gone; its objects go now. Should S3 fail, the queued
+    // removals sweep the same prefixes again, so the answer is still 200.
     for (id, key, upload_id, state) in &uploads {
         if state == "receiving" {
             // Parts of an unfinished multipart upload are not objects yet;
@@ -146,19 +154,22 @@ async fn delete_objects(
                 tracing::debug!(upload_id = %id, error = %e, "multipart upload already gone");
             }
         }
-        deleted += storage.delete_prefix(&format!("uploads/{id}/")).await?;
     }
-    let mut prefixes: Vec<String> = Vec::with_capacity(cloudcasts.len() * 2 + 2);
-    for id in cloudcasts {
-        prefixes.push(format!("originals/{id}/"));
-        prefixes.push(format!("media/{id}/"));
-    }
-    prefixes.push(format!("avatars/{user}/"));
-    prefixes.push(format!("exports/{user}/"));
+    let mut objects = 0;
     for p in &prefixes {
-        deleted += storage.delete_prefix(p).await?;
+        match storage.delete_prefix(p).await {
+            Ok(n) => objects += n,
+            Err(e) => {
+                tracing::warn!(user_id = %user, prefix = %p, error = %e, "deleting objects failed; the queued removal retries")
+            }
+        }
     }
-    Ok(deleted)
+    tracing::info!(user_id = %user, reason = reason.as_str(), cloudcasts = owned.len(), objects, "account erased");
+    Ok(Erased {
+        user_id: user,
+        cloudcasts: owned.len(),
+        objects_deleted: objects,
+    })
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -185,12 +196,14 @@ pub async fn delete_me(
     ApiJson(req): ApiJson<Confirm>,
 ) -> Result<Response, PrivacyError> {
     let ingest = &state.ingest;
-    ingest.limits.check_login(peer.ip(), &user.to_string())?;
-    let hash: Option<String> = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
-        .bind(user)
-        .fetch_optional(&ingest.pool)
-        .await?;
-    let hash = hash.ok_or(PrivacyError::NotFound("account"))?;
+    let row: Option<(String, String)> =
+        sqlx::query_as("SELECT lower(username), password_hash FROM users WHERE id = $1")
+            .bind(user)
+            .fetch_optional(&ingest.pool)
+            .await?;
+    let (login, hash) = row.ok_or(PrivacyError::NotFound("account"))?;
+    // The same buckets as signing in by username: guesses here and there add up.
+    ingest.limits.check_login(peer.ip(), &login)?;
     if req.password.len() > 1024
         || !cloudcast_ingest::accounts::verify_password(req.password, hash).await?
     {
@@ -222,4 +235,25 @@ pub async fn find_account(pool: &PgPool, login: &str) -> Result<Uuid, PrivacyErr
     .fetch_optional(pool)
     .await?;
     id.ok_or(PrivacyError::NotFound("account"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_of_object_is_covered() {
+        let (u, c, up) = (Uuid::nil(), Uuid::from_u128(1), Uuid::from_u128(2));
+        let p = prefixes(u, &[c], &[up]);
+        assert_eq!(
+            p,
+            [
+                format!("originals/{c}/"),
+                format!("media/{c}/"),
+                format!("uploads/{up}/"),
+                format!("avatars/{u}/"),
+                format!("exports/{u}/"),
+            ]
+        );
+    }
 }

@@ -1,8 +1,9 @@
 //! Access (seed §9): everything held about a user in one zip archive.
 //!
 //! `account.json` gathers the PostgreSQL side (account, profile, consents and
-//! their history, uploads, cloudcasts, comments, favourites, sign-in history,
-//! mail sent to the user, API keys); ClickHouse tables go in as Parquet
+//! their history, uploads, cloudcasts, comments and their moderation, reports,
+//! favourites, email verifications, sign-in history, mail sent to the user,
+//! API keys); ClickHouse tables go in as Parquet
 //! (play history, listening per day, ad-interest rows, and every heartbeat).
 //!
 //! A small export is built while the request waits. A large one (more
@@ -76,8 +77,8 @@ const SECTIONS: &[(&str, bool, &str)] = &[
     (
         "comments",
         false,
-        "SELECT id, cloudcast_id, body, status, created_at FROM comments
-          WHERE author_id = $1 ORDER BY created_at",
+        "SELECT id, cloudcast_id, body, status, held_reason, created_at, moderated_at
+           FROM comments WHERE author_id = $1 ORDER BY created_at",
     ),
     (
         "comment_reports",
@@ -98,6 +99,12 @@ const SECTIONS: &[(&str, bool, &str)] = &[
           WHERE user_id = $1 ORDER BY id",
     ),
     (
+        "email_verifications",
+        false,
+        "SELECT expires_at, used_at FROM email_verifications
+          WHERE user_id = $1 ORDER BY expires_at",
+    ),
+    (
         "sign_ins",
         false,
         "SELECT created_at, expires_at FROM auth_tokens
@@ -106,7 +113,11 @@ const SECTIONS: &[(&str, bool, &str)] = &[
     (
         "mail",
         false,
-        "SELECT kind, to_address, subject, body, created_at, sent_at
+        "SELECT kind, to_address, subject,
+                CASE WHEN kind = 'verify_email'
+                     THEN '(the verification link is left out: it still works)'
+                     ELSE body END AS body,
+                created_at, sent_at
            FROM email_outbox WHERE user_id = $1 ORDER BY created_at",
     ),
     (
@@ -361,8 +372,12 @@ pub async fn build(
         match row {
             Some((Some(key), Some(kind))) => {
                 let ext = kind.rsplit('/').next().unwrap_or("bin").to_string();
-                let bytes = storage.get_bytes(&key).await?;
-                Some((format!("avatar.{ext}"), bytes.to_vec()))
+                match storage.get_bytes(&key).await {
+                    Ok(bytes) => Some((format!("avatar.{ext}"), bytes.to_vec())),
+                    // Replaced since the row was read: nothing to export.
+                    Err(cloudcast_core::error::CoreError::NotFound(_)) => None,
+                    Err(e) => return Err(e.into()),
+                }
             }
             _ => None,
         }
@@ -514,7 +529,7 @@ async fn start_background(state: &PrivacyState, user: Uuid) -> Result<ExportStat
             let done = match result {
                 Ok(size) => {
                     tracing::info!(bytes = size, "export ready");
-                    sqlx::query(
+                    let r = sqlx::query(
                         "UPDATE data_exports SET status = 'ready', s3_key = $2,
                                 size_bytes = $3, ready_at = now() WHERE id = $1",
                     )
@@ -522,7 +537,15 @@ async fn start_background(state: &PrivacyState, user: Uuid) -> Result<ExportStat
                     .bind(&key)
                     .bind(size as i64)
                     .execute(pool)
-                    .await
+                    .await;
+                    if matches!(&r, Ok(done) if done.rows_affected() == 0) {
+                        // The account was erased while this was built.
+                        tracing::info!("the account is gone; its export is deleted");
+                        if let Err(e) = st.ingest.storage.delete(&key).await {
+                            tracing::error!(error = %e, "deleting an erased account's export failed");
+                        }
+                    }
+                    r
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "export failed");
@@ -690,7 +713,9 @@ pub async fn archive(
     );
     h.insert(header::CONTENT_DISPOSITION, attachment(user));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Ok(v) = HeaderValue::from_str(&obj.total_size.to_string()) {
+    if obj.total_size > 0
+        && let Ok(v) = HeaderValue::from_str(&obj.total_size.to_string())
+    {
         h.insert(header::CONTENT_LENGTH, v);
     }
     Ok(resp)

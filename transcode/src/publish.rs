@@ -111,8 +111,13 @@ pub async fn publish(
     .rows_affected()
         == 1;
     if !still_ours {
-        // Our lease ran out and another worker has the job: publish nothing.
+        // Our lease ran out and another worker has the job, or the cloudcast
+        // (its account) was deleted meanwhile: publish nothing, keep nothing.
         tx.rollback().await?;
+        let prefix = format!("media/{}/{version}/", job.cloudcast_id);
+        if let Err(e) = storage.delete_prefix(&prefix).await {
+            tracing::warn!(error = %e, %prefix, "deleting unpublished media failed");
+        }
         return Err(TranscodeError::Cancelled);
     }
     for out in outputs {
