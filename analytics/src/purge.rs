@@ -1,10 +1,11 @@
 //! Applies the removals that PostgreSQL queues in `analytics_purges`: a
 //! user's ad-interest rows once their ad consent is withdrawn, and an erased
 //! account's ClickHouse rows and S3 objects. ClickHouse removals are
-//! `ALTER TABLE .. DELETE` mutations: once accepted, ClickHouse applies them
-//! in the background by rewriting the parts that hold matching rows (seconds
-//! for the aggregate tables; for `heartbeats` it grows with the table, see
-//! BENCHMARKS.md). A removal that fails stays queued and is tried again.
+//! `ALTER TABLE .. DELETE` mutations, which ClickHouse applies in the
+//! background by rewriting the parts that hold matching rows; an erasure is
+//! done only once they are applied and a count finds nothing left (see
+//! BENCHMARKS.md for the time on a large `heartbeats`). A removal that fails
+//! stays queued and is tried again.
 
 use std::time::Duration;
 
@@ -129,8 +130,18 @@ async fn erasable_tables(
         .collect())
 }
 
+/// Passes over the tables an erasure makes at most: the first removes the
+/// rows; a second catches rows a derived table regained meanwhile (the
+/// minute rollup re-reading `listener_days` before its own removal applied).
+const ERASE_PASSES: usize = 3;
+
+/// Longest wait for ClickHouse to apply one pass's mutations; past it the
+/// removal stays queued and is tried again.
+const MUTATION_WAIT: Duration = Duration::from_secs(600);
+
 /// Removes an erased account from ClickHouse: the rows carrying its user id
-/// and every row of its cloudcasts. Aggregates keyed by neither (day totals
+/// and every row of its cloudcasts, waiting until ClickHouse has applied
+/// the mutations and no row is left. Aggregates keyed by neither (day totals
 /// of all cloudcasts) cannot name the user and stay.
 pub async fn erase_account(
     ch: &clickhouse::Client,
@@ -138,24 +149,70 @@ pub async fn erase_account(
     cloudcasts: &[Uuid],
 ) -> Result<(), AnalyticsError> {
     let cloudcasts: Vec<String> = cloudcasts.iter().map(Uuid::to_string).collect();
-    for (table, has_user, has_cloudcast) in erasable_tables(ch).await? {
-        let by_cloudcast = has_cloudcast && !cloudcasts.is_empty();
-        let cond = match (has_user, by_cloudcast) {
-            (true, true) => "user_id = ? OR has(?, cloudcast_id)",
-            (true, false) => "user_id = ?",
-            (false, true) => "has(?, cloudcast_id)",
-            (false, false) => continue,
-        };
-        let mut q = ch.query(&format!("ALTER TABLE `{table}` DELETE WHERE {cond}"));
-        if has_user {
-            q = q.bind(user.to_string());
+    let tables = erasable_tables(ch).await?;
+    for _ in 0..ERASE_PASSES {
+        let mut issued = 0;
+        for (table, has_user, has_cloudcast) in &tables {
+            let by_cloudcast = *has_cloudcast && !cloudcasts.is_empty();
+            let cond = match (*has_user, by_cloudcast) {
+                (true, true) => "user_id = ? OR has(?, cloudcast_id)",
+                (true, false) => "user_id = ?",
+                (false, true) => "has(?, cloudcast_id)",
+                (false, false) => continue,
+            };
+            let bind = |sql: &str| {
+                let mut q = ch.query(sql);
+                if *has_user {
+                    q = q.bind(user.to_string());
+                }
+                if by_cloudcast {
+                    q = q.bind(&cloudcasts);
+                }
+                q
+            };
+            // A mutation rewrites every part it touches: only where needed.
+            let left: u64 = bind(&format!("SELECT count() FROM `{table}` WHERE {cond}"))
+                .fetch_one()
+                .await?;
+            if left > 0 {
+                bind(&format!("ALTER TABLE `{table}` DELETE WHERE {cond}"))
+                    .execute()
+                    .await?;
+                issued += 1;
+            }
         }
-        if by_cloudcast {
-            q = q.bind(&cloudcasts);
+        if issued == 0 {
+            return Ok(());
         }
-        q.execute().await?;
+        wait_for_mutations(ch).await?;
     }
-    Ok(())
+    Err(AnalyticsError::BadQuery(format!(
+        "rows of {user} keep coming back after {ERASE_PASSES} passes; will retry"
+    )))
+}
+
+/// Waits until ClickHouse has applied every mutation of this database.
+async fn wait_for_mutations(ch: &clickhouse::Client) -> Result<(), AnalyticsError> {
+    let started = tokio::time::Instant::now();
+    loop {
+        let pending: u64 = ch
+            .query(
+                "SELECT count() FROM system.mutations
+                  WHERE database = currentDatabase() AND is_done = 0",
+            )
+            .fetch_one()
+            .await?;
+        if pending == 0 {
+            return Ok(());
+        }
+        if started.elapsed() > MUTATION_WAIT {
+            return Err(AnalyticsError::BadQuery(format!(
+                "{pending} ClickHouse mutations still running after {} s; will retry",
+                MUTATION_WAIT.as_secs()
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }
 
 /// Runs [`purge_once`] every `every` until shutdown.
