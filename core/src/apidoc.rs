@@ -4,7 +4,7 @@
 //! `#[utoipa::path]` and registers them with `utoipa_axum::routes!`, so a
 //! route cannot be served without being documented.
 
-use utoipa::openapi::path::{Operation, PathItem};
+use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{InfoBuilder, OpenApi};
 
@@ -36,7 +36,7 @@ fn unique_operation_ids(doc: &mut OpenApi) {
     use std::collections::HashMap;
     let mut seen: HashMap<String, usize> = HashMap::new();
     for item in doc.paths.paths.values() {
-        for op in operations(item) {
+        for (_, op) in operations(item) {
             if let Some(id) = &op.operation_id {
                 *seen.entry(id.clone()).or_default() += 1;
             }
@@ -64,19 +64,64 @@ fn unique_operation_ids(doc: &mut OpenApi) {
     }
 }
 
-fn operations(item: &PathItem) -> impl Iterator<Item = &Operation> {
+/// Every operation of a path item, with its method.
+pub fn operations(item: &PathItem) -> impl Iterator<Item = (&'static str, &Operation)> {
     [
-        &item.get,
-        &item.put,
-        &item.post,
-        &item.delete,
-        &item.options,
-        &item.head,
-        &item.patch,
-        &item.trace,
+        ("get", &item.get),
+        ("put", &item.put),
+        ("post", &item.post),
+        ("delete", &item.delete),
+        ("options", &item.options),
+        ("head", &item.head),
+        ("patch", &item.patch),
+        ("trace", &item.trace),
     ]
     .into_iter()
-    .flatten()
+    .filter_map(|(m, op)| op.as_ref().map(|op| (m, op)))
+}
+
+/// What is wrong with a crate's part of the document, given the (method,
+/// path) pairs its router serves: a route missing or extra, a `{param}` not
+/// declared as a path parameter, an operation without the crate's `tag`.
+/// Empty when it is right (the crates' unit tests assert that).
+pub fn coverage_problems(doc: &OpenApi, served: &[(&str, &str)], tag: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut documented: Vec<(&str, &str)> = doc
+        .paths
+        .paths
+        .iter()
+        .flat_map(|(path, item)| operations(item).map(move |(m, _)| (m, path.as_str())))
+        .collect();
+    documented.sort_unstable();
+    let mut expected = served.to_vec();
+    expected.sort_unstable();
+    if documented != expected {
+        problems.push(format!("documented {documented:?}, served {expected:?}"));
+    }
+    for (path, item) in &doc.paths.paths {
+        for (method, op) in operations(item) {
+            let declared: Vec<&str> = op
+                .parameters
+                .iter()
+                .flatten()
+                .filter(|p| matches!(p.parameter_in, ParameterIn::Path))
+                .map(|p| p.name.as_str())
+                .collect();
+            for segment in path.split('/') {
+                if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}'))
+                    && !declared.contains(&name)
+                {
+                    problems.push(format!(
+                        "{method} {path}: `{name}` is not a declared path parameter"
+                    ));
+                }
+            }
+            if !op.tags.iter().flatten().any(|t| t == tag) {
+                problems.push(format!("{method} {path} is not tagged {tag}"));
+            }
+        }
+    }
+    problems
 }
 
 fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = (&'static str, &mut Operation)> {
@@ -174,7 +219,7 @@ mod tests {
             .paths
             .paths
             .values()
-            .flat_map(|item| operations(item).filter_map(|o| o.operation_id.clone()))
+            .flat_map(|item| operations(item).filter_map(|(_, o)| o.operation_id.clone()))
             .collect();
         assert_eq!(
             ids,

@@ -66,3 +66,30 @@ pub fn router(state: PrivacyState) -> Router {
         .layer(DefaultBodyLimit::max(json_limit))
         .with_state(state)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cloudcast_core::apidoc::coverage_problems;
+
+    /// Every route [`router`] serves.
+    const SERVED: &[(&str, &str)] = &[
+        ("delete", "/api/v1/me"),
+        ("get", "/api/v1/me/export"),
+        ("get", "/api/v1/me/exports"),
+        ("post", "/api/v1/me/exports"),
+        ("get", "/api/v1/me/exports/{id}"),
+        ("get", "/api/v1/me/exports/{id}/archive"),
+        ("get", "/api/v1/me/api-keys"),
+        ("post", "/api/v1/me/api-keys"),
+        ("delete", "/api/v1/me/api-keys/{id}"),
+    ];
+
+    #[test]
+    fn the_document_covers_every_route() {
+        assert_eq!(
+            coverage_problems(&api_doc(), SERVED, "privacy"),
+            Vec::<String>::new()
+        );
+    }
+}

@@ -138,7 +138,7 @@ async fn metrics(State(state): State<StreamState>) -> impl IntoResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
+    use cloudcast_core::apidoc::coverage_problems;
 
     /// Every route [`router`] serves.
     const SERVED: &[(&str, &str)] = &[
@@ -148,64 +148,12 @@ mod tests {
         ("get", "/metrics"),
     ];
 
-    fn operations(item: &PathItem) -> Vec<(&'static str, &Operation)> {
-        [
-            ("get", &item.get),
-            ("put", &item.put),
-            ("post", &item.post),
-            ("delete", &item.delete),
-            ("options", &item.options),
-            ("head", &item.head),
-            ("patch", &item.patch),
-            ("trace", &item.trace),
-        ]
-        .into_iter()
-        .filter_map(|(m, op)| op.as_ref().map(|op| (m, op)))
-        .collect()
-    }
-
     #[test]
     fn the_document_covers_every_route() {
         let doc = api_doc();
-        let mut documented: Vec<(&str, &str)> = doc
-            .paths
-            .paths
-            .iter()
-            .flat_map(|(path, item)| {
-                operations(item)
-                    .into_iter()
-                    .map(move |(m, _)| (m, path.as_str()))
-            })
-            .collect();
-        documented.sort_unstable();
-        let mut served = SERVED.to_vec();
-        served.sort_unstable();
-        assert_eq!(documented, served);
-
-        for (method, path) in SERVED {
-            let (_, op) = operations(&doc.paths.paths[*path])
-                .into_iter()
-                .find(|(m, _)| m == method)
-                .unwrap_or_else(|| panic!("{method} {path} is not documented"));
-            let declared: Vec<&str> = op
-                .parameters
-                .iter()
-                .flatten()
-                .filter(|p| matches!(p.parameter_in, ParameterIn::Path))
-                .map(|p| p.name.as_str())
-                .collect();
-            for segment in path.split('/') {
-                if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-                    assert!(
-                        declared.contains(&name),
-                        "{method} {path}: `{name}` is not a declared path parameter"
-                    );
-                }
-            }
-            assert!(
-                op.tags.iter().flatten().any(|t| t == "stream"),
-                "{method} {path} is not tagged"
-            );
-        }
+        assert_eq!(
+            coverage_problems(&doc, SERVED, "stream"),
+            Vec::<String>::new()
+        );
     }
 }
