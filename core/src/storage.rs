@@ -142,15 +142,9 @@ impl Storage {
     }
 
     pub async fn get_bytes(&self, key: &str) -> Result<Bytes, CoreError> {
-        let out = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| not_found_or(e, key))?;
-        let data = out
+        let data = self
+            .get_stream(key)
+            .await?
             .body
             .collect()
             .await
@@ -180,15 +174,7 @@ impl Storage {
 
     /// Downloads an object to a local file, streaming.
     pub async fn get_to_file(&self, key: &str, path: &Path) -> Result<u64, CoreError> {
-        let out = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| not_found_or(e, key))?;
-        let mut body = out.body;
+        let mut body = self.get_stream(key).await?.body;
         let mut file = tokio::fs::File::create(path).await?;
         let mut written = 0u64;
         while let Some(chunk) = body
