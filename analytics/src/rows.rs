@@ -11,7 +11,7 @@ use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
 use serde::Serialize;
 
 /// One heartbeat as stored in `heartbeats` (field order = column order).
-#[derive(Debug, Clone, PartialEq, clickhouse::Row, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, clickhouse::Row, Serialize)]
 pub struct HeartbeatRow {
     /// Server receive time, Unix seconds (`DateTime`).
     pub ts: u32,
@@ -161,20 +161,8 @@ pub fn from_batch(batch: &RecordBatch) -> Result<Vec<HeartbeatRow>, ArrowError> 
             position_ms: pos.value(i),
             is_bot: bot.value(i),
             ads_consent: ads.value(i),
-            cloudcast_id: String::new(),
-            tags: Vec::new(),
-            session_id: String::new(),
-            listener_id: String::new(),
-            user_id: String::new(),
-            rendition: String::new(),
-            referrer_domain: String::new(),
-            ip_prefix: String::new(),
-            ip_hash: String::new(),
-            browser: String::new(),
-            browser_major: String::new(),
-            os: String::new(),
-            device: String::new(),
-            wal_segment: String::new(),
+            // Strings and tags are filled column by column below.
+            ..HeartbeatRow::default()
         })
         .collect();
     for name in STRINGS {

@@ -42,7 +42,7 @@ pub async fn run(
     pool: sqlx::PgPool,
     shutdown: CancellationToken,
 ) {
-    let tombstones = Tombstones::default();
+    let mut tombstones = Tombstones::default();
     let abort_after_ship = std::env::var(FAILPOINT_ENV).is_ok_and(|v| v == "after-ship");
     // Segments from a previous run may have reached ClickHouse already.
     let mut suspect: HashSet<u64> = list(&shared).await.into_iter().collect();
