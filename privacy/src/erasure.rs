@@ -98,19 +98,19 @@ pub async fn erase(
         .bind(user)
         .fetch_all(&mut *tx)
         .await?;
-    // Its cloudcasts, and those its unfinished uploads would have made.
-    let cloudcasts: Vec<Uuid> = sqlx::query_scalar(
-        "SELECT id FROM cloudcasts WHERE owner_id = $1
-         UNION SELECT cloudcast_id FROM uploads WHERE user_id = $1",
+    let uploads: Vec<(Uuid, Uuid, String, String, String)> = sqlx::query_as(
+        "SELECT id, cloudcast_id, s3_key, s3_upload_id, state FROM uploads WHERE user_id = $1",
     )
     .bind(user)
     .fetch_all(&mut *tx)
     .await?;
-    let uploads: Vec<(Uuid, String, String, String)> =
-        sqlx::query_as("SELECT id, s3_key, s3_upload_id, state FROM uploads WHERE user_id = $1")
-            .bind(user)
-            .fetch_all(&mut *tx)
-            .await?;
+    // Its cloudcasts, and those its unfinished uploads would have made.
+    let mut cloudcasts = owned.clone();
+    for (_, cc, ..) in &uploads {
+        if !cloudcasts.contains(cc) {
+            cloudcasts.push(*cc);
+        }
+    }
     let upload_ids: Vec<Uuid> = uploads.iter().map(|u| u.0).collect();
     let prefixes = prefixes(user, &cloudcasts, &upload_ids);
     sqlx::query(
@@ -146,7 +146,7 @@ pub async fn erase(
 
     // The account is gone; its objects go now. Should S3 fail, the queued
     // removals sweep the same prefixes again, so the answer is still 200.
-    for (id, key, upload_id, state) in &uploads {
+    for (id, _, key, upload_id, state) in &uploads {
         if state == "receiving" {
             // Parts of an unfinished multipart upload are not objects yet;
             // aborting frees them. It may be aborted already (expired).

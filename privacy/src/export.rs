@@ -175,7 +175,7 @@ const HEARTBEATS_SQL: &str = "SELECT ts, cloudcast_id, session_id, seq, position
 const CHUNK_BEATS: u64 = 200_000;
 
 /// A background build older than this was cut off by a restart.
-const BUILD_TIMEOUT_MINUTES: i64 = 60;
+const BUILD_TIMEOUT_MINUTES: u32 = 60;
 
 const README: &str = "\
 Everything Cloudcast holds about your account.
@@ -461,43 +461,42 @@ impl ExportStatus {
     }
 }
 
-const STATUS_COLUMNS: &str = "id,
-    CASE WHEN status = 'building'
-              AND created_at < now() - make_interval(mins => 60) THEN 'failed'
-         ELSE status END AS status,
-    size_bytes,
-    CASE WHEN status = 'building'
-              AND created_at < now() - make_interval(mins => 60)
-         THEN 'interrupted by a restart' ELSE error END AS error,
-    created_at, ready_at, expires_at";
+/// Exports as their owner sees them, filtered by `filter` (over the table's
+/// columns and `stale`): a build older than [`BUILD_TIMEOUT_MINUTES`] was cut
+/// off by a restart and shows as failed.
+fn select_status(filter: &str) -> String {
+    format!(
+        "SELECT id, CASE WHEN stale THEN 'failed' ELSE status END AS status, size_bytes,
+                CASE WHEN stale THEN 'interrupted by a restart' ELSE error END AS error,
+                created_at, ready_at, expires_at
+           FROM (SELECT *, status = 'building'
+                           AND created_at < now() - make_interval(mins => {BUILD_TIMEOUT_MINUTES})
+                           AS stale
+                   FROM data_exports) e
+          WHERE expires_at > now() AND {filter}"
+    )
+}
 
 async fn status_of(pool: &PgPool, user: Uuid, id: Uuid) -> Result<ExportStatus, PrivacyError> {
-    let s: Option<ExportStatus> = sqlx::query_as(&format!(
-        "SELECT {STATUS_COLUMNS} FROM data_exports
-          WHERE id = $1 AND user_id = $2 AND expires_at > now()"
-    ))
-    .bind(id)
-    .bind(user)
-    .fetch_optional(pool)
-    .await?;
+    let s: Option<ExportStatus> = sqlx::query_as(&select_status("id = $1 AND user_id = $2"))
+        .bind(id)
+        .bind(user)
+        .fetch_optional(pool)
+        .await?;
     Ok(s.ok_or(PrivacyError::NotFound("export"))?.with_urls())
 }
 
 /// Starts a background export, or returns the one already building.
 async fn start_background(state: &PrivacyState, user: Uuid) -> Result<ExportStatus, PrivacyError> {
     let pool = &state.ingest.pool;
-    let building: Option<Uuid> = sqlx::query_scalar(
-        "SELECT id FROM data_exports
-          WHERE user_id = $1 AND status = 'building'
-            AND created_at > now() - make_interval(mins => $2)
-          ORDER BY created_at DESC LIMIT 1",
-    )
+    let building: Option<ExportStatus> = sqlx::query_as(&select_status(
+        "user_id = $1 AND status = 'building' AND NOT stale ORDER BY created_at DESC LIMIT 1",
+    ))
     .bind(user)
-    .bind(BUILD_TIMEOUT_MINUTES as i32)
     .fetch_optional(pool)
     .await?;
-    if let Some(id) = building {
-        return status_of(pool, user, id).await;
+    if let Some(s) = building {
+        return Ok(s.with_urls());
     }
     let id = Uuid::now_v7();
     let ttl = i64::from(state.ingest.config.privacy.export_ttl_hours);
@@ -642,13 +641,11 @@ pub async fn list(
     State(state): State<PrivacyState>,
     AuthUser(user): AuthUser,
 ) -> Result<Json<Vec<ExportStatus>>, PrivacyError> {
-    let rows: Vec<ExportStatus> = sqlx::query_as(&format!(
-        "SELECT {STATUS_COLUMNS} FROM data_exports
-          WHERE user_id = $1 AND expires_at > now() ORDER BY created_at DESC"
-    ))
-    .bind(user)
-    .fetch_all(&state.ingest.pool)
-    .await?;
+    let rows: Vec<ExportStatus> =
+        sqlx::query_as(&select_status("user_id = $1 ORDER BY created_at DESC"))
+            .bind(user)
+            .fetch_all(&state.ingest.pool)
+            .await?;
     Ok(Json(
         rows.into_iter().map(ExportStatus::with_urls).collect(),
     ))
