@@ -318,15 +318,7 @@ async fn profiles_show_only_public_fields_and_never_the_email() {
     )
     .await;
     assert_eq!(status, 413);
-    let resp = http
-        .put(sys.url("/api/v1/me/avatar"))
-        .bearer_auth(&token)
-        .header("content-type", "image/png")
-        .body(common::PNG_1X1.to_vec())
-        .send()
-        .await
-        .expect("put");
-    assert_eq!(resp.status(), 204);
+    assert_eq!(sys.put_avatar(&token).await, 204);
     let (status, _) = json_of(
         http.get(sys.url("/api/v1/users/profile_dj/avatar"))
             .send()

@@ -360,28 +360,18 @@ async fn the_dashboard_shows_the_numbers_in_chromium_and_downloads_parquet() {
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
 
-    let base = sys.base.clone();
     let download = sys.dir.path().join("from-the-page.parquet");
-    let target = download.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("node")
-            .arg(root.join("web/tests/dashboard_page.mjs"))
-            .arg(&base)
-            .arg("dash_boss")
-            .arg("correct horse battery")
-            .arg(&target)
-            .output()
-    })
-    .await
-    .expect("join")
-    .expect("node must be installed (infra/dev installs it) and web/ built");
-    assert!(
-        out.status.success(),
-        "dashboard page failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let shown: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    let shown = common::run_page(
+        "dashboard_page.mjs",
+        vec![
+            sys.base.clone(),
+            "dash_boss".into(),
+            "correct horse battery".into(),
+            download.to_string_lossy().into_owned(),
+        ],
+        &[],
+    )
+    .await;
     assert_eq!(shown["plays"], "2", "{shown}");
     assert_eq!(shown["listeners"], "2", "{shown}");
     assert_eq!(shown["top"][0][0], "Dashboard mix", "{shown}");

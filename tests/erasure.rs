@@ -157,15 +157,7 @@ async fn an_erased_account_leaves_nothing_in_any_store() {
         .pg_strings("SELECT id::text FROM uploads WHERE state = 'receiving'")
         .await;
     assert_eq!(pending.len(), 1);
-    let resp = http
-        .put(sys.url("/api/v1/me/avatar"))
-        .bearer_auth(&dj)
-        .header("content-type", "image/png")
-        .body(common::PNG_1X1.to_vec())
-        .send()
-        .await
-        .expect("avatar");
-    assert!(resp.status().is_success(), "{}", resp.status());
+    assert_eq!(sys.put_avatar(&dj).await, 204);
     let resp = http
         .put(sys.url("/api/v1/me/profile"))
         .bearer_auth(&dj)
@@ -239,34 +231,9 @@ async fn an_erased_account_leaves_nothing_in_any_store() {
     })
     .await;
     // A background export leaves an archive in S3.
-    let (status, ex) = json_of(
-        http.post(sys.url("/api/v1/me/exports"))
-            .bearer_auth(&dj)
-            .send()
-            .await
-            .expect("export"),
-    )
-    .await;
-    assert_eq!(status, 202, "{ex}");
-    let status_url = sys.url(ex["status_url"].as_str().expect("url"));
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let (status, ex) = json_of(
-            http.get(&status_url)
-                .bearer_auth(&dj)
-                .send()
-                .await
-                .expect("status"),
-        )
-        .await;
-        if status == 200 {
-            assert_eq!(ex["status"], "ready", "{ex}");
-            break;
-        }
-        assert_eq!(status, 202, "{ex}");
-        assert!(tokio::time::Instant::now() < deadline, "export never ready");
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
+    let ex = sys.start_export(&dj).await;
+    let status_path = ex["status_url"].as_str().expect("url");
+    sys.wait_export(&dj, status_path).await;
     let bucket = sys.bucket_dir();
     let objects_before = files(&bucket);
     for needle in [&own_id, &dj_id, &pending[0]] {
@@ -385,16 +352,7 @@ async fn a_reported_child_is_purged_by_the_operator() {
     let kid = sys.user("er_kid").await;
     let other = sys.user("er_other").await;
     let kid_id = sys.me(&kid).await["id"].as_str().expect("id").to_string();
-    let resp = sys
-        .http
-        .put(sys.url("/api/v1/me/avatar"))
-        .bearer_auth(&kid)
-        .header("content-type", "image/png")
-        .body(common::PNG_1X1.to_vec())
-        .send()
-        .await
-        .expect("avatar");
-    assert!(resp.status().is_success());
+    assert_eq!(sys.put_avatar(&kid).await, 204);
     assert!(files(&sys.bucket_dir()).iter().any(|f| f.contains(&kid_id)));
 
     let run = |args: &[&str]| {

@@ -47,15 +47,7 @@ async fn busy_user(sys: &TestSystem, name: &str) -> (String, String) {
         .await
         .expect("profile");
     assert_eq!(resp.status(), 200);
-    let resp = http
-        .put(sys.url("/api/v1/me/avatar"))
-        .bearer_auth(&token)
-        .header("content-type", "image/png")
-        .body(common::PNG_1X1.to_vec())
-        .send()
-        .await
-        .expect("avatar");
-    assert!(resp.status().is_success());
+    assert_eq!(sys.put_avatar(&token).await, 204);
     for (method, path, body) in [
         (
             "PUT",
@@ -240,24 +232,7 @@ async fn a_large_export_is_built_in_the_background_for_its_owner_only() {
     )
     .await;
     assert_eq!(status, 404, "another user cannot see it: {body}");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    let ready = loop {
-        let (status, body) = json_of(
-            sys.http
-                .get(sys.url(&location))
-                .bearer_auth(&token)
-                .send()
-                .await
-                .expect("status"),
-        )
-        .await;
-        if status == 200 {
-            break body;
-        }
-        assert_eq!((status, body["status"].as_str()), (202, Some("building")));
-        assert!(tokio::time::Instant::now() < deadline, "never ready");
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    };
+    let ready = sys.wait_export(&token, &location).await;
     assert_eq!(ready["status"], "ready", "{ready}");
     let download = ready["download_url"].as_str().expect("download url");
     let resp = sys

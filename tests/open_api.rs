@@ -327,34 +327,10 @@ async fn no_route_of_the_openapi_document_shows_an_email_or_a_private_field() {
     let upload = upload.rsplit('/').next().expect("id").to_string();
     let (status, key) = new_key(&sys, &reader, "crawler").await;
     assert_eq!(status, 201);
-    let (status, ex) = json_of(
-        http.post(sys.url("/api/v1/me/exports"))
-            .bearer_auth(&reader)
-            .send()
-            .await
-            .expect("export"),
-    )
-    .await;
-    assert_eq!(status, 202, "{ex}");
     // The reader's export is ready, so its archive is crawled too.
-    let status_url = sys.url(ex["status_url"].as_str().expect("status url"));
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let (status, body) = json_of(
-            http.get(&status_url)
-                .bearer_auth(&reader)
-                .send()
-                .await
-                .expect("export status"),
-        )
+    let ex = sys.start_export(&reader).await;
+    sys.wait_export(&reader, ex["status_url"].as_str().expect("status url"))
         .await;
-        if status == 200 {
-            assert_eq!(body["status"], "ready", "{body}");
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "export never ready");
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
     tokio::time::sleep(Duration::from_secs(3)).await; // beats reach ClickHouse
     let world = World {
         owner_cc: owner_cc.clone(),

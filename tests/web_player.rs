@@ -10,7 +10,6 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{TestSystem, ch_u64};
-use serde_json::Value;
 
 /// Seconds of the long mix: past the 2 h mark the test seeks to.
 const MIX_SECS: u32 = 7500;
@@ -76,24 +75,12 @@ async fn the_web_player_plays_seeks_to_two_hours_and_reports_every_second() {
         .expect("patch");
     assert_eq!(resp.status(), 200);
 
-    let base = sys.base.clone();
-    let page_id = id.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg(root.join("web/tests/listen_page.mjs"))
-            .arg(&base)
-            .arg(&page_id)
-            .arg(SEEK_SECS.to_string())
-            .env("TIMEOUT_MS", "90000")
-            .output()
-    })
-    .await
-    .expect("join")
-    .expect("node must be installed (infra/dev installs it) and web/ built");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "player test failed: {stderr}");
-    let result: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    let result = common::run_page(
+        "listen_page.mjs",
+        vec![sys.base.clone(), id.clone(), SEEK_SECS.to_string()],
+        &[("TIMEOUT_MS", "90000")],
+    )
+    .await;
     assert_eq!(result["engine"], "hls.js", "{result}");
     let landed = result["landedAt"].as_f64().expect("landedAt");
     assert!((landed - f64::from(SEEK_SECS)).abs() < 30.0, "{result}");

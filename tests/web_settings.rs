@@ -16,29 +16,18 @@ async fn the_settings_page_exports_and_deletes_an_account() {
     let token = sys.user("ws_listener").await;
     assert!(sys.me(&token).await["id"].is_string());
 
-    let base = sys.base.clone();
     let download = sys.dir.path().join("export.zip");
-    let target = download.clone();
-    let script = root.join("web/tests/settings_page.mjs");
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("node")
-            .arg(script)
-            .arg(&base)
-            .arg("ws_listener")
-            .arg("correct horse battery")
-            .arg(&target)
-            .output()
-    })
-    .await
-    .expect("join")
-    .expect("node must be installed (infra/dev installs it) and web/ built");
-    assert!(
-        out.status.success(),
-        "settings page failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let shown: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    let shown = common::run_page(
+        "settings_page.mjs",
+        vec![
+            sys.base.clone(),
+            "ws_listener".into(),
+            "correct horse battery".into(),
+            download.to_string_lossy().into_owned(),
+        ],
+        &[],
+    )
+    .await;
 
     // The defaults, then the change on record (newest first).
     assert_eq!(shown["thirdPartyBefore"], false, "{shown}");

@@ -9,7 +9,6 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::TestSystem;
-use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_upload_page_resumes_after_a_reload() {
@@ -36,23 +35,17 @@ async fn the_upload_page_resumes_after_a_reload() {
         .expect("gst-launch-1.0");
     assert!(status.success());
 
-    let base = sys.base.clone();
-    let wav_arg = wav.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg(root.join("web/tests/upload_page.mjs"))
-            .arg(&base)
-            .arg(&wav_arg)
-            .args(["browser_dj", "correct horse battery"])
-            .output()
-    })
-    .await
-    .expect("join")
-    .expect("node must be installed (infra/dev installs it) and web/ built");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "page test failed: {stderr}");
-    let result: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    let result = common::run_page(
+        "upload_page.mjs",
+        vec![
+            sys.base.clone(),
+            wav.to_string_lossy().into_owned(),
+            "browser_dj".into(),
+            "correct horse battery".into(),
+        ],
+        &[],
+    )
+    .await;
     assert!(
         result["resumedFrom"].as_u64().is_some_and(|n| n > 0),
         "the reload resumed part-way: {result}"

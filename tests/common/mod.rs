@@ -212,6 +212,64 @@ impl TestSystem {
             .as_u16()
     }
 
+    /// Puts the 1x1 PNG as `token`'s avatar; returns the status.
+    pub async fn put_avatar(&self, token: &str) -> u16 {
+        self.http
+            .put(self.url("/api/v1/me/avatar"))
+            .bearer_auth(token)
+            .header("content-type", "image/png")
+            .body(PNG_1X1.to_vec())
+            .send()
+            .await
+            .expect("avatar")
+            .status()
+            .as_u16()
+    }
+
+    /// Starts a background export for `token`'s user (202); returns its
+    /// status document.
+    pub async fn start_export(&self, token: &str) -> Value {
+        let (status, ex) = json_of(
+            self.http
+                .post(self.url("/api/v1/me/exports"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("export"),
+        )
+        .await;
+        assert_eq!(status, 202, "{ex}");
+        ex
+    }
+
+    /// Polls an export's status path (202 "building" meanwhile) until it is
+    /// ready; returns its status document.
+    pub async fn wait_export(&self, token: &str, status_path: &str) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let (status, body) = json_of(
+                self.http
+                    .get(self.url(status_path))
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .expect("export status"),
+            )
+            .await;
+            if status == 200 {
+                assert_eq!(body["status"], "ready", "{body}");
+                return body;
+            }
+            assert_eq!(
+                (status, body["status"].as_str()),
+                (202, Some("building")),
+                "{body}"
+            );
+            assert!(tokio::time::Instant::now() < deadline, "export never ready");
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    }
+
     /// One text value per row of a query on this test's PostgreSQL database.
     pub async fn pg_strings(&self, sql: &str) -> Vec<String> {
         let mut conn = sqlx::PgConnection::connect(&self.pg_url)
@@ -646,4 +704,30 @@ pub async fn json_of(resp: reqwest::Response) -> (u16, Value) {
         status,
         serde_json::from_str(&text).unwrap_or(Value::String(text)),
     )
+}
+
+/// Runs a headless-browser page driver (`web/tests/<script>`) in node with
+/// `args` and `env`; returns the one line of JSON it prints, or fails the
+/// test with what it wrote to stderr.
+pub async fn run_page(script: &str, args: Vec<String>, env: &[(&str, &str)]) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("web/tests")
+        .join(script);
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("node").arg(path).args(args).envs(env).output()
+    })
+    .await
+    .expect("join")
+    .expect("node must be installed (infra/dev installs it) and web/ built");
+    assert!(
+        out.status.success(),
+        "{script} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
