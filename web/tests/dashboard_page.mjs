@@ -12,7 +12,7 @@
 // Prints one line of JSON with what the page showed and exits 0; prints the
 // reason to stderr and exits 1 on failure. The browser is always closed.
 
-import { chromium } from 'playwright-core'
+import { launch, signIn } from './browser.mjs'
 
 const [base, login, password, downloadPath] = process.argv.slice(2)
 if (!base || !login || !password || !downloadPath) {
@@ -46,11 +46,7 @@ const tableText = (page, id) =>
   page.$$eval(`#${id} tr`, (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent.trim())))
 
 async function main() {
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
-  })
+  const browser = await launch()
   try {
     const context = await browser.newContext({ viewport: { width: 1200, height: 1000 }, acceptDownloads: true })
     const page = await context.newPage()
@@ -59,17 +55,7 @@ async function main() {
     const resp = await page.goto(`${base.replace(/\/+$/, '')}/dashboard`, { waitUntil: 'load' })
     if (!resp || !resp.ok()) throw new Error(`GET /dashboard answered ${resp ? resp.status() : 'nothing'}`)
 
-    await page.waitForSelector('#signin-section:not([hidden])', { timeout: 10_000 })
-    await page.fill('#login', login)
-    await page.fill('#password', password)
-    await page.click('#signin')
-    await page.waitForFunction(
-      () => ['ready', 'error'].includes(window.cloudcastDashboard.state),
-      null,
-      { timeout: 30_000 },
-    )
-    const state = await page.evaluate(() => window.cloudcastDashboard)
-    if (state.state !== 'ready') throw new Error(`the dashboard did not load: ${state.error}`)
+    await signIn(page, login, password, 'cloudcastDashboard', 'the dashboard')
 
     const shown = {
       plays: await page.textContent('#total-plays'),

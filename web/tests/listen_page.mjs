@@ -14,7 +14,7 @@
 // Prints one line of JSON on success and exits 0; prints the reason to stderr
 // and exits 1 on failure. The browser is always closed.
 
-import { chromium } from 'playwright-core'
+import { launch } from './browser.mjs'
 
 const PAUSE_MS = 2500
 
@@ -131,19 +131,7 @@ async function queueBeatsBeforeClose(page) {
 }
 
 async function main() {
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: [
-      '--headless=new',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--autoplay-policy=no-user-gesture-required',
-    ],
-  })
+  const browser = await launch(['--autoplay-policy=no-user-gesture-required'])
   try {
     const context = await browser.newContext({ viewport: { width: 900, height: 760 } })
     const page = await context.newPage()

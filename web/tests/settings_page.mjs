@@ -12,7 +12,7 @@
 // Prints one line of JSON with what the page showed and exits 0; prints the
 // reason to stderr and exits 1 on failure. The browser is always closed.
 
-import { chromium } from 'playwright-core'
+import { launch, signIn } from './browser.mjs'
 
 const [base, login, password, downloadPath] = process.argv.slice(2)
 if (!base || !login || !password || !downloadPath) {
@@ -25,11 +25,7 @@ const rows = (page, id) =>
   page.$$eval(`#${id} tr`, (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent.trim())))
 
 async function main() {
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
-  })
+  const browser = await launch()
   try {
     const context = await browser.newContext({ viewport: { width: 1100, height: 1200 }, acceptDownloads: true })
     const page = await context.newPage()
@@ -39,13 +35,7 @@ async function main() {
     const resp = await page.goto(`${root}/settings`, { waitUntil: 'load' })
     if (!resp || !resp.ok()) throw new Error(`GET /settings answered ${resp ? resp.status() : 'nothing'}`)
 
-    await page.waitForSelector('#signin-section:not([hidden])', { timeout: 10_000 })
-    await page.fill('#login', login)
-    await page.fill('#password', password)
-    await page.click('#signin')
-    await page.waitForFunction(() => ['ready', 'error'].includes(window.cloudcastSettings.state), null, { timeout: 30_000 })
-    const state = await page.evaluate(() => window.cloudcastSettings)
-    if (state.state !== 'ready') throw new Error(`the settings did not load: ${state.error}`)
+    await signIn(page, login, password, 'cloudcastSettings', 'the settings')
     const shown = {
       thirdPartyBefore: await page.isChecked('#third-party'),
       adsBefore: await page.isChecked('#ads'),

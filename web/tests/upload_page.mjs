@@ -18,7 +18,7 @@
 
 import { existsSync, statSync } from 'node:fs'
 import { basename } from 'node:path'
-import { chromium } from 'playwright-core'
+import { launch } from './browser.mjs'
 
 const MIB = 1024 * 1024
 
@@ -101,18 +101,7 @@ async function waitForUpload(page, what, predicate, ms) {
 }
 
 async function main() {
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: [
-      '--headless=new',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  })
+  const browser = await launch()
   try {
     const context = await browser.newContext({ viewport: { width: 900, height: 760 } })
     const page = await context.newPage()
