@@ -6,7 +6,7 @@ use axum::body::Body;
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
@@ -14,24 +14,27 @@ use axum::routing::get;
 use http_body_util::BodyExt;
 use serde_json::json;
 use tower::Layer;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::{SetResponseHeader, SetResponseHeaderLayer};
+use tracing::Instrument;
 
-use cloudcast_analytics::BeatSender;
+use cloudcast_beats::BeatSender;
 use cloudcast_core::ApiError;
 use cloudcast_core::netaddr::ip_prefix;
-use cloudcast_core::signing::UrlSigner;
+use cloudcast_core::request_id;
+use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::{Role, Services};
 
 pub fn app(
     services: &Services,
     roles: &[Role],
-    signer: UrlSigner,
     beats: Option<BeatSender>,
+    metrics: Option<PrometheusHandle>,
 ) -> Router {
     let web = &services.config.http.web_dir;
     let mut router = Router::new()
@@ -52,6 +55,7 @@ pub fn app(
         )
         .nest_service("/assets", no_cache(ServeDir::new(web.join("dist"))))
         .route("/healthz", get(healthz).with_state(services.clone()))
+        .route("/metrics", get(metrics_text).with_state(metrics))
         .route(
             "/api/openapi.json",
             get(openapi_json).with_state(std::sync::Arc::new(
@@ -60,13 +64,14 @@ pub fn app(
                 api_doc().to_json().unwrap_or_else(|_| "{}".into()),
             )),
         );
-    // Every node checks open-API keys (any request may carry one).
-    // One ingest state: sign-in and re-authentication share their limits.
-    let ingest = crate::ingest_state(services, signer.clone());
-    let privacy = cloudcast_privacy::PrivacyState::new(ingest.clone(), services.clickhouse.clone());
+    // Every node checks open-API keys (any request may carry one); one
+    // privacy state, so a revoked key is forgotten by the gate at once.
+    let privacy = services.privacy();
     if Role::Ingest.runs(roles) {
         router = router
-            .merge(cloudcast_ingest::router(ingest))
+            .merge(cloudcast_accounts::router(services.accounts()))
+            .merge(cloudcast_catalog::router(services.catalog()))
+            .merge(cloudcast_ingest::router(services.ingest()))
             .merge(cloudcast_privacy::router(privacy.clone()));
     }
     if let (true, Some(beats)) = (Role::Stream.runs(roles), beats) {
@@ -79,6 +84,7 @@ pub fn app(
                 header::CONTENT_TYPE,
                 header::IF_RANGE,
                 header::IF_NONE_MATCH,
+                header::IF_MODIFIED_SINCE,
             ])
             .expose_headers([
                 header::CONTENT_RANGE,
@@ -86,43 +92,110 @@ pub fn app(
                 header::ACCEPT_RANGES,
                 header::ETAG,
             ]);
+        let config = &services.config;
         router = router.merge(
             cloudcast_stream::router(cloudcast_stream::StreamState::new(
                 services.pool.clone(),
                 services.storage.clone(),
-                services.config.clone(),
-                signer,
+                config.stream.clone(),
+                config.analytics.max_beats_per_request,
+                services.signer.clone(),
                 beats,
             ))
             .layer(cors),
         );
     }
     if Role::Analytics.runs(roles) {
-        router = router.merge(cloudcast_analytics::router(
-            cloudcast_analytics::AnalyticsState {
-                clickhouse: services.clickhouse.clone(),
-                pool: services.pool.clone(),
-                config: services.config.clone(),
-            },
-        ));
+        router = router.merge(cloudcast_analytics::router(services.analytics()));
     }
     // Playlists and JSON compress well; media is already compressed and
     // must keep exact byte ranges, so audio is never re-encoded.
     let compress = SizeAbove::new(256).and(NotForContentType::const_new("audio/"));
     router
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(http_metrics))
         .layer(axum::middleware::from_fn_with_state(
             privacy,
             cloudcast_privacy::apikeys::gate,
         ))
         .layer(axum::middleware::map_response(json_errors))
+        .layer(CatchPanicLayer::custom(panicked))
         .layer(CompressionLayer::new().compress_when(compress))
         .layer(axum::middleware::from_fn(access_log))
+        .layer(axum::middleware::from_fn(with_request_id))
+}
+
+/// Gives the request its id (a client's well-formed `X-Request-Id`, else a
+/// new one), runs it inside that id's scope and in a span carrying it, and
+/// returns the id in the response.
+async fn with_request_id(req: Request, next: Next) -> Response {
+    let id = request_id::accept_or_new(
+        req.headers()
+            .get(request_id::HEADER)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let span = tracing::info_span!("request", request_id = %id);
+    let mut resp = request_id::scope(id.clone(), next.run(req).instrument(span)).await;
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        resp.headers_mut().insert(request_id::HEADER, v);
+    }
+    resp
+}
+
+/// Request counts and latencies by route: the matched pattern, never the
+/// path itself (ids would make a series per cloudcast).
+async fn http_metrics(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let method = req.method().clone();
+    let started = Instant::now();
+    let resp = next.run(req).await;
+    cloudcast_core::metrics::http_request(
+        &route,
+        method.as_str(),
+        resp.status().as_u16(),
+        started.elapsed(),
+    );
+    resp
+}
+
+/// A handler that panicked answers 500 in the API's error shape; the panic
+/// itself is in the log (the panic hook prints it).
+fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "internal error; it has been logged with this request's id",
+    )
+    .into_response()
+}
+
+/// `/metrics`: every metric of this process in the Prometheus text format.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    summary = "Metrics (Prometheus text format)",
+    description = "Requests by route, heartbeat log and shipper, the transcode queue and jobs, \
+        S3, PostgreSQL and ClickHouse calls, the chunk cache, upload bytes; every role serves it.",
+    responses(
+        (status = 200, description = "Prometheus text exposition format", body = String,
+            content_type = "text/plain; version=0.0.4")))]
+async fn metrics_text(State(handle): State<Option<PrometheusHandle>>) -> Response {
+    let body = handle.map(|h| h.render()).unwrap_or_default();
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4"),
+        )],
+        body,
+    )
+        .into_response()
 }
 
 /// One log line per request: method, path (never the query string, which
 /// carries signatures and tokens), status, time, and the client's /24 or
-/// /48 only (seed §3). Media ranges and heartbeats, thousands a second, log
+/// /48 only (addresses are never kept whole). Media ranges and heartbeats, thousands a second, log
 /// at debug level; the rest at info.
 async fn access_log(req: Request, next: Next) -> Response {
     let busy = req.uri().path().starts_with("/stream/") || req.uri().path() == "/api/v1/heartbeats";
@@ -193,12 +266,14 @@ async fn openapi_json(State(doc): State<std::sync::Arc<String>>) -> Response {
 }
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(healthz, openapi_json))]
+#[openapi(paths(healthz, openapi_json, metrics_text))]
 struct RootDoc;
 
 /// The whole API's OpenAPI document.
 pub fn api_doc() -> utoipa::openapi::OpenApi {
     let mut doc = <RootDoc as utoipa::OpenApi>::openapi();
+    doc.merge(cloudcast_accounts::api_doc());
+    doc.merge(cloudcast_catalog::api_doc());
     doc.merge(cloudcast_ingest::api_doc());
     doc.merge(cloudcast_privacy::api_doc());
     doc.merge(cloudcast_stream::api_doc());
@@ -245,7 +320,17 @@ async fn json_errors(resp: Response) -> Response {
         s if s.is_server_error() => "internal",
         _ => "bad_request",
     };
-    let body = json!({"error": {"code": code, "message": message}}).to_string();
+    let body = if status.is_server_error() {
+        // Whatever text a 5xx came with stays out of the body.
+        json!({"error": {
+            "code": code,
+            "message": "internal error; it has been logged with this request's id",
+            "request_id": request_id::current().unwrap_or_default(),
+        }})
+    } else {
+        json!({"error": {"code": code, "message": message}})
+    }
+    .to_string();
     parts.headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),

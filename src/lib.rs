@@ -1,10 +1,15 @@
-//! The `cloudcast` system: one [`start`] entry point that `main` and the
+//! The `cloudcast` system: one [`serve`] entry point that `main` and the
 //! end-to-end tests share. It connects the stores, applies migrations, starts
 //! the embedded S3 endpoint when no endpoint is configured, and runs the
 //! requested roles (all of them by default) in this process.
+//!
+//! [`Services`] holds the handles every role shares and hands each crate
+//! the state it needs (and only the configuration sections it uses);
+//! `http.rs` assembles the routers; `telemetry.rs` owns the metrics recorder.
 
 pub mod cli;
 mod http;
+pub mod telemetry;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,9 +20,14 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use axum::serve::ListenerExt;
+use cloudcast_accounts::{AccountsState, SigninLimits};
+use cloudcast_analytics::AnalyticsState;
+use cloudcast_catalog::CatalogState;
 use cloudcast_core::Config;
 use cloudcast_core::signing::UrlSigner;
 use cloudcast_core::storage::{EmbeddedS3, Storage};
+use cloudcast_ingest::IngestState;
+use cloudcast_privacy::PrivacyState;
 
 pub use http::app;
 
@@ -25,6 +35,9 @@ pub use http::app;
 /// applied there: changes show within seconds, and an idle round costs a
 /// few tiny queries.
 const SYNC_EVERY: Duration = Duration::from_secs(2);
+
+/// Archives live for days; a ten-minute lag in deleting an expired one is nothing.
+const EXPORT_SWEEP_EVERY: Duration = Duration::from_secs(600);
 
 /// What one process does. `All` is the single-machine default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -71,13 +84,101 @@ impl Running {
     }
 }
 
-/// Shared handles built once and given to every role.
+/// Shared handles built once; each role's state is made from them.
 #[derive(Clone)]
 pub struct Services {
     pub config: Arc<Config>,
     pub pool: sqlx::PgPool,
     pub storage: Storage,
     pub clickhouse: cloudcast_analytics::ClickhouseClient,
+    pub signer: UrlSigner,
+    /// One set of sign-in limits per process, shared by every password check.
+    pub limits: SigninLimits,
+}
+
+impl Services {
+    fn public_url(&self) -> Arc<str> {
+        self.config.public_url().into()
+    }
+
+    pub fn accounts(&self) -> AccountsState {
+        AccountsState {
+            pool: self.pool.clone(),
+            storage: self.storage.clone(),
+            auth: Arc::new(self.config.auth.clone()),
+            public_url: self.public_url(),
+            max_avatar_bytes: self.config.uploads.max_avatar_bytes,
+            max_json_bytes: self.config.http.max_json_bytes,
+            limits: self.limits.clone(),
+        }
+    }
+
+    pub fn catalog(&self) -> CatalogState {
+        CatalogState {
+            pool: self.pool.clone(),
+            storage: self.storage.clone(),
+            signer: self.signer.clone(),
+            public_url: self.public_url(),
+            max_json_bytes: self.config.http.max_json_bytes,
+        }
+    }
+
+    pub fn ingest(&self) -> IngestState {
+        IngestState {
+            pool: self.pool.clone(),
+            storage: self.storage.clone(),
+            uploads: Arc::new(self.config.uploads.clone()),
+        }
+    }
+
+    pub fn privacy(&self) -> PrivacyState {
+        PrivacyState {
+            pool: self.pool.clone(),
+            storage: self.storage.clone(),
+            clickhouse: self.clickhouse.clone(),
+            config: Arc::new(self.config.privacy.clone()),
+            limits: self.limits.clone(),
+            public_url: self.public_url(),
+            max_json_bytes: self.config.http.max_json_bytes,
+            keys: cloudcast_privacy::apikeys::KeyGate::new(self.config.privacy.api_key_per_minute),
+        }
+    }
+
+    pub fn analytics(&self) -> AnalyticsState {
+        AnalyticsState {
+            clickhouse: self.clickhouse.clone(),
+            pool: self.pool.clone(),
+            config: Arc::new(self.config.analytics.clone()),
+        }
+    }
+
+    fn worker(&self) -> cloudcast_transcode::WorkerState {
+        cloudcast_transcode::WorkerState {
+            pool: self.pool.clone(),
+            storage: self.storage.clone(),
+            config: Arc::new(self.config.transcode.clone()),
+        }
+    }
+
+    async fn new(config: Config, storage: Storage) -> anyhow::Result<Services> {
+        let pool = cloudcast_core::db::connect(&config.postgres).await?;
+        let clickhouse = cloudcast_analytics::client(&config.clickhouse);
+        let signer = UrlSigner::from_config(&config.stream, &pool)
+            .await
+            .context("loading the stream URL key")?;
+        let limits = SigninLimits::new(
+            config.auth.login_per_minute_per_ip,
+            config.auth.login_per_minute_per_account,
+        );
+        Ok(Services {
+            config: Arc::new(config),
+            pool,
+            storage,
+            clickhouse,
+            signer,
+            limits,
+        })
+    }
 }
 
 async fn with_retry<T, F, Fut>(what: &str, mut f: F) -> anyhow::Result<T>
@@ -91,7 +192,7 @@ where
         match f().await {
             Ok(v) => return Ok(v),
             Err(e) if tokio::time::Instant::now() < deadline => {
-                tracing::warn!(error = %e, "{what} not ready; retrying");
+                tracing::warn!(error = %format!("{e:#}"), "{what} not ready; retrying");
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
             Err(e) => return Err(e.context(format!("{what} did not answer within 30 s"))),
@@ -99,38 +200,27 @@ where
     }
 }
 
-pub fn ingest_state(services: &Services, signer: UrlSigner) -> cloudcast_ingest::IngestState {
-    cloudcast_ingest::IngestState::new(
-        services.pool.clone(),
-        services.storage.clone(),
-        services.config.clone(),
-        signer,
-    )
-}
-
-/// Connects to the stores without serving anything (for `cloudcast admin`).
-pub async fn connect(config: Config) -> anyhow::Result<(Services, Option<EmbeddedS3>)> {
-    let mut config = config;
+/// The embedded S3 endpoint when no endpoint is configured (its address
+/// then becomes `s3.endpoint`), and the client for the endpoint.
+async fn storage(config: &mut Config) -> anyhow::Result<(Storage, Option<EmbeddedS3>)> {
     let embedded = if config.s3.endpoint.is_empty() {
-        let s3 = EmbeddedS3::start(&config.s3).await?;
+        let s3 = EmbeddedS3::start(&config.s3)
+            .await
+            .context("starting the embedded S3 endpoint")?;
         config.s3.endpoint = s3.endpoint.clone();
         Some(s3)
     } else {
         None
     };
-    let storage = Storage::new(&config.s3, &config.s3.endpoint);
+    Ok((Storage::new(&config.s3, &config.s3.endpoint), embedded))
+}
+
+/// Connects to the stores without serving anything (for `cloudcast admin`).
+pub async fn connect(config: Config) -> anyhow::Result<(Services, Option<EmbeddedS3>)> {
+    let mut config = config;
+    let (storage, embedded) = storage(&mut config).await?;
     migrate(&config).await?;
-    let pool = cloudcast_core::db::connect(&config.postgres).await?;
-    let clickhouse = cloudcast_analytics::client(&config.clickhouse);
-    Ok((
-        Services {
-            config: Arc::new(config),
-            pool,
-            storage,
-            clickhouse,
-        },
-        embedded,
-    ))
+    Ok((Services::new(config, storage).await?, embedded))
 }
 
 /// Applies the PostgreSQL and ClickHouse migrations (`cloudcast migrate`).
@@ -148,25 +238,15 @@ pub async fn migrate(config: &Config) -> anyhow::Result<()> {
 }
 
 /// Starts the system with `roles` and returns once it is listening.
-pub async fn start(config: Config, roles: &[Role]) -> anyhow::Result<Running> {
+pub async fn serve(config: Config, roles: &[Role]) -> anyhow::Result<Running> {
+    config.validate()?;
+    let metrics = telemetry::install();
     let shutdown = CancellationToken::new();
     let mut config = config;
 
-    let embedded = if config.s3.endpoint.is_empty() {
-        let s3 = EmbeddedS3::start(&config.s3)
-            .await
-            .context("starting the embedded S3 endpoint")?;
-        config.s3.endpoint = s3.endpoint.clone();
-        Some(s3)
-    } else {
-        None
-    };
-    let storage = Storage::new(&config.s3, &config.s3.endpoint);
+    let (storage, embedded) = storage(&mut config).await?;
     with_retry("S3", || async { Ok(storage.ensure_bucket().await?) }).await?;
-
     migrate(&config).await?;
-    let pool = cloudcast_core::db::connect(&config.postgres).await?;
-    let clickhouse = cloudcast_analytics::client(&config.clickhouse);
 
     let listener = tokio::net::TcpListener::bind(config.http.listen)
         .await
@@ -175,58 +255,57 @@ pub async fn start(config: Config, roles: &[Role]) -> anyhow::Result<Running> {
     if config.http.public_url.is_empty() {
         config.http.public_url = format!("http://{addr}");
     }
-    let config = Arc::new(config);
-    let services = Services {
-        config: config.clone(),
-        pool,
-        storage,
-        clickhouse,
-    };
-    let signer = UrlSigner::from_config(&config.stream, &services.pool)
-        .await
-        .context("loading the stream URL key")?;
+    let services = Services::new(config, storage).await?;
+    let config = services.config.clone();
 
     let mut tasks = Vec::new();
     let beats = if Role::Stream.runs(roles) {
-        let (sender, shipper) = cloudcast_analytics::start_log(
-            &config.analytics,
+        let a = &config.analytics;
+        let (sender, segments) = cloudcast_beats::wal::open(cloudcast_beats::WalConfig {
+            dir: a.wal_dir.clone(),
+            max_bytes: a.wal_max_bytes,
+            segment_rows: a.batch_rows,
+            seal_after: a.flush,
+            queue: a.queue_capacity,
+        })
+        .context("opening the heartbeat log")?;
+        tasks.push(tokio::spawn(cloudcast_analytics::ship::run(
+            segments,
             services.clickhouse.clone(),
             services.pool.clone(),
             shutdown.clone(),
-        )
-        .context("opening the heartbeat log")?;
-        tasks.push(shipper);
+        )));
         Some(sender)
     } else {
         None
     };
     if Role::Ingest.runs(roles) {
-        let ingest = ingest_state(&services, signer.clone());
-        tasks.push(tokio::spawn(cloudcast_ingest::uploads::run_janitor(
-            ingest,
-            Duration::from_secs(config.uploads.sweep_secs.max(1)),
+        tasks.push(tokio::spawn(cloudcast_ingest::expiry::run(
+            services.ingest(),
+            config.uploads.sweep,
             shutdown.clone(),
         )));
         tasks.push(tokio::spawn(cloudcast_privacy::export::run_sweeper(
             services.pool.clone(),
             services.storage.clone(),
-            // Archives live for days; a ten-minute lag in deleting one is nothing.
-            Duration::from_secs(600),
+            EXPORT_SWEEP_EVERY,
             shutdown.clone(),
         )));
-        tasks.push(tokio::spawn(cloudcast_ingest::mail::run_delivery(
+        tasks.push(tokio::spawn(cloudcast_accounts::mail::run_delivery(
             services.pool.clone(),
             config.smtp.clone(),
             shutdown.clone(),
         )));
     }
     if Role::Analytics.runs(roles) {
-        tasks.push(tokio::spawn(cloudcast_analytics::favourites::run_copier(
-            services.pool.clone(),
-            services.clickhouse.clone(),
-            SYNC_EVERY,
-            shutdown.clone(),
-        )));
+        tasks.push(tokio::spawn(
+            cloudcast_analytics::favourite_sync::run_copier(
+                services.pool.clone(),
+                services.clickhouse.clone(),
+                SYNC_EVERY,
+                shutdown.clone(),
+            ),
+        ));
         tasks.push(tokio::spawn(cloudcast_analytics::purge::run(
             services.pool.clone(),
             services.clickhouse.clone(),
@@ -236,23 +315,18 @@ pub async fn start(config: Config, roles: &[Role]) -> anyhow::Result<Running> {
         )));
         tasks.push(tokio::spawn(cloudcast_analytics::rollup::run(
             services.clickhouse.clone(),
-            Duration::from_secs(config.analytics.rollup_secs.max(1)),
+            config.analytics.rollup,
             shutdown.clone(),
         )));
     }
     if Role::Worker.runs(roles) {
-        let state = cloudcast_transcode::WorkerState {
-            pool: services.pool.clone(),
-            storage: services.storage.clone(),
-            config: config.clone(),
-        };
         tasks.push(tokio::spawn(cloudcast_transcode::run_workers(
-            state,
+            services.worker(),
             shutdown.clone(),
         )));
     }
 
-    let router = app(&services, roles, signer, beats);
+    let router = app(&services, roles, beats, metrics);
     let server_shutdown = shutdown.clone();
     tasks.push(tokio::spawn(async move {
         // No Nagle: a response's last segment must not wait for an ACK.

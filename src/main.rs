@@ -149,7 +149,7 @@ async fn run() -> anyhow::Result<()> {
             if let Some(e) = s3_endpoint {
                 config.s3.endpoint = e;
             }
-            let running = cloudcast::start(config, &role).await?;
+            let running = cloudcast::serve(config, &role).await?;
             println!(
                 "Cloudcast is up: open {}/ (health: {}/healthz)",
                 running.base_url(),
@@ -167,7 +167,7 @@ async fn run() -> anyhow::Result<()> {
         }
         Command::Rollup => {
             let ch = cloudcast_analytics::client(&config.clickhouse);
-            let today = cloudcast_analytics::range::DateRange::today();
+            let today = cloudcast_analytics::dates::DateRange::today();
             let days = cloudcast_analytics::rollup::roll_once(&ch, today).await?;
             println!("rolled up {} day(s): {}", days.len(), days.join(" "));
         }

@@ -10,11 +10,12 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use cloudcast_core::auth::AuthUser;
+use cloudcast_core::auth::AdminUser;
 use cloudcast_core::extract::{ApiPath, ApiQuery};
 
-use crate::export::{self, Format};
-use crate::range::{DateRange, Params};
+use crate::columnar::{self, Format};
+use crate::dates::{DateRange, Params};
+use crate::metrics::timed;
 use crate::sql::{self, Binds, Query};
 use crate::stats::{self, BrowserRow, DayRow, ReferrerRow, RetentionRow};
 use crate::{AnalyticsError, AnalyticsState};
@@ -22,16 +23,37 @@ use crate::{AnalyticsError, AnalyticsState};
 /// Rows in the dashboard's top lists.
 const TOP_N: u32 = 10;
 
-async fn admin(state: &AnalyticsState, user: Uuid) -> Result<(), AnalyticsError> {
-    crate::require_admin(state, user, "analytics are for admins").await
+/// A dataset download's query: the range and limit, and the file format.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DownloadParams {
+    /// First day, `YYYY-MM-DD` (UTC), included; by default 29 days before `to`.
+    #[param(format = Date)]
+    pub from: Option<String>,
+    /// Last day, `YYYY-MM-DD` (UTC), included; by default today.
+    #[param(format = Date)]
+    pub to: Option<String>,
+    /// Rows at most.
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<u32>,
+    /// `arrow` (the default) or `parquet`.
+    #[param(pattern = "^(arrow|parquet)$")]
+    pub format: Option<String>,
+}
+
+impl DownloadParams {
+    fn range(&self) -> Params {
+        Params {
+            from: self.from.clone(),
+            to: self.to.clone(),
+            limit: self.limit,
+        }
+    }
 }
 
 fn range_of(state: &AnalyticsState, params: &Params) -> Result<DateRange, AnalyticsError> {
-    DateRange::from_params(
-        params,
-        DateRange::today(),
-        state.config.analytics.max_range_days,
-    )
+    DateRange::from_params(params, DateRange::today(), state.config.max_range_days)
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, clickhouse::Row, PartialEq, utoipa::ToSchema)]
@@ -85,17 +107,22 @@ pub async fn top_cloudcasts(
         limit: Some(limit),
         ..Binds::range(r)
     };
-    Ok(sql::TOP_CLOUDCASTS.bound(client, &b)?.fetch_all().await?)
+    Ok(timed(
+        sql::TOP_CLOUDCASTS.name,
+        sql::TOP_CLOUDCASTS.bound(client, &b)?.fetch_all(),
+    )
+    .await?)
 }
 
 pub async fn favourite_days(
     client: &clickhouse::Client,
     r: &DateRange,
 ) -> Result<Vec<FavouriteDay>, AnalyticsError> {
-    Ok(sql::FAVOURITES
-        .bound(client, &Binds::range(r))?
-        .fetch_all()
-        .await?)
+    Ok(timed(
+        sql::FAVOURITES.name,
+        sql::FAVOURITES.bound(client, &Binds::range(r))?.fetch_all(),
+    )
+    .await?)
 }
 
 /// `GET /api/v1/analytics/overview?from=&to=`
@@ -113,14 +140,13 @@ pub async fn favourite_days(
     security(("session" = [])))]
 pub async fn overview(
     State(state): State<AnalyticsState>,
-    AuthUser(user): AuthUser,
+    AdminUser(_admin): AdminUser,
     ApiQuery(params): ApiQuery<Params>,
 ) -> Result<Json<Overview>, AnalyticsError> {
-    admin(&state, user).await?;
     let r = range_of(&state, &params)?;
     let limit = params.limit(TOP_N)?;
     let ch = &state.clickhouse;
-    let play_min = state.config.analytics.play_min_seconds;
+    let play_min = state.config.play_min_seconds;
     let by_day = stats::daily(ch, play_min, "", &r).await?;
     let (plays, listened_seconds) = stats::totals(&by_day);
     let top = top_cloudcasts(ch, play_min, &r, limit).await?;
@@ -196,7 +222,11 @@ pub async fn audiences(
         min_audience: Some(min_audience.max(1)),
         ..Binds::range(r)
     };
-    Ok(sql::AD_AUDIENCES.bound(client, &b)?.fetch_all().await?)
+    Ok(timed(
+        sql::AD_AUDIENCES.name,
+        sql::AD_AUDIENCES.bound(client, &b)?.fetch_all(),
+    )
+    .await?)
 }
 
 /// `GET /api/v1/ads/audiences?from=&to=`
@@ -214,12 +244,11 @@ pub async fn audiences(
     security(("session" = [])))]
 pub async fn ad_audiences(
     State(state): State<AnalyticsState>,
-    AuthUser(user): AuthUser,
+    AdminUser(_admin): AdminUser,
     ApiQuery(params): ApiQuery<Params>,
 ) -> Result<Json<Audiences>, AnalyticsError> {
-    admin(&state, user).await?;
     let r = range_of(&state, &params)?;
-    let min_audience = state.config.analytics.min_audience;
+    let min_audience = state.config.min_audience;
     Ok(Json(Audiences {
         from: r.bounds().0,
         to: r.bounds().1,
@@ -252,7 +281,7 @@ fn dataset(name: &str) -> Option<Query> {
     params(
         ("name" = String, Path, description = "The dataset: `daily`, `retention`, `referrers`, \
             `browsers`, `top_cloudcasts`, `ad_audiences` or `favourites`"),
-        Params),
+        DownloadParams),
     responses(
         (status = 200, description = "The dataset as a file (attachment)",
             content(
@@ -266,33 +295,36 @@ fn dataset(name: &str) -> Option<Query> {
     security(("session" = [])))]
 pub async fn download(
     State(state): State<AnalyticsState>,
-    AuthUser(user): AuthUser,
     ApiPath(name): ApiPath<String>,
-    ApiQuery(params): ApiQuery<Params>,
+    AdminUser(_admin): AdminUser,
+    ApiQuery(download): ApiQuery<DownloadParams>,
 ) -> Result<Response, AnalyticsError> {
-    admin(&state, user).await?;
     let q = dataset(&name).ok_or(AnalyticsError::NotFound("dataset"))?;
-    let format = Format::parse(params.format.as_deref())?;
+    let format = Format::parse(download.format.as_deref())?;
+    let params = download.range();
     let r = range_of(&state, &params)?;
-    let limit = params.limit(crate::range::MAX_LIMIT)?;
-    let cfg = &state.config.analytics;
+    let limit = params.limit(crate::dates::MAX_LIMIT)?;
+    let cfg = &state.config;
     let b = Binds {
         play_min_seconds: Some(cfg.play_min_seconds),
         cloudcast_id: Some(""),
         limit: Some(limit),
-        min_audience: Some(cfg.min_audience.max(1)),
+        min_audience: Some(cfg.min_audience),
         ..Binds::range(&r)
     };
     let query = q.bound(&state.clickhouse, &b)?;
-    let text = query
-        .fetch_bytes("TabSeparatedWithNamesAndTypes")?
-        .collect()
-        .await?;
+    let text = timed(
+        q.name,
+        query
+            .fetch_bytes("TabSeparatedWithNamesAndTypes")?
+            .collect(),
+    )
+    .await?;
     let text = std::str::from_utf8(&text)
         .map_err(|_| AnalyticsError::Encode("ClickHouse answered with invalid UTF-8".into()))?;
-    let batch = export::tsv_to_batch(text)?;
+    let batch = columnar::tsv_to_batch(text)?;
     // Encoding a result of at most a few thousand rows takes milliseconds.
-    let body = export::encode(&batch, format)?;
+    let body = columnar::encode(&batch, format)?;
     let (from, to) = r.bounds();
     let disposition = format!(
         "attachment; filename=\"{name}_{from}_{to}.{}\"",

@@ -1,30 +1,39 @@
 use axum::http::StatusCode;
-use cloudcast_core::error::ErrorCode;
+use cloudcast_core::auth::AuthError;
+use cloudcast_core::error::{ErrorCode, database_status};
 use cloudcast_core::impl_api_error;
+use cloudcast_core::storage::StorageError;
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AnalyticsError {
-    #[error("ClickHouse failed: {0}")]
+    #[error("ClickHouse failed")]
     Clickhouse(#[from] clickhouse::error::Error),
-    #[error("database failed: {0}")]
+    #[error("database failed")]
     Database(#[from] sqlx::Error),
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{0}")]
     BadQuery(String),
-    #[error("{0}")]
-    Forbidden(&'static str),
-    /// A rejection from the shared auth helpers, passed through as is.
-    #[error("{}", .0.message)]
-    Api(cloudcast_core::error::ApiError),
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error(transparent)]
+    Catalog(#[from] cloudcast_catalog::CatalogError),
     #[error("could not encode the download: {0}")]
     Encode(String),
-    #[error("object storage failed: {0}")]
-    Storage(String),
-    #[error("ClickHouse migration {name} failed: {source}")]
+    #[error("could not build the Arrow data")]
+    Arrow(#[from] arrow_schema::ArrowError),
+    #[error("could not write the Parquet file")]
+    Parquet(#[from] parquet::errors::ParquetError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// Work that is not done yet and will be tried again (never an answer).
+    #[error("{0}")]
+    Pending(String),
+    #[error("ClickHouse migration {name} failed")]
     Migration {
         name: &'static str,
+        #[source]
         source: clickhouse::error::Error,
     },
 }
@@ -36,11 +45,14 @@ impl ErrorCode for AnalyticsError {
             AnalyticsError::Database(_) => "database",
             AnalyticsError::NotFound(_) => "not_found",
             AnalyticsError::BadQuery(_) => "bad_query",
-            AnalyticsError::Forbidden(_) => "forbidden",
-            AnalyticsError::Encode(_) => "encode",
-            AnalyticsError::Storage(_) => "storage",
-            AnalyticsError::Api(e) => e.code,
+            AnalyticsError::Auth(e) => e.code(),
+            AnalyticsError::Catalog(e) => e.code(),
+            AnalyticsError::Encode(_) | AnalyticsError::Arrow(_) | AnalyticsError::Parquet(_) => {
+                "encode"
+            }
+            AnalyticsError::Storage(e) => e.code(),
             AnalyticsError::Migration { .. } => "migration",
+            AnalyticsError::Pending(_) => "internal",
         }
     }
     fn status(&self) -> StatusCode {
@@ -48,16 +60,18 @@ impl ErrorCode for AnalyticsError {
             AnalyticsError::Clickhouse(_) => StatusCode::SERVICE_UNAVAILABLE,
             AnalyticsError::NotFound(_) => StatusCode::NOT_FOUND,
             AnalyticsError::BadQuery(_) => StatusCode::BAD_REQUEST,
-            AnalyticsError::Forbidden(_) => StatusCode::FORBIDDEN,
-            AnalyticsError::Api(e) => e.status,
+            AnalyticsError::Auth(e) => e.status(),
+            AnalyticsError::Catalog(e) => e.status(),
+            AnalyticsError::Database(e) => database_status(e),
+            AnalyticsError::Storage(e) => e.status(),
             _ => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+    fn public_message(&self) -> Option<&'static str> {
+        match self {
+            AnalyticsError::Clickhouse(_) => Some("analytics are unavailable; retry shortly"),
+            _ => None,
         }
     }
 }
 impl_api_error!(AnalyticsError);
-
-impl From<cloudcast_core::error::ApiError> for AnalyticsError {
-    fn from(e: cloudcast_core::error::ApiError) -> Self {
-        AnalyticsError::Api(e)
-    }
-}

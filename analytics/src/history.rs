@@ -1,6 +1,7 @@
 //! Play history, read from the `listen_sessions` view: the user's own
 //! (`/api/v1/me/history`: what, when, how long, where it stopped) and the
-//! public listening activity the policy lets other users see (§1).
+//! public listening activity (which cloudcasts a user listens to is public;
+//! a minor's never is).
 
 use std::collections::HashMap;
 
@@ -12,8 +13,10 @@ use uuid::Uuid;
 
 use cloudcast_core::auth::AuthUser;
 use cloudcast_core::extract::{ApiPath, ApiQuery};
+use cloudcast_core::visibility;
 
-use crate::range::Params;
+use crate::dates::LimitParams;
+use crate::metrics::timed;
 use crate::sql;
 use crate::{AnalyticsError, AnalyticsState};
 
@@ -42,7 +45,11 @@ pub async fn sessions(
         limit: Some(limit),
         ..sql::Binds::default()
     };
-    Ok(sql::HISTORY.bound(client, &b)?.fetch_all().await?)
+    Ok(timed(
+        sql::HISTORY.name,
+        sql::HISTORY.bound(client, &b)?.fetch_all(),
+    )
+    .await?)
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -89,22 +96,23 @@ fn at(unix: u32) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(i64::from(unix)).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
-/// Titles of the sessions' cloudcasts that still exist; `public_only`
-/// leaves out private ones (deleted cloudcasts drop out either way).
+/// Titles of the sessions' cloudcasts that `viewer` may see (None: the
+/// public); deleted cloudcasts and ones made private since drop out.
 async fn titles(
     pool: &sqlx::PgPool,
     rows: &[SessionRow],
-    public_only: bool,
+    viewer: Option<Uuid>,
 ) -> Result<HashMap<Uuid, String>, AnalyticsError> {
     let ids: Vec<Uuid> = rows
         .iter()
         .filter_map(|r| Uuid::parse_str(&r.cloudcast_id).ok())
         .collect();
-    let found: Vec<(Uuid, String)> = sqlx::query_as(
-        "SELECT id, title FROM cloudcasts WHERE id = ANY($1) AND (NOT private OR NOT $2)",
-    )
+    let found: Vec<(Uuid, String)> = sqlx::query_as(&format!(
+        "SELECT c.id, c.title FROM cloudcasts c WHERE c.id = ANY($1) AND {visible}",
+        visible = visibility::sql_visible("c", "$2")
+    ))
     .bind(&ids)
-    .bind(public_only)
+    .bind(viewer)
     .fetch_all(pool)
     .await?;
     Ok(found.into_iter().collect())
@@ -125,8 +133,8 @@ fn titled<'a>(
 #[utoipa::path(get, path = "/api/v1/me/history", tag = "analytics", operation_id = "my_history",
     summary = "My play history, newest first",
     description = "One entry per listening session: what, when, how long, and where it stopped. \
-        Only `limit` applies (default 50).",
-    params(Params),
+        Newest first, `limit` of them (default 50).",
+    params(LimitParams),
     responses(
         (status = 200, description = "My listening sessions", body = History),
         (status = 400, description = "Bad limit or query", body = cloudcast_core::apidoc::ErrorBody),
@@ -136,10 +144,10 @@ fn titled<'a>(
 pub async fn mine(
     State(state): State<AnalyticsState>,
     AuthUser(user): AuthUser,
-    ApiQuery(params): ApiQuery<Params>,
+    ApiQuery(params): ApiQuery<LimitParams>,
 ) -> Result<Json<History>, AnalyticsError> {
     let rows = sessions(&state.clickhouse, user, params.limit(DEFAULT_LIMIT)?).await?;
-    let titles = titles(&state.pool, &rows, false).await?;
+    let titles = titles(&state.pool, &rows, Some(user)).await?;
     let history = titled(&rows, &titles)
         .map(|(r, cloudcast)| HistoryEntry {
             cloudcast,
@@ -153,27 +161,13 @@ pub async fn mine(
     Ok(Json(History { history }))
 }
 
-/// The id of the user named `username` whose activity may be public.
-/// Minors' activity is never public (the same 404 as an unknown name).
-pub(crate) async fn public_user(
-    pool: &sqlx::PgPool,
-    username: &str,
-) -> Result<Uuid, AnalyticsError> {
-    let row: Option<(Uuid,)> =
-        sqlx::query_as("SELECT id FROM users WHERE lower(username) = lower($1) AND NOT is_minor")
-            .bind(username)
-            .fetch_optional(pool)
-            .await?;
-    row.map(|r| r.0).ok_or(AnalyticsError::NotFound("user"))
-}
-
 /// `GET /api/v1/users/{username}/activity?limit=n`: what the user listened
 /// to and when, public cloudcasts only, without positions.
 #[utoipa::path(get, path = "/api/v1/users/{username}/activity", tag = "analytics", operation_id = "user_activity",
     summary = "A user's public listening activity",
     description = "What the user listened to and when, public cloudcasts only, without \
-        positions. Only `limit` applies (default 50).",
-    params(("username" = String, Path, description = "The user's username"), Params),
+        positions; newest first, `limit` of them (default 50).",
+    params(("username" = String, Path, description = "The user's username"), LimitParams),
     responses(
         (status = 200, description = "Their listening activity, newest first", body = Activity),
         (status = 400, description = "Bad limit or query", body = cloudcast_core::apidoc::ErrorBody),
@@ -182,11 +176,14 @@ pub(crate) async fn public_user(
 pub async fn of_user(
     State(state): State<AnalyticsState>,
     ApiPath(username): ApiPath<String>,
-    ApiQuery(params): ApiQuery<Params>,
+    ApiQuery(params): ApiQuery<LimitParams>,
 ) -> Result<Json<Activity>, AnalyticsError> {
-    let user = public_user(&state.pool, &username).await?;
+    // A minor's activity is never public: the same 404 as an unknown name.
+    let user = visibility::public_activity_of(&state.pool, &username)
+        .await?
+        .ok_or(AnalyticsError::NotFound("user"))?;
     let rows = sessions(&state.clickhouse, user, params.limit(DEFAULT_LIMIT)?).await?;
-    let titles = titles(&state.pool, &rows, true).await?;
+    let titles = titles(&state.pool, &rows, None).await?;
     let activity = titled(&rows, &titles)
         .map(|(r, cloudcast)| ActivityEntry {
             cloudcast,

@@ -12,6 +12,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use cloudcast_core::states::PurgeScope;
 use cloudcast_core::storage::Storage;
 
 use crate::AnalyticsError;
@@ -24,7 +25,7 @@ const BATCH: i64 = 100;
 struct Due {
     id: i64,
     user_id: Uuid,
-    scope: String,
+    scope: PurgeScope,
     cloudcast_ids: Vec<Uuid>,
     s3_prefixes: Vec<String>,
 }
@@ -52,32 +53,25 @@ pub async fn purge_once(
         s3_prefixes: prefixes,
     } in due
     {
-        match scope.as_str() {
-            "ad_interest" => {
+        match scope {
+            PurgeScope::AdInterest => {
                 ch.query("ALTER TABLE ad_interest DELETE WHERE user_id = ?")
                     .bind(user.to_string())
                     .execute()
                     .await?;
             }
-            "account" => {
+            PurgeScope::Account => {
                 erase_account(ch, user, &cloudcasts).await?;
                 for p in &prefixes {
-                    storage
-                        .delete_prefix(p)
-                        .await
-                        .map_err(|e| AnalyticsError::Storage(e.to_string()))?;
+                    storage.delete_prefix(p).await?;
                 }
-            }
-            other => {
-                tracing::error!(scope = other, "unknown purge scope; left queued");
-                continue;
             }
         }
         sqlx::query("UPDATE analytics_purges SET done_at = now() WHERE id = $1")
             .bind(id)
             .execute(pool)
             .await?;
-        tracing::info!(user_id = %user, scope, "analytics rows removed");
+        tracing::info!(user_id = %user, %scope, "analytics rows removed");
         done += 1;
     }
     // Erasures are complete once their last repeat ran; the ids they kept to
@@ -186,7 +180,7 @@ pub async fn erase_account(
         }
         wait_for_mutations(ch).await?;
     }
-    Err(AnalyticsError::BadQuery(format!(
+    Err(AnalyticsError::Pending(format!(
         "rows of {user} keep coming back after {ERASE_PASSES} passes; will retry"
     )))
 }
@@ -206,7 +200,7 @@ async fn wait_for_mutations(ch: &clickhouse::Client) -> Result<(), AnalyticsErro
             return Ok(());
         }
         if started.elapsed() > MUTATION_WAIT {
-            return Err(AnalyticsError::BadQuery(format!(
+            return Err(AnalyticsError::Pending(format!(
                 "{pending} ClickHouse mutations still running after {} s; will retry",
                 MUTATION_WAIT.as_secs()
             )));
@@ -225,7 +219,7 @@ pub async fn run(
 ) {
     loop {
         if let Err(e) = purge_once(&pool, &ch, &storage).await {
-            tracing::warn!(error = %e, "applying analytics removals failed; will retry");
+            tracing::warn!(error = %cloudcast_core::error::Chain(&e), "applying analytics removals failed; will retry");
         }
         tokio::select! {
             _ = shutdown.cancelled() => return,

@@ -16,7 +16,7 @@ use time::{Date, OffsetDateTime};
 use tokio_util::sync::CancellationToken;
 
 use crate::AnalyticsError;
-use crate::range::day_string;
+use crate::dates::day_string;
 
 /// Copies one day's listener totals. Binds: version, day.
 pub const ROLL_SQL: &str = "INSERT INTO listener_day_totals

@@ -9,16 +9,15 @@
 //! insert covers one monthly partition, so it lands whole or not at all.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use cloudcast_beats::{HeartbeatRow, Segments, WalError};
+use cloudcast_core::error::Chain;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::rows::HeartbeatRow;
+use crate::metrics::{self, timed};
 use crate::tombstones::Tombstones;
-use crate::wal::{self, Shared, WalError};
 
 /// Test hook: with `CLOUDCAST_FAILPOINT=after-ship` the process aborts right
 /// after a segment's insert and before its deletion, the window a replay
@@ -30,14 +29,35 @@ const MAX_IN_LIST: usize = 1000;
 
 #[derive(Debug, thiserror::Error)]
 enum ShipError {
-    #[error("ClickHouse: {0}")]
+    #[error("ClickHouse failed")]
     Clickhouse(#[from] clickhouse::error::Error),
     #[error(transparent)]
     Wal(#[from] WalError),
 }
 
+/// What to do with one month of a segment that may already have arrived,
+/// given how many of its rows ClickHouse holds.
+#[derive(Debug, PartialEq, Eq)]
+enum Replay {
+    /// None arrived: send them.
+    Send,
+    /// All arrived (the earlier insert succeeded before a crash or timeout).
+    AlreadyThere,
+    /// Some arrived. One insert per partition lands whole, so this is not
+    /// expected; sending again would count twice, so nothing is sent.
+    Partial,
+}
+
+fn replay(present: u64, rows: usize) -> Replay {
+    match present {
+        0 => Replay::Send,
+        n if n == rows as u64 => Replay::AlreadyThere,
+        _ => Replay::Partial,
+    }
+}
+
 pub async fn run(
-    shared: Arc<Shared>,
+    segments: Segments,
     client: clickhouse::Client,
     pool: sqlx::PgPool,
     shutdown: CancellationToken,
@@ -45,16 +65,17 @@ pub async fn run(
     let mut tombstones = Tombstones::default();
     let abort_after_ship = std::env::var(FAILPOINT_ENV).is_ok_and(|v| v == "after-ship");
     // Segments from a previous run may have reached ClickHouse already.
-    let mut suspect: HashSet<u64> = list(&shared).await.into_iter().collect();
+    let mut suspect: HashSet<u64> = list(&segments).await.into_iter().collect();
     loop {
-        let sealed = list(&shared).await;
+        let sealed = list(&segments).await;
+        metrics::pending(sealed.len());
         // Erased accounts are read before each round, after its segments
         // were sealed: an erasure committed before then loses these beats
         // here; one committed later has its own removal queued behind them.
         if !sealed.is_empty()
             && let Err(e) = tombstones.refresh(&pool).await
         {
-            tracing::warn!(error = %e, "reading erased accounts failed");
+            tracing::warn!(error = %Chain(&e), "reading erased accounts failed");
         }
         if !sealed.is_empty() && !tombstones.loaded() {
             // Not known even once (PostgreSQL away since start-up): the
@@ -65,9 +86,9 @@ pub async fn run(
             }
         }
         for seq in sealed {
-            let span = tracing::info_span!("ship", segment = %format!("{}-{seq}", shared.log_id));
+            let span = tracing::info_span!("ship", segment = %segments.segment_id(seq));
             let shipped = ship_segment(
-                &shared,
+                &segments,
                 &client,
                 &tombstones,
                 seq,
@@ -82,16 +103,16 @@ pub async fn run(
             }
         }
         tokio::select! {
-            _ = shared.sealed.notified() => {}
+            _ = segments.wait_sealed() => {}
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             _ = shutdown.cancelled() => return,
         }
     }
 }
 
-async fn list(shared: &Arc<Shared>) -> Vec<u64> {
-    let dir = shared.dir.clone();
-    match tokio::task::spawn_blocking(move || wal::segments(&dir, "seg")).await {
+async fn list(segments: &Segments) -> Vec<u64> {
+    let segments = segments.clone();
+    match tokio::task::spawn_blocking(move || segments.sealed()).await {
         Ok(Ok(v)) => v,
         Ok(Err(e)) => {
             tracing::error!(error = %e, "listing heartbeat segments failed");
@@ -107,7 +128,7 @@ async fn list(shared: &Arc<Shared>) -> Vec<u64> {
 /// Ships one segment, retrying until ClickHouse takes it; false when
 /// shutting down first.
 async fn ship_segment(
-    shared: &Arc<Shared>,
+    segments: &Segments,
     client: &clickhouse::Client,
     tombstones: &Tombstones,
     seq: u64,
@@ -115,15 +136,16 @@ async fn ship_segment(
     shutdown: &CancellationToken,
     abort_after_ship: bool,
 ) -> bool {
-    let path = wal::sealed_path(&shared.dir, seq);
-    let id = format!("{}-{seq}", shared.log_id);
-    let read_path = path.clone();
-    let mut rows = match tokio::task::spawn_blocking(move || wal::read_segment(&read_path)).await {
+    let id = segments.segment_id(seq);
+    let reader = segments.clone();
+    let mut rows = match tokio::task::spawn_blocking(move || reader.read(seq)).await {
         Ok(Ok(rows)) => rows,
         Ok(Err(e)) => {
             // Unreadable from its first byte: nothing in it was acknowledged.
-            tracing::error!(error = %e, "unreadable heartbeat segment; set aside");
-            let _ = std::fs::rename(&path, path.with_extension("bad"));
+            tracing::error!(error = %Chain(&e), "unreadable heartbeat segment; set aside");
+            if let Err(e) = segments.set_aside(seq) {
+                tracing::error!(error = %e, "setting the segment aside failed");
+            }
             return true;
         }
         Err(e) => {
@@ -140,12 +162,14 @@ async fn ship_segment(
         match ship(client, &id, &rows, suspect.contains(&seq)).await {
             Ok(sent) => {
                 tracing::debug!(rows = rows.len(), sent, "segment shipped");
+                let oldest = rows.iter().map(|r| r.ts).min().unwrap_or(0);
+                metrics::shipped(sent, oldest);
                 break;
             }
             Err(e) => {
                 // It may have landed anyway (a timeout after the write).
                 suspect.insert(seq);
-                tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "shipping heartbeats failed; they wait on disk");
+                tracing::warn!(error = %Chain(&e), retry_in_ms = delay.as_millis() as u64, "shipping heartbeats failed; they wait on disk");
                 tokio::select! {
                     _ = tokio::time::sleep(delay) => {}
                     _ = shutdown.cancelled() => return false,
@@ -158,8 +182,11 @@ async fn ship_segment(
         tracing::error!("failpoint after-ship: aborting before the segment is deleted");
         std::process::abort();
     }
-    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-    if let Err(e) = tokio::fs::remove_file(&path).await {
+    let remover = segments.clone();
+    let removed = tokio::task::spawn_blocking(move || remover.remove(seq))
+        .await
+        .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+    if let Err(e) = removed {
         // Next round must count before sending again: the rows are in.
         suspect.insert(seq);
         tracing::error!(error = %e, "deleting a shipped segment failed");
@@ -169,10 +196,6 @@ async fn ship_segment(
         }
         return true;
     }
-    shared.bytes.fetch_sub(
-        size.min(shared.bytes.load(Ordering::Relaxed)),
-        Ordering::Relaxed,
-    );
     suspect.remove(&seq);
     true
 }
@@ -199,34 +222,44 @@ async fn ship(
     for group in by_month.values() {
         if check {
             let present = count_present(client, segment, group).await?;
-            if present == group.len() as u64 {
-                tracing::info!(
-                    rows = present,
-                    "replay: these rows already arrived; not sent again"
-                );
-                continue;
-            }
-            if present > 0 {
-                // One insert per partition lands whole, so this is not
-                // expected; sending again would count twice.
-                tracing::error!(
-                    present,
-                    rows = group.len(),
-                    "part of a segment is in ClickHouse; not re-sent"
-                );
-                continue;
+            match replay(present, group.len()) {
+                Replay::Send => {}
+                Replay::AlreadyThere => {
+                    tracing::info!(
+                        rows = present,
+                        "replay: these rows already arrived; not sent again"
+                    );
+                    continue;
+                }
+                Replay::Partial => {
+                    tracing::error!(
+                        present,
+                        rows = group.len(),
+                        "part of a segment is in ClickHouse; not re-sent"
+                    );
+                    continue;
+                }
             }
         }
-        let mut insert = client.insert::<HeartbeatRow>("heartbeats").await?;
-        for r in group {
-            let mut row = (*r).clone();
-            row.wal_segment = segment.to_string();
-            insert.write(&row).await?;
-        }
-        insert.end().await?;
+        timed("ship_insert", insert(client, segment, group)).await?;
         sent += group.len();
     }
     Ok(sent)
+}
+
+/// One insert of one month's rows, each stamped with its segment's id.
+async fn insert(
+    client: &clickhouse::Client,
+    segment: &str,
+    group: &[&HeartbeatRow],
+) -> Result<(), clickhouse::error::Error> {
+    let mut insert = client.insert::<HeartbeatRow>("heartbeats").await?;
+    for r in group {
+        let mut row = (*r).clone();
+        row.wal_segment = segment.to_string();
+        insert.write(&row).await?;
+    }
+    insert.end().await
 }
 
 /// Rows of `segment` already in ClickHouse among `group` (one month).
@@ -258,16 +291,24 @@ async fn count_present(
             q = q.bind(id);
         }
     }
-    Ok(q.bind(min)
-        .bind(max)
-        .bind(segment)
-        .fetch_one::<u64>()
-        .await?)
+    Ok(timed(
+        "ship_replay_check",
+        q.bind(min).bind(max).bind(segment).fetch_one::<u64>(),
+    )
+    .await?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_replay_sends_only_what_never_arrived() {
+        assert_eq!(replay(0, 10), Replay::Send);
+        assert_eq!(replay(10, 10), Replay::AlreadyThere);
+        assert_eq!(replay(3, 10), Replay::Partial);
+        assert_eq!(replay(11, 10), Replay::Partial);
+    }
 
     #[test]
     fn months_follow_the_calendar() {

@@ -4,7 +4,7 @@
 //! the file's `Binds:` comment lists.
 
 use crate::AnalyticsError;
-use crate::range::DateRange;
+use crate::dates::DateRange;
 
 /// One query: its file name (without `.sql`) and text.
 #[derive(Debug, Clone, Copy)]

@@ -8,12 +8,15 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use cloudcast_catalog::purchase_links::{self, LinkCount};
 use cloudcast_core::auth::{self, MaybeUser};
 use cloudcast_core::extract::{ApiPath, ApiQuery};
+use cloudcast_core::visibility;
 
-use crate::range::{DateRange, Params};
+use crate::dates::{DateRange, Params};
+use crate::metrics::timed;
 use crate::sql::{self, Binds};
-use crate::{AnalyticsError, AnalyticsState, links};
+use crate::{AnalyticsError, AnalyticsState};
 
 /// Rows in the referrer and browser lists unless `limit` says otherwise.
 const TOP_N: u32 = 20;
@@ -65,7 +68,7 @@ pub async fn daily(
         cloudcast_id: Some(cloudcast),
         ..Binds::range(r)
     };
-    Ok(sql::DAILY.bound(client, &b)?.fetch_all().await?)
+    Ok(timed(sql::DAILY.name, sql::DAILY.bound(client, &b)?.fetch_all()).await?)
 }
 
 /// Distinct listeners over the whole range.
@@ -78,7 +81,11 @@ pub async fn listeners(
         cloudcast_id: Some(cloudcast),
         ..Binds::range(r)
     };
-    let row: ListenersRow = sql::LISTENERS.bound(client, &b)?.fetch_one().await?;
+    let row: ListenersRow = timed(
+        sql::LISTENERS.name,
+        sql::LISTENERS.bound(client, &b)?.fetch_one(),
+    )
+    .await?;
     Ok(row.listeners)
 }
 
@@ -91,7 +98,11 @@ pub async fn retention(
         cloudcast_id: Some(cloudcast),
         ..Binds::range(r)
     };
-    Ok(sql::RETENTION.bound(client, &b)?.fetch_all().await?)
+    Ok(timed(
+        sql::RETENTION.name,
+        sql::RETENTION.bound(client, &b)?.fetch_all(),
+    )
+    .await?)
 }
 
 pub async fn referrers(
@@ -105,7 +116,11 @@ pub async fn referrers(
         limit: Some(limit),
         ..Binds::range(r)
     };
-    Ok(sql::REFERRERS.bound(client, &b)?.fetch_all().await?)
+    Ok(timed(
+        sql::REFERRERS.name,
+        sql::REFERRERS.bound(client, &b)?.fetch_all(),
+    )
+    .await?)
 }
 
 pub async fn browsers(
@@ -119,7 +134,11 @@ pub async fn browsers(
         limit: Some(limit),
         ..Binds::range(r)
     };
-    Ok(sql::BROWSERS.bound(client, &b)?.fetch_all().await?)
+    Ok(timed(
+        sql::BROWSERS.name,
+        sql::BROWSERS.bound(client, &b)?.fetch_all(),
+    )
+    .await?)
 }
 
 /// Sums of the daily rows: plays and seconds add up across days; listeners
@@ -155,7 +174,7 @@ pub struct Stats {
     /// Only for the owner and administrators.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
-    pub purchase_links: Option<Vec<links::LinkCount>>,
+    pub purchase_links: Option<Vec<LinkCount>>,
 }
 
 /// A cloudcast as the statistics endpoints see it.
@@ -165,30 +184,28 @@ pub(crate) struct Subject {
     pub full: bool,
 }
 
-/// The cloudcast `id` if `user` may see it (a private one only its owner
-/// or an admin; others get the same 404 as for an unknown id).
+/// The cloudcast `id` if `user` may see its statistics: whoever may see it,
+/// or manage it (its owner or an admin, who also get the detailed view);
+/// others get the same 404 as for an unknown id.
 pub(crate) async fn subject(
     state: &AnalyticsState,
     id: Uuid,
     user: Option<Uuid>,
 ) -> Result<Subject, AnalyticsError> {
-    let row: Option<(Uuid, bool)> =
-        sqlx::query_as("SELECT owner_id, private FROM cloudcasts WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&state.pool)
-            .await?;
-    let Some((owner_id, private)) = row else {
-        return Err(AnalyticsError::NotFound("cloudcast"));
-    };
+    let access = visibility::load(&state.pool, id)
+        .await?
+        .ok_or(AnalyticsError::NotFound("cloudcast"))?;
     let full = match user {
-        Some(u) if u == owner_id => true,
-        Some(u) => auth::is_admin(&state.pool, u).await?,
+        Some(u) => access.manageable_by(u, auth::is_admin(&state.pool, u).await?),
         None => false,
     };
-    if private && !full {
+    if !access.visible_to(user) && !full {
         return Err(AnalyticsError::NotFound("cloudcast"));
     }
-    Ok(Subject { owner_id, full })
+    Ok(Subject {
+        owner_id: access.owner_id,
+        full,
+    })
 }
 
 /// `GET /api/v1/cloudcasts/{id}/stats?from=YYYY-MM-DD&to=YYYY-MM-DD`
@@ -210,17 +227,13 @@ pub async fn cloudcast_stats(
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(params): ApiQuery<Params>,
 ) -> Result<Json<Stats>, AnalyticsError> {
-    let range = DateRange::from_params(
-        &params,
-        DateRange::today(),
-        state.config.analytics.max_range_days,
-    )?;
+    let range = DateRange::from_params(&params, DateRange::today(), state.config.max_range_days)?;
     let limit = params.limit(TOP_N)?;
     let who = subject(&state, id, user).await?;
     tracing::debug!(cloudcast = %id, owner = %who.owner_id, full = who.full, "stats");
     let ch = &state.clickhouse;
     let cc = id.to_string();
-    let by_day = daily(ch, state.config.analytics.play_min_seconds, &cc, &range).await?;
+    let by_day = daily(ch, state.config.play_min_seconds, &cc, &range).await?;
     let (plays, listened_seconds) = totals(&by_day);
     let favourites: (i64,) =
         sqlx::query_as("SELECT count(*) FROM favourites WHERE cloudcast_id = $1")
@@ -245,7 +258,7 @@ pub async fn cloudcast_stats(
         stats.retention = Some(retention(ch, &cc, &range).await?);
         stats.referrers = Some(referrers(ch, &cc, &range, limit).await?);
         stats.browsers = Some(browsers(ch, &cc, &range, limit).await?);
-        stats.purchase_links = Some(links::counts(&state.pool, id).await?);
+        stats.purchase_links = Some(purchase_links::counts(&state.pool, id).await?);
     }
     Ok(Json(stats))
 }

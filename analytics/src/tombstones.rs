@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use crate::rows::HeartbeatRow;
+use cloudcast_beats::HeartbeatRow;
 
 /// How long an erased account's id is kept to filter late beats; after
 /// that nothing of the account remains (the log holds minutes of beats, or

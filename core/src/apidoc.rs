@@ -3,10 +3,18 @@
 //! document's header. Each domain crate documents its handlers with
 //! `#[utoipa::path]` and registers them with `utoipa_axum::routes!`, so a
 //! route cannot be served without being documented.
+//!
+//! The statuses that the shared extractors answer are added here from what
+//! each operation declares ([`standard_responses`]): a session requirement
+//! can answer 401, a typed path parameter 400 (`invalid_path`), query
+//! parameters 400 (`invalid_query`), a JSON body 400, 413, 415 and 422, a
+//! request with an open-API key 401 and 429, and anything that reads a
+//! store 503. Each handler declares the statuses of its own rules.
 
 use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
+use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{InfoBuilder, OpenApi};
+use utoipa::openapi::{ContentBuilder, InfoBuilder, OpenApi, Ref, RefOr};
 
 /// A signed-in user: `Authorization: Bearer <token>` or the `cc_session` cookie.
 pub const SESSION: &str = "session";
@@ -25,8 +33,12 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// Stable, machine-readable (e.g. `invalid_field`, `not_found`).
     code: String,
-    /// For people; names the problem.
+    /// For people; names the problem (a 5xx says nothing of its cause).
     message: String,
+    /// On a 5xx: the request's id (also in `X-Request-Id`), under which the
+    /// failure is logged.
+    #[schema(nullable = false)]
+    request_id: Option<String>,
 }
 
 /// Operation ids default to handler names, which repeat across crates
@@ -82,9 +94,9 @@ pub fn operations(item: &PathItem) -> impl Iterator<Item = (&'static str, &Opera
 
 /// What is wrong with a crate's part of the document, given the (method,
 /// path) pairs its router serves: a route missing or extra, a `{param}` not
-/// declared as a path parameter, an operation without the crate's `tag`.
-/// Empty when it is right (the crates' unit tests assert that).
-pub fn coverage_problems(doc: &OpenApi, served: &[(&str, &str)], tag: &str) -> Vec<String> {
+/// declared as a path parameter, an operation without one of the crate's
+/// `tags`. Empty when it is right (the crates' unit tests assert that).
+pub fn coverage_problems(doc: &OpenApi, served: &[(&str, &str)], tags: &[&str]) -> Vec<String> {
     let mut problems = Vec::new();
     let mut documented: Vec<(&str, &str)> = doc
         .paths
@@ -116,8 +128,8 @@ pub fn coverage_problems(doc: &OpenApi, served: &[(&str, &str)], tag: &str) -> V
                     ));
                 }
             }
-            if !op.tags.iter().flatten().any(|t| t == tag) {
-                problems.push(format!("{method} {path} is not tagged {tag}"));
+            if !op.tags.iter().flatten().any(|t| tags.contains(&t.as_str())) {
+                problems.push(format!("{method} {path} is tagged none of {tags:?}"));
             }
         }
     }
@@ -139,9 +151,112 @@ fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = (&'static str, &m
     .filter_map(|(m, op)| op.as_mut().map(|op| (m, op)))
 }
 
+/// An error response with the shared body.
+fn error_response(description: &str) -> RefOr<utoipa::openapi::Response> {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build(),
+        )
+        .into()
+}
+
+/// The statuses an operation can answer because of the shared extractors
+/// and layers, given what it declares; `(status, description)`.
+pub fn standard_responses(
+    path: &str,
+    method: &str,
+    op: &Operation,
+) -> Vec<(&'static str, &'static str)> {
+    let mut out = Vec::new();
+    // A session is required when no requirement is empty ("anonymous").
+    let requirements: Vec<serde_json::Value> = op.security.iter().flatten().map(value).collect();
+    let mentions_session = requirements.iter().any(|r| r.get(SESSION).is_some());
+    if mentions_session {
+        out.push(("401", "Not signed in, or the session is unknown or expired"));
+    }
+    let params = op.parameters.iter().flatten();
+    let typed_path = params.clone().any(|p| {
+        matches!(p.parameter_in, ParameterIn::Path)
+            && p.schema.as_ref().is_some_and(|s| {
+                let s = value(s);
+                s.get("type").and_then(|t| t.as_str()) != Some("string")
+                    || s.get("format").is_some()
+            })
+    });
+    if typed_path {
+        out.push((
+            "400",
+            "A path parameter is not of its type (`invalid_path`)",
+        ));
+    }
+    if params
+        .clone()
+        .any(|p| matches!(p.parameter_in, ParameterIn::Query))
+    {
+        out.push(("400", "A query parameter is invalid (`invalid_query`)"));
+    }
+    let json_body = op.request_body.as_ref().is_some_and(|b| {
+        b.content.keys().all(|k| k == "application/json") && !b.content.is_empty()
+    });
+    if json_body {
+        out.push(("400", "The body is not JSON (`malformed_json`)"));
+        out.push(("413", "The body is too large (`body_too_large`)"));
+        out.push(("415", "The body is not `Content-Type: application/json`"));
+        out.push((
+            "422",
+            "The body's fields are missing or of the wrong type (`invalid_fields`)",
+        ));
+    }
+    // The open-API key gate answers these on every route: a bad key 401,
+    // a key over its limit 429, a key on a method other than GET 403.
+    out.push(("401", "The `X-Api-Key` is unknown or revoked"));
+    out.push((
+        "429",
+        "Too many requests for this key or from this address (Retry-After)",
+    ));
+    if method != "get" && method != "head" && method != "options" {
+        out.push((
+            "403",
+            "An `X-Api-Key` only reads; changes need the account's own session",
+        ));
+    }
+    let storeless = matches!(path, "/api/openapi.json" | "/metrics") || method == "options";
+    if !storeless {
+        out.push((
+            "503",
+            "A store this request needs is unavailable; retry shortly (Retry-After)",
+        ));
+    }
+    out
+}
+
+/// A piece of the document as JSON, to read what it declares.
+fn value<T: serde::Serialize>(v: &T) -> serde_json::Value {
+    serde_json::to_value(v).unwrap_or(serde_json::Value::Null)
+}
+
+/// Adds [`standard_responses`] an operation does not declare itself.
+fn add_standard_responses(doc: &mut OpenApi) {
+    for (path, item) in doc.paths.paths.iter_mut() {
+        for (method, op) in operations_mut(item) {
+            for (status, description) in standard_responses(path, method, op) {
+                op.responses
+                    .responses
+                    .entry(status.to_string())
+                    .or_insert_with(|| error_response(description));
+            }
+        }
+    }
+}
+
 /// Gives the merged document its title, version and security schemes.
 pub fn finish(mut doc: OpenApi) -> OpenApi {
     unique_operation_ids(&mut doc);
+    add_standard_responses(&mut doc);
     doc.info = InfoBuilder::new()
         .title("Cloudcast API")
         .version(env!("CARGO_PKG_VERSION"))
@@ -228,6 +343,58 @@ mod tests {
                 "revoke",
                 "get_api_v1_me_exports"
             ]
+        );
+    }
+
+    #[test]
+    fn the_shared_extractors_statuses_are_added() {
+        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+        use utoipa::openapi::request_body::RequestBodyBuilder;
+        use utoipa::openapi::security::SecurityRequirement;
+        use utoipa::openapi::{ContentBuilder, ObjectBuilder, Type};
+        let uuid = ObjectBuilder::new().schema_type(Type::String).format(Some(
+            utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Uuid),
+        ));
+        let op = OperationBuilder::new()
+            .parameter(
+                ParameterBuilder::new()
+                    .name("id")
+                    .parameter_in(ParameterIn::Path)
+                    .schema(Some(uuid)),
+            )
+            .request_body(Some(
+                RequestBodyBuilder::new()
+                    .content("application/json", ContentBuilder::new().build())
+                    .build(),
+            ))
+            .security(SecurityRequirement::new::<_, _, &str>(SESSION, []))
+            .build();
+        let statuses: Vec<&str> = standard_responses("/x/{id}", "post", &op)
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect();
+        for want in ["401", "400", "413", "415", "422", "429", "403", "503"] {
+            assert!(statuses.contains(&want), "{want} missing from {statuses:?}");
+        }
+        // A plain string path parameter and no body: no 400 for either.
+        let plain = OperationBuilder::new()
+            .parameter(
+                ParameterBuilder::new()
+                    .name("username")
+                    .parameter_in(ParameterIn::Path)
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
+            )
+            .build();
+        let statuses: Vec<&str> = standard_responses("/u/{username}", "get", &plain)
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect();
+        assert!(!statuses.contains(&"400"), "{statuses:?}");
+        assert!(!statuses.contains(&"403"), "reads are not refused to keys");
+        assert!(
+            !standard_responses("/metrics", "get", &plain)
+                .iter()
+                .any(|(s, _)| *s == "503")
         );
     }
 }

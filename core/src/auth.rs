@@ -1,5 +1,9 @@
 //! Bearer tokens: random 256-bit secrets handed to the client once; only their
 //! SHA-256 is stored, so a database leak does not leak live sessions.
+//!
+//! The extractors here are the one home of "who is asking": [`MaybeUser`]
+//! (anyone; a bad token is still a 401), [`AuthUser`] (signed in, else
+//! 401) and [`AdminUser`] (an administrator, else 403).
 
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::HeaderMap;
@@ -11,7 +15,49 @@ use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::error::ApiError;
+use axum::http::StatusCode;
+
+use crate::error::{ApiError, ErrorCode, database_status};
+
+/// Why a request's identity was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    #[error("administrators only")]
+    NotAdmin,
+    #[error("looking up the session failed")]
+    Database(#[from] sqlx::Error),
+}
+
+impl ErrorCode for AuthError {
+    fn code(&self) -> &'static str {
+        match self {
+            AuthError::Unauthorized(_) => "unauthorized",
+            AuthError::NotAdmin => "forbidden",
+            AuthError::Database(_) => "database_unavailable",
+        }
+    }
+    fn status(&self) -> StatusCode {
+        match self {
+            AuthError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AuthError::NotAdmin => StatusCode::FORBIDDEN,
+            // A failed look-up is the database being away, not a bad request.
+            AuthError::Database(e) => match database_status(e) {
+                StatusCode::INTERNAL_SERVER_ERROR => StatusCode::SERVICE_UNAVAILABLE,
+                other => other,
+            },
+        }
+    }
+}
+crate::impl_api_error!(AuthError);
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        ApiError::from_code(&e)
+    }
+}
 
 /// Makes a new token; returns `(token for the client, hash to store)`.
 pub fn new_token() -> (String, Vec<u8>) {
@@ -27,20 +73,20 @@ pub fn hash_token(token: &str) -> Vec<u8> {
 }
 
 /// Reads `Authorization: Bearer <token>`; `Ok(None)` when absent.
-pub fn bearer(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
+pub fn bearer(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
     let Some(value) = headers.get(axum::http::header::AUTHORIZATION) else {
         return Ok(None);
     };
     let value = value
         .to_str()
-        .map_err(|_| ApiError::unauthorized("Authorization header is not valid text"))?;
+        .map_err(|_| AuthError::Unauthorized("Authorization header is not valid text"))?;
     match value.split_once(' ') {
         Some((scheme, token))
             if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
         {
             Ok(Some(token.trim()))
         }
-        _ => Err(ApiError::unauthorized(
+        _ => Err(AuthError::Unauthorized(
             "Authorization header must be `Bearer <token>`",
         )),
     }
@@ -62,41 +108,37 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// The request's credential: the bearer token, else the session cookie.
-pub fn credential(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
+pub fn credential(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
     match bearer(headers)? {
         Some(t) => Ok(Some(t)),
         None => Ok(cookie(headers, SESSION_COOKIE).filter(|t| !t.is_empty())),
     }
 }
 
-fn unavailable(what: &str, e: sqlx::Error) -> ApiError {
-    tracing::error!(error = %e, "{what} failed");
-    ApiError::new(
-        axum::http::StatusCode::SERVICE_UNAVAILABLE,
-        "database_unavailable",
-        "the database did not answer; retry shortly",
+/// Resolves a token hash to its user, if the token is known and not expired.
+pub async fn user_for_token_hash(pool: &PgPool, hash: &[u8]) -> Result<Option<Uuid>, sqlx::Error> {
+    crate::metrics::timed_pg(
+        "session_lookup",
+        sqlx::query_scalar(
+            "SELECT user_id FROM auth_tokens WHERE token_hash = $1 AND expires_at > now()",
+        )
+        .bind(hash)
+        .fetch_optional(pool),
     )
+    .await
 }
 
 /// Resolves a token to its user, if the token is known and not expired.
-pub async fn user_for_token(pool: &PgPool, token: &str) -> Result<Option<Uuid>, ApiError> {
-    let row: Option<(Uuid,)> = sqlx::query_as(
-        "SELECT user_id FROM auth_tokens WHERE token_hash = $1 AND expires_at > now()",
-    )
-    .bind(hash_token(token))
-    .fetch_optional(pool)
-    .await
-    .map_err(|e| unavailable("token lookup", e))?;
-    Ok(row.map(|r| r.0))
+pub async fn user_for_token(pool: &PgPool, token: &str) -> Result<Option<Uuid>, AuthError> {
+    Ok(user_for_token_hash(pool, &hash_token(token)).await?)
 }
 
 /// Is `user` an administrator? (Unknown users are not.)
-pub async fn is_admin(pool: &PgPool, user: Uuid) -> Result<bool, ApiError> {
+pub async fn is_admin(pool: &PgPool, user: Uuid) -> Result<bool, AuthError> {
     let row: Option<(bool,)> = sqlx::query_as("SELECT is_admin FROM users WHERE id = $1")
         .bind(user)
         .fetch_optional(pool)
-        .await
-        .map_err(|e| unavailable("admin lookup", e))?;
+        .await?;
     Ok(row.is_some_and(|r| r.0))
 }
 
@@ -113,7 +155,7 @@ where
     PgPool: FromRef<S>,
     S: Send + Sync,
 {
-    type Rejection = ApiError;
+    type Rejection = AuthError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let Some(token) = credential(&parts.headers)? else {
@@ -122,7 +164,7 @@ where
         let pool = PgPool::from_ref(state);
         match user_for_token(&pool, token).await? {
             Some(id) => Ok(MaybeUser(Some(id))),
-            None => Err(ApiError::unauthorized("token is unknown or expired")),
+            None => Err(AuthError::Unauthorized("token is unknown or expired")),
         }
     }
 }
@@ -132,14 +174,35 @@ where
     PgPool: FromRef<S>,
     S: Send + Sync,
 {
-    type Rejection = ApiError;
+    type Rejection = AuthError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match MaybeUser::from_request_parts(parts, state).await? {
             MaybeUser(Some(id)) => Ok(AuthUser(id)),
-            MaybeUser(None) => Err(ApiError::unauthorized(
+            MaybeUser(None) => Err(AuthError::Unauthorized(
                 "sign in first: send `Authorization: Bearer <token>`",
             )),
+        }
+    }
+}
+
+/// A signed-in administrator; 401 when not signed in, 403 otherwise.
+#[derive(Debug, Clone, Copy)]
+pub struct AdminUser(pub Uuid);
+
+impl<S> FromRequestParts<S> for AdminUser
+where
+    PgPool: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = AuthError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let AuthUser(user) = AuthUser::from_request_parts(parts, state).await?;
+        if is_admin(&PgPool::from_ref(state), user).await? {
+            Ok(AdminUser(user))
+        } else {
+            Err(AuthError::NotAdmin)
         }
     }
 }

@@ -2,15 +2,110 @@
 //! given with `--config`), then `CLOUDCAST__SECTION__KEY` environment variables,
 //! then command-line flags (applied by the binary). `cloudcast.example.toml` at
 //! the repository root documents every key.
+//!
+//! One struct per section, and each crate's state is handed only the
+//! sections it uses. Times are `Duration`s (the key's name says its unit:
+//! `_secs`, `_ms`, `_hours`), secrets are [`Secret`]s that `Debug` never
+//! prints, and [`Config::validate`] runs at load so a bad value stops the
+//! process at start with the key named, never later on a request.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
-use crate::error::CoreError;
+/// Why the configuration could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    #[error("config file {} does not exist", .0.display())]
+    MissingFile(PathBuf),
+    /// A key of the wrong type or an unknown key; the source names it.
+    #[error("configuration could not be read")]
+    Parse(#[source] Box<figment::Error>),
+    #[error("configuration is invalid: {}", list(.0))]
+    Invalid(Vec<Problem>),
+}
+
+/// One invalid key and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub key: &'static str,
+    pub problem: String,
+}
+
+fn list(problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(|p| format!("`{}` {}", p.key, p.problem))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// A secret value (password, key). `Debug` shows only whether it is set, so
+/// a config printed in a log or a panic message never carries it.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Secret {
+        Secret(s.into())
+    }
+    /// The value itself, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0.is_empty() {
+            f.write_str("\"\"")
+        } else {
+            f.write_str("\"[redacted]\"")
+        }
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(s: &str) -> Secret {
+        Secret(s.to_string())
+    }
+}
+
+/// Durations written in the file as whole numbers of the key's unit.
+mod units {
+    macro_rules! unit {
+        ($name:ident, $to:expr, $from:expr) => {
+            pub mod $name {
+                use serde::{Deserialize, Deserializer, Serializer};
+                use std::time::Duration;
+
+                pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+                    let to: fn(&Duration) -> u64 = $to;
+                    s.serialize_u64(to(d))
+                }
+
+                pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+                    let from: fn(u64) -> Duration = $from;
+                    Ok(from(u64::deserialize(d)?))
+                }
+            }
+        };
+    }
+    unit!(millis, |d| d.as_millis() as u64, Duration::from_millis);
+    unit!(secs, |d| d.as_secs(), Duration::from_secs);
+    unit!(hours, |d| d.as_secs() / 3600, |h| Duration::from_secs(
+        h.saturating_mul(3600)
+    ));
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
@@ -53,9 +148,11 @@ impl Default for HttpConfig {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PostgresConfig {
+    /// May carry a password (`postgres://user:password@host/db`); `Debug`
+    /// hides it.
     pub url: String,
     pub max_connections: u32,
 }
@@ -69,13 +166,37 @@ impl Default for PostgresConfig {
     }
 }
 
+impl std::fmt::Debug for PostgresConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresConfig")
+            .field("url", &redact_url_password(&self.url))
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
+}
+
+/// `scheme://user:password@host...` with the password replaced.
+pub fn redact_url_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (authority, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:[redacted]@{host}{tail}"),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ClickhouseConfig {
     pub url: String,
     pub database: String,
     pub user: String,
-    pub password: String,
+    pub password: Secret,
 }
 
 impl Default for ClickhouseConfig {
@@ -84,7 +205,7 @@ impl Default for ClickhouseConfig {
             url: "http://127.0.0.1:8123".into(),
             database: "cloudcast".into(),
             user: "default".into(),
-            password: String::new(),
+            password: Secret::default(),
         }
     }
 }
@@ -97,7 +218,7 @@ pub struct S3Config {
     pub bucket: String,
     pub region: String,
     pub access_key: String,
-    pub secret_key: String,
+    pub secret_key: Secret,
     /// Folder the embedded endpoint stores objects in.
     pub embedded_root: PathBuf,
     /// Address of the embedded endpoint (port 0 picks a free port).
@@ -111,7 +232,7 @@ impl Default for S3Config {
             bucket: "cloudcast".into(),
             region: "us-east-1".into(),
             access_key: "cloudcast".into(),
-            secret_key: "cloudcast-dev-secret".into(),
+            secret_key: Secret::new("cloudcast-dev-secret"),
             embedded_root: PathBuf::from("var/s3"),
             embedded_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         }
@@ -121,28 +242,39 @@ impl Default for S3Config {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuthConfig {
-    /// Lifetime of bearer tokens, in seconds.
-    pub token_ttl_secs: i64,
-    /// Shortest accepted password.
+    /// Lifetime of bearer tokens.
+    #[serde(rename = "token_ttl_secs", with = "units::secs")]
+    pub token_ttl: Duration,
+    /// Shortest accepted password, in characters.
     pub min_password_len: usize,
     /// Sign-in attempts allowed per minute from one IP address.
     pub login_per_minute_per_ip: u32,
     /// Sign-in attempts allowed per minute for one login name.
     pub login_per_minute_per_account: u32,
-    /// Lifetime of email verification links, in seconds.
-    pub verification_ttl_secs: i64,
+    /// Lifetime of email verification links.
+    #[serde(rename = "verification_ttl_secs", with = "units::secs")]
+    pub verification_ttl: Duration,
 }
 
 impl Default for AuthConfig {
     fn default() -> Self {
         Self {
-            token_ttl_secs: 30 * 24 * 3600,
+            token_ttl: Duration::from_secs(30 * 24 * 3600),
             min_password_len: 10,
             login_per_minute_per_ip: 30,
             login_per_minute_per_account: 5,
-            verification_ttl_secs: 7 * 24 * 3600,
+            verification_ttl: Duration::from_secs(7 * 24 * 3600),
         }
     }
+}
+
+/// How mail reaches the SMTP relay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    /// Plain SMTP, for a relay on loopback.
+    None,
+    Starttls,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -151,10 +283,9 @@ pub struct SmtpConfig {
     /// SMTP relay host; empty: mail stays in the outbox for `cloudcast admin outbox`.
     pub host: String,
     pub port: u16,
-    /// `none` (plain, for a local relay) or `starttls`.
-    pub security: String,
+    pub security: SmtpSecurity,
     pub username: String,
-    pub password: String,
+    pub password: Secret,
     pub from: String,
 }
 
@@ -163,9 +294,9 @@ impl Default for SmtpConfig {
         Self {
             host: String::new(),
             port: 25,
-            security: "starttls".into(),
+            security: SmtpSecurity::Starttls,
             username: String::new(),
-            password: String::new(),
+            password: Secret::default(),
             from: "Cloudcast <no-reply@localhost>".into(),
         }
     }
@@ -182,11 +313,14 @@ pub struct UploadsConfig {
     /// Largest single PATCH body, in bytes.
     pub max_chunk: u64,
     /// An unfinished upload expires this long after its last byte (tus expiration).
-    pub expiry_secs: i64,
-    /// How often expired uploads are swept, in seconds.
-    pub sweep_secs: u64,
-    /// Longest accepted audio, in seconds; longer uploads are rejected.
-    pub max_duration_secs: u64,
+    #[serde(rename = "expiry_secs", with = "units::secs")]
+    pub expiry: Duration,
+    /// How often expired uploads are swept.
+    #[serde(rename = "sweep_secs", with = "units::secs")]
+    pub sweep: Duration,
+    /// Longest accepted audio; longer uploads are rejected.
+    #[serde(rename = "max_duration_secs", with = "units::secs")]
+    pub max_duration: Duration,
     /// Largest avatar image, in bytes.
     pub max_avatar_bytes: usize,
 }
@@ -197,9 +331,9 @@ impl Default for UploadsConfig {
             max_size: 5 * 1024 * 1024 * 1024,
             min_part_size: 8 * 1024 * 1024,
             max_chunk: 100 * 1024 * 1024,
-            expiry_secs: 7 * 24 * 3600,
-            sweep_secs: 60,
-            max_duration_secs: 6 * 3600,
+            expiry: Duration::from_secs(7 * 24 * 3600),
+            sweep: Duration::from_secs(60),
+            max_duration: Duration::from_secs(6 * 3600),
             max_avatar_bytes: 2 * 1024 * 1024,
         }
     }
@@ -217,10 +351,12 @@ pub struct TranscodeConfig {
     /// Jobs one worker process runs at once.
     pub concurrency: usize,
     /// How long a lease lasts before another worker may take the job.
-    pub lease_secs: i64,
-    pub max_attempts: i32,
+    #[serde(rename = "lease_secs", with = "units::secs")]
+    pub lease: Duration,
+    pub max_attempts: u32,
     /// Hard limit on one job's run time.
-    pub job_timeout_secs: u64,
+    #[serde(rename = "job_timeout_secs", with = "units::secs")]
+    pub job_timeout: Duration,
 }
 
 impl Default for TranscodeConfig {
@@ -230,9 +366,9 @@ impl Default for TranscodeConfig {
             sample_rate: 44100,
             work_dir: PathBuf::from("var/work"),
             concurrency: 1,
-            lease_secs: 60,
+            lease: Duration::from_secs(60),
             max_attempts: 3,
-            job_timeout_secs: 3600,
+            job_timeout: Duration::from_secs(3600),
         }
     }
 }
@@ -242,15 +378,17 @@ impl Default for TranscodeConfig {
 pub struct StreamConfig {
     /// HMAC key for signed stream URLs. Empty: a random key generated once
     /// and kept in PostgreSQL, so every node of one installation shares it.
-    pub signing_key: String,
-    /// Lifetime of signed stream URLs, in seconds.
-    pub url_ttl_secs: i64,
+    pub signing_key: Secret,
+    /// Lifetime of signed stream URLs.
+    #[serde(rename = "url_ttl_secs", with = "units::secs")]
+    pub url_ttl: Duration,
     /// Bytes of rendition chunks kept in memory per stream node.
     pub cache_bytes: u64,
     /// Size of one cached chunk (S3 is read in aligned chunks of this size).
     pub chunk_bytes: u64,
-    /// Longest wait for S3 before a request is answered 503, in milliseconds.
-    pub s3_timeout_ms: u64,
+    /// Longest wait for S3 before a request is answered 503.
+    #[serde(rename = "s3_timeout_ms", with = "units::millis")]
+    pub s3_timeout: Duration,
     /// Heartbeat requests allowed per client IP per second (sustained).
     pub intake_per_ip_per_sec: u32,
     /// Heartbeat requests one IP may send in a burst above the sustained rate.
@@ -260,11 +398,11 @@ pub struct StreamConfig {
 impl Default for StreamConfig {
     fn default() -> Self {
         Self {
-            signing_key: String::new(),
-            url_ttl_secs: 6 * 3600,
+            signing_key: Secret::default(),
+            url_ttl: Duration::from_secs(6 * 3600),
             cache_bytes: 256 * 1024 * 1024,
             chunk_bytes: 256 * 1024,
-            s3_timeout_ms: 3000,
+            s3_timeout: Duration::from_millis(3000),
             intake_per_ip_per_sec: 20,
             intake_burst: 60,
         }
@@ -277,8 +415,9 @@ pub struct AnalyticsConfig {
     /// Heartbeats per write-ahead-log segment (one ClickHouse insert) at most.
     pub batch_rows: usize,
     /// Longest a heartbeat waits in the open segment before it is sealed and
-    /// shipped to ClickHouse, in milliseconds.
-    pub flush_ms: u64,
+    /// shipped to ClickHouse.
+    #[serde(rename = "flush_ms", with = "units::millis")]
+    pub flush: Duration,
     /// Heartbeat requests waiting for the log's next fsync; when full,
     /// intake answers 503.
     pub queue_capacity: usize,
@@ -296,15 +435,16 @@ pub struct AnalyticsConfig {
     pub min_audience: u64,
     /// Longest date range one statistics query may cover, in days.
     pub max_range_days: u32,
-    /// How often finished days are rolled up into plain totals (seconds).
-    pub rollup_secs: u64,
+    /// How often finished days are rolled up into plain totals.
+    #[serde(rename = "rollup_secs", with = "units::secs")]
+    pub rollup: Duration,
 }
 
 impl Default for AnalyticsConfig {
     fn default() -> Self {
         Self {
             batch_rows: 50_000,
-            flush_ms: 1000,
+            flush: Duration::from_millis(1000),
             queue_capacity: 4096,
             wal_dir: PathBuf::from("var/wal"),
             wal_max_bytes: 1 << 30,
@@ -312,7 +452,7 @@ impl Default for AnalyticsConfig {
             play_min_seconds: 30,
             min_audience: 50,
             max_range_days: 366,
-            rollup_secs: 60,
+            rollup: Duration::from_secs(60),
         }
     }
 }
@@ -323,8 +463,9 @@ pub struct PrivacyConfig {
     /// Data exports whose heartbeats number at most this are built while the
     /// request waits; larger ones are built in the background.
     pub export_inline_beats: u64,
-    /// Hours a finished export archive stays downloadable.
-    pub export_ttl_hours: u32,
+    /// How long a finished export archive stays downloadable.
+    #[serde(rename = "export_ttl_hours", with = "units::hours")]
+    pub export_ttl: Duration,
     /// Requests per minute allowed to one open-API key.
     pub api_key_per_minute: u32,
     /// Keys one account may hold.
@@ -335,39 +476,268 @@ impl Default for PrivacyConfig {
     fn default() -> Self {
         Self {
             export_inline_beats: 100_000,
-            export_ttl_hours: 168,
+            export_ttl: Duration::from_secs(168 * 3600),
             api_key_per_minute: 600,
             api_keys_per_user: 10,
         }
     }
 }
 
+const MIB: u64 = 1024 * 1024;
+
+/// Collects every problem so one start reports them all.
+#[derive(Default)]
+struct Checks(Vec<Problem>);
+
+impl Checks {
+    fn check(&mut self, ok: bool, key: &'static str, problem: impl FnOnce() -> String) {
+        if !ok {
+            self.0.push(Problem {
+                key,
+                problem: problem(),
+            });
+        }
+    }
+
+    fn at_least<T: PartialOrd + std::fmt::Display + Copy>(
+        &mut self,
+        key: &'static str,
+        value: T,
+        min: T,
+    ) {
+        self.check(value >= min, key, || {
+            format!("must be at least {min} (it is {value})")
+        });
+    }
+
+    fn duration_at_least(&mut self, key: &'static str, value: Duration, min: Duration) {
+        self.check(value >= min, key, || {
+            format!("must be at least {min:?} (it is {value:?})")
+        });
+    }
+
+    fn http_url(&mut self, key: &'static str, value: &str, may_be_empty: bool) {
+        let ok = (may_be_empty && value.is_empty())
+            || value.starts_with("http://")
+            || value.starts_with("https://");
+        self.check(ok, key, || {
+            format!("must be an http:// or https:// URL (it is {value:?})")
+        });
+    }
+}
+
+/// S3's bucket naming rules (the subset every implementation agrees on).
+fn valid_bucket(name: &str) -> bool {
+    (3..=63).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && name.as_bytes()[0].is_ascii_alphanumeric()
+        && name.as_bytes()[name.len() - 1].is_ascii_alphanumeric()
+}
+
 impl Config {
-    /// Defaults, then the TOML file (if it exists), then `CLOUDCAST__*` env.
-    pub fn load(file: Option<&Path>) -> Result<Config, CoreError> {
+    /// Defaults, then the TOML file (if it exists), then `CLOUDCAST__*` env;
+    /// validated.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        Self::load_from(file, Env::prefixed("CLOUDCAST__").split("__"))
+    }
+
+    /// [`Config::load`] with the environment given (tests pass their own).
+    pub fn load_from(file: Option<&Path>, env: Env) -> Result<Config, ConfigError> {
         let mut fig = Figment::from(Serialized::defaults(Config::default()));
         match file {
             Some(path) => {
                 if !path.exists() {
-                    return Err(CoreError::Config(format!(
-                        "config file {} does not exist",
-                        path.display()
-                    )));
+                    return Err(ConfigError::MissingFile(path.to_path_buf()));
                 }
                 fig = fig.merge(Toml::file(path));
             }
             None => fig = fig.merge(Toml::file("cloudcast.toml")),
         }
-        fig = fig.merge(Env::prefixed("CLOUDCAST__").split("__"));
-        fig.extract().map_err(|e| CoreError::Config(e.to_string()))
+        let config: Config = fig
+            .merge(env)
+            .extract()
+            .map_err(|e| ConfigError::Parse(Box::new(e)))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Every rule a value must keep; the error names each key that breaks one.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut c = Checks::default();
+        let h = &self.http;
+        c.http_url("http.public_url", &h.public_url, true);
+        c.at_least("http.max_json_bytes", h.max_json_bytes, 1024);
+
+        c.check(
+            self.postgres.url.starts_with("postgres://")
+                || self.postgres.url.starts_with("postgresql://"),
+            "postgres.url",
+            || "must be a postgres:// URL".into(),
+        );
+        c.at_least("postgres.max_connections", self.postgres.max_connections, 1);
+
+        c.http_url("clickhouse.url", &self.clickhouse.url, false);
+        c.check(
+            !self.clickhouse.database.is_empty()
+                && self
+                    .clickhouse
+                    .database
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_'),
+            "clickhouse.database",
+            || "must be letters, digits and '_'".into(),
+        );
+
+        let s3 = &self.s3;
+        c.http_url("s3.endpoint", &s3.endpoint, true);
+        c.check(valid_bucket(&s3.bucket), "s3.bucket", || {
+            format!(
+                "must be 3 to 63 lower-case letters, digits, '-' or '.' (it is {:?})",
+                s3.bucket
+            )
+        });
+        c.check(!s3.region.is_empty(), "s3.region", || {
+            "must not be empty".into()
+        });
+
+        let a = &self.auth;
+        c.duration_at_least("auth.token_ttl_secs", a.token_ttl, Duration::from_secs(60));
+        c.at_least("auth.min_password_len", a.min_password_len, 8);
+        c.check(a.min_password_len <= 1024, "auth.min_password_len", || {
+            "must be at most 1024".into()
+        });
+        c.at_least("auth.login_per_minute_per_ip", a.login_per_minute_per_ip, 1);
+        c.at_least(
+            "auth.login_per_minute_per_account",
+            a.login_per_minute_per_account,
+            1,
+        );
+        c.duration_at_least(
+            "auth.verification_ttl_secs",
+            a.verification_ttl,
+            Duration::from_secs(60),
+        );
+
+        let m = &self.smtp;
+        c.check(
+            m.host.is_empty() || m.from.contains('@'),
+            "smtp.from",
+            || {
+                format!(
+                    "must be a mailbox such as `Cloudcast <no-reply@example.org>` (it is {:?})",
+                    m.from
+                )
+            },
+        );
+
+        let u = &self.uploads;
+        c.at_least("uploads.max_size", u.max_size, 1);
+        c.at_least("uploads.min_part_size", u.min_part_size, 5 * MIB);
+        c.at_least("uploads.max_chunk", u.max_chunk, 1);
+        c.duration_at_least("uploads.expiry_secs", u.expiry, Duration::from_secs(1));
+        c.duration_at_least("uploads.sweep_secs", u.sweep, Duration::from_secs(1));
+        c.duration_at_least(
+            "uploads.max_duration_secs",
+            u.max_duration,
+            Duration::from_secs(1),
+        );
+        c.at_least("uploads.max_avatar_bytes", u.max_avatar_bytes, 1024);
+
+        let t = &self.transcode;
+        c.check(
+            !t.ladder_kbps.is_empty() && t.ladder_kbps.iter().all(|k| (8..=512).contains(k)),
+            "transcode.ladder_kbps",
+            || {
+                format!(
+                    "must list bit rates of 8 to 512 kb/s (it is {:?})",
+                    t.ladder_kbps
+                )
+            },
+        );
+        c.check(
+            (8000..=96000).contains(&t.sample_rate),
+            "transcode.sample_rate",
+            || format!("must be 8000 to 96000 Hz (it is {})", t.sample_rate),
+        );
+        c.at_least("transcode.concurrency", t.concurrency, 1);
+        // Renewals run every third of the lease, at most every 2 s.
+        c.duration_at_least("transcode.lease_secs", t.lease, Duration::from_secs(3));
+        c.at_least("transcode.max_attempts", t.max_attempts, 1);
+        c.duration_at_least(
+            "transcode.job_timeout_secs",
+            t.job_timeout,
+            Duration::from_secs(1),
+        );
+
+        let s = &self.stream;
+        c.duration_at_least("stream.url_ttl_secs", s.url_ttl, Duration::from_secs(60));
+        c.at_least("stream.chunk_bytes", s.chunk_bytes, 4096);
+        c.check(s.cache_bytes >= s.chunk_bytes, "stream.cache_bytes", || {
+            format!(
+                "must hold at least one chunk ({} bytes; it is {})",
+                s.chunk_bytes, s.cache_bytes
+            )
+        });
+        c.duration_at_least(
+            "stream.s3_timeout_ms",
+            s.s3_timeout,
+            Duration::from_millis(1),
+        );
+        c.at_least("stream.intake_per_ip_per_sec", s.intake_per_ip_per_sec, 1);
+        c.check(
+            s.intake_burst >= s.intake_per_ip_per_sec,
+            "stream.intake_burst",
+            || {
+                format!(
+                    "must be at least stream.intake_per_ip_per_sec ({}; it is {})",
+                    s.intake_per_ip_per_sec, s.intake_burst
+                )
+            },
+        );
+
+        let an = &self.analytics;
+        c.at_least("analytics.batch_rows", an.batch_rows, 1);
+        c.duration_at_least("analytics.flush_ms", an.flush, Duration::from_millis(1));
+        c.at_least("analytics.queue_capacity", an.queue_capacity, 1);
+        c.at_least("analytics.wal_max_bytes", an.wal_max_bytes, MIB);
+        c.at_least(
+            "analytics.max_beats_per_request",
+            an.max_beats_per_request,
+            1,
+        );
+        c.at_least("analytics.min_audience", an.min_audience, 1);
+        c.at_least("analytics.max_range_days", an.max_range_days, 1);
+        c.duration_at_least("analytics.rollup_secs", an.rollup, Duration::from_secs(1));
+
+        let p = &self.privacy;
+        c.duration_at_least(
+            "privacy.export_ttl_hours",
+            p.export_ttl,
+            Duration::from_secs(3600),
+        );
+        c.at_least("privacy.api_key_per_minute", p.api_key_per_minute, 1);
+        c.at_least("privacy.api_keys_per_user", p.api_keys_per_user, 1);
+
+        if c.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::Invalid(c.0))
+        }
     }
 
     pub fn public_url(&self) -> String {
-        if self.http.public_url.is_empty() {
-            format!("http://{}", self.http.listen)
-        } else {
-            self.http.public_url.trim_end_matches('/').to_string()
-        }
+        public_url(&self.http)
+    }
+}
+
+/// The base URL clients reach this server at, without a trailing slash.
+pub fn public_url(http: &HttpConfig) -> String {
+    if http.public_url.is_empty() {
+        format!("http://{}", http.listen)
+    } else {
+        http.public_url.trim_end_matches('/').to_string()
     }
 }
 
@@ -375,20 +745,116 @@ impl Config {
 mod tests {
     use super::*;
 
-    #[test]
-    fn example_config_matches_the_structure() {
-        let text = include_str!("../../cloudcast.example.toml");
-        let parsed: Result<Config, _> = Figment::from(Serialized::defaults(Config::default()))
+    fn from_toml(text: &str) -> Result<Config, ConfigError> {
+        let config: Config = Figment::from(Serialized::defaults(Config::default()))
             .merge(Toml::string(text))
-            .extract();
-        assert!(parsed.is_ok(), "{parsed:?}");
+            .extract()
+            .map_err(|e| ConfigError::Parse(Box::new(e)))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn keys(e: ConfigError) -> Vec<&'static str> {
+        match e {
+            ConfigError::Invalid(p) => p.into_iter().map(|p| p.key).collect(),
+            other => panic!("not a validation error: {other}"),
+        }
+    }
+
+    #[test]
+    fn example_config_matches_the_structure_and_the_defaults() {
+        let text = include_str!("../../cloudcast.example.toml");
+        let parsed = from_toml(text).unwrap_or_else(|e| panic!("{e}: {e:?}"));
+        // Every key the example shows is the default.
+        assert_eq!(format!("{parsed:?}"), format!("{:?}", Config::default()));
     }
 
     #[test]
     fn unknown_keys_are_rejected() {
-        let parsed: Result<Config, _> = Figment::from(Serialized::defaults(Config::default()))
-            .merge(Toml::string("[http]\nlisen = \"1.2.3.4:5\"\n"))
-            .extract();
-        assert!(parsed.is_err());
+        assert!(matches!(
+            from_toml("[http]\nlisen = \"1.2.3.4:5\"\n"),
+            Err(ConfigError::Parse(_))
+        ));
+    }
+
+    #[test]
+    fn units_are_read_in_the_keys_unit() {
+        let c = from_toml("[analytics]\nflush_ms = 250\n[privacy]\nexport_ttl_hours = 2\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.analytics.flush, Duration::from_millis(250));
+        assert_eq!(c.privacy.export_ttl, Duration::from_secs(7200));
+    }
+
+    #[test]
+    fn invalid_values_name_their_keys() {
+        let e = from_toml(
+            "[analytics]\nflush_ms = 0\n[s3]\nbucket = \"My_Bucket\"\n[stream]\nintake_burst = 1\n",
+        );
+        let e = e.err().unwrap_or_else(|| panic!("accepted"));
+        let message = e.to_string();
+        assert!(message.contains("analytics.flush_ms"), "{message}");
+        assert_eq!(
+            keys(e),
+            ["s3.bucket", "stream.intake_burst", "analytics.flush_ms"]
+        );
+        let e = from_toml("[transcode]\nladder_kbps = []\n").err();
+        assert_eq!(e.map(keys), Some(vec!["transcode.ladder_kbps"]));
+        let e = from_toml("[smtp]\nsecurity = \"tls\"\n").err();
+        assert!(matches!(e, Some(ConfigError::Parse(_))), "{e:?}");
+    }
+
+    #[test]
+    fn the_defaults_are_valid() {
+        assert!(Config::default().validate().is_ok());
+    }
+
+    #[test]
+    fn debug_never_shows_a_secret() {
+        let mut c = Config::default();
+        c.s3.secret_key = Secret::new("s3-secret-value");
+        c.smtp.password = Secret::new("smtp-secret-value");
+        c.clickhouse.password = Secret::new("ch-secret-value");
+        c.stream.signing_key = Secret::new("signing-secret-value");
+        c.postgres.url = "postgres://cc:pg-secret-value@db.example:5432/cc".into();
+        let shown = format!("{c:?} {c:#?}");
+        for secret in [
+            "s3-secret-value",
+            "smtp-secret-value",
+            "ch-secret-value",
+            "signing-secret-value",
+            "pg-secret-value",
+        ] {
+            assert!(!shown.contains(secret), "{secret} shown in {shown}");
+        }
+        assert!(shown.contains("postgres://cc:[redacted]@db.example:5432/cc"));
+        assert!(shown.contains("[redacted]"));
+        // The values are still there for the code that needs them.
+        assert_eq!(c.s3.secret_key.expose(), "s3-secret-value");
+    }
+
+    #[test]
+    fn url_passwords_are_redacted_only_where_present() {
+        assert_eq!(redact_url_password("postgres://u@h/d"), "postgres://u@h/d");
+        assert_eq!(
+            redact_url_password("postgres://u:p@ss@h/d"),
+            "postgres://u:[redacted]@h/d"
+        );
+        assert_eq!(redact_url_password("not a url"), "not a url");
+    }
+
+    #[test]
+    // figment's Jail fixes the closure's error type.
+    #[allow(clippy::result_large_err)]
+    fn the_environment_is_a_layer() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("CC_TEST__ANALYTICS__FLUSH_MS", "0");
+            let e = Config::load_from(None, Env::prefixed("CC_TEST__").split("__")).err();
+            assert_eq!(e.map(keys), Some(vec!["analytics.flush_ms"]));
+            jail.set_env("CC_TEST__ANALYTICS__FLUSH_MS", "200");
+            let c = Config::load_from(None, Env::prefixed("CC_TEST__").split("__"))
+                .map_err(|e| figment::Error::from(e.to_string()))?;
+            assert_eq!(c.analytics.flush, Duration::from_millis(200));
+            Ok(())
+        });
     }
 }

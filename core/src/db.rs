@@ -8,15 +8,17 @@ use sqlx::postgres::PgPoolOptions;
 use crate::config::PostgresConfig;
 use crate::error::CoreError;
 
+/// Longest a request waits for a pooled connection before it fails with 503
+/// rather than hanging while the database is away.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Migrations live in `core/migrations/` and are compiled into the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 pub async fn connect(cfg: &PostgresConfig) -> Result<PgPool, CoreError> {
     let pool = PgPoolOptions::new()
         .max_connections(cfg.max_connections)
-        // A bounded wait: a request fails with 503 rather than hanging forever
-        // when the database is gone.
-        .acquire_timeout(Duration::from_secs(10))
+        .acquire_timeout(ACQUIRE_TIMEOUT)
         .connect(&cfg.url)
         .await?;
     Ok(pool)

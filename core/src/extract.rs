@@ -1,16 +1,29 @@
 //! Extractors that answer bad input with a JSON 4xx naming the problem,
-//! instead of axum's plain-text rejections.
+//! instead of axum's plain-text rejections. They also refuse text holding
+//! U+0000 wherever it comes from (body, path, query): PostgreSQL cannot
+//! store it, and no name, title or comment needs it.
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use crate::error::ApiError;
 
 /// `Json<T>` with JSON errors.
 pub struct ApiJson<T>(pub T);
+
+/// Does any string of the document (or any key) hold U+0000?
+fn holds_nul(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(holds_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
+        _ => false,
+    }
+}
 
 impl<T, S> FromRequest<S> for ApiJson<T>
 where
@@ -20,10 +33,28 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(ApiJson(v)),
-            Err(rej) => Err(json_rejection(rej)),
+        let value = match axum::Json::<Value>::from_request(req, state).await {
+            Ok(axum::Json(v)) => v,
+            Err(rej) => return Err(json_rejection(rej)),
+        };
+        if holds_nul(&value) {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_fields",
+                "text must not contain the NUL character (U+0000)",
+            ));
         }
+        serde_path_to_error::deserialize(value)
+            .map(ApiJson)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let message = if path == "." {
+                    e.inner().to_string()
+                } else {
+                    format!("{path}: {}", e.inner())
+                };
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_fields", message)
+            })
     }
 }
 
@@ -63,6 +94,13 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let raw = parts.uri.query().unwrap_or_default();
+        if raw.contains("%00") || raw.contains('\0') {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                "the query string must not contain the NUL character (%00)",
+            ));
+        }
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(v)) => Ok(ApiQuery(v)),
             Err(QueryRejection::FailedToDeserializeQueryString(e)) => Err(ApiError::bad_request(
@@ -85,6 +123,14 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if let Ok(raw) = RawPathParams::from_request_parts(parts, state).await
+            && raw.iter().any(|(_, v)| v.contains('\0'))
+        {
+            return Err(ApiError::bad_request(
+                "invalid_path",
+                "a path parameter must not contain the NUL character (%00)",
+            ));
+        }
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(v)) => Ok(ApiPath(v)),
             Err(PathRejection::FailedToDeserializePathParams(e)) => Err(ApiError::bad_request(
@@ -93,5 +139,17 @@ where
             )),
             Err(other) => Err(ApiError::bad_request("invalid_path", other.body_text())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nul_is_found_anywhere_in_a_document() {
+        assert!(!holds_nul(&serde_json::json!({"a": ["b", 1, {"c": "d"}]})));
+        assert!(holds_nul(&serde_json::json!({"a": ["b", {"c": "x\u{0}"}]})));
+        assert!(holds_nul(&serde_json::json!({"k\u{0}": 1})));
     }
 }

@@ -21,6 +21,15 @@ pub struct UrlSigner {
     ttl_secs: i64,
 }
 
+impl std::fmt::Debug for UrlSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UrlSigner")
+            .field("key", &"[redacted]")
+            .field("ttl_secs", &self.ttl_secs)
+            .finish()
+    }
+}
+
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {
     #[error("the stream URL has expired; ask the API for a new one")]
@@ -58,9 +67,10 @@ impl UrlSigner {
         let key = if cfg.signing_key.is_empty() {
             crate::secrets::shared_secret(pool, SECRET_NAME).await?
         } else {
-            cfg.signing_key.as_bytes().to_vec()
+            cfg.signing_key.expose().as_bytes().to_vec()
         };
-        Ok(UrlSigner::new(key, cfg.url_ttl_secs))
+        let ttl = i64::try_from(cfg.url_ttl.as_secs()).unwrap_or(i64::MAX);
+        Ok(UrlSigner::new(key, ttl))
     }
 
     fn hmac(&self, parts: &[&[u8]]) -> HmacSha256 {

@@ -7,6 +7,7 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
@@ -18,8 +19,10 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 
+use axum::http::StatusCode;
+
 use crate::config::S3Config;
-use crate::error::CoreError;
+use crate::error::ErrorCode;
 
 #[derive(Clone)]
 pub struct Storage {
@@ -27,12 +30,79 @@ pub struct Storage {
     bucket: String,
 }
 
-fn storage_err<E, R>(e: SdkError<E, R>) -> CoreError
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A failed S3 call. The message names the operation only; the SDK's error,
+/// with the endpoint's answer, is the source (for logs, never for clients).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StorageError {
+    #[error("object {key} not found in storage")]
+    NotFound { key: String },
+    #[error("object storage failed to {op}")]
+    Failed {
+        op: &'static str,
+        #[source]
+        source: BoxError,
+    },
+}
+
+impl StorageError {
+    fn failed(op: &'static str, source: impl Into<BoxError>) -> StorageError {
+        StorageError::Failed {
+            op,
+            source: source.into(),
+        }
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, StorageError::NotFound { .. })
+    }
+}
+
+impl ErrorCode for StorageError {
+    fn code(&self) -> &'static str {
+        match self {
+            StorageError::NotFound { .. } => "not_found",
+            StorageError::Failed { .. } => "storage_unavailable",
+        }
+    }
+    fn status(&self) -> StatusCode {
+        match self {
+            StorageError::NotFound { .. } => StatusCode::NOT_FOUND,
+            StorageError::Failed { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+crate::impl_api_error!(StorageError);
+
+/// The SDK's error with its whole context (the endpoint's code and message).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct SdkFailure(String);
+
+fn sdk<E, R>(op: &'static str, e: SdkError<E, R>) -> StorageError
 where
     E: std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
-    CoreError::Storage(DisplayErrorContext(e).to_string())
+    StorageError::failed(op, SdkFailure(DisplayErrorContext(e).to_string()))
+}
+
+/// Times one S3 call and counts its outcome.
+async fn timed<T>(
+    op: &'static str,
+    fut: impl std::future::Future<Output = Result<T, StorageError>>,
+) -> Result<T, StorageError> {
+    let started = Instant::now();
+    let result = fut.await;
+    let outcome = match &result {
+        Ok(_) => "ok",
+        Err(StorageError::NotFound { .. }) => "not_found",
+        Err(_) => "error",
+    };
+    crate::metrics::s3_call(op, outcome, started.elapsed());
+    result
 }
 
 /// An object's bytes with the total size of the object they were cut from.
@@ -43,7 +113,13 @@ pub struct ObjectRange {
 
 impl Storage {
     pub fn new(cfg: &S3Config, endpoint: &str) -> Storage {
-        let creds = Credentials::new(&cfg.access_key, &cfg.secret_key, None, None, "cloudcast");
+        let creds = Credentials::new(
+            &cfg.access_key,
+            cfg.secret_key.expose(),
+            None,
+            None,
+            "cloudcast",
+        );
         let conf = aws_sdk_s3::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(cfg.region.clone()))
@@ -62,7 +138,7 @@ impl Storage {
     }
 
     /// Creates the bucket unless it exists.
-    pub async fn ensure_bucket(&self) -> Result<(), CoreError> {
+    pub async fn ensure_bucket(&self) -> Result<(), StorageError> {
         if self
             .client
             .head_bucket()
@@ -85,20 +161,27 @@ impl Storage {
                 let already = e.as_service_error().is_some_and(|s| {
                     s.is_bucket_already_owned_by_you() || s.is_bucket_already_exists()
                 });
-                if already { Ok(()) } else { Err(storage_err(e)) }
+                if already {
+                    Ok(())
+                } else {
+                    Err(sdk("create the bucket", e))
+                }
             }
         }
     }
 
     /// Cheap liveness check for `/healthz`.
-    pub async fn ping(&self) -> Result<(), CoreError> {
-        self.client
-            .head_bucket()
-            .bucket(&self.bucket)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(storage_err)
+    pub async fn ping(&self) -> Result<(), StorageError> {
+        timed("head_bucket", async {
+            self.client
+                .head_bucket()
+                .bucket(&self.bucket)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| sdk("reach the bucket", e))
+        })
+        .await
     }
 
     pub async fn put_bytes(
@@ -106,17 +189,20 @@ impl Storage {
         key: &str,
         body: Bytes,
         content_type: &str,
-    ) -> Result<(), CoreError> {
-        self.client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .content_type(content_type)
-            .body(ByteStream::from(body))
-            .send()
-            .await
-            .map_err(storage_err)?;
-        Ok(())
+    ) -> Result<(), StorageError> {
+        timed("put", async {
+            self.client
+                .put_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .content_type(content_type)
+                .body(ByteStream::from(body))
+                .send()
+                .await
+                .map_err(|e| sdk("store an object", e))?;
+            Ok(())
+        })
+        .await
     }
 
     /// Streams a local file to an object without loading it in memory.
@@ -125,43 +211,48 @@ impl Storage {
         key: &str,
         path: &Path,
         content_type: &str,
-    ) -> Result<(), CoreError> {
-        let body = ByteStream::from_path(path)
-            .await
-            .map_err(|e| CoreError::Storage(format!("reading {}: {e}", path.display())))?;
-        self.client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .content_type(content_type)
-            .body(body)
-            .send()
-            .await
-            .map_err(storage_err)?;
-        Ok(())
+    ) -> Result<(), StorageError> {
+        timed("put", async {
+            let body = ByteStream::from_path(path)
+                .await
+                .map_err(|e| StorageError::failed("read the file to store", e))?;
+            self.client
+                .put_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .content_type(content_type)
+                .body(body)
+                .send()
+                .await
+                .map_err(|e| sdk("store an object", e))?;
+            Ok(())
+        })
+        .await
     }
 
-    pub async fn get_bytes(&self, key: &str) -> Result<Bytes, CoreError> {
+    pub async fn get_bytes(&self, key: &str) -> Result<Bytes, StorageError> {
         let data = self
             .get_stream(key)
             .await?
             .body
             .collect()
             .await
-            .map_err(|e| CoreError::Storage(e.to_string()))?;
+            .map_err(|e| StorageError::failed("read an object", e))?;
         Ok(data.into_bytes())
     }
 
     /// A whole object as a stream (for downloads too large to hold).
-    pub async fn get_stream(&self, key: &str) -> Result<ObjectRange, CoreError> {
-        let out = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| not_found_or(e, key))?;
+    pub async fn get_stream(&self, key: &str) -> Result<ObjectRange, StorageError> {
+        let out = timed("get", async {
+            self.client
+                .get_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .send()
+                .await
+                .map_err(|e| not_found_or(e, key))
+        })
+        .await?;
         let total_size = out
             .content_length()
             .and_then(|l| u64::try_from(l).ok())
@@ -173,20 +264,21 @@ impl Storage {
     }
 
     /// Downloads an object to a local file, streaming.
-    pub async fn get_to_file(&self, key: &str, path: &Path) -> Result<u64, CoreError> {
+    pub async fn get_to_file(&self, key: &str, path: &Path) -> Result<u64, StorageError> {
+        let local = |e: std::io::Error| StorageError::failed("write the downloaded object", e);
         let mut body = self.get_stream(key).await?.body;
-        let mut file = tokio::fs::File::create(path).await?;
+        let mut file = tokio::fs::File::create(path).await.map_err(local)?;
         let mut written = 0u64;
         while let Some(chunk) = body
             .try_next()
             .await
-            .map_err(|e| CoreError::Storage(e.to_string()))?
+            .map_err(|e| StorageError::failed("read an object", e))?
         {
             written += chunk.len() as u64;
-            file.write_all(&chunk).await?;
+            file.write_all(&chunk).await.map_err(local)?;
         }
-        file.flush().await?;
-        file.sync_all().await?;
+        file.flush().await.map_err(local)?;
+        file.sync_all().await.map_err(local)?;
         Ok(written)
     }
 
@@ -196,16 +288,18 @@ impl Storage {
         key: &str,
         first: u64,
         last: u64,
-    ) -> Result<ObjectRange, CoreError> {
-        let out = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .range(format!("bytes={first}-{last}"))
-            .send()
-            .await
-            .map_err(|e| not_found_or(e, key))?;
+    ) -> Result<ObjectRange, StorageError> {
+        let out = timed("get_range", async {
+            self.client
+                .get_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .range(format!("bytes={first}-{last}"))
+                .send()
+                .await
+                .map_err(|e| not_found_or(e, key))
+        })
+        .await?;
         let total_size = out
             .content_range()
             .and_then(|r| r.rsplit('/').next())
@@ -219,13 +313,9 @@ impl Storage {
     }
 
     /// A GET URL for `key` that works without credentials until it expires.
-    pub async fn presign_get(
-        &self,
-        key: &str,
-        ttl: std::time::Duration,
-    ) -> Result<String, CoreError> {
+    pub async fn presign_get(&self, key: &str, ttl: Duration) -> Result<String, StorageError> {
         let cfg = aws_sdk_s3::presigning::PresigningConfig::expires_in(ttl)
-            .map_err(|e| CoreError::Storage(e.to_string()))?;
+            .map_err(|e| StorageError::failed("presign a URL", e))?;
         let req = self
             .client
             .get_object()
@@ -233,24 +323,26 @@ impl Storage {
             .key(key)
             .presigned(cfg)
             .await
-            .map_err(storage_err)?;
+            .map_err(|e| sdk("presign a URL", e))?;
         Ok(req.uri().to_string())
     }
 
     /// Deletes every object whose key starts with `prefix`.
-    pub async fn delete_prefix(&self, prefix: &str) -> Result<usize, CoreError> {
+    pub async fn delete_prefix(&self, prefix: &str) -> Result<usize, StorageError> {
         let mut deleted = 0;
         let mut token: Option<String> = None;
         loop {
-            let page = self
-                .client
-                .list_objects_v2()
-                .bucket(&self.bucket)
-                .prefix(prefix)
-                .set_continuation_token(token.clone())
-                .send()
-                .await
-                .map_err(storage_err)?;
+            let page = timed("list", async {
+                self.client
+                    .list_objects_v2()
+                    .bucket(&self.bucket)
+                    .prefix(prefix)
+                    .set_continuation_token(token.clone())
+                    .send()
+                    .await
+                    .map_err(|e| sdk("list objects", e))
+            })
+            .await?;
             for obj in page.contents() {
                 if let Some(key) = obj.key() {
                     self.delete(key).await?;
@@ -264,28 +356,37 @@ impl Storage {
         }
     }
 
-    pub async fn delete(&self, key: &str) -> Result<(), CoreError> {
-        self.client
-            .delete_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(storage_err)?;
-        Ok(())
+    pub async fn delete(&self, key: &str) -> Result<(), StorageError> {
+        timed("delete", async {
+            self.client
+                .delete_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .send()
+                .await
+                .map_err(|e| sdk("delete an object", e))?;
+            Ok(())
+        })
+        .await
     }
 
-    pub async fn create_multipart(&self, key: &str) -> Result<String, CoreError> {
-        let out = self
-            .client
-            .create_multipart_upload()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(storage_err)?;
-        out.upload_id
-            .ok_or_else(|| CoreError::Storage("S3 returned no multipart upload id".into()))
+    pub async fn create_multipart(&self, key: &str) -> Result<String, StorageError> {
+        let out = timed("create_multipart", async {
+            self.client
+                .create_multipart_upload()
+                .bucket(&self.bucket)
+                .key(key)
+                .send()
+                .await
+                .map_err(|e| sdk("start a multipart upload", e))
+        })
+        .await?;
+        out.upload_id.ok_or_else(|| {
+            StorageError::failed(
+                "start a multipart upload",
+                SdkFailure("S3 returned no multipart upload id".into()),
+            )
+        })
     }
 
     /// Uploads one part and returns its ETag.
@@ -295,20 +396,26 @@ impl Storage {
         upload_id: &str,
         part_number: i32,
         body: Bytes,
-    ) -> Result<String, CoreError> {
-        let out = self
-            .client
-            .upload_part()
-            .bucket(&self.bucket)
-            .key(key)
-            .upload_id(upload_id)
-            .part_number(part_number)
-            .body(ByteStream::from(body))
-            .send()
-            .await
-            .map_err(storage_err)?;
-        out.e_tag
-            .ok_or_else(|| CoreError::Storage("S3 returned no ETag for a part".into()))
+    ) -> Result<String, StorageError> {
+        let out = timed("upload_part", async {
+            self.client
+                .upload_part()
+                .bucket(&self.bucket)
+                .key(key)
+                .upload_id(upload_id)
+                .part_number(part_number)
+                .body(ByteStream::from(body))
+                .send()
+                .await
+                .map_err(|e| sdk("store a part", e))
+        })
+        .await?;
+        out.e_tag.ok_or_else(|| {
+            StorageError::failed(
+                "store a part",
+                SdkFailure("S3 returned no ETag for a part".into()),
+            )
+        })
     }
 
     pub async fn complete_multipart(
@@ -316,7 +423,7 @@ impl Storage {
         key: &str,
         upload_id: &str,
         parts: &[(i32, String)],
-    ) -> Result<(), CoreError> {
+    ) -> Result<(), StorageError> {
         let completed = CompletedMultipartUpload::builder()
             .set_parts(Some(
                 parts
@@ -325,32 +432,38 @@ impl Storage {
                     .collect(),
             ))
             .build();
-        self.client
-            .complete_multipart_upload()
-            .bucket(&self.bucket)
-            .key(key)
-            .upload_id(upload_id)
-            .multipart_upload(completed)
-            .send()
-            .await
-            .map_err(storage_err)?;
-        Ok(())
+        timed("complete_multipart", async {
+            self.client
+                .complete_multipart_upload()
+                .bucket(&self.bucket)
+                .key(key)
+                .upload_id(upload_id)
+                .multipart_upload(completed)
+                .send()
+                .await
+                .map_err(|e| sdk("complete a multipart upload", e))?;
+            Ok(())
+        })
+        .await
     }
 
-    pub async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<(), CoreError> {
-        self.client
-            .abort_multipart_upload()
-            .bucket(&self.bucket)
-            .key(key)
-            .upload_id(upload_id)
-            .send()
-            .await
-            .map_err(storage_err)?;
-        Ok(())
+    pub async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<(), StorageError> {
+        timed("abort_multipart", async {
+            self.client
+                .abort_multipart_upload()
+                .bucket(&self.bucket)
+                .key(key)
+                .upload_id(upload_id)
+                .send()
+                .await
+                .map_err(|e| sdk("abort a multipart upload", e))?;
+            Ok(())
+        })
+        .await
     }
 }
 
-fn not_found_or<E, R>(e: SdkError<E, R>, key: &str) -> CoreError
+fn not_found_or<E, R>(e: SdkError<E, R>, key: &str) -> StorageError
 where
     E: std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
@@ -358,10 +471,12 @@ where
     if let SdkError::ServiceError(se) = &e {
         let status = format!("{:?}", se.raw());
         if status.contains("404") || e.to_string().contains("NoSuchKey") {
-            return CoreError::NotFound(key.to_string());
+            return StorageError::NotFound {
+                key: key.to_string(),
+            };
         }
     }
-    storage_err(e)
+    sdk("read an object", e)
 }
 
 /// An S3 endpoint over a local folder, served on loopback.
@@ -371,20 +486,27 @@ pub struct EmbeddedS3 {
 }
 
 impl EmbeddedS3 {
-    pub async fn start(cfg: &S3Config) -> Result<EmbeddedS3, CoreError> {
-        std::fs::create_dir_all(&cfg.embedded_root)?;
-        let fs = s3s_fs::FileSystem::new(&cfg.embedded_root)
-            .map_err(|e| CoreError::Storage(format!("embedded S3 root: {e:?}")))?;
+    pub async fn start(cfg: &S3Config) -> Result<EmbeddedS3, StorageError> {
+        let setup = |e: std::io::Error| StorageError::failed("start the embedded endpoint", e);
+        std::fs::create_dir_all(&cfg.embedded_root).map_err(setup)?;
+        let fs = s3s_fs::FileSystem::new(&cfg.embedded_root).map_err(|e| {
+            StorageError::failed(
+                "start the embedded endpoint",
+                SdkFailure(format!("embedded S3 root: {e:?}")),
+            )
+        })?;
         let service = {
             let mut b = s3s::service::S3ServiceBuilder::new(fs);
             b.set_auth(s3s::auth::SimpleAuth::from_single(
                 cfg.access_key.clone(),
-                cfg.secret_key.clone(),
+                cfg.secret_key.expose().to_string(),
             ));
             b.build()
         };
-        let listener = TcpListener::bind(cfg.embedded_listen).await?;
-        let addr: SocketAddr = listener.local_addr()?;
+        let listener = TcpListener::bind(cfg.embedded_listen)
+            .await
+            .map_err(setup)?;
+        let addr: SocketAddr = listener.local_addr().map_err(setup)?;
         let task = tokio::spawn(async move {
             let http = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
             loop {

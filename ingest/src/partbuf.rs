@@ -27,8 +27,7 @@ impl AsRef<[u8]> for Filled {
 
 impl PartBuf {
     pub fn new(capacity: usize) -> Result<PartBuf, IngestError> {
-        let map = MmapMut::map_anon(capacity.max(1))
-            .map_err(|e| IngestError::Internal(format!("mapping a part buffer: {e}")))?;
+        let map = MmapMut::map_anon(capacity.max(1)).map_err(IngestError::PartBuffer)?;
         Ok(PartBuf { map, len: 0 })
     }
 

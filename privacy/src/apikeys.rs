@@ -1,4 +1,4 @@
-//! The open API's keys (seed §4, §10): third parties read public data with a
+//! The open API's keys: third parties read public data with a
 //! key a user made in their settings, within a per-key rate limit.
 //!
 //! A request carrying `X-Api-Key` is a third party's: it may only read
@@ -17,7 +17,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use cloudcast_core::auth::{AuthUser, hash_token, new_token};
 use cloudcast_core::extract::{ApiJson, ApiPath};
-use cloudcast_core::limits::KeyedLimit;
+use cloudcast_core::ratelimit::KeyedLimit;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tracing::Instrument;
@@ -82,7 +82,7 @@ async fn lookup(state: &PrivacyState, hash: Vec<u8>) -> Result<Option<Uuid>, Pri
         "UPDATE api_keys SET last_used_at = now() WHERE key_hash = $1 RETURNING id",
     )
     .bind(&hash)
-    .fetch_optional(&state.ingest.pool)
+    .fetch_optional(&state.pool)
     .await?;
     state.keys.cache.insert(hash, id).await;
     Ok(id)
@@ -174,12 +174,12 @@ pub async fn create(
             "name must be 1 to 100 characters".into(),
         ));
     }
-    let pool = &state.ingest.pool;
+    let pool = &state.pool;
     let held: i64 = sqlx::query_scalar("SELECT count(*) FROM api_keys WHERE user_id = $1")
         .bind(user)
         .fetch_one(pool)
         .await?;
-    let max = state.ingest.config.privacy.api_keys_per_user;
+    let max = state.config.api_keys_per_user;
     if held >= i64::from(max) {
         return Err(PrivacyError::TooMany(format!(
             "an account may hold {max} API keys; delete one first"
@@ -220,7 +220,7 @@ pub async fn list(
           WHERE user_id = $1 ORDER BY created_at",
     )
     .bind(user)
-    .fetch_all(&state.ingest.pool)
+    .fetch_all(&state.pool)
     .await?;
     Ok(Json(keys))
 }
@@ -243,7 +243,7 @@ pub async fn delete(
     )
     .bind(id)
     .bind(user)
-    .fetch_optional(&state.ingest.pool)
+    .fetch_optional(&state.pool)
     .await?;
     let hash = hash.ok_or(PrivacyError::NotFound("API key"))?;
     // This node forgets it at once; others within the cache period.

@@ -1,5 +1,5 @@
-//! Erasure (seed §12, §16): an account and everything held about it leave
-//! every store. `DELETE /api/v1/me` (the user, with their password) and
+//! Erasure: an account and everything held about it leave every store,
+//! when its user leaves or when an operator removes a reported under-13. `DELETE /api/v1/me` (the user, with their password) and
 //! `cloudcast admin purge-user` (an operator, e.g. for a reported under-13
 //! user) share [`erase`].
 //!
@@ -14,10 +14,15 @@ use std::net::SocketAddr;
 
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
+use cloudcast_accounts::passwords::{MAX_PASSWORD_BYTES, verify_password};
+use cloudcast_accounts::sessions::clear_session_cookie;
 use cloudcast_core::auth::AuthUser;
+use cloudcast_core::error::Chain;
 use cloudcast_core::extract::ApiJson;
+use cloudcast_core::keys;
+use cloudcast_core::states::{ErasureReason, PurgeScope, UploadState};
 use cloudcast_core::storage::Storage;
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
@@ -26,25 +31,7 @@ use uuid::Uuid;
 use crate::{PrivacyError, PrivacyState};
 
 /// Why an account was erased (kept with the tombstone for 30 days).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reason {
-    /// The user asked (`DELETE /api/v1/me`).
-    User,
-    /// Reported as under 13 (seed §12).
-    Under13,
-    /// Another operator decision.
-    Operator,
-}
-
-impl Reason {
-    fn as_str(self) -> &'static str {
-        match self {
-            Reason::User => "user",
-            Reason::Under13 => "under_13",
-            Reason::Operator => "operator",
-        }
-    }
-}
+pub use cloudcast_core::states::ErasureReason as Reason;
 
 /// What an erasure removed.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -58,22 +45,6 @@ pub struct Erased {
 /// than a node's session cache and its log's seal interval.
 const REPEAT_AFTER_SECS: i64 = 300;
 
-/// The S3 prefixes that hold an account's objects: originals and media of
-/// its cloudcasts, unfinished uploads' tails, avatars and data exports.
-fn prefixes(user: Uuid, cloudcasts: &[Uuid], uploads: &[Uuid]) -> Vec<String> {
-    let mut out = Vec::with_capacity(cloudcasts.len() * 2 + uploads.len() + 2);
-    for id in cloudcasts {
-        out.push(format!("originals/{id}/"));
-        out.push(format!("media/{id}/"));
-    }
-    for id in uploads {
-        out.push(format!("uploads/{id}/"));
-    }
-    out.push(format!("avatars/{user}/"));
-    out.push(format!("exports/{user}/"));
-    out
-}
-
 /// Erases `user`: PostgreSQL now (one transaction), S3 now and again with
 /// the queued ClickHouse removal (so an S3 failure or an object written late
 /// is retried), ClickHouse by the analytics node. Fails with `NotFound`
@@ -82,7 +53,7 @@ pub async fn erase(
     pool: &PgPool,
     storage: &Storage,
     user: Uuid,
-    reason: Reason,
+    reason: ErasureReason,
 ) -> Result<Erased, PrivacyError> {
     let mut tx = pool.begin().await?;
     // Locks the account: no upload, cloudcast, comment or export can be
@@ -98,7 +69,7 @@ pub async fn erase(
         .bind(user)
         .fetch_all(&mut *tx)
         .await?;
-    let uploads: Vec<(Uuid, Uuid, String, String, String)> = sqlx::query_as(
+    let uploads: Vec<(Uuid, Uuid, String, String, UploadState)> = sqlx::query_as(
         "SELECT id, cloudcast_id, s3_key, s3_upload_id, state FROM uploads WHERE user_id = $1",
     )
     .bind(user)
@@ -112,24 +83,25 @@ pub async fn erase(
         }
     }
     let upload_ids: Vec<Uuid> = uploads.iter().map(|u| u.0).collect();
-    let prefixes = prefixes(user, &cloudcasts, &upload_ids);
+    let prefixes = keys::account_prefixes(user, &cloudcasts, &upload_ids);
     sqlx::query(
         "INSERT INTO erased_accounts (user_id, reason) VALUES ($1, $2)
          ON CONFLICT (user_id) DO NOTHING",
     )
     .bind(user)
-    .bind(reason.as_str())
+    .bind(reason)
     .execute(&mut *tx)
     .await?;
     sqlx::query(
         "INSERT INTO analytics_purges (user_id, scope, cloudcast_ids, s3_prefixes, run_after)
-         VALUES ($1, 'account', $2, $3, now()),
-                ($1, 'account', $2, $3, now() + make_interval(secs => $4))",
+         VALUES ($1, $5, $2, $3, now()),
+                ($1, $5, $2, $3, now() + make_interval(secs => $4))",
     )
     .bind(user)
     .bind(&cloudcasts)
     .bind(&prefixes)
     .bind(REPEAT_AFTER_SECS as f64)
+    .bind(PurgeScope::Account)
     .execute(&mut *tx)
     .await?;
     // Other users' favourite events about these cloudcasts name cloudcasts
@@ -147,7 +119,7 @@ pub async fn erase(
     // The account is gone; its objects go now. Should S3 fail, the queued
     // removals sweep the same prefixes again, so the answer is still 200.
     for (id, _, key, upload_id, state) in &uploads {
-        if state == "receiving" {
+        if *state == UploadState::Receiving {
             // Parts of an unfinished multipart upload are not objects yet;
             // aborting frees them. It may be aborted already (expired).
             if let Err(e) = storage.abort_multipart(key, upload_id).await {
@@ -160,11 +132,11 @@ pub async fn erase(
         match storage.delete_prefix(p).await {
             Ok(n) => objects += n,
             Err(e) => {
-                tracing::warn!(user_id = %user, prefix = %p, error = %e, "deleting objects failed; the queued removal retries")
+                tracing::warn!(user_id = %user, prefix = %p, error = %Chain(&e), "deleting objects failed; the queued removal retries")
             }
         }
     }
-    tracing::info!(user_id = %user, reason = reason.as_str(), cloudcasts = owned.len(), objects, "account erased");
+    tracing::info!(user_id = %user, %reason, cloudcasts = owned.len(), objects, "account erased");
     Ok(Erased {
         user_id: user,
         cloudcasts: owned.len(),
@@ -195,31 +167,27 @@ pub async fn delete_me(
     headers: HeaderMap,
     ApiJson(req): ApiJson<Confirm>,
 ) -> Result<Response, PrivacyError> {
-    let ingest = &state.ingest;
     let row: Option<(String, String)> =
         sqlx::query_as("SELECT lower(username), password_hash FROM users WHERE id = $1")
             .bind(user)
-            .fetch_optional(&ingest.pool)
+            .fetch_optional(&state.pool)
             .await?;
     let (login, hash) = row.ok_or(PrivacyError::NotFound("account"))?;
     // The same buckets as signing in by username: guesses here and there add up.
-    ingest.limits.check_login(peer.ip(), &login)?;
-    if req.password.len() > 1024
-        || !cloudcast_ingest::accounts::verify_password(req.password, hash).await?
-    {
+    state.limits.check_login(peer.ip(), &login)?;
+    if req.password.len() > MAX_PASSWORD_BYTES || !verify_password(req.password, hash).await? {
         return Err(PrivacyError::BadPassword);
     }
     let keys: Vec<Vec<u8>> = sqlx::query_scalar("SELECT key_hash FROM api_keys WHERE user_id = $1")
         .bind(user)
-        .fetch_all(&ingest.pool)
+        .fetch_all(&state.pool)
         .await?;
-    let erased = erase(&ingest.pool, &ingest.storage, user, Reason::User).await?;
+    let erased = erase(&state.pool, &state.storage, user, ErasureReason::User).await?;
     // Its API keys stop at once on this node (elsewhere within their cache time).
     state.keys.forget(&keys).await;
     let mut resp = Json(erased).into_response();
     // The session cookie names an account that no longer exists.
-    let tls = cloudcast_ingest::accounts::is_tls(ingest, &headers);
-    if let Ok(v) = HeaderValue::from_str(&cloudcast_ingest::accounts::session_cookie("", 0, tls)) {
+    if let Some(v) = clear_session_cookie(&state.public_url, &headers) {
         resp.headers_mut().insert(header::SET_COOKIE, v);
     }
     Ok(resp)
@@ -235,25 +203,4 @@ pub async fn find_account(pool: &PgPool, login: &str) -> Result<Uuid, PrivacyErr
     .fetch_optional(pool)
     .await?;
     id.ok_or(PrivacyError::NotFound("account"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_kind_of_object_is_covered() {
-        let (u, c, up) = (Uuid::nil(), Uuid::from_u128(1), Uuid::from_u128(2));
-        let p = prefixes(u, &[c], &[up]);
-        assert_eq!(
-            p,
-            [
-                format!("originals/{c}/"),
-                format!("media/{c}/"),
-                format!("uploads/{up}/"),
-                format!("avatars/{u}/"),
-                format!("exports/{u}/"),
-            ]
-        );
-    }
 }

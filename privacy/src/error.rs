@@ -1,6 +1,8 @@
 use axum::http::StatusCode;
-use cloudcast_core::error::{ApiError, CoreError, ErrorCode};
+use cloudcast_core::auth::AuthError;
+use cloudcast_core::error::{ErrorCode, database_status};
 use cloudcast_core::impl_api_error;
+use cloudcast_core::storage::StorageError;
 
 /// Everything the privacy routes can answer with; the code decides the status.
 #[derive(Debug, thiserror::Error)]
@@ -24,21 +26,30 @@ pub enum PrivacyError {
     BadKey,
     #[error("an API key only reads (GET); changes need the account's own session")]
     KeyReadOnly,
-    /// A rejection from a shared helper, passed through as is.
-    #[error("{}", .0.message)]
-    Api(ApiError),
     #[error(transparent)]
-    Ingest(#[from] cloudcast_ingest::IngestError),
+    Auth(#[from] AuthError),
+    #[error(transparent)]
+    Accounts(#[from] cloudcast_accounts::AccountsError),
     #[error(transparent)]
     Analytics(#[from] cloudcast_analytics::AnalyticsError),
     #[error(transparent)]
-    Core(#[from] CoreError),
-    #[error("database failed: {0}")]
+    Storage(#[from] StorageError),
+    #[error("database failed")]
     Database(#[from] sqlx::Error),
-    #[error("ClickHouse failed: {0}")]
+    #[error("ClickHouse failed")]
     Clickhouse(#[from] clickhouse::error::Error),
-    #[error("building the archive failed: {0}")]
-    Archive(String),
+    #[error("writing the archive failed")]
+    Zip(#[from] zip::result::ZipError),
+    #[error("writing the archive's Parquet failed")]
+    Parquet(#[from] parquet::errors::ParquetError),
+    #[error("writing the archive's JSON failed")]
+    Json(#[from] serde_json::Error),
+    #[error("ClickHouse answered with text that is not UTF-8")]
+    Utf8(#[from] std::string::FromUtf8Error),
+    #[error("archive file I/O failed")]
+    Io(#[from] std::io::Error),
+    #[error("the archive's worker thread failed")]
+    Thread(#[from] tokio::task::JoinError),
 }
 
 impl ErrorCode for PrivacyError {
@@ -53,13 +64,18 @@ impl ErrorCode for PrivacyError {
             PrivacyError::RateLimited(_) => "rate_limited",
             PrivacyError::BadKey => "invalid_api_key",
             PrivacyError::KeyReadOnly => "api_key_read_only",
-            PrivacyError::Api(e) => e.code,
-            PrivacyError::Ingest(e) => e.code(),
+            PrivacyError::Auth(e) => e.code(),
+            PrivacyError::Accounts(e) => e.code(),
             PrivacyError::Analytics(e) => e.code(),
-            PrivacyError::Core(e) => e.code(),
+            PrivacyError::Storage(e) => e.code(),
             PrivacyError::Database(_) => "database",
             PrivacyError::Clickhouse(_) => "analytics_unavailable",
-            PrivacyError::Archive(_) => "internal",
+            PrivacyError::Zip(_)
+            | PrivacyError::Parquet(_)
+            | PrivacyError::Json(_)
+            | PrivacyError::Utf8(_)
+            | PrivacyError::Io(_)
+            | PrivacyError::Thread(_) => "internal",
         }
     }
     fn status(&self) -> StatusCode {
@@ -72,29 +88,21 @@ impl ErrorCode for PrivacyError {
             PrivacyError::ExportFailed(_) => StatusCode::GONE,
             PrivacyError::TooMany(_) => StatusCode::CONFLICT,
             PrivacyError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-            PrivacyError::Api(e) => e.status,
-            PrivacyError::Ingest(e) => e.status(),
+            PrivacyError::Auth(e) => e.status(),
+            PrivacyError::Accounts(e) => e.status(),
             PrivacyError::Analytics(e) => e.status(),
-            PrivacyError::Core(e) => e.status(),
+            PrivacyError::Storage(e) => e.status(),
             PrivacyError::Clickhouse(_) => StatusCode::SERVICE_UNAVAILABLE,
-            PrivacyError::Database(_) | PrivacyError::Archive(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            PrivacyError::Database(e) => database_status(e),
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
     fn retry_after(&self) -> Option<u64> {
         match self {
             PrivacyError::RateLimited(s) => Some(*s),
-            PrivacyError::Ingest(e) => e.retry_after(),
-            PrivacyError::Api(e) => e.retry_after,
+            PrivacyError::Accounts(e) => e.retry_after(),
             _ => None,
         }
     }
 }
 impl_api_error!(PrivacyError);
-
-impl From<ApiError> for PrivacyError {
-    fn from(e: ApiError) -> Self {
-        PrivacyError::Api(e)
-    }
-}

@@ -1,4 +1,4 @@
-//! Access (seed §9): everything held about a user in one zip archive.
+//! Access to one's data: everything held about a user in one zip archive.
 //!
 //! `account.json` gathers the PostgreSQL side (account, profile, consents and
 //! their history, uploads, cloudcasts, comments and their moderation, reports,
@@ -20,10 +20,12 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use cloudcast_analytics::export::{Format, encode, tsv_to_batch};
+use cloudcast_analytics::columnar::{Format, encode, tsv_to_batch};
 use cloudcast_core::auth::AuthUser;
 use cloudcast_core::extract::ApiPath;
-use cloudcast_core::storage::Storage;
+use cloudcast_core::keys;
+use cloudcast_core::states::ExportState;
+use cloudcast_core::storage::{Storage, StorageError};
 use futures::TryStreamExt;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -32,6 +34,8 @@ use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use uuid::Uuid;
+
+use cloudcast_core::error::Chain;
 
 use crate::{PrivacyError, PrivacyState};
 
@@ -206,8 +210,7 @@ async fn tsv(ch: &clickhouse::Client, sql: &str, binds: &[&str]) -> Result<Strin
         .fetch_bytes("TabSeparatedWithNamesAndTypes")?
         .collect()
         .await?;
-    String::from_utf8(bytes.to_vec())
-        .map_err(|_| PrivacyError::Archive("ClickHouse answered with invalid UTF-8".into()))
+    Ok(String::from_utf8(bytes.to_vec())?)
 }
 
 /// The PostgreSQL side as one JSON document.
@@ -320,26 +323,19 @@ async fn heartbeats_parquet(
             let mut w = match w {
                 Some(w) => w,
                 None => {
-                    let file = std::fs::File::create(&path)
-                        .map_err(|e| PrivacyError::Archive(e.to_string()))?;
-                    parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None)
-                        .map_err(|e| PrivacyError::Archive(e.to_string()))?
+                    let file = std::fs::File::create(&path)?;
+                    parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None)?
                 }
             };
-            w.write(&batch)
-                .map_err(|e| PrivacyError::Archive(e.to_string()))?;
+            w.write(&batch)?;
             Ok((w, batch.num_rows() as u64))
         })
-        .await
-        .map_err(|e| PrivacyError::Archive(e.to_string()))??;
+        .await??;
         writer = Some(w);
         rows += n;
     }
     if let Some(w) = writer {
-        tokio::task::spawn_blocking(move || w.close().map(|_| ()))
-            .await
-            .map_err(|e| PrivacyError::Archive(e.to_string()))?
-            .map_err(|e| PrivacyError::Archive(e.to_string()))?;
+        tokio::task::spawn_blocking(move || w.close().map(|_| ())).await??;
     }
     Ok(rows)
 }
@@ -359,8 +355,7 @@ pub async fn build(
         let bytes = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, PrivacyError> {
             Ok(encode(&tsv_to_batch(&text)?, Format::Parquet)?)
         })
-        .await
-        .map_err(|e| PrivacyError::Archive(e.to_string()))??;
+        .await??;
         parts.push((name, bytes));
     }
     let avatar: Option<(String, Vec<u8>)> = {
@@ -375,52 +370,48 @@ pub async fn build(
                 match storage.get_bytes(&key).await {
                     Ok(bytes) => Some((format!("avatar.{ext}"), bytes.to_vec())),
                     // Replaced since the row was read: nothing to export.
-                    Err(cloudcast_core::error::CoreError::NotFound(_)) => None,
+                    Err(StorageError::NotFound { .. }) => None,
                     Err(e) => return Err(e.into()),
                 }
             }
             _ => None,
         }
     };
-    let dir = tempfile::tempdir().map_err(|e| PrivacyError::Archive(e.to_string()))?;
+    let dir = tempfile::tempdir()?;
     let beats_path = dir.path().join("heartbeats.parquet");
     let beats = heartbeats_parquet(ch, user, &beats_path).await?;
-    let account =
-        serde_json::to_vec_pretty(&account).map_err(|e| PrivacyError::Archive(e.to_string()))?;
+    let account = serde_json::to_vec_pretty(&account)?;
     tokio::task::spawn_blocking(move || -> Result<tempfile::NamedTempFile, PrivacyError> {
-        let err = |e: &dyn std::fmt::Display| PrivacyError::Archive(e.to_string());
-        let out = tempfile::NamedTempFile::new().map_err(|e| err(&e))?;
-        let mut zip = zip::ZipWriter::new(out.reopen().map_err(|e| err(&e))?);
+        let out = tempfile::NamedTempFile::new()?;
+        let mut zip = zip::ZipWriter::new(out.reopen()?);
         let text = zip::write::SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Deflated);
         // Parquet and images are compressed already.
         let stored = zip::write::SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Stored)
             .large_file(true);
-        zip.start_file("README.txt", text).map_err(|e| err(&e))?;
-        zip.write_all(README.as_bytes()).map_err(|e| err(&e))?;
-        zip.start_file("account.json", text).map_err(|e| err(&e))?;
-        zip.write_all(&account).map_err(|e| err(&e))?;
+        zip.start_file("README.txt", text)?;
+        zip.write_all(README.as_bytes())?;
+        zip.start_file("account.json", text)?;
+        zip.write_all(&account)?;
         for (name, bytes) in parts {
-            zip.start_file(name, stored).map_err(|e| err(&e))?;
-            zip.write_all(&bytes).map_err(|e| err(&e))?;
+            zip.start_file(name, stored)?;
+            zip.write_all(&bytes)?;
         }
         if let Some((name, bytes)) = avatar {
-            zip.start_file(name, stored).map_err(|e| err(&e))?;
-            zip.write_all(&bytes).map_err(|e| err(&e))?;
+            zip.start_file(name, stored)?;
+            zip.write_all(&bytes)?;
         }
         if beats > 0 {
-            zip.start_file("heartbeats.parquet", stored)
-                .map_err(|e| err(&e))?;
-            let mut f = std::fs::File::open(&beats_path).map_err(|e| err(&e))?;
-            std::io::copy(&mut f, &mut zip).map_err(|e| err(&e))?;
+            zip.start_file("heartbeats.parquet", stored)?;
+            let mut f = std::fs::File::open(&beats_path)?;
+            std::io::copy(&mut f, &mut zip)?;
         }
-        zip.finish().map_err(|e| err(&e))?;
+        zip.finish()?;
         drop(dir);
         Ok(out)
     })
-    .await
-    .map_err(|e| PrivacyError::Archive(e.to_string()))?
+    .await?
 }
 
 fn attachment(user: Uuid) -> HeaderValue {
@@ -435,7 +426,7 @@ fn attachment(user: Uuid) -> HeaderValue {
 #[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct ExportStatus {
     pub id: Uuid,
-    pub status: String,
+    pub status: ExportState,
     pub size_bytes: Option<i64>,
     pub error: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
@@ -454,7 +445,7 @@ pub struct ExportStatus {
 impl ExportStatus {
     fn with_urls(mut self) -> ExportStatus {
         self.status_url = format!("/api/v1/me/exports/{}", self.id);
-        if self.status == "ready" {
+        if self.status == ExportState::Ready {
             self.download_url = Some(format!("/api/v1/me/exports/{}/archive", self.id));
         }
         self
@@ -465,11 +456,12 @@ impl ExportStatus {
 /// columns and `stale`): a build older than [`BUILD_TIMEOUT_MINUTES`] was cut
 /// off by a restart and shows as failed.
 fn select_status(filter: &str) -> String {
+    let (building, failed) = (ExportState::Building, ExportState::Failed);
     format!(
-        "SELECT id, CASE WHEN stale THEN 'failed' ELSE status END AS status, size_bytes,
+        "SELECT id, CASE WHEN stale THEN '{failed}' ELSE status END AS status, size_bytes,
                 CASE WHEN stale THEN 'interrupted by a restart' ELSE error END AS error,
                 created_at, ready_at, expires_at
-           FROM (SELECT *, status = 'building'
+           FROM (SELECT *, status = '{building}'
                            AND created_at < now() - make_interval(mins => {BUILD_TIMEOUT_MINUTES})
                            AS stale
                    FROM data_exports) e
@@ -488,10 +480,11 @@ async fn status_of(pool: &PgPool, user: Uuid, id: Uuid) -> Result<ExportStatus, 
 
 /// Starts a background export, or returns the one already building.
 async fn start_background(state: &PrivacyState, user: Uuid) -> Result<ExportStatus, PrivacyError> {
-    let pool = &state.ingest.pool;
-    let building: Option<ExportStatus> = sqlx::query_as(&select_status(
-        "user_id = $1 AND status = 'building' AND NOT stale ORDER BY created_at DESC LIMIT 1",
-    ))
+    let pool = &state.pool;
+    let building: Option<ExportStatus> = sqlx::query_as(&select_status(&format!(
+        "user_id = $1 AND status = '{}' AND NOT stale ORDER BY created_at DESC LIMIT 1",
+        ExportState::Building
+    )))
     .bind(user)
     .fetch_optional(pool)
     .await?;
@@ -499,66 +492,66 @@ async fn start_background(state: &PrivacyState, user: Uuid) -> Result<ExportStat
         return Ok(s.with_urls());
     }
     let id = Uuid::now_v7();
-    let ttl = i64::from(state.ingest.config.privacy.export_ttl_hours);
     sqlx::query(
         "INSERT INTO data_exports (id, user_id, expires_at)
-         VALUES ($1, $2, now() + make_interval(hours => $3))",
+         VALUES ($1, $2, now() + make_interval(secs => $3))",
     )
     .bind(id)
     .bind(user)
-    .bind(ttl as i32)
+    .bind(state.config.export_ttl.as_secs_f64())
     .execute(pool)
     .await?;
     let st = state.clone();
     let span = tracing::info_span!("export", user_id = %user, export_id = %id);
     tokio::spawn(
         async move {
-            let key = format!("exports/{user}/{id}.zip");
+            let key = keys::export_archive(user, id);
             let result = async {
-                let file = build(&st.ingest.pool, &st.clickhouse, &st.ingest.storage, user).await?;
+                let file = build(&st.pool, &st.clickhouse, &st.storage, user).await?;
                 let size = file.as_file().metadata().map(|m| m.len()).unwrap_or(0);
-                st.ingest
-                    .storage
+                st.storage
                     .put_file(&key, file.path(), "application/zip")
                     .await?;
                 Ok::<u64, PrivacyError>(size)
             }
             .await;
-            let pool = &st.ingest.pool;
+            let pool = &st.pool;
             let done = match result {
                 Ok(size) => {
                     tracing::info!(bytes = size, "export ready");
                     let r = sqlx::query(
-                        "UPDATE data_exports SET status = 'ready', s3_key = $2,
+                        "UPDATE data_exports SET status = $4, s3_key = $2,
                                 size_bytes = $3, ready_at = now() WHERE id = $1",
                     )
                     .bind(id)
                     .bind(&key)
                     .bind(size as i64)
+                    .bind(ExportState::Ready)
                     .execute(pool)
                     .await;
                     if matches!(&r, Ok(done) if done.rows_affected() == 0) {
                         // The account was erased while this was built.
                         tracing::info!("the account is gone; its export is deleted");
-                        if let Err(e) = st.ingest.storage.delete(&key).await {
-                            tracing::error!(error = %e, "deleting an erased account's export failed");
+                        if let Err(e) = st.storage.delete(&key).await {
+                            tracing::error!(error = %Chain(&e), "deleting an erased account's export failed");
                         }
                     }
                     r
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, "export failed");
+                    tracing::error!(error = %Chain(&e), "export failed");
                     sqlx::query(
-                        "UPDATE data_exports SET status = 'failed', error = $2 WHERE id = $1",
+                        "UPDATE data_exports SET status = $3, error = $2 WHERE id = $1",
                     )
                     .bind(id)
                     .bind("the archive could not be built")
+                    .bind(ExportState::Failed)
                     .execute(pool)
                     .await
                 }
             };
             if let Err(e) = done {
-                tracing::error!(error = %e, "recording the export's outcome failed");
+                tracing::error!(error = %Chain(&e), "recording the export's outcome failed");
             }
         }
         .instrument(span),
@@ -589,19 +582,11 @@ pub async fn export_me(
     AuthUser(user): AuthUser,
 ) -> Result<Response, PrivacyError> {
     let beats = beat_count(&state.clickhouse, user).await?;
-    if beats > state.ingest.config.privacy.export_inline_beats {
+    if beats > state.config.export_inline_beats {
         return Ok(accepted(start_background(&state, user).await?));
     }
-    let file = build(
-        &state.ingest.pool,
-        &state.clickhouse,
-        &state.ingest.storage,
-        user,
-    )
-    .await?;
-    let body = tokio::fs::read(file.path())
-        .await
-        .map_err(|e| PrivacyError::Archive(e.to_string()))?;
+    let file = build(&state.pool, &state.clickhouse, &state.storage, user).await?;
+    let body = tokio::fs::read(file.path()).await?;
     Ok((
         [
             (
@@ -644,7 +629,7 @@ pub async fn list(
     let rows: Vec<ExportStatus> =
         sqlx::query_as(&select_status("user_id = $1 ORDER BY created_at DESC"))
             .bind(user)
-            .fetch_all(&state.ingest.pool)
+            .fetch_all(&state.pool)
             .await?;
     Ok(Json(
         rows.into_iter().map(ExportStatus::with_urls).collect(),
@@ -665,8 +650,8 @@ pub async fn status(
     AuthUser(user): AuthUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Response, PrivacyError> {
-    let s = status_of(&state.ingest.pool, user, id).await?;
-    Ok(if s.status == "building" {
+    let s = status_of(&state.pool, user, id).await?;
+    Ok(if s.status == ExportState::Building {
         accepted(s)
     } else {
         Json(s).into_response()
@@ -688,18 +673,20 @@ pub async fn archive(
     AuthUser(user): AuthUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Response, PrivacyError> {
-    let s = status_of(&state.ingest.pool, user, id).await?;
-    match s.status.as_str() {
-        "ready" => {}
-        "building" => return Err(PrivacyError::NotReady),
-        _ => return Err(PrivacyError::ExportFailed(s.error.unwrap_or_default())),
+    let s = status_of(&state.pool, user, id).await?;
+    match s.status {
+        ExportState::Ready => {}
+        ExportState::Building => return Err(PrivacyError::NotReady),
+        ExportState::Failed => {
+            return Err(PrivacyError::ExportFailed(s.error.unwrap_or_default()));
+        }
     }
     let key: Option<String> = sqlx::query_scalar("SELECT s3_key FROM data_exports WHERE id = $1")
         .bind(id)
-        .fetch_one(&state.ingest.pool)
+        .fetch_one(&state.pool)
         .await?;
     let key = key.ok_or(PrivacyError::NotFound("export"))?;
-    let obj = state.ingest.storage.get_stream(&key).await?;
+    let obj = state.storage.get_stream(&key).await?;
     let stream = tokio_util::io::ReaderStream::new(obj.body.into_async_read())
         .map_err(std::io::Error::other);
     let mut resp = Response::new(Body::from_stream(stream));
@@ -745,7 +732,7 @@ pub async fn run_sweeper(
 ) {
     loop {
         if let Err(e) = sweep_once(&pool, &storage).await {
-            tracing::warn!(error = %e, "deleting expired exports failed; will retry");
+            tracing::warn!(error = %Chain(&e), "deleting expired exports failed; will retry");
         }
         tokio::select! {
             _ = shutdown.cancelled() => return,

@@ -1,6 +1,7 @@
-//! Privacy: the user's rights of the policy that span every store. Data
-//! export (seed §9), erasure of an account or a reported under-13 user (§12,
-//! §16), and the keys and limits of the open API (§4, §10).
+//! Privacy: the user's rights that span every store. Access to one's data
+//! (`export.rs`), erasure of an account or a reported under-13 user
+//! (`erasure.rs`), the keys and limits of the open API (`apikeys.rs`), and
+//! the list of users partners may contact (`partners.rs`).
 
 pub mod apikeys;
 pub mod erasure;
@@ -8,9 +9,13 @@ pub mod error;
 pub mod export;
 pub mod partners;
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef};
-use cloudcast_ingest::IngestState;
+use cloudcast_accounts::SigninLimits;
+use cloudcast_core::config::PrivacyConfig;
+use cloudcast_core::storage::Storage;
 use sqlx::PgPool;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -19,26 +24,22 @@ pub use error::PrivacyError;
 
 #[derive(Clone)]
 pub struct PrivacyState {
-    /// Accounts, S3 and the sign-in limits live with ingest.
-    pub ingest: IngestState,
+    pub pool: PgPool,
+    pub storage: Storage,
     pub clickhouse: clickhouse::Client,
+    pub config: Arc<PrivacyConfig>,
+    /// The sign-in limits, shared with sign-in: a password asked again
+    /// (account deletion) counts as an attempt there too.
+    pub limits: SigninLimits,
+    /// The session cookie's `Secure` flag follows it.
+    pub public_url: Arc<str>,
+    pub max_json_bytes: usize,
     pub keys: apikeys::KeyGate,
-}
-
-impl PrivacyState {
-    pub fn new(ingest: IngestState, clickhouse: clickhouse::Client) -> PrivacyState {
-        let keys = apikeys::KeyGate::new(ingest.config.privacy.api_key_per_minute);
-        PrivacyState {
-            ingest,
-            clickhouse,
-            keys,
-        }
-    }
 }
 
 impl FromRef<PrivacyState> for PgPool {
     fn from_ref(s: &PrivacyState) -> PgPool {
-        s.ingest.pool.clone()
+        s.pool.clone()
     }
 }
 
@@ -60,7 +61,7 @@ pub fn api_doc() -> utoipa::openapi::OpenApi {
 }
 
 pub fn router(state: PrivacyState) -> Router {
-    let json_limit = state.ingest.config.http.max_json_bytes;
+    let json_limit = state.max_json_bytes;
     let (router, _) = routes().split_for_parts();
     router
         .layer(DefaultBodyLimit::max(json_limit))
@@ -88,7 +89,7 @@ mod tests {
     #[test]
     fn the_document_covers_every_route() {
         assert_eq!(
-            coverage_problems(&api_doc(), SERVED, "privacy"),
+            coverage_problems(&api_doc(), SERVED, &["privacy"]),
             Vec::<String>::new()
         );
     }

@@ -1,4 +1,4 @@
-//! What partners may receive (seed §10): email addresses only of users who
+//! What partners may receive: email addresses only of users who
 //! opted in to third-party contact, never of minors, never unverified
 //! addresses. Withdrawing consent removes the user from the next list; ad
 //! audiences (`/api/v1/ads/audiences`) already leave out users without

@@ -5,9 +5,10 @@ use std::io::BufRead;
 use anyhow::Context;
 use clap::Subcommand;
 
+use cloudcast_accounts::operators;
+use cloudcast_accounts::registration::NewAccount;
 use cloudcast_core::Config;
-use cloudcast_core::signing::UrlSigner;
-use cloudcast_ingest::accounts::NewAccount;
+use cloudcast_core::states::ErasureReason;
 
 #[derive(Subcommand)]
 pub enum AdminCommand {
@@ -27,8 +28,9 @@ pub enum AdminCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Queue a security notice (privacy policy section 5) for some users
-    /// or all of them; it goes out through SMTP when configured.
+    /// Queue a security notice (users are told of a breach that concerns
+    /// them) for some users or all of them; it goes out through SMTP when
+    /// configured.
     NotifyBreach {
         /// Usernames or emails, comma-separated.
         #[arg(
@@ -45,9 +47,9 @@ pub enum AdminCommand {
         #[arg(long)]
         message: String,
     },
-    /// Erase an account and everything held about it (privacy policy
-    /// sections 12 and 16), e.g. a user reported to be under 13: PostgreSQL
-    /// rows and S3 objects now, ClickHouse rows within seconds.
+    /// Erase an account and everything held about it, e.g. a user reported
+    /// to be under 13: PostgreSQL rows and S3 objects now, ClickHouse rows
+    /// within seconds.
     PurgeUser {
         /// Username or email.
         #[arg(long)]
@@ -56,8 +58,8 @@ pub enum AdminCommand {
         #[arg(long, value_parser = ["under-13", "operator"], default_value = "under-13")]
         reason: String,
     },
-    /// Email addresses that partners may use (privacy policy section 10):
-    /// adults who opted in to third-party contact, as CSV on stdout.
+    /// Email addresses that partners may use: verified adults who opted in
+    /// to third-party contact, as CSV on stdout.
     PartnerContacts,
     /// Show the email outbox (verification links and notices).
     Outbox {
@@ -84,8 +86,7 @@ fn read_password() -> anyhow::Result<String> {
 
 pub async fn run(config: Config, cmd: AdminCommand) -> anyhow::Result<()> {
     let (services, _s3) = crate::connect(config).await?;
-    let signer = UrlSigner::from_config(&services.config.stream, &services.pool).await?;
-    let state = crate::ingest_state(&services, signer);
+    let state = services.accounts();
     match cmd {
         AdminCommand::CreateAdmin {
             email,
@@ -93,7 +94,7 @@ pub async fn run(config: Config, cmd: AdminCommand) -> anyhow::Result<()> {
             birth_date,
         } => {
             let password = read_password()?;
-            let created = cloudcast_ingest::admin::create_admin(
+            let created = operators::create_admin(
                 &state,
                 NewAccount {
                     email,
@@ -102,17 +103,14 @@ pub async fn run(config: Config, cmd: AdminCommand) -> anyhow::Result<()> {
                     birth_date,
                 },
             )
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            .await?;
             println!(
                 "created administrator {} ({})",
                 created.username, created.id
             );
         }
         AdminCommand::ListUsers { json } => {
-            let users = cloudcast_ingest::admin::list_users(&state)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let users = operators::list_users(&state).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&users)?);
             } else {
@@ -134,35 +132,28 @@ pub async fn run(config: Config, cmd: AdminCommand) -> anyhow::Result<()> {
             message,
         } => {
             let to = if all {
-                cloudcast_ingest::admin::Recipients::All
+                operators::Recipients::All
             } else {
-                cloudcast_ingest::admin::Recipients::Some(&users)
+                operators::Recipients::Some(&users)
             };
-            let n = cloudcast_ingest::admin::notify_breach(&state, to, &message)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let n = operators::notify_breach(&state, to, &message).await?;
             println!("queued a security notice for {n} account(s)");
         }
         AdminCommand::PurgeUser { user, reason } => {
             let reason = match reason.as_str() {
-                "operator" => cloudcast_privacy::erasure::Reason::Operator,
-                _ => cloudcast_privacy::erasure::Reason::Under13,
+                "operator" => ErasureReason::Operator,
+                _ => ErasureReason::Under13,
             };
-            let id = cloudcast_privacy::erasure::find_account(&state.pool, &user)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            let erased = cloudcast_privacy::erasure::erase(&state.pool, &state.storage, id, reason)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let id = cloudcast_privacy::erasure::find_account(&state.pool, &user).await?;
+            let erased =
+                cloudcast_privacy::erasure::erase(&state.pool, &state.storage, id, reason).await?;
             println!(
                 "erased account {}: {} cloudcast(s), {} object(s) deleted; analytics rows are removed by the analytics node within seconds",
                 erased.user_id, erased.cloudcasts, erased.objects_deleted
             );
         }
         AdminCommand::PartnerContacts => {
-            let rows = cloudcast_privacy::partners::partner_contacts(&state.pool)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let rows = cloudcast_privacy::partners::partner_contacts(&state.pool).await?;
             println!("username,email");
             for (username, email) in rows {
                 println!(
@@ -173,9 +164,7 @@ pub async fn run(config: Config, cmd: AdminCommand) -> anyhow::Result<()> {
             }
         }
         AdminCommand::Outbox { unsent, json } => {
-            let mails = cloudcast_ingest::mail::list(&state.pool, unsent)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let mails = cloudcast_accounts::mail::list(&state.pool, unsent).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&mails)?);
             } else {

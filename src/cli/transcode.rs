@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU8};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::Context;
 use serde_json::json;
@@ -19,7 +19,7 @@ pub fn run(config: &Config, input: PathBuf, out: PathBuf) -> anyhow::Result<()> 
     let spec = LadderSpec {
         bitrates_kbps: config.transcode.ladder_kbps.clone(),
         sample_rate: config.transcode.sample_rate,
-        timeout: Duration::from_secs(config.transcode.job_timeout_secs),
+        timeout: config.transcode.job_timeout,
     };
     let started = Instant::now();
     let ladder = encode_ladder(

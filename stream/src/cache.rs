@@ -6,28 +6,30 @@
 //! so the next request tries S3 afresh.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use cloudcast_core::error::CoreError;
-use cloudcast_core::storage::Storage;
+use cloudcast_core::storage::{Storage, StorageError};
 use moka::future::Cache;
 
-use crate::StreamError;
+use crate::{StreamError, metrics};
 
 /// (S3 key, chunk index). Keys name immutable, versioned objects, so a
 /// cached chunk never goes stale.
 type ChunkKey = (Arc<str>, u64);
 
+/// Why a chunk could not be had. `Clone`: every request waiting on one
+/// load gets the same answer, so the source is shared.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum FetchError {
-    #[error("S3 did not answer within {0} ms")]
-    Timeout(u64),
+    #[error("S3 did not answer within {0:?}")]
+    Timeout(Duration),
     #[error("the media object is missing from S3")]
     Missing,
-    #[error("S3 failed: {0}")]
-    Failed(String),
+    #[error("S3 returned {got} bytes for a {want}-byte range")]
+    ShortRead { got: usize, want: u64 },
+    #[error("reading a media range from S3 failed")]
+    Failed(#[source] Arc<dyn std::error::Error + Send + Sync>),
 }
 
 #[derive(Clone)]
@@ -36,16 +38,6 @@ pub struct ChunkCache {
     storage: Storage,
     chunk: u64,
     timeout: Duration,
-    stats: Arc<Stats>,
-}
-
-/// Counters for `/metrics`.
-#[derive(Default)]
-pub struct Stats {
-    pub hits: AtomicU64,
-    pub misses: AtomicU64,
-    pub s3_fetches: AtomicU64,
-    pub s3_failures: AtomicU64,
 }
 
 impl ChunkCache {
@@ -58,9 +50,9 @@ impl ChunkCache {
         ChunkCache {
             cache,
             storage,
-            chunk: chunk_bytes.max(4096),
+            // At least 4 KiB (validated when the configuration is loaded).
+            chunk: chunk_bytes,
             timeout,
-            stats: Arc::new(Stats::default()),
         }
     }
 
@@ -72,29 +64,25 @@ impl ChunkCache {
         &self.storage
     }
 
-    pub fn stats(&self) -> &Stats {
-        &self.stats
-    }
-
     /// Chunk `index` of object `key` (`size` bytes long).
     pub async fn chunk(&self, key: &Arc<str>, index: u64, size: u64) -> Result<Bytes, StreamError> {
         let ck = (key.clone(), index);
         if let Some(b) = self.cache.get(&ck).await {
-            self.stats.hits.fetch_add(1, Ordering::Relaxed);
+            metrics::cache_hit();
             return Ok(b);
         }
-        self.stats.misses.fetch_add(1, Ordering::Relaxed);
+        metrics::cache_miss();
         let first = index * self.chunk;
         let last = (first + self.chunk).min(size).saturating_sub(1);
         let loader = async {
-            self.stats.s3_fetches.fetch_add(1, Ordering::Relaxed);
+            metrics::s3_fetch();
             let got = tokio::time::timeout(self.timeout, self.fetch(key, first, last)).await;
             let result = match got {
                 Ok(r) => r,
-                Err(_) => Err(FetchError::Timeout(self.timeout.as_millis() as u64)),
+                Err(_) => Err(FetchError::Timeout(self.timeout)),
             };
             if result.is_err() {
-                self.stats.s3_failures.fetch_add(1, Ordering::Relaxed);
+                metrics::s3_failure();
             }
             result
         };
@@ -110,21 +98,21 @@ impl ChunkCache {
             .get_range(key, first, last)
             .await
             .map_err(|e| match e {
-                CoreError::NotFound(_) => FetchError::Missing,
-                other => FetchError::Failed(other.to_string()),
+                StorageError::NotFound { .. } => FetchError::Missing,
+                other => FetchError::Failed(Arc::new(other)),
             })?;
         let bytes = object
             .body
             .collect()
             .await
-            .map_err(|e| FetchError::Failed(e.to_string()))?
+            .map_err(|e| FetchError::Failed(Arc::new(e)))?
             .into_bytes();
-        if bytes.len() as u64 != last - first + 1 {
-            return Err(FetchError::Failed(format!(
-                "S3 returned {} bytes for a {}-byte range",
-                bytes.len(),
-                last - first + 1
-            )));
+        let want = last - first + 1;
+        if bytes.len() as u64 != want {
+            return Err(FetchError::ShortRead {
+                got: bytes.len(),
+                want,
+            });
         }
         Ok(bytes)
     }

@@ -9,7 +9,6 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
-use std::time::Duration;
 use time::OffsetDateTime;
 use time::format_description::FormatItem;
 use time::macros::format_description;
@@ -17,15 +16,16 @@ use time::macros::format_description;
 use futures::StreamExt;
 use uuid::Uuid;
 
-use cloudcast_core::error::CoreError;
 use cloudcast_core::extract::ApiPath;
+use cloudcast_core::keys;
 use cloudcast_core::listener;
 use cloudcast_core::signing::{SignatureError, Signed, unix_now};
+use cloudcast_core::storage::StorageError;
 
-use crate::cache;
+use crate::cache::{self, FetchError};
+use crate::conditional::{RangeDecision, decide, modified_since, none_match};
 use crate::lookup::StreamInfo;
 use crate::playlists::{self, PublishedRendition};
-use crate::range::{RangeDecision, decide, none_match};
 use crate::{StreamError, StreamState};
 
 const PLAYLIST_TYPE: &str = "application/vnd.apple.mpegurl";
@@ -110,7 +110,8 @@ async fn requesting_user(
         StreamQuery,
         ("Range" = Option<String>, Header, nullable = false, description = "One byte range of a `.mp4`, e.g. `bytes=0-1023`"),
         ("If-Range" = Option<String>, Header, nullable = false, description = "The range applies only if this ETag or date still matches"),
-        ("If-None-Match" = Option<String>, Header, nullable = false, description = "ETags the client holds")),
+        ("If-None-Match" = Option<String>, Header, nullable = false, description = "ETags the client holds"),
+        ("If-Modified-Since" = Option<String>, Header, nullable = false, description = "An HTTP date; ignored when `If-None-Match` is sent")),
     responses(
         (status = 200, description = "The master or media playlist, the whole media file, \
             or the waveform peaks (BBC audiowaveform JSON)",
@@ -121,7 +122,7 @@ async fn requesting_user(
         (status = 206, description = "The requested byte range of a media file",
             content_type = "audio/mp4",
             headers(("Content-Range" = String, description = "`bytes first-last/size`"))),
-        (status = 304, description = "The media file matches `If-None-Match`"),
+        (status = 304, description = "The media file matches `If-None-Match`, or has not changed since `If-Modified-Since`"),
         (status = 403, description = "Unsigned, expired or badly signed URL, or another listener's", body = cloudcast_core::apidoc::ErrorBody),
         (status = 404, description = "No such cloudcast, file or rendition, or not visible to this user", body = cloudcast_core::apidoc::ErrorBody),
         (status = 416, description = "The range lies outside the file", body = cloudcast_core::apidoc::ErrorBody),
@@ -190,7 +191,7 @@ pub async fn get_file(
                 &older
             }
         };
-        return media(&state, rendition, info.private, &method, &headers).await;
+        return media(&state, rendition, info.access.private, &method, &headers).await;
     }
     Err(StreamError::NotFound("stream file"))
 }
@@ -201,14 +202,16 @@ async fn peaks(state: &StreamState, info: &StreamInfo) -> Result<Response, Strea
         .first()
         .map(|r| r.version)
         .ok_or(StreamError::NotFound("waveform"))?;
-    let key = cloudcast_transcode::publish::peaks_key(info.id, version);
-    let timeout = Duration::from_millis(state.config.stream.s3_timeout_ms.max(1));
+    let key = keys::peaks(info.id, version);
+    let timeout = state.config.s3_timeout;
     let body = tokio::time::timeout(timeout, state.chunks.storage().get_bytes(&key))
         .await
-        .map_err(|_| StreamError::StorageUnavailable("S3 did not answer in time".into()))?
+        .map_err(|_| StreamError::StorageUnavailable(FetchError::Timeout(timeout)))?
         .map_err(|e| match e {
-            CoreError::NotFound(_) => StreamError::NotFound("waveform"),
-            other => StreamError::StorageUnavailable(other.to_string()),
+            StorageError::NotFound { .. } => StreamError::NotFound("waveform"),
+            other => {
+                StreamError::StorageUnavailable(FetchError::Failed(std::sync::Arc::new(other)))
+            }
         })?;
     let mut resp = (StatusCode::OK, body).into_response();
     let h = resp.headers_mut();
@@ -250,9 +253,13 @@ async fn media(
             HeaderValue::from_static(cache_control),
         );
 
-    if let Some(inm) = header_str(header::IF_NONE_MATCH)
-        && none_match(inm, etag)
-    {
+    // RFC 9110 13.2.2: If-None-Match first; If-Modified-Since only without it.
+    let not_modified = match header_str(header::IF_NONE_MATCH) {
+        Some(inm) => none_match(inm, etag),
+        None => header_str(header::IF_MODIFIED_SINCE)
+            .is_some_and(|ims| !modified_since(ims, r.modified_unix)),
+    };
+    if not_modified {
         return finish(builder.status(StatusCode::NOT_MODIFIED), Body::empty());
     }
 
@@ -267,15 +274,7 @@ async fn media(
     let audio = HeaderValue::from_static("audio/mp4");
     let (status, first, last) = match decision {
         RangeDecision::Unsatisfiable => {
-            return finish(
-                builder
-                    .status(StatusCode::RANGE_NOT_SATISFIABLE)
-                    .header(header::CONTENT_RANGE, format!("bytes */{size}"))
-                    .header(header::CONTENT_TYPE, "application/json"),
-                Body::from(
-                    r#"{"error":{"code":"range_not_satisfiable","message":"the requested range lies outside the file"}}"#,
-                ),
-            );
+            return Err(StreamError::RangeNotSatisfiable { size });
         }
         RangeDecision::Full => {
             builder = builder.header(header::CONTENT_TYPE, audio);
@@ -358,7 +357,7 @@ async fn ranged_body(
 fn finish(builder: axum::http::response::Builder, body: Body) -> Result<Response, StreamError> {
     builder
         .body(body)
-        .map_err(|e| StreamError::CorruptIndex(format!("building the response: {e}")))
+        .map_err(|e| StreamError::CorruptIndex(Box::new(e)))
 }
 
 #[cfg(test)]

@@ -22,14 +22,13 @@ use utoipa::openapi::{Ref, RefOr};
 use utoipa::{PartialSchema, ToSchema};
 use uuid::Uuid;
 
-use cloudcast_analytics::{HeartbeatRow, WalError};
+use cloudcast_beats::HeartbeatRow;
 use cloudcast_core::listener::{self, Listener};
+use cloudcast_core::netaddr::ip_prefix;
 use cloudcast_core::signing::unix_now;
 
-use crate::agent;
 use crate::lookup::StreamInfo;
-use crate::{StreamError, StreamState};
-use cloudcast_core::netaddr::ip_prefix;
+use crate::{StreamError, StreamState, agent, metrics};
 
 /// One beat as a player sends it.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -37,16 +36,21 @@ use cloudcast_core::netaddr::ip_prefix;
 pub struct Beat {
     pub cloudcast_id: Uuid,
     /// Random id of one listening session, chosen by the player.
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
     pub session_id: String,
     /// 0, 1, 2 ... per session: a re-sent beat keeps its number.
     pub seq: u32,
+    /// At most the cloudcast's duration (and 5 s past it).
     pub position_ms: u64,
+    /// The rendition playing (e.g. `aac_128k`).
     #[serde(default)]
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,32}$")]
     pub rendition: Option<String>,
-    /// The page's referrer, as the player saw it.
+    /// The page's referrer, as the player saw it; only its domain is kept.
     #[serde(default)]
+    #[schema(max_length = 2048)]
     pub referrer: Option<String>,
-    /// Client clock, Unix milliseconds.
+    /// Client clock, Unix milliseconds; not more than five minutes ahead.
     #[serde(default)]
     pub client_ts: Option<i64>,
 }
@@ -59,7 +63,12 @@ impl PartialSchema for HeartbeatBody {
         let beat = || Ref::from_schema_name(Beat::name());
         OneOfBuilder::new()
             .item(beat())
-            .item(ArrayBuilder::new().items(beat()).min_items(Some(1)))
+            .item(
+                ArrayBuilder::new()
+                    .items(beat())
+                    .min_items(Some(1))
+                    .max_items(Some(100)),
+            )
             .description(Some(
                 "One heartbeat, or a batch of them (at most `analytics.max_beats_per_request`).",
             ))
@@ -213,7 +222,7 @@ pub async fn intake(
     if !(content_type.starts_with("application/json") || content_type.starts_with("text/plain")) {
         return Err(StreamError::BadContentType);
     }
-    let beats = parse_beats(&body, state.config.analytics.max_beats_per_request)?;
+    let beats = parse_beats(&body, state.max_beats_per_request)?;
     let user = state.lookups.user(&headers).await?;
 
     // Every cloudcast named must exist, be ready, be audible to this user,
@@ -295,10 +304,8 @@ pub async fn intake(
         })
         .collect();
     // Answered only once the beats are fsynced in the log.
-    state.beats.append(rows).await.map_err(|e| match e {
-        WalError::Full | WalError::Busy => StreamError::Saturated,
-        WalError::Io(m) => StreamError::LogFailed(m),
-    })?;
+    state.beats.append(rows).await?;
+    metrics::heartbeats_accepted(count);
 
     let mut resp = (StatusCode::ACCEPTED, Json(Accepted { accepted: count })).into_response();
     if let Some(c) = set_cookie {

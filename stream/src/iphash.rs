@@ -41,10 +41,7 @@ impl IpHasher {
         }
         let key: Arc<[u8]> = cloudcast_core::secrets::ip_hash_key(&self.pool, day)
             .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "loading the IP hash key failed");
-                StreamError::DatabaseUnavailable
-            })?
+            .map_err(|e| StreamError::DatabaseUnavailable(Arc::new(e)))?
             .into();
         if let Ok(mut guard) = self.today.write() {
             *guard = Some((day, key.clone()));

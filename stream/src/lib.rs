@@ -1,29 +1,32 @@
 //! Stream: HLS playlists rendered from the fragment index, byte ranges of the
 //! renditions from S3 through a chunk cache, signed URLs bound to a
 //! listener, and heartbeat intake with its enrichment.
+//!
+//! `delivery.rs` answers `/stream/{id}/{file}` (with `conditional.rs` for
+//! RFC 9110 ranges and validators, `playlists.rs` for the playlists and
+//! `cache.rs` for the bytes); `heartbeats.rs` takes beats into the log
+//! (`beats/`), enriched by `agent.rs` (user agents) and `iphash.rs`
+//! (addresses); `lookup.rs` caches what every request asks PostgreSQL.
 
 pub mod agent;
 pub mod cache;
+pub mod conditional;
 pub mod delivery;
 pub mod error;
 pub mod heartbeats;
 pub mod iphash;
 pub mod lookup;
+pub mod metrics;
 pub mod playlists;
-pub mod range;
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, FromRef, State};
-use axum::http::header;
-use axum::response::IntoResponse;
-use cloudcast_analytics::BeatSender;
-use cloudcast_core::Config;
-use cloudcast_core::limits::KeyedLimit;
+use axum::extract::{DefaultBodyLimit, FromRef};
+use cloudcast_beats::BeatSender;
+use cloudcast_core::config::StreamConfig;
+use cloudcast_core::ratelimit::KeyedLimit;
 use cloudcast_core::signing::UrlSigner;
 use cloudcast_core::storage::Storage;
 use sqlx::PgPool;
@@ -45,7 +48,9 @@ impl std::ops::Deref for StreamState {
 
 pub struct Shared {
     pub pool: PgPool,
-    pub config: Arc<Config>,
+    pub config: StreamConfig,
+    /// `analytics.max_beats_per_request`: the largest heartbeat batch.
+    pub max_beats_per_request: usize,
     pub signer: UrlSigner,
     pub beats: BeatSender,
     pub chunks: cache::ChunkCache,
@@ -58,23 +63,25 @@ impl StreamState {
     pub fn new(
         pool: PgPool,
         storage: Storage,
-        config: Arc<Config>,
+        config: StreamConfig,
+        max_beats_per_request: usize,
         signer: UrlSigner,
         beats: BeatSender,
     ) -> StreamState {
-        let s = &config.stream;
+        metrics::register();
         StreamState(Arc::new(Shared {
             chunks: cache::ChunkCache::new(
                 storage,
-                s.cache_bytes,
-                s.chunk_bytes,
-                Duration::from_millis(s.s3_timeout_ms.max(1)),
+                config.cache_bytes,
+                config.chunk_bytes,
+                config.s3_timeout,
             ),
             lookups: lookup::Lookups::new(pool.clone()),
             ip_hasher: iphash::IpHasher::new(pool.clone()),
-            intake_limit: KeyedLimit::per_second(s.intake_per_ip_per_sec, s.intake_burst),
+            intake_limit: KeyedLimit::per_second(config.intake_per_ip_per_sec, config.intake_burst),
             pool,
             config,
+            max_beats_per_request,
             signer,
             beats,
         }))
@@ -95,7 +102,6 @@ fn routes() -> OpenApiRouter<StreamState> {
     OpenApiRouter::new()
         .routes(routes!(delivery::get_file))
         .routes(routes!(heartbeats::intake).layer(DefaultBodyLimit::max(MAX_HEARTBEAT_BODY)))
-        .routes(routes!(metrics))
 }
 
 /// This crate's part of the OpenAPI document.
@@ -108,33 +114,6 @@ pub fn router(state: StreamState) -> Router {
     router.with_state(state)
 }
 
-/// Prometheus text format: the chunk cache's effect on S3.
-#[utoipa::path(get, path = "/metrics", tag = "stream",
-    summary = "Stream metrics (Prometheus)",
-    description = "The chunk cache's effect on S3: hits, misses, S3 fetches and failures.",
-    responses(
-        (status = 200, description = "Prometheus text exposition format", body = String,
-            content_type = "text/plain; version=0.0.4")))]
-async fn metrics(State(state): State<StreamState>) -> impl IntoResponse {
-    let s = state.chunks.stats();
-    let n = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
-    let body = format!(
-        "# TYPE cloudcast_stream_cache_hits_total counter\n\
-         cloudcast_stream_cache_hits_total {}\n\
-         # TYPE cloudcast_stream_cache_misses_total counter\n\
-         cloudcast_stream_cache_misses_total {}\n\
-         # TYPE cloudcast_stream_s3_fetches_total counter\n\
-         cloudcast_stream_s3_fetches_total {}\n\
-         # TYPE cloudcast_stream_s3_failures_total counter\n\
-         cloudcast_stream_s3_failures_total {}\n",
-        n(&s.hits),
-        n(&s.misses),
-        n(&s.s3_fetches),
-        n(&s.s3_failures),
-    );
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,14 +124,13 @@ mod tests {
         ("get", "/stream/{id}/{file}"),
         ("head", "/stream/{id}/{file}"),
         ("post", "/api/v1/heartbeats"),
-        ("get", "/metrics"),
     ];
 
     #[test]
     fn the_document_covers_every_route() {
         let doc = api_doc();
         assert_eq!(
-            coverage_problems(&doc, SERVED, "stream"),
+            coverage_problems(&doc, SERVED, &["stream"]),
             Vec::<String>::new()
         );
     }

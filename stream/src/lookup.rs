@@ -13,6 +13,9 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use cloudcast_core::auth;
+use cloudcast_core::metrics::timed_pg;
+use cloudcast_core::states::CloudcastStatus;
+use cloudcast_core::visibility::Access;
 
 use crate::StreamError;
 use crate::playlists::{self, PublishedRendition};
@@ -21,8 +24,7 @@ use crate::playlists::{self, PublishedRendition};
 #[derive(Debug)]
 pub struct StreamInfo {
     pub id: Uuid,
-    pub owner_id: Uuid,
-    pub private: bool,
+    pub access: Access,
     pub duration_ms: u64,
     /// Tags, carried by heartbeats into the ad-interest aggregates.
     pub tags: Arc<[String]>,
@@ -35,7 +37,7 @@ impl StreamInfo {
     }
     /// May `user` (None: anonymous) have this cloudcast?
     pub fn visible_to(&self, user: Option<Uuid>) -> bool {
-        !self.private || user == Some(self.owner_id)
+        self.access.visible_to(user)
     }
 }
 
@@ -69,8 +71,7 @@ where
 }
 
 fn unavailable(e: Arc<sqlx::Error>) -> StreamError {
-    tracing::error!(error = %e, "stream lookup failed");
-    StreamError::DatabaseUnavailable
+    StreamError::DatabaseUnavailable(e)
 }
 
 impl Lookups {
@@ -88,12 +89,16 @@ impl Lookups {
     pub async fn info(&self, id: Uuid) -> Result<Option<Arc<StreamInfo>>, StreamError> {
         self.info
             .try_get_with(id, async {
-                let row: Option<(Uuid, bool, Option<i64>, Vec<String>)> = sqlx::query_as(
-                    "SELECT owner_id, private, duration_ms, tags FROM cloudcasts
-                      WHERE id = $1 AND status = 'ready'",
+                let row: Option<(Uuid, bool, Option<i64>, Vec<String>)> = timed_pg(
+                    "stream_cloudcast_lookup",
+                    sqlx::query_as(
+                        "SELECT owner_id, private, duration_ms, tags FROM cloudcasts
+                          WHERE id = $1 AND status = $2",
+                    )
+                    .bind(id)
+                    .bind(CloudcastStatus::Ready)
+                    .fetch_optional(&self.pool),
                 )
-                .bind(id)
-                .fetch_optional(&self.pool)
                 .await?;
                 let Some((owner_id, private, duration_ms, tags)) = row else {
                     return Ok(None);
@@ -103,14 +108,13 @@ impl Lookups {
                     Err(StreamError::NotFound(_)) => return Ok(None),
                     Err(StreamError::Database(e)) => return Err(e),
                     Err(other) => {
-                        tracing::error!(error = %other, cloudcast = %id, "unreadable renditions");
+                        tracing::error!(error = %cloudcast_core::error::Chain(&other), cloudcast_id = %id, "unreadable renditions");
                         return Ok(None);
                     }
                 };
                 Ok(Some(Arc::new(StreamInfo {
                     id,
-                    owner_id,
-                    private,
+                    access: Access { owner_id, private },
                     duration_ms: duration_ms.unwrap_or(0).max(0) as u64,
                     tags: tags.into(),
                     renditions,
@@ -126,25 +130,19 @@ impl Lookups {
         let token = match auth::credential(headers) {
             Ok(Some(t)) => t,
             Ok(None) => return Ok(None),
-            Err(e) => return Err(StreamError::Unauthorized(e.message)),
+            Err(auth::AuthError::Unauthorized(m)) => return Err(StreamError::Unauthorized(m)),
+            Err(_) => return Err(StreamError::Unauthorized("the credential is not valid")),
         };
         let user = self
             .tokens
             .try_get_with(auth::hash_token(token), async {
-                sqlx::query_scalar::<_, Uuid>(
-                    "SELECT user_id FROM auth_tokens WHERE token_hash = $1 AND expires_at > now()",
-                )
-                .bind(auth::hash_token(token))
-                .fetch_optional(&self.pool)
-                .await
+                auth::user_for_token_hash(&self.pool, &auth::hash_token(token)).await
             })
             .await
             .map_err(unavailable)?;
         match user {
             Some(u) => Ok(Some(u)),
-            None => Err(StreamError::Unauthorized(
-                "token is unknown or expired".into(),
-            )),
+            None => Err(StreamError::Unauthorized("token is unknown or expired")),
         }
     }
 

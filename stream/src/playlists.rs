@@ -7,8 +7,9 @@ use sqlx::PgPool;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use cloudcast_transcode::index::FragmentIndex;
-use cloudcast_transcode::playlist::{RenditionRef, master_playlist, media_playlist};
+use cloudcast_core::states::CloudcastStatus;
+use cloudcast_media::FragmentIndex;
+use cloudcast_media::hls::{RenditionRef, master_playlist, media_playlist};
 
 use crate::StreamError;
 use crate::delivery::http_date;
@@ -23,6 +24,8 @@ pub struct PublishedRendition {
     /// Strong validator: a version's files never change, so version + name.
     pub etag: HeaderValue,
     pub last_modified: HeaderValue,
+    /// `last_modified` as Unix seconds (what `If-Modified-Since` compares).
+    pub modified_unix: i64,
 }
 
 type Row = (String, Uuid, String, i64, OffsetDateTime, serde_json::Value);
@@ -30,13 +33,13 @@ type Row = (String, Uuid, String, i64, OffsetDateTime, serde_json::Value);
 fn from_row(
     (name, version, s3_key, size, created_at, index): Row,
 ) -> Result<PublishedRendition, StreamError> {
-    let index: FragmentIndex =
-        serde_json::from_value(index).map_err(|e| StreamError::CorruptIndex(e.to_string()))?;
+    let corrupt = |e: Box<dyn std::error::Error + Send + Sync>| StreamError::CorruptIndex(e);
+    let index: FragmentIndex = serde_json::from_value(index).map_err(|e| corrupt(Box::new(e)))?;
     // Built once per lookup rather than per request: both are plain ASCII.
     let etag = HeaderValue::from_str(&format!("\"{}-{}\"", version.simple(), name))
-        .map_err(|e| StreamError::CorruptIndex(format!("rendition name: {e}")))?;
-    let last_modified = HeaderValue::from_str(&http_date(created_at))
-        .map_err(|e| StreamError::CorruptIndex(e.to_string()))?;
+        .map_err(|e| corrupt(Box::new(e)))?;
+    let last_modified =
+        HeaderValue::from_str(&http_date(created_at)).map_err(|e| corrupt(Box::new(e)))?;
     Ok(PublishedRendition {
         name,
         version,
@@ -45,6 +48,7 @@ fn from_row(
         index,
         etag,
         last_modified,
+        modified_unix: created_at.unix_timestamp(),
     })
 }
 
@@ -57,10 +61,11 @@ pub async fn published(
         "SELECT r.name, r.version, r.s3_key, r.size_bytes, r.created_at, r.fragment_index
            FROM cloudcasts c
            JOIN renditions r ON r.cloudcast_id = c.id AND r.version = c.media_version
-          WHERE c.id = $1 AND c.status = 'ready'
+          WHERE c.id = $1 AND c.status = $2
           ORDER BY r.bitrate_kbps",
     )
     .bind(cloudcast)
+    .bind(CloudcastStatus::Ready)
     .fetch_all(pool)
     .await?;
     if rows.is_empty() {
@@ -82,11 +87,12 @@ pub async fn rendition(
         "SELECT r.name, r.version, r.s3_key, r.size_bytes, r.created_at, r.fragment_index
            FROM cloudcasts c
            JOIN renditions r ON r.cloudcast_id = c.id AND r.version = COALESCE($3, c.media_version)
-          WHERE c.id = $1 AND r.name = $2 AND c.status = 'ready'",
+          WHERE c.id = $1 AND r.name = $2 AND c.status = $4",
     )
     .bind(cloudcast)
     .bind(name)
     .bind(version)
+    .bind(CloudcastStatus::Ready)
     .fetch_optional(pool)
     .await?;
     row.map(from_row)

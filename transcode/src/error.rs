@@ -1,4 +1,4 @@
-use cloudcast_core::error::CoreError;
+use cloudcast_core::storage::StorageError;
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -12,13 +12,21 @@ pub enum TranscodeError {
     Cancelled,
     #[error("GStreamer failed: {0}")]
     Gstreamer(String),
-    #[error("could not index the encoded file: {0}")]
-    Index(#[from] crate::index::IndexError),
+    #[error("the encoder thread failed")]
+    Thread(#[source] tokio::task::JoinError),
+    #[error("could not index the encoded file")]
+    Index(#[from] cloudcast_media::IndexError),
+    #[error("could not serialise {what}")]
+    Serialise {
+        what: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
     #[error(transparent)]
-    Core(#[from] CoreError),
-    #[error("database failed: {0}")]
+    Storage(#[from] StorageError),
+    #[error("database failed")]
     Database(#[from] sqlx::Error),
-    #[error("i/o failed: {0}")]
+    #[error("i/o failed")]
     Io(#[from] std::io::Error),
 }
 

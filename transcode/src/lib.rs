@@ -1,18 +1,17 @@
-//! Transcode: the job queue in PostgreSQL, the GStreamer AAC ladder, the
-//! fragment index of each output file, HLS playlist rendering and publishing.
+//! Transcode: the GStreamer AAC ladder and publishing its output.
 //!
-//! Stages, one file each: `queue.rs` (lease, renew, finish, retry) ->
-//! `pipeline.rs` (decode once, encode every rendition) -> `index.rs` (fMP4
-//! fragments) -> `publish.rs` (upload a new version, switch atomically);
-//! `worker.rs` drives them for one job at a time.
+//! Stages, one file each: the job comes from the queue (`core/src/queue.rs`:
+//! lease, renew, finish, retry) -> `pipeline.rs` (decode once, encode every
+//! rendition, with `analysis.rs` measuring loudness and peaks on the same
+//! PCM) -> the fMP4 index of each file (`media/src/fmp4.rs`) -> `publish.rs`
+//! (upload a new version, switch atomically); `worker.rs` drives them for
+//! one job at a time and `metrics.rs` declares what it measures.
 
 pub mod analysis;
 pub mod error;
-pub mod index;
+pub mod metrics;
 pub mod pipeline;
-pub mod playlist;
 pub mod publish;
-pub mod queue;
 pub mod worker;
 
 pub use error::TranscodeError;

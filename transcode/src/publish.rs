@@ -9,21 +9,15 @@ use std::io::BufReader;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use cloudcast_core::keys;
+use cloudcast_core::queue::{self, Job};
+use cloudcast_core::states::CloudcastStatus;
 use cloudcast_core::storage::Storage;
+use cloudcast_media::{FragmentIndex, index_fragmented_mp4};
 
 use crate::TranscodeError;
 use crate::analysis::{Loudness, Waveform};
-use crate::index::{FragmentIndex, index_fragmented_mp4};
 use crate::pipeline::{LadderOutput, Rendition};
-use crate::queue::Job;
-
-pub fn media_key(cloudcast: Uuid, version: Uuid, name: &str) -> String {
-    format!("media/{cloudcast}/{version}/{name}.mp4")
-}
-
-pub fn peaks_key(cloudcast: Uuid, version: Uuid) -> String {
-    format!("media/{cloudcast}/{version}/peaks.json")
-}
 
 /// Everything one run of a job publishes.
 pub struct Outputs {
@@ -77,16 +71,18 @@ pub async fn publish(
     let version = Uuid::now_v7();
     let outputs = &all.renditions;
     for out in outputs {
-        let key = media_key(job.cloudcast_id, version, &out.rendition.name);
+        let key = keys::rendition(job.cloudcast_id, version, &out.rendition.name);
         storage
             .put_file(&key, &out.rendition.path, "audio/mp4")
             .await?;
     }
-    let peaks = serde_json::to_vec(&all.waveform)
-        .map_err(|e| TranscodeError::Gstreamer(format!("serialising the waveform: {e}")))?;
+    let peaks = serde_json::to_vec(&all.waveform).map_err(|source| TranscodeError::Serialise {
+        what: "the waveform",
+        source,
+    })?;
     storage
         .put_bytes(
-            &peaks_key(job.cloudcast_id, version),
+            &keys::peaks(job.cloudcast_id, version),
             peaks.into(),
             "application/json",
         )
@@ -100,29 +96,22 @@ pub async fn publish(
         .unwrap_or(0) as i64;
 
     let mut tx = pool.begin().await?;
-    let still_ours = sqlx::query(
-        "UPDATE transcode_jobs SET state = 'done', error = NULL, lease_until = NULL, progress = 100, updated_at = now()
-         WHERE id = $1 AND worker = $2 AND state = 'running'",
-    )
-    .bind(job.id)
-    .bind(worker)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected()
-        == 1;
-    if !still_ours {
+    if !queue::complete(&mut tx, job.id, worker).await? {
         // Our lease ran out and another worker has the job, or the cloudcast
         // (its account) was deleted meanwhile: publish nothing, keep nothing.
         tx.rollback().await?;
-        let prefix = format!("media/{}/{version}/", job.cloudcast_id);
+        let prefix = keys::media_version(job.cloudcast_id, version);
         if let Err(e) = storage.delete_prefix(&prefix).await {
-            tracing::warn!(error = %e, %prefix, "deleting unpublished media failed");
+            tracing::warn!(error = %cloudcast_core::error::Chain(&e), %prefix, "deleting unpublished media failed");
         }
         return Err(TranscodeError::Cancelled);
     }
     for out in outputs {
-        let index_json = serde_json::to_value(&out.index)
-            .map_err(|e| TranscodeError::Gstreamer(format!("serialising the index: {e}")))?;
+        let index_json =
+            serde_json::to_value(&out.index).map_err(|source| TranscodeError::Serialise {
+                what: "the fragment index",
+                source,
+            })?;
         sqlx::query(
             "INSERT INTO renditions (cloudcast_id, version, name, bitrate_kbps, s3_key, size_bytes, fragment_index)
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -131,14 +120,14 @@ pub async fn publish(
         .bind(version)
         .bind(&out.rendition.name)
         .bind(out.rendition.bitrate_kbps as i32)
-        .bind(media_key(job.cloudcast_id, version, &out.rendition.name))
+        .bind(keys::rendition(job.cloudcast_id, version, &out.rendition.name))
         .bind(out.index.file_size as i64)
         .bind(index_json)
         .execute(&mut *tx)
         .await?;
     }
     sqlx::query(
-        "UPDATE cloudcasts SET status = 'ready', error = NULL, media_version = $2, duration_ms = $3,
+        "UPDATE cloudcasts SET status = $7, error = NULL, media_version = $2, duration_ms = $3,
                 loudness_lufs = $4, loudness_range_lu = $5, true_peak_dbtp = $6, updated_at = now()
          WHERE id = $1",
     )
@@ -148,6 +137,7 @@ pub async fn publish(
     .bind(all.loudness.integrated_lufs)
     .bind(all.loudness.range_lu)
     .bind(all.loudness.true_peak_dbtp)
+    .bind(CloudcastStatus::Ready)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;

@@ -11,25 +11,25 @@ use sqlx::postgres::PgListener;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use cloudcast_core::Config;
+use cloudcast_core::config::TranscodeConfig;
+use cloudcast_core::queue::{self, Job};
 use cloudcast_core::storage::Storage;
 
-use crate::TranscodeError;
 use crate::pipeline::{LadderSpec, encode_ladder};
 use crate::publish::{index_all, publish};
-use crate::queue::{self, Job};
+use crate::{TranscodeError, metrics};
 
 #[derive(Clone)]
 pub struct WorkerState {
     pub pool: PgPool,
     pub storage: Storage,
-    pub config: Arc<Config>,
+    pub config: Arc<TranscodeConfig>,
 }
 
 /// Runs `transcode.concurrency` worker loops until `shutdown` fires.
 pub async fn run_workers(state: WorkerState, shutdown: CancellationToken) {
     let mut tasks = Vec::new();
-    for n in 0..state.config.transcode.concurrency.max(1) {
+    for n in 0..state.config.concurrency {
         let worker_id = format!("{}-{}-{n}", hostname(), std::process::id());
         let state = state.clone();
         let shutdown = shutdown.clone();
@@ -37,8 +37,28 @@ pub async fn run_workers(state: WorkerState, shutdown: CancellationToken) {
             worker_loop(state, worker_id, shutdown).await;
         }));
     }
+    tasks.push(tokio::spawn(watch_queue(
+        state.pool.clone(),
+        shutdown.clone(),
+    )));
     for t in tasks {
         let _ = t.await;
+    }
+}
+
+/// How often the queue-depth gauge is refreshed.
+const DEPTH_EVERY: Duration = Duration::from_secs(5);
+
+async fn watch_queue(pool: PgPool, shutdown: CancellationToken) {
+    loop {
+        match queue::depth(&pool).await {
+            Ok(n) => metrics::queue_depth(n),
+            Err(e) => tracing::debug!(error = %e, "reading the queue depth failed"),
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(DEPTH_EVERY) => {}
+        }
     }
 }
 
@@ -54,7 +74,7 @@ async fn worker_loop(state: WorkerState, worker_id: String, shutdown: Cancellati
         if shutdown.is_cancelled() {
             return;
         }
-        let leased = queue::lease(&state.pool, &worker_id, state.config.transcode.lease_secs).await;
+        let leased = queue::lease(&state.pool, &worker_id, state.config.lease).await;
         match leased {
             Ok(Some(job)) => {
                 let span = tracing::info_span!("job", job_id = %job.id, cloudcast_id = %job.cloudcast_id, attempt = job.attempts);
@@ -64,7 +84,9 @@ async fn worker_loop(state: WorkerState, worker_id: String, shutdown: Cancellati
                 continue;
             }
             Ok(None) => {}
-            Err(e) => tracing::warn!(error = %e, "leasing a job failed"),
+            Err(e) => {
+                tracing::warn!(error = %cloudcast_core::error::Chain(&e), "leasing a job failed")
+            }
         }
         // Sleep until a NOTIFY, a periodic look (for retries whose back-off
         // ended and leases that expired), or shutdown.
@@ -93,8 +115,8 @@ async fn connect_listener(pool: &PgPool) -> Option<PgListener> {
 }
 
 async fn run_job(state: &WorkerState, worker_id: &str, job: Job, shutdown: &CancellationToken) {
-    let cfg = &state.config.transcode;
-    if job.attempts > cfg.max_attempts {
+    let cfg = &state.config;
+    if i64::from(job.attempts) > i64::from(cfg.max_attempts) {
         let reason = format!(
             "transcoding stopped {} times without finishing",
             job.attempts - 1
@@ -116,22 +138,30 @@ async fn run_job(state: &WorkerState, worker_id: &str, job: Job, shutdown: &Canc
         state.pool.clone(),
         job.id,
         worker_id.to_string(),
-        cfg.lease_secs,
+        cfg.lease,
         cancel.clone(),
         progress.clone(),
         shutdown.clone(),
     ));
     let work_dir = cfg.work_dir.join(job.id.to_string());
+    let started = std::time::Instant::now();
     let result = transcode(state, worker_id, &job, &work_dir, cancel.clone(), progress).await;
     renewer.abort();
     let _ = tokio::fs::remove_dir_all(&work_dir).await;
+    let outcome = match &result {
+        Ok(_) => "done",
+        Err(TranscodeError::Cancelled) => "cancelled",
+        Err(e) if e.is_permanent() => "failed",
+        Err(_) => "retry",
+    };
+    metrics::job_finished(outcome, started.elapsed());
     match result {
         Ok(duration_ms) => tracing::info!(duration_ms, "job done"),
         Err(TranscodeError::Cancelled) => {
             tracing::warn!("job cancelled; its lease was lost or the worker is stopping")
         }
         Err(e) => {
-            tracing::warn!(error = %e, permanent = e.is_permanent(), "job failed");
+            tracing::warn!(error = %cloudcast_core::error::Chain(&e), permanent = e.is_permanent(), "job failed");
             if let Err(e2) = queue::fail(
                 &state.pool,
                 &job,
@@ -142,7 +172,7 @@ async fn run_job(state: &WorkerState, worker_id: &str, job: Job, shutdown: &Canc
             )
             .await
             {
-                tracing::error!(error = %e2, "recording the failure failed; the lease will expire and the job runs again");
+                tracing::error!(error = %cloudcast_core::error::Chain(&e2), "recording the failure failed; the lease will expire and the job runs again");
             }
         }
     }
@@ -160,11 +190,11 @@ async fn transcode(
     let input = work_dir.join("original");
     let bytes = state.storage.get_to_file(&job.original_key, &input).await?;
     tracing::info!(bytes, "original downloaded");
-    let cfg = &state.config.transcode;
+    let cfg = &state.config;
     let spec = LadderSpec {
         bitrates_kbps: cfg.ladder_kbps.clone(),
         sample_rate: cfg.sample_rate,
-        timeout: Duration::from_secs(cfg.job_timeout_secs),
+        timeout: cfg.job_timeout,
     };
     let out_dir = work_dir.clone();
     let outputs = tokio::task::spawn_blocking(move || {
@@ -172,7 +202,7 @@ async fn transcode(
         index_all(out)
     })
     .await
-    .map_err(|e| TranscodeError::Gstreamer(format!("encoder thread failed: {e}")))??;
+    .map_err(TranscodeError::Thread)??;
     publish(&state.pool, &state.storage, job, worker_id, &outputs).await
 }
 
@@ -180,35 +210,30 @@ async fn renew_lease(
     pool: PgPool,
     job: uuid::Uuid,
     worker: String,
-    lease_secs: i64,
+    lease: Duration,
     cancel: Arc<AtomicBool>,
     progress: Arc<AtomicU8>,
     shutdown: CancellationToken,
 ) {
     // Every 2 s (and at most a third of the lease, so two missed renewals
     // still leave time): progress reaches the API quickly, and a deleted
-    // cloudcast cancels its job within seconds.
-    let every = Duration::from_secs((lease_secs.max(3) / 3).clamp(1, 2) as u64);
+    // cloudcast cancels its job within seconds. The lease is at least 3 s
+    // (validated at load).
+    let every = (lease / 3).clamp(Duration::from_secs(1), Duration::from_secs(2));
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => { cancel.store(true, Ordering::SeqCst); return; }
             _ = tokio::time::sleep(every) => {}
         }
-        match queue::renew(
-            &pool,
-            job,
-            &worker,
-            lease_secs,
-            progress.load(Ordering::Relaxed),
-        )
-        .await
-        {
+        match queue::renew(&pool, job, &worker, lease, progress.load(Ordering::Relaxed)).await {
             Ok(true) => {}
             Ok(false) => {
                 cancel.store(true, Ordering::SeqCst);
                 return;
             }
-            Err(e) => tracing::warn!(error = %e, "lease renewal failed; retrying"),
+            Err(e) => {
+                tracing::warn!(error = %cloudcast_core::error::Chain(&e), "lease renewal failed; retrying")
+            }
         }
     }
 }

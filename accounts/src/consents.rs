@@ -1,0 +1,174 @@
+//! Consents: contact by third parties (opt-in, off by default) and
+//! personalised ads (on by default, opt-out). Every change is
+//! recorded with its time as proof. Withdrawing ad consent queues the
+//! removal of the user's ad-interest rows in ClickHouse (done by the
+//! analytics node within seconds, and once more after stream nodes' consent
+//! caches and logs have caught up); new heartbeats stop counting as
+//! consented within the stream's consent cache time (a minute).
+
+use axum::Json;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use cloudcast_core::auth::AuthUser;
+use cloudcast_core::extract::ApiJson;
+
+use cloudcast_core::states::PurgeScope;
+
+use crate::{AccountsError, AccountsState};
+
+/// The second removal of a withdrawn user's ad-interest rows: after the
+/// stream's consent cache (60 s) and a normal log shipping delay.
+const REPEAT_PURGE_AFTER: &str = "5 minutes";
+
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct ConsentEvent {
+    pub kind: String,
+    pub granted: bool,
+    /// `signup` (the defaults of a new account) or `user`.
+    pub source: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Consents {
+    /// May third parties contact the user (by email) about their products?
+    pub third_party_contact: bool,
+    /// May the user's listening shape the ads they see?
+    pub personalised_ads: bool,
+    /// Every change, oldest first.
+    pub history: Vec<ConsentEvent>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentUpdate {
+    pub third_party_contact: Option<bool>,
+    pub personalised_ads: Option<bool>,
+}
+
+async fn load(pool: &sqlx::PgPool, user: Uuid) -> Result<Consents, AccountsError> {
+    let (third_party_contact, personalised_ads): (bool, bool) =
+        sqlx::query_as("SELECT third_party_consent, ads_consent FROM users WHERE id = $1")
+            .bind(user)
+            .fetch_optional(pool)
+            .await?
+            .ok_or(AccountsError::NotFound("account"))?;
+    let history = sqlx::query_as(
+        "SELECT kind, granted, source, at FROM consent_events WHERE user_id = $1 ORDER BY at, id",
+    )
+    .bind(user)
+    .fetch_all(pool)
+    .await?;
+    Ok(Consents {
+        third_party_contact,
+        personalised_ads,
+        history,
+    })
+}
+
+/// Records the defaults of a new account (in its registration transaction).
+pub async fn record_signup(
+    tx: &mut sqlx::PgConnection,
+    user: Uuid,
+    personalised_ads: bool,
+    third_party_contact: bool,
+) -> Result<(), AccountsError> {
+    sqlx::query(
+        "INSERT INTO consent_events (user_id, kind, granted, source)
+         VALUES ($1, 'personalised_ads', $2, 'signup'), ($1, 'third_party_contact', $3, 'signup')",
+    )
+    .bind(user)
+    .bind(personalised_ads)
+    .bind(third_party_contact)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+/// `GET /api/v1/me/consents`
+#[utoipa::path(get, path = "/api/v1/me/consents", tag = "privacy",
+    summary = "My consents and their history",
+    responses(
+        (status = 200, description = "Consents in force and every change", body = Consents),
+        (status = 401, description = "Not signed in", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
+pub async fn get(
+    State(state): State<AccountsState>,
+    AuthUser(user): AuthUser,
+) -> Result<Json<Consents>, AccountsError> {
+    Ok(Json(load(&state.pool, user).await?))
+}
+
+/// `PUT /api/v1/me/consents` `{"third_party_contact"?: bool, "personalised_ads"?: bool}`
+#[utoipa::path(put, path = "/api/v1/me/consents", tag = "privacy",
+    summary = "Give or withdraw a consent",
+    request_body = ConsentUpdate,
+    responses(
+        (status = 200, description = "Consents in force and every change", body = Consents),
+        (status = 401, description = "Not signed in", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 422, description = "A field is invalid", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
+pub async fn put(
+    State(state): State<AccountsState>,
+    AuthUser(user): AuthUser,
+    ApiJson(update): ApiJson<ConsentUpdate>,
+) -> Result<Json<Consents>, AccountsError> {
+    if update.third_party_contact.is_none() && update.personalised_ads.is_none() {
+        return Err(AccountsError::InvalidField(
+            "send `third_party_contact` and/or `personalised_ads` (true or false)".into(),
+        ));
+    }
+    let mut tx = state.pool.begin().await?;
+    // Lock the row: two concurrent changes are recorded in order.
+    let (third, ads): (bool, bool) = sqlx::query_as(
+        "SELECT third_party_consent, ads_consent FROM users WHERE id = $1 FOR UPDATE",
+    )
+    .bind(user)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(AccountsError::NotFound("account"))?;
+    let changes = [
+        ("third_party_contact", third, update.third_party_contact),
+        ("personalised_ads", ads, update.personalised_ads),
+    ];
+    for (kind, old, new) in changes {
+        let Some(new) = new.filter(|n| *n != old) else {
+            continue;
+        };
+        let column = if kind == "personalised_ads" {
+            "ads_consent"
+        } else {
+            "third_party_consent"
+        };
+        sqlx::query(&format!("UPDATE users SET {column} = $2 WHERE id = $1"))
+            .bind(user)
+            .bind(new)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO consent_events (user_id, kind, granted, source) VALUES ($1, $2, $3, 'user')",
+        )
+        .bind(user)
+        .bind(kind)
+        .bind(new)
+        .execute(&mut *tx)
+        .await?;
+        if kind == "personalised_ads" && !new {
+            sqlx::query(&format!(
+                "INSERT INTO analytics_purges (user_id, scope, run_after)
+                 VALUES ($1, $2, now()), ($1, $2, now() + interval '{REPEAT_PURGE_AFTER}')"
+            ))
+            .bind(user)
+            .bind(PurgeScope::AdInterest)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tracing::info!(user_id = %user, kind, granted = new, "consent changed");
+    }
+    tx.commit().await?;
+    Ok(Json(load(&state.pool, user).await?))
+}

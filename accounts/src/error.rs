@@ -1,0 +1,87 @@
+use axum::http::StatusCode;
+use cloudcast_core::auth::AuthError;
+use cloudcast_core::error::{ErrorCode, database_status};
+use cloudcast_core::impl_api_error;
+use cloudcast_core::storage::StorageError;
+
+/// Everything the account routes can answer with; the code decides the status.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AccountsError {
+    #[error("{0}")]
+    InvalidField(String),
+    #[error("registration refused: users under 13 may not register")]
+    UnderAge,
+    #[error("that email address is already registered")]
+    EmailTaken,
+    #[error("that username is taken")]
+    UsernameTaken,
+    #[error("login or password is wrong")]
+    BadCredentials,
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("too many attempts; retry in {0} s")]
+    RateLimited(u64),
+    #[error("{0}")]
+    TooLarge(String),
+    #[error("{0}")]
+    UnsupportedImage(String),
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("database failed")]
+    Database(#[from] sqlx::Error),
+    #[error("password hashing failed")]
+    Hash(#[source] argon2::password_hash::Error),
+    #[error("the password hashing thread failed")]
+    HashThread(#[from] tokio::task::JoinError),
+}
+
+impl ErrorCode for AccountsError {
+    fn code(&self) -> &'static str {
+        match self {
+            AccountsError::InvalidField(_) => "invalid_field",
+            AccountsError::UnderAge => "under_13",
+            AccountsError::EmailTaken => "email_taken",
+            AccountsError::UsernameTaken => "username_taken",
+            AccountsError::BadCredentials => "invalid_credentials",
+            AccountsError::NotFound(_) => "not_found",
+            AccountsError::RateLimited(_) => "rate_limited",
+            AccountsError::TooLarge(_) => "too_large",
+            AccountsError::UnsupportedImage(_) => "unsupported_image",
+            AccountsError::Auth(e) => e.code(),
+            AccountsError::Storage(e) => e.code(),
+            AccountsError::Database(_) => "database",
+            AccountsError::Hash(_) | AccountsError::HashThread(_) => "internal",
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            AccountsError::InvalidField(_) | AccountsError::UnderAge => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            AccountsError::EmailTaken | AccountsError::UsernameTaken => StatusCode::CONFLICT,
+            AccountsError::BadCredentials => StatusCode::UNAUTHORIZED,
+            AccountsError::NotFound(_) => StatusCode::NOT_FOUND,
+            AccountsError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            AccountsError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AccountsError::UnsupportedImage(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AccountsError::Auth(e) => e.status(),
+            AccountsError::Storage(e) => e.status(),
+            AccountsError::Database(e) => database_status(e),
+            AccountsError::Hash(_) | AccountsError::HashThread(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    }
+
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            AccountsError::RateLimited(secs) => Some(*secs),
+            _ => None,
+        }
+    }
+}
+impl_api_error!(AccountsError);

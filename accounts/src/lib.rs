@@ -1,0 +1,113 @@
+//! Accounts: registration (`registration.rs`), sessions and the signed-in
+//! account (`sessions.rs`), passwords (`passwords.rs`), profiles and
+//! avatars (`profiles.rs`), consents (`consents.rs`), the email outbox and
+//! its delivery (`mail.rs`), sign-in limits (`signin_limits.rs`) and the
+//! operators' commands (`operators.rs`).
+
+pub mod consents;
+pub mod error;
+pub mod mail;
+pub mod operators;
+pub mod passwords;
+pub mod profiles;
+pub mod registration;
+pub mod sessions;
+pub mod signin_limits;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRef};
+use cloudcast_core::config::AuthConfig;
+use cloudcast_core::storage::Storage;
+use sqlx::PgPool;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use error::AccountsError;
+pub use signin_limits::SigninLimits;
+
+#[derive(Clone)]
+pub struct AccountsState {
+    pub pool: PgPool,
+    /// Avatars.
+    pub storage: Storage,
+    pub auth: Arc<AuthConfig>,
+    /// Links in mail and the cookies' `Secure` flag are built on it.
+    pub public_url: Arc<str>,
+    pub max_avatar_bytes: usize,
+    pub max_json_bytes: usize,
+    /// Shared with every other password check (see `signin_limits.rs`).
+    pub limits: SigninLimits,
+}
+
+impl FromRef<AccountsState> for PgPool {
+    fn from_ref(s: &AccountsState) -> PgPool {
+        s.pool.clone()
+    }
+}
+
+/// The routes and their documentation, by body limit: JSON and avatars.
+fn routes() -> [OpenApiRouter<AccountsState>; 2] {
+    let api = OpenApiRouter::new()
+        .routes(routes!(registration::register))
+        .routes(routes!(registration::verify_email))
+        .routes(routes!(sessions::sign_in, sessions::sign_out))
+        .routes(routes!(sessions::me))
+        .routes(routes!(consents::get, consents::put))
+        .routes(routes!(profiles::get_own, profiles::put_own))
+        .routes(routes!(profiles::get_public))
+        .routes(routes!(profiles::get_avatar));
+    let avatars = OpenApiRouter::new().routes(routes!(profiles::put_avatar));
+    [api, avatars]
+}
+
+/// This crate's part of the OpenAPI document.
+pub fn api_doc() -> utoipa::openapi::OpenApi {
+    let [api, avatars] = routes();
+    api.merge(avatars).split_for_parts().1
+}
+
+pub fn router(state: AccountsState) -> Router {
+    let [api, avatars] = routes();
+    let api = api
+        .split_for_parts()
+        .0
+        .layer(DefaultBodyLimit::max(state.max_json_bytes));
+    // A little over the limit so the handler can answer with its own 413.
+    let avatars = avatars
+        .split_for_parts()
+        .0
+        .layer(DefaultBodyLimit::max(state.max_avatar_bytes + 1));
+    api.merge(avatars).with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cloudcast_core::apidoc::coverage_problems;
+
+    /// Every route [`router`] serves.
+    const SERVED: &[(&str, &str)] = &[
+        ("post", "/api/v1/accounts"),
+        ("get", "/api/v1/accounts/verify-email"),
+        ("post", "/api/v1/sessions"),
+        ("delete", "/api/v1/sessions"),
+        ("get", "/api/v1/me"),
+        ("get", "/api/v1/me/consents"),
+        ("put", "/api/v1/me/consents"),
+        ("get", "/api/v1/me/profile"),
+        ("put", "/api/v1/me/profile"),
+        ("put", "/api/v1/me/avatar"),
+        ("get", "/api/v1/users/{username}"),
+        ("get", "/api/v1/users/{username}/avatar"),
+    ];
+
+    #[test]
+    fn the_document_covers_every_route() {
+        assert_eq!(
+            coverage_problems(&api_doc(), SERVED, &["accounts", "privacy", "users"]),
+            Vec::<String>::new()
+        );
+    }
+}

@@ -1,0 +1,164 @@
+//! The email outbox: messages are rows first (in the same transaction as
+//! what caused them), then delivered over SMTP by [`run_delivery`] when a
+//! relay is configured. Without one they wait for `cloudcast admin outbox`.
+
+use std::time::Duration;
+
+use lettre::message::{Mailbox, header::ContentType};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use sqlx::{PgConnection, PgPool};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use cloudcast_core::config::{SmtpConfig, SmtpSecurity};
+
+use crate::AccountsError;
+
+pub async fn queue(
+    conn: &mut PgConnection,
+    user: Option<Uuid>,
+    to: &str,
+    kind: &str,
+    subject: &str,
+    body: &str,
+) -> Result<Uuid, AccountsError> {
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO email_outbox (id, user_id, to_address, kind, subject, body) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(id)
+    .bind(user)
+    .bind(to)
+    .bind(kind)
+    .bind(subject)
+    .bind(body)
+    .execute(conn)
+    .await?;
+    Ok(id)
+}
+
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct OutboxMail {
+    pub id: Uuid,
+    pub to_address: String,
+    pub kind: String,
+    pub subject: String,
+    pub body: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: time::OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub sent_at: Option<time::OffsetDateTime>,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+}
+
+pub async fn list(pool: &PgPool, unsent_only: bool) -> Result<Vec<OutboxMail>, AccountsError> {
+    Ok(sqlx::query_as(
+        "SELECT id, to_address, kind, subject, body, created_at, sent_at, attempts, last_error
+           FROM email_outbox WHERE (NOT $1 OR sent_at IS NULL) ORDER BY created_at",
+    )
+    .bind(unsent_only)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// How long one SMTP exchange may take before it counts as failed.
+const SMTP_TIMEOUT: Duration = Duration::from_secs(20);
+
+fn transport(
+    cfg: &SmtpConfig,
+) -> Result<AsyncSmtpTransport<Tokio1Executor>, lettre::transport::smtp::Error> {
+    let builder = match cfg.security {
+        SmtpSecurity::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&cfg.host),
+        SmtpSecurity::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&cfg.host)?,
+    };
+    let mut builder = builder.port(cfg.port).timeout(Some(SMTP_TIMEOUT));
+    if !cfg.username.is_empty() {
+        builder = builder.credentials(Credentials::new(
+            cfg.username.clone(),
+            cfg.password.expose().to_string(),
+        ));
+    }
+    Ok(builder.build())
+}
+
+/// Sends unsent mail every few seconds until `shutdown`; does nothing
+/// when no SMTP host is configured.
+pub async fn run_delivery(pool: PgPool, cfg: SmtpConfig, shutdown: CancellationToken) {
+    if cfg.host.is_empty() {
+        return;
+    }
+    let mailer = match transport(&cfg) {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::error!(error = %cloudcast_core::error::Chain(&e), "SMTP is misconfigured; mail stays in the outbox");
+            return;
+        }
+    };
+    let from: Mailbox = match cfg.from.parse() {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::error!(error = %e, "smtp.from is not a mailbox; mail stays in the outbox");
+            return;
+        }
+    };
+    loop {
+        if let Err(e) = deliver_batch(&pool, &mailer, &from).await {
+            tracing::warn!(error = %e, "mail delivery round failed");
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+        }
+    }
+}
+
+async fn deliver_batch(
+    pool: &PgPool,
+    mailer: &AsyncSmtpTransport<Tokio1Executor>,
+    from: &Mailbox,
+) -> Result<(), AccountsError> {
+    let mut tx = pool.begin().await?;
+    // SKIP LOCKED: several nodes may run delivery without sending twice.
+    let batch: Vec<(Uuid, String, String, String)> = sqlx::query_as(
+        "SELECT id, to_address, subject, body FROM email_outbox
+          WHERE sent_at IS NULL AND attempts < 10
+          ORDER BY created_at LIMIT 20 FOR UPDATE SKIP LOCKED",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for (id, to, subject, body) in batch {
+        let result = async {
+            let to: Mailbox = to.parse().map_err(|e| format!("bad address: {e}"))?;
+            let msg = Message::builder()
+                .from(from.clone())
+                .to(to)
+                .subject(subject)
+                .header(ContentType::TEXT_PLAIN)
+                .body(body)
+                .map_err(|e| e.to_string())?;
+            mailer.send(msg).await.map_err(|e| e.to_string())?;
+            Ok::<(), String>(())
+        }
+        .await;
+        match result {
+            Ok(()) => {
+                sqlx::query("UPDATE email_outbox SET sent_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            Err(e) => {
+                tracing::warn!(mail_id = %id, error = %e, "sending mail failed");
+                sqlx::query("UPDATE email_outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(e)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,424 @@
+//! Optional profile fields (real name, city, country, gender, birth year,
+//! bio, avatar): each has a visibility, private by default. The public view
+//! never includes the email address or any private field.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use cloudcast_core::auth::AuthUser;
+use cloudcast_core::extract::{ApiJson, ApiPath};
+
+use crate::{AccountsError, AccountsState};
+
+/// Fields that carry a visibility.
+pub const FIELDS: &[&str] = &[
+    "real_name",
+    "city",
+    "country",
+    "gender",
+    "birth_year",
+    "bio",
+    "avatar",
+];
+
+#[derive(Debug, Default, Clone, Serialize, Deserialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct ProfileFields {
+    pub real_name: Option<String>,
+    pub city: Option<String>,
+    pub country: Option<String>,
+    pub gender: Option<String>,
+    pub birth_year: Option<i32>,
+    pub bio: Option<String>,
+}
+
+/// The body of `PUT /api/v1/me/profile` (fields spelled out rather than
+/// flattened: serde cannot deny unknown fields through `flatten`).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileUpdate {
+    pub real_name: Option<String>,
+    pub city: Option<String>,
+    pub country: Option<String>,
+    pub gender: Option<String>,
+    pub birth_year: Option<i32>,
+    pub bio: Option<String>,
+    /// `{"city": "public", ...}`; fields not named stay private.
+    #[serde(default)]
+    pub visibility: BTreeMap<String, Visibility>,
+}
+
+impl ProfileUpdate {
+    fn fields(&self) -> ProfileFields {
+        ProfileFields {
+            real_name: self.real_name.clone(),
+            city: self.city.clone(),
+            country: self.country.clone(),
+            gender: self.gender.clone(),
+            birth_year: self.birth_year,
+            bio: self.bio.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Visibility {
+    Public,
+    Private,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OwnProfile {
+    #[serde(flatten)]
+    pub fields: ProfileFields,
+    pub avatar_url: Option<String>,
+    pub visibility: BTreeMap<String, Visibility>,
+}
+
+fn check_len(name: &str, v: &Option<String>, max: usize) -> Result<(), AccountsError> {
+    match v {
+        Some(s) if s.chars().count() > max => Err(AccountsError::InvalidField(format!(
+            "{name}: at most {max} characters"
+        ))),
+        Some(s) if s.chars().any(|c| c.is_control() && c != '\n') => Err(
+            AccountsError::InvalidField(format!("{name}: control characters are not allowed")),
+        ),
+        _ => Ok(()),
+    }
+}
+
+pub fn validate(update: &ProfileUpdate, this_year: i32) -> Result<(), AccountsError> {
+    let f = &update.fields();
+    check_len("real_name", &f.real_name, 100)?;
+    check_len("city", &f.city, 100)?;
+    check_len("gender", &f.gender, 40)?;
+    check_len("bio", &f.bio, 2000)?;
+    if let Some(c) = &f.country
+        && !(c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase()))
+    {
+        return Err(AccountsError::InvalidField(
+            "country: an ISO 3166-1 alpha-2 code such as \"GB\"".into(),
+        ));
+    }
+    if let Some(y) = f.birth_year
+        && !(1900..=this_year).contains(&y)
+    {
+        return Err(AccountsError::InvalidField(format!(
+            "birth_year: between 1900 and {this_year}"
+        )));
+    }
+    for key in update.visibility.keys() {
+        if !FIELDS.contains(&key.as_str()) {
+            return Err(AccountsError::InvalidField(format!(
+                "visibility: unknown field {key:?}; fields are {}",
+                FIELDS.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct StoredProfile {
+    #[sqlx(flatten)]
+    fields: ProfileFields,
+    avatar_key: Option<String>,
+    visibility: serde_json::Value,
+}
+
+type ProfileRow = (ProfileFields, Option<String>, serde_json::Value);
+
+async fn load(state: &AccountsState, user: Uuid) -> Result<Option<ProfileRow>, AccountsError> {
+    let row: Option<StoredProfile> = sqlx::query_as(
+        "SELECT real_name, city, country, gender, birth_year, bio, avatar_key, visibility
+           FROM profiles WHERE user_id = $1",
+    )
+    .bind(user)
+    .fetch_optional(&state.pool)
+    .await?;
+    Ok(row.map(|r| (r.fields, r.avatar_key, r.visibility)))
+}
+
+fn visibility_map(v: &serde_json::Value) -> BTreeMap<String, Visibility> {
+    serde_json::from_value(v.clone()).unwrap_or_default()
+}
+
+fn is_public(vis: &BTreeMap<String, Visibility>, field: &str) -> bool {
+    vis.get(field) == Some(&Visibility::Public)
+}
+
+async fn username_of(state: &AccountsState, user: Uuid) -> Result<String, AccountsError> {
+    sqlx::query_scalar("SELECT username FROM users WHERE id = $1")
+        .bind(user)
+        .fetch_optional(&state.pool)
+        .await?
+        .ok_or(AccountsError::NotFound("account"))
+}
+
+fn avatar_url(username: &str) -> String {
+    format!("/api/v1/users/{username}/avatar")
+}
+
+/// `GET /api/v1/me/profile`
+#[utoipa::path(get, path = "/api/v1/me/profile", tag = "accounts",
+    summary = "My profile, every field",
+    responses(
+        (status = 200, description = "The profile and each field's visibility", body = OwnProfile),
+        (status = 401, description = "Not signed in", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
+pub async fn get_own(
+    State(state): State<AccountsState>,
+    AuthUser(user): AuthUser,
+) -> Result<Json<OwnProfile>, AccountsError> {
+    let username = username_of(&state, user).await?;
+    let (fields, avatar, vis) = load(&state, user).await?.unwrap_or((
+        ProfileFields::default(),
+        None,
+        serde_json::json!({}),
+    ));
+    Ok(Json(OwnProfile {
+        fields,
+        avatar_url: avatar.map(|_| avatar_url(&username)),
+        visibility: visibility_map(&vis),
+    }))
+}
+
+/// `PUT /api/v1/me/profile`: replaces the optional fields and their visibility.
+#[utoipa::path(put, path = "/api/v1/me/profile", tag = "accounts",
+    summary = "Change my profile and what is public",
+    request_body = ProfileUpdate,
+    responses(
+        (status = 200, description = "The profile", body = OwnProfile),
+        (status = 401, description = "Not signed in", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 422, description = "A field is invalid", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
+pub async fn put_own(
+    State(state): State<AccountsState>,
+    AuthUser(user): AuthUser,
+    ApiJson(update): ApiJson<ProfileUpdate>,
+) -> Result<Json<OwnProfile>, AccountsError> {
+    validate(&update, time::OffsetDateTime::now_utc().year())?;
+    let f = &update.fields();
+    let vis = serde_json::to_value(&update.visibility)
+        .map_err(|e| AccountsError::InvalidField(format!("visibility: {e}")))?;
+    sqlx::query(
+        "INSERT INTO profiles (user_id, real_name, city, country, gender, birth_year, bio, visibility)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (user_id) DO UPDATE SET real_name = $2, city = $3, country = $4, gender = $5,
+             birth_year = $6, bio = $7, visibility = $8, updated_at = now()",
+    )
+    .bind(user)
+    .bind(&f.real_name)
+    .bind(&f.city)
+    .bind(&f.country)
+    .bind(&f.gender)
+    .bind(f.birth_year)
+    .bind(&f.bio)
+    .bind(vis)
+    .execute(&state.pool)
+    .await?;
+    get_own(State(state), AuthUser(user)).await
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PublicUser {
+    pub username: String,
+    /// Only the fields their owner made public.
+    pub profile: BTreeMap<&'static str, serde_json::Value>,
+    pub avatar_url: Option<String>,
+}
+
+/// `GET /api/v1/users/{username}`: the public view. Never the email.
+#[utoipa::path(get, path = "/api/v1/users/{username}", tag = "users",
+    summary = "A user's public profile (username and public fields only)",
+    params(("username" = String, Path, description = "The user's username")),
+    responses(
+        (status = 200, description = "The public view; never the email", body = PublicUser),
+        (status = 404, description = "No such user", body = cloudcast_core::apidoc::ErrorBody)))]
+pub async fn get_public(
+    State(state): State<AccountsState>,
+    ApiPath(username): ApiPath<String>,
+) -> Result<Json<PublicUser>, AccountsError> {
+    let row: Option<(Uuid, String)> =
+        sqlx::query_as("SELECT id, username FROM users WHERE lower(username) = lower($1)")
+            .bind(&username)
+            .fetch_optional(&state.pool)
+            .await?;
+    let (id, username) = row.ok_or(AccountsError::NotFound("user"))?;
+    let mut profile = BTreeMap::new();
+    let mut avatar_public = None;
+    if let Some((f, avatar, vis)) = load(&state, id).await? {
+        let vis = visibility_map(&vis);
+        let mut put = |k: &'static str, v: serde_json::Value| {
+            if is_public(&vis, k) && !v.is_null() {
+                profile.insert(k, v);
+            }
+        };
+        put("real_name", serde_json::json!(f.real_name));
+        put("city", serde_json::json!(f.city));
+        put("country", serde_json::json!(f.country));
+        put("gender", serde_json::json!(f.gender));
+        put("birth_year", serde_json::json!(f.birth_year));
+        put("bio", serde_json::json!(f.bio));
+        if avatar.is_some() && is_public(&vis, "avatar") {
+            avatar_public = Some(avatar_url(&username));
+        }
+    }
+    Ok(Json(PublicUser {
+        username,
+        profile,
+        avatar_url: avatar_public,
+    }))
+}
+
+/// Recognises the image formats we accept by their first bytes; the
+/// declared content type must agree with them.
+pub fn sniff_image(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if bytes.len() >= 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        Some("image/webp")
+    } else {
+        None
+    }
+}
+
+/// `PUT /api/v1/me/avatar`: the image as the body (PNG, JPEG or WebP).
+#[utoipa::path(put, path = "/api/v1/me/avatar", tag = "accounts",
+    summary = "Upload my avatar (PNG, JPEG or WebP)",
+    request_body(content = Vec<u8>, content_type = "image/png"),
+    responses(
+        (status = 204, description = "Stored"),
+        (status = 413, description = "Too large", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 415, description = "Not an image we take", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
+pub async fn put_avatar(
+    State(state): State<AccountsState>,
+    AuthUser(user): AuthUser,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode, AccountsError> {
+    let declared = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let max = state.max_avatar_bytes;
+    if body.len() > max {
+        return Err(AccountsError::TooLarge(format!(
+            "an avatar may be at most {max} bytes"
+        )));
+    }
+    let Some(kind) = sniff_image(&body) else {
+        return Err(AccountsError::UnsupportedImage(
+            "the avatar must be a PNG, JPEG or WebP image".into(),
+        ));
+    };
+    if declared != kind {
+        return Err(AccountsError::UnsupportedImage(format!(
+            "the body is {kind} but Content-Type says {declared:?}"
+        )));
+    }
+    let key = cloudcast_core::keys::avatar(user, Uuid::now_v7());
+    state.storage.put_bytes(&key, body, kind).await?;
+    let old: Option<Option<String>> = sqlx::query_scalar(
+        "INSERT INTO profiles (user_id, avatar_key, avatar_type) VALUES ($1, $2, $3)
+         ON CONFLICT (user_id) DO UPDATE SET avatar_key = $2, avatar_type = $3, updated_at = now()
+         RETURNING (SELECT avatar_key FROM profiles WHERE user_id = $1)",
+    )
+    .bind(user)
+    .bind(&key)
+    .bind(kind)
+    .fetch_optional(&state.pool)
+    .await?;
+    if let Some(Some(old)) = old
+        && old != key
+        && let Err(e) = state.storage.delete(&old).await
+    {
+        tracing::warn!(error = %e, "could not delete the previous avatar");
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/v1/users/{username}/avatar`: only when the owner made it public.
+#[utoipa::path(get, path = "/api/v1/users/{username}/avatar", tag = "users",
+    summary = "A user's avatar, when public",
+    params(("username" = String, Path, description = "The user's username")),
+    responses(
+        (status = 200, description = "The image", content_type = "image/*"),
+        (status = 404, description = "No avatar, or it is private", body = cloudcast_core::apidoc::ErrorBody)))]
+pub async fn get_avatar(
+    State(state): State<AccountsState>,
+    ApiPath(username): ApiPath<String>,
+) -> Result<Response, AccountsError> {
+    let row: Option<(Option<String>, Option<String>, serde_json::Value)> = sqlx::query_as(
+        "SELECT p.avatar_key, p.avatar_type, p.visibility FROM users u JOIN profiles p ON p.user_id = u.id
+          WHERE lower(u.username) = lower($1)",
+    )
+    .bind(&username)
+    .fetch_optional(&state.pool)
+    .await?;
+    let Some((Some(key), Some(kind), vis)) = row else {
+        return Err(AccountsError::NotFound("avatar"));
+    };
+    if !is_public(&visibility_map(&vis), "avatar") {
+        return Err(AccountsError::NotFound("avatar"));
+    }
+    let bytes = state.storage.get_bytes(&key).await?;
+    let mut resp = bytes.into_response();
+    if let Ok(v) = HeaderValue::from_str(&kind) {
+        resp.headers_mut().insert(header::CONTENT_TYPE, v);
+    }
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn update(json: serde_json::Value) -> Result<ProfileUpdate, serde_json::Error> {
+        serde_json::from_value(json)
+    }
+
+    #[test]
+    fn profile_rules() {
+        let ok = update(
+            serde_json::json!({"city": "Leeds", "country": "GB", "birth_year": 1990, "visibility": {"city": "public"}}),
+        );
+        assert!(ok.as_ref().is_ok_and(|u| validate(u, 2026).is_ok()));
+        let bad_country = update(serde_json::json!({"country": "England"}));
+        assert!(
+            bad_country
+                .as_ref()
+                .is_ok_and(|u| validate(u, 2026).is_err())
+        );
+        let bad_field = update(serde_json::json!({"visibility": {"email": "public"}}));
+        assert!(bad_field.as_ref().is_ok_and(|u| validate(u, 2026).is_err()));
+        let future = update(serde_json::json!({"birth_year": 2030}));
+        assert!(future.as_ref().is_ok_and(|u| validate(u, 2026).is_err()));
+        assert!(update(serde_json::json!({"email": "x@y.z"})).is_err());
+        assert!(update(serde_json::json!({"visibility": {"city": "friends"}})).is_err());
+    }
+
+    #[test]
+    fn images_are_sniffed() {
+        assert_eq!(sniff_image(b"\x89PNG\r\n\x1a\nrest"), Some("image/png"));
+        assert_eq!(sniff_image(&[0xFF, 0xD8, 0xFF, 0xE0]), Some("image/jpeg"));
+        assert_eq!(sniff_image(b"RIFF\0\0\0\0WEBPVP8 "), Some("image/webp"));
+        assert_eq!(sniff_image(b"GIF89a"), None);
+        assert_eq!(sniff_image(b"<svg"), None);
+    }
+}

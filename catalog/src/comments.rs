@@ -1,0 +1,536 @@
+//! Comments on cloudcasts and their moderation.
+//!
+//! What a user writes here is public: a comment shows its author's username
+//! and nothing else of the account. A new comment passes the filter
+//! ([`crate::moderation`]) or is held for an administrator; so is a comment
+//! that [`REPORTS_TO_HOLD`] listeners report. A held comment is seen by its
+//! author (marked held) and by administrators only. Deleting a comment
+//! deletes it, with its reports: nothing is kept.
+//!
+//! Lists are oldest first and paged by `?limit=` (default 50, at most 200)
+//! and `?offset=`; a page that is not the last says `next_offset`.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use cloudcast_core::auth::{AdminUser, AuthUser, MaybeUser};
+use cloudcast_core::extract::{ApiJson, ApiPath, ApiQuery};
+use cloudcast_core::states::CommentStatus;
+use cloudcast_core::visibility::{self, Access};
+
+use crate::moderation::{self, Verdict};
+use crate::{CatalogError, CatalogState};
+
+/// Longest comment, in characters (after trimming).
+pub const MAX_BODY_CHARS: usize = 2000;
+/// Longest report reason, in characters (after trimming).
+pub const MAX_REASON_CHARS: usize = 500;
+/// Distinct reports that hold a comment for review.
+pub const REPORTS_TO_HOLD: i64 = 3;
+const DEFAULT_LIMIT: u32 = 50;
+const MAX_LIMIT: u32 = 200;
+
+/// A comment as anyone may see it: the author's username, never more.
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct CommentView {
+    pub id: Uuid,
+    pub cloudcast_id: Uuid,
+    /// The author's username.
+    pub author: String,
+    pub body: String,
+    /// `held` comments are shown to their author and administrators only.
+    pub status: CommentStatus,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: time::OffsetDateTime,
+}
+
+/// A comment in the moderation queue.
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct ModerationView {
+    #[sqlx(flatten)]
+    #[serde(flatten)]
+    pub comment: CommentView,
+    /// Why it is held: `filter: ...` or `reported`.
+    pub held_reason: Option<String>,
+    /// How many users reported it, and the reasons they gave.
+    pub reports: i64,
+    pub report_reasons: Vec<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Page<T> {
+    pub comments: Vec<T>,
+    /// The `offset` of the next page; absent on the last page.
+    pub next_offset: Option<u64>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewComment {
+    pub body: String,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewReport {
+    pub reason: String,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    pub limit: Option<u32>,
+    pub offset: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AdminListQuery {
+    /// `held` (the default) or `visible`.
+    pub status: Option<CommentStatus>,
+    pub limit: Option<u32>,
+    pub offset: Option<u32>,
+}
+
+/// Trims `text` and checks it is 1..=`max` characters of plain text
+/// (newlines and tabs allowed; `\r\n` becomes `\n`).
+pub fn clean_text(name: &str, text: &str, max: usize) -> Result<String, CatalogError> {
+    let text = text.replace("\r\n", "\n");
+    let text = text.trim();
+    let chars = text.chars().count();
+    if chars == 0 || chars > max {
+        return Err(CatalogError::InvalidField(format!(
+            "{name}: must have 1 to {max} characters (it has {chars} after trimming)"
+        )));
+    }
+    if text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err(CatalogError::InvalidField(format!(
+            "{name}: control characters are not allowed"
+        )));
+    }
+    Ok(text.to_string())
+}
+
+/// `(limit, offset)` with the default and the cap applied.
+fn paging(limit: Option<u32>, offset: Option<u32>) -> (u32, u32) {
+    (
+        limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT),
+        offset.unwrap_or(0),
+    )
+}
+
+/// Cuts the extra row a query fetched to learn whether another page follows.
+fn page<T>(mut rows: Vec<T>, limit: u32, offset: u32) -> Page<T> {
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    Page {
+        next_offset: more.then(|| u64::from(offset) + u64::from(limit)),
+        comments: rows,
+    }
+}
+
+/// A foreign key that vanished under a concurrent delete is "not found".
+fn gone(what: &'static str) -> impl Fn(sqlx::Error) -> CatalogError {
+    move |e| match &e {
+        sqlx::Error::Database(d) if d.is_foreign_key_violation() => CatalogError::NotFound(what),
+        _ => CatalogError::Database(e),
+    }
+}
+
+/// Ok when the cloudcast exists and `user` may see it; "not found"
+/// otherwise, so private cloudcasts stay unknown.
+async fn visible_cloudcast(
+    state: &CatalogState,
+    id: Uuid,
+    user: Option<Uuid>,
+) -> Result<(), CatalogError> {
+    match visibility::load(&state.pool, id).await? {
+        Some(a) if a.visible_to(user) => Ok(()),
+        _ => Err(CatalogError::NotFound("cloudcast")),
+    }
+}
+
+/// What decides who may see, report or delete a comment.
+#[derive(sqlx::FromRow)]
+struct CommentAccess {
+    author_id: Uuid,
+    status: CommentStatus,
+    #[sqlx(flatten)]
+    cloudcast: Access,
+    user_is_admin: bool,
+}
+
+impl CommentAccess {
+    /// Whether `user` can see the comment at all: their own always (so they
+    /// can delete it even once the cloudcast went private), others' when
+    /// visible on a cloudcast visible to them.
+    fn seen_by(&self, user: Uuid) -> bool {
+        self.user_is_admin
+            || self.author_id == user
+            || (self.cloudcast.visible_to(Some(user)) && self.status == CommentStatus::Visible)
+    }
+}
+
+async fn access(
+    state: &CatalogState,
+    comment: Uuid,
+    user: Uuid,
+) -> Result<CommentAccess, CatalogError> {
+    let row: Option<CommentAccess> = sqlx::query_as(
+        "SELECT c.author_id, c.status, cc.owner_id, cc.private,
+                COALESCE((SELECT u.is_admin FROM users u WHERE u.id = $2), false) AS user_is_admin
+           FROM comments c JOIN cloudcasts cc ON cc.id = c.cloudcast_id
+          WHERE c.id = $1",
+    )
+    .bind(comment)
+    .bind(user)
+    .fetch_optional(&state.pool)
+    .await?;
+    match row {
+        // A comment the user cannot see is not found, as its cloudcast is.
+        Some(a) if a.seen_by(user) => Ok(a),
+        _ => Err(CatalogError::NotFound("comment")),
+    }
+}
+
+/// `POST /api/v1/cloudcasts/{id}/comments` `{"body": "..."}`: 201 with the
+/// comment when published, 202 with `"status": "held"` when the filter holds
+/// it for review.
+#[utoipa::path(post, path = "/api/v1/cloudcasts/{id}/comments", tag = "comments",
+    summary = "Comment on a cloudcast",
+    params(("id" = Uuid, Path, description = "The cloudcast")),
+    request_body = NewComment,
+    responses(
+        (status = 201, description = "Posted", body = CommentView),
+        (status = 202, description = "Held for review by the moderation filter", body = CommentView),
+        (status = 404, description = "No such cloudcast", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 422, description = "Empty or too long", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
+pub async fn create(
+    State(state): State<CatalogState>,
+    AuthUser(user): AuthUser,
+    ApiPath(cloudcast): ApiPath<Uuid>,
+    ApiJson(req): ApiJson<NewComment>,
+) -> Result<(StatusCode, Json<CommentView>), CatalogError> {
+    let body = clean_text("body", &req.body, MAX_BODY_CHARS)?;
+    let (status, held_reason) = match moderation::check(&body) {
+        Verdict::Clean => (CommentStatus::Visible, None),
+        Verdict::Held(reason) => (CommentStatus::Held, Some(reason)),
+    };
+    // The visibility check and the insert are one statement: a cloudcast
+    // made private meanwhile takes no comment from others.
+    let view: Option<CommentView> = sqlx::query_as(&format!(
+        "WITH c AS (
+            INSERT INTO comments (id, cloudcast_id, author_id, body, status, held_reason)
+            SELECT $1, cc.id, $3, $4, $5, $6 FROM cloudcasts cc
+             WHERE cc.id = $2 AND {visible}
+            RETURNING id, cloudcast_id, author_id, body, status, created_at)
+         SELECT c.id, c.cloudcast_id, u.username AS author, c.body, c.status, c.created_at
+           FROM c JOIN users u ON u.id = c.author_id",
+        visible = visibility::sql_visible("cc", "$3")
+    ))
+    .bind(Uuid::now_v7())
+    .bind(cloudcast)
+    .bind(user)
+    .bind(&body)
+    .bind(status)
+    .bind(&held_reason)
+    .fetch_optional(&state.pool)
+    .await
+    .map_err(gone("cloudcast"))?;
+    let Some(view) = view else {
+        return Err(CatalogError::NotFound("cloudcast"));
+    };
+    if let Some(reason) = &held_reason {
+        tracing::info!(comment_id = %view.id, cloudcast_id = %cloudcast, %reason, "comment held");
+        Ok((StatusCode::ACCEPTED, Json(view)))
+    } else {
+        Ok((StatusCode::CREATED, Json(view)))
+    }
+}
+
+/// `GET /api/v1/cloudcasts/{id}/comments?limit=&offset=`: visible comments,
+/// oldest first, with the caller's own held comments among them.
+#[utoipa::path(get, path = "/api/v1/cloudcasts/{id}/comments", tag = "comments",
+    summary = "A cloudcast's comments, oldest first",
+    params(("id" = Uuid, Path, description = "The cloudcast"), ListQuery),
+    responses(
+        (status = 200, description = "Visible comments (and my own held ones)", body = Page<CommentView>),
+        (status = 404, description = "No such cloudcast", body = cloudcast_core::apidoc::ErrorBody)),
+    security((), ("session" = [])))]
+pub async fn list(
+    State(state): State<CatalogState>,
+    MaybeUser(user): MaybeUser,
+    ApiPath(cloudcast): ApiPath<Uuid>,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<Page<CommentView>>, CatalogError> {
+    visible_cloudcast(&state, cloudcast, user).await?;
+    let (limit, offset) = paging(q.limit, q.offset);
+    let rows: Vec<CommentView> = sqlx::query_as(
+        "SELECT c.id, c.cloudcast_id, u.username AS author, c.body, c.status, c.created_at
+           FROM comments c JOIN users u ON u.id = c.author_id
+          WHERE c.cloudcast_id = $1 AND (c.status = $5 OR c.author_id = $2)
+          ORDER BY c.created_at, c.id
+          LIMIT $3 OFFSET $4",
+    )
+    .bind(cloudcast)
+    .bind(user)
+    .bind(i64::from(limit) + 1)
+    .bind(i64::from(offset))
+    .bind(CommentStatus::Visible)
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(Json(page(rows, limit, offset)))
+}
+
+/// `DELETE /api/v1/comments/{id}`: its author, the cloudcast's owner or an
+/// administrator deletes it for good.
+#[utoipa::path(delete, path = "/api/v1/comments/{id}", tag = "comments",
+    summary = "Delete a comment (its author, the cloudcast's owner or an administrator)",
+    params(("id" = Uuid, Path, description = "The comment")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, description = "Not allowed", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 404, description = "No such comment", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
+pub async fn delete(
+    State(state): State<CatalogState>,
+    AuthUser(user): AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<StatusCode, CatalogError> {
+    let a = access(&state, id, user).await?;
+    if user != a.author_id && user != a.cloudcast.owner_id && !a.user_is_admin {
+        return Err(CatalogError::Forbidden(
+            "only the comment's author, the cloudcast's owner or an administrator may delete it",
+        ));
+    }
+    remove(&state, id).await?;
+    tracing::info!(comment_id = %id, by = %user, "comment deleted");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn remove(state: &CatalogState, id: Uuid) -> Result<(), CatalogError> {
+    let done = sqlx::query("DELETE FROM comments WHERE id = $1")
+        .bind(id)
+        .execute(&state.pool)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(CatalogError::NotFound("comment"));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Reported {
+    pub comment_id: Uuid,
+    pub reported: bool,
+}
+
+/// `POST /api/v1/comments/{id}/report` `{"reason": "..."}`: 201 for a new
+/// report, 200 when this user had reported it already. The third distinct
+/// report holds the comment for review.
+#[utoipa::path(post, path = "/api/v1/comments/{id}/report", tag = "comments",
+    summary = "Report a comment; three reports hold it for review",
+    params(("id" = Uuid, Path, description = "The comment")),
+    request_body = NewReport,
+    responses(
+        (status = 201, description = "Reported", body = Reported),
+        (status = 200, description = "Already reported by me", body = Reported),
+        (status = 400, description = "My own comment", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 404, description = "No such comment", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
+pub async fn report(
+    State(state): State<CatalogState>,
+    AuthUser(user): AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(req): ApiJson<NewReport>,
+) -> Result<(StatusCode, Json<Reported>), CatalogError> {
+    let reason = clean_text("reason", &req.reason, MAX_REASON_CHARS)?;
+    let a = access(&state, id, user).await?;
+    if a.author_id == user {
+        return Err(CatalogError::OwnComment);
+    }
+    let mut tx = state.pool.begin().await?;
+    // The row lock orders concurrent reports, so the third one is counted
+    // as the third.
+    let locked: Option<(CommentStatus,)> =
+        sqlx::query_as("SELECT status FROM comments WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some((status,)) = locked else {
+        return Err(CatalogError::NotFound("comment"));
+    };
+    let added = sqlx::query(
+        "INSERT INTO comment_reports (comment_id, reporter_id, reason) VALUES ($1, $2, $3)
+         ON CONFLICT (comment_id, reporter_id) DO NOTHING",
+    )
+    .bind(id)
+    .bind(user)
+    .bind(&reason)
+    .execute(&mut *tx)
+    .await
+    .map_err(gone("comment"))?
+    .rows_affected()
+        == 1;
+    if added && status == CommentStatus::Visible {
+        let (reports,): (i64,) =
+            sqlx::query_as("SELECT count(*) FROM comment_reports WHERE comment_id = $1")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+        if reports >= REPORTS_TO_HOLD {
+            sqlx::query("UPDATE comments SET status = $2, held_reason = 'reported' WHERE id = $1")
+                .bind(id)
+                .bind(CommentStatus::Held)
+                .execute(&mut *tx)
+                .await?;
+            tracing::info!(comment_id = %id, reports, "comment held after reports");
+        }
+    }
+    tx.commit().await?;
+    let code = if added {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        code,
+        Json(Reported {
+            comment_id: id,
+            reported: true,
+        }),
+    ))
+}
+
+/// `GET /api/v1/admin/comments?status=held&limit=&offset=`: the moderation
+/// queue, oldest first, with each comment's reports.
+#[utoipa::path(get, path = "/api/v1/admin/comments", tag = "comments",
+    summary = "The moderation queue (administrators only)",
+    params(AdminListQuery),
+    responses(
+        (status = 200, description = "Comments with their reports", body = Page<ModerationView>),
+        (status = 403, description = "Not an administrator", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
+pub async fn admin_list(
+    State(state): State<CatalogState>,
+    AdminUser(_admin): AdminUser,
+    ApiQuery(q): ApiQuery<AdminListQuery>,
+) -> Result<Json<Page<ModerationView>>, CatalogError> {
+    let status = q.status.unwrap_or(CommentStatus::Held);
+    let (limit, offset) = paging(q.limit, q.offset);
+    let rows: Vec<ModerationView> = sqlx::query_as(
+        "SELECT c.id, c.cloudcast_id, u.username AS author, c.body, c.status, c.created_at,
+                c.held_reason,
+                (SELECT count(*) FROM comment_reports r WHERE r.comment_id = c.id) AS reports,
+                ARRAY(SELECT r.reason FROM comment_reports r WHERE r.comment_id = c.id
+                       ORDER BY r.created_at) AS report_reasons
+           FROM comments c JOIN users u ON u.id = c.author_id
+          WHERE c.status = $1
+          ORDER BY c.created_at, c.id
+          LIMIT $2 OFFSET $3",
+    )
+    .bind(status)
+    .bind(i64::from(limit) + 1)
+    .bind(i64::from(offset))
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(Json(page(rows, limit, offset)))
+}
+
+/// `POST /api/v1/admin/comments/{id}/approve`: publishes the comment and
+/// clears its reports.
+#[utoipa::path(post, path = "/api/v1/admin/comments/{id}/approve", tag = "comments",
+    summary = "Approve a held comment (administrators only)",
+    params(("id" = Uuid, Path, description = "The comment")),
+    responses(
+        (status = 200, description = "Visible again", body = CommentView),
+        (status = 403, description = "Not an administrator", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 404, description = "No such comment", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
+pub async fn admin_approve(
+    State(state): State<CatalogState>,
+    // The path first: a malformed id is a 400 whoever asks.
+    ApiPath(id): ApiPath<Uuid>,
+    AdminUser(user): AdminUser,
+) -> Result<Json<CommentView>, CatalogError> {
+    let mut tx = state.pool.begin().await?;
+    let view: Option<CommentView> = sqlx::query_as(
+        "WITH c AS (
+            UPDATE comments SET status = $2, held_reason = NULL, moderated_at = now()
+             WHERE id = $1
+            RETURNING id, cloudcast_id, author_id, body, status, created_at)
+         SELECT c.id, c.cloudcast_id, u.username AS author, c.body, c.status, c.created_at
+           FROM c JOIN users u ON u.id = c.author_id",
+    )
+    .bind(id)
+    .bind(CommentStatus::Visible)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(view) = view else {
+        return Err(CatalogError::NotFound("comment"));
+    };
+    sqlx::query("DELETE FROM comment_reports WHERE comment_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    tracing::info!(comment_id = %id, by = %user, "comment approved");
+    Ok(Json(view))
+}
+
+/// `DELETE /api/v1/admin/comments/{id}`: removes the comment for good.
+#[utoipa::path(delete, path = "/api/v1/admin/comments/{id}", tag = "comments",
+    summary = "Remove a comment (administrators only)",
+    params(("id" = Uuid, Path, description = "The comment")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 403, description = "Not an administrator", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 404, description = "No such comment", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
+pub async fn admin_remove(
+    State(state): State<CatalogState>,
+    // The path first: a malformed id is a 400 whoever asks.
+    ApiPath(id): ApiPath<Uuid>,
+    AdminUser(user): AdminUser,
+) -> Result<StatusCode, CatalogError> {
+    remove(&state, id).await?;
+    tracing::info!(comment_id = %id, by = %user, "comment removed by moderation");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_trimmed_and_bounded() {
+        assert_eq!(
+            clean_text("body", "  hi\r\nthere \n", 10).ok().as_deref(),
+            Some("hi\nthere")
+        );
+        assert!(clean_text("body", " \n\t ", 10).is_err());
+        assert!(clean_text("body", &"é".repeat(10), 10).is_ok());
+        assert!(clean_text("body", &"é".repeat(11), 10).is_err());
+        assert!(clean_text("body", "bell\u{7}", 10).is_err());
+    }
+
+    #[test]
+    fn pages_say_where_the_next_starts() {
+        assert_eq!(paging(None, None), (50, 0));
+        assert_eq!(paging(Some(0), Some(3)), (1, 3));
+        assert_eq!(paging(Some(5000), None), (200, 0));
+        let p = page(vec![1, 2, 3], 2, 4);
+        assert_eq!((p.comments, p.next_offset), (vec![1, 2], Some(6)));
+        let p = page(vec![1, 2], 2, 0);
+        assert_eq!((p.comments, p.next_offset), (vec![1, 2], None));
+    }
+}

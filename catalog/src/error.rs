@@ -1,0 +1,63 @@
+use axum::http::StatusCode;
+use cloudcast_core::auth::AuthError;
+use cloudcast_core::error::{ErrorCode, database_status};
+use cloudcast_core::impl_api_error;
+use cloudcast_core::storage::StorageError;
+
+/// Everything the catalogue's routes can answer with; the code decides the status.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CatalogError {
+    #[error("{0}")]
+    InvalidField(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("only the owner may change this cloudcast")]
+    NotOwner,
+    #[error("only a cloudcast whose processing failed can be retried")]
+    NotRetryable,
+    /// The signed-in user may not do this (the message says who may).
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("you cannot report your own comment; delete it instead")]
+    OwnComment,
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("database failed")]
+    Database(#[from] sqlx::Error),
+}
+
+impl ErrorCode for CatalogError {
+    fn code(&self) -> &'static str {
+        match self {
+            CatalogError::InvalidField(_) => "invalid_field",
+            CatalogError::BadRequest(_) => "bad_query",
+            CatalogError::NotFound(_) => "not_found",
+            CatalogError::NotOwner => "not_owner",
+            CatalogError::NotRetryable => "not_retryable",
+            CatalogError::Forbidden(_) => "forbidden",
+            CatalogError::OwnComment => "own_comment",
+            CatalogError::Auth(e) => e.code(),
+            CatalogError::Storage(e) => e.code(),
+            CatalogError::Database(_) => "database",
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            CatalogError::InvalidField(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            CatalogError::BadRequest(_) | CatalogError::OwnComment => StatusCode::BAD_REQUEST,
+            CatalogError::NotFound(_) => StatusCode::NOT_FOUND,
+            CatalogError::NotOwner | CatalogError::Forbidden(_) => StatusCode::FORBIDDEN,
+            CatalogError::NotRetryable => StatusCode::CONFLICT,
+            CatalogError::Auth(e) => e.status(),
+            CatalogError::Storage(e) => e.status(),
+            CatalogError::Database(e) => database_status(e),
+        }
+    }
+}
+impl_api_error!(CatalogError);

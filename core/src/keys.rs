@@ -1,0 +1,135 @@
+//! Every S3 key and prefix the system writes, in one place. Writers build
+//! their keys here, and erasure deletes the prefixes here, so an object
+//! kind added later is either under a prefix erasure already deletes or
+//! fails the unit test below.
+//!
+//! The layout: `originals/<cloudcast>/<upload>` (the uploaded file),
+//! `uploads/<upload>/tail-<id>` (bytes of an unfinished upload past its
+//! last full part), `media/<cloudcast>/<version>/` (renditions and
+//! waveform of one published version), `avatars/<user>/<id>`,
+//! `exports/<user>/<export>.zip`.
+
+use uuid::Uuid;
+
+/// The uploaded original of `cloudcast`, written by upload `upload`.
+pub fn original(cloudcast: Uuid, upload: Uuid) -> String {
+    format!("originals/{cloudcast}/{upload}")
+}
+
+/// A fresh tail object of an unfinished upload.
+pub fn upload_tail(upload: Uuid, tail: Uuid) -> String {
+    format!("uploads/{upload}/tail-{tail}")
+}
+
+/// Everything one published version of a cloudcast's media holds.
+pub fn media_version(cloudcast: Uuid, version: Uuid) -> String {
+    format!("media/{cloudcast}/{version}/")
+}
+
+/// One rendition (`aac_128k`, ...) of a published version.
+pub fn rendition(cloudcast: Uuid, version: Uuid, name: &str) -> String {
+    format!("{}{name}.mp4", media_version(cloudcast, version))
+}
+
+/// The waveform peaks (audiowaveform JSON) of a published version.
+pub fn peaks(cloudcast: Uuid, version: Uuid) -> String {
+    format!("{}peaks.json", media_version(cloudcast, version))
+}
+
+/// A user's avatar image (a new id per upload, so caches never go stale).
+pub fn avatar(user: Uuid, id: Uuid) -> String {
+    format!("avatars/{user}/{id}")
+}
+
+/// A background data export's archive.
+pub fn export_archive(user: Uuid, export: Uuid) -> String {
+    format!("exports/{user}/{export}.zip")
+}
+
+/// What deleting one cloudcast removes: its original and all its media.
+pub fn cloudcast_prefixes(cloudcast: Uuid) -> [String; 2] {
+    [
+        format!("originals/{cloudcast}/"),
+        format!("media/{cloudcast}/"),
+    ]
+}
+
+/// What erasing an account removes: its cloudcasts' originals and media,
+/// its unfinished uploads' tails, its avatars and its data exports.
+pub fn account_prefixes(user: Uuid, cloudcasts: &[Uuid], uploads: &[Uuid]) -> Vec<String> {
+    let mut out = Vec::with_capacity(cloudcasts.len() * 2 + uploads.len() + 2);
+    for id in cloudcasts {
+        out.extend(cloudcast_prefixes(*id));
+    }
+    for id in uploads {
+        out.push(format!("uploads/{id}/"));
+    }
+    out.push(format!("avatars/{user}/"));
+    out.push(format!("exports/{user}/"));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_of_an_account_lies_under_its_erasure_prefixes() {
+        let (user, cc, up, v) = (
+            Uuid::from_u128(1),
+            Uuid::from_u128(2),
+            Uuid::from_u128(3),
+            Uuid::from_u128(4),
+        );
+        let prefixes = account_prefixes(user, &[cc], &[up]);
+        let keys = [
+            original(cc, up),
+            upload_tail(up, Uuid::from_u128(5)),
+            rendition(cc, v, "aac_128k"),
+            peaks(cc, v),
+            avatar(user, Uuid::from_u128(6)),
+            export_archive(user, Uuid::from_u128(7)),
+        ];
+        for key in &keys {
+            assert!(
+                prefixes.iter().any(|p| key.starts_with(p.as_str())),
+                "{key} is under no erasure prefix"
+            );
+        }
+        // Another account's objects are under none of them.
+        let other = Uuid::from_u128(9);
+        for key in [
+            avatar(other, v),
+            export_archive(other, v),
+            original(other, up),
+        ] {
+            assert!(
+                !prefixes.iter().any(|p| key.starts_with(p.as_str())),
+                "{key}"
+            );
+        }
+        assert_eq!(
+            prefixes,
+            [
+                format!("originals/{cc}/"),
+                format!("media/{cc}/"),
+                format!("uploads/{up}/"),
+                format!("avatars/{user}/"),
+                format!("exports/{user}/"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_cloudcasts_keys_lie_under_its_prefixes() {
+        let (cc, v) = (Uuid::from_u128(2), Uuid::from_u128(4));
+        let prefixes = cloudcast_prefixes(cc);
+        for key in [original(cc, v), rendition(cc, v, "x"), peaks(cc, v)] {
+            assert!(
+                prefixes.iter().any(|p| key.starts_with(p.as_str())),
+                "{key}"
+            );
+        }
+        assert!(media_version(cc, v).starts_with(&prefixes[1]));
+    }
+}

@@ -1,0 +1,76 @@
+//! The foundation's metrics, declared and described here: HTTP requests,
+//! answered errors, and calls to S3 and PostgreSQL. Names and labels are
+//! stable; dashboards (`infra/grafana/`) rely on them.
+
+use std::time::Duration;
+
+use axum::http::StatusCode;
+
+pub const HTTP_REQUESTS: &str = "cloudcast_http_requests_total";
+pub const HTTP_DURATION: &str = "cloudcast_http_request_duration_seconds";
+pub const ERRORS: &str = "cloudcast_errors_total";
+pub const S3_CALLS: &str = "cloudcast_s3_calls_total";
+pub const S3_DURATION: &str = "cloudcast_s3_call_duration_seconds";
+pub const PG_CALLS: &str = "cloudcast_postgres_calls_total";
+pub const PG_DURATION: &str = "cloudcast_postgres_call_duration_seconds";
+
+/// Registers the descriptions (called once by the binary at start).
+pub fn describe() {
+    use metrics::{Unit, describe_counter, describe_histogram};
+    describe_counter!(
+        HTTP_REQUESTS,
+        "HTTP requests answered, by route (the matched pattern), method and status"
+    );
+    describe_histogram!(
+        HTTP_DURATION,
+        Unit::Seconds,
+        "Time to answer an HTTP request (until the headers), by route and method"
+    );
+    describe_counter!(ERRORS, "Error answers by code and status");
+    describe_counter!(
+        S3_CALLS,
+        "S3 calls by operation and outcome (ok, not_found, error)"
+    );
+    describe_histogram!(S3_DURATION, Unit::Seconds, "S3 call latency by operation");
+    describe_counter!(
+        PG_CALLS,
+        "PostgreSQL calls on the hot paths (session, cloudcast and queue look-ups) by operation and outcome"
+    );
+    describe_histogram!(
+        PG_DURATION,
+        Unit::Seconds,
+        "PostgreSQL call latency by operation"
+    );
+}
+
+/// One HTTP request answered.
+pub fn http_request(route: &str, method: &str, status: u16, took: Duration) {
+    let status = status.to_string();
+    metrics::counter!(HTTP_REQUESTS, "route" => route.to_string(), "method" => method.to_string(), "status" => status)
+        .increment(1);
+    metrics::histogram!(HTTP_DURATION, "route" => route.to_string(), "method" => method.to_string())
+        .record(took.as_secs_f64());
+}
+
+pub(crate) fn error_answered(code: &'static str, status: StatusCode) {
+    metrics::counter!(ERRORS, "code" => code, "status" => status.as_str().to_string()).increment(1);
+}
+
+/// One S3 call and how it ended.
+pub(crate) fn s3_call(op: &'static str, outcome: &'static str, took: Duration) {
+    metrics::counter!(S3_CALLS, "op" => op, "outcome" => outcome).increment(1);
+    metrics::histogram!(S3_DURATION, "op" => op).record(took.as_secs_f64());
+}
+
+/// Times a PostgreSQL call under `op` (a fixed name such as `session_lookup`).
+pub async fn timed_pg<T, F>(op: &'static str, fut: F) -> Result<T, sqlx::Error>
+where
+    F: std::future::Future<Output = Result<T, sqlx::Error>>,
+{
+    let started = std::time::Instant::now();
+    let result = fut.await;
+    let outcome = if result.is_ok() { "ok" } else { "error" };
+    metrics::counter!(PG_CALLS, "op" => op, "outcome" => outcome).increment(1);
+    metrics::histogram!(PG_DURATION, "op" => op).record(started.elapsed().as_secs_f64());
+    result
+}

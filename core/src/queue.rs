@@ -1,0 +1,227 @@
+//! The transcode queue: a PostgreSQL table leased with `FOR UPDATE SKIP LOCKED`.
+//! Every statement that touches `transcode_jobs` lives here: the upload's
+//! completion enqueues, workers lease, renew, finish and fail, owners retry.
+//!
+//! A running job holds a lease that its worker renews; a job whose lease ran
+//! out (its worker died) is leased again by the next worker. Failures retry
+//! with exponential back-off up to `max_attempts`, then the job and its
+//! cloudcast are `failed` with the reason kept for the DJ.
+
+use std::time::Duration;
+
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::states::{CloudcastStatus, JobState};
+
+/// NOTIFY channel: idle workers wake at once when a job is queued.
+pub const CHANNEL: &str = "transcode_jobs";
+
+/// Queues the transcode of `cloudcast` in the caller's transaction; the
+/// workers are woken when it commits. Returns the job's id.
+pub async fn enqueue(tx: &mut PgConnection, cloudcast: Uuid) -> Result<Uuid, sqlx::Error> {
+    let id = Uuid::now_v7();
+    sqlx::query("INSERT INTO transcode_jobs (id, cloudcast_id, state) VALUES ($1, $2, $3)")
+        .bind(id)
+        .bind(cloudcast)
+        .bind(JobState::Queued)
+        .execute(&mut *tx)
+        .await?;
+    // Delivered at commit: idle workers wake at once instead of polling.
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(CHANNEL)
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    Ok(id)
+}
+
+/// Jobs waiting for a worker (for the queue-depth gauge).
+pub async fn depth(pool: &PgPool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT count(*) FROM transcode_jobs WHERE state = $1")
+        .bind(JobState::Queued)
+        .fetch_one(pool)
+        .await
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Job {
+    pub id: Uuid,
+    pub cloudcast_id: Uuid,
+    pub attempts: i32,
+    pub original_key: String,
+}
+
+/// Takes the oldest runnable job, if any.
+pub async fn lease(
+    pool: &PgPool,
+    worker: &str,
+    lease: Duration,
+) -> Result<Option<Job>, sqlx::Error> {
+    sqlx::query_as::<_, Job>(
+        "WITH next AS (
+             SELECT id FROM transcode_jobs
+             WHERE (state = $3 AND run_after <= now())
+                OR (state = $4 AND lease_until < now())
+             ORDER BY run_after
+             LIMIT 1
+             FOR UPDATE SKIP LOCKED
+         )
+         UPDATE transcode_jobs j
+            SET state = $4, attempts = j.attempts + 1, worker = $1, progress = 0,
+                lease_until = now() + make_interval(secs => $2), updated_at = now()
+           FROM next, cloudcasts c
+          WHERE j.id = next.id AND c.id = j.cloudcast_id
+         RETURNING j.id, j.cloudcast_id, j.attempts, c.original_key",
+    )
+    .bind(worker)
+    .bind(lease.as_secs_f64())
+    .bind(JobState::Queued)
+    .bind(JobState::Running)
+    .fetch_optional(pool)
+    .await
+}
+
+/// Extends the lease and records progress; `false` means the job is no
+/// longer ours (lease lost, or the cloudcast and its job were deleted).
+pub async fn renew(
+    pool: &PgPool,
+    job: Uuid,
+    worker: &str,
+    lease: Duration,
+    progress: u8,
+) -> Result<bool, sqlx::Error> {
+    let res = sqlx::query(
+        "UPDATE transcode_jobs SET lease_until = now() + make_interval(secs => $3), progress = $4, updated_at = now()
+         WHERE id = $1 AND worker = $2 AND state = $5",
+    )
+    .bind(job)
+    .bind(worker)
+    .bind(lease.as_secs_f64())
+    .bind(progress.min(100) as i16)
+    .bind(JobState::Running)
+    .execute(pool)
+    .await?;
+    Ok(res.rows_affected() == 1)
+}
+
+/// Marks the job done in the publishing transaction; `false` when it is no
+/// longer this worker's (lease lost, or the cloudcast was deleted), and
+/// then nothing may be published.
+pub async fn complete(tx: &mut PgConnection, job: Uuid, worker: &str) -> Result<bool, sqlx::Error> {
+    let res = sqlx::query(
+        "UPDATE transcode_jobs SET state = $3, error = NULL, lease_until = NULL, progress = 100, updated_at = now()
+         WHERE id = $1 AND worker = $2 AND state = $4",
+    )
+    .bind(job)
+    .bind(worker)
+    .bind(JobState::Done)
+    .bind(JobState::Running)
+    .execute(&mut *tx)
+    .await?;
+    Ok(res.rows_affected() == 1)
+}
+
+/// Puts a failed job back in the queue at once (a DJ or an admin asked);
+/// `false` when the cloudcast has no failed job.
+pub async fn retry_failed(pool: &PgPool, cloudcast: Uuid) -> Result<bool, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let job: Option<Uuid> = sqlx::query_scalar(
+        "UPDATE transcode_jobs SET state = $2, attempts = 0, error = NULL, progress = 0,
+                run_after = now(), lease_until = NULL, updated_at = now()
+          WHERE cloudcast_id = $1 AND state = $3
+          RETURNING id",
+    )
+    .bind(cloudcast)
+    .bind(JobState::Queued)
+    .bind(JobState::Failed)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(job) = job else {
+        return Ok(false);
+    };
+    sqlx::query(
+        "UPDATE cloudcasts SET status = $2, error = NULL, updated_at = now() WHERE id = $1",
+    )
+    .bind(cloudcast)
+    .bind(CloudcastStatus::Processing)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(CHANNEL)
+        .bind(job.to_string())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Back-off before attempt `attempts + 1`: 10 s, 20 s, 40 s ... capped at 1 h.
+pub fn backoff_secs(attempts: i32) -> i64 {
+    let exp = attempts.clamp(1, 10) - 1;
+    (10i64 << exp).min(3600)
+}
+
+/// Records a failure: back to the queue for a retry, or `failed` for good.
+pub async fn fail(
+    pool: &PgPool,
+    job: &Job,
+    worker: &str,
+    reason: &str,
+    permanent: bool,
+    max_attempts: u32,
+) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    if permanent || i64::from(job.attempts) >= i64::from(max_attempts) {
+        let res = sqlx::query(
+            "UPDATE transcode_jobs SET state = $4, error = $3, lease_until = NULL, updated_at = now()
+             WHERE id = $1 AND worker = $2 AND state = $5",
+        )
+        .bind(job.id)
+        .bind(worker)
+        .bind(reason)
+        .bind(JobState::Failed)
+        .bind(JobState::Running)
+        .execute(&mut *tx)
+        .await?;
+        if res.rows_affected() == 1 {
+            sqlx::query(
+                "UPDATE cloudcasts SET status = $3, error = $2, updated_at = now() WHERE id = $1",
+            )
+            .bind(job.cloudcast_id)
+            .bind(reason)
+            .bind(CloudcastStatus::Failed)
+            .execute(&mut *tx)
+            .await?;
+        }
+    } else {
+        sqlx::query(
+            "UPDATE transcode_jobs SET state = $5, error = $3, lease_until = NULL,
+                    run_after = now() + make_interval(secs => $4), updated_at = now()
+             WHERE id = $1 AND worker = $2 AND state = $6",
+        )
+        .bind(job.id)
+        .bind(worker)
+        .bind(reason)
+        .bind(backoff_secs(job.attempts) as f64)
+        .bind(JobState::Queued)
+        .bind(JobState::Running)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        assert_eq!(backoff_secs(1), 10);
+        assert_eq!(backoff_secs(2), 20);
+        assert_eq!(backoff_secs(3), 40);
+        assert_eq!(backoff_secs(50), 3600);
+    }
+}

@@ -1,0 +1,266 @@
+//! The states things move through, as Rust enums, each mapped here (and
+//! only here) to the text its column's CHECK constraint allows. A state
+//! column is read and written through these types, so a misspelt state is
+//! a compile error, and the unit test below fails if a migration and an
+//! enum disagree.
+
+use sqlx::Postgres;
+use sqlx::encode::IsNull;
+use sqlx::error::BoxDynError;
+use sqlx::postgres::{PgArgumentBuffer, PgTypeInfo, PgValueRef};
+
+/// An enum stored as `text` with a CHECK constraint: the Rust names, the
+/// database spellings, and the same spellings in JSON and in the OpenAPI
+/// document (implemented here from the one list, not derived, so the three
+/// cannot disagree), and sqlx.
+macro_rules! text_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant),+
+        }
+
+        impl $name {
+            /// Every value, in the order the CHECK constraint lists them.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+
+            pub fn parse(s: &str) -> Option<$name> {
+                match s {
+                    $($text => Some($name::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                $name::parse(&text).ok_or_else(|| {
+                    serde::de::Error::unknown_variant(&text, &[$($text),+])
+                })
+            }
+        }
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .enum_values(Some([$($text),+]))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
+
+        impl sqlx::Type<Postgres> for $name {
+            fn type_info() -> PgTypeInfo {
+                <&str as sqlx::Type<Postgres>>::type_info()
+            }
+            fn compatible(ty: &PgTypeInfo) -> bool {
+                <&str as sqlx::Type<Postgres>>::compatible(ty)
+            }
+        }
+
+        impl<'q> sqlx::Encode<'q, Postgres> for $name {
+            fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
+                <&str as sqlx::Encode<'q, Postgres>>::encode_by_ref(&self.as_str(), buf)
+            }
+        }
+
+        impl<'r> sqlx::Decode<'r, Postgres> for $name {
+            fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
+                let text = <&str as sqlx::Decode<'r, Postgres>>::decode(value)?;
+                $name::parse(text)
+                    .ok_or_else(|| format!("{text:?} is not a {}", stringify!($name)).into())
+            }
+        }
+    };
+}
+
+text_enum! {
+    /// A tus upload (`uploads.state`).
+    UploadState {
+        /// Takes bytes.
+        Receiving = "receiving",
+        /// Every byte arrived; its cloudcast exists.
+        Complete = "complete",
+        /// The client abandoned it (tus termination).
+        Terminated = "terminated",
+        /// No byte arrived for `uploads.expiry_secs` (tus expiration).
+        Expired = "expired",
+    }
+}
+
+impl UploadState {
+    /// Neither complete nor receiving: the upload is gone for the client.
+    pub fn is_closed(self) -> bool {
+        matches!(self, UploadState::Terminated | UploadState::Expired)
+    }
+}
+
+text_enum! {
+    /// A cloudcast (`cloudcasts.status`).
+    CloudcastStatus {
+        /// Uploaded, waiting for or in its transcode.
+        Processing = "processing",
+        /// Published: it can be streamed.
+        Ready = "ready",
+        /// Transcoding failed for good (the owner may retry it).
+        Failed = "failed",
+        /// The upload was not audio we take; its bytes were deleted.
+        Rejected = "rejected",
+    }
+}
+
+text_enum! {
+    /// A transcode job (`transcode_jobs.state`).
+    JobState {
+        Queued = "queued",
+        Running = "running",
+        Done = "done",
+        Failed = "failed",
+    }
+}
+
+text_enum! {
+    /// A background data export (`exports.status`).
+    ExportState {
+        Building = "building",
+        Ready = "ready",
+        Failed = "failed",
+    }
+}
+
+text_enum! {
+    /// A comment (`comments.status`).
+    CommentStatus {
+        /// Shown to everyone who may see its cloudcast.
+        Visible = "visible",
+        /// Waiting for a moderator; shown to its author and moderators only.
+        Held = "held",
+    }
+}
+
+text_enum! {
+    /// What a queued analytics removal covers (`analytics_purges.scope`).
+    PurgeScope {
+        /// A user's ad-interest rows (ad consent withdrawn).
+        AdInterest = "ad_interest",
+        /// Everything of an erased account.
+        Account = "account",
+    }
+}
+
+text_enum! {
+    /// Why an account was erased (`erased_accounts.reason`).
+    ErasureReason {
+        /// The user asked.
+        User = "user",
+        /// Reported as under 13.
+        Under13 = "under_13",
+        /// Another operator decision.
+        Operator = "operator",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every migration, in order.
+    const MIGRATIONS: &[&str] = &[
+        include_str!("../migrations/0001_foundation.sql"),
+        include_str!("../migrations/0002_accounts_and_uploads.sql"),
+        include_str!("../migrations/0003_transcode_details.sql"),
+        include_str!("../migrations/0004_stream_privacy.sql"),
+        include_str!("../migrations/0005_favourites_and_links.sql"),
+        include_str!("../migrations/0006_consents.sql"),
+        include_str!("../migrations/0007_comments.sql"),
+        include_str!("../migrations/0008_privacy.sql"),
+    ];
+
+    /// `CHECK (column IN ('a', 'b'))` for these values.
+    fn check(column: &str, values: &[&str]) -> String {
+        let list: Vec<String> = values.iter().map(|v| format!("'{v}'")).collect();
+        format!("CHECK ({column} IN ({}))", list.join(", "))
+    }
+
+    fn assert_checked(column: &str, values: Vec<&str>) {
+        let want = check(column, &values);
+        assert!(
+            MIGRATIONS.iter().any(|m| m.contains(&want)),
+            "no migration has {want}"
+        );
+    }
+
+    #[test]
+    fn enums_match_the_check_constraints() {
+        let all = |v: &[UploadState]| v.iter().map(|s| s.as_str()).collect();
+        assert_checked("state", all(UploadState::ALL));
+        assert_checked(
+            "status",
+            CloudcastStatus::ALL.iter().map(|s| s.as_str()).collect(),
+        );
+        assert_checked("state", JobState::ALL.iter().map(|s| s.as_str()).collect());
+        assert_checked(
+            "status",
+            ExportState::ALL.iter().map(|s| s.as_str()).collect(),
+        );
+        assert_checked(
+            "status",
+            CommentStatus::ALL.iter().map(|s| s.as_str()).collect(),
+        );
+        assert_checked(
+            "scope",
+            PurgeScope::ALL.iter().map(|s| s.as_str()).collect(),
+        );
+        assert_checked(
+            "reason",
+            ErasureReason::ALL.iter().map(|s| s.as_str()).collect(),
+        );
+    }
+
+    #[test]
+    fn text_round_trips() {
+        for s in UploadState::ALL {
+            assert_eq!(UploadState::parse(s.as_str()), Some(*s));
+        }
+        assert_eq!(
+            CloudcastStatus::parse("ready"),
+            Some(CloudcastStatus::Ready)
+        );
+        assert_eq!(CloudcastStatus::parse("Ready"), None);
+        assert_eq!(
+            serde_json::to_value(ErasureReason::Under13).ok(),
+            Some(serde_json::json!("under_13"))
+        );
+        assert_eq!(
+            serde_json::from_str::<ExportState>("\"ready\"").ok(),
+            Some(ExportState::Ready)
+        );
+        assert!(serde_json::from_str::<ExportState>("\"Ready\"").is_err());
+        // The document lists the database's spellings.
+        let schema = serde_json::to_value(<CommentStatus as utoipa::PartialSchema>::schema())
+            .unwrap_or_default();
+        assert_eq!(schema["enum"], serde_json::json!(["visible", "held"]));
+    }
+}

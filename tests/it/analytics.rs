@@ -1,0 +1,403 @@
+//! Analytics end to end: real listening (heartbeats over HTTP, through the
+//! write-ahead log into ClickHouse and its views) read back through every
+//! analytics route: a DJ's statistics, play history, public activity,
+//! favourites, purchase-link counts, ad audiences and the analysts' downloads
+//! (read with pyarrow).
+
+use std::time::Duration;
+
+use crate::support::{BROWSER_UA, TestSystem, json_of};
+use serde_json::{Value, json};
+
+/// Sends `seconds` beats of one session (position = second), in batches.
+async fn listen(
+    sys: &TestSystem,
+    token: Option<&str>,
+    id: &str,
+    session: &str,
+    seconds: u32,
+    referrer: &str,
+) {
+    let beats: Vec<Value> = (0..seconds)
+        .map(|s| json!({"cloudcast_id": id, "session_id": session, "seq": s, "position_ms": s * 1000}))
+        .collect();
+    for batch in beats.chunks(20) {
+        let mut req = sys
+            .http
+            .post(sys.url("/api/v1/heartbeats"))
+            .header("referer", referrer)
+            .json(&batch);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.expect("beats");
+        assert_eq!(resp.status(), 202, "{:?}", resp.text().await);
+    }
+}
+
+async fn get(sys: &TestSystem, token: Option<&str>, path: &str) -> (u16, Value) {
+    let mut req = sys.http.get(sys.url(path));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    json_of(req.send().await.expect("GET")).await
+}
+
+/// Reads a downloaded Arrow IPC or Parquet file with pyarrow; returns the
+/// table as {column: [values]}.
+fn read_with_pyarrow(path: &std::path::Path, format: &str) -> Value {
+    let python = concat!(env!("CARGO_MANIFEST_DIR"), "/var/venv/bin/python");
+    let script = r#"
+import json, sys
+import pyarrow as pa, pyarrow.ipc, pyarrow.parquet as pq
+path, fmt = sys.argv[1], sys.argv[2]
+table = pq.read_table(path) if fmt == "parquet" else pa.ipc.open_file(path).read_all()
+print(json.dumps({"schema": {f.name: str(f.type) for f in table.schema}, "columns": table.to_pydict()}, default=str))
+"#;
+    let out = std::process::Command::new(python)
+        .args(["-c", script])
+        .arg(path)
+        .arg(format)
+        .output()
+        .expect("pyarrow (infra/dev installs it in var/venv)");
+    assert!(
+        out.status.success(),
+        "pyarrow: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("pyarrow JSON")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listening_feeds_stats_history_favourites_audiences_and_downloads() {
+    let sys = TestSystem::start_with("analytics", |c| c.analytics.min_audience = 2).await;
+    let dj = sys.user("an_dj").await;
+    let fan = sys.user("an_fan").await;
+    let shy = sys.user("an_shy").await;
+    let third = sys.user("an_third").await;
+    let boss = sys.user("an_boss").await;
+    sys.make_admin("an_boss").await;
+    // `an_shy` has withdrawn ad-personalisation consent.
+    sys.pg_exec("UPDATE users SET ads_consent = false WHERE username = 'an_shy'")
+        .await;
+
+    let cc = sys.ready_cloudcast(&dj, 60, "Analytics mix").await;
+    let id = cc["id"].as_str().expect("id").to_string();
+    let resp = sys
+        .http
+        .patch(sys.url(&format!("/api/v1/cloudcasts/{id}")))
+        .bearer_auth(&dj)
+        .json(&json!({
+            "tags": ["house"],
+            "purchase_links": [{"label": "Shop", "url": "https://shop.example/record"}]
+        }))
+        .send()
+        .await
+        .expect("patch");
+    assert_eq!(resp.status(), 200);
+    // The stream caches cloudcast details for a few seconds; wait until the
+    // tags are what heartbeats will carry.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+
+    // fan 35 s from a blog (a play), shy 40 s (a play, no ad consent),
+    // third 5 s, an anonymous browser 31 s (a play).
+    listen(
+        &sys,
+        Some(&fan),
+        &id,
+        "fan-1",
+        35,
+        "https://blog.example/post",
+    )
+    .await;
+    listen(&sys, Some(&shy), &id, "shy-1", 40, "").await;
+    listen(&sys, Some(&third), &id, "third-1", 5, "").await;
+    listen(&sys, None, &id, "anon-1", 31, "https://www.social.example/").await;
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let stats = loop {
+        let (status, stats) = get(&sys, Some(&dj), &format!("/api/v1/cloudcasts/{id}/stats")).await;
+        assert_eq!(status, 200, "{stats}");
+        if stats["listened_seconds"] == 111 || tokio::time::Instant::now() > deadline {
+            break stats;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    assert_eq!(stats["listened_seconds"], 111, "{stats}");
+    assert_eq!(stats["listeners"], 4, "{stats}");
+    assert_eq!(stats["plays"], 3, "{stats}");
+    assert_eq!(stats["by_day"].as_array().map(Vec::len), Some(1), "{stats}");
+    assert_eq!(stats["retention"][0]["listeners"], 4, "{stats}");
+    assert_eq!(stats["retention"][3]["position_s"], 30, "{stats}");
+    assert_eq!(stats["retention"][3]["listeners"], 3, "{stats}");
+    let referrers = stats["referrers"].as_array().expect("referrers");
+    assert!(
+        referrers
+            .iter()
+            .any(|r| r["domain"] == "blog.example" && r["listeners"] == 1),
+        "{stats}"
+    );
+    assert!(
+        referrers.iter().any(|r| r["domain"] == "social.example"),
+        "{stats}"
+    );
+    assert_eq!(stats["browsers"][0]["browser"], "Firefox", "{stats}");
+    assert_eq!(stats["browsers"][0]["listeners"], 4, "{stats}");
+
+    // Anyone sees the counts of a public cloudcast, not the breakdowns.
+    let (status, public) = get(&sys, None, &format!("/api/v1/cloudcasts/{id}/stats")).await;
+    assert_eq!(status, 200);
+    assert_eq!(public["plays"], 3);
+    for detail in ["retention", "referrers", "browsers", "purchase_links"] {
+        assert!(
+            public.get(detail).is_none(),
+            "{detail} shown to the public: {public}"
+        );
+    }
+    // Bad ranges are named.
+    let (status, err) = get(
+        &sys,
+        None,
+        &format!("/api/v1/cloudcasts/{id}/stats?from=2026-13-01"),
+    )
+    .await;
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (400, Some("bad_query")),
+        "{err}"
+    );
+    let (status, _) = get(&sys, None, &format!("/api/v1/cloudcasts/{id}/stats?days=3")).await;
+    assert_eq!(status, 400);
+
+    // History: what, when, how long, where it stopped; public activity
+    // without positions.
+    let (status, history) = get(&sys, Some(&fan), "/api/v1/me/history").await;
+    assert_eq!(status, 200, "{history}");
+    let entry = &history["history"][0];
+    assert_eq!(entry["cloudcast"]["title"], "Analytics mix", "{history}");
+    assert_eq!(entry["seconds"], 35);
+    assert_eq!(entry["stopped_at_ms"], 34_000);
+    assert!(
+        entry["started_at"]
+            .as_str()
+            .is_some_and(|s| s.ends_with('Z'))
+    );
+    let (status, activity) = get(&sys, None, "/api/v1/users/an_fan/activity").await;
+    assert_eq!(status, 200, "{activity}");
+    assert_eq!(activity["activity"][0]["seconds"], 35, "{activity}");
+    assert!(activity["activity"][0].get("stopped_at_ms").is_none());
+    assert!(!activity.to_string().contains("@example.org"), "{activity}");
+    let (status, _) = get(&sys, None, "/api/v1/me/history").await;
+    assert_eq!(status, 401);
+
+    // Favourites: idempotent, counted, listed, public, and copied to ClickHouse.
+    let fav = |token: &str, add: bool| {
+        let url = sys.url(&format!("/api/v1/cloudcasts/{id}/favourite"));
+        let req = if add {
+            sys.http.put(url)
+        } else {
+            sys.http.delete(url)
+        };
+        req.bearer_auth(token.to_string()).send()
+    };
+    let (_, body) = json_of(fav(&fan, true).await.expect("fav")).await;
+    assert_eq!(body["favourites"], 1, "{body}");
+    let (_, body) = json_of(fav(&fan, true).await.expect("fav")).await;
+    assert_eq!(body["favourites"], 1, "a repeated PUT counts once: {body}");
+    let (_, body) = json_of(fav(&shy, true).await.expect("fav")).await;
+    assert_eq!(body["favourites"], 2);
+    let (_, body) = json_of(fav(&fan, false).await.expect("unfav")).await;
+    assert_eq!(
+        (body["favourited"].as_bool(), body["favourites"].as_i64()),
+        (Some(false), Some(1))
+    );
+    let (_, mine) = get(&sys, Some(&shy), "/api/v1/me/favourites").await;
+    assert_eq!(mine["favourites"][0]["cloudcast_id"], id.as_str(), "{mine}");
+    let (_, theirs) = get(&sys, None, "/api/v1/users/an_shy/favourites").await;
+    assert_eq!(
+        theirs["favourites"].as_array().map(Vec::len),
+        Some(1),
+        "{theirs}"
+    );
+    assert_eq!(sys.cloudcast(&id).await["favourites"], 1);
+    let resp = sys
+        .http
+        .put(sys.url(&format!("/api/v1/cloudcasts/{id}/favourite")))
+        .send()
+        .await
+        .expect("anonymous favourite");
+    assert_eq!(resp.status(), 401);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let rows = sys
+            .clickhouse_rows(
+                "SELECT toInt64(sum(delta)) AS net, count() AS events FROM favourite_events",
+            )
+            .await;
+        if rows[0]["events"] == "3" || rows[0]["events"] == 3 {
+            assert_eq!(crate::support::ch_u64(&rows[0]["net"]), 1);
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "events not copied: {rows:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
+    // Purchase links: counted clicks (no identity), confirmed purchases.
+    let no_redirect = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(BROWSER_UA)
+        .build()
+        .expect("client");
+    for _ in 0..2 {
+        let resp = no_redirect
+            .get(sys.url(&format!("/api/v1/cloudcasts/{id}/links/0")))
+            .send()
+            .await
+            .expect("link");
+        assert_eq!(resp.status(), 302);
+        assert_eq!(resp.headers()["location"], "https://shop.example/record");
+    }
+    let (status, _) = get(&sys, None, &format!("/api/v1/cloudcasts/{id}/links/7")).await;
+    assert_eq!(status, 404);
+    let confirm = |token: &str| {
+        sys.http
+            .post(sys.url(&format!("/api/v1/cloudcasts/{id}/links/0/purchases")))
+            .bearer_auth(token.to_string())
+            .json(&json!({"count": 1}))
+            .send()
+    };
+    assert_eq!(confirm(&dj).await.expect("confirm").status(), 403);
+    let (status, link) = json_of(confirm(&boss).await.expect("confirm")).await;
+    assert_eq!(
+        (status, link["clicks"].as_i64(), link["purchases"].as_i64()),
+        (200, Some(2), Some(1))
+    );
+    let (_, stats) = get(&sys, Some(&dj), &format!("/api/v1/cloudcasts/{id}/stats")).await;
+    assert_eq!(stats["purchase_links"][0]["clicks"], 2, "{stats}");
+
+    // Ad audiences: fan and third consented; shy did not. An audience of 2
+    // meets the floor of 2; nothing is shown to non-admins.
+    let (status, aud) = get(&sys, Some(&boss), "/api/v1/ads/audiences").await;
+    assert_eq!(status, 200, "{aud}");
+    assert_eq!(aud["min_audience"], 2);
+    assert_eq!(
+        aud["audiences"],
+        json!([{"tag": "house", "audience": 2, "listened_seconds": 40}])
+    );
+    let (status, _) = get(&sys, Some(&fan), "/api/v1/ads/audiences").await;
+    assert_eq!(status, 403);
+
+    // The dashboard's data and the downloads.
+    let (status, overview) = get(&sys, Some(&boss), "/api/v1/analytics/overview").await;
+    assert_eq!(status, 200, "{overview}");
+    assert_eq!(overview["plays"], 3);
+    assert_eq!(overview["top_cloudcasts"][0]["title"], "Analytics mix");
+    assert_eq!(overview["retention_cloudcast"], id.as_str());
+    for format in ["arrow", "parquet"] {
+        let resp = sys
+            .http
+            .get(sys.url(&format!("/api/v1/analytics/datasets/daily?format={format}")))
+            .bearer_auth(&boss)
+            .send()
+            .await
+            .expect("download");
+        assert_eq!(resp.status(), 200);
+        let path = sys.dir.path().join(format!("daily.{format}"));
+        std::fs::write(&path, resp.bytes().await.expect("body")).expect("write");
+        let table = read_with_pyarrow(&path, format);
+        assert_eq!(table["columns"]["plays"], json!([3]), "{format}: {table}");
+        assert_eq!(
+            table["columns"]["listened_seconds"],
+            json!([111]),
+            "{format}: {table}"
+        );
+        assert_eq!(table["schema"]["plays"], "uint64", "{table}");
+    }
+    let (status, err) = get(
+        &sys,
+        Some(&boss),
+        "/api/v1/analytics/datasets/daily?format=csv",
+    )
+    .await;
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (400, Some("bad_query"))
+    );
+    let (status, _) = get(&sys, Some(&boss), "/api/v1/analytics/datasets/users").await;
+    assert_eq!(status, 404);
+    let (status, _) = get(&sys, Some(&fan), "/api/v1/analytics/datasets/daily").await;
+    assert_eq!(status, 403);
+    sys.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_shows_the_numbers_in_chromium_and_downloads_parquet() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let sys = TestSystem::start_with("dashboard", |c| c.http.web_dir = root.join("web")).await;
+    let dj = sys.user("dash_dj").await;
+    let fan = sys.user("dash_fan").await;
+    sys.user("dash_boss").await;
+    sys.make_admin("dash_boss").await;
+    let cc = sys.ready_cloudcast(&dj, 60, "Dashboard mix").await;
+    let id = cc["id"].as_str().expect("id").to_string();
+    listen(&sys, Some(&fan), &id, "d-1", 45, "https://blog.example/").await;
+    listen(&sys, None, &id, "d-2", 32, "").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while get(&sys, None, &format!("/api/v1/cloudcasts/{id}/stats"))
+        .await
+        .1["plays"]
+        != 2
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "plays never reached 2"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+
+    let download = sys.dir.path().join("from-the-page.parquet");
+    let shown = crate::support::run_page(
+        "dashboard_page.mjs",
+        vec![
+            sys.base.clone(),
+            "dash_boss".into(),
+            "correct horse battery".into(),
+            download.to_string_lossy().into_owned(),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(shown["plays"], "2", "{shown}");
+    assert_eq!(shown["listeners"], "2", "{shown}");
+    assert_eq!(shown["top"][0][0], "Dashboard mix", "{shown}");
+    assert_eq!(shown["top"][0][1], "2", "{shown}");
+    let referrers = shown["referrers"].as_array().expect("referrers");
+    assert!(
+        referrers
+            .iter()
+            .any(|r| r[0] == "blog.example" && r[1] == "1"),
+        "{shown}"
+    );
+    assert!(referrers.iter().any(|r| r[0] == "(direct)"), "{shown}");
+    assert_eq!(shown["browsers"][0][0], "Firefox", "{shown}");
+    assert!(
+        shown["playsChartInk"].as_u64().unwrap_or(0) > 100,
+        "no bars drawn: {shown}"
+    );
+    assert!(
+        shown["retentionChartInk"].as_u64().unwrap_or(0) > 50,
+        "no retention line: {shown}"
+    );
+    assert!(
+        shown["downloadName"]
+            .as_str()
+            .is_some_and(|n| n.ends_with(".parquet")),
+        "{shown}"
+    );
+    let table = read_with_pyarrow(&download, "parquet");
+    assert_eq!(table["columns"]["plays"], json!([2]), "{table}");
+    sys.stop().await;
+}

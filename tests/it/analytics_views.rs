@@ -1,0 +1,519 @@
+//! The analytics model on a real ClickHouse server (the 18.16 that
+//! `infra/dev` starts): rows go into `heartbeats`, the materialized views
+//! fill, and every query is checked against numbers worked out by hand from
+//! the rows. Then the same schema, rows and queries run on a current
+//! ClickHouse engine (chdb, in the project's Python venv) and must give the
+//! same answers.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use cloudcast_analytics::dates::DateRange;
+use cloudcast_analytics::{dashboard, history, rollup, schema, sql, stats};
+use cloudcast_core::Config;
+use time::macros::date;
+use uuid::Uuid;
+
+const A: &str = "0191f3a4-0000-7000-8000-00000000000a";
+const B: &str = "0191f3a4-0000-7000-8000-00000000000b";
+const USER1: &str = "0191f3a4-0000-7000-8000-000000000001";
+const USER2: &str = "0191f3a4-0000-7000-8000-000000000002";
+const USER3: &str = "0191f3a4-0000-7000-8000-000000000003";
+/// 2026-11-01 00:00:00 UTC and the next day.
+const D1: u32 = 1_793_491_200;
+const D2: u32 = D1 + 86_400;
+
+struct Listen {
+    cloudcast: &'static str,
+    tags: &'static str,
+    session: &'static str,
+    listener: String,
+    user: &'static str,
+    start: u32,
+    beats: u32,
+    referrer: &'static str,
+    browser: &'static str,
+    bot: u8,
+    consent: u8,
+}
+
+fn listen(
+    cloudcast: &'static str,
+    session: &'static str,
+    user: &'static str,
+    start: u32,
+    beats: u32,
+) -> Listen {
+    Listen {
+        cloudcast,
+        tags: if cloudcast == A {
+            "['house','techno']"
+        } else {
+            "['house']"
+        },
+        session,
+        listener: format!("u:{user}"),
+        user,
+        start,
+        beats,
+        referrer: "example.org",
+        browser: "Firefox",
+        bot: 0,
+        consent: 0,
+    }
+}
+
+/// The scenario (worked-out answers in the test below).
+fn listens() -> Vec<Listen> {
+    vec![
+        // user1, consenting: 40 s then 10 s on day 1, 31 s on day 2.
+        Listen {
+            consent: 1,
+            ..listen(A, "s1", USER1, D1 + 100, 40)
+        },
+        Listen {
+            consent: 1,
+            ..listen(A, "s5", USER1, D1 + 5000, 10)
+        },
+        Listen {
+            consent: 1,
+            ..listen(A, "s4", USER1, D2 + 100, 31)
+        },
+        // user2, not consenting: 20 s of A (no play), 40 s of B (a play).
+        Listen {
+            referrer: "",
+            ..listen(A, "s2", USER2, D1 + 200, 20)
+        },
+        listen(B, "s6", USER2, D1 + 300, 40),
+        // user3, consenting: 5 s.
+        Listen {
+            consent: 1,
+            ..listen(A, "s7", USER3, D1 + 400, 5)
+        },
+        // An anonymous listener from a blog on Safari: 35 s (a play).
+        Listen {
+            listener: "a:anon".into(),
+            user: "",
+            referrer: "blog.net",
+            browser: "Safari",
+            ..listen(A, "s3", "", D1 + 500, 35)
+        },
+        // A bot: 100 s that must count nowhere.
+        Listen {
+            listener: "a:bot".into(),
+            user: "",
+            bot: 1,
+            browser: "Googlebot",
+            ..listen(A, "s8", "", D1 + 600, 100)
+        },
+    ]
+}
+
+/// One INSERT for both engines. Beats are one second apart, position = seq
+/// seconds; the first five beats of session s1 are sent twice (a player
+/// retrying a request whose answer it lost).
+fn insert_sql() -> String {
+    let mut values = Vec::new();
+    for l in listens() {
+        for seq in 0..l.beats {
+            let row = format!(
+                "({}, '{}', {}, '{}', {seq}, {}, '{}', '{}', '{}', '{}', {}, {})",
+                l.start + seq,
+                l.cloudcast,
+                l.tags,
+                l.session,
+                u64::from(seq) * 1000,
+                l.listener,
+                l.user,
+                l.referrer,
+                l.browser,
+                l.bot,
+                l.consent
+            );
+            if l.session == "s1" && seq < 5 {
+                values.push(row.clone());
+            }
+            values.push(row);
+        }
+    }
+    format!(
+        "INSERT INTO heartbeats (ts, cloudcast_id, tags, session_id, seq, position_ms, \
+         listener_id, user_id, referrer_domain, browser, is_bot, ads_consent) VALUES {}",
+        values.join(", ")
+    )
+}
+
+fn favourite_events_sql() -> String {
+    // Event 2 is copied twice (a repeated copy round): counted once.
+    format!(
+        "INSERT INTO favourite_events (event_id, ts, user_id, cloudcast_id, delta) VALUES \
+         (1, {D1}, '{USER1}', '{A}', 1), (2, {D1}, '{USER2}', '{A}', 1), \
+         (2, {D1}, '{USER2}', '{A}', 1), (3, {D2}, '{USER2}', '{A}', -1)"
+    )
+}
+
+fn literal(name: &str) -> String {
+    match name {
+        "play_min_seconds" => "30".into(),
+        "cloudcast_from" | "cloudcast_to" => format!("'{A}'"),
+        "from" => "'2026-11-01'".into(),
+        "to" => "'2026-11-02'".into(),
+        "limit" => "10".into(),
+        "user_id" => format!("'{USER1}'"),
+        "min_audience" => "2".into(),
+        other => panic!("no test value for bind {other}"),
+    }
+}
+
+/// The query with its placeholders replaced by the test values (for the
+/// engine comparison only; the API binds through the client).
+fn inlined(q: &sql::Query) -> String {
+    let mut out = q.text();
+    for name in q.bind_names() {
+        out = out.replacen('?', &literal(name), 1);
+    }
+    out
+}
+
+/// The SQL of each panel of `infra/grafana/cloudcast-listening.json`, with
+/// the Altinity plugin's `$from`/`$to` (Unix seconds) and the dashboard's
+/// `$cloudcast` variable filled in.
+fn grafana_panels() -> Vec<(String, String)> {
+    let dashboard: serde_json::Value =
+        serde_json::from_str(include_str!("../../infra/grafana/cloudcast-listening.json"))
+            .unwrap_or_else(|e| panic!("dashboard JSON: {e}"));
+    let panels = dashboard["panels"].as_array().cloned().unwrap_or_default();
+    assert!(panels.len() >= 5, "the dashboard lost its panels");
+    panels
+        .iter()
+        .map(|p| {
+            let sql = p["targets"][0]["query"].as_str().unwrap_or_default();
+            assert!(!sql.is_empty(), "panel {} has no query", p["title"]);
+            let sql = sql
+                .replace("$from", &D1.to_string())
+                .replace("$to", &(D2 + 3600).to_string())
+                .replace("$cloudcast", A);
+            (format!("grafana: {}", p["title"]), sql)
+        })
+        .collect()
+}
+
+async fn setup() -> (clickhouse::Client, Config) {
+    let mut config = Config::load(None).unwrap_or_else(|e| panic!("config: {e}"));
+    config.clickhouse.database = format!("cc_views_{}", Uuid::new_v4().simple());
+    schema::migrate(&config.clickhouse)
+        .await
+        .unwrap_or_else(|e| panic!("migrations: {e}"));
+    let client = cloudcast_analytics::client(&config.clickhouse);
+    for stmt in [insert_sql(), favourite_events_sql()] {
+        client
+            .query(&stmt)
+            .execute()
+            .await
+            .unwrap_or_else(|e| panic!("insert: {e}"));
+    }
+    (client, config)
+}
+
+async fn drop_db(config: &Config) {
+    let _ = cloudcast_analytics::server_client(&config.clickhouse)
+        .query(&format!(
+            "DROP DATABASE IF EXISTS `{}`",
+            config.clickhouse.database
+        ))
+        .execute()
+        .await;
+}
+
+fn range() -> DateRange {
+    DateRange {
+        from: date!(2026 - 11 - 01),
+        to: date!(2026 - 11 - 02),
+    }
+}
+
+#[tokio::test]
+async fn views_answer_what_the_rows_say() {
+    let (ch, config) = setup().await;
+    let r = range();
+    let day = |d: &str, listeners, secs, plays| stats::DayRow {
+        day: d.into(),
+        listeners,
+        listened_seconds: secs,
+        plays,
+    };
+
+    // Daily: bots out; a re-sent beat counts once; user1's two sessions on
+    // day 1 are one play; day 2 is a new play; 20 s and 5 s are not plays.
+    let a_days = stats::daily(&ch, 30, A, &r)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        a_days,
+        vec![day("2026-11-01", 4, 110, 2), day("2026-11-02", 1, 31, 1)]
+    );
+    assert_eq!(stats::totals(&a_days), (3, 141));
+    assert_eq!(stats::listeners(&ch, A, &r).await.ok(), Some(4));
+    // The threshold is the configured one: at 41 s the anonymous 35 s is no play.
+    let strict = stats::daily(&ch, 41, A, &r)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(strict[0].plays, 1);
+    // All cloudcasts: day 1 adds user2's play of B.
+    let all = stats::daily(&ch, 30, "", &r)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(all[0], day("2026-11-01", 4, 150, 3));
+
+    // Retention per 10 s: all four listeners heard 0-9 s, only user1 and
+    // the anonymous listener reached 30 s.
+    let ret = stats::retention(&ch, A, &r)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let at = |s: u64| ret.iter().find(|p| p.position_s == s).map(|p| p.listeners);
+    assert_eq!(
+        (at(0), at(10), at(30), at(40)),
+        (Some(4), Some(3), Some(2), None)
+    );
+
+    let refs = stats::referrers(&ch, A, &r, 10)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let refs: Vec<(&str, u64, u64)> = refs
+        .iter()
+        .map(|x| (x.domain.as_str(), x.listeners, x.listened_seconds))
+        .collect();
+    // Beat-count columns count what arrived, re-sent beats included (91 =
+    // 40 + 5 + 10 + 31 + 5).
+    assert_eq!(
+        refs,
+        vec![("example.org", 2, 91), ("", 1, 20), ("blog.net", 1, 35)]
+    );
+
+    let browsers = stats::browsers(&ch, A, &r, 10)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let browsers: Vec<(&str, u64)> = browsers
+        .iter()
+        .map(|b| (b.browser.as_str(), b.listeners))
+        .collect();
+    assert_eq!(browsers, vec![("Firefox", 3), ("Safari", 1)]);
+
+    let top = dashboard::top_cloudcasts(&ch, 30, &r, 10)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let top: Vec<(&str, u64)> = top
+        .iter()
+        .map(|t| (t.cloudcast_id.as_str(), t.plays))
+        .collect();
+    assert_eq!(top, vec![(A, 3), (B, 1)]);
+
+    // Sessions: newest first, how long, where it stopped.
+    let user1 = Uuid::parse_str(USER1).unwrap_or_else(|e| panic!("{e}"));
+    let sessions = history::sessions(&ch, user1, 10)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let summary: Vec<(&str, u64, u64)> = sessions
+        .iter()
+        .map(|s| (s.session_id.as_str(), s.seconds, s.last_ms))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![("s4", 31, 30_000), ("s5", 10, 9_000), ("s1", 40, 39_000)]
+    );
+    assert_eq!(sessions[2].started, D1 + 100);
+    assert_eq!(sessions[2].ended, D1 + 139);
+
+    // Ad interest: only consenting users (user1, user3; never user2, whose
+    // 40 s of B carry the house tag), and nothing below the floor.
+    let aud = dashboard::audiences(&ch, &r, 2)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let aud: Vec<(&str, u64, u64)> = aud
+        .iter()
+        .map(|a| (a.tag.as_str(), a.audience, a.listened_seconds))
+        .collect();
+    assert_eq!(aud, vec![("house", 2, 91), ("techno", 2, 91)]);
+    // Favourite events: a repeated copy of event 2 counts once.
+    let favs = dashboard::favourite_days(&ch, &r)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let favs: Vec<(&str, u64, u64)> = favs
+        .iter()
+        .map(|f| (f.day.as_str(), f.added, f.removed))
+        .collect();
+    assert_eq!(favs, vec![("2026-11-01", 2, 0), ("2026-11-02", 0, 1)]);
+
+    let floor = dashboard::audiences(&ch, &r, 3)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        floor.is_empty(),
+        "an audience of 2 shown under a floor of 3: {floor:?}"
+    );
+
+    drop_db(&config).await;
+}
+
+/// Finished days roll up into plain totals and read the same; a day that
+/// changes later (a late replay) is rolled up again.
+#[tokio::test]
+async fn rolled_up_days_answer_the_same_and_late_beats_roll_again() {
+    let (ch, config) = setup().await;
+    let r = range();
+    let live = stats::daily(&ch, 30, A, &r)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let live_top = dashboard::top_cloudcasts(&ch, 30, &r, 10)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let today = date!(2026 - 11 - 29);
+    let rolled = rollup::roll_once(&ch, today)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(rolled, vec!["2026-11-01", "2026-11-02"]);
+    let totals: u64 = ch
+        .query("SELECT count() FROM listener_day_totals")
+        .fetch_one()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(totals > 0);
+    assert_eq!(stats::daily(&ch, 30, A, &r).await.ok(), Some(live.clone()));
+    assert_eq!(
+        dashboard::top_cloudcasts(&ch, 30, &r, 10).await.ok(),
+        Some(live_top)
+    );
+    // Nothing changed: nothing to do.
+    assert_eq!(rollup::roll_once(&ch, today).await.ok(), Some(Vec::new()));
+
+    // A late replay brings a 40 s anonymous listen on day 1.
+    let late: Vec<String> = (0..40)
+        .map(|s| {
+            format!(
+                "({}, '{A}', 's9', {s}, {}, 'a:late', 0)",
+                D1 + 9000 + s,
+                s * 1000
+            )
+        })
+        .collect();
+    ch.query(&format!(
+        "INSERT INTO heartbeats (ts, cloudcast_id, session_id, seq, position_ms, listener_id, is_bot) VALUES {}",
+        late.join(", ")
+    ))
+    .execute()
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        rollup::roll_once(&ch, today).await.ok(),
+        Some(vec!["2026-11-01".to_string()])
+    );
+    let after = stats::daily(&ch, 30, A, &r)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        (
+            after[0].listeners,
+            after[0].listened_seconds,
+            after[0].plays
+        ),
+        (5, 150, 3)
+    );
+    assert_eq!(after[1], live[1]);
+    drop_db(&config).await;
+}
+
+#[tokio::test]
+async fn a_current_clickhouse_gives_the_same_answers() {
+    let (ch, config) = setup().await;
+    // Both engines answer from rolled-up days (the live path is covered by
+    // the same queries in the other tests).
+    let rolled = rollup::roll_once(&ch, date!(2026 - 11 - 29))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(rolled.len(), 2);
+    let mut statements: Vec<String> = Vec::new();
+    for (_, _, text) in schema::MIGRATIONS {
+        statements.extend(schema::statements(&sql::strip_comments(text)).map(str::to_string));
+    }
+    statements.push(insert_sql());
+    statements.push(favourite_events_sql());
+    for (day, beats) in [("'2026-11-01'", 255), ("'2026-11-02'", 31)] {
+        statements.push(rollup::ROLL_SQL.replacen('?', "1", 1).replacen('?', day, 1));
+        statements.push(
+            rollup::MARK_SQL
+                .replacen('?', day, 1)
+                .replacen('?', &beats.to_string(), 1)
+                .replacen('?', "1", 1),
+        );
+    }
+    let mut queries = serde_json::Map::new();
+    let mut expected = serde_json::Map::new();
+    for q in sql::ALL {
+        let text = inlined(q);
+        let old = ch
+            .query(&text)
+            .fetch_bytes("TSV")
+            .unwrap_or_else(|e| panic!("{}: {e}", q.name))
+            .collect()
+            .await
+            .unwrap_or_else(|e| panic!("{} on 18.16: {e}", q.name));
+        let old = String::from_utf8_lossy(&old).to_string();
+        assert!(!old.trim().is_empty(), "{} gave no rows on 18.16", q.name);
+        expected.insert(q.name.into(), old.into());
+        queries.insert(q.name.into(), text.into());
+    }
+    // The Grafana dashboard's panels run on both engines too.
+    for (name, text) in grafana_panels() {
+        let old = ch
+            .query(&text)
+            .fetch_bytes("TSV")
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .collect()
+            .await
+            .unwrap_or_else(|e| panic!("{name} on 18.16: {e}"));
+        expected.insert(
+            name.clone(),
+            String::from_utf8_lossy(&old).to_string().into(),
+        );
+        queries.insert(name, text.into());
+    }
+    let job = serde_json::json!({ "statements": statements, "queries": queries });
+
+    let python = concat!(env!("CARGO_MANIFEST_DIR"), "/var/venv/bin/python");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/clients/modern_clickhouse.py"
+    );
+    let mut child = Command::new(python)
+        .arg(script)
+        .env("TZ", "UTC")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{python} (run infra/dev to create the venv with chdb): {e}"));
+    child
+        .stdin
+        .take()
+        .map(|mut i| i.write_all(job.to_string().as_bytes()))
+        .transpose()
+        .unwrap_or_else(|e| panic!("writing to chdb: {e}"));
+    let out = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("chdb: {e}"));
+    assert!(
+        out.status.success(),
+        "the current engine refused the schema or a query:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let modern: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("chdb output: {e}"));
+    for (name, old) in &expected {
+        assert_eq!(
+            modern.get(name),
+            Some(old),
+            "{name} differs between 18.16 and current"
+        );
+    }
+    drop_db(&config).await;
+}

@@ -1,0 +1,28 @@
+//! Every integration and end-to-end test, in one binary (one link of the
+//! workspace instead of one per file), a module per topic. Each test starts
+//! its own system with its own PostgreSQL database, ClickHouse database,
+//! S3 bucket and folders, so they run in parallel, beside a system started
+//! by `infra/dev up`.
+
+mod support;
+
+mod accounts;
+mod analytics;
+mod analytics_views;
+mod bad_input;
+mod comments;
+mod erasure;
+mod export;
+mod fuzz_api;
+mod heartbeat_log;
+mod metrics;
+mod open_api;
+mod pipeline;
+mod privacy;
+mod stream;
+mod transcode;
+mod tus;
+mod uploads;
+mod web_player;
+mod web_settings;
+mod web_upload;

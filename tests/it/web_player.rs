@@ -1,0 +1,129 @@
+//! The web player in headless Chromium (Playwright driving Debian's
+//! chromium): hls.js plays a long mix through our byte-range playlists,
+//! seeks to 2 h by clicking the waveform, keeps playing, and its per-second
+//! heartbeats arrive in ClickHouse.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::support::{TestSystem, ch_u64};
+
+/// Seconds of the long mix: past the 2 h mark the test seeks to.
+const MIX_SECS: u32 = 7500;
+const SEEK_SECS: u32 = 7200;
+
+/// A 2 h 5 min sine-tone MP3 at 8 kHz mono, 8 kb/s: about 7.5 MB, quick to
+/// make and to transcode, yet as long as a real mix.
+fn long_mix(dir: &Path) -> Vec<u8> {
+    let path = dir.join("long.mp3");
+    let status = Command::new("gst-launch-1.0")
+        .args([
+            "-q",
+            "audiotestsrc",
+            "wave=sine",
+            "freq=330",
+            "samplesperbuffer=800",
+            &format!("num-buffers={}", MIX_SECS * 10),
+            "!",
+            "audio/x-raw,rate=8000,channels=1",
+            "!",
+            "lamemp3enc",
+            "target=bitrate",
+            "bitrate=8",
+            "cbr=true",
+            "!",
+            "xingmux",
+            "!",
+            "filesink",
+        ])
+        .arg(format!("location={}", path.display()))
+        .status()
+        .expect("gst-launch-1.0");
+    assert!(status.success(), "gst-launch failed");
+    std::fs::read(path).expect("read long mix")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_web_player_plays_seeks_to_two_hours_and_reports_every_second() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // One light rendition keeps the 2-hour transcode to well under a minute.
+    let sys = TestSystem::start_with("web_player", |c| {
+        c.http.web_dir = root.join("web");
+        c.transcode.sample_rate = 8000;
+        c.transcode.ladder_kbps = vec![24];
+    })
+    .await;
+    let token = sys.user("player_dj").await;
+    let data = long_mix(sys.dir.path());
+    let id = sys.upload(&token, &data, 2, "Two hours and more").await;
+    let cc = sys.wait_processed(&id, Duration::from_secs(300)).await;
+    assert_eq!(cc["status"], "ready", "{cc}");
+    let tracks = serde_json::json!({"tracklist": [
+        {"start_ms": 0, "artist": "Opening", "title": "Warm-up"},
+        {"start_ms": 7_000_000, "artist": "Closing", "title": "Last light"},
+    ]});
+    let resp = sys
+        .http
+        .patch(sys.url(&format!("/api/v1/cloudcasts/{id}")))
+        .bearer_auth(&token)
+        .json(&tracks)
+        .send()
+        .await
+        .expect("patch");
+    assert_eq!(resp.status(), 200);
+
+    let result = crate::support::run_page(
+        "listen_page.mjs",
+        vec![sys.base.clone(), id.clone(), SEEK_SECS.to_string()],
+        &[("TIMEOUT_MS", "90000")],
+    )
+    .await;
+    assert_eq!(result["engine"], "hls.js", "{result}");
+    let landed = result["landedAt"].as_f64().expect("landedAt");
+    assert!((landed - f64::from(SEEK_SECS)).abs() < 30.0, "{result}");
+    assert!(
+        result["finalTime"].as_f64().expect("finalTime") >= landed + 4.0,
+        "{result}"
+    );
+    let acked = result["beatsAcked"].as_u64().expect("beatsAcked");
+    assert!(acked >= 6, "{result}");
+    let session = result["sessionId"].as_str().expect("sessionId").to_string();
+
+    // Every acknowledged beat is in ClickHouse: one row per second of
+    // playback, numbered without gaps, some of them past the 2 h mark.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let rows = loop {
+        let rows = sys
+            .clickhouse_rows(&format!(
+                "SELECT seq, position_ms, browser, rendition FROM heartbeats \
+                 WHERE cloudcast_id = '{id}' AND session_id = '{session}' ORDER BY seq"
+            ))
+            .await;
+        if rows.len() as u64 >= acked {
+            break rows;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {acked} beats arrived",
+            rows.len()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    for (i, r) in rows.iter().enumerate() {
+        assert_eq!(
+            r["seq"].as_u64(),
+            Some(i as u64),
+            "seq without gaps: {rows:?}"
+        );
+        assert_eq!(r["browser"], "HeadlessChrome", "{r}");
+        assert_eq!(r["rendition"], "aac_24k", "{r}");
+    }
+    let past_two_hours = rows
+        .iter()
+        .map(|r| ch_u64(&r["position_ms"]))
+        .filter(|&p| p >= u64::from(SEEK_SECS) * 1000 - 30_000)
+        .count();
+    assert!(past_two_hours >= 3, "beats after the seek: {rows:?}");
+    sys.stop().await;
+}
