@@ -36,6 +36,8 @@ export CLOUDCAST__POSTGRES__URL="${CLOUDCAST__POSTGRES__URL%/*}/cloudcast_bench"
 export CLOUDCAST__CLICKHOUSE__DATABASE=cloudcast_bench
 export CLOUDCAST__S3__EMBEDDED_ROOT="$WORK/s3"
 export CLOUDCAST__S3__BUCKET=bench
+# Folders of its own: the bench runs beside a system started by infra/dev up.
+export CLOUDCAST__ANALYTICS__WAL_DIR="$WORK/wal" CLOUDCAST__TRANSCODE__WORK_DIR="$WORK/work"
 # One client address sends everything here: lift the per-IP intake limit.
 export CLOUDCAST__STREAM__INTAKE_PER_IP_PER_SEC=1000000 CLOUDCAST__STREAM__INTAKE_BURST=1000000
 B="http://127.0.0.1:$PORT"

@@ -134,7 +134,13 @@ async fn with_request_id(req: Request, next: Next) -> Response {
             .get(request_id::HEADER)
             .and_then(|v| v.to_str().ok()),
     );
-    let span = tracing::info_span!("request", request_id = %id);
+    // Media ranges and heartbeats, thousands a second, get their span at
+    // debug level only (as their access log lines).
+    let span = if is_busy(req.uri().path()) {
+        tracing::debug_span!("request", request_id = %id)
+    } else {
+        tracing::info_span!("request", request_id = %id)
+    };
     let mut resp = request_id::scope(id.clone(), next.run(req).instrument(span)).await;
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert(request_id::HEADER, v);
@@ -193,12 +199,17 @@ async fn metrics_text(State(handle): State<Option<PrometheusHandle>>) -> Respons
         .into_response()
 }
 
+/// The routes of the hot path: media ranges and heartbeats.
+fn is_busy(path: &str) -> bool {
+    path.starts_with("/stream/") || path == "/api/v1/heartbeats"
+}
+
 /// One log line per request: method, path (never the query string, which
 /// carries signatures and tokens), status, time, and the client's /24 or
 /// /48 only (addresses are never kept whole). Media ranges and heartbeats, thousands a second, log
 /// at debug level; the rest at info.
 async fn access_log(req: Request, next: Next) -> Response {
-    let busy = req.uri().path().starts_with("/stream/") || req.uri().path() == "/api/v1/heartbeats";
+    let busy = is_busy(req.uri().path());
     // Decided before any work: on the hot routes the line is usually off,
     // and then neither the prefix nor the redacted path is built.
     let on = if busy {

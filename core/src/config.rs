@@ -23,8 +23,8 @@ use serde::{Deserialize, Serialize};
 pub enum ConfigError {
     #[error("config file {} does not exist", .0.display())]
     MissingFile(PathBuf),
-    /// A key of the wrong type or an unknown key; the source names it.
-    #[error("configuration could not be read")]
+    /// A key of the wrong type or an unknown key.
+    #[error("configuration key `{}` could not be read", key_of(.0))]
     Parse(#[source] Box<figment::Error>),
     #[error("configuration is invalid: {}", list(.0))]
     Invalid(Vec<Problem>),
@@ -35,6 +35,17 @@ pub enum ConfigError {
 pub struct Problem {
     pub key: &'static str,
     pub problem: String,
+}
+
+/// The key a figment error is about, as the reference file spells it
+/// (`smtp.security`, whether it came from a file or `CLOUDCAST__SMTP__SECURITY`).
+fn key_of(e: &figment::Error) -> String {
+    let key = e.path.join(".").to_lowercase();
+    if key.is_empty() {
+        "(top level)".into()
+    } else {
+        key
+    }
 }
 
 fn list(problems: &[Problem]) -> String {
@@ -801,6 +812,8 @@ mod tests {
         assert_eq!(e.map(keys), Some(vec!["transcode.ladder_kbps"]));
         let e = from_toml("[smtp]\nsecurity = \"tls\"\n").err();
         assert!(matches!(e, Some(ConfigError::Parse(_))), "{e:?}");
+        let shown = e.map(|e| e.to_string()).unwrap_or_default();
+        assert!(shown.contains("`smtp.security`"), "{shown}");
     }
 
     #[test]

@@ -491,7 +491,8 @@ fn a_bad_configuration_stops_the_start_and_names_the_key() {
     let dir = tempfile::tempdir().expect("tempdir");
     let run = |vars: &[(&str, &str)]| {
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_cloudcast"));
-        cmd.current_dir(dir.path()).args(["serve", "--listen", "127.0.0.1:0"]);
+        cmd.current_dir(dir.path())
+            .args(["serve", "--listen", "127.0.0.1:0"]);
         for (k, v) in vars {
             cmd.env(k, v);
         }
@@ -510,5 +511,8 @@ fn a_bad_configuration_stops_the_start_and_names_the_key() {
         assert!(stderr.contains(named), "{key}={value}: {stderr}");
     }
     // Nothing was started or written before the refusal.
-    assert_eq!(std::fs::read_dir(dir.path()).map(|d| d.count()).ok(), Some(0));
+    assert_eq!(
+        std::fs::read_dir(dir.path()).map(|d| d.count()).ok(),
+        Some(0)
+    );
 }
