@@ -156,27 +156,31 @@ async fn http_metrics(req: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".to_owned());
-    let method = req.method().clone();
+    let method = method_label(req.method());
     let started = Instant::now();
     let resp = next.run(req).await;
-    cloudcast_core::metrics::http_request(
-        &route,
-        method.as_str(),
-        resp.status().as_u16(),
-        started.elapsed(),
-    );
+    cloudcast_core::metrics::http_request(route, method, resp.status().as_u16(), started.elapsed());
     resp
+}
+
+/// The method as a label without an allocation (the API uses these).
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
 }
 
 /// A handler that panicked answers 500 in the API's error shape; the panic
 /// itself is in the log (the panic hook prints it).
 fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    ApiError::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "internal",
-        "internal error; it has been logged with this request's id",
-    )
-    .into_response()
+    ApiError::server(StatusCode::INTERNAL_SERVER_ERROR, "internal").into_response()
 }
 
 /// `/metrics`: every metric of this process in the Prometheus text format.
@@ -206,8 +210,8 @@ fn is_busy(path: &str) -> bool {
 
 /// One log line per request: method, path (never the query string, which
 /// carries signatures and tokens), status, time, and the client's /24 or
-/// /48 only (addresses are never kept whole). Media ranges and heartbeats, thousands a second, log
-/// at debug level; the rest at info.
+/// /48 only (addresses are never kept whole). Media ranges and heartbeats,
+/// thousands a second, log at debug level; the rest at info.
 async fn access_log(req: Request, next: Next) -> Response {
     let busy = is_busy(req.uri().path());
     // Decided before any work: on the hot routes the line is usually off,
@@ -331,17 +335,13 @@ async fn json_errors(resp: Response) -> Response {
         s if s.is_server_error() => "internal",
         _ => "bad_request",
     };
-    let body = if status.is_server_error() {
-        // Whatever text a 5xx came with stays out of the body.
-        json!({"error": {
-            "code": code,
-            "message": "internal error; it has been logged with this request's id",
-            "request_id": request_id::current().unwrap_or_default(),
-        }})
+    // Whatever text a 5xx came with stays out of the body.
+    let api = if status.is_server_error() {
+        ApiError::server(status, code)
     } else {
-        json!({"error": {"code": code, "message": message}})
-    }
-    .to_string();
+        ApiError::new(status, code, message)
+    };
+    let body = api.body().to_string();
     parts.headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),

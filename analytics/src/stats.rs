@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use cloudcast_catalog::purchase_links::{self, LinkCount};
-use cloudcast_core::auth::{self, MaybeUser};
+use cloudcast_core::auth::MaybeUser;
 use cloudcast_core::extract::{ApiPath, ApiQuery};
 use cloudcast_core::visibility;
 
@@ -192,18 +192,15 @@ pub(crate) async fn subject(
     id: Uuid,
     user: Option<Uuid>,
 ) -> Result<Subject, AnalyticsError> {
-    let access = visibility::load(&state.pool, id)
+    let viewed = visibility::load_for(&state.pool, id, user)
         .await?
         .ok_or(AnalyticsError::NotFound("cloudcast"))?;
-    let full = match user {
-        Some(u) => access.manageable_by(u, auth::is_admin(&state.pool, u).await?),
-        None => false,
-    };
-    if !access.visible_to(user) && !full {
+    let full = viewed.manageable_by(user);
+    if !viewed.access.visible_to(user) && !full {
         return Err(AnalyticsError::NotFound("cloudcast"));
     }
     Ok(Subject {
-        owner_id: access.owner_id,
+        owner_id: viewed.access.owner_id,
         full,
     })
 }

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use cloudcast_core::auth::{AuthUser, MaybeUser, is_admin};
+use cloudcast_core::auth::{AuthUser, MaybeUser};
 use cloudcast_core::extract::{ApiJson, ApiPath};
 use cloudcast_core::listener::{self, Listener};
 use cloudcast_core::signing::unix_now;
@@ -255,13 +255,13 @@ fn to_json<T: Serialize>(v: &T) -> serde_json::Value {
 /// Others get 404 for a private one (it does not exist for them) and 403
 /// for a public one.
 async fn require_manager(state: &CatalogState, id: Uuid, user: Uuid) -> Result<(), CatalogError> {
-    let access = visibility::load(&state.pool, id)
+    let viewed = visibility::load_for(&state.pool, id, Some(user))
         .await?
         .ok_or(CatalogError::NotFound("cloudcast"))?;
-    if access.manageable_by(user, is_admin(&state.pool, user).await?) {
+    if viewed.manageable_by(Some(user)) {
         return Ok(());
     }
-    if access.visible_to(Some(user)) {
+    if viewed.access.visible_to(Some(user)) {
         Err(CatalogError::NotOwner)
     } else {
         Err(CatalogError::NotFound("cloudcast"))

@@ -172,10 +172,13 @@ pub fn standard_responses(
     op: &Operation,
 ) -> Vec<(&'static str, &'static str)> {
     let mut out = Vec::new();
-    // A session is required when no requirement is empty ("anonymous").
-    let requirements: Vec<serde_json::Value> = op.security.iter().flatten().map(value).collect();
-    let mentions_session = requirements.iter().any(|r| r.get(SESSION).is_some());
-    if mentions_session {
+    // A session, required or optional: a bad one is refused either way.
+    let takes_session = op
+        .security
+        .iter()
+        .flatten()
+        .any(|r| value(r).get(SESSION).is_some());
+    if takes_session {
         out.push(("401", "Not signed in, or the session is unknown or expired"));
     }
     let params = op.parameters.iter().flatten();
@@ -239,15 +242,21 @@ fn value<T: serde::Serialize>(v: &T) -> serde_json::Value {
     serde_json::to_value(v).unwrap_or(serde_json::Value::Null)
 }
 
-/// Adds [`standard_responses`] an operation does not declare itself.
+/// Adds the [`standard_responses`] an operation does not declare itself;
+/// several causes of one status share its description.
 fn add_standard_responses(doc: &mut OpenApi) {
+    use std::collections::BTreeMap;
     for (path, item) in doc.paths.paths.iter_mut() {
         for (method, op) in operations_mut(item) {
+            let mut causes: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
             for (status, description) in standard_responses(path, method, op) {
+                causes.entry(status).or_default().push(description);
+            }
+            for (status, descriptions) in causes {
                 op.responses
                     .responses
                     .entry(status.to_string())
-                    .or_insert_with(|| error_response(description));
+                    .or_insert_with(|| error_response(&descriptions.join("; ")));
             }
         }
     }

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use axum::http::StatusCode;
 
-use crate::error::{ApiError, ErrorCode, database_status};
+use crate::error::{ApiError, ErrorCode};
 
 /// Why a request's identity was refused.
 #[derive(Debug, thiserror::Error)]
@@ -44,10 +44,7 @@ impl ErrorCode for AuthError {
             AuthError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AuthError::NotAdmin => StatusCode::FORBIDDEN,
             // A failed look-up is the database being away, not a bad request.
-            AuthError::Database(e) => match database_status(e) {
-                StatusCode::INTERNAL_SERVER_ERROR => StatusCode::SERVICE_UNAVAILABLE,
-                other => other,
-            },
+            AuthError::Database(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }

@@ -90,6 +90,10 @@ impl ApiError {
             format!("{what} not found"),
         )
     }
+    /// A server-side error: its code and the generic message, nothing else.
+    pub fn server(status: StatusCode, code: &'static str) -> Self {
+        Self::new(status, code, generic_message(status))
+    }
     pub fn unauthorized(message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
     }
@@ -105,8 +109,10 @@ impl ApiError {
                 error = %Chain(err),
                 "request failed"
             );
-            let message = err.public_message().unwrap_or(generic_message(status));
-            Self::new(status, err.code(), message)
+            match err.public_message() {
+                Some(message) => Self::new(status, err.code(), message),
+                None => Self::server(status, err.code()),
+            }
         } else {
             Self::new(status, err.code(), err.to_string())
         };
@@ -123,15 +129,21 @@ impl std::fmt::Display for ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let body = if self.status.is_server_error() {
+impl ApiError {
+    /// The JSON body; a 5xx's carries the request's id.
+    pub fn body(&self) -> serde_json::Value {
+        if self.status.is_server_error() {
             let id = request_id::current().unwrap_or_default();
             json!({"error": {"code": self.code, "message": self.message, "request_id": id}})
         } else {
             json!({"error": {"code": self.code, "message": self.message}})
-        };
-        let mut resp = (self.status, Json(body)).into_response();
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut resp = (self.status, Json(self.body())).into_response();
         let retry = match (self.retry_after, self.status) {
             (Some(s), _) => Some(s),
             (None, StatusCode::SERVICE_UNAVAILABLE) => Some(5),

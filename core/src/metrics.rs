@@ -34,7 +34,7 @@ pub fn describe() {
     describe_histogram!(S3_DURATION, Unit::Seconds, "S3 call latency by operation");
     describe_counter!(
         PG_CALLS,
-        "PostgreSQL calls on the hot paths (session, cloudcast and queue look-ups) by operation and outcome"
+        "PostgreSQL calls on the hot paths (session and stream cloudcast look-ups) by operation and outcome"
     );
     describe_histogram!(
         PG_DURATION,
@@ -44,12 +44,15 @@ pub fn describe() {
 }
 
 /// One HTTP request answered.
-pub fn http_request(route: &str, method: &str, status: u16, took: Duration) {
-    let status = status.to_string();
-    metrics::counter!(HTTP_REQUESTS, "route" => route.to_string(), "method" => method.to_string(), "status" => status)
-        .increment(1);
-    metrics::histogram!(HTTP_DURATION, "route" => route.to_string(), "method" => method.to_string())
-        .record(took.as_secs_f64());
+pub fn http_request(route: String, method: &'static str, status: u16, took: Duration) {
+    let labels = [
+        metrics::Label::new("route", route),
+        metrics::Label::new("method", method),
+    ];
+    let mut with_status = labels.to_vec();
+    with_status.push(metrics::Label::new("status", status.to_string()));
+    metrics::counter!(HTTP_REQUESTS, with_status).increment(1);
+    metrics::histogram!(HTTP_DURATION, labels.to_vec()).record(took.as_secs_f64());
 }
 
 pub(crate) fn error_answered(code: &'static str, status: StatusCode) {

@@ -39,6 +39,12 @@ macro_rules! text_enum {
             }
         }
 
+        impl From<$name> for &'static str {
+            fn from(v: $name) -> &'static str {
+                v.as_str()
+            }
+        }
+
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
@@ -214,29 +220,16 @@ mod tests {
 
     #[test]
     fn enums_match_the_check_constraints() {
-        let all = |v: &[UploadState]| v.iter().map(|s| s.as_str()).collect();
-        assert_checked("state", all(UploadState::ALL));
-        assert_checked(
-            "status",
-            CloudcastStatus::ALL.iter().map(|s| s.as_str()).collect(),
-        );
-        assert_checked("state", JobState::ALL.iter().map(|s| s.as_str()).collect());
-        assert_checked(
-            "status",
-            ExportState::ALL.iter().map(|s| s.as_str()).collect(),
-        );
-        assert_checked(
-            "status",
-            CommentStatus::ALL.iter().map(|s| s.as_str()).collect(),
-        );
-        assert_checked(
-            "scope",
-            PurgeScope::ALL.iter().map(|s| s.as_str()).collect(),
-        );
-        assert_checked(
-            "reason",
-            ErasureReason::ALL.iter().map(|s| s.as_str()).collect(),
-        );
+        fn texts<T: Copy + Into<&'static str>>(all: &[T]) -> Vec<&'static str> {
+            all.iter().map(|s| (*s).into()).collect()
+        }
+        assert_checked("state", texts(UploadState::ALL));
+        assert_checked("status", texts(CloudcastStatus::ALL));
+        assert_checked("state", texts(JobState::ALL));
+        assert_checked("status", texts(ExportState::ALL));
+        assert_checked("status", texts(CommentStatus::ALL));
+        assert_checked("scope", texts(PurgeScope::ALL));
+        assert_checked("reason", texts(ErasureReason::ALL));
     }
 
     #[test]

@@ -41,6 +41,39 @@ pub async fn load(pool: &PgPool, cloudcast: Uuid) -> Result<Option<Access>, sqlx
         .await
 }
 
+/// A cloudcast's [`Access`] and whether the viewer is an administrator,
+/// for the checks that need both.
+#[derive(Debug, Clone, Copy, sqlx::FromRow)]
+pub struct Viewed {
+    #[sqlx(flatten)]
+    pub access: Access,
+    pub viewer_is_admin: bool,
+}
+
+impl Viewed {
+    /// May the viewer manage it (owner or administrator)? False when anonymous.
+    pub fn manageable_by(&self, viewer: Option<Uuid>) -> bool {
+        viewer.is_some_and(|v| self.access.manageable_by(v, self.viewer_is_admin))
+    }
+}
+
+/// [`load`] and the viewer's administrator flag in one round trip.
+pub async fn load_for(
+    pool: &PgPool,
+    cloudcast: Uuid,
+    viewer: Option<Uuid>,
+) -> Result<Option<Viewed>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT c.owner_id, c.private,
+                COALESCE((SELECT u.is_admin FROM users u WHERE u.id = $2), false) AS viewer_is_admin
+           FROM cloudcasts c WHERE c.id = $1",
+    )
+    .bind(cloudcast)
+    .bind(viewer)
+    .fetch_optional(pool)
+    .await
+}
+
 /// [`Access::visible_to`] in SQL: `alias` names the `cloudcasts` row and
 /// `viewer` the bound parameter holding the viewer's id (NULL: anonymous).
 /// Both are fixed strings of the calling query, never input.

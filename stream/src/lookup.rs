@@ -133,11 +133,10 @@ impl Lookups {
             Err(auth::AuthError::Unauthorized(m)) => return Err(StreamError::Unauthorized(m)),
             Err(_) => return Err(StreamError::Unauthorized("the credential is not valid")),
         };
+        let hash = auth::hash_token(token);
         let user = self
             .tokens
-            .try_get_with(auth::hash_token(token), async {
-                auth::user_for_token_hash(&self.pool, &auth::hash_token(token)).await
-            })
+            .try_get_with_by_ref(&hash, auth::user_for_token_hash(&self.pool, &hash))
             .await
             .map_err(unavailable)?;
         match user {
