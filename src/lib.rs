@@ -31,7 +31,7 @@ use cloudcast_privacy::PrivacyState;
 
 pub use http::app;
 
-/// How often favourite events are copied to ClickHouse and queued removals
+/// How often favourite and repost events are copied to ClickHouse and queued removals
 /// applied there: changes show within seconds, and an idle round costs a
 /// few tiny queries.
 const SYNC_EVERY: Duration = Duration::from_secs(2);
@@ -120,6 +120,7 @@ impl Services {
             signer: self.signer.clone(),
             public_url: self.public_url(),
             max_json_bytes: self.config.http.max_json_bytes,
+            max_picture_bytes: self.config.uploads.max_picture_bytes,
         }
     }
 
@@ -230,6 +231,13 @@ pub async fn migrate(config: &Config) -> anyhow::Result<()> {
     })
     .await?;
     cloudcast_core::db::migrate(&pool).await?;
+    // Data steps that follow the rules in code, not SQL: slugs for rows
+    // older than slugs, and accounts whose name became a site address.
+    let slugged = cloudcast_core::slugs::backfill(&pool).await?;
+    if slugged > 0 {
+        tracing::info!(cloudcasts = slugged, "slugs assigned");
+    }
+    cloudcast_accounts::reserved::rename_reserved(&pool, &config.http.public_url).await?;
     with_retry("ClickHouse", || async {
         Ok(cloudcast_analytics::schema::migrate(&config.clickhouse).await?)
     })
@@ -298,14 +306,12 @@ pub async fn serve(config: Config, roles: &[Role]) -> anyhow::Result<Running> {
         )));
     }
     if Role::Analytics.runs(roles) {
-        tasks.push(tokio::spawn(
-            cloudcast_analytics::favourite_sync::run_copier(
-                services.pool.clone(),
-                services.clickhouse.clone(),
-                SYNC_EVERY,
-                shutdown.clone(),
-            ),
-        ));
+        tasks.push(tokio::spawn(cloudcast_analytics::event_sync::run_copier(
+            services.pool.clone(),
+            services.clickhouse.clone(),
+            SYNC_EVERY,
+            shutdown.clone(),
+        )));
         tasks.push(tokio::spawn(cloudcast_analytics::purge::run(
             services.pool.clone(),
             services.clickhouse.clone(),
@@ -316,6 +322,13 @@ pub async fn serve(config: Config, roles: &[Role]) -> anyhow::Result<Running> {
         tasks.push(tokio::spawn(cloudcast_analytics::rollup::run(
             services.clickhouse.clone(),
             config.analytics.rollup,
+            shutdown.clone(),
+        )));
+        tasks.push(tokio::spawn(cloudcast_analytics::charts::run(
+            services.pool.clone(),
+            services.clickhouse.clone(),
+            config.analytics.play_min_seconds,
+            config.analytics.charts,
             shutdown.clone(),
         )));
     }

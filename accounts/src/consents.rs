@@ -15,13 +15,10 @@ use uuid::Uuid;
 use cloudcast_core::auth::AuthUser;
 use cloudcast_core::extract::ApiJson;
 
+use cloudcast_core::purges;
 use cloudcast_core::states::PurgeScope;
 
 use crate::{AccountsError, AccountsState};
-
-/// The second removal of a withdrawn user's ad-interest rows: after the
-/// stream's consent cache (60 s) and a normal log shipping delay.
-const REPEAT_PURGE_AFTER: &str = "5 minutes";
 
 #[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct ConsentEvent {
@@ -158,14 +155,7 @@ pub async fn put(
         .execute(&mut *tx)
         .await?;
         if kind == "personalised_ads" && !new {
-            sqlx::query(&format!(
-                "INSERT INTO analytics_purges (user_id, scope, run_after)
-                 VALUES ($1, $2, now()), ($1, $2, now() + interval '{REPEAT_PURGE_AFTER}')"
-            ))
-            .bind(user)
-            .bind(PurgeScope::AdInterest)
-            .execute(&mut *tx)
-            .await?;
+            purges::enqueue(&mut tx, user, PurgeScope::AdInterest, &[], &[]).await?;
         }
         tracing::info!(user_id = %user, kind, granted = new, "consent changed");
     }

@@ -2,7 +2,8 @@
 //! account (`sessions.rs`), passwords (`passwords.rs`), profiles and
 //! avatars (`profiles.rs`), consents (`consents.rs`), the email outbox and
 //! its delivery (`mail.rs`), sign-in limits (`signin_limits.rs`) and the
-//! operators' commands (`operators.rs`).
+//! operators' commands (`operators.rs`), and the rename of accounts whose
+//! username became one of the site's addresses (`reserved.rs`).
 
 pub mod consents;
 pub mod error;
@@ -11,6 +12,7 @@ pub mod operators;
 pub mod passwords;
 pub mod profiles;
 pub mod registration;
+pub mod reserved;
 pub mod sessions;
 pub mod signin_limits;
 

@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use cloudcast_core::auth::AuthUser;
 use cloudcast_core::extract::{ApiJson, ApiPath};
+use cloudcast_core::visibility;
 
 use crate::{AccountsError, AccountsState};
 
@@ -233,6 +234,19 @@ pub struct PublicUser {
     /// Only the fields their owner made public.
     pub profile: BTreeMap<&'static str, serde_json::Value>,
     pub avatar_url: Option<String>,
+    /// Their public cloudcasts.
+    pub cloudcasts: i64,
+    /// Followers and followed users (never counting minors); `null` for a
+    /// minor, whose follow lists are never public.
+    pub followers: Option<i64>,
+    pub following: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct PublicCounts {
+    cloudcasts: i64,
+    followers: Option<i64>,
+    following: Option<i64>,
 }
 
 /// `GET /api/v1/users/{username}`: the public view. Never the email.
@@ -252,6 +266,22 @@ pub async fn get_public(
             .fetch_optional(&state.pool)
             .await?;
     let (id, username) = row.ok_or(AccountsError::NotFound("user"))?;
+    let counts: PublicCounts = sqlx::query_as(&format!(
+        "SELECT (SELECT count(*) FROM cloudcasts c WHERE c.owner_id = me.id AND {listed}) AS cloudcasts,
+                CASE WHEN {me_public} THEN
+                  (SELECT count(*) FROM follows f JOIN users o ON o.id = f.follower_id
+                    WHERE f.followee_id = me.id AND {o_public}) END AS followers,
+                CASE WHEN {me_public} THEN
+                  (SELECT count(*) FROM follows f JOIN users o ON o.id = f.followee_id
+                    WHERE f.follower_id = me.id AND {o_public}) END AS following
+           FROM users me WHERE me.id = $1",
+        listed = visibility::sql_listed("c"),
+        me_public = visibility::sql_public_activity("me"),
+        o_public = visibility::sql_public_activity("o"),
+    ))
+    .bind(id)
+    .fetch_one(&state.pool)
+    .await?;
     let mut profile = BTreeMap::new();
     let mut avatar_public = None;
     if let Some((f, avatar, vis)) = load(&state, id).await? {
@@ -275,6 +305,9 @@ pub async fn get_public(
         username,
         profile,
         avatar_url: avatar_public,
+        cloudcasts: counts.cloudcasts,
+        followers: counts.followers,
+        following: counts.following,
     }))
 }
 

@@ -20,6 +20,7 @@ use uuid::Uuid;
 
 use cloudcast_core::auth::{hash_token, new_token};
 use cloudcast_core::extract::{ApiJson, ApiQuery};
+use cloudcast_core::paths;
 
 use crate::passwords::{MAX_PASSWORD_BYTES, hash_password};
 use crate::{AccountsError, AccountsState, mail};
@@ -106,6 +107,12 @@ pub fn validate_username(username: &str) -> Result<(), AccountsError> {
         return Err(AccountsError::InvalidField(
             "username: use letters, digits, '_', '-' and '.' only".into(),
         ));
+    }
+    // Profiles live at /{username}: a name may not hide one of the site's pages.
+    if paths::is_reserved_username(username) {
+        return Err(AccountsError::InvalidField(format!(
+            "username: {username:?} is one of the site's own addresses; choose another"
+        )));
     }
     Ok(())
 }
@@ -312,6 +319,8 @@ mod tests {
         assert!(validate_username("dj shadow").is_err());
         assert!(validate_username(" dj_shadow").is_err());
         assert!(validate_username("dj_shadow-2.0").is_ok());
+        assert!(validate_username("Settings").is_err());
+        assert!(validate_username("robots.txt").is_err());
     }
 
     #[test]

@@ -154,9 +154,10 @@ pub async fn overview(
         .iter()
         .filter_map(|t| Uuid::parse_str(&t.cloudcast_id).ok())
         .collect();
-    // A private cloudcast's title is its owner's alone, analysts included.
+    // A title that is not public is its owner's alone, analysts included.
     let titles: Vec<(Uuid, String)> = sqlx::query_as(
-        "SELECT id, CASE WHEN private THEN '(private cloudcast)' ELSE title END
+        "SELECT id, CASE WHEN visibility = 'public' THEN title
+                         ELSE '(' || visibility || ' cloudcast)' END
            FROM cloudcasts WHERE id = ANY($1)",
     )
     .bind(&ids)

@@ -97,7 +97,8 @@ fn at(unix: u32) -> OffsetDateTime {
 }
 
 /// Titles of the sessions' cloudcasts that `viewer` may see (None: the
-/// public); deleted cloudcasts and ones made private since drop out.
+/// public, who see only listed ones, never an unlisted cloudcast); deleted
+/// cloudcasts and ones made private since drop out.
 async fn titles(
     pool: &sqlx::PgPool,
     rows: &[SessionRow],
@@ -109,7 +110,10 @@ async fn titles(
         .collect();
     let found: Vec<(Uuid, String)> = sqlx::query_as(&format!(
         "SELECT c.id, c.title FROM cloudcasts c WHERE c.id = ANY($1) AND {visible}",
-        visible = visibility::sql_visible("c", "$2")
+        visible = match viewer {
+            Some(_) => visibility::sql_visible("c", "$2"),
+            None => format!("{} AND $2::uuid IS NULL", visibility::sql_listed("c")),
+        }
     ))
     .bind(&ids)
     .bind(viewer)

@@ -1,18 +1,20 @@
 //! Analytics: the ClickHouse schema and its migrations (`schema.rs`), the
 //! heartbeat shipper from the write-ahead log (`ship.rs`, with
-//! `tombstones.rs` for erased accounts), the copy of favourite events
-//! (`favourite_sync.rs`), the roll-up of finished days (`rollup.rs`), the
-//! removals erasure and consent withdrawal queue (`purge.rs`), and the
+//! `tombstones.rs` for erased accounts), the copy of favourite and repost
+//! events (`event_sync.rs`), the roll-up of finished days (`rollup.rs`), the
+//! charts computed into PostgreSQL (`charts.rs`), the removals erasure,
+//! cloudcast deletion and consent withdrawal queue (`purge.rs`), and the
 //! queries over the materialized views with the API built on them:
 //! statistics (`stats.rs`), history (`history.rs`) and the analysts'
 //! dashboard and downloads (`dashboard.rs`, `columnar.rs`). The queries are
 //! files in `analytics/queries/` (`sql.rs`); date ranges are `dates.rs`.
 
+pub mod charts;
 pub mod columnar;
 pub mod dashboard;
 pub mod dates;
 pub mod error;
-pub mod favourite_sync;
+pub mod event_sync;
 pub mod history;
 pub mod metrics;
 pub mod purge;

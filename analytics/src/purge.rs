@@ -1,6 +1,7 @@
-//! Applies the removals that PostgreSQL queues in `analytics_purges`: a
-//! user's ad-interest rows once their ad consent is withdrawn, and an erased
-//! account's ClickHouse rows and S3 objects. ClickHouse removals are
+//! Applies the removals that PostgreSQL queues in `analytics_purges`
+//! (`core/src/purges.rs`): a user's ad-interest rows once their ad consent
+//! is withdrawn, an erased account's ClickHouse rows and S3 objects, and a
+//! deleted cloudcast's rows. ClickHouse removals are
 //! `ALTER TABLE .. DELETE` mutations, which ClickHouse applies in the
 //! background by rewriting the parts that hold matching rows; an erasure is
 //! done only once they are applied and a count finds nothing left (see
@@ -61,7 +62,13 @@ pub async fn purge_once(
                     .await?;
             }
             PurgeScope::Account => {
-                erase_account(ch, user, &cloudcasts).await?;
+                erase(ch, Some(user), &cloudcasts).await?;
+                for p in &prefixes {
+                    storage.delete_prefix(p).await?;
+                }
+            }
+            PurgeScope::Cloudcast => {
+                erase(ch, None, &cloudcasts).await?;
                 for p in &prefixes {
                     storage.delete_prefix(p).await?;
                 }
@@ -133,22 +140,25 @@ const ERASE_PASSES: usize = 3;
 /// removal stays queued and is tried again.
 const MUTATION_WAIT: Duration = Duration::from_secs(600);
 
-/// Removes an erased account from ClickHouse: the rows carrying its user id
-/// and every row of its cloudcasts, waiting until ClickHouse has applied
-/// the mutations and no row is left. Aggregates keyed by neither (day totals
-/// of all cloudcasts) cannot name the user and stay.
-pub async fn erase_account(
+/// Removes from ClickHouse the rows carrying `user`'s id (an erased
+/// account; None for a deleted cloudcast) and every row of `cloudcasts`,
+/// waiting until ClickHouse has applied the mutations and no row is left.
+/// Aggregates keyed by neither (day totals of all cloudcasts) cannot name
+/// the user or the cloudcast and stay.
+pub async fn erase(
     ch: &clickhouse::Client,
-    user: Uuid,
+    user: Option<Uuid>,
     cloudcasts: &[Uuid],
 ) -> Result<(), AnalyticsError> {
+    let who = user.map_or_else(|| format!("{cloudcasts:?}"), |u| u.to_string());
     let cloudcasts: Vec<String> = cloudcasts.iter().map(Uuid::to_string).collect();
     let tables = erasable_tables(ch).await?;
     for _ in 0..ERASE_PASSES {
         let mut issued = 0;
         for (table, has_user, has_cloudcast) in &tables {
+            let by_user = *has_user && user.is_some();
             let by_cloudcast = *has_cloudcast && !cloudcasts.is_empty();
-            let cond = match (*has_user, by_cloudcast) {
+            let cond = match (by_user, by_cloudcast) {
                 (true, true) => "user_id = ? OR has(?, cloudcast_id)",
                 (true, false) => "user_id = ?",
                 (false, true) => "has(?, cloudcast_id)",
@@ -156,8 +166,8 @@ pub async fn erase_account(
             };
             let bind = |sql: &str| {
                 let mut q = ch.query(sql);
-                if *has_user {
-                    q = q.bind(user.to_string());
+                if let Some(u) = user.filter(|_| by_user) {
+                    q = q.bind(u.to_string());
                 }
                 if by_cloudcast {
                     q = q.bind(&cloudcasts);
@@ -181,7 +191,7 @@ pub async fn erase_account(
         wait_for_mutations(ch).await?;
     }
     Err(AnalyticsError::Pending(format!(
-        "rows of {user} keep coming back after {ERASE_PASSES} passes; will retry"
+        "rows of {who} keep coming back after {ERASE_PASSES} passes; will retry"
     )))
 }
 

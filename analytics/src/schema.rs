@@ -23,6 +23,7 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
     ),
     (4, "views", include_str!("../migrations/0004_views.sql")),
     (5, "rollups", include_str!("../migrations/0005_rollups.sql")),
+    (6, "reposts", include_str!("../migrations/0006_reposts.sql")),
 ];
 
 pub async fn migrate(cfg: &ClickhouseConfig) -> Result<(), AnalyticsError> {

@@ -31,6 +31,7 @@ pub const TOP_CLOUDCASTS: Query = query!("top_cloudcasts");
 pub const HISTORY: Query = query!("history");
 pub const AD_AUDIENCES: Query = query!("ad_audiences");
 pub const FAVOURITES: Query = query!("favourites");
+pub const CHARTS: Query = query!("charts");
 
 /// Every query, for checks that run them all (the modern-engine test).
 pub const ALL: &[Query] = &[
@@ -43,6 +44,7 @@ pub const ALL: &[Query] = &[
     HISTORY,
     AD_AUDIENCES,
     FAVOURITES,
+    CHARTS,
 ];
 
 impl Query {

@@ -3,37 +3,54 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use cloudcast_core::auth::{AuthUser, MaybeUser};
 use cloudcast_core::extract::{ApiJson, ApiPath};
 use cloudcast_core::listener::{self, Listener};
 use cloudcast_core::signing::unix_now;
-use cloudcast_core::states::CloudcastStatus;
+use cloudcast_core::states::{CloudcastStatus, PurgeScope, Visibility};
 use cloudcast_core::visibility::{self, Access};
-use cloudcast_core::{keys, queue};
+use cloudcast_core::{keys, purges, queue, slugs};
 
 use crate::metadata::{
     PurchaseLink, Track, normalise_tags, plain_text, validate_links, validate_tracklist,
 };
-use crate::{CatalogError, CatalogState};
+use crate::{CatalogError, CatalogState, cards};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CloudcastView {
     pub id: Uuid,
     pub title: String,
+    /// The owner's username, as they spell it.
     pub owner: String,
+    /// Unique among the owner's cloudcasts; from the title.
+    pub slug: Option<String>,
+    /// Its page: `/{owner}/{slug}` (an unlisted one's carries its secret).
+    pub url: String,
     pub status: CloudcastStatus,
     pub duration_ms: Option<i64>,
     /// Why processing failed or the upload was rejected, for the DJ.
     pub error: Option<String>,
     /// Transcoding progress in percent, while `processing`.
     pub progress: Option<i16>,
-    /// Only the owner sees and hears a private cloudcast.
-    pub private: bool,
+    /// `public` (listed), `unlisted` (by its URL only) or `private` (owner only).
+    pub visibility: Visibility,
+    /// Not listed or playable by others before this time (UTC).
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub publish_at: Option<OffsetDateTime>,
+    /// When it appeared: `publish_at`, else the upload.
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub published_at: OffsetDateTime,
+    pub disable_comments: bool,
+    /// Counts are shown to the owner and administrators only.
+    pub hide_stats: bool,
     /// Signed, expiring URL of the HLS master playlist, bound to the
     /// listener who asked; set once ready.
     pub stream_url: Option<String>,
@@ -44,16 +61,36 @@ pub struct CloudcastView {
     pub tags: Vec<String>,
     pub tracklist: Vec<Track>,
     pub purchase_links: Vec<PurchaseLink>,
-    /// Users who have it among their favourites.
-    pub favourites: i64,
+    /// Users who have it among their favourites (`null` when hidden).
+    pub favourites: Option<i64>,
+    /// Users who reposted it (`null` when hidden).
+    pub reposts: Option<i64>,
+    /// Plays in the last 30 days, as the charts count them (`null` when hidden).
+    pub plays: Option<i64>,
+    /// The cover picture in each size (the default picture when none).
+    pub picture_urls: crate::pictures::PictureUrls,
+    /// What the signed-in caller has done with it; absent when anonymous.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub me: Option<ViewerState>,
+}
+
+/// The caller's own relation to a cloudcast.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ViewerState {
+    pub favourited: bool,
+    pub reposted: bool,
+    pub listen_later: bool,
+    pub following_owner: bool,
 }
 
 #[derive(sqlx::FromRow)]
 struct Row {
     title: String,
     owner: String,
-    owner_id: Uuid,
-    private: bool,
+    slug: Option<String>,
+    secret: String,
+    #[sqlx(flatten)]
+    access: Access,
     status: CloudcastStatus,
     duration_ms: Option<i64>,
     error: Option<String>,
@@ -61,11 +98,22 @@ struct Row {
     tags: Vec<String>,
     tracklist: serde_json::Value,
     purchase_links: serde_json::Value,
+    listed_at: OffsetDateTime,
+    disable_comments: bool,
+    hide_stats: bool,
+    picture_version: Option<Uuid>,
     progress: Option<i16>,
     favourites: i64,
+    reposts: i64,
+    plays: i64,
     loudness_lufs: Option<f64>,
     loudness_range_lu: Option<f64>,
     true_peak_dbtp: Option<f64>,
+    viewer_is_admin: bool,
+    favourited: bool,
+    reposted: bool,
+    listen_later: bool,
+    following_owner: bool,
 }
 
 /// EBU R128 measurements of the published audio.
@@ -76,23 +124,43 @@ pub struct LoudnessView {
     pub true_peak_dbtp: Option<f64>,
 }
 
-/// The cloudcast with stream URLs signed for `listener`, and who may see
-/// it; callers apply [`Access::visible_to`].
-async fn load(
+/// What [`load`] found: the view, who may see it, and its secret (checked
+/// by the slug route for an unlisted cloudcast).
+pub(crate) struct Loaded {
+    pub view: CloudcastView,
+    pub access: Access,
+    pub secret: String,
+}
+
+/// The cloudcast as `user` sees it, with stream URLs signed for `listener`;
+/// callers apply [`Access::visible_to`].
+pub(crate) async fn load(
     state: &CatalogState,
     id: Uuid,
+    user: Option<Uuid>,
     listener: &Listener,
-) -> Result<(CloudcastView, Access), CatalogError> {
+) -> Result<Loaded, CatalogError> {
     let row: Option<Row> = sqlx::query_as(
-        "SELECT c.title, u.username AS owner, c.owner_id, c.private, c.status, c.duration_ms, c.error,
-                c.description, c.tags, c.tracklist, c.purchase_links,
+        "SELECT c.title, u.username AS owner, c.slug, c.secret, c.owner_id, c.visibility,
+                c.publish_at, c.status, c.duration_ms, c.error, c.description, c.tags,
+                c.tracklist, c.purchase_links, c.listed_at, c.disable_comments, c.hide_stats,
+                c.picture_version,
                 (SELECT j.progress FROM transcode_jobs j WHERE j.cloudcast_id = c.id
                   ORDER BY j.created_at DESC LIMIT 1) AS progress,
                 (SELECT count(*) FROM favourites f WHERE f.cloudcast_id = c.id) AS favourites,
-                c.loudness_lufs, c.loudness_range_lu, c.true_peak_dbtp
+                (SELECT count(*) FROM reposts r WHERE r.cloudcast_id = c.id) AS reposts,
+                COALESCE((SELECT ch.plays_30d FROM cloudcast_charts ch
+                           WHERE ch.cloudcast_id = c.id), 0) AS plays,
+                c.loudness_lufs, c.loudness_range_lu, c.true_peak_dbtp,
+                COALESCE((SELECT v.is_admin FROM users v WHERE v.id = $2), false) AS viewer_is_admin,
+                EXISTS (SELECT 1 FROM favourites f WHERE f.cloudcast_id = c.id AND f.user_id = $2) AS favourited,
+                EXISTS (SELECT 1 FROM reposts r WHERE r.cloudcast_id = c.id AND r.user_id = $2) AS reposted,
+                EXISTS (SELECT 1 FROM listen_later l WHERE l.cloudcast_id = c.id AND l.user_id = $2) AS listen_later,
+                EXISTS (SELECT 1 FROM follows w WHERE w.followee_id = c.owner_id AND w.follower_id = $2) AS following_owner
            FROM cloudcasts c JOIN users u ON u.id = c.owner_id WHERE c.id = $1",
     )
     .bind(id)
+    .bind(user)
     .fetch_optional(&state.pool)
     .await?;
     let Some(r) = row else {
@@ -101,16 +169,26 @@ async fn load(
     let ready = r.status == CloudcastStatus::Ready;
     let query = state.signer.sign(id, listener, unix_now()).query();
     let signed = |file: &str| format!("{}/stream/{id}/{file}?{query}", state.public_url);
-    let access = Access {
-        owner_id: r.owner_id,
-        private: r.private,
-    };
-    Ok((
-        CloudcastView {
+    let counts =
+        !r.hide_stats || user.is_some_and(|u| r.access.manageable_by(u, r.viewer_is_admin));
+    Ok(Loaded {
+        view: CloudcastView {
             id,
+            url: cards::url(
+                &r.owner,
+                r.slug.as_deref(),
+                id,
+                r.access.visibility,
+                &r.secret,
+            ),
             title: r.title,
             owner: r.owner,
-            private: r.private,
+            slug: r.slug,
+            visibility: r.access.visibility,
+            publish_at: r.access.publish_at,
+            published_at: r.listed_at,
+            disable_comments: r.disable_comments,
+            hide_stats: r.hide_stats,
             progress: (r.status == CloudcastStatus::Processing).then(|| r.progress.unwrap_or(0)),
             stream_url: ready.then(|| signed("master.m3u8")),
             peaks_url: ready.then(|| signed("peaks.json")),
@@ -126,15 +204,76 @@ async fn load(
             tags: r.tags,
             tracklist: serde_json::from_value(r.tracklist).unwrap_or_default(),
             purchase_links: serde_json::from_value(r.purchase_links).unwrap_or_default(),
-            favourites: r.favourites,
+            favourites: counts.then_some(r.favourites),
+            reposts: counts.then_some(r.reposts),
+            plays: counts.then_some(r.plays),
+            picture_urls: crate::pictures::urls(id, r.picture_version),
+            me: user.map(|_| ViewerState {
+                favourited: r.favourited,
+                reposted: r.reposted,
+                listen_later: r.listen_later,
+                following_owner: r.following_owner,
+            }),
         },
-        access,
-    ))
+        access: r.access,
+        secret: r.secret,
+    })
 }
 
-/// `GET /api/v1/cloudcasts/{id}`: a private cloudcast is "not found" to
-/// everyone but its owner. A browser seen for the first time gets its
-/// anonymous listener cookie here, before its first stream request.
+/// The listener a request plays as, and the cookie to set when a browser
+/// is seen for the first time (before its first stream request).
+fn listener_of(user: Option<Uuid>, headers: &HeaderMap) -> (Listener, Option<HeaderValue>) {
+    match listener::of_request(user, headers) {
+        Some(l) => (l, None),
+        None => {
+            let fresh = listener::new_id();
+            (Listener::anonymous(&fresh), listener::set_cookie(&fresh))
+        }
+    }
+}
+
+/// Answers with the cloudcast if `user` may see it (`secret_ok`: the slug
+/// route's check of an unlisted cloudcast's secret).
+pub(crate) async fn respond(
+    state: &CatalogState,
+    id: Uuid,
+    user: Option<Uuid>,
+    headers: &HeaderMap,
+    secret: Option<&str>,
+) -> Result<Response, CatalogError> {
+    let (me, new_cookie) = listener_of(user, headers);
+    let loaded = load(state, id, user, &me).await?;
+    let secret_ok = match secret {
+        None => true,
+        Some(given) => {
+            loaded.access.visibility != Visibility::Unlisted
+                || user == Some(loaded.access.owner_id)
+                || same_secret(given, &loaded.secret)
+        }
+    };
+    if !loaded.access.visible_to(user) || !secret_ok {
+        return Err(CatalogError::NotFound("cloudcast"));
+    }
+    let mut resp = Json(loaded.view).into_response();
+    if let Some(c) = new_cookie {
+        resp.headers_mut().insert(header::SET_COOKIE, c);
+    }
+    Ok(resp)
+}
+
+/// Compares secrets in time independent of where they differ.
+fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+/// `GET /api/v1/cloudcasts/{id}`: a private (or not yet published)
+/// cloudcast is "not found" to everyone but its owner. An unlisted one is
+/// reached by its id, which is never listed. A browser seen for the first
+/// time gets its anonymous listener cookie here.
 #[utoipa::path(get, path = "/api/v1/cloudcasts/{id}", tag = "cloudcasts",
     summary = "A cloudcast, with signed stream URLs for the caller",
     params(("id" = Uuid, Path, description = "The cloudcast")),
@@ -148,41 +287,53 @@ pub async fn get_cloudcast(
     ApiPath(id): ApiPath<Uuid>,
     headers: HeaderMap,
 ) -> Result<Response, CatalogError> {
-    let mut new_cookie = None;
-    let me = match listener::of_request(user, &headers) {
-        Some(l) => l,
-        None => {
-            let fresh = listener::new_id();
-            let l = Listener::anonymous(&fresh);
-            new_cookie = listener::set_cookie(&fresh);
-            l
-        }
-    };
-    let (view, access) = load(&state, id, &me).await?;
-    if !access.visible_to(user) {
-        return Err(CatalogError::NotFound("cloudcast"));
-    }
-    let mut resp = Json(view).into_response();
-    if let Some(c) = new_cookie {
-        resp.headers_mut().insert(header::SET_COOKIE, c);
-    }
-    Ok(resp)
+    respond(&state, id, user, &headers, None).await
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MetadataUpdate {
+    #[schema(min_length = 1, max_length = 200)]
     pub title: Option<String>,
+    #[schema(max_length = 5000)]
     pub description: Option<String>,
+    #[schema(max_items = 10)]
     pub tags: Option<Vec<String>>,
     pub tracklist: Option<Vec<Track>>,
     pub purchase_links: Option<Vec<PurchaseLink>>,
-    pub private: Option<bool>,
+    pub visibility: Option<Visibility>,
+    /// RFC 3339; `null` publishes now. Not listed or playable by others
+    /// before it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub publish_at: Option<Option<Timestamp>>,
+    pub disable_comments: Option<bool>,
+    pub hide_stats: Option<bool>,
 }
 
-/// `PATCH /api/v1/cloudcasts/{id}`: the owner edits the metadata.
+/// An RFC 3339 time in a request.
+#[derive(Debug, Clone, Copy)]
+pub struct Timestamp(pub OffsetDateTime);
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        time::serde::rfc3339::deserialize(d).map(Timestamp)
+    }
+}
+
+/// A field that may be sent as `null` (to clear it) or left out (to keep it).
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// `PATCH /api/v1/cloudcasts/{id}`: the owner edits the metadata. A new
+/// title gives a new slug; the old one keeps resolving.
 #[utoipa::path(patch, path = "/api/v1/cloudcasts/{id}", tag = "cloudcasts",
-    summary = "Change a cloudcast's title, description, tags, tracklist, links or privacy",
+    summary = "Change a cloudcast's title, description, tags, tracklist, links, visibility or schedule",
     params(("id" = Uuid, Path, description = "The cloudcast")),
     request_body = MetadataUpdate,
     responses(
@@ -198,7 +349,11 @@ pub async fn update_metadata(
     ApiJson(update): ApiJson<MetadataUpdate>,
 ) -> Result<Json<CloudcastView>, CatalogError> {
     let me = Listener::user(user);
-    let (current, access) = load(&state, id, &me).await?;
+    let Loaded {
+        view: current,
+        access,
+        ..
+    } = load(&state, id, Some(user), &me).await?;
     if !access.visible_to(Some(user)) {
         return Err(CatalogError::NotFound("cloudcast"));
     }
@@ -214,9 +369,9 @@ pub async fn update_metadata(
                 ));
             }
             plain_text("title", t, 200, false)?;
-            t.to_string()
+            Some(t.to_string())
         }
-        None => current.title,
+        None => None,
     };
     if let Some(d) = &update.description {
         plain_text("description", d, 5000, true)?;
@@ -229,21 +384,44 @@ pub async fn update_metadata(
     validate_tracklist(&tracklist, current.duration_ms)?;
     let links = update.purchase_links.unwrap_or(current.purchase_links);
     validate_links(&links)?;
+    let publish_at = match update.publish_at {
+        Some(at) => at.map(|t| t.0),
+        None => current.publish_at,
+    };
+    if let Some(at) = publish_at
+        && !(1970..=9999).contains(&at.year())
+    {
+        return Err(CatalogError::InvalidField(
+            "publish_at: must be a time between 1970 and 9999".into(),
+        ));
+    }
+    let mut tx = state.pool.begin().await?;
     sqlx::query(
         "UPDATE cloudcasts SET title = $2, description = $3, tags = $4, tracklist = $5,
-                purchase_links = $6, private = $7, updated_at = now() WHERE id = $1",
+                purchase_links = $6, visibility = $7, publish_at = $8,
+                disable_comments = $9, hide_stats = $10, updated_at = now()
+          WHERE id = $1",
     )
     .bind(id)
-    .bind(&title)
+    .bind(title.as_ref().unwrap_or(&current.title))
     .bind(update.description.unwrap_or(current.description))
     .bind(&tags)
     .bind(to_json(&tracklist))
     .bind(to_json(&links))
-    .bind(update.private.unwrap_or(current.private))
-    .execute(&state.pool)
+    .bind(update.visibility.unwrap_or(current.visibility))
+    .bind(publish_at)
+    .bind(update.disable_comments.unwrap_or(current.disable_comments))
+    .bind(update.hide_stats.unwrap_or(current.hide_stats))
+    .execute(&mut *tx)
     .await?;
+    if let Some(t) = &title
+        && *t != current.title
+    {
+        slugs::assign(&mut tx, id, access.owner_id, t).await?;
+    }
+    tx.commit().await?;
     tracing::info!(cloudcast_id = %id, "metadata updated");
-    Ok(Json(load(&state, id, &me).await?.0))
+    Ok(Json(load(&state, id, Some(user), &me).await?.view))
 }
 
 /// Serialises the validated lists (strings and numbers only, so this cannot fail).
@@ -291,12 +469,18 @@ pub async fn retry(
     tracing::info!(cloudcast_id = %id, by = %user, "transcode retried");
     Ok((
         axum::http::StatusCode::ACCEPTED,
-        Json(load(&state, id, &Listener::user(user)).await?.0),
+        Json(
+            load(&state, id, Some(user), &Listener::user(user))
+                .await?
+                .view,
+        ),
     ))
 }
 
 /// `DELETE /api/v1/cloudcasts/{id}`: removes the cloudcast, its job (a
-/// running worker notices within seconds and stops), and its objects.
+/// running worker notices within seconds and stops), and its objects now;
+/// its ClickHouse rows go through the removal queue (the analytics node
+/// applies it within seconds, and again after `purges::REPEAT_AFTER`).
 #[utoipa::path(delete, path = "/api/v1/cloudcasts/{id}", tag = "cloudcasts",
     summary = "Delete a cloudcast and its media",
     params(("id" = Uuid, Path, description = "The cloudcast")),
@@ -311,10 +495,25 @@ pub async fn delete(
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<axum::http::StatusCode, CatalogError> {
     require_manager(&state, id, user).await?;
-    sqlx::query("DELETE FROM cloudcasts WHERE id = $1")
-        .bind(id)
-        .execute(&state.pool)
-        .await?;
+    let mut tx = state.pool.begin().await?;
+    let owner: Option<Uuid> =
+        sqlx::query_scalar("DELETE FROM cloudcasts WHERE id = $1 RETURNING owner_id")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some(owner) = owner else {
+        return Err(CatalogError::NotFound("cloudcast"));
+    };
+    // Events naming a cloudcast that no longer exists; favourites and
+    // reposts themselves cascade.
+    for table in ["favourite_events", "repost_events"] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE cloudcast_id = $1"))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    purges::enqueue(&mut tx, owner, PurgeScope::Cloudcast, &[id], &[]).await?;
+    tx.commit().await?;
     for prefix in keys::cloudcast_prefixes(id) {
         state.storage.delete_prefix(&prefix).await?;
     }

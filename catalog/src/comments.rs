@@ -185,7 +185,7 @@ async fn access(
     user: Uuid,
 ) -> Result<CommentAccess, CatalogError> {
     let row: Option<CommentAccess> = sqlx::query_as(
-        "SELECT c.author_id, c.status, cc.owner_id, cc.private,
+        "SELECT c.author_id, c.status, cc.owner_id, cc.visibility, cc.publish_at,
                 COALESCE((SELECT u.is_admin FROM users u WHERE u.id = $2), false) AS user_is_admin
            FROM comments c JOIN cloudcasts cc ON cc.id = c.cloudcast_id
           WHERE c.id = $1",
@@ -211,6 +211,7 @@ async fn access(
     responses(
         (status = 201, description = "Posted", body = CommentView),
         (status = 202, description = "Held for review by the moderation filter", body = CommentView),
+        (status = 403, description = "Its owner turned comments off (`comments_disabled`)", body = cloudcast_core::apidoc::ErrorBody),
         (status = 404, description = "No such cloudcast", body = cloudcast_core::apidoc::ErrorBody),
         (status = 422, description = "Empty or too long", body = cloudcast_core::apidoc::ErrorBody)),
     security(("session" = [])))]
@@ -231,7 +232,7 @@ pub async fn create(
         "WITH c AS (
             INSERT INTO comments (id, cloudcast_id, author_id, body, status, held_reason)
             SELECT $1, cc.id, $3, $4, $5, $6 FROM cloudcasts cc
-             WHERE cc.id = $2 AND {visible}
+             WHERE cc.id = $2 AND {visible} AND NOT cc.disable_comments
             RETURNING id, cloudcast_id, author_id, body, status, created_at)
          SELECT c.id, c.cloudcast_id, u.username AS author, c.body, c.status, c.created_at
            FROM c JOIN users u ON u.id = c.author_id",
@@ -247,7 +248,19 @@ pub async fn create(
     .await
     .map_err(gone("cloudcast"))?;
     let Some(view) = view else {
-        return Err(CatalogError::NotFound("cloudcast"));
+        // Nothing inserted: say why, without revealing a hidden cloudcast.
+        let disabled: Option<bool> = sqlx::query_scalar(&format!(
+            "SELECT cc.disable_comments FROM cloudcasts cc WHERE cc.id = $1 AND {}",
+            visibility::sql_visible("cc", "$2")
+        ))
+        .bind(cloudcast)
+        .bind(user)
+        .fetch_optional(&state.pool)
+        .await?;
+        return Err(match disabled {
+            Some(true) => CatalogError::CommentsDisabled,
+            _ => CatalogError::NotFound("cloudcast"),
+        });
     };
     if let Some(reason) = &held_reason {
         tracing::info!(comment_id = %view.id, cloudcast_id = %cloudcast, %reason, "comment held");

@@ -23,6 +23,20 @@ pub enum CatalogError {
     Forbidden(&'static str),
     #[error("you cannot report your own comment; delete it instead")]
     OwnComment,
+    #[error("the owner of this cloudcast has turned comments off")]
+    CommentsDisabled,
+    #[error("you cannot follow yourself")]
+    SelfFollow,
+    #[error("you cannot repost your own cloudcast")]
+    OwnRepost,
+    #[error("q: {0}")]
+    Query(String),
+    #[error("{0}")]
+    UnsupportedImage(String),
+    #[error("{0}")]
+    TooLarge(String),
+    #[error(transparent)]
+    Page(#[from] cloudcast_core::page::PageError),
     #[error(transparent)]
     Auth(#[from] AuthError),
     #[error(transparent)]
@@ -41,6 +55,13 @@ impl ErrorCode for CatalogError {
             CatalogError::NotRetryable => "not_retryable",
             CatalogError::Forbidden(_) => "forbidden",
             CatalogError::OwnComment => "own_comment",
+            CatalogError::CommentsDisabled => "comments_disabled",
+            CatalogError::SelfFollow => "self_follow",
+            CatalogError::OwnRepost => "own_cloudcast",
+            CatalogError::Query(_) => "bad_query",
+            CatalogError::UnsupportedImage(_) => "unsupported_image",
+            CatalogError::TooLarge(_) => "too_large",
+            CatalogError::Page(e) => e.code(),
             CatalogError::Auth(e) => e.code(),
             CatalogError::Storage(e) => e.code(),
             CatalogError::Database(_) => "database",
@@ -50,7 +71,15 @@ impl ErrorCode for CatalogError {
     fn status(&self) -> StatusCode {
         match self {
             CatalogError::InvalidField(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            CatalogError::BadRequest(_) | CatalogError::OwnComment => StatusCode::BAD_REQUEST,
+            CatalogError::BadRequest(_)
+            | CatalogError::OwnComment
+            | CatalogError::SelfFollow
+            | CatalogError::OwnRepost
+            | CatalogError::Query(_) => StatusCode::BAD_REQUEST,
+            CatalogError::CommentsDisabled => StatusCode::FORBIDDEN,
+            CatalogError::UnsupportedImage(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            CatalogError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            CatalogError::Page(e) => e.status(),
             CatalogError::NotFound(_) => StatusCode::NOT_FOUND,
             CatalogError::NotOwner | CatalogError::Forbidden(_) => StatusCode::FORBIDDEN,
             CatalogError::NotRetryable => StatusCode::CONFLICT,

@@ -1,16 +1,30 @@
 //! The catalogue: cloudcasts as listeners and their owners see them
-//! (`cloudcasts.rs`) and their metadata rules (`metadata.rs`), comments and
-//! their moderation (`comments.rs`, `moderation.rs`), favourites
-//! (`favourites.rs`) and purchase links (`purchase_links.rs`). Everything
-//! here lives in PostgreSQL; statistics over it are the analytics crate's.
+//! (`cloudcasts.rs`) and their metadata rules (`metadata.rs`); the lists
+//! that find them (`lists.rs`: a user's, mine, the charts, by readable URL;
+//! `tags.rs`; `search.rs`), all made of the same cards (`cards.rs`);
+//! follows and the feed (`follows.rs`); what users mark cloudcasts with
+//! (`marks.rs`: `favourites.rs`, `reposts.rs`, `listen_later.rs`);
+//! comments and their moderation (`comments.rs`, `moderation.rs`) and
+//! purchase links (`purchase_links.rs`). Everything here lives in
+//! PostgreSQL; statistics over it (and the charts' play counts) are the
+//! analytics crate's.
 
+pub mod cards;
 pub mod cloudcasts;
 pub mod comments;
 pub mod error;
 pub mod favourites;
+pub mod follows;
+pub mod listen_later;
+pub mod lists;
+mod marks;
 pub mod metadata;
 pub mod moderation;
+pub mod pictures;
 pub mod purchase_links;
+pub mod reposts;
+pub mod search;
+pub mod tags;
 
 use std::sync::Arc;
 
@@ -34,6 +48,8 @@ pub struct CatalogState {
     /// Stream URLs are built on it.
     pub public_url: Arc<str>,
     pub max_json_bytes: usize,
+    /// Largest cover picture upload.
+    pub max_picture_bytes: usize,
 }
 
 impl FromRef<CatalogState> for PgPool {
@@ -61,17 +77,39 @@ fn routes() -> OpenApiRouter<CatalogState> {
         .routes(routes!(favourites::of_user))
         .routes(routes!(purchase_links::follow))
         .routes(routes!(purchase_links::confirm_purchases))
+        .routes(routes!(lists::charts))
+        .routes(routes!(lists::user_cloudcasts))
+        .routes(routes!(lists::my_cloudcasts))
+        .routes(routes!(lists::by_slug))
+        .routes(routes!(tags::list))
+        .routes(routes!(tags::cloudcasts))
+        .routes(routes!(search::search))
+        .routes(routes!(follows::follow, follows::unfollow))
+        .routes(routes!(follows::followers))
+        .routes(routes!(follows::following))
+        .routes(routes!(follows::feed))
+        .routes(routes!(reposts::add, reposts::remove))
+        .routes(routes!(reposts::of_user))
+        .routes(routes!(listen_later::add, listen_later::remove))
+        .routes(routes!(listen_later::mine))
+        .routes(routes!(pictures::get))
+}
+
+/// Routes whose bodies are larger than JSON: their own body limit.
+fn upload_routes() -> OpenApiRouter<CatalogState> {
+    OpenApiRouter::new().routes(routes!(pictures::put))
 }
 
 /// This crate's part of the OpenAPI document.
 pub fn api_doc() -> utoipa::openapi::OpenApi {
-    routes().split_for_parts().1
+    routes().merge(upload_routes()).split_for_parts().1
 }
 
 pub fn router(state: CatalogState) -> Router {
-    let (router, _) = routes().split_for_parts();
-    router
-        .layer(DefaultBodyLimit::max(state.max_json_bytes))
+    let (json, _) = routes().split_for_parts();
+    let (uploads, _) = upload_routes().split_for_parts();
+    json.layer(DefaultBodyLimit::max(state.max_json_bytes))
+        .merge(uploads.layer(DefaultBodyLimit::max(state.max_picture_bytes)))
         .with_state(state)
 }
 
@@ -99,6 +137,26 @@ mod tests {
         ("get", "/api/v1/users/{username}/favourites"),
         ("get", "/api/v1/cloudcasts/{id}/links/{n}"),
         ("post", "/api/v1/cloudcasts/{id}/links/{n}/purchases"),
+        ("get", "/api/v1/cloudcasts"),
+        ("get", "/api/v1/users/{username}/cloudcasts"),
+        ("get", "/api/v1/me/cloudcasts"),
+        ("get", "/api/v1/users/{username}/cloudcasts/{slug}"),
+        ("get", "/api/v1/tags"),
+        ("get", "/api/v1/tags/{tag}/cloudcasts"),
+        ("get", "/api/v1/search"),
+        ("put", "/api/v1/users/{username}/follow"),
+        ("delete", "/api/v1/users/{username}/follow"),
+        ("get", "/api/v1/users/{username}/followers"),
+        ("get", "/api/v1/users/{username}/following"),
+        ("get", "/api/v1/me/feed"),
+        ("put", "/api/v1/cloudcasts/{id}/repost"),
+        ("delete", "/api/v1/cloudcasts/{id}/repost"),
+        ("get", "/api/v1/users/{username}/reposts"),
+        ("put", "/api/v1/cloudcasts/{id}/listen-later"),
+        ("delete", "/api/v1/cloudcasts/{id}/listen-later"),
+        ("get", "/api/v1/me/listen-later"),
+        ("put", "/api/v1/cloudcasts/{id}/picture"),
+        ("get", "/api/v1/cloudcasts/{id}/picture/{size}"),
     ];
 
     #[test]
@@ -107,7 +165,15 @@ mod tests {
             coverage_problems(
                 &api_doc(),
                 SERVED,
-                &["cloudcasts", "comments", "favourites"]
+                &[
+                    "cloudcasts",
+                    "comments",
+                    "favourites",
+                    "catalogue",
+                    "follows",
+                    "reposts",
+                    "listen later"
+                ]
             ),
             Vec::<String>::new()
         );

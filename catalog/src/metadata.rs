@@ -60,6 +60,10 @@ pub fn normalise_tags(tags: &[String]) -> Result<Vec<String>, CatalogError> {
                 "tags: {t:?} may hold letters, digits, spaces and - & ' . only"
             )));
         }
+        // A tag is a path segment (`/tags/{tag}`): "." and ".." would not be.
+        if t.chars().all(|c| c == '.' || c == ' ') {
+            return Err(invalid(format!("tags: {t:?} needs a letter or digit")));
+        }
         if !out.contains(&t) {
             out.push(t);
         }
@@ -132,6 +136,9 @@ mod tests {
             Some(vec!["deep house".to_string(), "techno".to_string()])
         );
         assert!(normalise_tags(&["<script>".into()]).is_err());
+        assert!(normalise_tags(&["..".into()]).is_err());
+        assert!(normalise_tags(&[". .".into()]).is_err());
+        assert!(normalise_tags(&["d.j.".into()]).is_ok());
         assert!(normalise_tags(&(0..11).map(|i| format!("t{i}")).collect::<Vec<_>>()).is_err());
     }
 

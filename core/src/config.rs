@@ -334,6 +334,9 @@ pub struct UploadsConfig {
     pub max_duration: Duration,
     /// Largest avatar image, in bytes.
     pub max_avatar_bytes: usize,
+    /// Largest cover picture upload, in bytes (it is resized; the original
+    /// is not kept).
+    pub max_picture_bytes: usize,
 }
 
 impl Default for UploadsConfig {
@@ -346,6 +349,7 @@ impl Default for UploadsConfig {
             sweep: Duration::from_secs(60),
             max_duration: Duration::from_secs(6 * 3600),
             max_avatar_bytes: 2 * 1024 * 1024,
+            max_picture_bytes: 8 * 1024 * 1024,
         }
     }
 }
@@ -449,6 +453,10 @@ pub struct AnalyticsConfig {
     /// How often finished days are rolled up into plain totals.
     #[serde(rename = "rollup_secs", with = "units::secs")]
     pub rollup: Duration,
+    /// How often the charts (plays in 30 days, trending) are computed from
+    /// ClickHouse into PostgreSQL, and tags recounted.
+    #[serde(rename = "charts_secs", with = "units::secs")]
+    pub charts: Duration,
 }
 
 impl Default for AnalyticsConfig {
@@ -464,6 +472,7 @@ impl Default for AnalyticsConfig {
             min_audience: 50,
             max_range_days: 366,
             rollup: Duration::from_secs(60),
+            charts: Duration::from_secs(300),
         }
     }
 }
@@ -655,6 +664,7 @@ impl Config {
             Duration::from_secs(1),
         );
         c.at_least("uploads.max_avatar_bytes", u.max_avatar_bytes, 1024);
+        c.at_least("uploads.max_picture_bytes", u.max_picture_bytes, 1024);
 
         let t = &self.transcode;
         c.check(
@@ -721,6 +731,7 @@ impl Config {
         c.at_least("analytics.min_audience", an.min_audience, 1);
         c.at_least("analytics.max_range_days", an.max_range_days, 1);
         c.duration_at_least("analytics.rollup_secs", an.rollup, Duration::from_secs(1));
+        c.duration_at_least("analytics.charts_secs", an.charts, Duration::from_secs(1));
 
         let p = &self.privacy;
         c.duration_at_least(

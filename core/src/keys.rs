@@ -6,7 +6,8 @@
 //! The layout: `originals/<cloudcast>/<upload>` (the uploaded file),
 //! `uploads/<upload>/tail-<id>` (bytes of an unfinished upload past its
 //! last full part), `media/<cloudcast>/<version>/` (renditions and
-//! waveform of one published version), `avatars/<user>/<id>`,
+//! waveform of one published version), `pictures/<cloudcast>/<version>/`
+//! (cover picture sizes), `avatars/<user>/<id>`,
 //! `exports/<user>/<export>.zip`.
 
 use uuid::Uuid;
@@ -46,18 +47,36 @@ pub fn export_archive(user: Uuid, export: Uuid) -> String {
     format!("exports/{user}/{export}.zip")
 }
 
-/// What deleting one cloudcast removes: its original and all its media.
-pub fn cloudcast_prefixes(cloudcast: Uuid) -> [String; 2] {
+/// The sizes a cover picture is kept in (square, pixels per side).
+pub const PICTURE_SIZES: [u32; 3] = [100, 300, 600];
+/// The largest of them (what the data export holds).
+pub const PICTURE_LARGEST: u32 = 600;
+
+/// One size of a cloudcast's cover picture (a new version per upload, so
+/// caches never go stale).
+pub fn picture(cloudcast: Uuid, version: Uuid, size: u32) -> String {
+    format!("pictures/{cloudcast}/{version}/{size}.jpg")
+}
+
+/// Every version of a cloudcast's cover picture.
+pub fn picture_prefix(cloudcast: Uuid) -> String {
+    format!("pictures/{cloudcast}/")
+}
+
+/// What deleting one cloudcast removes: its original, all its media and
+/// its cover pictures.
+pub fn cloudcast_prefixes(cloudcast: Uuid) -> [String; 3] {
     [
         format!("originals/{cloudcast}/"),
         format!("media/{cloudcast}/"),
+        picture_prefix(cloudcast),
     ]
 }
 
 /// What erasing an account removes: its cloudcasts' originals and media,
 /// its unfinished uploads' tails, its avatars and its data exports.
 pub fn account_prefixes(user: Uuid, cloudcasts: &[Uuid], uploads: &[Uuid]) -> Vec<String> {
-    let mut out = Vec::with_capacity(cloudcasts.len() * 2 + uploads.len() + 2);
+    let mut out = Vec::with_capacity(cloudcasts.len() * 3 + uploads.len() + 2);
     for id in cloudcasts {
         out.extend(cloudcast_prefixes(*id));
     }
@@ -89,6 +108,7 @@ mod tests {
             peaks(cc, v),
             avatar(user, Uuid::from_u128(6)),
             export_archive(user, Uuid::from_u128(7)),
+            picture(cc, v, 300),
         ];
         for key in &keys {
             assert!(
@@ -113,6 +133,7 @@ mod tests {
             [
                 format!("originals/{cc}/"),
                 format!("media/{cc}/"),
+                format!("pictures/{cc}/"),
                 format!("uploads/{up}/"),
                 format!("avatars/{user}/"),
                 format!("exports/{user}/"),
@@ -124,7 +145,12 @@ mod tests {
     fn a_cloudcasts_keys_lie_under_its_prefixes() {
         let (cc, v) = (Uuid::from_u128(2), Uuid::from_u128(4));
         let prefixes = cloudcast_prefixes(cc);
-        for key in [original(cc, v), rendition(cc, v, "x"), peaks(cc, v)] {
+        for key in [
+            original(cc, v),
+            rendition(cc, v, "x"),
+            peaks(cc, v),
+            picture(cc, v, 100),
+        ] {
             assert!(
                 prefixes.iter().any(|p| key.starts_with(p.as_str())),
                 "{key}"

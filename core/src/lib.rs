@@ -5,9 +5,13 @@
 //! - `error.rs`: error codes and the one JSON error body (`request_id.rs`
 //!   ties a 5xx to its log line);
 //! - `auth.rs`: sessions and the extractors for users and administrators;
-//! - `visibility.rs`: who may see a cloudcast (and a minor's activity);
+//! - `visibility.rs`: who may see and who may list a cloudcast (and a
+//!   minor's activity);
+//! - `paths.rs`: the names kept for the site (no username or slug hides a
+//!   page); `slugs.rs`: readable cloudcast URLs; `page.rs`: keyset cursors;
 //! - `keys.rs`: every S3 key and prefix, for writers and for erasure;
-//! - `queue.rs`: the transcode job queue; `states.rs`: every state enum;
+//! - `queue.rs`: the transcode job queue; `purges.rs`: the queue of
+//!   analytics removals; `states.rs`: every state enum;
 //! - `db.rs` (PostgreSQL and its migrations), `storage.rs` (S3 and the
 //!   embedded endpoint), `signing.rs` (stream URLs), `ratelimit.rs`,
 //!   `listener.rs`, `netaddr.rs`, `secrets.rs`, `extract.rs`, `apidoc.rs`,
@@ -23,11 +27,15 @@ pub mod keys;
 pub mod listener;
 pub mod metrics;
 pub mod netaddr;
+pub mod page;
+pub mod paths;
+pub mod purges;
 pub mod queue;
 pub mod ratelimit;
 pub mod request_id;
 pub mod secrets;
 pub mod signing;
+pub mod slugs;
 pub mod states;
 pub mod storage;
 pub mod visibility;

@@ -173,6 +173,21 @@ text_enum! {
         AdInterest = "ad_interest",
         /// Everything of an erased account.
         Account = "account",
+        /// Every row of a deleted cloudcast.
+        Cloudcast = "cloudcast",
+    }
+}
+
+text_enum! {
+    /// Who may find and play a cloudcast (`cloudcasts.visibility`); the
+    /// rule itself is `visibility.rs`.
+    Visibility {
+        /// Listed, searched, charted and playable by anyone.
+        Public = "public",
+        /// Playable by whoever has its URL; never listed, searched or charted.
+        Unlisted = "unlisted",
+        /// Its owner alone.
+        Private = "private",
     }
 }
 
@@ -202,6 +217,7 @@ mod tests {
         include_str!("../migrations/0006_consents.sql"),
         include_str!("../migrations/0007_comments.sql"),
         include_str!("../migrations/0008_privacy.sql"),
+        include_str!("../migrations/0009_catalogue.sql"),
     ];
 
     /// `CHECK (column IN ('a', 'b'))` for these values.
@@ -230,6 +246,7 @@ mod tests {
         assert_checked("status", texts(CommentStatus::ALL));
         assert_checked("scope", texts(PurgeScope::ALL));
         assert_checked("reason", texts(ErasureReason::ALL));
+        assert_checked("visibility", texts(Visibility::ALL));
     }
 
     #[test]

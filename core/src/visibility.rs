@@ -1,44 +1,77 @@
 //! Who may see what: the one home of the visibility rules every surface
-//! applies (the catalogue, comments, favourites, statistics, history, the
-//! stream).
+//! applies (the catalogue and its lists, search, charts, feeds, comments,
+//! favourites, statistics, history, the stream).
 //!
-//! - A private cloudcast is seen by its owner alone; to everyone else it
-//!   does not exist (the same "not found" as an unknown id).
+//! - **May view** ([`Access::visible_to`], [`sql_visible`]): its owner
+//!   always; anyone else a public or unlisted cloudcast once its
+//!   `publish_at` has passed. A private or not yet published cloudcast does
+//!   not exist for them (the same "not found" as an unknown id). An
+//!   unlisted one is reached by its id or by its URL with its secret.
+//! - **May list** ([`sql_listed`]): public, ready and published. Only such
+//!   a cloudcast appears in a list, search result, chart, feed, tag page or
+//!   someone's public activity, whoever asks; an owner's own lists
+//!   (`/me/...`) use "may view" with themselves as the viewer.
 //! - Its owner or an administrator may manage it (delete, retry, read its
-//!   full statistics), whatever its privacy.
-//! - A minor's listening activity and favourites are never public.
-//!
-//! [`sql_visible`] is the SQL form of [`Access::visible_to`], for queries
-//! that filter lists in the database.
+//!   full statistics), whatever its visibility.
+//! - A minor's listening activity, favourites, reposts and follow lists are
+//!   never public ([`public_activity_of`], [`sql_public_activity`]).
 
 use sqlx::PgPool;
+use time::OffsetDateTime;
 use uuid::Uuid;
+
+use crate::states::CloudcastStatus;
+pub use crate::states::Visibility;
 
 /// What the rule needs to know about a cloudcast.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
 pub struct Access {
     pub owner_id: Uuid,
-    pub private: bool,
+    pub visibility: Visibility,
+    /// Hidden from others until then.
+    pub publish_at: Option<OffsetDateTime>,
 }
 
 impl Access {
-    /// May `viewer` (None: anonymous) see this cloudcast?
+    /// May `viewer` (None: anonymous) see this cloudcast now?
     pub fn visible_to(&self, viewer: Option<Uuid>) -> bool {
-        !self.private || viewer == Some(self.owner_id)
+        self.visible_at(viewer, OffsetDateTime::now_utc())
+    }
+
+    /// [`Access::visible_to`] at a given time (for tests and caches).
+    pub fn visible_at(&self, viewer: Option<Uuid>, now: OffsetDateTime) -> bool {
+        if viewer == Some(self.owner_id) {
+            return true;
+        }
+        self.visibility != Visibility::Private && self.publish_at.is_none_or(|at| at <= now)
     }
 
     /// May `viewer` manage it (delete, retry, full statistics)?
     pub fn manageable_by(&self, viewer: Uuid, viewer_is_admin: bool) -> bool {
         viewer == self.owner_id || viewer_is_admin
     }
+
+    /// Whether shared caches may keep its bytes: only those of a public
+    /// cloudcast whose time has come.
+    pub fn is_public(&self) -> bool {
+        self.visibility == Visibility::Public
+            && self
+                .publish_at
+                .is_none_or(|at| at <= OffsetDateTime::now_utc())
+    }
 }
 
-/// The cloudcast's owner and privacy, if it exists.
+/// The columns [`Access`] reads, for queries that select it with more.
+pub const ACCESS_COLUMNS: &str = "owner_id, visibility, publish_at";
+
+/// The cloudcast's owner and visibility, if it exists.
 pub async fn load(pool: &PgPool, cloudcast: Uuid) -> Result<Option<Access>, sqlx::Error> {
-    sqlx::query_as("SELECT owner_id, private FROM cloudcasts WHERE id = $1")
-        .bind(cloudcast)
-        .fetch_optional(pool)
-        .await
+    sqlx::query_as(&format!(
+        "SELECT {ACCESS_COLUMNS} FROM cloudcasts WHERE id = $1"
+    ))
+    .bind(cloudcast)
+    .fetch_optional(pool)
+    .await
 }
 
 /// A cloudcast's [`Access`] and whether the viewer is an administrator,
@@ -64,7 +97,7 @@ pub async fn load_for(
     viewer: Option<Uuid>,
 ) -> Result<Option<Viewed>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT c.owner_id, c.private,
+        "SELECT c.owner_id, c.visibility, c.publish_at,
                 COALESCE((SELECT u.is_admin FROM users u WHERE u.id = $2), false) AS viewer_is_admin
            FROM cloudcasts c WHERE c.id = $1",
     )
@@ -78,7 +111,25 @@ pub async fn load_for(
 /// `viewer` the bound parameter holding the viewer's id (NULL: anonymous).
 /// Both are fixed strings of the calling query, never input.
 pub fn sql_visible(alias: &str, viewer: &str) -> String {
-    format!("(NOT {alias}.private OR {alias}.owner_id = {viewer})")
+    let private = Visibility::Private.as_str();
+    format!(
+        "({alias}.owner_id = {viewer} OR ({alias}.visibility <> '{private}' AND {alias}.listed_at <= now()))"
+    )
+}
+
+/// "May list" in SQL: public, ready and published (`listed_at` is
+/// `publish_at` when set). The same for every viewer.
+pub fn sql_listed(alias: &str) -> String {
+    let (public, ready) = (Visibility::Public.as_str(), CloudcastStatus::Ready.as_str());
+    format!(
+        "({alias}.visibility = '{public}' AND {alias}.status = '{ready}' AND {alias}.listed_at <= now())"
+    )
+}
+
+/// In SQL: the user row `alias` may have its activity (listening,
+/// favourites, reposts, follows) shown to others: never a minor's.
+pub fn sql_public_activity(alias: &str) -> String {
+    format!("(NOT {alias}.is_minor)")
 }
 
 /// The id of the user called `username` (any case) if their activity may
@@ -88,53 +139,68 @@ pub async fn public_activity_of(
     pool: &PgPool,
     username: &str,
 ) -> Result<Option<Uuid>, sqlx::Error> {
-    sqlx::query_scalar("SELECT id FROM users WHERE lower(username) = lower($1) AND NOT is_minor")
-        .bind(username)
-        .fetch_optional(pool)
-        .await
+    sqlx::query_scalar(&format!(
+        "SELECT u.id FROM users u WHERE lower(u.username) = lower($1) AND {}",
+        sql_public_activity("u")
+    ))
+    .bind(username)
+    .fetch_optional(pool)
+    .await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use time::Duration;
+
+    fn access(visibility: Visibility, publish_at: Option<OffsetDateTime>) -> Access {
+        Access {
+            owner_id: Uuid::from_u128(1),
+            visibility,
+            publish_at,
+        }
+    }
 
     #[test]
     fn private_cloudcasts_are_seen_by_their_owner_alone() {
-        let owner = Uuid::from_u128(1);
-        let other = Uuid::from_u128(2);
-        let public = Access {
-            owner_id: owner,
-            private: false,
-        };
-        let private = Access {
-            owner_id: owner,
-            private: true,
-        };
-        assert!(public.visible_to(None));
-        assert!(public.visible_to(Some(other)));
-        assert!(private.visible_to(Some(owner)));
-        assert!(!private.visible_to(Some(other)));
+        let owner = Some(Uuid::from_u128(1));
+        let other = Some(Uuid::from_u128(2));
+        for v in [Visibility::Public, Visibility::Unlisted] {
+            assert!(access(v, None).visible_to(None));
+            assert!(access(v, None).visible_to(other));
+        }
+        let private = access(Visibility::Private, None);
+        assert!(private.visible_to(owner));
+        assert!(!private.visible_to(other));
         assert!(!private.visible_to(None));
+    }
+
+    #[test]
+    fn scheduled_cloudcasts_wait_for_their_time() {
+        let now = OffsetDateTime::now_utc();
+        let later = access(Visibility::Public, Some(now + Duration::hours(1)));
+        assert!(!later.visible_at(None, now));
+        assert!(later.visible_at(Some(Uuid::from_u128(1)), now));
+        assert!(later.visible_at(None, now + Duration::hours(2)));
     }
 
     #[test]
     fn owners_and_admins_manage() {
         let owner = Uuid::from_u128(1);
         let other = Uuid::from_u128(2);
-        let a = Access {
-            owner_id: owner,
-            private: true,
-        };
+        let a = access(Visibility::Private, None);
         assert!(a.manageable_by(owner, false));
         assert!(a.manageable_by(other, true));
         assert!(!a.manageable_by(other, false));
     }
 
     #[test]
-    fn the_sql_form_names_the_same_columns() {
+    fn the_sql_forms_name_the_same_columns() {
         assert_eq!(
             sql_visible("cc", "$3"),
-            "(NOT cc.private OR cc.owner_id = $3)"
+            "(cc.owner_id = $3 OR (cc.visibility <> 'private' AND cc.listed_at <= now()))"
         );
+        assert!(sql_listed("c").contains("c.visibility = 'public'"));
+        assert!(sql_listed("c").contains("c.status = 'ready'"));
     }
 }

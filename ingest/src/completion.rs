@@ -6,8 +6,8 @@
 
 use std::time::Duration;
 
-use cloudcast_core::queue;
 use cloudcast_core::states::{CloudcastStatus, UploadState};
+use cloudcast_core::{queue, slugs};
 
 use crate::probe::{Probe, probe_uri};
 use crate::upload::{UploadRow, delete_quietly};
@@ -86,6 +86,8 @@ pub async fn finish(state: &IngestState, up: &UploadRow) -> Result<(), IngestErr
             Some(queue::enqueue(&mut tx, up.cloudcast_id).await?)
         }
     };
+    // Its readable URL, from the title, in the same transaction.
+    slugs::assign(&mut tx, up.cloudcast_id, up.user_id, &up.title).await?;
     tx.commit().await?;
     match (rejection, job) {
         (Some(reason), _) => {

@@ -21,9 +21,9 @@ use cloudcast_accounts::sessions::clear_session_cookie;
 use cloudcast_core::auth::AuthUser;
 use cloudcast_core::error::Chain;
 use cloudcast_core::extract::ApiJson;
-use cloudcast_core::keys;
 use cloudcast_core::states::{ErasureReason, PurgeScope, UploadState};
 use cloudcast_core::storage::Storage;
+use cloudcast_core::{keys, purges};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -40,10 +40,6 @@ pub struct Erased {
     pub cloudcasts: usize,
     pub objects_deleted: usize,
 }
-
-/// Seconds after the first ClickHouse removal that it runs again: longer
-/// than a node's session cache and its log's seal interval.
-const REPEAT_AFTER_SECS: i64 = 300;
 
 /// Erases `user`: PostgreSQL now (one transaction), S3 now and again with
 /// the queued ClickHouse removal (so an S3 failure or an object written late
@@ -92,21 +88,14 @@ pub async fn erase(
     .bind(reason)
     .execute(&mut *tx)
     .await?;
-    sqlx::query(
-        "INSERT INTO analytics_purges (user_id, scope, cloudcast_ids, s3_prefixes, run_after)
-         VALUES ($1, $5, $2, $3, now()),
-                ($1, $5, $2, $3, now() + make_interval(secs => $4))",
-    )
-    .bind(user)
-    .bind(&cloudcasts)
-    .bind(&prefixes)
-    .bind(REPEAT_AFTER_SECS as f64)
-    .bind(PurgeScope::Account)
-    .execute(&mut *tx)
-    .await?;
-    // Other users' favourite events about these cloudcasts name cloudcasts
+    purges::enqueue(&mut tx, user, PurgeScope::Account, &cloudcasts, &prefixes).await?;
+    // Other users' favourite and repost events about these cloudcasts name cloudcasts
     // that no longer exist; the favourites themselves cascade.
     sqlx::query("DELETE FROM favourite_events WHERE cloudcast_id = ANY($1)")
+        .bind(&cloudcasts)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM repost_events WHERE cloudcast_id = ANY($1)")
         .bind(&cloudcasts)
         .execute(&mut *tx)
         .await?;

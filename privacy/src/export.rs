@@ -1,9 +1,9 @@
 //! Access to one's data: everything held about a user in one zip archive.
 //!
 //! `account.json` gathers the PostgreSQL side (account, profile, consents and
-//! their history, uploads, cloudcasts, comments and their moderation, reports,
-//! favourites, email verifications, sign-in history, mail sent to the user,
-//! API keys); ClickHouse tables go in as Parquet
+//! their history, uploads, cloudcasts and their slugs, comments and their
+//! moderation, reports, favourites, follows both ways, reposts, listen-later,
+//! email verifications, sign-in history, mail sent to the user, API keys); ClickHouse tables go in as Parquet
 //! (play history, listening per day, ad-interest rows, and every heartbeat).
 //!
 //! A small export is built while the request waits. A large one (more
@@ -73,10 +73,47 @@ const SECTIONS: &[(&str, bool, &str)] = &[
     (
         "cloudcasts",
         false,
-        "SELECT id, title, description, tags, tracklist, purchase_links, status,
-                private, duration_ms, loudness_lufs, loudness_range_lu,
+        "SELECT id, title, slug, description, tags, tracklist, purchase_links, status,
+                visibility, secret AS unlisted_secret, publish_at, disable_comments,
+                hide_stats, duration_ms, loudness_lufs, loudness_range_lu,
                 true_peak_dbtp, created_at, updated_at
            FROM cloudcasts WHERE owner_id = $1 ORDER BY created_at",
+    ),
+    (
+        "cloudcast_slugs",
+        false,
+        "SELECT cloudcast_id, slug, created_at FROM cloudcast_slugs
+          WHERE owner_id = $1 ORDER BY created_at, slug",
+    ),
+    (
+        "following",
+        false,
+        "SELECT u.username, f.created_at FROM follows f JOIN users u ON u.id = f.followee_id
+          WHERE f.follower_id = $1 ORDER BY f.created_at",
+    ),
+    (
+        "followers",
+        false,
+        "SELECT u.username, f.created_at FROM follows f JOIN users u ON u.id = f.follower_id
+          WHERE f.followee_id = $1 ORDER BY f.created_at",
+    ),
+    (
+        "reposts",
+        false,
+        "SELECT cloudcast_id, created_at FROM reposts
+          WHERE user_id = $1 ORDER BY created_at",
+    ),
+    (
+        "repost_history",
+        false,
+        "SELECT cloudcast_id, delta, at FROM repost_events
+          WHERE user_id = $1 ORDER BY id",
+    ),
+    (
+        "listen_later",
+        false,
+        "SELECT cloudcast_id, created_at FROM listen_later
+          WHERE user_id = $1 ORDER BY created_at",
     ),
     (
         "comments",
@@ -197,6 +234,8 @@ heartbeats.parquet        every listening heartbeat (one per second played):
                           hash of the address under a key deleted daily,
                           browser and device
 avatar.*                  your profile picture, if you uploaded one
+pictures/<cloudcast>.jpg  the cover picture of each of your cloudcasts that
+                          has one (its largest size; the upload is not kept)
 
 Parquet files open in pandas, DuckDB, R (arrow) or a spreadsheet plug-in.
 ";
@@ -358,6 +397,23 @@ pub async fn build(
         .await??;
         parts.push((name, bytes));
     }
+    let mut images: Vec<(String, Vec<u8>)> = Vec::new();
+    let covers: Vec<(Uuid, Uuid)> = sqlx::query_as(
+        "SELECT id, picture_version FROM cloudcasts
+          WHERE owner_id = $1 AND picture_version IS NOT NULL ORDER BY created_at",
+    )
+    .bind(user)
+    .fetch_all(pool)
+    .await?;
+    for (cloudcast, version) in covers {
+        let key = keys::picture(cloudcast, version, keys::PICTURE_LARGEST);
+        match storage.get_bytes(&key).await {
+            Ok(bytes) => images.push((format!("pictures/{cloudcast}.jpg"), bytes.to_vec())),
+            // Replaced since the row was read: nothing to export.
+            Err(StorageError::NotFound { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
     let avatar: Option<(String, Vec<u8>)> = {
         let row: Option<(Option<String>, Option<String>)> =
             sqlx::query_as("SELECT avatar_key, avatar_type FROM profiles WHERE user_id = $1")
@@ -398,7 +454,7 @@ pub async fn build(
             zip.start_file(name, stored)?;
             zip.write_all(&bytes)?;
         }
-        if let Some((name, bytes)) = avatar {
+        for (name, bytes) in avatar.into_iter().chain(images) {
             zip.start_file(name, stored)?;
             zip.write_all(&bytes)?;
         }

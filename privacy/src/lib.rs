@@ -1,9 +1,11 @@
 //! Privacy: the user's rights that span every store. Access to one's data
 //! (`export.rs`), erasure of an account or a reported under-13 user
-//! (`erasure.rs`), the keys and limits of the open API (`apikeys.rs`), and
-//! the list of users partners may contact (`partners.rs`).
+//! (`erasure.rs`), the keys and limits of the open API (`apikeys.rs`), the
+//! list of users partners may contact (`partners.rs`), and legally
+//! compelled disclosure with its audit record (`disclosure.rs`).
 
 pub mod apikeys;
+pub mod disclosure;
 pub mod erasure;
 pub mod error;
 pub mod export;

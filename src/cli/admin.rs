@@ -58,6 +58,31 @@ pub enum AdminCommand {
         #[arg(long, value_parser = ["under-13", "operator"], default_value = "under-13")]
         reason: String,
     },
+    /// Build a user's data archive for a legally compelled disclosure (a
+    /// court order or police request) and record who, when, why, the
+    /// request's reference and the archive's hash.
+    Disclose {
+        /// Username or email.
+        #[arg(long)]
+        user: String,
+        /// Why (the legal basis), kept in the audit record.
+        #[arg(long)]
+        reason: String,
+        /// The request's reference (case or order number).
+        #[arg(long)]
+        reference: String,
+        /// Who is disclosing; defaults to the login name running the command.
+        #[arg(long, env = "USER", default_value = "unknown")]
+        operator: String,
+        /// Where to write the archive (a new file).
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
+    /// Every disclosure made, with its audit record.
+    Disclosures {
+        #[arg(long)]
+        json: bool,
+    },
     /// Email addresses that partners may use: verified adults who opted in
     /// to third-party contact, as CSV on stdout.
     PartnerContacts,
@@ -151,6 +176,60 @@ pub async fn run(config: Config, cmd: AdminCommand) -> anyhow::Result<()> {
                 "erased account {}: {} cloudcast(s), {} object(s) deleted; analytics rows are removed by the analytics node within seconds",
                 erased.user_id, erased.cloudcasts, erased.objects_deleted
             );
+        }
+        AdminCommand::Disclose {
+            user,
+            reason,
+            reference,
+            operator,
+            out,
+        } => {
+            let out = out.unwrap_or_else(|| {
+                let stamp = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0);
+                std::path::PathBuf::from(format!("disclosure-{stamp}.zip"))
+            });
+            let (made, path) = cloudcast_privacy::disclosure::disclose(
+                &services.pool,
+                &services.clickhouse,
+                &services.storage,
+                cloudcast_privacy::disclosure::Request {
+                    user: &user,
+                    operator: &operator,
+                    reason: &reason,
+                    reference: &reference,
+                    out: &out,
+                },
+            )
+            .await?;
+            println!(
+                "wrote {} ({} bytes, sha256 {}); recorded as disclosure {}",
+                path.display(),
+                made.archive_bytes,
+                made.archive_sha256,
+                made.id
+            );
+        }
+        AdminCommand::Disclosures { json } => {
+            let all = cloudcast_privacy::disclosure::list(&services.pool).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&all)?);
+            } else {
+                for d in all {
+                    println!(
+                        "{}  {}  {}  by {}  ref {}  sha256 {}  reason: {}",
+                        d.created_at,
+                        d.id,
+                        d.username.as_deref().unwrap_or("(erased)"),
+                        d.operator,
+                        d.reference,
+                        d.archive_sha256,
+                        d.reason
+                    );
+                }
+            }
         }
         AdminCommand::PartnerContacts => {
             let rows = cloudcast_privacy::partners::partner_contacts(&state.pool).await?;

@@ -191,7 +191,14 @@ pub async fn get_file(
                 &older
             }
         };
-        return media(&state, rendition, info.access.private, &method, &headers).await;
+        return media(
+            &state,
+            rendition,
+            info.access.is_public(),
+            &method,
+            &headers,
+        )
+        .await;
     }
     Err(StreamError::NotFound("stream file"))
 }
@@ -229,7 +236,7 @@ async fn peaks(state: &StreamState, info: &StreamInfo) -> Result<Response, Strea
 async fn media(
     state: &StreamState,
     r: &PublishedRendition,
-    private: bool,
+    public: bool,
     method: &Method,
     headers: &HeaderMap,
 ) -> Result<Response, StreamError> {
@@ -237,12 +244,12 @@ async fn media(
     let last_modified = r.last_modified.to_str().unwrap_or_default();
     let header_str = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
 
-    // A version's bytes never change, but a private mix must not sit in
-    // shared caches, which would serve it past the owner check.
-    let cache_control = if private {
-        "private, max-age=3600"
-    } else {
+    // A version's bytes never change, but a private, unlisted or scheduled
+    // mix must not sit in shared caches, which would serve it past the check.
+    let cache_control = if public {
         "public, max-age=31536000, immutable"
+    } else {
+        "private, max-age=3600"
     };
     let mut builder = Response::builder()
         .header(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"))

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use cloudcast_core::auth;
 use cloudcast_core::metrics::timed_pg;
 use cloudcast_core::states::CloudcastStatus;
-use cloudcast_core::visibility::Access;
+use cloudcast_core::visibility::{self, Access};
 
 use crate::StreamError;
 use crate::playlists::{self, PublishedRendition};
@@ -89,18 +89,26 @@ impl Lookups {
     pub async fn info(&self, id: Uuid) -> Result<Option<Arc<StreamInfo>>, StreamError> {
         self.info
             .try_get_with(id, async {
-                let row: Option<(Uuid, bool, Option<i64>, Vec<String>)> = timed_pg(
+                #[derive(sqlx::FromRow)]
+                struct Row {
+                    #[sqlx(flatten)]
+                    access: Access,
+                    duration_ms: Option<i64>,
+                    tags: Vec<String>,
+                }
+                let row: Option<Row> = timed_pg(
                     "stream_cloudcast_lookup",
-                    sqlx::query_as(
-                        "SELECT owner_id, private, duration_ms, tags FROM cloudcasts
+                    sqlx::query_as(&format!(
+                        "SELECT {}, duration_ms, tags FROM cloudcasts
                           WHERE id = $1 AND status = $2",
-                    )
+                        visibility::ACCESS_COLUMNS
+                    ))
                     .bind(id)
                     .bind(CloudcastStatus::Ready)
                     .fetch_optional(&self.pool),
                 )
                 .await?;
-                let Some((owner_id, private, duration_ms, tags)) = row else {
+                let Some(Row { access, duration_ms, tags }) = row else {
                     return Ok(None);
                 };
                 let renditions = match playlists::published(&self.pool, id).await {
@@ -114,7 +122,7 @@ impl Lookups {
                 };
                 Ok(Some(Arc::new(StreamInfo {
                     id,
-                    access: Access { owner_id, private },
+                    access,
                     duration_ms: duration_ms.unwrap_or(0).max(0) as u64,
                     tags: tags.into(),
                     renditions,

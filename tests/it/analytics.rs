@@ -212,10 +212,10 @@ async fn listening_feeds_stats_history_favourites_audiences_and_downloads() {
         (Some(false), Some(1))
     );
     let (_, mine) = get(&sys, Some(&shy), "/api/v1/me/favourites").await;
-    assert_eq!(mine["favourites"][0]["cloudcast_id"], id.as_str(), "{mine}");
+    assert_eq!(mine["items"][0]["cloudcast"]["id"], id.as_str(), "{mine}");
     let (_, theirs) = get(&sys, None, "/api/v1/users/an_shy/favourites").await;
     assert_eq!(
-        theirs["favourites"].as_array().map(Vec::len),
+        theirs["items"].as_array().map(Vec::len),
         Some(1),
         "{theirs}"
     );

@@ -9,10 +9,11 @@ use sqlx::Connection;
 
 /// Inserts a ready cloudcast owned by `owner` (no audio is needed here).
 async fn cloudcast(sys: &TestSystem, owner: &str, private: bool) -> String {
+    let visibility = if private { "private" } else { "public" };
     let id = uuid::Uuid::new_v4().to_string();
     sys.pg_exec(&format!(
-        "INSERT INTO cloudcasts (id, owner_id, title, status, private)
-         SELECT '{id}', id, 'A mix', 'ready', {private} FROM users WHERE username = '{owner}'"
+        "INSERT INTO cloudcasts (id, owner_id, title, status, visibility)
+         SELECT '{id}', id, 'A mix', 'ready', '{visibility}' FROM users WHERE username = '{owner}'"
     ))
     .await;
     id
@@ -210,7 +211,7 @@ async fn comments_show_the_username_only_and_private_cloudcasts_take_none_from_o
     assert_eq!(bodies(&sys, Some(&dj), &secret).await, ["note to self"]);
     // Made private later: comments already there are hidden with it.
     sys.pg_exec(&format!(
-        "UPDATE cloudcasts SET private = true WHERE id = '{cc}'"
+        "UPDATE cloudcasts SET visibility = 'private' WHERE id = '{cc}'"
     ))
     .await;
     let (status, body) = list(&sys, Some(&fan), &cc, "").await;

@@ -138,7 +138,7 @@ async fn every_role_exports_its_metrics() {
     let (_analytics, base) = node(&sys, "analytics").await;
     let mut want = common.to_vec();
     want.extend([
-        r#"cloudcast_clickhouse_calls_total{op="favourite_sync",outcome="ok"}"#,
+        r#"cloudcast_clickhouse_calls_total{op="event_sync",outcome="ok"}"#,
         "# TYPE cloudcast_clickhouse_call_duration_seconds histogram",
     ]);
     wait_for_metrics(&sys, &base, &want).await;

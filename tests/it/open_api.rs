@@ -201,6 +201,8 @@ fn fill(path: &str, w: &World) -> String {
         let name = &rest[open + 1..close];
         let value = match (name, path) {
             ("username", _) => "oa_owner".to_string(),
+            ("slug", _) => "open-mix".to_string(),
+            ("tag", _) => "house".to_string(),
             ("id", p) if p.starts_with("/api/v1/cloudcasts/") => w.owner_cc.clone(),
             ("id", p) if p.contains("/comments/") => w.comment.clone(),
             ("id", p) if p.starts_with("/api/v1/uploads/") => w.upload.clone(),
@@ -263,11 +265,33 @@ async fn no_route_of_the_openapi_document_shows_an_email_or_a_private_field() {
     let resp = http
         .patch(sys.url(&format!("/api/v1/cloudcasts/{private_cc}")))
         .bearer_auth(&owner)
-        .json(&json!({"private": true}))
+        .json(&json!({"visibility": "private", "tags": ["house"]}))
         .send()
         .await
         .expect("private");
     assert_eq!(resp.status(), 200);
+    // Catalogue activity around both: tags, a follow, a repost, listen-later.
+    let resp = http
+        .patch(sys.url(&format!("/api/v1/cloudcasts/{owner_cc}")))
+        .bearer_auth(&owner)
+        .json(&json!({"tags": ["house"]}))
+        .send()
+        .await
+        .expect("tags");
+    assert_eq!(resp.status(), 200);
+    for path in [
+        "/api/v1/users/oa_owner/follow".to_string(),
+        format!("/api/v1/cloudcasts/{owner_cc}/repost"),
+        format!("/api/v1/cloudcasts/{owner_cc}/listen-later"),
+    ] {
+        let resp = http
+            .put(sys.url(&path))
+            .bearer_auth(&reader)
+            .send()
+            .await
+            .expect("mark");
+        assert_eq!(resp.status(), 200, "{path}");
+    }
     let resp = http
         .put(sys.url("/api/v1/me/profile"))
         .bearer_auth(&owner)

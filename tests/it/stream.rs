@@ -478,12 +478,15 @@ async fn stream_urls_are_bound_to_their_listener_and_private_mixes_to_their_owne
         .http
         .patch(&api)
         .bearer_auth(&owner)
-        .json(&json!({"private": true}))
+        .json(&json!({"visibility": "private"}))
         .send()
         .await
         .expect("patch");
     assert_eq!(resp.status(), 200);
-    assert_eq!(resp.json::<Value>().await.expect("json")["private"], true);
+    assert_eq!(
+        resp.json::<Value>().await.expect("json")["visibility"],
+        "private"
+    );
     assert_eq!(
         error_of(sys.http.get(&api).send().await.expect("get")).await,
         (404, "not_found".into())

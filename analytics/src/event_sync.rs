@@ -1,8 +1,9 @@
-//! Favourite events copied from PostgreSQL (the truth: `favourite_events`)
-//! to ClickHouse for statistics, by id: a high-water mark read back from
+//! Favourite and repost events copied from PostgreSQL (the truth:
+//! `favourite_events`, `repost_events`) to the ClickHouse tables of the same
+//! names for statistics, by id: a high-water mark read back from
 //! ClickHouse, a look-back for late commits, and an advisory lock so one
 //! node copies at a time. ClickHouse never decides what a user's
-//! favourites are.
+//! favourites or reposts are.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -24,6 +25,9 @@ const SETTLE: &str = "2 seconds";
 /// Lock id (arbitrary, fixed) so only one node copies at a time.
 const COPY_LOCK: i64 = 0x0c10_dca5_7fa7;
 
+/// The event tables copied; the same name and columns on both sides.
+pub const TABLES: &[&str] = &["favourite_events", "repost_events"];
+
 #[derive(Debug, Serialize, clickhouse::Row)]
 struct EventRow {
     event_id: u64,
@@ -33,10 +37,23 @@ struct EventRow {
     delta: i8,
 }
 
-/// One copy round; returns the number of events copied.
+/// One copy round of every table; returns the number of events copied.
 pub async fn copy_once(
     pool: &sqlx::PgPool,
     ch: &clickhouse::Client,
+) -> Result<usize, AnalyticsError> {
+    let mut n = 0;
+    for table in TABLES {
+        n += copy_table(pool, ch, table).await?;
+    }
+    Ok(n)
+}
+
+/// One round of one table (a name from [`TABLES`], never input).
+async fn copy_table(
+    pool: &sqlx::PgPool,
+    ch: &clickhouse::Client,
+    table: &str,
 ) -> Result<usize, AnalyticsError> {
     let mut tx = pool.begin().await?;
     let (locked,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_xact_lock($1)")
@@ -47,8 +64,8 @@ pub async fn copy_once(
         return Ok(0);
     }
     let copied: u64 = crate::metrics::timed(
-        "favourite_sync",
-        ch.query("SELECT toUInt64(max(event_id)) FROM favourite_events")
+        "event_sync",
+        ch.query(&format!("SELECT toUInt64(max(event_id)) FROM {table}"))
             .fetch_one(),
     )
     .await?;
@@ -57,14 +74,14 @@ pub async fn copy_once(
         .saturating_sub(LOOKBACK_IDS)
         .max(0);
     let present: HashSet<u64> = ch
-        .query("SELECT event_id FROM favourite_events WHERE event_id > ?")
+        .query(&format!("SELECT event_id FROM {table} WHERE event_id > ?"))
         .bind(floor)
         .fetch_all::<u64>()
         .await?
         .into_iter()
         .collect();
     let rows: Vec<(i64, Uuid, Uuid, i16, OffsetDateTime)> = sqlx::query_as(&format!(
-        "SELECT id, user_id, cloudcast_id, delta, at FROM favourite_events
+        "SELECT id, user_id, cloudcast_id, delta, at FROM {table}
           WHERE id > $1 AND at < now() - interval '{SETTLE}'
           ORDER BY id LIMIT $2"
     ))
@@ -88,7 +105,7 @@ pub async fn copy_once(
     if missing.is_empty() {
         return Ok(0);
     }
-    let mut insert = ch.insert::<EventRow>("favourite_events").await?;
+    let mut insert = ch.insert::<EventRow>(table).await?;
     for row in &missing {
         insert.write(row).await?;
     }
@@ -97,7 +114,7 @@ pub async fn copy_once(
     Ok(missing.len())
 }
 
-/// Copies favourite events to ClickHouse every `every` until shutdown.
+/// Copies favourite and repost events to ClickHouse every `every` until shutdown.
 /// Failures (ClickHouse down) are retried on the next round; nothing is lost
 /// because PostgreSQL keeps every event.
 pub async fn run_copier(
@@ -109,8 +126,13 @@ pub async fn run_copier(
     loop {
         match copy_once(&pool, &ch).await {
             Ok(0) => {}
-            Ok(n) => tracing::debug!(events = n, "favourite events copied to ClickHouse"),
-            Err(e) => tracing::warn!(error = %e, "copying favourite events failed; will retry"),
+            Ok(n) => tracing::debug!(
+                events = n,
+                "favourite and repost events copied to ClickHouse"
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "copying favourite and repost events failed; will retry")
+            }
         }
         tokio::select! {
             _ = shutdown.cancelled() => return,

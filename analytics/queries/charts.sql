@@ -1,0 +1,25 @@
+-- Plays per cloudcast for the charts: in the 30 days up to `to`, in the
+-- 7 days up to `to`, and in the 7 days before those (trending compares the
+-- two weeks). Rolled-up days come from `listener_day_totals`, the others
+-- from `listener_days`, as in top_cloudcasts.
+-- Binds: play_min_seconds, play_min_seconds, to, play_min_seconds, to, to, from, to, from, to.
+SELECT cloudcast_id,
+       toUInt64(countIf(secs >= ?)) AS plays_30d,
+       toUInt64(countIf(secs >= ? AND day > toDate(?) - 7)) AS plays_7d,
+       toUInt64(countIf(secs >= ? AND day <= toDate(?) - 7 AND day > toDate(?) - 14)) AS plays_prev_7d
+FROM
+(
+    SELECT cloudcast_id, day, listener_id, argMax(seconds, version) AS secs
+    FROM listener_day_totals
+    WHERE day >= toDate(?) AND day <= toDate(?) AND is_bot = 0
+      AND day IN (SELECT day FROM rollup_days)
+    GROUP BY cloudcast_id, day, listener_id
+    UNION ALL
+    SELECT cloudcast_id, day, listener_id, uniqExactMerge(seconds) AS secs
+    FROM listener_days
+    PREWHERE day NOT IN (SELECT day FROM rollup_days)
+    WHERE day >= toDate(?) AND day <= toDate(?) AND is_bot = 0
+    GROUP BY cloudcast_id, day, listener_id
+)
+GROUP BY cloudcast_id
+HAVING plays_30d > 0

@@ -1,0 +1,160 @@
+//! Keyset pagination, the one way every list pages: `?limit=&cursor=` in,
+//! `next_cursor` out. A cursor is the sort key of the last item shown
+//! (opaque to clients: base64url of a small JSON array), and the next page
+//! starts strictly after it, so inserts between two pages neither repeat
+//! nor skip items the way an offset would.
+
+use axum::http::StatusCode;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use time::OffsetDateTime;
+
+use crate::error::ErrorCode;
+
+/// Items per page when `limit` is not given.
+pub const DEFAULT_LIMIT: u32 = 20;
+/// The most a page may hold: a page is one index range scan of this size.
+pub const MAX_LIMIT: u32 = 100;
+/// Longest cursor accepted; real ones are well under this.
+const MAX_CURSOR_LEN: usize = 512;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PageError {
+    #[error("limit: must be 1 to {MAX_LIMIT}")]
+    Limit,
+    #[error("cursor: not a cursor this list gave out")]
+    Cursor,
+}
+
+impl ErrorCode for PageError {
+    fn code(&self) -> &'static str {
+        match self {
+            PageError::Limit => "bad_limit",
+            PageError::Cursor => "bad_cursor",
+        }
+    }
+    fn status(&self) -> StatusCode {
+        StatusCode::BAD_REQUEST
+    }
+}
+crate::impl_api_error!(PageError);
+
+/// A page request: how many, and after which key (`K`: the list's sort key,
+/// e.g. `(time, id)`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<K> {
+    pub limit: u32,
+    pub after: Option<K>,
+}
+
+impl<K: DeserializeOwned> Page<K> {
+    pub fn new(limit: Option<u32>, cursor: Option<&str>) -> Result<Self, PageError> {
+        let limit = limit.unwrap_or(DEFAULT_LIMIT);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(PageError::Limit);
+        }
+        let after = match cursor {
+            None | Some("") => None,
+            Some(c) => Some(decode(c)?),
+        };
+        Ok(Page { limit, after })
+    }
+
+    /// Rows to fetch: one more than shown tells whether a next page exists.
+    pub fn fetch(&self) -> i64 {
+        i64::from(self.limit) + 1
+    }
+}
+
+/// Cuts the extra row off and makes the cursor of the last one kept.
+pub fn finish<T, K: Serialize>(
+    mut rows: Vec<T>,
+    limit: u32,
+    key: impl Fn(&T) -> K,
+) -> (Vec<T>, Option<String>) {
+    let limit = limit as usize;
+    if rows.len() <= limit {
+        return (rows, None);
+    }
+    rows.truncate(limit);
+    let next = rows.last().map(|r| encode(&key(r)));
+    (rows, next)
+}
+
+pub fn encode<K: Serialize>(key: &K) -> String {
+    // Keys are numbers, strings and ids: serialising cannot fail.
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(key).unwrap_or_default())
+}
+
+pub fn decode<K: DeserializeOwned>(cursor: &str) -> Result<K, PageError> {
+    if cursor.len() > MAX_CURSOR_LEN {
+        return Err(PageError::Cursor);
+    }
+    let bytes = URL_SAFE_NO_PAD
+        .decode(cursor)
+        .map_err(|_| PageError::Cursor)?;
+    serde_json::from_slice(&bytes).map_err(|_| PageError::Cursor)
+}
+
+/// A timestamp as a cursor carries it: microseconds since the epoch, the
+/// precision PostgreSQL keeps, so the key compares exactly.
+pub fn micros(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1000).unwrap_or(i64::MAX)
+}
+
+/// The timestamp of [`micros`]; a cursor out of range is a bad cursor.
+pub fn from_micros(us: i64) -> Result<OffsetDateTime, PageError> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1000).map_err(|_| PageError::Cursor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    #[test]
+    fn cursors_round_trip_and_refuse_strangers() {
+        let key = (1_700_000_000_123_456i64, Uuid::from_u128(7));
+        let c = encode(&key);
+        let page: Page<(i64, Uuid)> = Page::new(Some(5), Some(&c)).expect("page");
+        assert_eq!(page.after, Some(key));
+        assert_eq!(page.fetch(), 6);
+        assert_eq!(
+            Page::<(i64, Uuid)>::new(None, Some("not-a-cursor")),
+            Err(PageError::Cursor)
+        );
+        assert_eq!(
+            Page::<(i64, Uuid)>::new(None, Some(&encode(&"text"))),
+            Err(PageError::Cursor)
+        );
+        assert_eq!(
+            Page::<(i64, Uuid)>::new(Some(0), None),
+            Err(PageError::Limit)
+        );
+        assert_eq!(
+            Page::<(i64, Uuid)>::new(Some(MAX_LIMIT + 1), None),
+            Err(PageError::Limit)
+        );
+        assert_eq!(
+            Page::<(i64, Uuid)>::new(None, None).map(|p| p.limit),
+            Ok(DEFAULT_LIMIT)
+        );
+    }
+
+    #[test]
+    fn finish_keeps_limit_rows_and_points_past_the_last() {
+        let (rows, next) = finish(vec![1, 2, 3], 2, |r| *r);
+        assert_eq!(rows, vec![1, 2]);
+        assert_eq!(next.as_deref().map(decode::<i32>), Some(Ok(2)));
+        let (rows, next) = finish(vec![1, 2], 2, |r| *r);
+        assert_eq!((rows.len(), next), (2, None));
+    }
+
+    #[test]
+    fn timestamps_keep_microseconds() {
+        let t = OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_123_456_000).expect("t");
+        assert_eq!(from_micros(micros(t)), Ok(t));
+    }
+}
