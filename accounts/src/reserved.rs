@@ -8,6 +8,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use cloudcast_core::paths::RESERVED_USERNAMES;
+use cloudcast_core::slugs::STARTUP_LOCK;
 
 use crate::{AccountsError, mail};
 
@@ -22,19 +23,35 @@ fn renamed(name: &str, n: u32) -> String {
     format!("{stem}{suffix}")
 }
 
-/// Renames every colliding account; returns how many were renamed.
+/// Renames every colliding account; returns how many were renamed. Nodes
+/// starting together take turns (an advisory lock), and each account is
+/// renamed in its own transaction, re-read under the lock.
 pub async fn rename_reserved(pool: &PgPool, public_url: &str) -> Result<usize, AccountsError> {
     let reserved: Vec<String> = RESERVED_USERNAMES.iter().map(|s| s.to_string()).collect();
-    let found: Vec<(Uuid, String, String)> =
-        sqlx::query_as("SELECT id, username, email FROM users WHERE lower(username) = ANY($1)")
-            .bind(&reserved)
-            .fetch_all(pool)
-            .await?;
-    for (id, old, email) in &found {
+    let mut renamed_count = 0;
+    // A sign-up may take a candidate name between the check and the update:
+    // that transaction fails on the unique index and the account is tried
+    // again (a bounded number of times).
+    let mut conflicts = 0;
+    loop {
         let mut tx = pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(STARTUP_LOCK)
+            .execute(&mut *tx)
+            .await?;
+        let found: Option<(Uuid, String, String)> = sqlx::query_as(
+            "SELECT id, username, email FROM users WHERE lower(username) = ANY($1)
+              ORDER BY id LIMIT 1 FOR UPDATE",
+        )
+        .bind(&reserved)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((id, old, email)) = found else {
+            return Ok(renamed_count);
+        };
         let mut n = 1;
         let new = loop {
-            let candidate = renamed(old, n);
+            let candidate = renamed(&old, n);
             n += 1;
             let taken: bool = sqlx::query_scalar(
                 "SELECT EXISTS (SELECT 1 FROM users WHERE lower(username) = lower($1))",
@@ -46,11 +63,21 @@ pub async fn rename_reserved(pool: &PgPool, public_url: &str) -> Result<usize, A
                 break candidate;
             }
         };
-        sqlx::query("UPDATE users SET username = $2 WHERE id = $1")
+        let updated = sqlx::query("UPDATE users SET username = $2 WHERE id = $1")
             .bind(id)
             .bind(&new)
             .execute(&mut *tx)
-            .await?;
+            .await;
+        match updated {
+            Ok(_) => {}
+            Err(sqlx::Error::Database(db))
+                if db.constraint() == Some("users_username_ci") && conflicts < 10 =>
+            {
+                conflicts += 1;
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        }
         let body = format!(
             "Hello {new},\n\nYour username was \"{old}\". That name is now one of the \
              addresses of the site itself ({public_url}/{old}), so your profile could not \
@@ -61,17 +88,17 @@ pub async fn rename_reserved(pool: &PgPool, public_url: &str) -> Result<usize, A
         );
         mail::queue(
             &mut tx,
-            Some(*id),
-            email,
+            Some(id),
+            &email,
             "username_changed",
             "Your Cloudcast username has changed",
             &body,
         )
         .await?;
         tx.commit().await?;
+        renamed_count += 1;
         tracing::info!(user_id = %id, "reserved username renamed");
     }
-    Ok(found.len())
 }
 
 #[cfg(test)]

@@ -45,6 +45,15 @@ pub async fn compute_once(
     ch: &clickhouse::Client,
     play_min_seconds: u32,
 ) -> Result<usize, AnalyticsError> {
+    // One node computes; the others skip the ClickHouse scan.
+    let mut tx = pool.begin().await?;
+    let (locked,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_xact_lock($1)")
+        .bind(CHARTS_LOCK)
+        .fetch_one(&mut *tx)
+        .await?;
+    if !locked {
+        return Ok(0);
+    }
     let today = DateRange::today();
     let range = DateRange {
         from: today - Days::days(29),
@@ -65,14 +74,6 @@ pub async fn compute_once(
         p7.push(i64::try_from(r.plays_7d).unwrap_or(i64::MAX));
         prev.push(i64::try_from(r.plays_prev_7d).unwrap_or(i64::MAX));
         trend.push(trending(r.plays_7d, r.plays_prev_7d));
-    }
-    let mut tx = pool.begin().await?;
-    let (locked,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_xact_lock($1)")
-        .bind(CHARTS_LOCK)
-        .fetch_one(&mut *tx)
-        .await?;
-    if !locked {
-        return Ok(0);
     }
     // Only cloudcasts that still exist (ClickHouse keeps rows of deleted
     // ones until their removal runs).

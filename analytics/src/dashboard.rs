@@ -155,11 +155,13 @@ pub async fn overview(
         .filter_map(|t| Uuid::parse_str(&t.cloudcast_id).ok())
         .collect();
     // A title that is not public is its owner's alone, analysts included.
-    let titles: Vec<(Uuid, String)> = sqlx::query_as(
-        "SELECT id, CASE WHEN visibility = 'public' THEN title
-                         ELSE '(' || visibility || ' cloudcast)' END
-           FROM cloudcasts WHERE id = ANY($1)",
-    )
+    let titles: Vec<(Uuid, String)> = sqlx::query_as(&format!(
+        "SELECT c.id, CASE WHEN {listed} THEN c.title
+                           WHEN c.visibility = 'public' THEN '(scheduled cloudcast)'
+                           ELSE '(' || c.visibility || ' cloudcast)' END
+           FROM cloudcasts c WHERE c.id = ANY($1)",
+        listed = cloudcast_core::visibility::sql_listed("c")
+    ))
     .bind(&ids)
     .fetch_all(&state.pool)
     .await?;

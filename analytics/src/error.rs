@@ -13,6 +13,8 @@ pub enum AnalyticsError {
     Database(#[from] sqlx::Error),
     #[error("{0} not found")]
     NotFound(&'static str),
+    #[error("the owner of this cloudcast keeps its statistics to themselves")]
+    StatsHidden,
     #[error("{0}")]
     BadQuery(String),
     #[error(transparent)]
@@ -44,6 +46,7 @@ impl ErrorCode for AnalyticsError {
             AnalyticsError::Clickhouse(_) => "analytics_unavailable",
             AnalyticsError::Database(_) => "database",
             AnalyticsError::NotFound(_) => "not_found",
+            AnalyticsError::StatsHidden => "stats_hidden",
             AnalyticsError::BadQuery(_) => "bad_query",
             AnalyticsError::Auth(e) => e.code(),
             AnalyticsError::Catalog(e) => e.code(),
@@ -59,6 +62,7 @@ impl ErrorCode for AnalyticsError {
         match self {
             AnalyticsError::Clickhouse(_) => StatusCode::SERVICE_UNAVAILABLE,
             AnalyticsError::NotFound(_) => StatusCode::NOT_FOUND,
+            AnalyticsError::StatsHidden => StatusCode::FORBIDDEN,
             AnalyticsError::BadQuery(_) => StatusCode::BAD_REQUEST,
             AnalyticsError::Auth(e) => e.status(),
             AnalyticsError::Catalog(e) => e.status(),

@@ -199,6 +199,9 @@ pub(crate) async fn subject(
     if !viewed.access.visible_to(user) && !full {
         return Err(AnalyticsError::NotFound("cloudcast"));
     }
+    if !viewed.stats_visible_to(user) {
+        return Err(AnalyticsError::StatsHidden);
+    }
     Ok(Subject {
         owner_id: viewed.access.owner_id,
         full,
@@ -215,6 +218,7 @@ pub(crate) async fn subject(
         (status = 200, description = "Statistics for the range", body = Stats),
         (status = 400, description = "Bad range, limit or query", body = cloudcast_core::apidoc::ErrorBody),
         (status = 401, description = "The token is unknown or expired", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 403, description = "Its owner hides its statistics (`stats_hidden`)", body = cloudcast_core::apidoc::ErrorBody),
         (status = 404, description = "No such cloudcast, or a private one", body = cloudcast_core::apidoc::ErrorBody),
         (status = 503, description = "Analytics unavailable", body = cloudcast_core::apidoc::ErrorBody)),
     security((), ("session" = [])))]

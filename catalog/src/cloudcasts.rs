@@ -243,15 +243,7 @@ pub(crate) async fn respond(
 ) -> Result<Response, CatalogError> {
     let (me, new_cookie) = listener_of(user, headers);
     let loaded = load(state, id, user, &me).await?;
-    let secret_ok = match secret {
-        None => true,
-        Some(given) => {
-            loaded.access.visibility != Visibility::Unlisted
-                || user == Some(loaded.access.owner_id)
-                || same_secret(given, &loaded.secret)
-        }
-    };
-    if !loaded.access.visible_to(user) || !secret_ok {
+    if !loaded.reachable_by(user, secret) {
         return Err(CatalogError::NotFound("cloudcast"));
     }
     let mut resp = Json(loaded.view).into_response();
@@ -259,6 +251,23 @@ pub(crate) async fn respond(
         resp.headers_mut().insert(header::SET_COOKIE, c);
     }
     Ok(resp)
+}
+
+impl Loaded {
+    /// May `user` reach it this way: by id (`secret` None), or by its
+    /// readable URL, which for an unlisted cloudcast must carry its secret
+    /// (the slug alone can be guessed).
+    pub(crate) fn reachable_by(&self, user: Option<Uuid>, secret: Option<&str>) -> bool {
+        let secret_ok = match secret {
+            None => true,
+            Some(given) => {
+                self.access.visibility != Visibility::Unlisted
+                    || user == Some(self.access.owner_id)
+                    || same_secret(given, &self.secret)
+            }
+        };
+        self.access.visible_to(user) && secret_ok
+    }
 }
 
 /// Compares secrets in time independent of where they differ.
@@ -385,16 +394,19 @@ pub async fn update_metadata(
     let links = update.purchase_links.unwrap_or(current.purchase_links);
     validate_links(&links)?;
     let publish_at = match update.publish_at {
-        Some(at) => at.map(|t| t.0),
+        // Kept in UTC; a time PostgreSQL or UTC cannot hold is refused here.
+        Some(Some(t)) => Some(
+            t.0.checked_to_offset(time::UtcOffset::UTC)
+                .filter(|at| (1970..=9998).contains(&at.year()))
+                .ok_or_else(|| {
+                    CatalogError::InvalidField(
+                        "publish_at: must be a time between 1970 and 9998".into(),
+                    )
+                })?,
+        ),
+        Some(None) => None,
         None => current.publish_at,
     };
-    if let Some(at) = publish_at
-        && !(1970..=9999).contains(&at.year())
-    {
-        return Err(CatalogError::InvalidField(
-            "publish_at: must be a time between 1970 and 9999".into(),
-        ));
-    }
     let mut tx = state.pool.begin().await?;
     sqlx::query(
         "UPDATE cloudcasts SET title = $2, description = $3, tags = $4, tracklist = $5,
@@ -512,10 +524,15 @@ pub async fn delete(
             .execute(&mut *tx)
             .await?;
     }
-    purges::enqueue(&mut tx, owner, PurgeScope::Cloudcast, &[id], &[]).await?;
+    // The objects go now, and again with the queued removal (a late write
+    // by a worker or a failure now leaves nothing behind).
+    let prefixes = keys::cloudcast_prefixes(id);
+    purges::enqueue(&mut tx, owner, PurgeScope::Cloudcast, &[id], &prefixes).await?;
     tx.commit().await?;
-    for prefix in keys::cloudcast_prefixes(id) {
-        state.storage.delete_prefix(&prefix).await?;
+    for prefix in &prefixes {
+        if let Err(e) = state.storage.delete_prefix(prefix).await {
+            tracing::warn!(cloudcast_id = %id, error = %e, "objects left for the queued removal");
+        }
     }
     tracing::info!(cloudcast_id = %id, by = %user, "cloudcast deleted");
     Ok(axum::http::StatusCode::NO_CONTENT)

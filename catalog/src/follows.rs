@@ -22,16 +22,21 @@ use crate::{CatalogError, CatalogState};
 pub struct FollowState {
     pub username: String,
     pub following: bool,
-    /// Their followers now (minors not counted).
-    pub followers: i64,
+    /// Their followers now (minors not counted); `null` for a minor, whose
+    /// follow lists are never public.
+    pub followers: Option<i64>,
 }
 
-/// Followers of `user` that may be shown (never minors).
-async fn followers_of(pool: &sqlx::PgPool, user: Uuid) -> Result<i64, CatalogError> {
+/// Followers of `user` that may be shown (never minors); None when `user`
+/// is a minor.
+async fn followers_of(pool: &sqlx::PgPool, user: Uuid) -> Result<Option<i64>, CatalogError> {
     Ok(sqlx::query_scalar(&format!(
-        "SELECT count(*) FROM follows f JOIN users u ON u.id = f.follower_id
-          WHERE f.followee_id = $1 AND {}",
-        visibility::sql_public_activity("u")
+        "SELECT CASE WHEN {me} THEN
+                  (SELECT count(*) FROM follows f JOIN users u ON u.id = f.follower_id
+                    WHERE f.followee_id = me.id AND {them}) END
+           FROM users me WHERE me.id = $1",
+        me = visibility::sql_public_activity("me"),
+        them = visibility::sql_public_activity("u"),
     ))
     .bind(user)
     .fetch_one(pool)
@@ -221,6 +226,7 @@ struct FeedRow {
     #[sqlx(flatten)]
     card: CardRow,
     is_repost: bool,
+    by_id: Uuid,
     by_name: String,
     at: OffsetDateTime,
 }
@@ -239,11 +245,11 @@ pub async fn feed(
     AuthUser(me): AuthUser,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<Json<Listing<FeedEntry>>, CatalogError> {
-    // Key: time, repost flag, cloudcast id (an upload and its repost by the
-    // same person at the same microsecond stay two entries).
-    let page: Page<(i64, bool, Uuid)> = Page::new(q.limit, q.cursor.as_deref())?;
+    // Key: time, repost flag, cloudcast id, who (an upload and its repost,
+    // or two reposts of one cloudcast, at the same microsecond stay apart).
+    let page: Page<(i64, bool, Uuid, Uuid)> = Page::new(q.limit, q.cursor.as_deref())?;
     let keyset = if page.after.is_some() {
-        " WHERE (at, is_repost, id) < ($3, $4, $5)"
+        " WHERE (at, is_repost, id, by_id) < ($3, $4, $5, $6)"
     } else {
         ""
     };
@@ -259,22 +265,27 @@ pub async fn feed(
               JOIN users ru ON ru.id = r.user_id
               JOIN cloudcasts c ON c.id = r.cloudcast_id
              WHERE f.follower_id = $1 AND {listed} AND {public}),
-         top AS (SELECT * FROM entries{keyset} ORDER BY at DESC, is_repost DESC, id DESC LIMIT $2)
-         SELECT {CARD_COLUMNS}, top.is_repost, b.username AS by_name, top.at
+         top AS (SELECT * FROM entries{keyset}
+                  ORDER BY at DESC, is_repost DESC, id DESC, by_id DESC LIMIT $2)
+         SELECT {CARD_COLUMNS}, top.is_repost, top.by_id, b.username AS by_name, top.at
            FROM top JOIN cloudcasts c ON c.id = top.id JOIN users u ON u.id = c.owner_id
            JOIN users b ON b.id = top.by_id
-          ORDER BY top.at DESC, top.is_repost DESC, top.id DESC",
+          ORDER BY top.at DESC, top.is_repost DESC, top.id DESC, top.by_id DESC",
         public = visibility::sql_public_activity("ru"),
     );
     let mut query = sqlx::query_as::<_, FeedRow>(&sql)
         .bind(me)
         .bind(page.fetch());
-    if let Some((us, repost, id)) = page.after {
-        query = query.bind(page::from_micros(us)?).bind(repost).bind(id);
+    if let Some((us, repost, id, by)) = page.after {
+        query = query
+            .bind(page::from_micros(us)?)
+            .bind(repost)
+            .bind(id)
+            .bind(by);
     }
     let rows = query.fetch_all(&state.pool).await?;
     let (rows, next_cursor) = page::finish(rows, page.limit, |r| {
-        (page::micros(r.at), r.is_repost, r.card.id)
+        (page::micros(r.at), r.is_repost, r.card.id, r.by_id)
     });
     Ok(Json(Listing {
         items: rows

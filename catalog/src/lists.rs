@@ -8,6 +8,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use cloudcast_core::auth::{AuthUser, MaybeUser};
@@ -73,7 +74,8 @@ pub(crate) enum Key {
     /// `published_at` in microseconds, id.
     New(i64, Uuid),
     Popular(i64, Uuid),
-    Trending(f64, Uuid),
+    /// The score's bits (`f64::to_bits`): exact through JSON.
+    Trending(u64, Uuid),
 }
 
 /// A card with the value its list is ordered by.
@@ -81,6 +83,8 @@ pub(crate) enum Key {
 pub(crate) struct Keyed {
     #[sqlx(flatten)]
     pub card: CardRow,
+    /// The ordering column's value, from the table the query orders by.
+    pub key_ts: Option<OffsetDateTime>,
     pub key_n: Option<i64>,
     pub key_f: Option<f64>,
 }
@@ -89,9 +93,9 @@ impl Keyed {
     fn key(&self, sort: Sort) -> Key {
         let id = self.card.id;
         match sort {
-            Sort::New => Key::New(page::micros(self.card.listed_at), id),
+            Sort::New => Key::New(page::micros(self.key_ts.unwrap_or(self.card.listed_at)), id),
             Sort::Popular => Key::Popular(self.key_n.unwrap_or(0), id),
-            Sort::Trending => Key::Trending(self.key_f.unwrap_or(0.0), id),
+            Sort::Trending => Key::Trending(self.key_f.unwrap_or(0.0).to_bits(), id),
         }
     }
 }
@@ -116,52 +120,48 @@ pub(crate) async fn chart(
     let page: Page<Key> = Page::new(limit, cursor)?;
     // Where the order lives: the tag table carries copies of the chart
     // columns, so a tag page is one index range too.
-    let (from, by, key_n, key_f, keep) = match (sort, tag.is_some()) {
-        (Sort::New, false) => (
-            "cloudcasts c",
-            "c.listed_at",
-            "NULL::bigint",
-            "NULL::float8",
-            "",
-        ),
+    // The order, and its tie-breaker, are columns of the table whose index
+    // holds that order, so the keyset condition is an index condition.
+    let (from, by, tie, keep) = match (sort, tag.is_some()) {
+        (Sort::New, false) => ("cloudcasts c", "c.listed_at", "c.id", ""),
         (Sort::New, true) => (
             "cloudcast_tags t JOIN cloudcasts c ON c.id = t.cloudcast_id",
             "t.listed_at",
-            "NULL::bigint",
-            "NULL::float8",
+            "t.cloudcast_id",
             "",
         ),
         (Sort::Popular, false) => (
             "cloudcast_charts k JOIN cloudcasts c ON c.id = k.cloudcast_id",
             "k.plays_30d",
-            "k.plays_30d",
-            "NULL::float8",
+            "k.cloudcast_id",
             " AND k.plays_30d > 0",
         ),
         (Sort::Popular, true) => (
             "cloudcast_tags t JOIN cloudcasts c ON c.id = t.cloudcast_id",
             "t.plays_30d",
-            "t.plays_30d",
-            "NULL::float8",
+            "t.cloudcast_id",
             " AND t.plays_30d > 0",
         ),
         (Sort::Trending, false) => (
             "cloudcast_charts k JOIN cloudcasts c ON c.id = k.cloudcast_id",
             "k.trending",
-            "NULL::bigint",
-            "k.trending",
+            "k.cloudcast_id",
             " AND k.trending > 0",
         ),
         (Sort::Trending, true) => (
             "cloudcast_tags t JOIN cloudcasts c ON c.id = t.cloudcast_id",
             "t.trending",
-            "NULL::bigint",
-            "t.trending",
+            "t.cloudcast_id",
             " AND t.trending > 0",
         ),
     };
+    let (key_ts, key_n, key_f) = match sort {
+        Sort::New => (by, "NULL::bigint", "NULL::float8"),
+        Sort::Popular => ("NULL::timestamptz", by, "NULL::float8"),
+        Sort::Trending => ("NULL::timestamptz", "NULL::bigint", by),
+    };
     let mut sql = format!(
-        "SELECT {CARD_COLUMNS}, {key_n} AS key_n, {key_f} AS key_f
+        "SELECT {CARD_COLUMNS}, {key_ts} AS key_ts, {key_n} AS key_n, {key_f} AS key_f
            FROM {from} JOIN users u ON u.id = c.owner_id
           WHERE {listed}{keep}",
         listed = visibility::sql_listed("c")
@@ -172,10 +172,10 @@ pub(crate) async fn chart(
         n += 1;
     }
     if page.after.is_some() {
-        sql.push_str(&format!(" AND ({by}, c.id) < (${n}, ${})", n + 1));
+        sql.push_str(&format!(" AND ({by}, {tie}) < (${n}, ${})", n + 1));
         n += 2;
     }
-    sql.push_str(&format!(" ORDER BY {by} DESC, c.id DESC LIMIT ${n}"));
+    sql.push_str(&format!(" ORDER BY {by} DESC, {tie} DESC LIMIT ${n}"));
     let mut q = sqlx::query_as::<_, Keyed>(&sql);
     if let Some(t) = tag {
         q = q.bind(t);
@@ -184,7 +184,7 @@ pub(crate) async fn chart(
         None => q,
         Some(Key::New(us, id)) if sort == Sort::New => q.bind(page::from_micros(us)?).bind(id),
         Some(Key::Popular(p, id)) if sort == Sort::Popular => q.bind(p).bind(id),
-        Some(Key::Trending(t, id)) if sort == Sort::Trending => q.bind(t).bind(id),
+        Some(Key::Trending(t, id)) if sort == Sort::Trending => q.bind(f64::from_bits(t)).bind(id),
         Some(_) => return Err(page::PageError::Cursor.into()),
     };
     let rows = q.bind(page.fetch()).fetch_all(&state.pool).await?;
@@ -271,7 +271,7 @@ async fn of_owner(
         ""
     };
     let sql = format!(
-        "SELECT {CARD_COLUMNS}, NULL::bigint AS key_n, NULL::float8 AS key_f
+        "SELECT {CARD_COLUMNS}, c.listed_at AS key_ts, NULL::bigint AS key_n, NULL::float8 AS key_f
            FROM cloudcasts c JOIN users u ON u.id = c.owner_id
           WHERE c.owner_id = $1{filter}{keyset}
           ORDER BY c.listed_at DESC, c.id DESC LIMIT $2"
@@ -332,7 +332,7 @@ pub struct SlugQuery {
 }
 
 /// `GET /api/v1/users/{username}/cloudcasts/{slug}`: the cloudcast at its
-/// readable URL. An older slug answers 301 to the current one; an unlisted
+/// readable URL. An older slug answers 302 to the current one; an unlisted
 /// cloudcast needs its secret; the username may be in any case.
 #[utoipa::path(get, path = "/api/v1/users/{username}/cloudcasts/{slug}", tag = "catalogue", operation_id = "cloudcast_by_slug",
     summary = "A cloudcast by its readable URL",
@@ -342,7 +342,7 @@ pub struct SlugQuery {
         SlugQuery),
     responses(
         (status = 200, description = "The cloudcast", body = cloudcasts::CloudcastView),
-        (status = 301, description = "A former slug: `Location` is the current URL"),
+        (status = 302, description = "A former slug: `Location` is the current URL"),
         (status = 404, description = "No such user or cloudcast (or not visible to me)", body = cloudcast_core::apidoc::ErrorBody)),
     security((), ("session" = [])))]
 pub async fn by_slug(
@@ -374,14 +374,16 @@ pub async fn by_slug(
                 &cloudcast_core::listener::Listener::anonymous("redirect"),
             )
             .await?;
-            if !loaded.access.visible_to(user) {
+            if !loaded.reachable_by(user, Some(secret)) {
                 return Err(CatalogError::NotFound("cloudcast"));
             }
             let mut location = format!("/api/v1/users/{stored}/cloudcasts/{current}");
             if q.secret.is_some() {
                 location.push_str(&format!("?secret={}", urlencode(secret)));
             }
-            let mut resp = StatusCode::MOVED_PERMANENTLY.into_response();
+            // Temporary: a slug can be taken back by a later rename, and a
+            // cached permanent redirect would then loop.
+            let mut resp = StatusCode::FOUND.into_response();
             if let Ok(v) = HeaderValue::from_str(&location) {
                 resp.headers_mut().insert(header::LOCATION, v);
             }

@@ -139,9 +139,10 @@ pub fn prepare(q: &str) -> Result<Prepared, CatalogError> {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 enum SearchKey {
-    Cloudcast(f64, Uuid),
-    User(f64, String),
-    Tag(f64, String),
+    /// Ranks as `f64::to_bits`, exact through JSON.
+    Cloudcast(u64, Uuid),
+    User(u64, String),
+    Tag(u64, String),
 }
 
 /// `GET /api/v1/search?q=&type=cloudcast|user|tag`
@@ -171,7 +172,7 @@ pub async fn search(
         SearchType::Cloudcast => {
             let after = match page.after {
                 None => None,
-                Some(SearchKey::Cloudcast(r, id)) => Some((r, id)),
+                Some(SearchKey::Cloudcast(r, id)) => Some((f64::from_bits(r), id)),
                 Some(_) => return Err(page::PageError::Cursor.into()),
             };
             let typo_rank = if p.typos {
@@ -197,7 +198,8 @@ pub async fn search(
                      WHERE {listed} AND (c.search_doc @@ q.tsq{typo_match})),
                  top AS (SELECT id, rank FROM hits WHERE true{keyset}
                           ORDER BY rank DESC, id DESC LIMIT $3)
-                 SELECT {CARD_COLUMNS}, NULL::bigint AS key_n, top.rank AS key_f
+                 SELECT {CARD_COLUMNS}, NULL::timestamptz AS key_ts, NULL::bigint AS key_n,
+                        top.rank AS key_f
                    FROM top JOIN cloudcasts c ON c.id = top.id JOIN users u ON u.id = c.owner_id
                   ORDER BY top.rank DESC, c.id DESC",
                 listed = visibility::sql_listed("c")
@@ -211,7 +213,7 @@ pub async fn search(
             }
             let rows = query.fetch_all(&state.pool).await?;
             let (rows, next) = page::finish(rows, limit, |r| {
-                SearchKey::Cloudcast(r.key_f.unwrap_or(0.0), r.card.id)
+                SearchKey::Cloudcast(r.key_f.unwrap_or(0.0).to_bits(), r.card.id)
             });
             out.cloudcasts = Some(
                 rows.into_iter()
@@ -223,7 +225,7 @@ pub async fn search(
         SearchType::User => {
             let after = match page.after {
                 None => None,
-                Some(SearchKey::User(r, name)) => Some((r, name)),
+                Some(SearchKey::User(r, name)) => Some((f64::from_bits(r), name)),
                 Some(_) => return Err(page::PageError::Cursor.into()),
             };
             let typo = if p.typos {
@@ -264,8 +266,9 @@ pub async fn search(
                 query = query.bind(r).bind(name);
             }
             let rows = query.fetch_all(&state.pool).await?;
-            let (rows, next) =
-                page::finish(rows, limit, |u| SearchKey::User(u.rank, u.username.clone()));
+            let (rows, next) = page::finish(rows, limit, |u| {
+                SearchKey::User(u.rank.to_bits(), u.username.clone())
+            });
             out.users = Some(
                 rows.into_iter()
                     .map(|mut u| {
@@ -279,7 +282,7 @@ pub async fn search(
         SearchType::Tag => {
             let after = match page.after {
                 None => None,
-                Some(SearchKey::Tag(r, tag)) => Some((r, tag)),
+                Some(SearchKey::Tag(r, tag)) => Some((f64::from_bits(r), tag)),
                 Some(_) => return Err(page::PageError::Cursor.into()),
             };
             let typo = if p.typos { " OR tc.tag % $1" } else { "" };
@@ -309,8 +312,9 @@ pub async fn search(
                 query = query.bind(r).bind(tag);
             }
             let rows = query.fetch_all(&state.pool).await?;
-            let (rows, next) =
-                page::finish(rows, limit, |(tag, _, r)| SearchKey::Tag(*r, tag.clone()));
+            let (rows, next) = page::finish(rows, limit, |(tag, _, r)| {
+                SearchKey::Tag(r.to_bits(), tag.clone())
+            });
             out.tags = Some(
                 rows.into_iter()
                     .map(|(tag, cloudcasts, _)| {

@@ -4,12 +4,9 @@
 //! ([`recount`]), and a tag is shown only while a listed cloudcast still
 //! carries it, so a tag of a cloudcast made private vanishes at once.
 
-use std::time::Duration;
-
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
-use tokio_util::sync::CancellationToken;
 
 use cloudcast_core::auth::MaybeUser;
 use cloudcast_core::extract::{ApiPath, ApiQuery};
@@ -209,17 +206,4 @@ pub async fn recount(pool: &sqlx::PgPool) -> Result<u64, sqlx::Error> {
     .await?;
     tx.commit().await?;
     Ok(n)
-}
-
-/// Runs [`recount`] every `every` until shutdown.
-pub async fn run_recount(pool: sqlx::PgPool, every: Duration, shutdown: CancellationToken) {
-    loop {
-        if let Err(e) = recount(&pool).await {
-            tracing::warn!(error = %e, "recounting tags failed; will retry");
-        }
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(every) => {}
-        }
-    }
 }

@@ -27,7 +27,16 @@ ALTER TABLE cloudcasts
     -- kept by the trigger below.
     ADD COLUMN search_doc tsvector NOT NULL DEFAULT ''::tsvector;
 UPDATE cloudcasts SET visibility = CASE WHEN private THEN 'private' ELSE 'public' END;
+-- Chosen when the upload starts (tus `Upload-Metadata` key `visibility`).
+ALTER TABLE uploads ADD COLUMN visibility text NOT NULL DEFAULT 'public'
+    CHECK (visibility IN ('public', 'unlisted', 'private'));
 ALTER TABLE cloudcasts DROP COLUMN private;
+
+-- A card's progress, and the events removed with a cloudcast.
+CREATE INDEX transcode_jobs_by_cloudcast ON transcode_jobs (cloudcast_id, created_at DESC);
+CREATE INDEX favourite_events_by_cloudcast ON favourite_events (cloudcast_id);
+-- A user's favourites, newest first.
+CREATE INDEX favourites_by_user ON favourites (user_id, created_at DESC, cloudcast_id DESC);
 
 -- Lists: a user's cloudcasts and the catalogue's newest, both newest first.
 CREATE INDEX cloudcasts_owner_listed ON cloudcasts (owner_id, listed_at DESC, id DESC);
@@ -36,8 +45,7 @@ CREATE INDEX cloudcasts_new ON cloudcasts (listed_at DESC, id DESC)
 CREATE INDEX cloudcasts_search ON cloudcasts USING gin (search_doc);
 CREATE INDEX cloudcasts_title_trgm ON cloudcasts USING gin (lower(title) gin_trgm_ops);
 CREATE INDEX users_username_trgm ON users USING gin (lower(username) gin_trgm_ops);
--- As-you-type: a prefix of two characters is a btree range, not a trigram.
-CREATE INDEX users_username_prefix ON users (lower(username) text_pattern_ops);
+
 
 -- Every slug a cloudcast has had: the current one resolves, older ones
 -- redirect to it.
@@ -122,7 +130,6 @@ CREATE TABLE tag_counts (
     counted_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX tag_counts_popular ON tag_counts (cloudcasts DESC, tag);
-CREATE INDEX tag_counts_prefix ON tag_counts (tag text_pattern_ops);
 CREATE INDEX tag_counts_trgm ON tag_counts USING gin (tag gin_trgm_ops);
 
 -- Plays computed from ClickHouse by the analytics node on a schedule, so no
@@ -167,6 +174,7 @@ CREATE TABLE repost_events (
     delta        smallint NOT NULL CHECK (delta IN (-1, 1)),
     at           timestamptz NOT NULL DEFAULT now()
 );
+CREATE INDEX repost_events_by_cloudcast ON repost_events (cloudcast_id);
 
 -- Listen later: private to its user.
 CREATE TABLE listen_later (

@@ -95,6 +95,11 @@ pub fn decode<K: DeserializeOwned>(cursor: &str) -> Result<K, PageError> {
     let bytes = URL_SAFE_NO_PAD
         .decode(cursor)
         .map_err(|_| PageError::Cursor)?;
+    // A string key holding U+0000 could not be compared in PostgreSQL (JSON
+    // can only carry it escaped).
+    if bytes.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000")) {
+        return Err(PageError::Cursor);
+    }
     serde_json::from_slice(&bytes).map_err(|_| PageError::Cursor)
 }
 
@@ -104,8 +109,16 @@ pub fn micros(t: OffsetDateTime) -> i64 {
     i64::try_from(t.unix_timestamp_nanos() / 1000).unwrap_or(i64::MAX)
 }
 
+/// Bounds of a timestamp in a cursor: 1900 to 9999 (UTC), inside what
+/// PostgreSQL holds.
+const MIN_MICROS: i64 = -2_208_988_800_000_000;
+const MAX_MICROS: i64 = 253_402_300_799_000_000;
+
 /// The timestamp of [`micros`]; a cursor out of range is a bad cursor.
 pub fn from_micros(us: i64) -> Result<OffsetDateTime, PageError> {
+    if !(MIN_MICROS..=MAX_MICROS).contains(&us) {
+        return Err(PageError::Cursor);
+    }
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1000).map_err(|_| PageError::Cursor)
 }
 
@@ -150,6 +163,16 @@ mod tests {
         assert_eq!(next.as_deref().map(decode::<i32>), Some(Ok(2)));
         let (rows, next) = finish(vec![1, 2], 2, |r| *r);
         assert_eq!((rows.len(), next), (2, None));
+    }
+
+    #[test]
+    fn cursors_pg_cannot_take_are_refused() {
+        assert_eq!(from_micros(i64::MIN), Err(PageError::Cursor));
+        assert_eq!(from_micros(MAX_MICROS + 1), Err(PageError::Cursor));
+        assert_eq!(
+            decode::<(i64, String)>(&encode(&(1, "a\0b"))),
+            Err(PageError::Cursor)
+        );
     }
 
     #[test]

@@ -88,20 +88,30 @@ pub async fn assign(
     Ok(slug)
 }
 
+/// Lock id (arbitrary, fixed): nodes starting together backfill in turn.
+pub const STARTUP_LOCK: i64 = 0x5105_7a27;
+
 /// Gives every cloudcast without a slug (rows older than slugs) one; run
 /// at start-up after the migrations. Returns how many were assigned.
 pub async fn backfill(pool: &sqlx::PgPool) -> Result<usize, sqlx::Error> {
     let mut done = 0;
     loop {
+        let mut tx = pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(STARTUP_LOCK)
+            .execute(&mut *tx)
+            .await?;
+        // Read under the lock and the rows' own locks, so a title changed
+        // meanwhile is the one its slug is made from.
         let rows: Vec<(Uuid, Uuid, String)> = sqlx::query_as(
-            "SELECT id, owner_id, title FROM cloudcasts WHERE slug IS NULL ORDER BY id LIMIT 500",
+            "SELECT id, owner_id, title FROM cloudcasts WHERE slug IS NULL
+              ORDER BY id LIMIT 500 FOR UPDATE",
         )
-        .fetch_all(pool)
+        .fetch_all(&mut *tx)
         .await?;
         if rows.is_empty() {
             return Ok(done);
         }
-        let mut tx = pool.begin().await?;
         for (id, owner, title) in &rows {
             assign(&mut tx, *id, *owner, title).await?;
         }

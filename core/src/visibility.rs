@@ -81,12 +81,19 @@ pub struct Viewed {
     #[sqlx(flatten)]
     pub access: Access,
     pub viewer_is_admin: bool,
+    /// Its owner hides its counts from all but the owner and administrators.
+    pub hide_stats: bool,
 }
 
 impl Viewed {
     /// May the viewer manage it (owner or administrator)? False when anonymous.
     pub fn manageable_by(&self, viewer: Option<Uuid>) -> bool {
         viewer.is_some_and(|v| self.access.manageable_by(v, self.viewer_is_admin))
+    }
+
+    /// May the viewer see its counts and statistics?
+    pub fn stats_visible_to(&self, viewer: Option<Uuid>) -> bool {
+        !self.hide_stats || self.manageable_by(viewer)
     }
 }
 
@@ -97,7 +104,7 @@ pub async fn load_for(
     viewer: Option<Uuid>,
 ) -> Result<Option<Viewed>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT c.owner_id, c.visibility, c.publish_at,
+        "SELECT c.owner_id, c.visibility, c.publish_at, c.hide_stats,
                 COALESCE((SELECT u.is_admin FROM users u WHERE u.id = $2), false) AS viewer_is_admin
            FROM cloudcasts c WHERE c.id = $1",
     )

@@ -60,27 +60,30 @@ pub async fn finish(state: &IngestState, up: &UploadRow) -> Result<(), IngestErr
     let job = match &rejection {
         Some(reason) => {
             sqlx::query(
-                "INSERT INTO cloudcasts (id, owner_id, title, status, error, original_key)
-                 VALUES ($1, $2, $3, $4, $5, NULL)",
+                "INSERT INTO cloudcasts (id, owner_id, title, status, error, original_key, visibility)
+                 VALUES ($1, $2, $3, $4, $5, NULL, $6)",
             )
             .bind(up.cloudcast_id)
             .bind(up.user_id)
             .bind(&up.title)
             .bind(CloudcastStatus::Rejected)
             .bind(reason)
+            .bind(up.visibility)
             .execute(&mut *tx)
             .await?;
             None
         }
         None => {
             sqlx::query(
-                "INSERT INTO cloudcasts (id, owner_id, title, status, original_key) VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO cloudcasts (id, owner_id, title, status, original_key, visibility)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(up.cloudcast_id)
             .bind(up.user_id)
             .bind(&up.title)
             .bind(CloudcastStatus::Processing)
             .bind(&up.s3_key)
+            .bind(up.visibility)
             .execute(&mut *tx)
             .await?;
             Some(queue::enqueue(&mut tx, up.cloudcast_id).await?)

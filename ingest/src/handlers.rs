@@ -14,7 +14,7 @@ use uuid::Uuid;
 use cloudcast_core::auth::AuthUser;
 use cloudcast_core::extract::ApiPath;
 use cloudcast_core::keys;
-use cloudcast_core::states::UploadState;
+use cloudcast_core::states::{UploadState, Visibility};
 
 use crate::lock::UploadLock;
 use crate::parts::append;
@@ -83,7 +83,7 @@ pub async fn options_one(
 
 /// `POST /api/v1/uploads` (tus creation).
 #[utoipa::path(post, path = "/api/v1/uploads", tag = "uploads",
-    summary = "Start a resumable tus upload (Upload-Length, Upload-Metadata with filename and title)",
+    summary = "Start a resumable tus upload (Upload-Length, Upload-Metadata with filename, title and visibility)",
     params(("Tus-Resumable" = String, Header, description = "1.0.0")),
     responses(
         (status = 201, description = "Created; Location names the upload"),
@@ -91,7 +91,7 @@ pub async fn options_one(
         (status = 401, description = "Not signed in", body = cloudcast_core::apidoc::ErrorBody),
         (status = 412, description = "Not tus 1.0.0", body = cloudcast_core::apidoc::ErrorBody),
         (status = 413, description = "Larger than allowed", body = cloudcast_core::apidoc::ErrorBody),
-        (status = 422, description = "The title or file name is too long or holds control characters", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 422, description = "The title or file name is too long or holds control characters, or the visibility is unknown", body = cloudcast_core::apidoc::ErrorBody),
         (status = 423, description = "Another request is writing to this upload (creation-with-upload)", body = cloudcast_core::apidoc::ErrorBody)),
     security(("session" = [])))]
 pub async fn create(
@@ -148,6 +148,14 @@ pub async fn create(
             "title and filename must not contain control characters".into(),
         ));
     }
+    // Chosen up front, so a mix meant to be private is never listed, not
+    // even between its transcode and a later edit.
+    let visibility = match meta.get("visibility").map(String::as_str) {
+        None => Visibility::Public,
+        Some(v) => Visibility::parse(v).ok_or_else(|| {
+            IngestError::InvalidField("visibility must be public, unlisted or private".into())
+        })?,
+    };
 
     let id = Uuid::now_v7();
     let cloudcast_id = Uuid::now_v7();
@@ -164,8 +172,8 @@ pub async fn create(
         let s3_upload_id = state.storage.create_multipart(&key).await?;
         let expires_at = time::OffsetDateTime::now_utc() + state.uploads.expiry;
         sqlx::query(
-            "INSERT INTO uploads (id, user_id, cloudcast_id, filename, title, length, part_size, s3_key, s3_upload_id, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            "INSERT INTO uploads (id, user_id, cloudcast_id, filename, title, length, part_size, s3_key, s3_upload_id, expires_at, visibility)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(id)
         .bind(user)
@@ -177,6 +185,7 @@ pub async fn create(
         .bind(&key)
         .bind(&s3_upload_id)
         .bind(expires_at)
+        .bind(visibility)
         .execute(&state.pool)
         .await?;
         tracing::info!(length, part_size, with_upload, "upload created");

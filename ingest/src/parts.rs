@@ -341,6 +341,7 @@ mod tests {
             user_id: Uuid::nil(),
             cloudcast_id: Uuid::nil(),
             title: String::new(),
+            visibility: cloudcast_core::states::Visibility::Public,
             length,
             offset_bytes: offset,
             part_size: 8 << 20,

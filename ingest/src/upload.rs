@@ -3,7 +3,7 @@
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use cloudcast_core::states::UploadState;
+use cloudcast_core::states::{UploadState, Visibility};
 
 use crate::{IngestError, IngestState};
 
@@ -13,6 +13,8 @@ pub struct UploadRow {
     pub user_id: Uuid,
     pub cloudcast_id: Uuid,
     pub title: String,
+    /// Chosen at creation (`Upload-Metadata` key `visibility`).
+    pub visibility: Visibility,
     pub length: i64,
     pub offset_bytes: i64,
     pub part_size: i64,
@@ -24,7 +26,7 @@ pub struct UploadRow {
     pub expires_at: time::OffsetDateTime,
 }
 
-pub const UPLOAD_COLUMNS: &str = "id, user_id, cloudcast_id, title, length, offset_bytes, part_size, \
+pub const UPLOAD_COLUMNS: &str = "id, user_id, cloudcast_id, title, visibility, length, offset_bytes, part_size, \
      s3_key, s3_upload_id, tail_key, tail_len, state, expires_at";
 
 /// The upload `id` if `user` owns it; someone else's looks exactly like a

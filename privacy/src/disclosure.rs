@@ -64,25 +64,19 @@ pub async fn disclose(
     required("operator", req.operator)?;
     let user = crate::erasure::find_account(pool, req.user).await?;
     let archive = export::build(pool, ch, storage, user).await?;
-    let out = req.out.to_path_buf();
     let (sha, bytes) = tokio::task::spawn_blocking({
-        let out = out.clone();
+        let path = archive.path().to_path_buf();
         move || -> Result<(String, u64), PrivacyError> {
-            let mut src = std::fs::File::open(archive.path())?;
-            // A new file only: an earlier disclosure is never overwritten.
-            let mut dst = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&out)?;
-            let bytes = std::io::copy(&mut src, &mut dst)?;
-            dst.sync_all()?;
             let mut hasher = Sha256::new();
-            std::io::copy(&mut std::fs::File::open(&out)?, &mut hasher)?;
+            let bytes = std::io::copy(&mut std::fs::File::open(&path)?, &mut hasher)?;
             Ok((hex::encode(hasher.finalize()), bytes))
         }
     })
     .await??;
+    // The record first: the archive is handed over only once it is written,
+    // and if the file cannot be written the record is rolled back.
     let id = Uuid::now_v7();
+    let mut tx = pool.begin().await?;
     sqlx::query(
         "INSERT INTO disclosures (id, user_id, operator, reason, reference, archive_sha256, archive_bytes)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -94,8 +88,31 @@ pub async fn disclose(
     .bind(req.reference.trim())
     .bind(&sha)
     .bind(i64::try_from(bytes).unwrap_or(i64::MAX))
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
+    let out = req.out.to_path_buf();
+    tokio::task::spawn_blocking({
+        let out = out.clone();
+        move || -> Result<(), PrivacyError> {
+            // A new file only: an earlier disclosure is never overwritten.
+            let mut dst = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&out)?;
+            let written = std::io::copy(&mut std::fs::File::open(archive.path())?, &mut dst)
+                .and_then(|_| dst.sync_all());
+            if let Err(e) = written {
+                let _ = std::fs::remove_file(&out);
+                return Err(e.into());
+            }
+            Ok(())
+        }
+    })
+    .await??;
+    if let Err(e) = tx.commit().await {
+        let _ = tokio::fs::remove_file(&out).await;
+        return Err(e.into());
+    }
     tracing::info!(disclosure_id = %id, user_id = %user, "disclosure recorded");
     let all = list(pool).await?;
     let made = all

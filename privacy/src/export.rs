@@ -95,7 +95,7 @@ const SECTIONS: &[(&str, bool, &str)] = &[
         "followers",
         false,
         "SELECT u.username, f.created_at FROM follows f JOIN users u ON u.id = f.follower_id
-          WHERE f.followee_id = $1 ORDER BY f.created_at",
+          WHERE f.followee_id = $1 AND NOT u.is_minor ORDER BY f.created_at",
     ),
     (
         "reposts",

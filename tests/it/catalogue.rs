@@ -144,7 +144,7 @@ async fn lists_page_by_cursor_and_readable_urls_follow_renames() {
         .send()
         .await
         .expect("old slug");
-    assert_eq!(resp.status(), 301);
+    assert_eq!(resp.status(), 302);
     assert_eq!(
         resp.headers().get("location").and_then(|l| l.to_str().ok()),
         Some("/api/v1/users/Cat_DJ/cloudcasts/sunset-mix")
@@ -191,6 +191,27 @@ async fn lists_page_by_cursor_and_readable_urls_follow_renames() {
     assert!(!ids(&listed).contains(&c), "{listed}");
     let (_, new) = get(&sys, "/api/v1/cloudcasts?sort=new", None).await;
     assert!(!ids(&new).contains(&c) && ids(&new).contains(&a), "{new}");
+    // Renamed: its old slug still needs the secret, and tells nothing without it.
+    let ride = patch(&sys, &c, &dj, json!({"title": "Night Ride"})).await;
+    let resp = no_redirects
+        .get(sys.url("/api/v1/users/cat_dj/cloudcasts/night-drive"))
+        .send()
+        .await
+        .expect("old slug");
+    assert_eq!(resp.status(), 404);
+    let resp = no_redirects
+        .get(sys.url(&format!(
+            "/api/v1/users/cat_dj/cloudcasts/night-drive?secret={secret}"
+        )))
+        .send()
+        .await
+        .expect("old slug");
+    assert_eq!(resp.status(), 302);
+    assert_eq!(
+        resp.headers().get("location").and_then(|l| l.to_str().ok()),
+        Some(format!("/api/v1/users/Cat_DJ/cloudcasts/night-ride?secret={secret}").as_str())
+    );
+    assert_eq!(ride["url"], format!("/Cat_DJ/night-ride?secret={secret}"));
 
     // Private: the owner's list only.
     patch(&sys, &b, &dj, json!({"visibility": "private"})).await;
@@ -205,6 +226,12 @@ async fn lists_page_by_cursor_and_readable_urls_follow_renames() {
     let (status, mine) = get(&sys, "/api/v1/me/cloudcasts", Some(&dj)).await;
     assert_eq!(status, 200, "{mine}");
     assert_eq!(ids(&mine).len(), 4, "all of mine: {mine}");
+    assert_eq!(
+        mine["items"][0]["picture_urls"]["small"]
+            .as_str()
+            .map(|u| u.contains("/picture/100")),
+        Some(true)
+    );
     let states: Vec<(&str, &str)> = mine["items"]
         .as_array()
         .expect("items")
@@ -317,6 +344,69 @@ async fn lists_page_by_cursor_and_readable_urls_follow_renames() {
         404
     );
 
+    // Private from the start: chosen when the upload begins, never listed.
+    let data = std::fs::read(crate::support::media::make_mp3(sys.dir.path(), 3)).expect("mp3");
+    let create = |visibility: &'static str| {
+        let sys = &sys;
+        let dj = dj.clone();
+        let len = data.len();
+        async move {
+            let meta = format!(
+                "filename {},title {},visibility {}",
+                crate::support::media::b64("p.mp3"),
+                crate::support::media::b64("Born Private"),
+                crate::support::media::b64(visibility)
+            );
+            sys.http
+                .post(sys.url("/api/v1/uploads"))
+                .bearer_auth(&dj)
+                .header("Tus-Resumable", "1.0.0")
+                .header("Upload-Length", len.to_string())
+                .header("Upload-Metadata", meta)
+                .send()
+                .await
+                .expect("create")
+        }
+    };
+    assert_eq!(
+        create("secret").await.status(),
+        422,
+        "an unknown visibility"
+    );
+    let resp = create("private").await;
+    assert_eq!(resp.status(), 201);
+    let upload = sys.url(resp.headers()["location"].to_str().expect("location"));
+    assert_eq!(sys.patch(&dj, &upload, 0, data.clone()).await.status(), 204);
+    let born = sys.upload_status(&upload, &dj).await["cloudcast_id"]
+        .as_str()
+        .expect("cloudcast")
+        .to_string();
+    let mut state = Value::Null;
+    for _ in 0..240 {
+        let (_, mine) = get(&sys, "/api/v1/me/cloudcasts", Some(&dj)).await;
+        state = mine["items"]
+            .as_array()
+            .and_then(|items| items.iter().find(|i| i["id"] == born.as_str()).cloned())
+            .unwrap_or(Value::Null);
+        if state["status"] == "ready" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(
+        (state["status"].as_str(), state["visibility"].as_str()),
+        (Some("ready"), Some("private")),
+        "{state}"
+    );
+    let (_, listed) = get(&sys, "/api/v1/users/cat_dj/cloudcasts", None).await;
+    assert!(!ids(&listed).contains(&born));
+    assert_eq!(
+        get(&sys, &format!("/api/v1/cloudcasts/{born}"), Some(&fan))
+            .await
+            .0,
+        404
+    );
+
     // Bad input is a 4xx that names the problem.
     for (path, code) in [
         ("/api/v1/users/cat_dj/cloudcasts?limit=0", "bad_limit"),
@@ -366,6 +456,34 @@ async fn lists_page_by_cursor_and_readable_urls_follow_renames() {
     )
     .await;
     assert_eq!(status, 422, "{v}");
+    let (status, v) = call(
+        &sys,
+        Method::PATCH,
+        &format!("/api/v1/cloudcasts/{a}"),
+        Some(&dj),
+        Some(json!({"publish_at": "9999-12-31T23:30:00-01:00"})),
+    )
+    .await;
+    assert_eq!(status, 422, "beyond what UTC can hold: {v}");
+    use base64::Engine;
+    let b64url = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    for cursor in [
+        b64url(r#"{"New":[-9000000000000000000,"00000000-0000-0000-0000-000000000000"]}"#),
+        b64url(r#"{"Name":"a\u0000b"}"#),
+    ] {
+        for path in ["/api/v1/users/cat_dj/cloudcasts", "/api/v1/tags?sort=name"] {
+            let (status, v) = get(
+                &sys,
+                &format!(
+                    "{path}{}cursor={cursor}",
+                    if path.contains('?') { "&" } else { "?" }
+                ),
+                None,
+            )
+            .await;
+            assert_eq!(status, 400, "{path} {cursor}: {v}");
+        }
+    }
     let (status, v) = get(&sys, "/api/v1/users/nobody_here/cloudcasts", None).await;
     assert_eq!(status, 404, "{v}");
     sys.stop().await;
@@ -573,7 +691,12 @@ async fn follows_feeds_reposts_and_listen_later_keep_minors_and_erased_users_out
     assert_eq!(follow(fan.clone(), "nobody_at_all", true).await.0, 404);
     assert_eq!(follow(teen.clone(), "soc_dj", true).await.0, 200);
     assert_eq!(follow(fan.clone(), "soc_curator", true).await.0, 200);
-    assert_eq!(follow(fan.clone(), "soc_teen", true).await.0, 200);
+    let (status, v) = follow(fan.clone(), "soc_teen", true).await;
+    assert_eq!(status, 200);
+    assert!(
+        v["followers"].is_null(),
+        "a minor's count is not shown: {v}"
+    );
 
     // Follow lists: public for adults, never a minor's, and no minor in them.
     let (_, followers) = get(&sys, "/api/v1/users/soc_dj/followers", None).await;
@@ -711,6 +834,18 @@ async fn follows_feeds_reposts_and_listen_later_keep_minors_and_erased_users_out
         "{view}"
     );
     let (_, own) = get(&sys, &format!("/api/v1/cloudcasts/{cc}"), Some(&dj)).await;
+    let (status, v) = get(&sys, &format!("/api/v1/cloudcasts/{cc}/stats"), Some(&fan)).await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (403, Some("stats_hidden")),
+        "{v}"
+    );
+    assert_eq!(
+        get(&sys, &format!("/api/v1/cloudcasts/{cc}/stats"), Some(&dj))
+            .await
+            .0,
+        200
+    );
     assert_eq!(own["reposts"], 2, "{own}");
     let (status, v) = call(
         &sys,

@@ -203,6 +203,7 @@ fn fill(path: &str, w: &World) -> String {
             ("username", _) => "oa_owner".to_string(),
             ("slug", _) => "open-mix".to_string(),
             ("tag", _) => "house".to_string(),
+            ("size", _) => "300".to_string(),
             ("id", p) if p.starts_with("/api/v1/cloudcasts/") => w.owner_cc.clone(),
             ("id", p) if p.contains("/comments/") => w.comment.clone(),
             ("id", p) if p.starts_with("/api/v1/uploads/") => w.upload.clone(),

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The catalogue at size: CLOUDCASTS cloudcasts of USERS users generated in
+# PostgreSQL, then p50/p95 of search (one word, two words, a typo, a
+# prefix), a user's list, a tag page and the charts through the API, each
+# against the same SQL run directly in psql, in one run.
+#
+#   bench/catalogue.sh [CLOUDCASTS] [USERS] [REQUESTS]   (defaults: 1000000 100000 200)
+#
+# Needs the services (infra/dev services); runs beside a system started by
+# infra/dev up (its own database, folders and port). Results also go to
+# var/bench/catalogue/result.json.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+cd "$ROOT"
+CLOUDCASTS="${1:-1000000}"
+USERS="${2:-100000}"
+REQUESTS="${3:-200}"
+WORK="$ROOT/var/bench/catalogue"
+PORT=8941
+rm -rf "$WORK" && mkdir -p "$WORK"
+
+eval "$(infra/dev services)"
+cargo build --release --bin cloudcast -q
+
+DB=cloudcast_bench_catalogue
+psql -q "$CLOUDCAST_TEST_POSTGRES_ADMIN_URL" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
+export CLOUDCAST__POSTGRES__URL="${CLOUDCAST__POSTGRES__URL%/*}/$DB"
+export CLOUDCAST__CLICKHOUSE__DATABASE=$DB
+export CLOUDCAST__S3__EMBEDDED_ROOT="$WORK/s3" CLOUDCAST__S3__BUCKET=bench
+export CLOUDCAST__ANALYTICS__WAL_DIR="$WORK/wal" CLOUDCAST__TRANSCODE__WORK_DIR="$WORK/work"
+# The charts are generated below; the analytics node must not recompute them
+# from an empty ClickHouse during the run.
+export CLOUDCAST__ANALYTICS__CHARTS_SECS=86400
+target/release/cloudcast migrate >> "$WORK/server.log" 2>&1
+
+echo "generating $CLOUDCASTS cloudcasts of $USERS users..."
+start=$(date +%s)
+psql -q "$CLOUDCAST__POSTGRES__URL" -v users="$USERS" -v cloudcasts="$CLOUDCASTS" -f bench/catalogue_data.sql
+echo "generated in $(( $(date +%s) - start )) s; $(psql -tA "$CLOUDCAST__POSTGRES__URL" -c "SELECT pg_size_pretty(pg_database_size(current_database()))")"
+
+target/release/cloudcast serve --listen "127.0.0.1:$PORT" >> "$WORK/server.log" 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true' EXIT
+for _ in $(seq 150); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
+
+echo "$(date -u +%F), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+echo "$CLOUDCASTS cloudcasts, $USERS users, $REQUESTS requests per route (milliseconds)"
+python3 bench/catalogue_measure.py "http://127.0.0.1:$PORT" "$CLOUDCAST__POSTGRES__URL" \
+  "$REQUESTS" "$USERS" "$WORK/result.json"
+echo "reproduce: bench/catalogue.sh $CLOUDCASTS $USERS $REQUESTS"

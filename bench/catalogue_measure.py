@@ -1,0 +1,132 @@
+"""Latency of catalogue routes against the same SQL run directly in psql.
+
+    catalogue_measure.py BASE_URL PG_URL REQUESTS USERS OUT_JSON
+
+Each case sends REQUESTS requests over one keep-alive connection, cycling
+through its parameters, then the same number of queries through one psql
+session (\\timing: the client's round trip, rows discarded). The SQL
+mirrors what the route runs (catalog/src/search.rs, lists.rs, tags.rs);
+keep the two in step. Prints p50/p95 in ms and writes OUT_JSON.
+"""
+import http.client
+import json
+import subprocess
+import sys
+import time
+import urllib.parse
+
+BASE, PG_URL, N, USERS, OUT = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+url = urllib.parse.urlparse(BASE)
+
+CARD = """c.id, c.title, u.username AS owner, c.owner_id, c.slug, c.visibility, c.secret,
+ c.status, c.duration_ms, c.tags, c.listed_at, c.publish_at, c.hide_stats, c.error,
+ c.picture_version,
+ (SELECT count(*) FROM favourites f WHERE f.cloudcast_id = c.id) AS favourites,
+ (SELECT count(*) FROM reposts r WHERE r.cloudcast_id = c.id) AS reposts,
+ COALESCE((SELECT ch.plays_30d FROM cloudcast_charts ch WHERE ch.cloudcast_id = c.id), 0) AS plays,
+ (SELECT j.progress FROM transcode_jobs j WHERE j.cloudcast_id = c.id
+   ORDER BY j.created_at DESC LIMIT 1) AS progress"""
+LISTED = "(c.visibility = 'public' AND c.status = 'ready' AND c.listed_at <= now())"
+
+
+def search_sql(q):
+    text = q.lower()
+    words = [w for w in "".join(ch if ch.isalnum() else " " for ch in text).split()][:8]
+    last = words[-1] + ":*" if len(words[-1]) >= 3 else words[-1]
+    tsq = " & ".join(words[:-1] + [last])
+    typos = len(text) >= 4
+    rank = f" + 0.5 * word_similarity('{text}', lower(c.title))" if typos else ""
+    match = f" OR lower(c.title) %> '{text}'" if typos else ""
+    return f"""WITH q AS (SELECT to_tsquery('simple', '{tsq}') AS tsq),
+ hits AS (SELECT c.id, (ts_rank(c.search_doc, q.tsq){rank})::float8 AS rank
+            FROM cloudcasts c, q WHERE {LISTED} AND (c.search_doc @@ q.tsq{match})),
+ top AS (SELECT id, rank FROM hits ORDER BY rank DESC, id DESC LIMIT 21)
+ SELECT {CARD}, top.rank FROM top JOIN cloudcasts c ON c.id = top.id
+   JOIN users u ON u.id = c.owner_id ORDER BY top.rank DESC, c.id DESC"""
+
+
+def user_sql(name):
+    return f"""SELECT {CARD} FROM cloudcasts c JOIN users u ON u.id = c.owner_id
+ WHERE c.owner_id = (SELECT id FROM users WHERE lower(username) = lower('{name}'))
+   AND {LISTED} ORDER BY c.listed_at DESC, c.id DESC LIMIT 21"""
+
+
+def tag_sql(tag):
+    return f"""SELECT {CARD} FROM cloudcast_tags t JOIN cloudcasts c ON c.id = t.cloudcast_id
+ JOIN users u ON u.id = c.owner_id WHERE {LISTED} AND t.tag = '{tag}'
+ ORDER BY t.listed_at DESC, c.id DESC LIMIT 21"""
+
+
+def chart_sql(sort):
+    if sort == "new":
+        return f"""SELECT {CARD} FROM cloudcasts c JOIN users u ON u.id = c.owner_id
+ WHERE {LISTED} ORDER BY c.listed_at DESC, c.id DESC LIMIT 21"""
+    col = "plays_30d" if sort == "popular" else "trending"
+    return f"""SELECT {CARD} FROM cloudcast_charts k JOIN cloudcasts c ON c.id = k.cloudcast_id
+ JOIN users u ON u.id = c.owner_id WHERE {LISTED} AND k.{col} > 0
+ ORDER BY k.{col} DESC, c.id DESC LIMIT 21"""
+
+
+WORDS = ["sunset", "warehouse", "techno", "jazz", "voyage", "anthems", "rooftop", "groove"]
+PAIRS = ["deep sunset", "night groove", "acid voyage", "summer tape", "dub session"]
+TYPOS = ["warehuose", "sesion", "midnigth", "rythm", "classcs"]
+PREFIXES = ["ware", "sunr", "frequ", "essen", "balea"]
+TAGS = ["house", "deep house", "techno", "ambient", "drum & bass", "lo-fi", "italo"]
+q = urllib.parse.quote
+CASES = {
+    "search: one word": [(f"/api/v1/search?q={q(w)}", search_sql(w)) for w in WORDS],
+    "search: two words": [(f"/api/v1/search?q={q(w)}", search_sql(w)) for w in PAIRS],
+    "search: a typo": [(f"/api/v1/search?q={q(w)}", search_sql(w)) for w in TYPOS],
+    "search: a prefix": [(f"/api/v1/search?q={q(w)}", search_sql(w)) for w in PREFIXES],
+    "a user's list": [(f"/api/v1/users/dj_{k}/cloudcasts", user_sql(f"dj_{k}"))
+                      for k in range(1, USERS, max(1, USERS // 37))],
+    "a tag page": [(f"/api/v1/tags/{q(t)}/cloudcasts", tag_sql(t)) for t in TAGS],
+    "chart: new": [("/api/v1/cloudcasts?sort=new", chart_sql("new"))],
+    "chart: popular": [("/api/v1/cloudcasts?sort=popular", chart_sql("popular"))],
+    "chart: trending": [("/api/v1/cloudcasts?sort=trending", chart_sql("trending"))],
+}
+
+
+def pct(xs, p):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p * (len(xs) - 1))))]
+
+
+def http_times(params):
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    out = []
+    for i in range(N + 5):
+        path = params[i % len(params)][0]
+        t = time.perf_counter()
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        body = resp.read()
+        dt = (time.perf_counter() - t) * 1000
+        if resp.status != 200:
+            raise SystemExit(f"{path}: {resp.status} {body[:200]!r}")
+        if i >= 5:  # the first few warm the connection and the plan cache
+            out.append(dt)
+    return out
+
+
+def sql_times(params):
+    script = "\\timing on\n\\o /dev/null\n"
+    script += "".join(params[i % len(params)][1] + ";\n" for i in range(N + 5))
+    run = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", PG_URL],
+                         input=script, capture_output=True, text=True, check=True)
+    times = [float(line.split()[1]) for line in run.stdout.splitlines() if line.startswith("Time:")]
+    return times[5:]
+
+
+results = {}
+print(f"{'route':<20} {'API p50':>8} {'API p95':>8} {'SQL p50':>8} {'SQL p95':>8} {'p95 ratio':>9}")
+for name, params in CASES.items():
+    h, s = http_times(params), sql_times(params)
+    r = {"api_p50_ms": pct(h, 0.5), "api_p95_ms": pct(h, 0.95),
+         "sql_p50_ms": pct(s, 0.5), "sql_p95_ms": pct(s, 0.95)}
+    r["p95_ratio"] = r["api_p95_ms"] / r["sql_p95_ms"] if r["sql_p95_ms"] else None
+    results[name] = r
+    print(f"{name:<20} {r['api_p50_ms']:8.2f} {r['api_p95_ms']:8.2f} "
+          f"{r['sql_p50_ms']:8.2f} {r['sql_p95_ms']:8.2f} {r['p95_ratio']:9.2f}")
+with open(OUT, "w") as f:
+    json.dump({"requests": N, "results": results}, f, indent=2)
