@@ -54,7 +54,7 @@ def user_sql(name):
 def tag_sql(tag):
     return f"""SELECT {CARD} FROM cloudcast_tags t JOIN cloudcasts c ON c.id = t.cloudcast_id
  JOIN users u ON u.id = c.owner_id WHERE {LISTED} AND t.tag = '{tag}'
- ORDER BY t.listed_at DESC, c.id DESC LIMIT 21"""
+ ORDER BY t.listed_at DESC, t.cloudcast_id DESC LIMIT 21"""
 
 
 def chart_sql(sort):
@@ -64,7 +64,7 @@ def chart_sql(sort):
     col = "plays_30d" if sort == "popular" else "trending"
     return f"""SELECT {CARD} FROM cloudcast_charts k JOIN cloudcasts c ON c.id = k.cloudcast_id
  JOIN users u ON u.id = c.owner_id WHERE {LISTED} AND k.{col} > 0
- ORDER BY k.{col} DESC, c.id DESC LIMIT 21"""
+ ORDER BY k.{col} DESC, k.cloudcast_id DESC LIMIT 21"""
 
 
 WORDS = ["sunset", "warehouse", "techno", "jazz", "voyage", "anthems", "rooftop", "groove"]
