@@ -8,7 +8,8 @@
 #
 # Needs the services (infra/dev services); runs beside a system started by
 # infra/dev up (its own database, folders and port). Results also go to
-# var/bench/catalogue/result.json.
+# var/bench/catalogue/result.json. KEEP_DATA=1 measures again on the data
+# of the run before (generating it takes minutes).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$ROOT"
@@ -17,13 +18,16 @@ USERS="${2:-100000}"
 REQUESTS="${3:-200}"
 WORK="$ROOT/var/bench/catalogue"
 PORT=8941
-rm -rf "$WORK" && mkdir -p "$WORK"
+KEEP_DATA="${KEEP_DATA:-}"
+[[ -n "$KEEP_DATA" ]] || rm -rf "$WORK"
+mkdir -p "$WORK"
 
 eval "$(infra/dev services)"
 cargo build --release --bin cloudcast -q
 
 DB=cloudcast_bench_catalogue
-psql -q "$CLOUDCAST_TEST_POSTGRES_ADMIN_URL" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
+[[ -n "$KEEP_DATA" ]] ||
+  psql -q "$CLOUDCAST_TEST_POSTGRES_ADMIN_URL" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
 export CLOUDCAST__POSTGRES__URL="${CLOUDCAST__POSTGRES__URL%/*}/$DB"
 export CLOUDCAST__CLICKHOUSE__DATABASE=$DB
 export CLOUDCAST__S3__EMBEDDED_ROOT="$WORK/s3" CLOUDCAST__S3__BUCKET=bench
@@ -33,10 +37,12 @@ export CLOUDCAST__ANALYTICS__WAL_DIR="$WORK/wal" CLOUDCAST__TRANSCODE__WORK_DIR=
 export CLOUDCAST__ANALYTICS__CHARTS_SECS=86400
 target/release/cloudcast migrate >> "$WORK/server.log" 2>&1
 
-echo "generating $CLOUDCASTS cloudcasts of $USERS users..."
-start=$(date +%s)
-psql -q "$CLOUDCAST__POSTGRES__URL" -v users="$USERS" -v cloudcasts="$CLOUDCASTS" -f bench/catalogue_data.sql
-echo "generated in $(( $(date +%s) - start )) s; $(psql -tA "$CLOUDCAST__POSTGRES__URL" -c "SELECT pg_size_pretty(pg_database_size(current_database()))")"
+if [[ -z "$KEEP_DATA" ]]; then
+  echo "generating $CLOUDCASTS cloudcasts of $USERS users..."
+  start=$(date +%s)
+  psql -q "$CLOUDCAST__POSTGRES__URL" -v users="$USERS" -v cloudcasts="$CLOUDCASTS" -f bench/catalogue_data.sql
+  echo "generated in $(( $(date +%s) - start )) s; $(psql -tA "$CLOUDCAST__POSTGRES__URL" -c "SELECT pg_size_pretty(pg_database_size(current_database()))")"
+fi
 
 target/release/cloudcast serve --listen "127.0.0.1:$PORT" >> "$WORK/server.log" 2>&1 &
 SERVER=$!

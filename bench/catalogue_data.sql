@@ -40,7 +40,7 @@ SELECT gen_random_uuid(), o.id,
          jsonb_build_object('start_ms', 600000, 'artist', a2.a, 'title', initcap(w2.w))),
        CASE WHEN i % 100 < 95 THEN 'public' WHEN i % 100 < 98 THEN 'private' ELSE 'unlisted' END,
        'mix-' || i, now() - make_interval(secs => i * 30)
-  FROM generate_series(1, :cloudcasts) i
+  FROM generate_series(1::bigint, :cloudcasts) i
   JOIN owners o ON o.n = 1 + (i * 7919) % :users
   JOIN words w1 ON w1.n = 1 + (i * 31) % 60
   JOIN words w2 ON w2.n = 1 + (i * 17 + 5) % 60

@@ -2,8 +2,10 @@
 //! search (`cloudcasts.search_doc`: title and owner weighted highest, then
 //! tags, tracklist artists and titles, then the description), prefix
 //! matching of the last word for as-you-type, and typo tolerance by
-//! trigram similarity (`pg_trgm`). Minimum lengths keep every query on an
-//! index: no query scans the catalogue.
+//! trigram similarity (`pg_trgm`): for cloudcasts, when the words as typed
+//! match nothing ("did you mean"), since similarity costs far more per row
+//! than ranked full text. Minimum lengths keep every query on an index: no
+//! query scans the catalogue.
 
 use axum::Json;
 use axum::extract::State;
@@ -137,10 +139,55 @@ pub fn prepare(q: &str) -> Result<Prepared, CatalogError> {
     })
 }
 
+/// One page of cloudcast hits: ranked full text, or (`typo`) titles by
+/// trigram word similarity; after `after` (rank, id) in that order.
+async fn cloudcast_hits(
+    pool: &sqlx::PgPool,
+    p: &Prepared,
+    typo: bool,
+    after: Option<(f64, Uuid)>,
+    fetch: i64,
+) -> Result<Vec<Keyed>, CatalogError> {
+    let hits = if typo {
+        "SELECT c.id, word_similarity($1, lower(c.title))::float8 AS rank
+           FROM cloudcasts c WHERE {listed} AND lower(c.title) %> $1"
+    } else {
+        "SELECT c.id, ts_rank(c.search_doc, q.tsq)::float8 AS rank
+           FROM cloudcasts c, (SELECT to_tsquery('simple', $1) AS tsq) q
+          WHERE {listed} AND c.search_doc @@ q.tsq"
+    }
+    .replace("{listed}", &visibility::sql_listed("c"));
+    let keyset = if after.is_some() {
+        " WHERE (rank, id) < ($3, $4)"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "WITH hits AS ({hits}),
+         top AS (SELECT id, rank FROM hits{keyset} ORDER BY rank DESC, id DESC LIMIT $2)
+         SELECT {CARD_COLUMNS}, NULL::timestamptz AS key_ts, NULL::bigint AS key_n,
+                top.rank AS key_f
+           FROM top JOIN cloudcasts c ON c.id = top.id JOIN users u ON u.id = c.owner_id
+          ORDER BY top.rank DESC, c.id DESC"
+    );
+    let mut query = sqlx::query_as::<_, Keyed>(&sql)
+        // Planned for these words each time: a generic plan cannot know
+        // how many rows a query matches, and picks badly.
+        .persistent(false)
+        .bind(if typo { &p.text } else { &p.tsquery })
+        .bind(fetch);
+    if let Some((r, id)) = after {
+        query = query.bind(r).bind(id);
+    }
+    Ok(query.fetch_all(pool).await?)
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 enum SearchKey {
     /// Ranks as `f64::to_bits`, exact through JSON.
     Cloudcast(u64, Uuid),
+    /// A page of typo matches (the full text matched nothing).
+    CloudcastTypo(u64, Uuid),
     User(u64, String),
     Tag(u64, String),
 }
@@ -148,7 +195,7 @@ enum SearchKey {
 /// `GET /api/v1/search?q=&type=cloudcast|user|tag`
 #[utoipa::path(get, path = "/api/v1/search", tag = "catalogue", operation_id = "search",
     summary = "Search cloudcasts (title, description, tags, tracklist, owner), users or tags",
-    description = "Ranked full-text search; the last word also matches as a prefix from 3 characters, and queries of 4 characters or more also match titles, usernames and tags with typos. Public, ready, published cloudcasts only.",
+    description = "Ranked full-text search; the last word also matches as a prefix from 3 characters. Queries of 4 characters or more also match usernames and tags with typos, and cloudcast titles with typos when the words as typed match nothing. Public, ready, published cloudcasts only.",
     params(SearchQuery),
     responses(
         (status = 200, description = "A page of results of the type asked", body = SearchResults),
@@ -170,50 +217,33 @@ pub async fn search(
     };
     match q.kind.unwrap_or_default() {
         SearchType::Cloudcast => {
-            let after = match page.after {
-                None => None,
-                Some(SearchKey::Cloudcast(r, id)) => Some((f64::from_bits(r), id)),
+            // Full text first; the typo matching (trigram similarity on
+            // titles, far dearer per row) only when the words as typed
+            // match nothing. The cursor says which of the two a page is.
+            let (typo, after) = match page.after {
+                None => (None, None),
+                Some(SearchKey::Cloudcast(r, id)) => (Some(false), Some((f64::from_bits(r), id))),
+                Some(SearchKey::CloudcastTypo(r, id)) if p.typos => {
+                    (Some(true), Some((f64::from_bits(r), id)))
+                }
                 Some(_) => return Err(page::PageError::Cursor.into()),
             };
-            let typo_rank = if p.typos {
-                " + 0.5 * word_similarity($2, lower(c.title))"
-            } else {
-                " + 0 * length($2)"
-            };
-            let typo_match = if p.typos {
-                " OR lower(c.title) %> $2"
-            } else {
-                ""
-            };
-            let keyset = if after.is_some() {
-                " AND (rank, id) < ($4, $5)"
-            } else {
-                ""
-            };
-            let sql = format!(
-                "WITH q AS (SELECT to_tsquery('simple', $1) AS tsq),
-                 hits AS (
-                    SELECT c.id, (ts_rank(c.search_doc, q.tsq){typo_rank})::float8 AS rank
-                      FROM cloudcasts c, q
-                     WHERE {listed} AND (c.search_doc @@ q.tsq{typo_match})),
-                 top AS (SELECT id, rank FROM hits WHERE true{keyset}
-                          ORDER BY rank DESC, id DESC LIMIT $3)
-                 SELECT {CARD_COLUMNS}, NULL::timestamptz AS key_ts, NULL::bigint AS key_n,
-                        top.rank AS key_f
-                   FROM top JOIN cloudcasts c ON c.id = top.id JOIN users u ON u.id = c.owner_id
-                  ORDER BY top.rank DESC, c.id DESC",
-                listed = visibility::sql_listed("c")
-            );
-            let mut query = sqlx::query_as::<_, Keyed>(&sql)
-                .bind(&p.tsquery)
-                .bind(&p.text)
-                .bind(fetch);
-            if let Some((r, id)) = after {
-                query = query.bind(r).bind(id);
+            let mut rows = Vec::new();
+            let mut typo_mode = typo.unwrap_or(false);
+            if !typo_mode {
+                rows = cloudcast_hits(&state.pool, &p, false, after, fetch).await?;
+                typo_mode = rows.is_empty() && typo.is_none() && p.typos;
             }
-            let rows = query.fetch_all(&state.pool).await?;
+            if typo_mode {
+                rows = cloudcast_hits(&state.pool, &p, true, after, fetch).await?;
+            }
             let (rows, next) = page::finish(rows, limit, |r| {
-                SearchKey::Cloudcast(r.key_f.unwrap_or(0.0).to_bits(), r.card.id)
+                let bits = r.key_f.unwrap_or(0.0).to_bits();
+                if typo_mode {
+                    SearchKey::CloudcastTypo(bits, r.card.id)
+                } else {
+                    SearchKey::Cloudcast(bits, r.card.id)
+                }
             });
             out.cloudcasts = Some(
                 rows.into_iter()
@@ -259,6 +289,9 @@ pub async fn search(
                 public = visibility::sql_public_activity("fu"),
             );
             let mut query = sqlx::query_as::<_, UserCard>(&sql)
+                // Planned for these words each time: a generic plan cannot know
+                // how many rows a query matches, and picks badly.
+                .persistent(false)
                 .bind(&p.text)
                 .bind(&p.like_prefix)
                 .bind(fetch);
@@ -305,6 +338,9 @@ pub async fn search(
                 listed = visibility::sql_listed("c"),
             );
             let mut query = sqlx::query_as::<_, (String, i64, f64)>(&sql)
+                // Planned for these words each time: a generic plan cannot know
+                // how many rows a query matches, and picks badly.
+                .persistent(false)
                 .bind(&p.text)
                 .bind(&p.like_prefix)
                 .bind(fetch);
