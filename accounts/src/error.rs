@@ -18,6 +18,8 @@ pub enum AccountsError {
     UsernameTaken,
     #[error("login or password is wrong")]
     BadCredentials,
+    #[error("the password is wrong; this change needs the account's current password")]
+    WrongPassword,
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("too many attempts; retry in {0} s")]
@@ -42,6 +44,7 @@ impl ErrorCode for AccountsError {
     fn code(&self) -> &'static str {
         match self {
             AccountsError::InvalidField(_) => "invalid_field",
+            AccountsError::WrongPassword => "wrong_password",
             AccountsError::UnderAge => "under_13",
             AccountsError::EmailTaken => "email_taken",
             AccountsError::UsernameTaken => "username_taken",
@@ -59,6 +62,7 @@ impl ErrorCode for AccountsError {
 
     fn status(&self) -> StatusCode {
         match self {
+            AccountsError::WrongPassword => StatusCode::FORBIDDEN,
             AccountsError::InvalidField(_) | AccountsError::UnderAge => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }

@@ -1,6 +1,7 @@
 //! Accounts: registration (`registration.rs`), sessions and the signed-in
 //! account (`sessions.rs`), passwords (`passwords.rs`), profiles and
-//! avatars (`profiles.rs`), consents (`consents.rs`), the email outbox and
+//! avatars (`profiles.rs`), password reset and changes of password and
+//! email (`recovery.rs`), consents (`consents.rs`), the email outbox and
 //! its delivery (`mail.rs`), sign-in limits (`signin_limits.rs`) and the
 //! operators' commands (`operators.rs`), and the rename of accounts whose
 //! username became one of the site's addresses (`reserved.rs`).
@@ -11,6 +12,7 @@ pub mod mail;
 pub mod operators;
 pub mod passwords;
 pub mod profiles;
+pub mod recovery;
 pub mod registration;
 pub mod reserved;
 pub mod sessions;
@@ -54,6 +56,11 @@ fn routes() -> [OpenApiRouter<AccountsState>; 2] {
     let api = OpenApiRouter::new()
         .routes(routes!(registration::register))
         .routes(routes!(registration::verify_email))
+        .routes(routes!(recovery::request_reset))
+        .routes(routes!(recovery::confirm_reset))
+        .routes(routes!(recovery::change_password))
+        .routes(routes!(recovery::change_email))
+        .routes(routes!(recovery::confirm_email_change))
         .routes(routes!(sessions::sign_in, sessions::sign_out))
         .routes(routes!(sessions::me))
         .routes(routes!(consents::get, consents::put))
@@ -93,6 +100,11 @@ mod tests {
     const SERVED: &[(&str, &str)] = &[
         ("post", "/api/v1/accounts"),
         ("get", "/api/v1/accounts/verify-email"),
+        ("post", "/api/v1/accounts/password-reset"),
+        ("post", "/api/v1/accounts/password-reset/confirm"),
+        ("put", "/api/v1/me/password"),
+        ("put", "/api/v1/me/email"),
+        ("get", "/api/v1/accounts/confirm-email-change"),
         ("post", "/api/v1/sessions"),
         ("delete", "/api/v1/sessions"),
         ("get", "/api/v1/me"),

@@ -218,6 +218,7 @@ mod tests {
         include_str!("../migrations/0007_comments.sql"),
         include_str!("../migrations/0008_privacy.sql"),
         include_str!("../migrations/0009_catalogue.sql"),
+        include_str!("../migrations/0010_account_recovery.sql"),
     ];
 
     /// `CHECK (column IN ('a', 'b'))` for these values.

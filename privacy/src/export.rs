@@ -146,6 +146,18 @@ const SECTIONS: &[(&str, bool, &str)] = &[
           WHERE user_id = $1 ORDER BY expires_at",
     ),
     (
+        "password_resets",
+        false,
+        "SELECT created_at, expires_at, used_at FROM password_resets
+          WHERE user_id = $1 ORDER BY created_at",
+    ),
+    (
+        "email_changes",
+        false,
+        "SELECT new_email, created_at, expires_at, used_at FROM email_changes
+          WHERE user_id = $1 ORDER BY created_at",
+    ),
+    (
         "sign_ins",
         false,
         "SELECT created_at, expires_at FROM auth_tokens
@@ -155,8 +167,8 @@ const SECTIONS: &[(&str, bool, &str)] = &[
         "mail",
         false,
         "SELECT kind, to_address, subject,
-                CASE WHEN kind = 'verify_email'
-                     THEN '(the verification link is left out: it still works)'
+                CASE WHEN kind IN ('verify_email', 'password_reset', 'confirm_email_change')
+                     THEN '(the link is left out: it may still work)'
                      ELSE body END AS body,
                 created_at, sent_at
            FROM email_outbox WHERE user_id = $1 ORDER BY created_at",

@@ -524,3 +524,224 @@ async fn admin_commands_create_admins_list_users_and_show_the_outbox() {
     assert_eq!(resp.status(), 200);
     sys.stop().await;
 }
+
+/// The token in the newest outbox mail of `kind` to `to`.
+async fn mailed_token(sys: &TestSystem, kind: &str, to: &str) -> String {
+    let bodies = sys
+        .pg_strings(&format!(
+            "SELECT body FROM email_outbox WHERE kind = '{kind}' AND to_address = '{to}'
+              ORDER BY created_at DESC"
+        ))
+        .await;
+    let body = bodies
+        .first()
+        .unwrap_or_else(|| panic!("no {kind} mail to {to}"));
+    let at = body.find("token=").expect("a link with a token") + "token=".len();
+    body[at..at + 43].to_string()
+}
+
+async fn sign_in(sys: &TestSystem, login: &str, password: &str) -> (u16, Value) {
+    json_of(
+        sys.http
+            .post(sys.url("/api/v1/sessions"))
+            .json(&json!({"login": login, "password": password}))
+            .send()
+            .await
+            .expect("sign in"),
+    )
+    .await
+}
+
+async fn me_status(sys: &TestSystem, token: &str) -> u16 {
+    sys.http
+        .get(sys.url("/api/v1/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("me")
+        .status()
+        .as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passwords_reset_by_mail_and_changes_of_password_and_email_are_confirmed() {
+    let sys = TestSystem::start("recovery").await;
+    let first = sys.user("rec_user").await;
+    sys.user("rec_other").await;
+    let http = &sys.http;
+    let sys_ref = &sys;
+    let post = |path: &'static str, body: Value| async move {
+        json_of(
+            http.post(sys_ref.url(path))
+                .json(&body)
+                .send()
+                .await
+                .expect("post"),
+        )
+        .await
+    };
+
+    // A reset says nothing about whether the account exists.
+    let (status, known) = post(
+        "/api/v1/accounts/password-reset",
+        json!({"login": "REC_USER"}),
+    )
+    .await;
+    let (status2, unknown) = post(
+        "/api/v1/accounts/password-reset",
+        json!({"login": "nobody@example.org"}),
+    )
+    .await;
+    assert_eq!((status, status2), (202, 202));
+    assert_eq!(known, unknown);
+    let token = mailed_token(&sys, "password_reset", "rec_user@example.org").await;
+    let (status, v) = post(
+        "/api/v1/accounts/password-reset/confirm",
+        json!({"token": token, "password": "short"}),
+    )
+    .await;
+    assert_eq!(status, 422, "{v}");
+    let (status, _) = post(
+        "/api/v1/accounts/password-reset/confirm",
+        json!({"token": token, "password": "a brand new password"}),
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (status, _) = post(
+        "/api/v1/accounts/password-reset/confirm",
+        json!({"token": token, "password": "yet another password"}),
+    )
+    .await;
+    assert_eq!(status, 422, "a token works once");
+    assert_eq!(me_status(&sys, &first).await, 401, "signed out everywhere");
+    assert_eq!(
+        sign_in(&sys, "rec_user", "correct horse battery").await.0,
+        401
+    );
+    let (status, s) = sign_in(&sys, "rec_user", "a brand new password").await;
+    assert_eq!(status, 200);
+    let this = s["token"].as_str().expect("token").to_string();
+    let other = sign_in(&sys, "rec_user", "a brand new password").await.1["token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+
+    // A change of password asks for the current one and keeps only this session.
+    let put = |path: &'static str, token: String, body: Value| async move {
+        json_of(
+            http.put(sys_ref.url(path))
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .expect("put"),
+        )
+        .await
+    };
+    let (status, v) = put(
+        "/api/v1/me/password",
+        this.clone(),
+        json!({"current_password": "not it at all", "new_password": "the third password"}),
+    )
+    .await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (403, Some("wrong_password")),
+        "{v}"
+    );
+    let (status, _) = put(
+        "/api/v1/me/password",
+        this.clone(),
+        json!({"current_password": "a brand new password", "new_password": "the third password"}),
+    )
+    .await;
+    assert_eq!(status, 204);
+    assert_eq!(me_status(&sys, &this).await, 200, "this session stays");
+    assert_eq!(me_status(&sys, &other).await, 401, "the others go");
+    let notices = sys
+        .pg_strings("SELECT kind FROM email_outbox WHERE kind = 'password_changed'")
+        .await;
+    assert_eq!(notices.len(), 2, "each change is told: {notices:?}");
+
+    // A new address counts once confirmed from it; the old one is told.
+    let (status, _) = put(
+        "/api/v1/me/email",
+        this.clone(),
+        json!({"password": "the third password", "email": "REC_OTHER@example.org"}),
+    )
+    .await;
+    assert_eq!(status, 409, "another account's address");
+    let (status, v) = put(
+        "/api/v1/me/email",
+        this.clone(),
+        json!({"password": "the third password", "email": "rec.new@example.org"}),
+    )
+    .await;
+    assert_eq!(
+        (status, v["pending_email"].as_str()),
+        (202, Some("rec.new@example.org")),
+        "{v}"
+    );
+    assert_eq!(
+        sys.me(&this).await["email"],
+        "rec_user@example.org",
+        "not before it is confirmed"
+    );
+    let told = sys
+        .pg_strings("SELECT to_address FROM email_outbox WHERE kind = 'email_change_requested'")
+        .await;
+    assert_eq!(told, vec!["rec_user@example.org".to_string()]);
+    let token = mailed_token(&sys, "confirm_email_change", "rec.new@example.org").await;
+    let (status, v) = json_of(
+        http.get(sys.url(&format!(
+            "/api/v1/accounts/confirm-email-change?token={token}"
+        )))
+        .send()
+        .await
+        .expect("confirm"),
+    )
+    .await;
+    assert_eq!(
+        (status, v["email"].as_str()),
+        (200, Some("rec.new@example.org")),
+        "{v}"
+    );
+    assert_eq!(sys.me(&this).await["email"], "rec.new@example.org");
+    assert_eq!(
+        sign_in(&sys, "rec.new@example.org", "the third password")
+            .await
+            .0,
+        200
+    );
+    let (status, _) = json_of(
+        http.get(sys.url(&format!(
+            "/api/v1/accounts/confirm-email-change?token={token}"
+        )))
+        .send()
+        .await
+        .expect("again"),
+    )
+    .await;
+    assert_eq!(status, 422, "once only");
+
+    // All of it is in the user's export, links left out.
+    let bytes = http
+        .get(sys.url("/api/v1/me/export"))
+        .bearer_auth(&this)
+        .send()
+        .await
+        .expect("export")
+        .bytes()
+        .await
+        .expect("zip");
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).expect("zip");
+    let doc: Value =
+        serde_json::from_reader(zip.by_name("account.json").expect("account.json")).expect("json");
+    assert_eq!(doc["email_changes"][0]["new_email"], "rec.new@example.org");
+    assert_eq!(doc["password_resets"].as_array().map(Vec::len), Some(1));
+    assert!(
+        !doc.to_string().contains(&token),
+        "no live link in the archive"
+    );
+    sys.stop().await;
+}
