@@ -4,7 +4,11 @@
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 
-use crate::AccountsError;
+use std::net::IpAddr;
+
+use uuid::Uuid;
+
+use crate::{AccountsError, SigninLimits};
 
 /// Longest password accepted, in bytes (hashing cost grows with length).
 pub const MAX_PASSWORD_BYTES: usize = 1024;
@@ -28,6 +32,27 @@ pub async fn verify_password(password: String, hash: String) -> Result<bool, Acc
             .is_ok())
     })
     .await?
+}
+
+/// Is `given` the signed-in `user`'s password? Asked again before what a
+/// stolen session alone must not do (erase the account, set a new password
+/// or email); every try counts in the same buckets as signing in by
+/// username, so guesses here and there add up.
+pub async fn confirm_password(
+    pool: &sqlx::PgPool,
+    limits: &SigninLimits,
+    ip: IpAddr,
+    user: Uuid,
+    given: String,
+) -> Result<bool, AccountsError> {
+    let row: Option<(String, String)> =
+        sqlx::query_as("SELECT lower(username), password_hash FROM users WHERE id = $1")
+            .bind(user)
+            .fetch_optional(pool)
+            .await?;
+    let (login, hash) = row.ok_or(AccountsError::NotFound("account"))?;
+    limits.check_login(ip, &login)?;
+    Ok(given.len() <= MAX_PASSWORD_BYTES && verify_password(given, hash).await?)
 }
 
 /// Spends the time of a real check, so response timing does not reveal

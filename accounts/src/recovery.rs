@@ -18,7 +18,7 @@ use uuid::Uuid;
 use cloudcast_core::auth::{self, AuthUser, hash_token, new_token};
 use cloudcast_core::extract::{ApiJson, ApiQuery};
 
-use crate::passwords::{MAX_PASSWORD_BYTES, hash_password, verify_password};
+use crate::passwords::{confirm_password, hash_password};
 use crate::registration::{validate_email, validate_password};
 use crate::{AccountsError, AccountsState, mail};
 
@@ -193,23 +193,14 @@ async fn set_password(
     Ok(())
 }
 
-/// The signed-in user's password must be `given` (checked under the
-/// sign-in limits).
+/// The signed-in user's password must be `given`.
 async fn check_password(
     state: &AccountsState,
     peer: SocketAddr,
     user: Uuid,
     given: String,
 ) -> Result<(), AccountsError> {
-    if given.len() > MAX_PASSWORD_BYTES {
-        return Err(AccountsError::WrongPassword);
-    }
-    state.limits.check_login(peer.ip(), &user.to_string())?;
-    let hash: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
-        .bind(user)
-        .fetch_one(&state.pool)
-        .await?;
-    if verify_password(given, hash).await? {
+    if confirm_password(&state.pool, &state.limits, peer.ip(), user, given).await? {
         Ok(())
     } else {
         Err(AccountsError::WrongPassword)

@@ -66,15 +66,17 @@ pub struct CloudcastCard {
 }
 
 /// The columns a [`CardRow`] reads: `c` is the `cloudcasts` row and `u` its
-/// owner's `users` row.
+/// owner's `users` row. Progress is looked up only while processing (public
+/// lists hold ready cloudcasts only).
 pub const CARD_COLUMNS: &str = "c.id, c.title, u.username AS owner, c.owner_id, c.slug,
     c.visibility, c.secret, c.status, c.duration_ms, c.tags, c.listed_at, c.publish_at,
     c.hide_stats, c.error, c.picture_version,
     (SELECT count(*) FROM favourites f WHERE f.cloudcast_id = c.id) AS favourites,
     (SELECT count(*) FROM reposts r WHERE r.cloudcast_id = c.id) AS reposts,
     COALESCE((SELECT ch.plays_30d FROM cloudcast_charts ch WHERE ch.cloudcast_id = c.id), 0) AS plays,
-    (SELECT j.progress FROM transcode_jobs j WHERE j.cloudcast_id = c.id
-      ORDER BY j.created_at DESC LIMIT 1) AS progress";
+    CASE WHEN c.status = 'processing' THEN
+      (SELECT j.progress FROM transcode_jobs j WHERE j.cloudcast_id = c.id
+        ORDER BY j.created_at DESC LIMIT 1) END AS progress";
 
 #[derive(Debug, sqlx::FromRow)]
 pub struct CardRow {
@@ -141,6 +143,12 @@ impl CardRow {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_card_sql_spells_states_as_states_rs_does() {
+        let processing = format!("c.status = '{}'", CloudcastStatus::Processing.as_str());
+        assert!(CARD_COLUMNS.contains(&processing));
+    }
 
     #[test]
     fn unlisted_urls_carry_the_secret() {

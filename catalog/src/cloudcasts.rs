@@ -254,20 +254,29 @@ pub(crate) async fn respond(
 }
 
 impl Loaded {
-    /// May `user` reach it this way: by id (`secret` None), or by its
-    /// readable URL, which for an unlisted cloudcast must carry its secret
-    /// (the slug alone can be guessed).
     pub(crate) fn reachable_by(&self, user: Option<Uuid>, secret: Option<&str>) -> bool {
-        let secret_ok = match secret {
-            None => true,
-            Some(given) => {
-                self.access.visibility != Visibility::Unlisted
-                    || user == Some(self.access.owner_id)
-                    || same_secret(given, &self.secret)
-            }
-        };
-        self.access.visible_to(user) && secret_ok
+        reachable(&self.access, &self.secret, user, secret)
     }
+}
+
+/// May `user` reach the cloudcast this way: by id (`given` None), or by its
+/// readable URL, which for an unlisted cloudcast must carry its secret (the
+/// slug alone can be guessed).
+pub(crate) fn reachable(
+    access: &Access,
+    secret: &str,
+    user: Option<Uuid>,
+    given: Option<&str>,
+) -> bool {
+    let secret_ok = match given {
+        None => true,
+        Some(given) => {
+            access.visibility != Visibility::Unlisted
+                || user == Some(access.owner_id)
+                || same_secret(given, secret)
+        }
+    };
+    access.visible_to(user) && secret_ok
 }
 
 /// Compares secrets in time independent of where they differ.

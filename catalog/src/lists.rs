@@ -367,14 +367,21 @@ pub async fn by_slug(
         Some(current) if current != slug => {
             // Only a cloudcast the caller may see is redirected to, so an
             // old slug reveals nothing a current one would not.
-            let loaded = cloudcasts::load(
-                &state,
-                id,
-                user,
-                &cloudcast_core::listener::Listener::anonymous("redirect"),
-            )
-            .await?;
-            if !loaded.reachable_by(user, Some(secret)) {
+            #[derive(sqlx::FromRow)]
+            struct Target {
+                #[sqlx(flatten)]
+                access: visibility::Access,
+                secret: String,
+            }
+            let target: Target = sqlx::query_as(&format!(
+                "SELECT {}, secret FROM cloudcasts WHERE id = $1",
+                visibility::ACCESS_COLUMNS
+            ))
+            .bind(id)
+            .fetch_optional(&state.pool)
+            .await?
+            .ok_or(CatalogError::NotFound("cloudcast"))?;
+            if !cloudcasts::reachable(&target.access, &target.secret, user, Some(secret)) {
                 return Err(CatalogError::NotFound("cloudcast"));
             }
             let mut location = format!("/api/v1/users/{stored}/cloudcasts/{current}");

@@ -16,7 +16,7 @@ use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
-use cloudcast_accounts::passwords::{MAX_PASSWORD_BYTES, verify_password};
+use cloudcast_accounts::passwords::confirm_password;
 use cloudcast_accounts::sessions::clear_session_cookie;
 use cloudcast_core::auth::AuthUser;
 use cloudcast_core::error::Chain;
@@ -156,15 +156,7 @@ pub async fn delete_me(
     headers: HeaderMap,
     ApiJson(req): ApiJson<Confirm>,
 ) -> Result<Response, PrivacyError> {
-    let row: Option<(String, String)> =
-        sqlx::query_as("SELECT lower(username), password_hash FROM users WHERE id = $1")
-            .bind(user)
-            .fetch_optional(&state.pool)
-            .await?;
-    let (login, hash) = row.ok_or(PrivacyError::NotFound("account"))?;
-    // The same buckets as signing in by username: guesses here and there add up.
-    state.limits.check_login(peer.ip(), &login)?;
-    if req.password.len() > MAX_PASSWORD_BYTES || !verify_password(req.password, hash).await? {
+    if !confirm_password(&state.pool, &state.limits, peer.ip(), user, req.password).await? {
         return Err(PrivacyError::BadPassword);
     }
     let keys: Vec<Vec<u8>> = sqlx::query_scalar("SELECT key_hash FROM api_keys WHERE user_id = $1")

@@ -64,6 +64,18 @@ fn ids(list: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// `f` of every item of a JSON list ("" where absent).
+fn field(list: &Value, f: &str) -> Vec<String> {
+    list.as_array()
+        .map(|items| {
+            items
+                .iter()
+                .map(|i| i[f].as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn id_of(cc: &Value) -> String {
     cc["id"].as_str().expect("id").to_string()
 }
@@ -232,16 +244,14 @@ async fn lists_page_by_cursor_and_readable_urls_follow_renames() {
             .map(|u| u.contains("/picture/100")),
         Some(true)
     );
-    let states: Vec<(&str, &str)> = mine["items"]
-        .as_array()
-        .expect("items")
+    let (states_a, states_b) = (
+        field(&mine["items"], "visibility"),
+        field(&mine["items"], "status"),
+    );
+    let states: Vec<(&str, &str)> = states_a
         .iter()
-        .map(|i| {
-            (
-                i["visibility"].as_str().unwrap_or(""),
-                i["status"].as_str().unwrap_or(""),
-            )
-        })
+        .map(String::as_str)
+        .zip(states_b.iter().map(String::as_str))
         .collect();
     assert!(states.contains(&("private", "ready")) && states.contains(&("unlisted", "ready")));
     assert!(
@@ -289,8 +299,10 @@ async fn lists_page_by_cursor_and_readable_urls_follow_renames() {
         let sys = &sys;
         let a = a.clone();
         async move {
+            // A connection of its own: a refused upload may end its
+            // connection, which the shared pool would hand out again.
             json_of(
-                sys.http
+                reqwest::Client::new()
                     .put(sys.url(&format!("/api/v1/cloudcasts/{a}/picture")))
                     .bearer_auth(token)
                     .header("content-type", kind)
@@ -537,12 +549,7 @@ async fn tags_charts_and_search_find_what_is_public() {
     // Tags: counted from listed cloudcasts only; a tag page is one tag.
     let (status, tags) = get(&sys, "/api/v1/tags", None).await;
     assert_eq!(status, 200, "{tags}");
-    let names: Vec<&str> = tags["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .filter_map(|t| t["tag"].as_str())
-        .collect();
+    let names = field(&tags["items"], "tag");
     assert_eq!(names, vec!["techno", "deep house"], "{tags}");
     assert_eq!(tags["items"][0]["cloudcasts"], 2);
     assert_eq!(
@@ -620,12 +627,7 @@ async fn tags_charts_and_search_find_what_is_public() {
     .await;
     assert_ne!(paged["cloudcasts"][0]["id"], paged2["cloudcasts"][0]["id"]);
     let (_, users) = get(&sys, &search("find_", "user"), None).await;
-    let names: Vec<&str> = users["users"]
-        .as_array()
-        .expect("users")
-        .iter()
-        .filter_map(|u| u["username"].as_str())
-        .collect();
+    let names = field(&users["users"], "username");
     assert_eq!(names.len(), 2, "{users}");
     assert_eq!(
         users["users"][0]["url"]
@@ -700,20 +702,10 @@ async fn follows_feeds_reposts_and_listen_later_keep_minors_and_erased_users_out
 
     // Follow lists: public for adults, never a minor's, and no minor in them.
     let (_, followers) = get(&sys, "/api/v1/users/soc_dj/followers", None).await;
-    let names: Vec<&str> = followers["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .filter_map(|f| f["username"].as_str())
-        .collect();
+    let names = field(&followers["items"], "username");
     assert_eq!(names, vec!["soc_fan"], "{followers}");
     let (_, following) = get(&sys, "/api/v1/users/soc_fan/following", None).await;
-    let names: Vec<&str> = following["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .filter_map(|f| f["username"].as_str())
-        .collect();
+    let names = field(&following["items"], "username");
     assert_eq!(
         names,
         vec!["soc_curator", "soc_dj"],
@@ -774,16 +766,11 @@ async fn follows_feeds_reposts_and_listen_later_keep_minors_and_erased_users_out
     assert_eq!(view["me"]["following_owner"], true, "{view}");
     let (status, feed) = get(&sys, "/api/v1/me/feed", Some(&fan)).await;
     assert_eq!(status, 200, "{feed}");
-    let entries: Vec<(&str, &str)> = feed["items"]
-        .as_array()
-        .expect("items")
+    let (entries_a, entries_b) = (field(&feed["items"], "kind"), field(&feed["items"], "by"));
+    let entries: Vec<(&str, &str)> = entries_a
         .iter()
-        .map(|e| {
-            (
-                e["kind"].as_str().unwrap_or(""),
-                e["by"].as_str().unwrap_or(""),
-            )
-        })
+        .map(String::as_str)
+        .zip(entries_b.iter().map(String::as_str))
         .collect();
     assert_eq!(
         entries,
