@@ -9,7 +9,7 @@ use std::time::Instant;
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use http_body_util::BodyExt;
 use serde_json::json;
@@ -18,7 +18,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
 use tower_http::cors::{Any, CorsLayer};
-use tower_http::services::{ServeDir, ServeFile};
+use tower_http::services::ServeDir;
 use tower_http::set_header::{SetResponseHeader, SetResponseHeaderLayer};
 use tracing::Instrument;
 
@@ -38,21 +38,6 @@ pub fn app(
 ) -> Router {
     let web = &services.config.http.web_dir;
     let mut router = Router::new()
-        .route("/", get(index))
-        .route_service("/upload", no_cache(ServeFile::new(web.join("upload.html"))))
-        .route_service(
-            "/dashboard",
-            no_cache(ServeFile::new(web.join("dashboard.html"))),
-        )
-        .route_service(
-            "/settings",
-            no_cache(ServeFile::new(web.join("settings.html"))),
-        )
-        // One page for every cloudcast: it reads the id from its own path.
-        .route_service(
-            "/listen/{id}",
-            no_cache(ServeFile::new(web.join("listen.html"))),
-        )
         .nest_service("/assets", no_cache(ServeDir::new(web.join("dist"))))
         .route("/healthz", get(healthz).with_state(services.clone()))
         .route("/metrics", get(metrics_text).with_state(metrics))
@@ -67,8 +52,10 @@ pub fn app(
     // Every node checks open-API keys (any request may carry one); one
     // privacy state, so a revoked key is forgotten by the gate at once.
     let privacy = services.privacy();
+    // The API the pages read in-process: what the roles here serve.
+    let mut api = Router::new();
     if Role::Ingest.runs(roles) {
-        router = router
+        api = api
             .merge(cloudcast_accounts::router(services.accounts()))
             .merge(cloudcast_catalog::router(services.catalog()))
             .merge(cloudcast_ingest::router(services.ingest()))
@@ -93,7 +80,7 @@ pub fn app(
                 header::ETAG,
             ]);
         let config = &services.config;
-        router = router.merge(
+        api = api.merge(
             cloudcast_stream::router(cloudcast_stream::StreamState::new(
                 services.pool.clone(),
                 services.storage.clone(),
@@ -106,7 +93,16 @@ pub fn app(
         );
     }
     if Role::Analytics.runs(roles) {
-        router = router.merge(cloudcast_analytics::router(services.analytics()));
+        api = api.merge(cloudcast_analytics::router(services.analytics()));
+    }
+    router = router.merge(api.clone());
+    // The site is served where accounts and the catalogue are.
+    if Role::Ingest.runs(roles) {
+        router = router.merge(cloudcast_site::router(cloudcast_site::SiteState {
+            api: cloudcast_site::Api::new(api),
+            public_url: services.config.public_url().into(),
+            beat_batch_secs: services.config.analytics.player_batch_secs,
+        }));
     }
     // Playlists and JSON compress well; media is already compressed and
     // must keep exact byte ranges, so audio is never re-encoded.
@@ -118,7 +114,7 @@ pub fn app(
             privacy,
             cloudcast_privacy::apikeys::gate,
         ))
-        .layer(axum::middleware::map_response(json_errors))
+        .layer(axum::middleware::from_fn(error_bodies))
         .layer(CatchPanicLayer::custom(panicked))
         .layer(CompressionLayer::new().compress_when(compress))
         .layer(axum::middleware::from_fn(access_log))
@@ -293,11 +289,63 @@ pub fn api_doc() -> utoipa::openapi::OpenApi {
     doc.merge(cloudcast_privacy::api_doc());
     doc.merge(cloudcast_stream::api_doc());
     doc.merge(cloudcast_analytics::api_doc());
+    doc.merge(cloudcast_site::api_doc());
     cloudcast_core::apidoc::finish(doc)
 }
 
 async fn not_found() -> ApiError {
     ApiError::not_found("route")
+}
+
+/// Errors in the shape their reader expects: the API, media and oEmbed
+/// answer JSON, pages an HTML page.
+async fn error_bodies(req: Request, next: Next) -> Response {
+    let machine = cloudcast_site::is_machine_path(req.uri().path());
+    let resp = next.run(req).await;
+    if machine {
+        json_errors(resp).await
+    } else {
+        html_errors(resp).await
+    }
+}
+
+/// A page's error that is not already HTML (a JSON refusal, axum's own
+/// rejection) becomes the HTML error page, keeping status and headers.
+async fn html_errors(resp: Response) -> Response {
+    let status = resp.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let is_html = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if is_html {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let text = match body.collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => Default::default(),
+    };
+    let message = serde_json::from_slice::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
+        .filter(|_| !status.is_server_error())
+        .unwrap_or_else(|| match status {
+            StatusCode::NOT_FOUND => "There is no page at this address.".to_owned(),
+            s if s.is_server_error() => "Something went wrong on our side.".to_owned(),
+            s => s.canonical_reason().unwrap_or("error").to_owned(),
+        });
+    let page = cloudcast_site::error_page(status, &message);
+    let (mut page_parts, page_body) = page.into_parts();
+    for (k, v) in parts.headers.iter() {
+        if k != header::CONTENT_TYPE && k != header::CONTENT_LENGTH {
+            page_parts.headers.entry(k).or_insert(v.clone());
+        }
+    }
+    Response::from_parts(page_parts, page_body)
 }
 
 /// Rewrites error responses that are not JSON (axum's own rejections such as
@@ -386,10 +434,6 @@ async fn healthz(State(s): State<Services>) -> Response {
         })),
     )
         .into_response()
-}
-
-async fn index() -> Html<&'static str> {
-    Html(include_str!("index.html"))
 }
 
 #[cfg(test)]

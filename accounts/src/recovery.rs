@@ -313,10 +313,7 @@ pub async fn change_email(
     .bind(OffsetDateTime::now_utc() + state.auth.verification_ttl)
     .execute(&mut *tx)
     .await?;
-    let link = format!(
-        "{}/api/v1/accounts/confirm-email-change?token={token}",
-        state.public_url
-    );
+    let link = format!("{}/confirm-email?token={token}", state.public_url);
     mail::queue(
         &mut tx,
         Some(user),

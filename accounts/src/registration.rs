@@ -206,10 +206,7 @@ pub async fn create_account(
     .bind(expires)
     .execute(&mut *tx)
     .await?;
-    let link = format!(
-        "{}/api/v1/accounts/verify-email?token={token}",
-        state.public_url
-    );
+    let link = format!("{}/verify-email?token={token}", state.public_url);
     mail::queue(
         &mut tx,
         Some(id),

@@ -442,6 +442,9 @@ pub struct AnalyticsConfig {
     pub wal_max_bytes: u64,
     /// Largest batch in one POST.
     pub max_beats_per_request: usize,
+    /// Seconds of listening the web and embed players gather before they
+    /// send them in one request (one beat per second; fewer requests).
+    pub player_batch_secs: u32,
     /// Seconds a listener must hear of a cloudcast within one UTC day for
     /// that day to count one play (bots never count).
     pub play_min_seconds: u32,
@@ -468,6 +471,7 @@ impl Default for AnalyticsConfig {
             wal_dir: PathBuf::from("var/wal"),
             wal_max_bytes: 1 << 30,
             max_beats_per_request: 100,
+            player_batch_secs: 5,
             play_min_seconds: 30,
             min_audience: 50,
             max_range_days: 366,
@@ -727,6 +731,12 @@ impl Config {
             "analytics.max_beats_per_request",
             an.max_beats_per_request,
             1,
+        );
+        c.at_least("analytics.player_batch_secs", an.player_batch_secs, 1);
+        c.check(
+            an.player_batch_secs as usize <= an.max_beats_per_request,
+            "analytics.player_batch_secs",
+            || "must not exceed analytics.max_beats_per_request".into(),
         );
         c.at_least("analytics.min_audience", an.min_audience, 1);
         c.at_least("analytics.max_range_days", an.max_range_days, 1);

@@ -24,6 +24,7 @@ pub const RESERVED_USERNAMES: &[&str] = &[
     "charts",
     "cloudcast",
     "cloudcasts",
+    "confirm-email",
     "contact",
     "copyright",
     "dashboard",

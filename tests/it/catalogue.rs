@@ -979,7 +979,7 @@ async fn usernames_never_hide_a_page_of_the_site() {
                 .map(str::to_string)
         })
         .collect();
-    firsts.extend(["upload", "listen", "dashboard", "settings", "assets"].map(String::from));
+    firsts.extend(cloudcast_site::TOP_LEVEL.iter().map(|p| p.to_string()));
     for first in firsts {
         assert!(
             cloudcast_core::paths::is_reserved_username(&first),

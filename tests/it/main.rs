@@ -26,4 +26,5 @@ mod tus;
 mod uploads;
 mod web_player;
 mod web_settings;
+mod web_site;
 mod web_upload;

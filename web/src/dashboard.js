@@ -178,7 +178,7 @@ async function download(format) {
 }
 
 function signedOut(message) {
-  sessionStorage.removeItem(TOKEN_KEY)
+  localStorage.removeItem(TOKEN_KEY)
   $('signin-section').hidden = false
   $('dash-section').hidden = true
   $('signin-error').textContent = message || ''

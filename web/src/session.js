@@ -1,6 +1,7 @@
-// The signed-in session shared by the pages (upload, dashboard): the token
-// lives in sessionStorage, so a reload keeps the user signed in, and every
-// API request carries it as a Bearer token.
+// The signed-in session shared by the pages: signing in sets the HttpOnly
+// session cookie (which every same-origin request carries) and returns a
+// token, kept in localStorage so every tab of the site shares it; the
+// upload, dashboard and settings scripts send it as a Bearer token.
 
 export const TOKEN_KEY = 'cloudcast.session'
 
@@ -17,10 +18,10 @@ export function errorMessage(body, fallback) {
 
 export function loadToken() {
   try {
-    const saved = JSON.parse(sessionStorage.getItem(TOKEN_KEY) || 'null')
+    const saved = JSON.parse(localStorage.getItem(TOKEN_KEY) || 'null')
     if (!saved || !saved.token) return null
     if (saved.expires_at && Date.parse(saved.expires_at) <= Date.now()) {
-      sessionStorage.removeItem(TOKEN_KEY)
+      localStorage.removeItem(TOKEN_KEY)
       return null
     }
     return saved
@@ -52,6 +53,11 @@ export async function api(method, path, body) {
   if (!res.ok) {
     const err = new Error(errorMessage(text, `${method} ${path} failed: HTTP ${res.status}`))
     err.status = res.status
+    try {
+      err.code = JSON.parse(text).error.code
+    } catch {
+      err.code = undefined
+    }
     throw err
   }
   return text ? JSON.parse(text) : null
@@ -60,11 +66,11 @@ export async function api(method, path, body) {
 /** Signs in and keeps the session for this tab; returns the session. */
 export async function signIn(login, password) {
   const session = await api('POST', '/api/v1/sessions', { login, password })
-  sessionStorage.setItem(TOKEN_KEY, JSON.stringify({ token: session.token, expires_at: session.expires_at, login }))
+  localStorage.setItem(TOKEN_KEY, JSON.stringify({ token: session.token, expires_at: session.expires_at, login }))
   return session
 }
 
 /** Forgets this tab's session. */
 export function forget() {
-  sessionStorage.removeItem(TOKEN_KEY)
+  localStorage.removeItem(TOKEN_KEY)
 }

@@ -4,7 +4,7 @@
 // fingerprint of the file (name, type, size, lastModified, endpoint). On Start
 // we look that fingerprint up; if an unfinished upload exists we continue it
 // (a HEAD request tells the server's durable offset) instead of starting over.
-// The session token lives in sessionStorage, so a reload of the tab keeps the
+// The session token lives in localStorage, so a reload of the tab keeps the
 // DJ signed in; every API and tus request carries it as a Bearer token.
 //
 // window.cloudcastUpload mirrors the page's state for tests and scripts.
@@ -131,7 +131,7 @@ function showSignedOut(message) {
 }
 
 function forgetSession(message) {
-  sessionStorage.removeItem(TOKEN_KEY)
+  localStorage.removeItem(TOKEN_KEY)
   if (upload && state.state === 'uploading') {
     upload.abort()
     setUploadState('paused')
@@ -151,7 +151,7 @@ async function signIn(event) {
   ui.signin.disabled = true
   try {
     const session = await api('POST', '/api/v1/sessions', { login, password })
-    sessionStorage.setItem(
+    localStorage.setItem(
       TOKEN_KEY,
       JSON.stringify({ token: session.token, expires_at: session.expires_at, login }),
     )

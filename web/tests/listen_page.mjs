@@ -74,7 +74,7 @@ async function waitForPlayer(page, what, predicate, ms = timeout) {
 async function waitForReady(page) {
   try {
     await page.waitForFunction(
-      () => document.body.dataset.ready === 'true' || (window.cloudcastPlayer && window.cloudcastPlayer.state === 'error'),
+      () => document.body.dataset.ready === 'true' && !!document.getElementById('play-this'),
       null,
       { timeout: 30_000 },
     )
@@ -82,9 +82,9 @@ async function waitForReady(page) {
     const message = (await page.textContent('#error').catch(() => ''))?.trim()
     fail(`the player did not get ready${message ? `: ${message}` : ''}`)
   }
-  const s = await readState(page)
-  if (s.state === 'error') fail(`the player reported an error while loading: ${s.error}`)
-  if (!(s.durationMs > 0)) fail(`the cloudcast has no duration: ${JSON.stringify(s)}`)
+  // The page is the cloudcast's own: its Play loads the mix into the player bar.
+  await page.click('#play-this')
+  const s = await waitForPlayer(page, 'the mix to load', '(s) => s.ready && s.durationMs > 0', 30_000)
   return s
 }
 
@@ -146,7 +146,6 @@ async function main() {
     if (seek + 6 > duration) fail(`SEEK_SECONDS ${seek} leaves no room to play on in a ${duration} s mix`)
 
     // 1. Play: the audio moves and beats are acknowledged.
-    await page.click('#play')
     await waitForPlayer(page, '3 s of playback and 2 acknowledged beats', '(s, a) => a.currentTime >= 3 && s.beatsAcked >= 2')
 
     // 2. Pause: no beats; then play on.

@@ -149,11 +149,20 @@ impl TestSystem {
     pub async fn start_with_smtp(
         name: &str,
     ) -> (TestSystem, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+        TestSystem::start_with_smtp_and(name, |_| {}).await
+    }
+
+    /// As [`TestSystem::start_with_smtp`], with more configuration.
+    pub async fn start_with_smtp_and(
+        name: &str,
+        tweak: impl FnOnce(&mut Config),
+    ) -> (TestSystem, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
         let (port, mails) = smtp_sink().await;
         let sys = TestSystem::start_with(name, |c| {
             c.smtp.host = "127.0.0.1".into();
             c.smtp.port = port;
             c.smtp.security = cloudcast_core::config::SmtpSecurity::None;
+            tweak(c);
         })
         .await;
         (sys, mails)

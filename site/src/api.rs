@@ -1,0 +1,146 @@
+//! The pages' way to the API: requests made in-process to the same router
+//! that serves `/api`, carrying the visitor's cookies, so a page shows what
+//! the API would show that visitor and no rule has a second home here.
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::ConnectInfo;
+use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use serde::de::DeserializeOwned;
+use tower::ServiceExt;
+
+use crate::error::SiteError;
+
+/// What the API answered.
+#[derive(Debug)]
+pub enum Answer<T> {
+    Found(T),
+    /// A redirect; the `Location` it gave.
+    Moved(String),
+    /// A refusal (4xx): the status and the API's message.
+    Refused(StatusCode, String),
+}
+
+/// The API an in-process page asks; cheap to clone.
+#[derive(Clone)]
+pub struct Api {
+    router: Router,
+}
+
+/// API answers are small JSON documents; a page never needs more.
+const MAX_ANSWER_BYTES: usize = 4 << 20;
+
+/// Who the page is asking for: the visitor's cookies and address.
+#[derive(Clone, Default)]
+pub struct Visitor {
+    pub cookie: Option<HeaderValue>,
+    pub peer: Option<SocketAddr>,
+    pub user_agent: Option<HeaderValue>,
+}
+
+impl Visitor {
+    pub fn of(headers: &HeaderMap, peer: Option<SocketAddr>) -> Visitor {
+        Visitor {
+            cookie: headers.get(header::COOKIE).cloned(),
+            peer,
+            user_agent: headers.get(header::USER_AGENT).cloned(),
+        }
+    }
+
+    /// The same visitor, signed out (a stale session cookie is not an
+    /// error on a public page).
+    fn anonymous(&self) -> Visitor {
+        Visitor {
+            cookie: None,
+            ..self.clone()
+        }
+    }
+}
+
+impl Api {
+    pub fn new(router: Router) -> Api {
+        Api { router }
+    }
+
+    /// `GET path` as `visitor`; a session the API no longer knows is
+    /// dropped and the request made again without it.
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        visitor: &Visitor,
+    ) -> Result<Answer<T>, SiteError> {
+        let first = self.call(Method::GET, path, visitor).await?;
+        let answer = if first.0 == StatusCode::UNAUTHORIZED && visitor.cookie.is_some() {
+            self.call(Method::GET, path, &visitor.anonymous()).await?
+        } else {
+            first
+        };
+        decode(path, answer)
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        visitor: &Visitor,
+    ) -> Result<(StatusCode, HeaderMap, Bytes), SiteError> {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::ACCEPT, "application/json")
+            .body(Body::empty())
+            .map_err(|_| SiteError::BadPath)?;
+        if let Some(c) = &visitor.cookie {
+            req.headers_mut().insert(header::COOKIE, c.clone());
+        }
+        if let Some(ua) = &visitor.user_agent {
+            req.headers_mut().insert(header::USER_AGENT, ua.clone());
+        }
+        if let Some(peer) = visitor.peer {
+            req.extensions_mut().insert(ConnectInfo(peer));
+        }
+        let resp = self
+            .router
+            .clone()
+            .oneshot(req)
+            .await
+            .unwrap_or_else(|e| match e {});
+        let (parts, body) = resp.into_parts();
+        let body = http_body_util::Limited::new(body, MAX_ANSWER_BYTES)
+            .collect()
+            .await
+            .map_err(|_| SiteError::Upstream(path.to_owned()))?
+            .to_bytes();
+        Ok((parts.status, parts.headers, body))
+    }
+}
+
+fn decode<T: DeserializeOwned>(
+    path: &str,
+    (status, headers, body): (StatusCode, HeaderMap, Bytes),
+) -> Result<Answer<T>, SiteError> {
+    if status.is_success() {
+        return serde_json::from_slice(&body)
+            .map(Answer::Found)
+            .map_err(|e| SiteError::Decode(path.to_owned(), e));
+    }
+    if status.is_redirection() {
+        let to = headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("/")
+            .to_owned();
+        return Ok(Answer::Moved(to));
+    }
+    if status.is_client_error() {
+        let message = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| status.canonical_reason().unwrap_or("refused").to_owned());
+        return Ok(Answer::Refused(status, message));
+    }
+    Err(SiteError::Unavailable(status))
+}

@@ -1,0 +1,117 @@
+//! The figures the statistics page draws, worked out from the API's rows:
+//! pure functions, so their arithmetic is tested without a browser.
+
+use crate::templates::{Mark, Retention, TrackRetention};
+use crate::views::{RetentionRow, Track};
+
+const WIDTH: u32 = 800;
+const HEIGHT: u32 = 200;
+
+/// Listeners still there at `ms`: the last bucket at or before it.
+fn listeners_at(rows: &[RetentionRow], ms: u64) -> u64 {
+    let s = ms / 1000;
+    rows.iter()
+        .take_while(|r| r.position_s <= s)
+        .last()
+        .map(|r| r.listeners)
+        .unwrap_or_else(|| rows.first().map(|r| r.listeners).unwrap_or(0))
+}
+
+/// The curve over the mix's length, each track's start marked, and for
+/// each track how many listeners reached it and how many left during it.
+pub fn retention(rows: &[RetentionRow], duration_ms: u64, tracks: &[Track]) -> Option<Retention> {
+    if rows.is_empty() {
+        return None;
+    }
+    let last_s = rows.iter().map(|r| r.position_s).max().unwrap_or(0);
+    let span_s = (duration_ms / 1000).max(last_s).max(1) as f64;
+    let top = rows.iter().map(|r| r.listeners).max().unwrap_or(0).max(1) as f64;
+    let x = |s: f64| (s / span_s * f64::from(WIDTH)).round() as u32;
+    let y = |n: u64| (f64::from(HEIGHT) - n as f64 / top * f64::from(HEIGHT - 4)).round() as u32;
+    let points = rows
+        .iter()
+        .map(|r| format!("{},{}", x(r.position_s as f64), y(r.listeners)))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut sorted: Vec<&Track> = tracks.iter().collect();
+    sorted.sort_by_key(|t| t.start_ms);
+    let end_ms = duration_ms.max(last_s * 1000);
+    let marks = sorted
+        .iter()
+        .enumerate()
+        .map(|(i, t)| Mark {
+            x: x(t.start_ms as f64 / 1000.0),
+            n: i + 1,
+        })
+        .collect();
+    let tracks = sorted
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let reached = listeners_at(rows, t.start_ms);
+            let next = sorted.get(i + 1).map(|n| n.start_ms);
+            let after = match next {
+                Some(ms) => listeners_at(rows, ms),
+                // The last track: those still there at the very end stayed.
+                None => listeners_at(rows, end_ms),
+            };
+            TrackRetention {
+                n: i + 1,
+                name: t.name(),
+                reached,
+                left: reached.saturating_sub(after),
+            }
+        })
+        .collect();
+    Some(Retention {
+        width: WIDTH,
+        height: HEIGHT,
+        points,
+        marks,
+        tracks,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(position_s: u64, listeners: u64) -> RetentionRow {
+        RetentionRow {
+            position_s,
+            listeners,
+        }
+    }
+
+    fn track(start_ms: u64, title: &str) -> Track {
+        Track {
+            start_ms,
+            artist: "A".into(),
+            title: title.into(),
+        }
+    }
+
+    #[test]
+    fn each_track_shows_who_reached_it_and_who_left_during_it() {
+        let rows = vec![
+            row(0, 10),
+            row(60, 8),
+            row(120, 5),
+            row(180, 5),
+            row(240, 2),
+        ];
+        let tracks = vec![track(120_000, "second"), track(0, "first")];
+        let r = retention(&rows, 300_000, &tracks).expect("curve");
+        assert_eq!(r.tracks.len(), 2);
+        assert_eq!(r.tracks[0].name, "A – first");
+        assert_eq!((r.tracks[0].reached, r.tracks[0].left), (10, 5));
+        assert_eq!((r.tracks[1].reached, r.tracks[1].left), (5, 3));
+        assert_eq!(r.marks[1].x, 320);
+        assert!(r.points.starts_with("0,4 "), "{}", r.points);
+    }
+
+    #[test]
+    fn no_rows_no_curve() {
+        assert!(retention(&[], 1000, &[]).is_none());
+    }
+}

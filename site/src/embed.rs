@@ -1,0 +1,213 @@
+//! The embeddable player (`/embed/{id}`, a page for other sites' iframes)
+//! and oEmbed (`/oembed`), which tells other sites how to embed it.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use cloudcast_core::ApiError;
+use cloudcast_core::extract::ApiQuery;
+
+use crate::api::{Answer, Visitor};
+use crate::pages::{Peer, by_slug, visitor};
+use crate::templates::{self, EmbedPage};
+use crate::views::Cloudcast;
+use crate::{SiteError, SiteState};
+
+/// The player's natural size.
+const WIDTH: u32 = 480;
+const HEIGHT: u32 = 120;
+
+/// The iframe that embeds a cloudcast's player.
+pub fn iframe(src: &str, title: &str, width: u32, height: u32) -> String {
+    format!(
+        "<iframe src=\"{}\" width=\"{width}\" height=\"{height}\" title=\"{}\" frameborder=\"0\" \
+         allow=\"autoplay; encrypted-media\" loading=\"lazy\"></iframe>",
+        attr(src),
+        attr(title)
+    )
+}
+
+/// Escapes text for a double-quoted HTML attribute.
+fn attr(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// `/embed/{id}`: the compact player, for any site to frame. It is always
+/// anonymous: inside another site's page our cookies are not sent.
+pub async fn embed(
+    State(state): State<SiteState>,
+    peer: Peer,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, SiteError> {
+    let id: Uuid = id.parse().map_err(|_| SiteError::NotFound("cloudcast"))?;
+    let v = Visitor {
+        cookie: None,
+        ..visitor(&headers, peer)
+    };
+    let cc: Cloudcast =
+        crate::pages::found(&state, &format!("/api/v1/cloudcasts/{id}"), &v).await?;
+    let page = EmbedPage {
+        page_url: format!("{}{}", state.public_url, cc.url),
+        beat_batch_secs: state.beat_batch_secs,
+        cc,
+    };
+    let mut resp = templates::page(StatusCode::OK, &page);
+    // Meant to be framed by any site (`frame-ancestors *`).
+    resp.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("frame-ancestors *"),
+    );
+    Ok(resp)
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OEmbedQuery {
+    /// A cloudcast's page on this site (`/{username}/{slug}` or `/listen/{id}`).
+    #[param(max_length = 2048)]
+    url: String,
+    /// `json` (the only format served).
+    format: Option<String>,
+    #[param(minimum = 1)]
+    maxwidth: Option<u32>,
+    #[param(minimum = 1)]
+    maxheight: Option<u32>,
+}
+
+/// An oEmbed 1.0 `rich` answer.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OEmbed {
+    version: &'static str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    provider_name: &'static str,
+    provider_url: String,
+    title: String,
+    author_name: String,
+    author_url: String,
+    /// The iframe of the embed player.
+    html: String,
+    width: u32,
+    height: u32,
+    thumbnail_url: String,
+    thumbnail_width: u32,
+    thumbnail_height: u32,
+    cache_age: u32,
+}
+
+/// `GET /oembed`: how to embed a cloudcast (oEmbed 1.0, type `rich`).
+#[utoipa::path(get, path = "/oembed", tag = "catalogue",
+    summary = "oEmbed for a cloudcast's page",
+    description = "For a public or unlisted cloudcast's page URL on this site, the iframe of its \
+        embed player, sized to fit `maxwidth` and `maxheight`.",
+    params(OEmbedQuery),
+    responses(
+        (status = 200, description = "The oEmbed document", body = OEmbed),
+        (status = 400, description = "`url` is missing or not a URL", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 404, description = "Not a cloudcast of this site that anyone may see", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 501, description = "A format other than `json`", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 503, description = "The catalogue is unavailable", body = cloudcast_core::apidoc::ErrorBody)),
+    security(()))]
+pub async fn oembed(
+    State(state): State<SiteState>,
+    peer: Peer,
+    headers: HeaderMap,
+    ApiQuery(q): ApiQuery<OEmbedQuery>,
+) -> Result<Json<OEmbed>, ApiError> {
+    if q.format.as_deref().is_some_and(|f| f != "json") {
+        return Err(ApiError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "format_not_implemented",
+            "only format=json is served",
+        ));
+    }
+    let url = url::Url::parse(q.url.trim())
+        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "invalid_url", "url is not a URL"))?;
+    let ours = url::Url::parse(&state.public_url).ok();
+    let not_ours = || ApiError::not_found("cloudcast");
+    if ours.as_ref().map(|o| o.origin()) != Some(url.origin()) {
+        return Err(not_ours());
+    }
+    let v = Visitor {
+        cookie: None,
+        ..visitor(&headers, peer)
+    };
+    let segments: Vec<&str> = url.path_segments().map(|s| s.collect()).unwrap_or_default();
+    let secret = url
+        .query_pairs()
+        .find(|(k, _)| k == "secret")
+        .map(|(_, v)| v.into_owned());
+    let unavailable =
+        |_| ApiError::server(StatusCode::SERVICE_UNAVAILABLE, "catalogue_unavailable");
+    let cc = match segments.as_slice() {
+        ["listen", id] => {
+            let id: Uuid = id.parse().map_err(|_| not_ours())?;
+            match state
+                .api
+                .get::<Cloudcast>(&format!("/api/v1/cloudcasts/{id}"), &v)
+                .await
+                .map_err(unavailable)?
+            {
+                Answer::Found(cc) => cc,
+                _ => return Err(not_ours()),
+            }
+        }
+        [user, slug] => match by_slug(&state, &v, user, slug, secret.as_deref()).await {
+            Ok(Ok(cc)) => cc,
+            Ok(Err(_)) | Err(SiteError::Refused(..)) => return Err(not_ours()),
+            Err(e) => return Err(unavailable(e)),
+        },
+        _ => return Err(not_ours()),
+    };
+    // Private ones are the owner's alone, and this answer is for anyone.
+    if cc.visibility == "private" {
+        return Err(not_ours());
+    }
+    let width = q.maxwidth.map_or(WIDTH, |w| w.min(WIDTH));
+    let height = q.maxheight.map_or(HEIGHT, |h| h.min(HEIGHT));
+    let base = &state.public_url;
+    let src = format!("{base}/embed/{}", cc.id);
+    Ok(Json(OEmbed {
+        version: "1.0",
+        kind: "rich",
+        provider_name: "Cloudcast",
+        provider_url: base.to_string(),
+        html: iframe(&src, &cc.title, width, height),
+        author_url: format!("{base}/{}", cc.owner),
+        thumbnail_url: if cc.picture_urls.large.starts_with('/') {
+            format!("{base}{}", cc.picture_urls.large)
+        } else {
+            cc.picture_urls.large.clone()
+        },
+        thumbnail_width: 600,
+        thumbnail_height: 600,
+        cache_age: 3600,
+        title: cc.title,
+        author_name: cc.owner,
+        width,
+        height,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iframe_attributes_are_escaped() {
+        let html = iframe("https://x/embed/1", "A \"quoted\" <mix>", 480, 120);
+        assert!(
+            html.contains("title=\"A &quot;quoted&quot; &lt;mix&gt;\""),
+            "{html}"
+        );
+        assert!(html.contains("width=\"480\" height=\"120\""));
+    }
+}

@@ -1,0 +1,123 @@
+//! The web site: server-rendered pages for everything public (crawlers,
+//! link unfurlers and readers without scripts get the content; the scripts
+//! in `web/` enhance them), the embeddable player, oEmbed, and HTML error
+//! pages. Pages read the API in-process (`api.rs`) as the visitor, so the
+//! API's rules decide what a page shows; this crate adds none of its own.
+
+mod accounts;
+mod api;
+mod charts;
+mod embed;
+mod error;
+mod pages;
+mod templates;
+mod views;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use api::Api;
+pub use error::SiteError;
+pub use templates::error_page;
+
+/// What the pages need: the API to read, and where the site is reached.
+#[derive(Clone)]
+pub struct SiteState {
+    pub api: Api,
+    /// The site's base URL (`http.public_url`), for links that leave it:
+    /// OpenGraph tags, oEmbed, embed code.
+    pub public_url: Arc<str>,
+    /// How many seconds of heartbeats the player sends in one request.
+    pub beat_batch_secs: u32,
+}
+
+/// Paths whose errors stay JSON: the API, media and oEmbed (machines read them).
+pub fn is_machine_path(path: &str) -> bool {
+    ["/api/", "/stream/", "/oembed", "/healthz", "/metrics"]
+        .iter()
+        .any(|p| path.starts_with(p))
+        || path == "/api"
+}
+
+fn oembed_routes() -> OpenApiRouter<SiteState> {
+    OpenApiRouter::new().routes(routes!(embed::oembed))
+}
+
+pub fn api_doc() -> utoipa::openapi::OpenApi {
+    oembed_routes().into_openapi()
+}
+
+/// The first segment of every path the site serves besides profiles
+/// (`/{username}`): each must be a reserved username (`core/src/paths.rs`).
+pub const TOP_LEVEL: &[&str] = &[
+    "search",
+    "tags",
+    "sign-up",
+    "sign-in",
+    "verify-email",
+    "confirm-email",
+    "reset-password",
+    "upload",
+    "dashboard",
+    "settings",
+    "moderation",
+    "listen",
+    "embed",
+    "oembed",
+    "assets",
+];
+
+/// Every page of the site, and `/oembed`.
+pub fn router(state: SiteState) -> Router {
+    let (oembed, _) = oembed_routes().split_for_parts();
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/search", get(pages::search))
+        .route("/tags/{tag}", get(pages::tag))
+        .route("/sign-up", get(accounts::sign_up))
+        .route("/sign-in", get(accounts::sign_in))
+        .route("/verify-email", get(accounts::verify_email))
+        .route("/confirm-email", get(accounts::confirm_email))
+        .route("/reset-password", get(accounts::reset_password))
+        .route("/upload", get(pages::upload))
+        .route("/dashboard", get(pages::dashboard))
+        .route("/settings", get(pages::settings))
+        .route("/moderation", get(pages::moderation))
+        .route("/listen/{id}", get(pages::listen))
+        .route("/embed/{id}", get(embed::embed))
+        .route("/{username}", get(pages::profile))
+        .route("/{username}/{slug}", get(pages::cloudcast))
+        .route("/{username}/{slug}/stats", get(pages::stats))
+        .merge(oembed)
+        .with_state(state)
+}
+
+/// Percent-encodes a query value.
+pub(crate) fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_one_can_take_a_page_of_the_site_as_a_username() {
+        for p in TOP_LEVEL {
+            assert!(cloudcast_core::paths::is_reserved_username(p), "{p}");
+        }
+    }
+
+    #[test]
+    fn machine_paths_keep_json_errors() {
+        assert!(is_machine_path("/api/v1/cloudcasts"));
+        assert!(is_machine_path("/oembed"));
+        assert!(is_machine_path("/stream/x/y"));
+        assert!(!is_machine_path("/dj_one"));
+        assert!(!is_machine_path("/apis-of-mine"));
+    }
+}

@@ -1,0 +1,556 @@
+//! The catalogue's pages: home, search, tags, profiles, cloudcasts and
+//! their statistics, and the frames of the signed-in pages whose scripts
+//! do the work (upload, dashboard, settings, moderation).
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use cloudcast_core::auth::SESSION_COOKIE;
+
+use crate::api::{Answer, Visitor};
+use crate::templates::{self, *};
+use crate::views::*;
+use crate::{SiteError, SiteState, charts, enc};
+
+/// The client's address, where the server recorded it (in-process test
+/// requests have none).
+pub struct Peer(Option<SocketAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Peer(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0),
+        ))
+    }
+}
+
+/// The visitor, from the request.
+pub(crate) fn visitor(headers: &HeaderMap, peer: Peer) -> Visitor {
+    Visitor::of(headers, peer.0)
+}
+
+/// Who is signed in, if a session cookie says so and the API agrees.
+pub(crate) async fn viewer(state: &SiteState, v: &Visitor) -> Option<Me> {
+    let has_session = v
+        .cookie
+        .as_ref()
+        .and_then(|c| c.to_str().ok())
+        .is_some_and(|c| c.contains(SESSION_COOKIE));
+    if !has_session {
+        return None;
+    }
+    match state.api.get::<Me>("/api/v1/me", v).await {
+        Ok(Answer::Found(me)) => Some(me),
+        _ => None,
+    }
+}
+
+pub(crate) async fn layout(
+    state: &SiteState,
+    v: &Visitor,
+    title: impl Into<String>,
+    page: &'static str,
+) -> Layout {
+    Layout {
+        title: title.into(),
+        viewer: viewer(state, v).await,
+        page,
+        beat_batch_secs: state.beat_batch_secs,
+        ..Layout::default()
+    }
+}
+
+/// The API's answer, where anything but a found document is the page's error.
+pub(crate) async fn found<T: DeserializeOwned>(
+    state: &SiteState,
+    path: &str,
+    v: &Visitor,
+) -> Result<T, SiteError> {
+    match state.api.get::<T>(path, v).await? {
+        Answer::Found(t) => Ok(t),
+        Answer::Refused(status, message) => Err(SiteError::Refused(status, message)),
+        Answer::Moved(_) => Err(SiteError::NotFound("that page")),
+    }
+}
+
+/// A list for a page section: empty when the API refuses it (a section
+/// the visitor may not see is left out, not an error for the whole page).
+async fn cards(state: &SiteState, path: &str, v: &Visitor) -> Result<Vec<Card>, SiteError> {
+    match state.api.get::<Listing<Card>>(path, v).await? {
+        Answer::Found(l) => Ok(l.items),
+        _ => Ok(Vec::new()),
+    }
+}
+
+pub async fn home(
+    State(state): State<SiteState>,
+    peer: Peer,
+    headers: HeaderMap,
+) -> Result<Response, SiteError> {
+    let v = visitor(&headers, peer);
+    let (l, new, popular, trending, tags) = tokio::join!(
+        layout(&state, &v, "Long mixes from DJs", "home"),
+        cards(&state, "/api/v1/cloudcasts?sort=new&limit=10", &v),
+        cards(&state, "/api/v1/cloudcasts?sort=popular&limit=10", &v),
+        cards(&state, "/api/v1/cloudcasts?sort=trending&limit=10", &v),
+        found::<Listing<Tag>>(&state, "/api/v1/tags?sort=popular&limit=30", &v),
+    );
+    let page = Home {
+        l,
+        lists: vec![
+            ("new", "New", new?),
+            ("popular", "Popular", popular?),
+            ("trending", "Trending", trending?),
+        ],
+        tags: tags.map(|t| t.items).unwrap_or_default(),
+    };
+    Ok(templates::page(StatusCode::OK, &page))
+}
+
+#[derive(Deserialize)]
+pub struct SearchParams {
+    #[serde(default)]
+    q: String,
+}
+
+pub async fn search(
+    State(state): State<SiteState>,
+    peer: Peer,
+    headers: HeaderMap,
+    Query(p): Query<SearchParams>,
+) -> Result<Response, SiteError> {
+    let v = visitor(&headers, peer);
+    let q = p.q.trim().to_owned();
+    let mut l = layout(&state, &v, format!("Search: {q}"), "search").await;
+    l.q = q.clone();
+    l.noindex = true;
+    let mut page = ListPage {
+        l,
+        heading: if q.is_empty() {
+            "Search".into()
+        } else {
+            format!("Results for “{q}”")
+        },
+        subtitle: None,
+        users: Vec::new(),
+        tags: Vec::new(),
+        cards: Vec::new(),
+        empty: "Nothing matched. Try fewer or other words.",
+        next: None,
+    };
+    if q.is_empty() {
+        page.empty = "Type a title, a DJ or a tag in the search box.";
+        return Ok(templates::page(StatusCode::OK, &page));
+    }
+    let path = format!("/api/v1/search?q={}&limit=30", enc(&q));
+    match state.api.get::<SearchResults>(&path, &v).await? {
+        Answer::Found(r) => {
+            page.cards = r.cloudcasts.unwrap_or_default();
+            page.users = r.users.unwrap_or_default();
+            page.tags = r.tags.unwrap_or_default();
+            Ok(templates::page(StatusCode::OK, &page))
+        }
+        // A query the API cannot take (too long, no words) is said on the page.
+        Answer::Refused(status, message) => {
+            page.subtitle = Some(message);
+            Ok(templates::page(status, &page))
+        }
+        Answer::Moved(_) => Err(SiteError::NotFound("search")),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CursorParams {
+    cursor: Option<String>,
+}
+
+pub async fn tag(
+    State(state): State<SiteState>,
+    peer: Peer,
+    headers: HeaderMap,
+    Path(tag): Path<String>,
+    Query(p): Query<CursorParams>,
+) -> Result<Response, SiteError> {
+    let v = visitor(&headers, peer);
+    let mut path = format!("/api/v1/tags/{}/cloudcasts?limit=30", enc(&tag));
+    if let Some(c) = &p.cursor {
+        path.push_str(&format!("&cursor={}", enc(c)));
+    }
+    let (l, list) = tokio::join!(
+        layout(&state, &v, format!("#{tag}"), "tag"),
+        found::<Listing<Card>>(&state, &path, &v)
+    );
+    let list = list?;
+    let page = ListPage {
+        l,
+        heading: format!("#{tag}"),
+        subtitle: None,
+        users: Vec::new(),
+        tags: Vec::new(),
+        cards: list.items,
+        empty: "No cloudcasts carry this tag yet.",
+        next: list
+            .next_cursor
+            .map(|c: String| format!("/tags/{}?cursor={}", enc(&tag), enc(&c))),
+    };
+    Ok(templates::page(StatusCode::OK, &page))
+}
+
+pub async fn profile(
+    State(state): State<SiteState>,
+    peer: Peer,
+    headers: HeaderMap,
+    Path(username): Path<String>,
+) -> Result<Response, SiteError> {
+    let v = visitor(&headers, peer);
+    let user: PublicUser = found(&state, &format!("/api/v1/users/{}", enc(&username)), &v).await?;
+    if user.username != username {
+        // One address per profile: another spelling moves to the stored one.
+        return Ok(moved_permanently(&format!("/{}", user.username)).into_response());
+    }
+    let u = enc(&user.username);
+    let paths = [
+        format!("/api/v1/users/{u}/cloudcasts?limit=20"),
+        format!("/api/v1/users/{u}/reposts?limit=10"),
+        format!("/api/v1/users/{u}/favourites?limit=10"),
+        format!("/api/v1/users/{u}/activity?limit=10"),
+    ];
+    let (l, uploads, reposts, favourites, activity) = tokio::join!(
+        layout(&state, &v, user.display_name(), "profile"),
+        cards(&state, &paths[0], &v),
+        cards(&state, &paths[1], &v),
+        cards(&state, &paths[2], &v),
+        state.api.get::<Activity>(&paths[3], &v),
+    );
+    let mut l = l;
+    let url = format!("{}/{}", state.public_url, user.username);
+    l.meta = Some(Meta {
+        kind: "profile",
+        title: user.display_name(),
+        description: format!(
+            "{} on Cloudcast: {} cloudcasts.",
+            user.display_name(),
+            user.cloudcasts
+        ),
+        url,
+        image: user
+            .avatar_url
+            .as_deref()
+            .map(|a| absolute(&state, a))
+            .unwrap_or_else(|| format!("{}/assets/cover.svg", state.public_url)),
+        player: None,
+        oembed: None,
+    });
+    let own = l
+        .viewer
+        .as_ref()
+        .is_some_and(|me| me.username.eq_ignore_ascii_case(&user.username));
+    let page = ProfilePage {
+        l,
+        own,
+        cards: uploads?,
+        reposts: reposts?,
+        favourites: favourites?,
+        // The API answers 404 for a minor's activity: the section is left out.
+        activity: match activity? {
+            Answer::Found(a) => Some(a.activity),
+            _ => None,
+        },
+        user,
+    };
+    Ok(templates::page(StatusCode::OK, &page))
+}
+
+/// A link the API gave, made absolute for other sites.
+fn absolute(state: &SiteState, href: &str) -> String {
+    if href.starts_with("http://") || href.starts_with("https://") {
+        href.to_owned()
+    } else {
+        format!("{}{href}", state.public_url)
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SecretParams {
+    secret: Option<String>,
+}
+
+/// The API's view of `/{username}/{slug}`, or where that address moved.
+pub(crate) async fn by_slug(
+    state: &SiteState,
+    v: &Visitor,
+    username: &str,
+    slug: &str,
+    secret: Option<&str>,
+) -> Result<Result<Cloudcast, String>, SiteError> {
+    let mut path = format!("/api/v1/users/{}/cloudcasts/{}", enc(username), enc(slug));
+    if let Some(s) = secret {
+        path.push_str(&format!("?secret={}", enc(s)));
+    }
+    match state.api.get::<Cloudcast>(&path, v).await? {
+        Answer::Found(cc) => Ok(Ok(cc)),
+        // `/api/v1/users/{u}/cloudcasts/{slug}?..` is the page `/{u}/{slug}?..`.
+        Answer::Moved(to) => Ok(Err(to
+            .strip_prefix("/api/v1/users")
+            .map(|rest| rest.replacen("/cloudcasts/", "/", 1))
+            .unwrap_or_else(|| "/".into()))),
+        Answer::Refused(status, message) => Err(SiteError::Refused(status, message)),
+    }
+}
+
+pub async fn cloudcast(
+    State(state): State<SiteState>,
+    peer: Peer,
+    headers: HeaderMap,
+    Path((username, slug)): Path<(String, String)>,
+    Query(p): Query<SecretParams>,
+) -> Result<Response, SiteError> {
+    let v = visitor(&headers, peer);
+    let cc = match by_slug(&state, &v, &username, &slug, p.secret.as_deref()).await? {
+        Ok(cc) => cc,
+        // A renamed cloudcast: temporary, as the API's (a slug can be taken back).
+        Err(to) => return Ok(Redirect::to(&to).into_response()),
+    };
+    if cc.owner != username {
+        return Ok(moved_permanently(&cc.url).into_response());
+    }
+    let comments_path = format!("/api/v1/cloudcasts/{}/comments?limit=50", cc.id);
+    let (mut l, comments) = tokio::join!(
+        layout(&state, &v, cc.title.clone(), "cloudcast"),
+        state.api.get::<CommentPage>(&comments_path, &v)
+    );
+    let comments = match comments? {
+        Answer::Found(c) => c.comments,
+        _ => Vec::new(),
+    };
+    let page_url = absolute(&state, &cc.url);
+    let embed_url = format!("{}/embed/{}", state.public_url, cc.id);
+    l.noindex = cc.visibility != "public";
+    l.meta = Some(Meta {
+        kind: "music.song",
+        title: cc.title.clone(),
+        description: description_of(&cc),
+        url: page_url.clone(),
+        image: absolute(&state, &cc.picture_urls.large),
+        player: Some(embed_url.clone()),
+        oembed: Some(format!(
+            "{}/oembed?url={}&format=json",
+            state.public_url,
+            enc(&page_url)
+        )),
+    });
+    let own = l
+        .viewer
+        .as_ref()
+        .is_some_and(|me| me.username.eq_ignore_ascii_case(&cc.owner));
+    let page = CloudcastPage {
+        embed_code: crate::embed::iframe(&embed_url, &cc.title, 480, 120),
+        page_url,
+        own,
+        comments,
+        l,
+        cc,
+    };
+    Ok(templates::page(StatusCode::OK, &page))
+}
+
+#[derive(Deserialize)]
+struct CommentPage {
+    #[serde(default)]
+    comments: Vec<Comment>,
+}
+
+/// The text an unfurled link shows: the description's start, else who and how long.
+pub(crate) fn description_of(cc: &Cloudcast) -> String {
+    // One line: unfurlers show a snippet, not the layout.
+    let d = cc
+        .description
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if d.is_empty() {
+        return format!("A {} mix by {} on Cloudcast.", cc.duration(), cc.owner);
+    }
+    let mut out: String = d.chars().take(200).collect();
+    if d.chars().count() > 200 {
+        out.push('…');
+    }
+    out
+}
+
+/// `/listen/{id}`, the older address: 301 to the cloudcast's page.
+pub async fn listen(
+    State(state): State<SiteState>,
+    peer: Peer,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, SiteError> {
+    let id: Uuid = id.parse().map_err(|_| SiteError::NotFound("cloudcast"))?;
+    let v = visitor(&headers, peer);
+    let cc: Cloudcast = found(&state, &format!("/api/v1/cloudcasts/{id}"), &v).await?;
+    Ok(moved_permanently(&cc.url).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct RangeParams {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// A DJ's statistics for one mix, drawn on the server.
+pub async fn stats(
+    State(state): State<SiteState>,
+    peer: Peer,
+    headers: HeaderMap,
+    Path((username, slug)): Path<(String, String)>,
+    Query(p): Query<RangeParams>,
+) -> Result<Response, SiteError> {
+    let v = visitor(&headers, peer);
+    let mut l = layout(&state, &v, "Statistics", "stats").await;
+    if l.viewer.is_none() {
+        return Ok(sign_in_first(&format!("/{username}/{slug}/stats")));
+    }
+    let cc = match by_slug(&state, &v, &username, &slug, None).await? {
+        Ok(cc) => cc,
+        Err(to) => return Ok(Redirect::to(&format!("{to}/stats")).into_response()),
+    };
+    let mut path = format!("/api/v1/cloudcasts/{}/stats?", cc.id);
+    for (k, val) in [("from", &p.from), ("to", &p.to)] {
+        if let Some(val) = val.as_deref().filter(|s| !s.is_empty()) {
+            path.push_str(&format!("{k}={}&", enc(val)));
+        }
+    }
+    let mut s: Stats = found(&state, path.trim_end_matches(['?', '&']), &v).await?;
+    l.title = format!("Statistics: {}", cc.title);
+    l.noindex = true;
+    let retention = s.retention.as_deref().and_then(|r| {
+        charts::retention(r, cc.duration_ms.unwrap_or(0).max(0) as u64, &cc.tracklist)
+    });
+    let page = StatsPage {
+        l,
+        hours: format!("{:.1}", s.listened_seconds as f64 / 3600.0),
+        days: bars(
+            s.by_day
+                .iter()
+                .map(|d| (d.day.clone(), d.plays, d.listeners)),
+        ),
+        referrers: bars(s.referrers.iter().flatten().map(|r| {
+            let name = if r.name.is_empty() {
+                "(direct)".to_owned()
+            } else {
+                r.name.clone()
+            };
+            (name, r.listeners, 0)
+        })),
+        browsers: bars(
+            s.browsers
+                .iter()
+                .flatten()
+                .map(|r| (r.name.clone(), r.listeners, 0)),
+        ),
+        links: s.purchase_links.take().unwrap_or_default(),
+        retention,
+        cc,
+        s,
+    };
+    Ok(templates::page(StatusCode::OK, &page))
+}
+
+/// 301: the address this page lives at for good.
+pub(crate) fn moved_permanently(to: &str) -> Response {
+    let mut resp = StatusCode::MOVED_PERMANENTLY.into_response();
+    if let Ok(v) = axum::http::HeaderValue::from_str(to) {
+        resp.headers_mut().insert(axum::http::header::LOCATION, v);
+    }
+    resp
+}
+
+/// A page for the signed-in only, asked for by someone who is not.
+fn sign_in_first(next: &str) -> Response {
+    Redirect::to(&format!("/sign-in?next={}", enc(next))).into_response()
+}
+
+pub async fn upload(
+    State(state): State<SiteState>,
+    peer: Peer,
+    headers: HeaderMap,
+) -> Result<Response, SiteError> {
+    let v = visitor(&headers, peer);
+    let mut l = layout(&state, &v, "My mixes", "upload").await;
+    l.script = Some("/assets/upload.js");
+    l.noindex = true;
+    let mixes = match &l.viewer {
+        Some(_) => Some(cards(&state, "/api/v1/me/cloudcasts?limit=100", &v).await?),
+        None => None,
+    };
+    Ok(templates::page(StatusCode::OK, &UploadPage { l, mixes }))
+}
+
+async fn frame(
+    state: &SiteState,
+    headers: &HeaderMap,
+    peer: Peer,
+    title: &str,
+    page: &'static str,
+    script: Option<&'static str>,
+) -> Layout {
+    let v = visitor(headers, peer);
+    let mut l = layout(state, &v, title, page).await;
+    l.script = script;
+    l.noindex = true;
+    l
+}
+
+pub async fn dashboard(State(state): State<SiteState>, peer: Peer, headers: HeaderMap) -> Response {
+    let l = frame(
+        &state,
+        &headers,
+        peer,
+        "Analytics",
+        "dashboard",
+        Some("/assets/dashboard.js"),
+    )
+    .await;
+    templates::page(StatusCode::OK, &DashboardPage { l })
+}
+
+pub async fn settings(State(state): State<SiteState>, peer: Peer, headers: HeaderMap) -> Response {
+    let l = frame(
+        &state,
+        &headers,
+        peer,
+        "Settings",
+        "settings",
+        Some("/assets/settings.js"),
+    )
+    .await;
+    templates::page(StatusCode::OK, &SettingsPage { l })
+}
+
+pub async fn moderation(
+    State(state): State<SiteState>,
+    peer: Peer,
+    headers: HeaderMap,
+) -> Response {
+    let l = frame(&state, &headers, peer, "Moderation", "moderation", None).await;
+    match &l.viewer {
+        None => sign_in_first("/moderation"),
+        Some(me) if !me.is_admin => templates::error_page(
+            StatusCode::FORBIDDEN,
+            "The moderation queue is for administrators.",
+        ),
+        Some(_) => templates::page(StatusCode::OK, &ModerationPage { l }),
+    }
+}

@@ -1,0 +1,419 @@
+//! The pages' templates (askama, checked when the crate compiles, HTML
+//! escaped by default) and the small formatting the templates call.
+
+use askama::Template;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+
+use crate::views::*;
+
+/// What every page's frame shows: who is signed in, the search box, the
+/// tags a link unfurler reads.
+#[derive(Debug, Default)]
+pub struct Layout {
+    pub title: String,
+    pub viewer: Option<Me>,
+    pub q: String,
+    /// The page's name, for its script (`main[data-page]`).
+    pub page: &'static str,
+    /// A page script of its own, loaded after the page is shown.
+    pub script: Option<&'static str>,
+    pub meta: Option<Meta>,
+    pub noindex: bool,
+    pub beat_batch_secs: u32,
+}
+
+/// OpenGraph and Twitter card tags.
+#[derive(Debug)]
+pub struct Meta {
+    pub kind: &'static str,
+    pub title: String,
+    pub description: String,
+    pub url: String,
+    pub image: String,
+    pub player: Option<String>,
+    pub oembed: Option<String>,
+}
+
+/// Renders a page, or the error page when rendering fails.
+pub fn page<T: Template>(status: StatusCode, t: &T) -> Response {
+    match t.render() {
+        Ok(html) => (
+            status,
+            [(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))],
+            Html(html),
+        )
+            .into_response(),
+        Err(e) => crate::error::SiteError::Render(e).into_response(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    l: Layout,
+    heading: &'a str,
+    status: u16,
+    message: &'a str,
+}
+
+/// The HTML error page (a plain-text fallback if even it cannot render).
+pub fn error_page(status: StatusCode, message: &str) -> Response {
+    let heading = match status {
+        StatusCode::NOT_FOUND => "Not found",
+        StatusCode::UNAUTHORIZED => "Sign in first",
+        StatusCode::FORBIDDEN => "Not allowed",
+        StatusCode::TOO_MANY_REQUESTS => "Too many requests",
+        s if s.is_server_error() => "Something went wrong",
+        _ => "That did not work",
+    };
+    let t = ErrorPage {
+        l: Layout {
+            title: heading.to_owned(),
+            noindex: true,
+            page: "error",
+            ..Layout::default()
+        },
+        heading,
+        status: status.as_u16(),
+        message,
+    };
+    match t.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(_) => (status, message.to_owned()).into_response(),
+    }
+}
+
+/// 0:07, 12:34, 1:02:03
+pub fn clock(ms: u64) -> String {
+    let s = ms / 1000;
+    let (h, m, s) = (s / 3600, (s % 3600) / 60, s % 60);
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{m}:{s:02}")
+    }
+}
+
+/// The date part of an RFC 3339 time, as the API gives it.
+fn day(ts: &str) -> &str {
+    ts.get(..10).unwrap_or(ts)
+}
+
+impl Card {
+    pub fn duration(&self) -> String {
+        clock(self.duration_ms.unwrap_or(0).max(0) as u64)
+    }
+
+    pub fn counts(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(n) = self.plays {
+            parts.push(format!("{n} plays"));
+        }
+        if let Some(n) = self.favourites {
+            parts.push(format!("{n} favourites"));
+        }
+        if let Some(n) = self.reposts {
+            parts.push(format!("{n} reposts"));
+        }
+        parts.join(" · ")
+    }
+
+    pub fn url_path(&self) -> &str {
+        self.url.split('?').next().unwrap_or(&self.url)
+    }
+
+    pub fn status_text(&self) -> String {
+        match (self.status.as_deref(), self.progress) {
+            (Some("processing"), Some(p)) => format!("processing, {p}%"),
+            (Some("failed"), _) => format!(
+                "failed: {}",
+                self.error.as_deref().unwrap_or("processing failed")
+            ),
+            (Some(s), _) => format!("{s}, {}", self.visibility.as_deref().unwrap_or("public")),
+            (None, _) => String::new(),
+        }
+    }
+}
+
+impl Cloudcast {
+    pub fn duration(&self) -> String {
+        clock(self.duration_ms.unwrap_or(0).max(0) as u64)
+    }
+
+    pub fn duration_secs(&self) -> i64 {
+        self.duration_ms.unwrap_or(0).max(0) / 1000
+    }
+
+    pub fn published(&self) -> &str {
+        day(&self.published_at)
+    }
+
+    pub fn url_path(&self) -> &str {
+        self.url.split('?').next().unwrap_or(&self.url)
+    }
+
+    /// `aria-pressed` of the viewer's buttons, as the API says they stand.
+    pub fn pressed(&self, what: &str) -> &'static str {
+        let on = self.me.as_ref().is_some_and(|m| match what {
+            "favourite" => m.favourited,
+            "repost" => m.reposted,
+            "listen-later" => m.listen_later,
+            _ => m.following_owner,
+        });
+        if on { "true" } else { "false" }
+    }
+}
+
+impl Track {
+    pub fn at(&self) -> String {
+        clock(self.start_ms)
+    }
+
+    pub fn name(&self) -> String {
+        let artist = if self.artist.is_empty() {
+            "Unknown artist"
+        } else {
+            &self.artist
+        };
+        let title = if self.title.is_empty() {
+            "Untitled"
+        } else {
+            &self.title
+        };
+        format!("{artist} – {title}")
+    }
+}
+
+impl Comment {
+    pub fn when(&self) -> &str {
+        day(&self.created_at)
+    }
+}
+
+impl ActivityEntry {
+    pub fn when(&self) -> &str {
+        day(&self.listened_at)
+    }
+}
+
+impl PublicUser {
+    /// The display name the user chose, else the username.
+    pub fn display_name(&self) -> String {
+        self.profile
+            .get("display_name")
+            .and_then(|v| v.as_str())
+            .filter(|s| !s.is_empty())
+            .unwrap_or(&self.username)
+            .to_owned()
+    }
+
+    /// The other public fields, as text (`display_name` is the heading).
+    pub fn fields(&self) -> Vec<(String, String)> {
+        self.profile
+            .iter()
+            .filter(|(k, _)| k.as_str() != "display_name")
+            .filter_map(|(k, v)| {
+                let text = match v {
+                    serde_json::Value::String(s) if !s.is_empty() => s.clone(),
+                    serde_json::Value::Number(n) => n.to_string(),
+                    _ => return None,
+                };
+                Some((k.replace('_', " "), text))
+            })
+            .collect()
+    }
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+pub struct Home {
+    pub l: Layout,
+    pub lists: Vec<(&'static str, &'static str, Vec<Card>)>,
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Template)]
+#[template(path = "list.html")]
+pub struct ListPage {
+    pub l: Layout,
+    pub heading: String,
+    pub subtitle: Option<String>,
+    pub users: Vec<UserCard>,
+    pub tags: Vec<Tag>,
+    pub cards: Vec<Card>,
+    pub empty: &'static str,
+    pub next: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "profile.html")]
+pub struct ProfilePage {
+    pub l: Layout,
+    pub user: PublicUser,
+    pub own: bool,
+    pub cards: Vec<Card>,
+    pub reposts: Vec<Card>,
+    pub favourites: Vec<Card>,
+    /// `None` where the activity is not public (a minor's never is).
+    pub activity: Option<Vec<ActivityEntry>>,
+}
+
+#[derive(Template)]
+#[template(path = "cloudcast.html")]
+pub struct CloudcastPage {
+    pub l: Layout,
+    pub cc: Cloudcast,
+    pub own: bool,
+    pub comments: Vec<Comment>,
+    pub page_url: String,
+    pub embed_code: String,
+}
+
+#[derive(Template)]
+#[template(path = "embed.html")]
+pub struct EmbedPage {
+    pub cc: Cloudcast,
+    pub page_url: String,
+    pub beat_batch_secs: u32,
+}
+
+#[derive(Template)]
+#[template(path = "sign_up.html")]
+pub struct SignUp {
+    pub l: Layout,
+}
+
+#[derive(Template)]
+#[template(path = "sign_in.html")]
+pub struct SignIn {
+    pub l: Layout,
+    pub next: String,
+}
+
+#[derive(Template)]
+#[template(path = "reset_password.html")]
+pub struct ResetPassword {
+    pub l: Layout,
+    pub token: String,
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+pub struct MessagePage {
+    pub l: Layout,
+    pub heading: &'static str,
+    pub message: String,
+    pub failed: bool,
+    pub link: Option<(&'static str, &'static str)>,
+}
+
+#[derive(Template)]
+#[template(path = "pages/upload.html")]
+pub struct UploadPage {
+    pub l: Layout,
+    /// The signed-in DJ's own cloudcasts (`None` when signed out).
+    pub mixes: Option<Vec<Card>>,
+}
+
+#[derive(Template)]
+#[template(path = "pages/dashboard.html")]
+pub struct DashboardPage {
+    pub l: Layout,
+}
+
+#[derive(Template)]
+#[template(path = "pages/settings.html")]
+pub struct SettingsPage {
+    pub l: Layout,
+}
+
+#[derive(Template)]
+#[template(path = "pages/moderation.html")]
+pub struct ModerationPage {
+    pub l: Layout,
+}
+
+/// One bar of a chart: its label, its figure, its share of the largest.
+pub struct Bar {
+    pub label: String,
+    pub value: u64,
+    pub extra: u64,
+    pub percent: u32,
+}
+
+pub fn bars(rows: impl Iterator<Item = (String, u64, u64)>) -> Vec<Bar> {
+    let rows: Vec<_> = rows.collect();
+    let max = rows.iter().map(|r| r.1).max().unwrap_or(0).max(1);
+    rows.into_iter()
+        .map(|(label, value, extra)| Bar {
+            label,
+            value,
+            extra,
+            percent: ((value * 100) / max) as u32,
+        })
+        .collect()
+}
+
+pub struct Mark {
+    pub x: u32,
+    pub n: usize,
+}
+
+pub struct TrackRetention {
+    pub n: usize,
+    pub name: String,
+    pub reached: u64,
+    pub left: u64,
+}
+
+/// The retention curve as an SVG polyline, with the tracks marked on it.
+pub struct Retention {
+    pub width: u32,
+    pub height: u32,
+    pub points: String,
+    pub marks: Vec<Mark>,
+    pub tracks: Vec<TrackRetention>,
+}
+
+#[derive(Template)]
+#[template(path = "stats.html")]
+pub struct StatsPage {
+    pub l: Layout,
+    pub cc: Cloudcast,
+    pub s: Stats,
+    pub hours: String,
+    pub days: Vec<Bar>,
+    pub retention: Option<Retention>,
+    pub referrers: Vec<Bar>,
+    pub browsers: Vec<Bar>,
+    pub links: Vec<LinkCount>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clock_reads_as_players_show_time() {
+        assert_eq!(clock(7_000), "0:07");
+        assert_eq!(clock(754_000), "12:34");
+        assert_eq!(clock(3_723_000), "1:02:03");
+    }
+
+    #[test]
+    fn bars_are_shares_of_the_largest() {
+        let b = bars(
+            vec![
+                ("a".into(), 50, 0),
+                ("b".into(), 100, 0),
+                ("c".into(), 0, 0),
+            ]
+            .into_iter(),
+        );
+        assert_eq!(
+            b.iter().map(|b| b.percent).collect::<Vec<_>>(),
+            vec![50, 100, 0]
+        );
+    }
+}

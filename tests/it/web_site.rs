@@ -1,0 +1,589 @@
+//! The web product end to end: the journeys of a DJ and a listener in
+//! headless Chromium (`web/tests/journeys.mjs`) on the real system, with
+//! the stores checked in between; and what machines read from the pages
+//! (OpenGraph and Twitter tags, oEmbed, redirects, error pages) from the raw
+//! HTML.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::support::{TestSystem, ch_u64, json_of, make_mp3, run_page};
+
+fn journey(name: &str, args: &[&str]) -> Vec<String> {
+    std::iter::once(name.to_string())
+        .chain(args.iter().map(|a| a.to_string()))
+        .collect()
+}
+
+/// The first mail in the sink that holds `needle`, with quoted-printable undone.
+async fn mail_with(mails: &std::sync::Arc<std::sync::Mutex<Vec<String>>>, needle: &str) -> String {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let found = mails.lock().ok().and_then(|m| {
+            m.iter()
+                .map(|m| {
+                    m.replace("=\r\n", "")
+                        .replace("=\n", "")
+                        .replace("=3D", "=")
+                })
+                .find(|m| m.contains(needle))
+        });
+        if let Some(m) = found {
+            return m;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "a mail to {needle}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Serves one HTML page on `localhost` (another origin, and another site,
+/// than the system on 127.0.0.1): a blog embedding the player.
+async fn embedding_site(html: String) -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let app = axum::Router::new().route(
+        "/blog.html",
+        axum::routing::get(move || {
+            let html = html.clone();
+            async move { axum::response::Html(html) }
+        }),
+    );
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://localhost:{port}/blog.html"), task)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dj_and_a_listener_do_everything_in_a_browser() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (sys, mails) = TestSystem::start_with_smtp_and("web_site", |c| {
+        c.http.web_dir = root.join("web");
+        c.transcode.ladder_kbps = vec![64];
+        // A short test mix: a few seconds of listening make a play.
+        c.analytics.play_min_seconds = 3;
+    })
+    .await;
+    let base = sys.base.clone();
+    let password = "a long pass phrase";
+
+    // An under-13 is told plainly, and nothing of them is stored.
+    let kid = run_page(
+        "journeys.mjs",
+        journey(
+            "signup",
+            &[
+                &base,
+                "young_one",
+                "young@example.org",
+                password,
+                "2019-03-04",
+            ],
+        ),
+        &[],
+    )
+    .await;
+    assert_eq!(kid["created"], false, "{kid}");
+    assert!(
+        kid["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("13 or older"),
+        "{kid}"
+    );
+    assert!(
+        sys.pg_strings(
+            "SELECT username FROM users WHERE username = 'young_one' OR email = 'young@example.org'"
+        )
+        .await
+        .is_empty(),
+        "no account"
+    );
+    assert!(
+        sys.pg_strings(
+            "SELECT to_address FROM email_outbox WHERE to_address = 'young@example.org'"
+        )
+        .await
+        .is_empty(),
+        "no mail"
+    );
+
+    // A teenager is registered and sees the parental advice.
+    let teen = run_page(
+        "journeys.mjs",
+        journey(
+            "signup",
+            &[&base, "teen_dj", "teen@example.org", password, "2011-06-01"],
+        ),
+        &[],
+    )
+    .await;
+    assert_eq!(teen["signedUp"], "minor", "{teen}");
+    assert!(
+        teen["done"]
+            .as_str()
+            .unwrap_or("")
+            .contains("parent or legal guardian"),
+        "{teen}"
+    );
+
+    // The DJ signs up, verifies from the mail, uploads from the page,
+    // watches it process, edits it and plays it.
+    let dj = run_page(
+        "journeys.mjs",
+        journey(
+            "signup",
+            &[&base, "dawn_dj", "dawn@example.org", password, "1988-02-03"],
+        ),
+        &[],
+    )
+    .await;
+    assert_eq!(dj["signedUp"], "adult", "{dj}");
+    let mail = mail_with(&mails, "To: dawn@example.org").await;
+    let link = mail
+        .split_whitespace()
+        .find(|w| w.contains("/verify-email?token="))
+        .expect("a verification link")
+        .to_string();
+    assert!(link.starts_with(&base), "{link}");
+    let mix = make_mp3(sys.dir.path(), 40);
+    let mix = mix.to_string_lossy().to_string();
+    let made = run_page(
+        "journeys.mjs",
+        journey("dj", &[&base, &link, "dawn_dj", password, &mix]),
+        &[("TIMEOUT_MS", "120000")],
+    )
+    .await;
+    let id = made["id"].as_str().expect("cloudcast id").to_string();
+    assert_eq!(made["title"], "First Light Session", "{made}");
+    assert_eq!(made["url"], "/dawn_dj/first-light-session", "{made}");
+    assert_eq!(made["tracks"], 2, "{made}");
+    let progress: Vec<&str> = made["progress"]
+        .as_array()
+        .expect("progress")
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert!(progress.iter().any(|p| p.contains("ready")), "{made}");
+    assert_eq!(
+        sys.pg_strings(
+            "SELECT (email_verified_at IS NOT NULL)::text FROM users WHERE username = 'dawn_dj'"
+        )
+        .await,
+        vec!["true".to_string()]
+    );
+    let cc = sys.cloudcast(&id).await;
+    assert_eq!(cc["tags"], json!(["deep-house", "sunrise"]), "{cc}");
+    assert_eq!(cc["description"], "Recorded at dawn.");
+
+    // A listener finds it by search, follows, favourites, reposts,
+    // comments, and plays it while browsing the site.
+    sys.user("night_owl").await;
+    let heard = run_page(
+        "journeys.mjs",
+        journey(
+            "listener",
+            &[&base, "night_owl", "correct horse battery", "first light"],
+        ),
+        &[],
+    )
+    .await;
+    assert_eq!(heard["path"], "/dawn_dj/first-light-session", "{heard}");
+    assert_eq!(heard["backPath"], heard["path"], "the back button: {heard}");
+    assert_eq!(
+        heard["sameAudio"], true,
+        "the player survived navigation: {heard}"
+    );
+    assert_eq!(heard["playedOn"], true, "{heard}");
+    assert_eq!(
+        heard["fullLoads"], 1,
+        "in-site links swap the page: {heard}"
+    );
+    assert!(
+        heard["suggestions"][0]
+            .as_str()
+            .unwrap_or("")
+            .contains("First Light Session"),
+        "{heard}"
+    );
+    for (table, column) in [
+        ("follows", "follower_id"),
+        ("favourites", "user_id"),
+        ("reposts", "user_id"),
+    ] {
+        let n = sys
+            .pg_strings(&format!(
+                "SELECT count(*)::text FROM {table} t JOIN users u ON u.id = t.{column}
+                  WHERE u.username = 'night_owl'"
+            ))
+            .await;
+        assert_eq!(n, vec!["1".to_string()], "{table}");
+    }
+    assert_eq!(
+        sys.pg_strings("SELECT body FROM comments").await,
+        vec!["What a sunrise. Track two!".to_string()]
+    );
+
+    // The embed player on another site plays, and that site is the referrer.
+    let (outer, server) = embedding_site(format!(
+        "<!doctype html><html><head><title>A blog</title></head><body><h1>My blog</h1>\
+         <iframe src=\"{base}/embed/{id}\" width=\"480\" height=\"120\" allow=\"autoplay\"></iframe>\
+         <script>window.events=[];addEventListener('message',function(e){{\
+         if(e.data&&e.data.source==='cloudcast')window.events.push(e.data)}})</script></body></html>"
+    ))
+    .await;
+    let embedded = run_page("journeys.mjs", journey("embed", &[&outer]), &[]).await;
+    server.abort();
+    assert!(
+        embedded["beatsAcked"].as_u64().unwrap_or(0) >= 3,
+        "{embedded}"
+    );
+    for event in ["ready", "play", "progress", "pause", "duration"] {
+        assert!(
+            embedded["events"]
+                .as_array()
+                .is_some_and(|e| e.contains(&json!(event))),
+            "{event}: {embedded}"
+        );
+    }
+    assert!(
+        (embedded["duration"].as_f64().unwrap_or(0.0) - 40.0).abs() < 1.0,
+        "{embedded}"
+    );
+
+    // Every acknowledged beat reaches ClickHouse; the embed's carry its site.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let rows = sys
+            .clickhouse_rows(&format!(
+                "SELECT count() AS n FROM heartbeats WHERE cloudcast_id = '{id}' AND referrer_domain = 'localhost'"
+            ))
+            .await;
+        if rows.first().map(|r| ch_u64(&r["n"])).unwrap_or(0) >= 3 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the embed's beats in ClickHouse"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
+    // The DJ sees the plays and the embedding site on the statistics page.
+    let seen = run_page(
+        "journeys.mjs",
+        journey(
+            "stats",
+            &[
+                &base,
+                "dawn_dj",
+                password,
+                "/dawn_dj/first-light-session/stats",
+            ],
+        ),
+        &[],
+    )
+    .await;
+    assert!(
+        seen["plays"].as_u64().unwrap_or(0) >= 2,
+        "the DJ's, the listener's and the embed's: {seen}"
+    );
+    assert!(seen["listeners"].as_u64().unwrap_or(0) >= 2, "{seen}");
+    assert!(
+        seen["referrers"]
+            .as_array()
+            .is_some_and(|r| r.contains(&json!("localhost"))),
+        "{seen}"
+    );
+    assert_eq!(seen["trackRows"], 2, "each track's listeners: {seen}");
+    sys.stop().await;
+}
+
+/// `content` of the first `<meta property|name="{key}">` in raw HTML.
+fn meta(html: &str, key: &str) -> Option<String> {
+    for attr in ["property", "name"] {
+        let needle = format!("<meta {attr}=\"{key}\" content=\"");
+        if let Some(at) = html.find(&needle) {
+            let rest = &html[at + needle.len()..];
+            return rest.split('"').next().map(unescape);
+        }
+    }
+    None
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&#38;", "&")
+        .replace("&amp;", "&")
+        .replace("&#34;", "\"")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&#60;", "<")
+        .replace("&gt;", ">")
+        .replace("&#62;", ">")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_unfurl_embed_redirect_and_fail_as_pages() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let sys = TestSystem::start_with("web_pages", |c| c.http.web_dir = root.join("web")).await;
+    let token = sys.user("Unfurl_DJ").await;
+    let cc = sys.ready_cloudcast(&token, 4, "Harbour Lights").await;
+    let id = cc["id"].as_str().expect("id").to_string();
+    let (status, _) = json_of(
+        sys.http
+            .patch(sys.url(&format!("/api/v1/cloudcasts/{id}")))
+            .bearer_auth(&token)
+            .json(&json!({"description": "Ships & \"songs\" <live>\nfrom the quay."}))
+            .send()
+            .await
+            .expect("patch"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let raw = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+
+    // The cloudcast page: OpenGraph, Twitter's player card, oEmbed discovery.
+    let page_url = sys.url("/Unfurl_DJ/harbour-lights");
+    let resp = raw.get(&page_url).send().await.expect("page");
+    assert_eq!(resp.status(), 200);
+    assert!(
+        resp.headers()[reqwest::header::CONTENT_TYPE]
+            .to_str()
+            .unwrap_or("")
+            .starts_with("text/html")
+    );
+    let html = resp.text().await.expect("html");
+    assert_eq!(meta(&html, "og:title").as_deref(), Some("Harbour Lights"));
+    assert_eq!(meta(&html, "og:type").as_deref(), Some("music.song"));
+    assert_eq!(meta(&html, "og:url").as_deref(), Some(page_url.as_str()));
+    assert_eq!(
+        meta(&html, "og:description").as_deref(),
+        Some("Ships & \"songs\" <live> from the quay.")
+    );
+    let image = meta(&html, "og:image").expect("og:image");
+    assert!(image.starts_with(&sys.base), "{image}");
+    assert_eq!(raw.get(&image).send().await.expect("image").status(), 200);
+    assert_eq!(meta(&html, "twitter:card").as_deref(), Some("player"));
+    let player = meta(&html, "twitter:player").expect("twitter:player");
+    assert_eq!(player, sys.url(&format!("/embed/{id}")));
+    assert!(!html.contains("<live>"), "escaped in the page");
+    let discovery = "<link rel=\"alternate\" type=\"application/json+oembed\" href=\"";
+    let at = html.find(discovery).expect("oEmbed discovery link") + discovery.len();
+    let oembed_url = unescape(html[at..].split('"').next().expect("href"));
+    let (status, o) = json_of(raw.get(&oembed_url).send().await.expect("oembed")).await;
+    assert_eq!(status, 200, "{o}");
+    assert_eq!(o["type"], "rich");
+    assert_eq!(o["version"], "1.0");
+    assert_eq!(o["title"], "Harbour Lights");
+    assert_eq!(o["author_name"], "Unfurl_DJ");
+    assert_eq!(o["author_url"], sys.url("/Unfurl_DJ"));
+    let iframe = o["html"].as_str().expect("html");
+    assert!(iframe.contains(&format!("src=\"{}\"", player)), "{iframe}");
+    assert_eq!(
+        (o["width"].as_u64(), o["height"].as_u64()),
+        (Some(480), Some(120))
+    );
+    let (_, small) = json_of(
+        raw.get(format!("{oembed_url}&maxwidth=300&maxheight=80"))
+            .send()
+            .await
+            .expect("oembed small"),
+    )
+    .await;
+    assert_eq!(
+        (small["width"].as_u64(), small["height"].as_u64()),
+        (Some(300), Some(80))
+    );
+    assert!(
+        small["html"]
+            .as_str()
+            .unwrap_or("")
+            .contains("width=\"300\" height=\"80\"")
+    );
+    for (query, want) in [
+        (format!("url={}&format=xml", page_url), 501),
+        (
+            "url=https%3A%2F%2Felsewhere.example%2Fa%2Fb".to_string(),
+            404,
+        ),
+        ("url=not%20a%20url".to_string(), 400),
+        (format!("url={}", sys.url("/Unfurl_DJ/no-such-mix")), 404),
+    ] {
+        let resp = raw
+            .get(sys.url(&format!("/oembed?{query}")))
+            .send()
+            .await
+            .expect("oembed");
+        assert_eq!(resp.status(), want, "{query}");
+        let (_, body) = json_of(resp).await;
+        assert!(
+            body["error"]["code"].is_string(),
+            "JSON error for {query}: {body}"
+        );
+    }
+
+    // The embed page may be framed by anyone.
+    let resp = raw.get(&player).send().await.expect("embed");
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.headers()[reqwest::header::CONTENT_SECURITY_POLICY],
+        "frame-ancestors *"
+    );
+
+    // The profile unfurls too.
+    let html = raw
+        .get(sys.url("/Unfurl_DJ"))
+        .send()
+        .await
+        .expect("profile")
+        .text()
+        .await
+        .expect("html");
+    assert_eq!(meta(&html, "og:type").as_deref(), Some("profile"));
+    assert!(
+        html.contains("Harbour Lights"),
+        "the profile lists the cloudcast"
+    );
+
+    // Older and other spellings of an address: 301 to the one address.
+    for (from, to) in [
+        (
+            format!("/listen/{id}"),
+            "/Unfurl_DJ/harbour-lights".to_string(),
+        ),
+        ("/unfurl_dj".to_string(), "/Unfurl_DJ".to_string()),
+        (
+            "/UNFURL_DJ/harbour-lights".to_string(),
+            "/Unfurl_DJ/harbour-lights".to_string(),
+        ),
+    ] {
+        let resp = raw.get(sys.url(&from)).send().await.expect("redirect");
+        assert_eq!(resp.status(), 301, "{from}");
+        assert_eq!(
+            resp.headers()[reqwest::header::LOCATION],
+            to.as_str(),
+            "{from}"
+        );
+    }
+
+    // A private cloudcast is not there for anyone else, nor for oEmbed.
+    let (status, _) = json_of(
+        sys.http
+            .patch(sys.url(&format!("/api/v1/cloudcasts/{id}")))
+            .bearer_auth(&token)
+            .json(&json!({"visibility": "private"}))
+            .send()
+            .await
+            .expect("patch"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let resp = raw.get(&page_url).send().await.expect("private page");
+    assert_eq!(resp.status(), 404);
+    assert!(!resp.text().await.expect("html").contains("Harbour Lights"));
+    let (status, _) = json_of(raw.get(&oembed_url).send().await.expect("oembed")).await;
+    assert_eq!(status, 404);
+    let resp = raw.get(&player).send().await.expect("embed");
+    assert_eq!(resp.status(), 404);
+
+    // Errors: a page for people, JSON for machines.
+    let resp = raw
+        .get(sys.url("/no_such_person"))
+        .send()
+        .await
+        .expect("404");
+    assert_eq!(resp.status(), 404);
+    let page = resp.text().await.expect("html");
+    assert!(
+        page.starts_with("<!doctype html>") && page.contains("Not found"),
+        "{page}"
+    );
+    for path in ["/api/v1/no-such-route", "/api/v1/cloudcasts/not-a-uuid"] {
+        let resp = raw.get(sys.url(path)).send().await.expect("api 4xx");
+        assert!(resp.status().is_client_error(), "{path}");
+        let (_, body) = json_of(resp).await;
+        assert!(body["error"]["code"].is_string(), "{path}: {body}");
+    }
+    let resp = raw.post(sys.url("/sign-in")).send().await.expect("405");
+    assert_eq!(resp.status(), 405);
+    assert!(
+        resp.text().await.expect("html").contains("<html"),
+        "405 as a page"
+    );
+    let resp = raw
+        .get(sys.url("/verify-email?token=nonsense"))
+        .send()
+        .await
+        .expect("bad token");
+    assert!(resp.status().is_client_error());
+    assert!(resp.text().await.expect("html").contains("<html"));
+    sys.stop().await;
+}
+
+/// Every field a page can post is labelled and every button named: the
+/// raw HTML of the public pages, checked without a browser.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_control_on_the_pages_is_named() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let sys = TestSystem::start_with("web_named", |c| c.http.web_dir = root.join("web")).await;
+    let token = sys.user("named_dj").await;
+    let cc: Value = sys.ready_cloudcast(&token, 3, "Named Things").await;
+    let url = cc["url"].as_str().expect("url").to_string();
+    for path in [
+        "/",
+        "/sign-up",
+        "/sign-in",
+        "/search?q=named",
+        "/named_dj",
+        url.as_str(),
+        "/reset-password?token=x",
+    ] {
+        let html = sys
+            .http
+            .get(sys.url(path))
+            .send()
+            .await
+            .expect("page")
+            .text()
+            .await
+            .expect("html");
+        for (i, chunk) in html.split("<button").skip(1).enumerate() {
+            let tag = chunk.split('>').next().unwrap_or("");
+            let text = chunk
+                .split_once('>')
+                .map(|(_, rest)| rest.split("</button>").next().unwrap_or(""))
+                .unwrap_or("");
+            assert!(
+                tag.contains("aria-label=") || !text.trim().is_empty(),
+                "{path}: button {i} has no name: <button{tag}>"
+            );
+        }
+        for chunk in html
+            .split("<input")
+            .skip(1)
+            .chain(html.split("<textarea").skip(1))
+        {
+            let tag = chunk.split('>').next().unwrap_or("");
+            if tag.contains("type=\"hidden\"") {
+                continue;
+            }
+            let id = tag
+                .split("id=\"")
+                .nth(1)
+                .and_then(|s| s.split('"').next())
+                .unwrap_or_else(|| panic!("{path}: a field without an id: {tag}"));
+            assert!(
+                html.contains(&format!("for=\"{id}\"")) || tag.contains("aria-label="),
+                "{path}: field {id} has no label"
+            );
+        }
+    }
+    sys.stop().await;
+}

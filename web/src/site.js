@@ -1,0 +1,701 @@
+// The site's script: in-site navigation that swaps the page's <main> and
+// keeps the player bar (so a mix plays on while the listener browses),
+// the bar itself, and what each page does beyond what the server rendered
+// (favourite, follow, comment, sign up, search as you type, my mixes...).
+// Every page works without it for reading; it adds the doing.
+//
+// A page names itself in `main[data-page]`; a page with a bigger script of
+// its own (upload, dashboard, settings) names it in `main[data-script]`,
+// and that script runs again each time its page is shown.
+
+import { createPlayer } from './player.js'
+import { Waveform } from './waveform.js'
+import { TOKEN_KEY, api, errorMessage, forget } from './session.js'
+
+const $ = (id) => document.getElementById(id)
+
+// ---------------------------------------------------------------------------
+// The player bar
+// ---------------------------------------------------------------------------
+
+const bar = $('player-bar')
+const player = createPlayer(
+  { audio: $('audio'), play: $('play'), currentTime: $('current-time'), duration: $('duration'), message: $('error') },
+  { batchSecs: document.body.dataset.beatBatchSecs },
+)
+window.cloudcastPlayer = player.state
+window.cloudcastSite = { player, navigate: (href) => navigate(href, { push: true }), navigations: 0 }
+
+const barWave = new Waveform($('bar-waveform'), {
+  onSeek: (s) => player.seek(s),
+  duration: () => player.duration(),
+  position: () => player.position(),
+})
+
+player.on('load', (cc) => {
+  bar.hidden = false
+  const title = $('now-title')
+  title.textContent = cc.title || 'Untitled mix'
+  title.href = cc.url || `/listen/${cc.id}`
+  const owner = $('now-owner')
+  owner.textContent = cc.owner || ''
+  owner.href = `/${cc.owner}`
+  const slider = $('bar-waveform')
+  slider.setAttribute('aria-valuemax', String(Math.round(player.duration())))
+  barWave.load(cc.peaks_url)
+})
+
+player.on('progress', (t) => {
+  barWave.schedule()
+  const slider = $('bar-waveform')
+  slider.setAttribute('aria-valuenow', String(Math.floor(t)))
+  slider.setAttribute('aria-valuetext', `${player.formatTime(t)} of ${player.formatTime(player.duration())}`)
+})
+
+/** Plays `id` in the bar: toggles it when it is the one loaded. */
+function playInBar(id, at) {
+  if (player.state.cloudcastId === id && player.state.state !== 'error') {
+    if (at !== undefined) {
+      player.seek(at)
+      if (player.paused()) player.play()
+    } else player.toggle()
+    return
+  }
+  player.load(id, { autoplay: true, at })
+}
+
+// Any "play" button on a card.
+document.addEventListener('click', (e) => {
+  const b = e.target.closest('[data-play]')
+  if (!b) return
+  e.preventDefault()
+  playInBar(b.dataset.play)
+})
+
+// ---------------------------------------------------------------------------
+// In-site navigation
+// ---------------------------------------------------------------------------
+
+const NO_SWAP = ['/api/', '/stream/', '/assets/', '/embed/', '/oembed']
+
+function swappable(url) {
+  return url.origin === location.origin && !NO_SWAP.some((p) => url.pathname.startsWith(p))
+}
+
+let navigating = 0
+
+async function navigate(href, { push }) {
+  const token = ++navigating
+  let res
+  try {
+    res = await fetch(href, { headers: { Accept: 'text/html' }, credentials: 'same-origin' })
+  } catch {
+    location.href = href // offline or refused: let the browser say so
+    return
+  }
+  const type = res.headers.get('Content-Type') || ''
+  if (!type.startsWith('text/html')) {
+    location.href = href
+    return
+  }
+  const html = await res.text()
+  if (token !== navigating) return // a later click won
+  const doc = new DOMParser().parseFromString(html, 'text/html')
+  const main = doc.getElementById('content')
+  if (!main) {
+    location.href = href
+    return
+  }
+  unmount()
+  $('content').replaceWith(document.adoptNode(main))
+  const header = doc.querySelector('header.site')
+  if (header) document.querySelector('header.site').replaceWith(document.adoptNode(header))
+  document.title = doc.title
+  const url = new URL(res.url || href, location.href)
+  const hash = new URL(href, location.href).hash
+  if (push) history.pushState({ cloudcast: true }, '', url.pathname + url.search + hash)
+  else if (url.href !== location.href) history.replaceState({ cloudcast: true }, '', url.pathname + url.search + hash)
+  const target = hash && document.getElementById(hash.slice(1))
+  if (target) target.scrollIntoView()
+  else window.scrollTo(0, 0)
+  $('content').focus({ preventScroll: true })
+  window.cloudcastSite.navigations++
+  mount()
+}
+
+document.addEventListener('click', (e) => {
+  if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return
+  const a = e.target.closest('a[href]')
+  if (!a || (a.target && a.target !== '_self') || a.hasAttribute('download') || 'noSwap' in a.dataset) return
+  const url = new URL(a.href, location.href)
+  if (!swappable(url)) return
+  // A link to a place on this page.
+  if (url.pathname === location.pathname && url.search === location.search && url.hash) return
+  e.preventDefault()
+  navigate(url.href, { push: true })
+})
+
+document.addEventListener('submit', (e) => {
+  const form = e.target
+  if (e.defaultPrevented || (form.method || 'get').toLowerCase() !== 'get' || !form.action) return
+  const url = new URL(form.action, location.href)
+  if (!swappable(url)) return
+  e.preventDefault()
+  url.search = new URLSearchParams(new FormData(form)).toString()
+  navigate(url.href, { push: true })
+})
+
+window.addEventListener('popstate', () => navigate(location.href, { push: false }))
+
+// ---------------------------------------------------------------------------
+// Pages
+// ---------------------------------------------------------------------------
+
+let cleanups = []
+
+function unmount() {
+  for (const fn of cleanups) fn()
+  cleanups = []
+}
+
+function mount() {
+  const main = $('content')
+  wireHeader()
+  const page = PAGES[main.dataset.page]
+  if (page) page(main)
+  if (main.dataset.script) {
+    const s = document.createElement('script')
+    s.src = main.dataset.script
+    main.append(s) // runs each time the page is shown
+  }
+  document.body.dataset.ready = 'true'
+}
+
+function say(el, text, kind = 'info') {
+  if (!el) return
+  el.textContent = text
+  el.dataset.kind = kind
+}
+
+/** An action that needs an account: a 401 says how to get one. */
+async function signedIn(fn, messageEl) {
+  try {
+    return await fn()
+  } catch (err) {
+    if (err.status === 401) {
+      messageEl.replaceChildren(
+        'Sign in to do that: ',
+        link('/sign-in?next=' + encodeURIComponent(location.pathname + location.search), 'sign in'),
+        ' or ',
+        link('/sign-up', 'sign up'),
+        '.',
+      )
+      messageEl.dataset.kind = 'error'
+    } else say(messageEl, err.message, 'error')
+    return undefined
+  }
+}
+
+function link(href, text) {
+  const a = document.createElement('a')
+  a.href = href
+  a.textContent = text
+  return a
+}
+
+/** A toggle button backed by PUT (on) and DELETE (off). */
+function toggleButton(button, path, messageEl, { on, off }) {
+  if (!button) return
+  button.addEventListener('click', async () => {
+    const pressed = button.getAttribute('aria-pressed') === 'true'
+    const done = await signedIn(() => api(pressed ? 'DELETE' : 'PUT', path).then(() => true), messageEl)
+    if (!done) return
+    button.setAttribute('aria-pressed', String(!pressed))
+    const n = button.querySelector('.n')
+    if (n) n.textContent = String(Math.max(0, Number(n.textContent) + (pressed ? -1 : 1)))
+    say(messageEl, pressed ? off : on)
+  })
+}
+
+function wireHeader() {
+  const out = $('sign-out')
+  if (out && !out.dataset.wired) {
+    out.dataset.wired = 'true'
+    out.addEventListener('click', async () => {
+      try {
+        await api('DELETE', '/api/v1/sessions')
+      } catch {
+        // signed out already
+      }
+      forget()
+      navigate('/', { push: true })
+    })
+  }
+  wireSuggestions()
+}
+
+// Search as you type: the first few cloudcasts and people, as links.
+function wireSuggestions() {
+  const input = $('site-search')
+  const list = $('search-suggestions')
+  if (!input || input.dataset.wired) return
+  input.dataset.wired = 'true'
+  let timer = null
+  let asked = 0
+  const hide = () => {
+    list.hidden = true
+    input.setAttribute('aria-expanded', 'false')
+  }
+  input.addEventListener('input', () => {
+    clearTimeout(timer)
+    const q = input.value.trim()
+    if (q.length < 2) return hide()
+    timer = setTimeout(async () => {
+      const n = ++asked
+      let r
+      try {
+        r = await api('GET', `/api/v1/search?q=${encodeURIComponent(q)}&limit=5`)
+      } catch {
+        return hide()
+      }
+      if (n !== asked) return
+      const items = [
+        ...(r.cloudcasts || []).map((c) => [c.url, `${c.title} · ${c.owner}`]),
+        ...(r.users || []).map((u) => [u.url, `@${u.username}`]),
+        ...(r.tags || []).map((t) => [t.url, `#${t.tag}`]),
+      ]
+      list.replaceChildren(
+        ...items.map(([href, text]) => {
+          const li = document.createElement('li')
+          li.setAttribute('role', 'option')
+          li.append(link(href, text))
+          return li
+        }),
+      )
+      list.hidden = items.length === 0
+      input.setAttribute('aria-expanded', String(items.length > 0))
+    }, 150)
+  })
+  input.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape') hide()
+    if (e.key === 'ArrowDown' && !list.hidden) {
+      const first = list.querySelector('a')
+      if (first) {
+        e.preventDefault()
+        first.focus()
+      }
+    }
+  })
+  list.addEventListener('click', hide)
+  document.addEventListener('click', (e) => {
+    if (!e.target.closest('form.search')) hide()
+  })
+}
+
+function cloudcastPage(main) {
+  const article = main.querySelector('article[data-cloudcast]')
+  if (!article) return
+  const id = article.dataset.cloudcast
+  const durationS = Number(article.dataset.durationMs) / 1000
+  const mine = () => player.state.cloudcastId === id
+  const message = $('action-message')
+  const bigPlay = $('play-this')
+  const pageTime = $('page-time')
+  const canvas = $('waveform')
+  const wave = new Waveform(canvas, {
+    onSeek: (s) => playInBar(id, s),
+    duration: () => durationS,
+    position: () => (mine() ? player.position() : 0),
+  })
+  wave.load(article.dataset.peaks)
+  const tracks = [...main.querySelectorAll('#tracklist li[data-start-ms]')]
+  tracks.forEach((li) =>
+    li.querySelector('button').addEventListener('click', () => playInBar(id, Number(li.dataset.startMs) / 1000)),
+  )
+  let current = -1
+  const onProgress = (t) => {
+    if (!mine()) return
+    wave.schedule()
+    pageTime.textContent = player.formatTime(t)
+    canvas.setAttribute('aria-valuenow', String(Math.floor(t)))
+    canvas.setAttribute('aria-valuetext', player.formatTime(t))
+    let index = -1
+    for (let i = 0; i < tracks.length && Number(tracks[i].dataset.startMs) <= t * 1000; i++) index = i
+    if (index !== current) {
+      if (tracks[current]) tracks[current].classList.remove('current'), tracks[current].removeAttribute('aria-current')
+      if (tracks[index]) tracks[index].classList.add('current'), tracks[index].setAttribute('aria-current', 'true')
+      current = index
+    }
+  }
+  const onState = (s) => {
+    if (!bigPlay) return
+    const playing = mine() && (s === 'playing' || s === 'buffering')
+    bigPlay.textContent = playing ? 'Pause' : 'Play'
+    bigPlay.setAttribute('aria-label', `${playing ? 'Pause' : 'Play'} ${$('title').textContent}`)
+  }
+  if (bigPlay) bigPlay.addEventListener('click', () => playInBar(id))
+  player.on('progress', onProgress)
+  player.on('state', onState)
+  onState(player.state.state)
+  if (mine()) onProgress(player.position())
+  cleanups.push(() => {
+    player.off('progress', onProgress)
+    player.off('state', onState)
+    wave.destroy()
+  })
+
+  toggleButton($('favourite'), `/api/v1/cloudcasts/${id}/favourite`, message, { on: 'Added to your favourites.', off: 'Removed from your favourites.' })
+  toggleButton($('repost'), `/api/v1/cloudcasts/${id}/repost`, message, { on: 'Reposted to your followers.', off: 'Repost taken back.' })
+  toggleButton($('listen-later'), `/api/v1/cloudcasts/${id}/listen-later`, message, { on: 'Saved to listen later.', off: 'No longer saved.' })
+  const follow = $('follow')
+  if (follow) {
+    toggleButton(follow, `/api/v1/users/${encodeURIComponent(follow.dataset.follow)}/follow`, message, {
+      on: `You follow ${follow.dataset.follow}.`,
+      off: `You no longer follow ${follow.dataset.follow}.`,
+    })
+  }
+  const share = $('share')
+  share.addEventListener('click', () => {
+    const box = $('share-box')
+    box.hidden = !box.hidden
+    share.setAttribute('aria-expanded', String(!box.hidden))
+    if (!box.hidden) $('share-url').select()
+  })
+  const form = $('comment-form')
+  if (form) {
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault()
+      const body = $('comment-body').value.trim()
+      if (!body) return say(message, 'Write something first.', 'error')
+      const c = await signedIn(() => api('POST', `/api/v1/cloudcasts/${id}/comments`, { body }), message)
+      if (!c) return
+      $('comment-body').value = ''
+      if (c.status === 'visible') {
+        const li = document.createElement('li')
+        li.dataset.comment = c.id
+        const who = document.createElement('p')
+        who.append(link(`/${c.author}`, c.author))
+        const text = document.createElement('p')
+        text.textContent = c.body
+        li.append(who, text)
+        $('comment-list').append(li)
+        say(message, 'Comment posted.')
+      } else say(message, 'Thanks: your comment waits for a moderator.')
+    })
+  }
+  $('comment-list').addEventListener('click', async (e) => {
+    const b = e.target.closest('[data-report]')
+    if (!b) return
+    const reason = window.prompt('Why should a moderator look at this comment?', 'spam')
+    if (!reason) return
+    const done = await signedIn(() => api('POST', `/api/v1/comments/${b.dataset.report}/report`, { reason }).then(() => true), message)
+    if (done) {
+      b.disabled = true
+      say(message, 'Reported: a moderator will look at it.')
+    }
+  })
+}
+
+function profilePage(main) {
+  const follow = main.querySelector('#follow')
+  if (!follow) return
+  const message = document.createElement('p')
+  message.className = 'message'
+  message.setAttribute('role', 'status')
+  follow.after(message)
+  const user = follow.dataset.follow
+  toggleButton(follow, `/api/v1/users/${encodeURIComponent(user)}/follow`, message, {
+    on: `You follow ${user}.`,
+    off: `You no longer follow ${user}.`,
+  })
+}
+
+function saveSession(session, login) {
+  // The pages' scripts (upload, settings, dashboard) send it as a bearer token.
+  localStorage.setItem(TOKEN_KEY, JSON.stringify({ token: session.token, expires_at: session.expires_at, login }))
+}
+
+function signUpPage() {
+  const form = $('signup-form')
+  const message = $('signup-message')
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault()
+    const body = {
+      username: $('su-username').value.trim(),
+      email: $('su-email').value.trim(),
+      password: $('su-password').value,
+      birth_date: $('su-birth').value,
+    }
+    if (!body.username || !body.email || !body.password || !body.birth_date) {
+      return say(message, 'Please fill in every field.', 'error')
+    }
+    $('signup').disabled = true
+    try {
+      const created = await api('POST', '/api/v1/accounts', body)
+      const session = await api('POST', '/api/v1/sessions', { login: body.username, password: body.password })
+      saveSession(session, body.username)
+      const parts = [`Welcome, ${created.username}! We sent a link to ${body.email}: open it to confirm your address.`]
+      if (created.parental_advice) parts.push(created.parental_advice)
+      form.replaceWith(Object.assign(document.createElement('div'), { id: 'signup-done' }))
+      const done = $('signup-done')
+      for (const p of parts) done.append(Object.assign(document.createElement('p'), { textContent: p }))
+      done.append(link('/upload', 'Upload your first mix'))
+      done.setAttribute('role', 'status')
+      document.body.dataset.signedUp = created.is_minor ? 'minor' : 'adult'
+    } catch (err) {
+      $('signup').disabled = false
+      if (err.code === 'under_13') {
+        say(message, 'Sorry: you must be 13 or older to use Cloudcast. Nothing you entered has been stored.', 'error')
+      } else say(message, err.message, 'error')
+    }
+  })
+}
+
+function signInPage() {
+  const form = $('site-signin-form')
+  const message = $('signin-message')
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault()
+    const login = $('si-login').value.trim()
+    try {
+      const session = await api('POST', '/api/v1/sessions', { login, password: $('si-password').value })
+      saveSession(session, login)
+      navigate(form.dataset.next || '/', { push: true })
+    } catch (err) {
+      say(message, err.message, 'error')
+    }
+  })
+  $('reset-request-form').addEventListener('submit', async (e) => {
+    e.preventDefault()
+    const m = $('reset-request-message')
+    try {
+      await api('POST', '/api/v1/accounts/password-reset', { login: $('rr-login').value.trim() })
+      say(m, 'If an account matches, a link to choose a new password is on its way.')
+    } catch (err) {
+      say(m, err.message, 'error')
+    }
+  })
+}
+
+function resetPage() {
+  const form = $('reset-form')
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault()
+    const m = $('reset-message')
+    try {
+      await api('POST', '/api/v1/accounts/password-reset/confirm', { token: form.dataset.token, password: $('rp-password').value })
+      m.replaceChildren('Your password is changed. ', link('/sign-in', 'Sign in'))
+      m.dataset.kind = 'info'
+    } catch (err) {
+      say(m, err.message, 'error')
+    }
+  })
+}
+
+// My mixes: edit, delete, retry, and live progress while processing.
+function mixesPage(main) {
+  const list = main.querySelector('#mix-list')
+  if (!list) return
+  const message = $('mixes-message')
+  const poll = setInterval(async () => {
+    for (const li of list.querySelectorAll('li[data-status=processing], li[data-status=uploading]')) {
+      try {
+        const cc = await api('GET', `/api/v1/cloudcasts/${li.dataset.mix}`)
+        li.dataset.status = cc.status
+        li.querySelector('.mix-status').textContent =
+          cc.status === 'processing' && Number.isFinite(cc.progress) ? `processing, ${cc.progress}%` : `${cc.status}, ${cc.visibility}`
+      } catch {
+        // the next round asks again
+      }
+    }
+  }, 2000)
+  cleanups.push(() => clearInterval(poll))
+  list.addEventListener('click', async (e) => {
+    const li = e.target.closest('li[data-mix]')
+    if (!li) return
+    const id = li.dataset.mix
+    if (e.target.closest('[data-delete]')) {
+      if (!window.confirm('Delete this mix for good? Its plays and comments go with it.')) return
+      try {
+        await api('DELETE', `/api/v1/cloudcasts/${id}`)
+        li.remove()
+        say(message, 'Deleted.')
+      } catch (err) {
+        say(message, err.message, 'error')
+      }
+    } else if (e.target.closest('[data-retry]')) {
+      try {
+        await api('POST', `/api/v1/cloudcasts/${id}/retry`)
+        li.dataset.status = 'processing'
+        li.querySelector('.mix-status').textContent = 'processing'
+        e.target.closest('[data-retry]').remove()
+      } catch (err) {
+        say(message, err.message, 'error')
+      }
+    } else if (e.target.closest('[data-edit]')) {
+      const button = e.target.closest('[data-edit]')
+      const form = li.querySelector('form.mix-form')
+      if (!form.hidden) {
+        form.hidden = true
+        button.setAttribute('aria-expanded', 'false')
+        return
+      }
+      try {
+        fillEditForm(form, await api('GET', `/api/v1/cloudcasts/${id}`), li)
+        form.hidden = false
+        button.setAttribute('aria-expanded', 'true')
+      } catch (err) {
+        say(message, err.message, 'error')
+      }
+    }
+  })
+  const hash = location.hash.match(/^#edit-(.+)$/)
+  if (hash) {
+    const button = $(`edit-${hash[1]}`)?.querySelector('[data-edit]')
+    if (button) button.click()
+  }
+}
+
+const pad = (n) => String(n).padStart(2, '0')
+
+function field(form, id, label, input) {
+  input.id = id
+  const l = document.createElement('label')
+  l.htmlFor = id
+  l.textContent = label
+  form.append(l, input)
+  return input
+}
+
+function el(tag, props = {}) {
+  return Object.assign(document.createElement(tag), props)
+}
+
+/** Tracklist as text: one `mm:ss Artist – Title` (or `h:mm:ss`) per line. */
+function tracksToText(tracks) {
+  return tracks
+    .map((t) => {
+      const s = Math.floor(t.start_ms / 1000)
+      const at = s >= 3600 ? `${Math.floor(s / 3600)}:${pad(Math.floor((s % 3600) / 60))}:${pad(s % 60)}` : `${pad(Math.floor(s / 60))}:${pad(s % 60)}`
+      return `${at} ${t.artist} – ${t.title}`
+    })
+    .join('\n')
+}
+
+function textToTracks(text) {
+  const out = []
+  for (const [n, line] of text.split('\n').entries()) {
+    if (!line.trim()) continue
+    const m = line.trim().match(/^(?:(\d+):)?(\d{1,2}):(\d{2})\s+(.*?)\s+[–-]\s+(.*)$/)
+    if (!m) throw new Error(`Tracklist line ${n + 1}: write it as "mm:ss Artist – Title".`)
+    const s = Number(m[1] || 0) * 3600 + Number(m[2]) * 60 + Number(m[3])
+    out.push({ start_ms: s * 1000, artist: m[4], title: m[5] })
+  }
+  return out
+}
+
+function fillEditForm(form, cc, li) {
+  form.replaceChildren()
+  const id = cc.id
+  const title = field(form, `t-${id}`, 'Title', el('input', { type: 'text', maxLength: 200, value: cc.title }))
+  const description = field(form, `d-${id}`, 'Description', el('textarea', { rows: 3, value: cc.description || '' }))
+  const tags = field(form, `g-${id}`, 'Tags (comma separated)', el('input', { type: 'text', value: (cc.tags || []).join(', ') }))
+  const tracklist = field(form, `k-${id}`, 'Tracklist (one "mm:ss Artist – Title" per line)', el('textarea', { rows: 5, value: tracksToText(cc.tracklist || []) }))
+  const visibility = field(form, `v-${id}`, 'Who can listen', el('select'))
+  for (const [v, text] of [['public', 'Everyone (public)'], ['unlisted', 'Anyone with the link (unlisted)'], ['private', 'Only me (private)']]) {
+    visibility.append(el('option', { value: v, textContent: text, selected: cc.visibility === v }))
+  }
+  const publishAt = field(form, `p-${id}`, 'Publish at (empty: now)', el('input', { type: 'datetime-local' }))
+  if (cc.publish_at) {
+    const d = new Date(cc.publish_at)
+    publishAt.value = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`
+  }
+  const cover = field(form, `c-${id}`, 'Cover picture (JPEG, PNG or WebP)', el('input', { type: 'file', accept: 'image/jpeg,image/png,image/webp' }))
+  const save = el('button', { type: 'submit', textContent: 'Save' })
+  const status = el('p', { className: 'message' })
+  status.setAttribute('role', 'status')
+  form.append(save, status)
+  form.onsubmit = async (e) => {
+    e.preventDefault()
+    try {
+      const update = {
+        title: title.value.trim(),
+        description: description.value,
+        tags: tags.value.split(',').map((t) => t.trim()).filter(Boolean),
+        tracklist: textToTracks(tracklist.value),
+        visibility: visibility.value,
+        publish_at: publishAt.value ? new Date(publishAt.value).toISOString() : null,
+      }
+      const saved = await api('PATCH', `/api/v1/cloudcasts/${id}`, update)
+      if (cover.files[0]) {
+        const res = await fetch(`/api/v1/cloudcasts/${id}/picture`, {
+          method: 'PUT',
+          headers: { 'Content-Type': cover.files[0].type },
+          body: cover.files[0],
+          credentials: 'same-origin',
+        })
+        if (!res.ok) throw new Error(errorMessage(await res.text(), `The cover was refused (HTTP ${res.status}).`))
+      }
+      const a = li.querySelector('a')
+      a.textContent = saved.title
+      a.href = saved.url
+      say(status, 'Saved.')
+    } catch (err) {
+      say(status, err.message, 'error')
+    }
+  }
+}
+
+function moderationPage() {
+  const list = $('moderation-list')
+  const message = $('moderation-message')
+  const load = async () => {
+    let page
+    try {
+      page = await api('GET', '/api/v1/admin/comments')
+    } catch (err) {
+      return say(message, err.message, 'error')
+    }
+    const items = page.comments || []
+    if (!items.length) say(message, 'The queue is empty.')
+    list.replaceChildren(
+      ...items.map((c) => {
+        const li = el('li')
+        li.dataset.comment = c.id
+        li.append(el('p', { textContent: `${c.author}: ${c.body}` }))
+        const reports = (c.reports || []).map((r) => r.reason).join('; ')
+        li.append(el('p', { className: 'muted', textContent: `${c.status}${reports ? ` · reported: ${reports}` : ''}` }))
+        const approve = el('button', { type: 'button', textContent: 'Approve' })
+        approve.setAttribute('aria-label', `Approve the comment by ${c.author}`)
+        const remove = el('button', { type: 'button', className: 'danger', textContent: 'Remove' })
+        remove.setAttribute('aria-label', `Remove the comment by ${c.author}`)
+        approve.onclick = () => act('POST', `/api/v1/admin/comments/${c.id}/approve`, li)
+        remove.onclick = () => act('DELETE', `/api/v1/admin/comments/${c.id}`, li)
+        li.append(approve, ' ', remove)
+        return li
+      }),
+    )
+  }
+  const act = async (method, path, li) => {
+    try {
+      await api(method, path)
+      li.remove()
+    } catch (err) {
+      say(message, err.message, 'error')
+    }
+  }
+  load()
+}
+
+const PAGES = {
+  cloudcast: cloudcastPage,
+  profile: profilePage,
+  'sign-up': signUpPage,
+  'sign-in': signInPage,
+  'reset-password': resetPage,
+  upload: mixesPage,
+  moderation: moderationPage,
+}
+
+if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', mount)
+else mount()

@@ -1,0 +1,247 @@
+#!/usr/bin/env node
+// The web product's journeys in headless Chromium, on the real system. One
+// journey per run; the Rust test (tests/it/web_site.rs) strings them
+// together and checks the stores in between (mail, PostgreSQL, ClickHouse).
+//
+//   node web/tests/journeys.mjs signup   BASE USERNAME EMAIL PASSWORD BIRTH_DATE
+//   node web/tests/journeys.mjs dj       BASE VERIFY_LINK USERNAME PASSWORD MIX_FILE
+//   node web/tests/journeys.mjs listener BASE USERNAME PASSWORD QUERY
+//   node web/tests/journeys.mjs stats    BASE USERNAME PASSWORD STATS_PATH
+//   node web/tests/journeys.mjs embed    OUTER_PAGE_URL
+//
+// Each prints one line of JSON with what it saw. Env: SHOTS=folder saves a
+// screenshot of each main page there; TIMEOUT_MS bounds each wait.
+
+import { launch } from './browser.mjs'
+
+const TIMEOUT = Number(process.env.TIMEOUT_MS || 60_000)
+const SHOTS = process.env.SHOTS
+
+function fail(message) {
+  const err = new Error(message)
+  err.expected = true
+  throw err
+}
+
+async function shot(page, name) {
+  if (SHOTS) await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: false })
+}
+
+const player = (page) =>
+  page.evaluate(() => {
+    const a = document.getElementById('audio')
+    return { ...window.cloudcastPlayer, lastBeat: undefined, currentTime: a.currentTime, paused: a.paused }
+  })
+
+async function until(page, what, fn, arg) {
+  try {
+    await page.waitForFunction(fn, arg, { timeout: TIMEOUT, polling: 200 })
+  } catch {
+    const p = await player(page).catch(() => null)
+    const msg = await page.locator('[role=alert], [role=status]').allTextContents().catch(() => [])
+    fail(`timed out waiting for ${what} at ${page.url()}; player ${JSON.stringify(p)}; messages ${JSON.stringify(msg)}`)
+  }
+}
+
+/** Signs in through the site's own form; lands on `/` (or `next`). */
+async function signIn(page, base, login, password) {
+  await page.goto(`${base}/`)
+  await page.click('header.site a[href="/sign-in"]')
+  await page.waitForSelector('#site-signin-form')
+  await page.fill('#si-login', login)
+  await page.fill('#si-password', password)
+  await page.click('#site-signin')
+  await until(page, 'the header to show the signed-in user', () => !!document.getElementById('nav-me'))
+}
+
+async function signup(page, [base, username, email, password, birth]) {
+  await page.goto(`${base}/`)
+  await page.click('header.site a[href="/sign-up"]')
+  await page.waitForSelector('#signup-form')
+  await page.fill('#su-username', username)
+  await page.fill('#su-email', email)
+  await page.fill('#su-password', password)
+  await page.fill('#su-birth', birth)
+  await page.click('#signup')
+  await until(
+    page,
+    'the sign-up to answer',
+    () => !!document.getElementById('signup-done') || (document.getElementById('signup-message')?.textContent || '') !== '',
+  )
+  await shot(page, `signup-${username}`)
+  const done = await page.locator('#signup-done').textContent().catch(() => null)
+  const message = (await page.locator('#signup-message').textContent().catch(() => '')) || ''
+  return { created: done !== null, done, message, signedUp: await page.evaluate(() => document.body.dataset.signedUp || null) }
+}
+
+async function dj(page, [base, verifyLink, username, password, mixFile]) {
+  if (verifyLink !== '-') {
+    await page.goto(verifyLink)
+    const verified = (await page.textContent('#page-message')).trim()
+    if (!verified.includes('confirmed')) fail(`the verification page said: ${verified}`)
+  }
+  await signIn(page, base, username, password)
+  await page.click('header.site a[href="/upload"]')
+  await page.waitForSelector('#upload-section:not([hidden])', { timeout: TIMEOUT })
+  await page.setInputFiles('#file', mixFile)
+  await page.fill('#title', 'First light')
+  await page.click('#start')
+  // Watch the progress: the upload's, then the transcoding's, as the page shows them.
+  const seen = new Set()
+  const deadline = Date.now() + 4 * TIMEOUT
+  for (;;) {
+    const s = await page.evaluate(() => ({ ...window.cloudcastUpload }))
+    const text = (await page.textContent('#cloudcast-status').catch(() => '')) || ''
+    if (text.trim()) seen.add(text.trim().replace(/\d+%/, 'N%'))
+    if (s.state === 'error') fail(`the upload failed: ${s.error}`)
+    if (s.cloudcastStatus === 'ready') break
+    if (Date.now() > deadline) fail(`the mix did not become ready: ${JSON.stringify(s)}`)
+    await page.waitForTimeout(250)
+  }
+  const id = await page.evaluate(() => window.cloudcastUpload.cloudcastId)
+  await shot(page, 'upload')
+  // My mixes, through the site's own link: edit the new mix.
+  await page.click('header.site a[href="/upload"]')
+  await page.waitForSelector(`#edit-${id} [data-edit]`)
+  await page.click(`#edit-${id} [data-edit]`)
+  await page.waitForSelector(`#t-${id}`)
+  await page.fill(`#t-${id}`, 'First Light Session')
+  await page.fill(`#g-${id}`, 'deep-house, sunrise')
+  await page.fill(`#k-${id}`, '00:00 Opening – Warm-up\n00:20 Closing – Last light')
+  await page.fill(`#d-${id}`, 'Recorded at dawn.')
+  await page.click(`#form-${id} button[type=submit]`)
+  await until(page, 'the edit to be saved', (id) => document.querySelector(`#form-${id} .message`)?.textContent === 'Saved.', id)
+  await shot(page, 'my-mixes')
+  await page.click(`#edit-${id} a`)
+  await page.waitForSelector('#play-this')
+  const title = (await page.textContent('#title')).trim()
+  const tracks = await page.locator('#tracklist li').count()
+  await page.click('#play-this')
+  await until(page, 'the DJ to hear two acknowledged beats', () => window.cloudcastPlayer.beatsAcked >= 2)
+  await shot(page, 'cloudcast')
+  return { id, url: new URL(page.url()).pathname, title, tracks, progress: [...seen] }
+}
+
+async function listener(page, [base, username, password, query]) {
+  await signIn(page, base, username, password)
+  // Search as you type, then the full results.
+  await page.click('#site-search')
+  await page.keyboard.type(query, { delay: 40 })
+  await page.waitForSelector('#search-suggestions:not([hidden]) a', { timeout: TIMEOUT })
+  const suggestions = await page.locator('#search-suggestions a').allTextContents()
+  await page.keyboard.press('Enter')
+  await page.waitForSelector('main[data-page=search] .card-title')
+  await shot(page, 'search')
+  await page.click('main .card-title')
+  await page.waitForSelector('#play-this')
+  const path = new URL(page.url()).pathname
+  for (const b of ['#follow', '#favourite', '#repost']) {
+    await page.click(b)
+    await until(page, `${b} to be pressed`, (b) => document.querySelector(b).getAttribute('aria-pressed') === 'true', b)
+  }
+  await page.fill('#comment-body', 'What a sunrise. Track two!')
+  await page.click('#comment-send')
+  await until(page, 'the comment to show', () => document.getElementById('comment-list').textContent.includes('What a sunrise'))
+  await page.click('#play-this')
+  await until(page, 'playback with an acknowledged beat', () => window.cloudcastPlayer.beatsAcked >= 1 && window.cloudcastPlayer.state === 'playing')
+  // Browse away while it plays: the bar and its audio element stay.
+  await page.evaluate(() => {
+    window.__audio = document.getElementById('audio')
+  })
+  const before = await player(page)
+  await page.click('#owner')
+  await page.waitForSelector('#profile-name')
+  await page.waitForTimeout(2500)
+  const during = await player(page)
+  const sameAudio = await page.evaluate(() => window.__audio === document.getElementById('audio'))
+  await shot(page, 'profile')
+  await page.goBack()
+  await page.waitForSelector('#play-this')
+  const backPath = new URL(page.url()).pathname
+  await until(page, 'beats after browsing', (n) => window.cloudcastPlayer.beatsAcked > n, before.beatsAcked)
+  const after = await player(page)
+  return {
+    suggestions,
+    path,
+    backPath,
+    sameAudio,
+    playedOn: during.currentTime > before.currentTime + 1 && !during.paused,
+    fullLoads: await page.evaluate(() => performance.getEntriesByType('navigation').length),
+    navigations: await page.evaluate(() => window.cloudcastSite.navigations),
+    beatsAcked: after.beatsAcked,
+  }
+}
+
+async function stats(page, [base, username, password, statsPath]) {
+  await signIn(page, base, username, password)
+  await page.goto(`${base}${statsPath}`)
+  await page.waitForSelector('#stat-plays')
+  await shot(page, 'stats')
+  const text = async (sel) => ((await page.textContent(sel).catch(() => '')) || '').trim()
+  return {
+    plays: Number(await text('#stat-plays')),
+    listeners: Number(await text('#stat-listeners')),
+    referrers: await page.locator('#referrers td:first-child').allTextContents(),
+    trackRows: await page.locator('#track-retention tbody tr').count(),
+  }
+}
+
+async function embed(page, [outer]) {
+  await page.goto(outer)
+  const frame = page.frameLocator('iframe')
+  await frame.locator('body[data-ready=true]').waitFor({ timeout: TIMEOUT })
+  // Drive it as the embedding site would: through postMessage.
+  await page.evaluate(() => document.querySelector('iframe').contentWindow.postMessage({ method: 'play' }, '*'))
+  const handle = page.frames().find((f) => f !== page.mainFrame())
+  try {
+    await handle.waitForFunction(() => window.cloudcastPlayer.beatsAcked >= 3, null, { timeout: TIMEOUT, polling: 200 })
+  } catch {
+    fail(`the embed did not play: ${JSON.stringify(await handle.evaluate(() => window.cloudcastPlayer))}`)
+  }
+  await page.evaluate(() => document.querySelector('iframe').contentWindow.postMessage({ method: 'getDuration', id: 7 }, '*'))
+  await page.evaluate(() => document.querySelector('iframe').contentWindow.postMessage({ method: 'pause' }, '*'))
+  await page.waitForFunction(() => window.events.some((e) => e.event === 'pause') && window.events.some((e) => e.event === 'duration'), null, { timeout: TIMEOUT })
+  await shot(page, 'embed')
+  const events = await page.evaluate(() => window.events)
+  return {
+    beatsAcked: await handle.evaluate(() => window.cloudcastPlayer.beatsAcked),
+    referrer: await handle.evaluate(() => document.referrer),
+    events: [...new Set(events.map((e) => e.event))],
+    duration: events.find((e) => e.event === 'duration')?.value,
+  }
+}
+
+const JOURNEYS = { signup, dj, listener, stats, embed }
+
+async function main() {
+  const [name, ...args] = process.argv.slice(2)
+  const journey = JOURNEYS[name]
+  if (!journey) {
+    process.stderr.write(`usage: node web/tests/journeys.mjs ${Object.keys(JOURNEYS).join('|')} ...\n`)
+    process.exit(2)
+  }
+  const browser = await launch(['--autoplay-policy=no-user-gesture-required'])
+  try {
+    // A listener's Chrome, not "HeadlessChrome" (which the statistics rightly count as a bot).
+    const major = browser.version().split('.')[0]
+    const userAgent = `Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/${major}.0.0.0 Safari/537.36`
+    const context = await browser.newContext({ userAgent, viewport: { width: Number(process.env.WIDTH || 1100), height: 800 } })
+    const page = await context.newPage()
+    page.on('dialog', (d) => d.accept().catch(() => {}))
+    const errors = []
+    page.on('pageerror', (e) => errors.push(String(e)))
+    const result = await journey(page, args)
+    if (errors.length) fail(`page errors: ${errors.join('; ')}`)
+    process.stdout.write(`${JSON.stringify(result)}\n`)
+  } finally {
+    await browser.close().catch(() => {})
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    process.stderr.write(`journeys: ${err.expected ? err.message : err.stack || err}\n`)
+    process.exit(1)
+  },
+)
