@@ -1,5 +1,6 @@
-//! Assembles the HTTP application from the roles' routers, plus `/healthz`,
-//! the landing page, and the guarantee that every error is JSON.
+//! Assembles the HTTP application from the roles' routers and the web site,
+//! plus `/healthz`, `/metrics`, the OpenAPI document, and error bodies in
+//! the shape their reader expects (JSON for machines, a page for people).
 
 use axum::Router;
 use axum::body::Body;

@@ -54,8 +54,12 @@ pub struct CloudcastView {
     /// Signed, expiring URL of the HLS master playlist, bound to the
     /// listener who asked; set once ready.
     pub stream_url: Option<String>,
-    /// Signed URL of the waveform peaks (audiowaveform JSON, for peaks.js).
+    /// Signed URL of the waveform overview (audiowaveform JSON, 10 pixels
+    /// a second, for peaks.js).
     pub peaks_url: Option<String>,
+    /// Signed URL of the fine waveform for zooming (audiowaveform binary
+    /// `.dat`, 512 samples a pixel: peaks.js's default zoom levels).
+    pub peaks_fine_url: Option<String>,
     pub loudness: Option<LoudnessView>,
     pub description: String,
     pub tags: Vec<String>,
@@ -192,6 +196,7 @@ pub(crate) async fn load(
             progress: (r.status == CloudcastStatus::Processing).then(|| r.progress.unwrap_or(0)),
             stream_url: ready.then(|| signed("master.m3u8")),
             peaks_url: ready.then(|| signed("peaks.json")),
+            peaks_fine_url: ready.then(|| signed("peaks.dat")),
             loudness: ready.then_some(LoudnessView {
                 integrated_lufs: r.loudness_lufs,
                 range_lu: r.loudness_range_lu,

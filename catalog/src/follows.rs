@@ -76,6 +76,35 @@ pub async fn follow(
     }))
 }
 
+/// `GET /api/v1/users/{username}/follow`: do I follow them?
+#[utoipa::path(get, path = "/api/v1/users/{username}/follow", tag = "follows",
+    summary = "Whether I follow a user",
+    params(("username" = String, Path, description = "The user (any case)")),
+    responses(
+        (status = 200, description = "Whether I follow them, and their follower count", body = FollowState),
+        (status = 401, description = "Not signed in", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 404, description = "No such user", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
+pub async fn follow_state(
+    State(state): State<CatalogState>,
+    AuthUser(me): AuthUser,
+    ApiPath(username): ApiPath<String>,
+) -> Result<Json<FollowState>, CatalogError> {
+    let (them, name) = user_named(&state.pool, &username).await?;
+    let following: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM follows WHERE follower_id = $1 AND followee_id = $2)",
+    )
+    .bind(me)
+    .bind(them)
+    .fetch_one(&state.pool)
+    .await?;
+    Ok(Json(FollowState {
+        username: name,
+        following,
+        followers: followers_of(&state.pool, them).await?,
+    }))
+}
+
 /// `DELETE /api/v1/users/{username}/follow` (idempotent).
 #[utoipa::path(delete, path = "/api/v1/users/{username}/follow", tag = "follows",
     summary = "Stop following a user (idempotent)",

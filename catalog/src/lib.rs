@@ -84,7 +84,11 @@ fn routes() -> OpenApiRouter<CatalogState> {
         .routes(routes!(tags::list))
         .routes(routes!(tags::cloudcasts))
         .routes(routes!(search::search))
-        .routes(routes!(follows::follow, follows::unfollow))
+        .routes(routes!(
+            follows::follow,
+            follows::unfollow,
+            follows::follow_state
+        ))
         .routes(routes!(follows::followers))
         .routes(routes!(follows::following))
         .routes(routes!(follows::feed))

@@ -32,9 +32,14 @@ pub fn rendition(cloudcast: Uuid, version: Uuid, name: &str) -> String {
     format!("{}{name}.mp4", media_version(cloudcast, version))
 }
 
-/// The waveform peaks (audiowaveform JSON) of a published version.
+/// The waveform overview (audiowaveform JSON) of a published version.
 pub fn peaks(cloudcast: Uuid, version: Uuid) -> String {
     format!("{}peaks.json", media_version(cloudcast, version))
+}
+
+/// The fine waveform, for zooming (audiowaveform `.dat`), of a published version.
+pub fn peaks_fine(cloudcast: Uuid, version: Uuid) -> String {
+    format!("{}peaks.dat", media_version(cloudcast, version))
 }
 
 /// A user's avatar image (a new id per upload, so caches never go stale).
@@ -106,6 +111,7 @@ mod tests {
             upload_tail(up, Uuid::from_u128(5)),
             rendition(cc, v, "aac_128k"),
             peaks(cc, v),
+            peaks_fine(cc, v),
             avatar(user, Uuid::from_u128(6)),
             export_archive(user, Uuid::from_u128(7)),
             picture(cc, v, 300),
@@ -149,6 +155,7 @@ mod tests {
             original(cc, v),
             rendition(cc, v, "x"),
             peaks(cc, v),
+            peaks_fine(cc, v),
             picture(cc, v, 100),
         ] {
             assert!(

@@ -74,7 +74,7 @@ pub struct OEmbedQuery {
     /// A cloudcast's page on this site (`/{username}/{slug}` or `/listen/{id}`).
     #[param(max_length = 2048)]
     url: String,
-    /// `json` (the only format served).
+    /// `json` (the only format served; `xml` answers 501).
     format: Option<String>,
     #[param(minimum = 1)]
     maxwidth: Option<u32>,
@@ -111,9 +111,9 @@ pub struct OEmbed {
     params(OEmbedQuery),
     responses(
         (status = 200, description = "The oEmbed document", body = OEmbed),
-        (status = 400, description = "`url` is missing or not a URL", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 400, description = "`url` is missing or not a URL, or `format` is not an oEmbed format", body = cloudcast_core::apidoc::ErrorBody),
         (status = 404, description = "Not a cloudcast of this site that anyone may see", body = cloudcast_core::apidoc::ErrorBody),
-        (status = 501, description = "A format other than `json`", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 501, description = "`format=xml`: only JSON is served", body = cloudcast_core::apidoc::ErrorBody),
         (status = 503, description = "The catalogue is unavailable", body = cloudcast_core::apidoc::ErrorBody)),
     security(()))]
 pub async fn oembed(
@@ -122,12 +122,23 @@ pub async fn oembed(
     headers: HeaderMap,
     ApiQuery(q): ApiQuery<OEmbedQuery>,
 ) -> Result<Json<OEmbed>, ApiError> {
-    if q.format.as_deref().is_some_and(|f| f != "json") {
-        return Err(ApiError::new(
-            StatusCode::NOT_IMPLEMENTED,
-            "format_not_implemented",
-            "only format=json is served",
-        ));
+    match q.format.as_deref() {
+        None | Some("" | "json") => {}
+        // oEmbed's own answer for a format it names but a provider lacks.
+        Some("xml") => {
+            return Err(ApiError::new(
+                StatusCode::NOT_IMPLEMENTED,
+                "format_not_implemented",
+                "only format=json is served",
+            ));
+        }
+        Some(_) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_format",
+                "format must be json",
+            ));
+        }
     }
     let url = url::Url::parse(q.url.trim())
         .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "invalid_url", "url is not a URL"))?;

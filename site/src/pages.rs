@@ -257,9 +257,21 @@ pub async fn profile(
         .viewer
         .as_ref()
         .is_some_and(|me| me.username.eq_ignore_ascii_case(&user.username));
+    let following = if l.viewer.is_some() && !own {
+        matches!(
+            state
+                .api
+                .get::<FollowState>(&format!("/api/v1/users/{u}/follow"), &v)
+                .await?,
+            Answer::Found(FollowState { following: true })
+        )
+    } else {
+        false
+    };
     let page = ProfilePage {
         l,
         own,
+        following,
         cards: uploads?,
         reposts: reposts?,
         favourites: favourites?,

@@ -252,6 +252,8 @@ pub struct ProfilePage {
     pub l: Layout,
     pub user: PublicUser,
     pub own: bool,
+    /// Whether the signed-in viewer follows them.
+    pub following: bool,
     pub cards: Vec<Card>,
     pub reposts: Vec<Card>,
     pub favourites: Vec<Card>,

@@ -141,6 +141,12 @@ pub struct PublicUser {
     pub following: Option<i64>,
 }
 
+/// `GET /api/v1/users/{username}/follow`, for the signed-in viewer.
+#[derive(Debug, Deserialize)]
+pub struct FollowState {
+    pub following: bool,
+}
+
 #[derive(Debug, Deserialize)]
 pub struct Tag {
     pub tag: String,

@@ -34,6 +34,7 @@ pub fn run(config: &Config, input: PathBuf, out: PathBuf) -> anyhow::Result<()> 
         out.join("peaks.json"),
         serde_json::to_vec(&outputs.waveform)?,
     )?;
+    std::fs::write(out.join("peaks.dat"), outputs.fine_waveform.to_dat())?;
     let secs = started.elapsed().as_secs_f64();
     let renditions: Vec<_> = outputs
         .renditions

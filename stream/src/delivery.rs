@@ -106,7 +106,8 @@ async fn requesting_user(
     params(
         ("id" = Uuid, Path, description = "The cloudcast"),
         ("file" = String, Path, description = "`master.m3u8`, `<rendition>.m3u8`, \
-            `<rendition>.mp4` or `peaks.json`"),
+            `<rendition>.mp4`, `peaks.json` (the waveform overview) or `peaks.dat` (the fine \
+            waveform, 512 samples a pixel)"),
         StreamQuery,
         ("Range" = Option<String>, Header, nullable = false, description = "One byte range of a `.mp4`, e.g. `bytes=0-1023`"),
         ("If-Range" = Option<String>, Header, nullable = false, description = "The range applies only if this ETag or date still matches"),
@@ -114,11 +115,12 @@ async fn requesting_user(
         ("If-Modified-Since" = Option<String>, Header, nullable = false, description = "An HTTP date; ignored when `If-None-Match` is sent")),
     responses(
         (status = 200, description = "The master or media playlist, the whole media file, \
-            or the waveform peaks (BBC audiowaveform JSON)",
+            or the waveform (BBC audiowaveform JSON, or its binary `.dat`)",
             content(
                 ("application/vnd.apple.mpegurl"),
                 ("audio/mp4"),
-                ("application/json"))),
+                ("application/json"),
+                ("application/octet-stream"))),
         (status = 206, description = "The requested byte range of a media file",
             content_type = "audio/mp4",
             headers(("Content-Range" = String, description = "`bytes first-last/size`"))),
@@ -178,8 +180,8 @@ pub async fn get_file(
         );
         return Ok(resp);
     }
-    if file == "peaks.json" {
-        return peaks(&state, &info).await;
+    if file == "peaks.json" || file == "peaks.dat" {
+        return peaks(&state, &info, file == "peaks.dat").await;
     }
     if let Some(name) = file.strip_suffix(".mp4") {
         let older;
@@ -203,13 +205,22 @@ pub async fn get_file(
     Err(StreamError::NotFound("stream file"))
 }
 
-async fn peaks(state: &StreamState, info: &StreamInfo) -> Result<Response, StreamError> {
+/// The waveform: the overview (JSON) or the fine one (`fine`, binary `.dat`).
+async fn peaks(
+    state: &StreamState,
+    info: &StreamInfo,
+    fine: bool,
+) -> Result<Response, StreamError> {
     let version = info
         .renditions
         .first()
         .map(|r| r.version)
         .ok_or(StreamError::NotFound("waveform"))?;
-    let key = keys::peaks(info.id, version);
+    let key = if fine {
+        keys::peaks_fine(info.id, version)
+    } else {
+        keys::peaks(info.id, version)
+    };
     let timeout = state.config.s3_timeout;
     let body = tokio::time::timeout(timeout, state.chunks.storage().get_bytes(&key))
         .await
@@ -224,7 +235,11 @@ async fn peaks(state: &StreamState, info: &StreamInfo) -> Result<Response, Strea
     let h = resp.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
+        HeaderValue::from_static(if fine {
+            "application/octet-stream"
+        } else {
+            "application/json"
+        }),
     );
     h.insert(
         header::CACHE_CONTROL,

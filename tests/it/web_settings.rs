@@ -10,7 +10,13 @@ use serde_json::Value;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_settings_page_exports_and_deletes_an_account() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let sys = TestSystem::start_with("web_settings", |c| c.http.web_dir = root.join("web")).await;
+    let sys = TestSystem::start_with("web_settings", |c| {
+        c.http.web_dir = root.join("web");
+        // Sign-in, new password, new email, a wrong and a right password to
+        // delete: each asks for the password, in the same per-login bucket.
+        c.auth.login_per_minute_per_account = 20;
+    })
+    .await;
     let token = sys.user("ws_listener").await;
     assert!(sys.me(&token).await["id"].is_string());
 
@@ -62,7 +68,21 @@ async fn the_settings_page_exports_and_deletes_an_account() {
     assert_eq!(doc["consents"]["third_party_contact"], true);
     assert_eq!(doc["api_keys"][0]["name"], "my player");
 
-    // A wrong password was refused on the page; the right one erased it all.
+    // The password and the address were changed from the page.
+    assert!(
+        shown["passwordStatus"]
+            .as_str()
+            .is_some_and(|m| m.contains("password is changed")),
+        "{shown}"
+    );
+    assert!(
+        shown["emailStatus"]
+            .as_str()
+            .is_some_and(|m| m.contains("new.ws_listener@example.org")),
+        "{shown}"
+    );
+
+    // A wrong password was refused on the page; the new one erased it all.
     assert!(
         shown["wrongPassword"]
             .as_str()

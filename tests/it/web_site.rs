@@ -349,6 +349,41 @@ async fn pages_unfurl_embed_redirect_and_fail_as_pages() {
         .build()
         .expect("client");
 
+    // Two waveforms: the overview, and the fine one peaks.js zooms with.
+    let fine = raw
+        .get(cc["peaks_fine_url"].as_str().expect("peaks_fine_url"))
+        .send()
+        .await
+        .expect("fine waveform");
+    assert_eq!(fine.status(), 200);
+    let dat = fine.bytes().await.expect("bytes");
+    let word = |i: usize| u32::from_le_bytes([dat[i], dat[i + 1], dat[i + 2], dat[i + 3]]);
+    assert_eq!(
+        (word(0), word(4), word(12), word(20)),
+        (2, 1, 512, 1),
+        "audiowaveform .dat v2, 8-bit, 512 samples a pixel, mono"
+    );
+    let expected = cc["duration_ms"].as_u64().expect("duration") * u64::from(word(8)) / 1000 / 512;
+    assert!(
+        u64::from(word(16)).abs_diff(expected) <= 2,
+        "{} pixels for {expected}",
+        word(16)
+    );
+    assert_eq!(dat.len() as u32, 24 + 2 * word(16));
+    let overview: Value = raw
+        .get(cc["peaks_url"].as_str().expect("peaks_url"))
+        .send()
+        .await
+        .expect("overview")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        overview["samples_per_pixel"],
+        word(8) / 10,
+        "10 pixels a second"
+    );
+
     // The cloudcast page: OpenGraph, Twitter's player card, oEmbed discovery.
     let page_url = sys.url("/Unfurl_DJ/harbour-lights");
     let resp = raw.get(&page_url).send().await.expect("page");

@@ -1,6 +1,9 @@
 //! Measurements taken from the same decoded PCM the encoders get: EBU R128
 //! loudness (integrated, range, true peak; the `ebur128` crate) and waveform
-//! peaks in BBC audiowaveform's JSON format, which peaks.js draws.
+//! peaks at two resolutions, in BBC audiowaveform's formats, which peaks.js
+//! reads: the overview (10 pixels a second, JSON) and the fine one for
+//! zooming (512 samples a pixel, peaks.js's closest default zoom level, in
+//! the compact binary `.dat`: a 3-hour mix at 44.1 kHz is about 1.9 MB).
 
 use ebur128::{EbuR128, Mode};
 use serde::Serialize;
@@ -28,20 +31,110 @@ pub struct Waveform {
     pub data: Vec<i8>,
 }
 
-/// Pixels per second of audio in the stored waveform: a 3-hour mix makes
-/// about 108k pixels (~600 KB of JSON); players zoom out from there.
+impl Waveform {
+    /// audiowaveform's binary `.dat` (version 2): a 24-byte little-endian
+    /// header (version, flags with bit 0 set for 8-bit data, sample rate,
+    /// samples per pixel, length in pixels, channels), then a min and a max
+    /// byte per pixel.
+    pub fn to_dat(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(24 + self.data.len());
+        let length = u32::try_from(self.length).unwrap_or(u32::MAX);
+        for v in [
+            self.version,
+            1, // 8-bit samples
+            self.sample_rate,
+            self.samples_per_pixel,
+            length,
+            self.channels,
+        ] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend(self.data.iter().map(|&v| v as u8));
+        out
+    }
+}
+
+/// Pixels per second of audio in the overview: a 3-hour mix makes about
+/// 108k pixels (~600 KB of JSON); players zoom out from there.
 pub const PIXELS_PER_SECOND: u32 = 10;
+
+/// Samples per pixel of the fine waveform: peaks.js's default zoom levels
+/// run from 512 to 4096, and it can only zoom out from its source.
+pub const FINE_SAMPLES_PER_PIXEL: u32 = 512;
+
+/// Min and max per pixel of `samples_per_pixel` samples.
+struct Peaks {
+    samples_per_pixel: u32,
+    in_pixel: u32,
+    min: f32,
+    max: f32,
+    data: Vec<i8>,
+}
+
+impl Peaks {
+    fn new(samples_per_pixel: u32) -> Peaks {
+        Peaks {
+            samples_per_pixel: samples_per_pixel.max(1),
+            in_pixel: 0,
+            min: 0.0,
+            max: 0.0,
+            data: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, v: f32) {
+        if self.in_pixel == 0 {
+            self.min = v;
+            self.max = v;
+        } else {
+            self.min = self.min.min(v);
+            self.max = self.max.max(v);
+        }
+        self.in_pixel += 1;
+        if self.in_pixel == self.samples_per_pixel {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.in_pixel > 0 {
+            self.data.push(to_i8(self.min));
+            self.data.push(to_i8(self.max));
+            self.in_pixel = 0;
+        }
+    }
+
+    fn finish(mut self, sample_rate: u32) -> Waveform {
+        self.flush();
+        Waveform {
+            version: 2,
+            channels: 1,
+            sample_rate,
+            samples_per_pixel: self.samples_per_pixel,
+            bits: 8,
+            length: self.data.len() / 2,
+            data: self.data,
+        }
+    }
+}
 
 pub struct Analyzer {
     ebu: Option<EbuR128>,
     channels: usize,
     sample_rate: u32,
-    samples_per_pixel: u32,
-    in_pixel: u32,
-    pixel_min: f32,
-    pixel_max: f32,
-    data: Vec<i8>,
+    overview: Peaks,
+    fine: Peaks,
     error: Option<String>,
+}
+
+/// What the analysis found.
+pub struct Analysis {
+    pub loudness: Loudness,
+    /// 10 pixels a second.
+    pub overview: Waveform,
+    /// [`FINE_SAMPLES_PER_PIXEL`] samples a pixel.
+    pub fine: Waveform,
+    pub error: Option<String>,
 }
 
 fn to_i8(v: f32) -> i8 {
@@ -59,11 +152,8 @@ impl Analyzer {
             ebu,
             channels: channels.max(1) as usize,
             sample_rate,
-            samples_per_pixel: (sample_rate / PIXELS_PER_SECOND).max(1),
-            in_pixel: 0,
-            pixel_min: 0.0,
-            pixel_max: 0.0,
-            data: Vec::new(),
+            overview: Peaks::new(sample_rate / PIXELS_PER_SECOND),
+            fine: Peaks::new(FINE_SAMPLES_PER_PIXEL),
             error,
         }
     }
@@ -79,30 +169,12 @@ impl Analyzer {
         for frame in frames.chunks_exact(self.channels) {
             // One channel in the waveform: the mean of the channels.
             let v = frame.iter().sum::<f32>() / self.channels as f32;
-            if self.in_pixel == 0 {
-                self.pixel_min = v;
-                self.pixel_max = v;
-            } else {
-                self.pixel_min = self.pixel_min.min(v);
-                self.pixel_max = self.pixel_max.max(v);
-            }
-            self.in_pixel += 1;
-            if self.in_pixel == self.samples_per_pixel {
-                self.flush_pixel();
-            }
+            self.overview.add(v);
+            self.fine.add(v);
         }
     }
 
-    fn flush_pixel(&mut self) {
-        if self.in_pixel > 0 {
-            self.data.push(to_i8(self.pixel_min));
-            self.data.push(to_i8(self.pixel_max));
-            self.in_pixel = 0;
-        }
-    }
-
-    pub fn finish(mut self) -> (Loudness, Waveform, Option<String>) {
-        self.flush_pixel();
+    pub fn finish(self) -> Analysis {
         let finite = |v: f64| v.is_finite().then_some(v);
         let loudness = match &self.ebu {
             Some(ebu) => {
@@ -117,16 +189,12 @@ impl Analyzer {
             }
             None => Loudness::default(),
         };
-        let waveform = Waveform {
-            version: 2,
-            channels: 1,
-            sample_rate: self.sample_rate,
-            samples_per_pixel: self.samples_per_pixel,
-            bits: 8,
-            length: self.data.len() / 2,
-            data: self.data,
-        };
-        (loudness, waveform, self.error)
+        Analysis {
+            loudness,
+            overview: self.overview.finish(self.sample_rate),
+            fine: self.fine.finish(self.sample_rate),
+            error: self.error,
+        }
     }
 }
 
@@ -148,8 +216,19 @@ mod tests {
     fn full_scale_sine_measures_as_expected() {
         let mut a = Analyzer::new(2, 48000);
         a.add(&sine(10, 48000, 1.0));
-        let (l, w, err) = a.finish();
+        let Analysis {
+            loudness: l,
+            overview: w,
+            fine,
+            error: err,
+        } = a.finish();
         assert!(err.is_none());
+        assert_eq!(
+            fine.length,
+            480_000usize.div_ceil(512),
+            "512 samples a pixel"
+        );
+        assert_eq!(fine.samples_per_pixel, 512);
         // A 1 kHz full-scale sine in both channels of a stereo signal reads
         // about -0.7 LUFS... per channel -3.01 LUFS, summed over two: ~0.
         let i = l.integrated_lufs.unwrap_or(f64::NAN);
@@ -165,7 +244,11 @@ mod tests {
     fn silence_has_no_loudness() {
         let mut a = Analyzer::new(2, 44100);
         a.add(&vec![0.0; 44100 * 2 * 5]);
-        let (l, w, _) = a.finish();
+        let Analysis {
+            loudness: l,
+            overview: w,
+            ..
+        } = a.finish();
         assert_eq!(l.integrated_lufs, None);
         assert_eq!(l.true_peak_dbtp, None);
         assert!(w.data.iter().all(|&v| v == 0));
@@ -175,7 +258,7 @@ mod tests {
     fn waveform_json_has_the_audiowaveform_fields() {
         let mut a = Analyzer::new(2, 44100);
         a.add(&sine(1, 44100, 0.5));
-        let (_, w, _) = a.finish();
+        let w = a.finish().overview;
         let v = serde_json::to_value(&w).unwrap_or_default();
         for k in [
             "version",
@@ -189,5 +272,20 @@ mod tests {
             assert!(v.get(k).is_some(), "{k}");
         }
         assert_eq!(v["samples_per_pixel"], 4410);
+    }
+
+    #[test]
+    fn the_fine_waveform_is_audiowaveform_dat() {
+        let mut a = Analyzer::new(1, 44100);
+        a.add(&vec![0.5; 1024 + 10]);
+        let dat = a.finish().fine.to_dat();
+        let word = |i: usize| u32::from_le_bytes([dat[i], dat[i + 1], dat[i + 2], dat[i + 3]]);
+        assert_eq!(
+            (word(0), word(4), word(8), word(12), word(16), word(20)),
+            (2, 1, 44100, 512, 3, 1),
+            "version, 8-bit flag, rate, samples per pixel, pixels, channels"
+        );
+        assert_eq!(dat.len(), 24 + 3 * 2);
+        assert_eq!(dat[24..].to_vec(), vec![64u8; 6], "0.5 is 64 of 127");
     }
 }

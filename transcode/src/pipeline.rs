@@ -42,7 +42,10 @@ pub struct Rendition {
 pub struct LadderOutput {
     pub renditions: Vec<Rendition>,
     pub loudness: Loudness,
+    /// The overview (audiowaveform JSON).
     pub waveform: Waveform,
+    /// The fine one for zooming (audiowaveform `.dat`).
+    pub fine_waveform: Waveform,
 }
 
 pub fn rendition_name(kbps: u32) -> String {
@@ -229,14 +232,15 @@ pub fn encode_ladder(
             .map_err(|_| TranscodeError::Gstreamer("the analysis branch panicked".into()))?;
         std::mem::replace(&mut *slot, Analyzer::new(2, spec.sample_rate))
     };
-    let (loudness, waveform, error) = analyzer.finish();
-    if let Some(e) = error {
+    let analysis = analyzer.finish();
+    if let Some(e) = analysis.error {
         tracing::warn!(error = %e, "loudness could not be measured");
     }
     Ok(LadderOutput {
         renditions,
-        loudness,
-        waveform,
+        loudness: analysis.loudness,
+        waveform: analysis.overview,
+        fine_waveform: analysis.fine,
     })
 }
 

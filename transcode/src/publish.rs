@@ -24,6 +24,7 @@ pub struct Outputs {
     pub renditions: Vec<Indexed>,
     pub loudness: Loudness,
     pub waveform: Waveform,
+    pub fine_waveform: Waveform,
 }
 
 pub struct Indexed {
@@ -38,6 +39,7 @@ pub fn index_all(out: LadderOutput) -> Result<Outputs, TranscodeError> {
         renditions,
         loudness: out.loudness,
         waveform: out.waveform,
+        fine_waveform: out.fine_waveform,
     })
 }
 
@@ -85,6 +87,13 @@ pub async fn publish(
             &keys::peaks(job.cloudcast_id, version),
             peaks.into(),
             "application/json",
+        )
+        .await?;
+    storage
+        .put_bytes(
+            &keys::peaks_fine(job.cloudcast_id, version),
+            all.fine_waveform.to_dat().into(),
+            "application/octet-stream",
         )
         .await?;
     // Every rendition comes from the same decoded PCM; the longest is the

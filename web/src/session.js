@@ -1,7 +1,7 @@
 // The signed-in session shared by the pages: signing in sets the HttpOnly
-// session cookie (which every same-origin request carries) and returns a
-// token, kept in localStorage so every tab of the site shares it; the
-// upload, dashboard and settings scripts send it as a Bearer token.
+// session cookie, which every same-origin request (fetch, tus-js-client's
+// XHR) carries, so no script ever holds the secret. localStorage keeps only
+// who is signed in and until when, for every tab of the site to show it.
 
 export const TOKEN_KEY = 'cloudcast.session'
 
@@ -19,7 +19,7 @@ export function errorMessage(body, fallback) {
 export function loadToken() {
   try {
     const saved = JSON.parse(localStorage.getItem(TOKEN_KEY) || 'null')
-    if (!saved || !saved.token) return null
+    if (!saved || !saved.login) return null
     if (saved.expires_at && Date.parse(saved.expires_at) <= Date.now()) {
       localStorage.removeItem(TOKEN_KEY)
       return null
@@ -30,14 +30,14 @@ export function loadToken() {
   }
 }
 
-export function token() {
-  const saved = loadToken()
-  return saved ? saved.token : null
+/** Extra headers for our API: none, the session cookie speaks for the user. */
+export function authHeaders() {
+  return {}
 }
 
-export function authHeaders() {
-  const t = token()
-  return t ? { Authorization: `Bearer ${t}` } : {}
+/** Remembers who signed in (not the token: the cookie holds that). */
+export function remember(session, login) {
+  localStorage.setItem(TOKEN_KEY, JSON.stringify({ login, expires_at: session.expires_at }))
 }
 
 /** fetch() against our API: JSON in, JSON out, `{error}` turned into an Error. */
@@ -66,7 +66,7 @@ export async function api(method, path, body) {
 /** Signs in and keeps the session for this tab; returns the session. */
 export async function signIn(login, password) {
   const session = await api('POST', '/api/v1/sessions', { login, password })
-  localStorage.setItem(TOKEN_KEY, JSON.stringify({ token: session.token, expires_at: session.expires_at, login }))
+  remember(session, login)
   return session
 }
 

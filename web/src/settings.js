@@ -182,6 +182,47 @@ async function deleteAccount(event) {
   }
 }
 
+/** Runs a form's request and says what came of it in `status`. */
+async function formAction(event, status, run, done) {
+  event.preventDefault()
+  const el = $(status)
+  el.textContent = ''
+  delete el.dataset.kind
+  try {
+    await run()
+    el.textContent = done
+  } catch (err) {
+    el.textContent = err.message
+    el.dataset.kind = 'error'
+  }
+}
+
+function changePassword(event) {
+  return formAction(
+    event,
+    'password-status',
+    async () => {
+      await api('PUT', '/api/v1/me/password', { current_password: $('pw-current').value, new_password: $('pw-new').value })
+      $('pw-current').value = ''
+      $('pw-new').value = ''
+    },
+    'Your password is changed; other devices are signed out.',
+  )
+}
+
+function changeEmail(event) {
+  const email = $('em-new').value.trim()
+  return formAction(
+    event,
+    'email-status',
+    async () => {
+      await api('PUT', '/api/v1/me/email', { email, password: $('em-password').value })
+      $('em-password').value = ''
+    },
+    `We sent a link to ${email}: open it to start using that address.`,
+  )
+}
+
 async function submitSignIn(event) {
   event.preventDefault()
   const login = $('login').value.trim()
@@ -200,6 +241,8 @@ function start() {
   $('key-form').addEventListener('submit', createKey)
   $('export').addEventListener('click', exportData)
   $('delete-form').addEventListener('submit', deleteAccount)
+  $('password-form').addEventListener('submit', changePassword)
+  $('email-form').addEventListener('submit', changeEmail)
   const saved = loadToken()
   if (saved) signedIn(saved.login)
   else showSignIn()

@@ -10,7 +10,7 @@
 
 import { createPlayer } from './player.js'
 import { Waveform } from './waveform.js'
-import { TOKEN_KEY, api, errorMessage, forget } from './session.js'
+import { api, errorMessage, forget, remember } from './session.js'
 
 const $ = (id) => document.getElementById(id)
 
@@ -410,11 +410,6 @@ function profilePage(main) {
   })
 }
 
-function saveSession(session, login) {
-  // The pages' scripts (upload, settings, dashboard) send it as a bearer token.
-  localStorage.setItem(TOKEN_KEY, JSON.stringify({ token: session.token, expires_at: session.expires_at, login }))
-}
-
 function signUpPage() {
   const form = $('signup-form')
   const message = $('signup-message')
@@ -433,7 +428,7 @@ function signUpPage() {
     try {
       const created = await api('POST', '/api/v1/accounts', body)
       const session = await api('POST', '/api/v1/sessions', { login: body.username, password: body.password })
-      saveSession(session, body.username)
+      remember(session, body.username)
       const parts = [`Welcome, ${created.username}! We sent a link to ${body.email}: open it to confirm your address.`]
       if (created.parental_advice) parts.push(created.parental_advice)
       form.replaceWith(Object.assign(document.createElement('div'), { id: 'signup-done' }))
@@ -459,7 +454,7 @@ function signInPage() {
     const login = $('si-login').value.trim()
     try {
       const session = await api('POST', '/api/v1/sessions', { login, password: $('si-password').value })
-      saveSession(session, login)
+      remember(session, login)
       navigate(form.dataset.next || '/', { push: true })
     } catch (err) {
       say(message, err.message, 'error')

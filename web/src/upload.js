@@ -4,13 +4,13 @@
 // fingerprint of the file (name, type, size, lastModified, endpoint). On Start
 // we look that fingerprint up; if an unfinished upload exists we continue it
 // (a HEAD request tells the server's durable offset) instead of starting over.
-// The session token lives in localStorage, so a reload of the tab keeps the
-// DJ signed in; every API and tus request carries it as a Bearer token.
+// Signing in sets the HttpOnly session cookie, which every API and tus
+// request carries; localStorage only remembers who is signed in.
 //
 // window.cloudcastUpload mirrors the page's state for tests and scripts.
 
 import { Upload, isSupported } from 'tus-js-client'
-import { TOKEN_KEY, api, authHeaders, errorMessage, loadToken, token } from './session.js'
+import { TOKEN_KEY, api, authHeaders, errorMessage, loadToken, remember } from './session.js'
 
 const ENDPOINT = '/api/v1/uploads'
 const DEFAULT_CHUNK = 8 * 1024 * 1024
@@ -151,10 +151,7 @@ async function signIn(event) {
   ui.signin.disabled = true
   try {
     const session = await api('POST', '/api/v1/sessions', { login, password })
-    localStorage.setItem(
-      TOKEN_KEY,
-      JSON.stringify({ token: session.token, expires_at: session.expires_at, login }),
-    )
+    remember(session, login)
     ui.password.value = ''
     showSignedIn(login)
     await whoAmI()
@@ -267,7 +264,7 @@ function newUpload(file) {
 async function start(event) {
   if (event) event.preventDefault()
   if (starting || state.state === 'uploading') return
-  if (!token()) {
+  if (!loadToken()) {
     showSignedOut('Please sign in first.')
     return
   }

@@ -124,6 +124,7 @@ async function dj(page, [base, verifyLink, username, password, mixFile]) {
 
 async function listener(page, [base, username, password, query]) {
   await signIn(page, base, username, password)
+  await shot(page, 'home')
   // Search as you type, then the full results.
   await page.click('#site-search')
   await page.keyboard.type(query, { delay: 40 })

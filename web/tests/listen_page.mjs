@@ -160,7 +160,7 @@ async function main() {
     await waitForPlayer(
       page,
       `playback to reach ${(landedAt + 4).toFixed(1)} s with a beat from there acknowledged`,
-      `(s, a) => a.currentTime >= ${landedAt + 4} && s.maxAckedPositionMs >= ${Math.floor(landedAt * 1000)}
+      `(s, a) => a.currentTime >= ${landedAt + 4} && s.maxAckedPositionMs >= ${Math.floor(landedAt * 1000) + 2900}
         && s.beatsAcked > ${beforeSeek.beatsMade}`,
     )
     const final = await readState(page)

@@ -60,13 +60,32 @@ async function main() {
     shown.exportName = download.suggestedFilename()
     if (process.env.SCREENSHOT) await page.screenshot({ path: process.env.SCREENSHOT, fullPage: true })
 
+    // A new password, then a new address (confirmed from the new mailbox).
+    const newPassword = `${password} again`
+    await page.fill('#pw-current', password)
+    await page.fill('#pw-new', newPassword)
+    await page.click('#password-change')
+    await page.waitForFunction(() => document.getElementById('password-status').textContent !== '', null, { timeout: 10_000 })
+    shown.passwordStatus = await page.textContent('#password-status')
+    await page.fill('#em-new', `new.${login}@example.org`)
+    await page.fill('#em-password', newPassword)
+    await page.click('#email-change')
+    await page.waitForFunction(() => document.getElementById('email-status').textContent !== '', null, { timeout: 10_000 })
+    shown.emailStatus = await page.textContent('#email-status')
+
     await page.fill('#delete-password', 'not my password')
     await page.click('#delete')
     await page.waitForFunction(() => document.getElementById('delete-error').textContent !== '', null, { timeout: 10_000 })
     shown.wrongPassword = await page.textContent('#delete-error')
-    await page.fill('#delete-password', password)
+    await page.fill('#delete-password', newPassword)
     await page.click('#delete')
-    await page.waitForFunction(() => window.cloudcastSettings.state === 'deleted', null, { timeout: 30_000 })
+    await page.waitForFunction(
+      () => window.cloudcastSettings.state === 'deleted' || document.getElementById('delete-error').textContent !== '',
+      null,
+      { timeout: 60_000 },
+    )
+    const refused = await page.textContent('#delete-error')
+    if (refused) throw new Error(`the deletion was refused: ${refused}`)
     shown.deleted = await page.textContent('#deleted-summary')
 
     if (pageErrors.length > 0) throw new Error(`page errors: ${pageErrors.join('; ')}`)
