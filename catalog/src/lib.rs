@@ -150,6 +150,7 @@ mod tests {
         ("get", "/api/v1/search"),
         ("put", "/api/v1/users/{username}/follow"),
         ("delete", "/api/v1/users/{username}/follow"),
+        ("get", "/api/v1/users/{username}/follow"),
         ("get", "/api/v1/users/{username}/followers"),
         ("get", "/api/v1/users/{username}/following"),
         ("get", "/api/v1/me/feed"),

@@ -7,14 +7,16 @@ use crate::views::{RetentionRow, Track};
 const WIDTH: u32 = 800;
 const HEIGHT: u32 = 200;
 
-/// Listeners still there at `ms`: the last bucket at or before it.
+/// The API's retention step: listeners per 10 s of the mix. A step no one
+/// heard is left out of its rows.
+const STEP_S: u64 = 10;
+
+/// Listeners who heard the 10 s of the mix that hold `ms`.
 fn listeners_at(rows: &[RetentionRow], ms: u64) -> u64 {
-    let s = ms / 1000;
+    let step = ms / 1000 / STEP_S * STEP_S;
     rows.iter()
-        .take_while(|r| r.position_s <= s)
-        .last()
-        .map(|r| r.listeners)
-        .unwrap_or_else(|| rows.first().map(|r| r.listeners).unwrap_or(0))
+        .find(|r| r.position_s == step)
+        .map_or(0, |r| r.listeners)
 }
 
 /// The curve over the mix's length, each track's start marked, and for
@@ -28,14 +30,22 @@ pub fn retention(rows: &[RetentionRow], duration_ms: u64, tracks: &[Track]) -> O
     let top = rows.iter().map(|r| r.listeners).max().unwrap_or(0).max(1) as f64;
     let x = |s: f64| (s / span_s * f64::from(WIDTH)).round() as u32;
     let y = |n: u64| (f64::from(HEIGHT) - n as f64 / top * f64::from(HEIGHT - 4)).round() as u32;
-    let points = rows
-        .iter()
-        .map(|r| format!("{},{}", x(r.position_s as f64), y(r.listeners)))
+    // Every step from the start to the end, the unheard ones at zero, each
+    // drawn as a level from its start to the next.
+    let steps = (span_s as u64).div_ceil(STEP_S);
+    let points = (0..steps)
+        .flat_map(|i| {
+            let n = listeners_at(rows, i * STEP_S * 1000);
+            let from = x((i * STEP_S) as f64);
+            let to = x((((i + 1) * STEP_S) as f64).min(span_s));
+            [format!("{from},{}", y(n)), format!("{to},{}", y(n))]
+        })
         .collect::<Vec<_>>()
         .join(" ");
     let mut sorted: Vec<&Track> = tracks.iter().collect();
     sorted.sort_by_key(|t| t.start_ms);
-    let end_ms = duration_ms.max(last_s * 1000);
+    // The last step of the mix: who heard it stayed to the end.
+    let end_ms = duration_ms.max((last_s + 1) * 1000).saturating_sub(1);
     let marks = sorted
         .iter()
         .enumerate()
@@ -105,9 +115,23 @@ mod tests {
         assert_eq!(r.tracks.len(), 2);
         assert_eq!(r.tracks[0].name, "A – first");
         assert_eq!((r.tracks[0].reached, r.tracks[0].left), (10, 5));
-        assert_eq!((r.tracks[1].reached, r.tracks[1].left), (5, 3));
+        assert_eq!(
+            (r.tracks[1].reached, r.tracks[1].left),
+            (5, 5),
+            "no one heard the last 10 s"
+        );
         assert_eq!(r.marks[1].x, 320);
-        assert!(r.points.starts_with("0,4 "), "{}", r.points);
+        assert!(r.points.starts_with("0,4 27,4 27,200 "), "{}", r.points);
+    }
+
+    #[test]
+    fn a_step_no_one_heard_counts_no_one() {
+        // Everyone left in the first 10 s: the second track reached no one.
+        let rows = vec![row(0, 3)];
+        let tracks = vec![track(0, "first"), track(20_000, "second")];
+        let r = retention(&rows, 45_000, &tracks).expect("curve");
+        assert_eq!((r.tracks[0].reached, r.tracks[0].left), (3, 3));
+        assert_eq!((r.tracks[1].reached, r.tracks[1].left), (0, 0));
     }
 
     #[test]

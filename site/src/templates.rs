@@ -38,14 +38,31 @@ pub struct Meta {
 /// Renders a page, or the error page when rendering fails.
 pub fn page<T: Template>(status: StatusCode, t: &T) -> Response {
     match t.render() {
-        Ok(html) => (
-            status,
-            [(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))],
-            Html(html),
-        )
-            .into_response(),
+        Ok(html) => guarded(
+            (
+                status,
+                [(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))],
+                Html(html),
+            )
+                .into_response(),
+        ),
         Err(e) => crate::error::SiteError::Render(e).into_response(),
     }
+}
+
+/// Pages are framed by the site alone (the embed player says otherwise for
+/// itself), and their type is never guessed.
+fn guarded(mut resp: Response) -> Response {
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("frame-ancestors 'self'"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    resp
 }
 
 #[derive(Template)]
@@ -79,7 +96,7 @@ pub fn error_page(status: StatusCode, message: &str) -> Response {
         message,
     };
     match t.render() {
-        Ok(html) => (status, Html(html)).into_response(),
+        Ok(html) => guarded((status, Html(html)).into_response()),
         Err(_) => (status, message.to_owned()).into_response(),
     }
 }

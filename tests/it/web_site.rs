@@ -226,6 +226,85 @@ async fn a_dj_and_a_listener_do_everything_in_a_browser() {
         sys.pg_strings("SELECT body FROM comments").await,
         vec!["What a sunrise. Track two!".to_string()]
     );
+    assert_eq!(heard["tagPage"]["path"], "/tags/deep-house", "{heard}");
+    assert_eq!(
+        heard["tagPage"]["titles"],
+        json!(["First Light Session"]),
+        "{heard}"
+    );
+    assert_eq!(heard["stillPlaying"], true, "{heard}");
+
+    // An abusive comment is held; an administrator approves it from the queue.
+    let owl = sys.user("rude_owl").await;
+    let (status, held) = json_of(
+        sys.http
+            .post(sys.url(&format!("/api/v1/cloudcasts/{id}/comments")))
+            .bearer_auth(&owl)
+            .json(&json!({"body": "this mix is shit, you fucking idiot"}))
+            .send()
+            .await
+            .expect("comment"),
+    )
+    .await;
+    assert_eq!(
+        (status, held["status"].as_str()),
+        (202, Some("held")),
+        "held for a moderator: {held}"
+    );
+    sys.make_admin("night_owl").await;
+    let moderated = run_page(
+        "journeys.mjs",
+        journey("moderate", &[&base, "night_owl", "correct horse battery"]),
+        &[],
+    )
+    .await;
+    assert!(
+        moderated["held"][0]
+            .as_str()
+            .unwrap_or("")
+            .contains("rude_owl"),
+        "{moderated}"
+    );
+    assert_eq!(
+        sys.pg_strings(&format!(
+            "SELECT status FROM comments WHERE id = '{}'",
+            held["id"].as_str().expect("id")
+        ))
+        .await,
+        vec!["visible".to_string()]
+    );
+
+    // A forgotten password, reset from the sign-in page through the mail.
+    let asked = run_page(
+        "journeys.mjs",
+        journey("reset-request", &[&base, "dawn_dj"]),
+        &[],
+    )
+    .await;
+    assert!(
+        asked["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("on its way"),
+        "{asked}"
+    );
+    let mail = mail_with(&mails, "/reset-password?token=").await;
+    let link = mail
+        .split_whitespace()
+        .find(|w| w.contains("/reset-password?token="))
+        .expect("a reset link")
+        .to_string();
+    let password = "a brand new pass phrase";
+    let reset = run_page(
+        "journeys.mjs",
+        journey("reset", &[&base, &link, "dawn_dj", password]),
+        &[],
+    )
+    .await;
+    assert!(
+        reset["message"].as_str().unwrap_or("").contains("changed"),
+        "{reset}"
+    );
 
     // The embed player on another site plays, and that site is the referrer.
     let (outer, server) = embedding_site(format!(
@@ -393,6 +472,11 @@ async fn pages_unfurl_embed_redirect_and_fail_as_pages() {
             .to_str()
             .unwrap_or("")
             .starts_with("text/html")
+    );
+    assert_eq!(
+        resp.headers()[reqwest::header::CONTENT_SECURITY_POLICY],
+        "frame-ancestors 'self'",
+        "only the embed player may be framed elsewhere"
     );
     let html = resp.text().await.expect("html");
     assert_eq!(meta(&html, "og:title").as_deref(), Some("Harbour Lights"));
@@ -619,6 +703,27 @@ async fn every_control_on_the_pages_is_named() {
                 "{path}: field {id} has no label"
             );
         }
+    }
+    // At a phone's width in a real browser: no sideways scrolling, every
+    // visible control named, and Tab moves through the controls.
+    let paths = [
+        "/",
+        "/sign-up",
+        "/named_dj",
+        url.as_str(),
+        "/search?q=named",
+    ];
+    let mut args = vec!["narrow".to_string(), sys.base.clone()];
+    args.extend(paths.iter().map(|p| p.to_string()));
+    let seen = run_page("journeys.mjs", args, &[("WIDTH", "375")]).await;
+    for path in paths {
+        let p = &seen[path];
+        assert!(
+            p["overflow"].as_i64().is_some_and(|o| o <= 0),
+            "{path} is wider than 375 px: {p}"
+        );
+        assert_eq!(p["unnamed"], json!([]), "{path}: {p}");
+        assert!(p["tabbed"].as_u64().unwrap_or(0) >= 5, "{path}: {p}");
     }
     sys.stop().await;
 }

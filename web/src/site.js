@@ -211,6 +211,7 @@ function toggleButton(button, path, messageEl, { on, off }) {
     const done = await signedIn(() => api(pressed ? 'DELETE' : 'PUT', path).then(() => true), messageEl)
     if (!done) return
     button.setAttribute('aria-pressed', String(!pressed))
+    if (button.dataset.on) button.textContent = pressed ? button.dataset.off : button.dataset.on
     const n = button.querySelector('.n')
     if (n) n.textContent = String(Math.max(0, Number(n.textContent) + (pressed ? -1 : 1)))
     say(messageEl, pressed ? off : on)
@@ -658,8 +659,8 @@ function moderationPage() {
         const li = el('li')
         li.dataset.comment = c.id
         li.append(el('p', { textContent: `${c.author}: ${c.body}` }))
-        const reports = (c.reports || []).map((r) => r.reason).join('; ')
-        li.append(el('p', { className: 'muted', textContent: `${c.status}${reports ? ` · reported: ${reports}` : ''}` }))
+        const why = [c.held_reason, ...(c.report_reasons || []).map((r) => `reported: ${r}`)].filter(Boolean).join(' · ')
+        li.append(el('p', { className: 'muted', textContent: `${c.status}${why ? ` · ${why}` : ''}` }))
         const approve = el('button', { type: 'button', textContent: 'Approve' })
         approve.setAttribute('aria-label', `Approve the comment by ${c.author}`)
         const remove = el('button', { type: 'button', className: 'danger', textContent: 'Remove' })

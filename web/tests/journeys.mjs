@@ -8,6 +8,10 @@
 //   node web/tests/journeys.mjs listener BASE USERNAME PASSWORD QUERY
 //   node web/tests/journeys.mjs stats    BASE USERNAME PASSWORD STATS_PATH
 //   node web/tests/journeys.mjs embed    OUTER_PAGE_URL
+//   node web/tests/journeys.mjs moderate BASE ADMIN PASSWORD
+//   node web/tests/journeys.mjs reset-request BASE LOGIN
+//   node web/tests/journeys.mjs reset    BASE MAILED_LINK LOGIN NEW_PASSWORD
+//   WIDTH=375 node web/tests/journeys.mjs narrow BASE PATH...
 //
 // Each prints one line of JSON with what it saw. Env: SHOTS=folder saves a
 // screenshot of each main page there; TIMEOUT_MS bounds each wait.
@@ -161,7 +165,13 @@ async function listener(page, [base, username, password, query]) {
   const backPath = new URL(page.url()).pathname
   await until(page, 'beats after browsing', (n) => window.cloudcastPlayer.beatsAcked > n, before.beatsAcked)
   const after = await player(page)
+  // A tag of the mix leads to its tag page, still playing.
+  await page.click('main .tags a.tag')
+  await page.waitForSelector('main[data-page=tag] .card-title')
+  const tagPage = { path: new URL(page.url()).pathname, titles: await page.locator('main .card-title').allTextContents() }
   return {
+    tagPage,
+    stillPlaying: !(await player(page)).paused,
     suggestions,
     path,
     backPath,
@@ -212,7 +222,68 @@ async function embed(page, [outer]) {
   }
 }
 
-const JOURNEYS = { signup, dj, listener, stats, embed }
+/** Each page at a phone's width (run with WIDTH=375): nothing wider than the screen, every control reachable by Tab. */
+async function narrow(page, [base, ...paths]) {
+  const out = {}
+  for (const path of paths) {
+    await page.goto(`${base}${path}`)
+    await page.waitForSelector('body[data-ready=true]')
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
+    // Tab through the page: every focusable control is reached and has a name.
+    const unnamed = await page.evaluate(() =>
+      [...document.querySelectorAll('main button, main a[href], main input, main textarea, main select, header a, header button, header input')]
+        .filter((el) => el.offsetParent !== null && el.getAttribute('tabindex') !== '-1' && !el.closest('[aria-hidden=true]'))
+        .filter((el) => {
+          const label = el.id && document.querySelector(`label[for="${el.id}"]`)
+          const name = (el.getAttribute('aria-label') || el.textContent || (label && label.textContent) || '').trim()
+          return !name
+        })
+        .map((el) => el.outerHTML.slice(0, 80)),
+    )
+    let tabbed = 0
+    for (let i = 0; i < 60; i++) {
+      await page.keyboard.press('Tab')
+      if (await page.evaluate(() => document.activeElement && document.activeElement !== document.body)) tabbed++
+    }
+    out[path] = { overflow, unnamed, tabbed }
+  }
+  return out
+}
+
+/** Asks for a password reset from the sign-in page. */
+async function resetRequest(page, [base, login]) {
+  await page.goto(`${base}/sign-in`)
+  await page.click('details summary')
+  await page.fill('#rr-login', login)
+  await page.click('#reset-request')
+  await until(page, 'the reset request to answer', () => document.getElementById('reset-request-message').textContent !== '')
+  return { message: await page.textContent('#reset-request-message') }
+}
+
+/** Opens the mailed link, sets the new password, signs in with it. */
+async function reset(page, [base, link, login, password]) {
+  await page.goto(link)
+  await page.fill('#rp-password', password)
+  await page.click('#reset-submit')
+  await until(page, 'the new password to be set', () => document.getElementById('reset-message').textContent !== '')
+  const message = await page.textContent('#reset-message')
+  await signIn(page, base, login, password)
+  return { message, signedIn: true }
+}
+
+/** An administrator approves the first held comment in the moderation queue. */
+async function moderate(page, [base, login, password]) {
+  await signIn(page, base, login, password)
+  await page.click('header.site a[href="/moderation"]')
+  await page.waitForSelector('#moderation-list li')
+  const held = await page.locator('#moderation-list li').allTextContents()
+  await shot(page, 'moderation')
+  await page.click('#moderation-list li button:text("Approve")')
+  await until(page, 'the approved comment to leave the queue', (n) => document.querySelectorAll('#moderation-list li').length < n, held.length)
+  return { held }
+}
+
+const JOURNEYS = { signup, dj, listener, stats, embed, narrow, 'reset-request': resetRequest, reset, moderate }
 
 async function main() {
   const [name, ...args] = process.argv.slice(2)
