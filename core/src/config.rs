@@ -144,7 +144,8 @@ pub struct HttpConfig {
     pub public_url: String,
     /// Largest JSON body accepted on API routes, in bytes.
     pub max_json_bytes: usize,
-    /// Folder with the web pages (`upload.html`) and built assets (`dist/`).
+    /// Folder whose `dist/` holds the built browser assets (served at
+    /// `/assets`); the pages are compiled into the binary (`site/`).
     pub web_dir: PathBuf,
 }
 
