@@ -208,8 +208,11 @@ function toggleButton(button, path, messageEl, { on, off }) {
   if (!button) return
   button.addEventListener('click', async () => {
     const pressed = button.getAttribute('aria-pressed') === 'true'
-    const done = await signedIn(() => api(pressed ? 'DELETE' : 'PUT', path).then(() => true), messageEl)
+    const done = await signedIn(() => api(pressed ? 'DELETE' : 'PUT', path).then((r) => r || {}), messageEl)
     if (!done) return
+    // A follow answers with the follower count as it now stands.
+    const count = $('followers-count')
+    if (count && Number.isFinite(done.followers)) count.textContent = String(done.followers)
     button.setAttribute('aria-pressed', String(!pressed))
     if (button.dataset.on) button.textContent = pressed ? button.dataset.off : button.dataset.on
     const n = button.querySelector('.n')
