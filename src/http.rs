@@ -330,9 +330,7 @@ async fn html_errors(resp: Response) -> Response {
         Ok(b) => b.to_bytes(),
         Err(_) => Default::default(),
     };
-    let message = serde_json::from_slice::<serde_json::Value>(&text)
-        .ok()
-        .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
+    let message = ApiError::message_in(&text)
         .filter(|_| !status.is_server_error())
         .unwrap_or_else(|| match status {
             StatusCode::NOT_FOUND => "There is no page at this address.".to_owned(),

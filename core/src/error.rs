@@ -139,6 +139,14 @@ impl ApiError {
             json!({"error": {"code": self.code, "message": self.message}})
         }
     }
+
+    /// The `message` of an error body as [`ApiError::body`] writes it, if
+    /// `body` is one.
+    pub fn message_in(body: &[u8]) -> Option<String> {
+        serde_json::from_slice::<serde_json::Value>(body)
+            .ok()
+            .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
+    }
 }
 
 impl IntoResponse for ApiError {

@@ -52,7 +52,7 @@ impl Visitor {
 
     /// The same visitor, signed out (a stale session cookie is not an
     /// error on a public page).
-    fn anonymous(&self) -> Visitor {
+    pub fn anonymous(&self) -> Visitor {
         Visitor {
             cookie: None,
             ..self.clone()
@@ -136,9 +136,7 @@ fn decode<T: DeserializeOwned>(
         return Ok(Answer::Moved(to));
     }
     if status.is_client_error() {
-        let message = serde_json::from_slice::<serde_json::Value>(&body)
-            .ok()
-            .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
+        let message = cloudcast_core::ApiError::message_in(&body)
             .unwrap_or_else(|| status.canonical_reason().unwrap_or("refused").to_owned());
         return Ok(Answer::Refused(status, message));
     }

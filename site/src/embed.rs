@@ -6,15 +6,12 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use cloudcast_core::ApiError;
 use cloudcast_core::extract::ApiQuery;
 
-use crate::api::{Answer, Visitor};
-use crate::pages::{Peer, by_slug, visitor};
+use crate::pages::{Peer, absolute, by_id, by_slug, visitor};
 use crate::templates::{self, EmbedPage};
-use crate::views::Cloudcast;
 use crate::{SiteError, SiteState};
 
 /// The player's natural size.
@@ -47,15 +44,10 @@ pub async fn embed(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, SiteError> {
-    let id: Uuid = id.parse().map_err(|_| SiteError::NotFound("cloudcast"))?;
-    let v = Visitor {
-        cookie: None,
-        ..visitor(&headers, peer)
-    };
-    let cc: Cloudcast =
-        crate::pages::found(&state, &format!("/api/v1/cloudcasts/{id}"), &v).await?;
+    let v = visitor(&headers, peer).anonymous();
+    let cc = by_id(&state, &v, &id).await?;
     let page = EmbedPage {
-        page_url: format!("{}{}", state.public_url, cc.url),
+        page_url: absolute(&state, &cc.url),
         beat_batch_secs: state.beat_batch_secs,
         cc,
     };
@@ -147,10 +139,7 @@ pub async fn oembed(
     if ours.as_ref().map(|o| o.origin()) != Some(url.origin()) {
         return Err(not_ours());
     }
-    let v = Visitor {
-        cookie: None,
-        ..visitor(&headers, peer)
-    };
+    let v = visitor(&headers, peer).anonymous();
     let segments: Vec<&str> = url.path_segments().map(|s| s.collect()).unwrap_or_default();
     let secret = url
         .query_pairs()
@@ -159,18 +148,11 @@ pub async fn oembed(
     let unavailable =
         |_| ApiError::server(StatusCode::SERVICE_UNAVAILABLE, "catalogue_unavailable");
     let cc = match segments.as_slice() {
-        ["listen", id] => {
-            let id: Uuid = id.parse().map_err(|_| not_ours())?;
-            match state
-                .api
-                .get::<Cloudcast>(&format!("/api/v1/cloudcasts/{id}"), &v)
-                .await
-                .map_err(unavailable)?
-            {
-                Answer::Found(cc) => cc,
-                _ => return Err(not_ours()),
-            }
-        }
+        ["listen", id] => match by_id(&state, &v, id).await {
+            Ok(cc) => cc,
+            Err(SiteError::NotFound(_) | SiteError::Refused(..)) => return Err(not_ours()),
+            Err(e) => return Err(unavailable(e)),
+        },
         [user, slug] => match by_slug(&state, &v, user, slug, secret.as_deref()).await {
             Ok(Ok(cc)) => cc,
             Ok(Err(_)) | Err(SiteError::Refused(..)) => return Err(not_ours()),
@@ -193,11 +175,7 @@ pub async fn oembed(
         provider_url: base.to_string(),
         html: iframe(&src, &cc.title, width, height),
         author_url: format!("{base}/{}", cc.owner),
-        thumbnail_url: if cc.picture_urls.large.starts_with('/') {
-            format!("{base}{}", cc.picture_urls.large)
-        } else {
-            cc.picture_urls.large.clone()
-        },
+        thumbnail_url: absolute(&state, &cc.picture_urls.large),
         thumbnail_width: 600,
         thumbnail_height: 600,
         cache_age: 3600,

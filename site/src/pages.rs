@@ -286,7 +286,7 @@ pub async fn profile(
 }
 
 /// A link the API gave, made absolute for other sites.
-fn absolute(state: &SiteState, href: &str) -> String {
+pub(crate) fn absolute(state: &SiteState, href: &str) -> String {
     if href.starts_with("http://") || href.starts_with("https://") {
         href.to_owned()
     } else {
@@ -402,6 +402,16 @@ pub(crate) fn description_of(cc: &Cloudcast) -> String {
     out
 }
 
+/// The cloudcast with id `id` (text that is not an id is not found), as `v` may see it.
+pub(crate) async fn by_id(
+    state: &SiteState,
+    v: &Visitor,
+    id: &str,
+) -> Result<Cloudcast, SiteError> {
+    let id: Uuid = id.parse().map_err(|_| SiteError::NotFound("cloudcast"))?;
+    found(state, &format!("/api/v1/cloudcasts/{id}"), v).await
+}
+
 /// `/listen/{id}`, the older address: 301 to the cloudcast's page.
 pub async fn listen(
     State(state): State<SiteState>,
@@ -409,9 +419,7 @@ pub async fn listen(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, SiteError> {
-    let id: Uuid = id.parse().map_err(|_| SiteError::NotFound("cloudcast"))?;
-    let v = visitor(&headers, peer);
-    let cc: Cloudcast = found(&state, &format!("/api/v1/cloudcasts/{id}"), &v).await?;
+    let cc = by_id(&state, &visitor(&headers, peer), &id).await?;
     Ok(moved_permanently(&cc.url).into_response())
 }
 

@@ -112,6 +112,16 @@ pub fn clock(ms: u64) -> String {
     }
 }
 
+/// A duration the API may not know yet, as a clock.
+fn clock_of(duration_ms: Option<i64>) -> String {
+    clock(duration_ms.unwrap_or(0).max(0) as u64)
+}
+
+/// A page URL without its query (an unlisted one's secret).
+fn path_of(url: &str) -> &str {
+    url.split('?').next().unwrap_or(url)
+}
+
 /// The date part of an RFC 3339 time, as the API gives it.
 fn day(ts: &str) -> &str {
     ts.get(..10).unwrap_or(ts)
@@ -119,7 +129,7 @@ fn day(ts: &str) -> &str {
 
 impl Card {
     pub fn duration(&self) -> String {
-        clock(self.duration_ms.unwrap_or(0).max(0) as u64)
+        clock_of(self.duration_ms)
     }
 
     pub fn counts(&self) -> String {
@@ -137,7 +147,7 @@ impl Card {
     }
 
     pub fn url_path(&self) -> &str {
-        self.url.split('?').next().unwrap_or(&self.url)
+        path_of(&self.url)
     }
 
     pub fn status_text(&self) -> String {
@@ -155,7 +165,7 @@ impl Card {
 
 impl Cloudcast {
     pub fn duration(&self) -> String {
-        clock(self.duration_ms.unwrap_or(0).max(0) as u64)
+        clock_of(self.duration_ms)
     }
 
     pub fn duration_secs(&self) -> i64 {
@@ -167,7 +177,7 @@ impl Cloudcast {
     }
 
     pub fn url_path(&self) -> &str {
-        self.url.split('?').next().unwrap_or(&self.url)
+        path_of(&self.url)
     }
 
     /// `aria-pressed` of the viewer's buttons, as the API says they stand.

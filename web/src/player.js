@@ -17,6 +17,7 @@
 
 // The light build: these streams are plain audio variants (no alternate tracks, subtitles or DRM).
 import Hls from 'hls.js/light'
+import { errorMessage } from './session.js'
 
 const BEATS_URL = '/api/v1/heartbeats'
 // hls.js's ES module build has no inline worker; the build copies its worker here.
@@ -48,17 +49,6 @@ function formatTime(seconds) {
   return h ? `${h}:${pad2(m)}:${pad2(s % 60)}` : `${m}:${pad2(s % 60)}`
 }
 
-
-/** Reads `{"error": {"message"}}` from a response body, else a fallback. */
-function errorMessage(body, fallback) {
-  try {
-    const parsed = typeof body === 'string' ? JSON.parse(body) : body
-    if (parsed && parsed.error && parsed.error.message) return parsed.error.message
-  } catch {
-    // not JSON
-  }
-  return fallback
-}
 
 /** Milliseconds to wait by a Retry-After header (delta-seconds or an HTTP date), else 0. */
 function retryAfterMs(res) {

@@ -24,7 +24,7 @@ const player = createPlayer(
   { batchSecs: document.body.dataset.beatBatchSecs },
 )
 window.cloudcastPlayer = player.state
-window.cloudcastSite = { player, navigate: (href) => navigate(href, { push: true }), navigations: 0 }
+window.cloudcastSite = { player, navigations: 0 }
 
 const barWave = new Waveform($('bar-waveform'), {
   onSeek: (s) => player.seek(s),
