@@ -79,10 +79,20 @@ async fn busy_user(sys: &TestSystem, name: &str) -> (String, String) {
     (token, id)
 }
 
+/// Waits until both the raw beats and the session rollup the export's size
+/// check reads hold `n` beats: the materialized view is written after the
+/// raw table, so seeing the raw rows alone is not enough.
 async fn wait_beats(sys: &TestSystem, user: &str, n: u64) {
-    let sql = format!("SELECT count() AS n FROM heartbeats WHERE user_id = '{user}'");
+    let raw = format!("SELECT count() AS n FROM heartbeats WHERE user_id = '{user}'");
+    let rolled = format!(
+        "SELECT toUInt64(sum(s)) AS n FROM (SELECT uniqExactMerge(seconds) AS s \
+         FROM listen_sessions WHERE user_id = '{user}' \
+         GROUP BY cloudcast_id, session_id, listener_id)"
+    );
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while crate::support::ch_u64(&sys.clickhouse_rows(&sql).await[0]["n"]) != n {
+    while crate::support::ch_u64(&sys.clickhouse_rows(&raw).await[0]["n"]) != n
+        || crate::support::ch_u64(&sys.clickhouse_rows(&rolled).await[0]["n"]) != n
+    {
         assert!(
             tokio::time::Instant::now() < deadline,
             "beats never arrived"
