@@ -25,7 +25,7 @@ use tracing::Instrument;
 
 use cloudcast_beats::BeatSender;
 use cloudcast_core::ApiError;
-use cloudcast_core::netaddr::ip_prefix;
+use cloudcast_core::netaddr::{Network, client_ip, ip_prefix};
 use cloudcast_core::request_id;
 use metrics_exporter_prometheus::PrometheusHandle;
 
@@ -119,7 +119,35 @@ pub fn app(
         .layer(CatchPanicLayer::custom(panicked))
         .layer(CompressionLayer::new().compress_when(compress))
         .layer(axum::middleware::from_fn(access_log))
+        .layer(axum::middleware::from_fn_with_state(
+            std::sync::Arc::from(services.config.http.trusted_proxies.as_slice()),
+            forwarded_client,
+        ))
         .layer(axum::middleware::from_fn(with_request_id))
+}
+
+/// Behind a trusted proxy, the client's address (from `X-Forwarded-For`)
+/// replaces the proxy's as the request's peer, so every per-address rule
+/// downstream (limits, /24 and /48, the daily IP hash, the access log)
+/// sees the listener rather than the load balancer.
+async fn forwarded_client(
+    State(trusted): State<std::sync::Arc<[Network]>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    if !trusted.is_empty()
+        && let Some(ConnectInfo(peer)) = req.extensions().get::<ConnectInfo<SocketAddr>>().copied()
+    {
+        let forwarded = req
+            .headers()
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok());
+        let ip = client_ip(peer.ip(), forwarded, &trusted);
+        req.extensions_mut()
+            .insert(ConnectInfo(SocketAddr::new(ip, peer.port())));
+    }
+    next.run(req).await
 }
 
 /// Gives the request its id (a client's well-formed `X-Request-Id`, else a

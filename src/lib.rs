@@ -141,7 +141,10 @@ impl Services {
             limits: self.limits.clone(),
             public_url: self.public_url(),
             max_json_bytes: self.config.http.max_json_bytes,
-            keys: cloudcast_privacy::apikeys::KeyGate::new(self.config.privacy.api_key_per_minute),
+            keys: cloudcast_privacy::apikeys::KeyGate::new(
+                self.pool.clone(),
+                self.config.privacy.api_key_per_minute,
+            ),
         }
     }
 
@@ -168,6 +171,7 @@ impl Services {
             .await
             .context("loading the stream URL key")?;
         let limits = SigninLimits::new(
+            pool.clone(),
             config.auth.login_per_minute_per_ip,
             config.auth.login_per_minute_per_account,
         );

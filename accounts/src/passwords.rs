@@ -51,7 +51,7 @@ pub async fn confirm_password(
             .fetch_optional(pool)
             .await?;
     let (login, hash) = row.ok_or(AccountsError::NotFound("account"))?;
-    limits.check_login(ip, &login)?;
+    limits.check_login(ip, &login).await?;
     Ok(given.len() <= MAX_PASSWORD_BYTES && verify_password(given, hash).await?)
 }
 

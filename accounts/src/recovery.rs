@@ -59,7 +59,7 @@ pub async fn request_reset(
         ));
     }
     // The sign-in limits: a reset request is as good as a guess at a login.
-    state.limits.check_login(peer.ip(), &login)?;
+    state.limits.check_login(peer.ip(), &login).await?;
     let mut tx = state.pool.begin().await?;
     let found: Option<(Uuid, String, String)> = sqlx::query_as(
         "SELECT id, username, email FROM users

@@ -80,7 +80,7 @@ pub async fn sign_in(
         return Err(AccountsError::BadCredentials);
     }
     let login = req.login.trim().to_lowercase();
-    state.limits.check_login(peer.ip(), &login)?;
+    state.limits.check_login(peer.ip(), &login).await?;
     let row: Option<(Uuid, String)> = sqlx::query_as(
         "SELECT id, password_hash FROM users
          WHERE lower(username) = $1 OR lower(email) = $1 LIMIT 1",

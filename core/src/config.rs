@@ -147,6 +147,9 @@ pub struct HttpConfig {
     /// Folder whose `dist/` holds the built browser assets (served at
     /// `/assets`); the pages are compiled into the binary (`site/`).
     pub web_dir: PathBuf,
+    /// Load balancers and proxies whose `X-Forwarded-For` is believed
+    /// (addresses or networks). Empty: every client is its socket's address.
+    pub trusted_proxies: Vec<crate::netaddr::Network>,
 }
 
 impl Default for HttpConfig {
@@ -156,6 +159,7 @@ impl Default for HttpConfig {
             public_url: String::new(),
             max_json_bytes: 64 * 1024,
             web_dir: PathBuf::from("web"),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -209,6 +213,10 @@ pub struct ClickhouseConfig {
     pub database: String,
     pub user: String,
     pub password: Secret,
+    /// The cluster (in ClickHouse's `remote_servers`) the tables are spread
+    /// over: replicated tables on every shard behind Distributed ones,
+    /// migrations `ON CLUSTER`. Empty: one server, plain MergeTree tables.
+    pub cluster: String,
 }
 
 impl Default for ClickhouseConfig {
@@ -218,6 +226,7 @@ impl Default for ClickhouseConfig {
             database: "cloudcast".into(),
             user: "default".into(),
             password: Secret::default(),
+            cluster: String::new(),
         }
     }
 }
@@ -461,6 +470,10 @@ pub struct AnalyticsConfig {
     /// ClickHouse into PostgreSQL, and tags recounted.
     #[serde(rename = "charts_secs", with = "units::secs")]
     pub charts: Duration,
+    /// Whole months raw heartbeats are kept before their monthly partition
+    /// is dropped (once every day in it is rolled up; the aggregates stay).
+    /// 0 keeps them for ever.
+    pub raw_months: u32,
 }
 
 impl Default for AnalyticsConfig {
@@ -478,6 +491,7 @@ impl Default for AnalyticsConfig {
             max_range_days: 366,
             rollup: Duration::from_secs(60),
             charts: Duration::from_secs(300),
+            raw_months: 13,
         }
     }
 }
@@ -613,6 +627,14 @@ impl Config {
                     .all(|b| b.is_ascii_alphanumeric() || b == b'_'),
             "clickhouse.database",
             || "must be letters, digits and '_'".into(),
+        );
+        c.check(
+            self.clickhouse
+                .cluster
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_'),
+            "clickhouse.cluster",
+            || "must be letters, digits and '_' (or empty for one server)".into(),
         );
 
         let s3 = &self.s3;

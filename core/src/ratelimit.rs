@@ -1,5 +1,12 @@
-//! Per-key rate limits (governor's generic cell rate algorithm). Limits are
-//! per process: behind a load balancer each node enforces its share.
+//! Per-key rate limits, both by the generic cell rate algorithm (GCRA).
+//!
+//! - [`SharedLimit`] keeps its cells in PostgreSQL, so every node behind the
+//!   load balancer draws on one allowance: sign-in attempts and open-API
+//!   keys, where N nodes must not give an attacker N times the tries.
+//! - [`KeyedLimit`] (governor) keeps them in the process: for the hot path
+//!   (heartbeats, thousands a second, where a statement per beat would make
+//!   PostgreSQL the bottleneck) and for guards whose point is to spare
+//!   PostgreSQL a query. Behind a load balancer each node enforces its own.
 
 use std::hash::Hash;
 use std::num::NonZeroU32;
@@ -50,6 +57,89 @@ impl<K: Hash + Eq + Clone> KeyedLimit<K> {
     }
 }
 
+/// A per-minute limit whose cells every node shares through PostgreSQL
+/// (table `rate_limits`): one statement per check, atomic under
+/// concurrency (the row lock of an upsert).
+#[derive(Clone)]
+pub struct SharedLimit {
+    pool: sqlx::PgPool,
+    /// Names the limit, so one table holds them all.
+    scope: &'static str,
+    /// Time one request uses up, in milliseconds (a minute / n).
+    interval_ms: f64,
+    /// How far ahead the cell may run: a burst of n at once is allowed.
+    tolerance_ms: f64,
+    checks: Arc<AtomicU64>,
+}
+
+impl SharedLimit {
+    pub fn per_minute(pool: sqlx::PgPool, scope: &'static str, n: u32) -> SharedLimit {
+        let n = n.max(1);
+        let interval_ms = 60_000.0 / f64::from(n);
+        SharedLimit {
+            pool,
+            scope,
+            interval_ms,
+            tolerance_ms: interval_ms * f64::from(n - 1),
+            checks: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Counts one request for `key`: `Ok(Err(seconds to wait))` when over
+    /// the limit (a refused request uses nothing up).
+    pub async fn check(&self, key: &str) -> Result<Result<(), u64>, sqlx::Error> {
+        if self.checks.fetch_add(1, Ordering::Relaxed) % 4096 == 4095 {
+            // Cells in the past allow as much as no cell: forget them.
+            let pool = self.pool.clone();
+            tokio::spawn(async move {
+                if let Err(e) = sqlx::query("DELETE FROM rate_limits WHERE tat < now()")
+                    .execute(&pool)
+                    .await
+                {
+                    tracing::warn!(error = %e, "forgetting old rate-limit cells failed");
+                }
+            });
+        }
+        let allowed = sqlx::query(
+            "INSERT INTO rate_limits AS r (scope, key, tat)
+             VALUES ($1, $2, now() + $3 * interval '1 millisecond')
+             ON CONFLICT (scope, key) DO UPDATE
+                SET tat = greatest(r.tat, now()) + $3 * interval '1 millisecond'
+              WHERE greatest(r.tat, now()) <= now() + $4 * interval '1 millisecond'",
+        )
+        .bind(self.scope)
+        .bind(key)
+        .bind(self.interval_ms)
+        .bind(self.tolerance_ms)
+        .execute(&self.pool)
+        .await?
+        .rows_affected()
+            == 1;
+        if allowed {
+            return Ok(Ok(()));
+        }
+        let wait: Option<f64> = sqlx::query_scalar(
+            "SELECT extract(epoch FROM tat - now())::float8 - $3 / 1000.0
+               FROM rate_limits WHERE scope = $1 AND key = $2",
+        )
+        .bind(self.scope)
+        .bind(key)
+        .bind(self.tolerance_ms)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(Err(wait_secs(wait.unwrap_or(1.0))))
+    }
+}
+
+/// Whole seconds to wait, at least one.
+fn wait_secs(secs: f64) -> u64 {
+    if secs.is_finite() && secs > 1.0 {
+        secs.ceil() as u64
+    } else {
+        1
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,5 +152,13 @@ mod tests {
         }
         assert_eq!(l.check(&1), Err(1));
         assert!(l.check(&2).is_ok());
+    }
+
+    #[test]
+    fn waits_are_whole_seconds_of_at_least_one() {
+        assert_eq!(wait_secs(0.2), 1);
+        assert_eq!(wait_secs(-3.0), 1);
+        assert_eq!(wait_secs(f64::NAN), 1);
+        assert_eq!(wait_secs(14.1), 15);
     }
 }

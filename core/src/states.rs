@@ -219,6 +219,7 @@ mod tests {
         include_str!("../migrations/0008_privacy.sql"),
         include_str!("../migrations/0009_catalogue.sql"),
         include_str!("../migrations/0010_account_recovery.sql"),
+        include_str!("../migrations/0011_rate_limits.sql"),
     ];
 
     /// `CHECK (column IN ('a', 'b'))` for these values.

@@ -17,7 +17,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use cloudcast_core::auth::{AuthUser, hash_token, new_token};
 use cloudcast_core::extract::{ApiJson, ApiPath};
-use cloudcast_core::ratelimit::KeyedLimit;
+use cloudcast_core::ratelimit::{KeyedLimit, SharedLimit};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tracing::Instrument;
@@ -43,21 +43,23 @@ const LOOKUPS_PER_MINUTE: u32 = 60;
 #[derive(Clone)]
 pub struct KeyGate {
     cache: moka::future::Cache<Vec<u8>, Option<Uuid>>,
-    limit: KeyedLimit<Uuid>,
+    /// Requests per key, shared by every node.
+    limit: SharedLimit,
     /// Lookups that reach PostgreSQL, per client address: made-up keys
-    /// must not turn into a query each.
+    /// must not turn into a query each. Per node on purpose: a shared
+    /// count would itself be the query it spares.
     lookups: KeyedLimit<IpAddr>,
 }
 
 impl KeyGate {
-    pub fn new(per_minute: u32) -> KeyGate {
+    pub fn new(pool: sqlx::PgPool, per_minute: u32) -> KeyGate {
         KeyGate {
             // One entry per key seen in the last 30 s; 100k is ~10 MB.
             cache: moka::future::Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(Duration::from_secs(CACHE_SECS))
                 .build(),
-            limit: KeyedLimit::per_minute(per_minute),
+            limit: SharedLimit::per_minute(pool, "api_key", per_minute),
             lookups: KeyedLimit::per_minute(LOOKUPS_PER_MINUTE),
         }
     }
@@ -117,8 +119,10 @@ pub async fn gate(State(state): State<PrivacyState>, mut req: Request, next: Nex
         Ok(None) => return PrivacyError::BadKey.into_response(),
         Err(e) => return e.into_response(),
     };
-    if let Err(wait) = state.keys.limit.check(&id) {
-        return PrivacyError::RateLimited(wait).into_response();
+    match state.keys.limit.check(&id.to_string()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(wait)) => return PrivacyError::RateLimited(wait).into_response(),
+        Err(e) => return PrivacyError::from(e).into_response(),
     }
     // A third party sees what the public sees, whatever else it sends.
     let h = req.headers_mut();

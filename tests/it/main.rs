@@ -10,6 +10,7 @@ mod accounts;
 mod analytics;
 mod analytics_views;
 mod bad_input;
+mod behind_a_balancer;
 mod catalogue;
 mod comments;
 mod erasure;
