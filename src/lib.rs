@@ -326,6 +326,7 @@ pub async fn serve(config: Config, roles: &[Role]) -> anyhow::Result<Running> {
         tasks.push(tokio::spawn(cloudcast_analytics::rollup::run(
             services.clickhouse.clone(),
             config.analytics.rollup,
+            config.analytics.raw_months,
             shutdown.clone(),
         )));
         tasks.push(tokio::spawn(cloudcast_analytics::charts::run(

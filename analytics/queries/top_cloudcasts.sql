@@ -1,5 +1,7 @@
 -- Cloudcasts with the most plays over a date range (rolled-up days from
 -- `listener_day_totals`, the others from `listener_days`).
+-- GLOBAL: in a cluster the small list of rolled-up days is read once and
+-- sent to every shard (a plain IN over a Distributed table is refused there).
 -- Binds: play_min_seconds, from, to, from, to, limit.
 SELECT cloudcast_id,
        toUInt64(countIf(secs >= ?)) AS plays,
@@ -10,13 +12,13 @@ FROM
     SELECT cloudcast_id, day, listener_id, argMax(seconds, version) AS secs
     FROM listener_day_totals
     WHERE day >= toDate(?) AND day <= toDate(?) AND is_bot = 0
-      AND day IN (SELECT day FROM rollup_days)
+      AND day GLOBAL IN (SELECT day FROM rollup_days)
     GROUP BY cloudcast_id, day, listener_id
     UNION ALL
     SELECT cloudcast_id, day, listener_id, uniqExactMerge(seconds) AS secs
     FROM listener_days
     -- PREWHERE: rolled-up days are skipped before their states are decoded.
-    PREWHERE day NOT IN (SELECT day FROM rollup_days)
+    PREWHERE day GLOBAL NOT IN (SELECT day FROM rollup_days)
     WHERE day >= toDate(?) AND day <= toDate(?) AND is_bot = 0
     GROUP BY cloudcast_id, day, listener_id
 )

@@ -38,6 +38,8 @@ pub enum AnalyticsError {
         #[source]
         source: clickhouse::error::Error,
     },
+    #[error("ClickHouse migration {name} has no cluster form: {why}")]
+    ClusterForm { name: &'static str, why: String },
 }
 
 impl ErrorCode for AnalyticsError {
@@ -54,7 +56,7 @@ impl ErrorCode for AnalyticsError {
                 "encode"
             }
             AnalyticsError::Storage(e) => e.code(),
-            AnalyticsError::Migration { .. } => "migration",
+            AnalyticsError::Migration { .. } | AnalyticsError::ClusterForm { .. } => "migration",
             AnalyticsError::Pending(_) => "internal",
         }
     }

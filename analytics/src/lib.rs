@@ -10,12 +10,14 @@
 //! files in `analytics/queries/` (`sql.rs`); date ranges are `dates.rs`.
 
 pub mod charts;
+pub mod cluster;
 pub mod columnar;
 pub mod dashboard;
 pub mod dates;
 pub mod error;
 pub mod event_sync;
 pub mod history;
+pub mod lifecycle;
 pub mod metrics;
 pub mod purge;
 pub mod rollup;
@@ -55,8 +57,17 @@ impl FromRef<AnalyticsState> for PgPool {
 /// A client bound to the configured database. Validation is off because
 /// ClickHouse 18.16 knows neither `RowBinaryWithNamesAndTypes` nor the
 /// settings the validating path sends.
+/// In a cluster, inserts through a Distributed table return once every
+/// shard holds its rows (`insert_distributed_sync`): an asynchronous one
+/// would acknowledge rows still queued on this server, which a crash loses
+/// after the shipper has deleted their segment.
 pub fn client(cfg: &ClickhouseConfig) -> clickhouse::Client {
-    server_client(cfg).with_database(&cfg.database)
+    let client = server_client(cfg).with_database(&cfg.database);
+    if cfg.cluster.is_empty() {
+        client
+    } else {
+        client.with_setting("insert_distributed_sync", "1")
+    }
 }
 
 /// A client with no database selected (to create the database).

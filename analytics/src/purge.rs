@@ -6,7 +6,9 @@
 //! background by rewriting the parts that hold matching rows; an erasure is
 //! done only once they are applied and a count finds nothing left (see
 //! BENCHMARKS.md for the time on a large `heartbeats`). A removal that fails
-//! stays queued and is tried again.
+//! stays queued and is tried again. In a cluster the mutations run on the
+//! local tables `ON CLUSTER` (replication carries them to every replica)
+//! and the wait covers every replica of every shard.
 
 use std::time::Duration;
 
@@ -17,6 +19,7 @@ use cloudcast_core::states::PurgeScope;
 use cloudcast_core::storage::Storage;
 
 use crate::AnalyticsError;
+use crate::cluster::{self, Cluster, LOCAL};
 
 /// Removals applied per round.
 const BATCH: i64 = 100;
@@ -56,7 +59,8 @@ pub async fn purge_once(
     {
         match scope {
             PurgeScope::AdInterest => {
-                ch.query("ALTER TABLE ad_interest DELETE WHERE user_id = ?")
+                let table = cluster::rows_of("ad_interest", cluster::detect(ch).await?.as_ref());
+                ch.query(&format!("ALTER TABLE {table} DELETE WHERE user_id = ?"))
                     .bind(user.to_string())
                     .execute()
                     .await?;
@@ -152,7 +156,19 @@ pub async fn erase(
 ) -> Result<(), AnalyticsError> {
     let who = user.map_or_else(|| format!("{cloudcasts:?}"), |u| u.to_string());
     let cloudcasts: Vec<String> = cloudcasts.iter().map(Uuid::to_string).collect();
-    let tables = erasable_tables(ch).await?;
+    let cluster = cluster::detect(ch).await?;
+    let mut tables = erasable_tables(ch).await?;
+    if cluster.is_some() {
+        // The rows live in the local tables; counts read the whole cluster
+        // through the Distributed table of the plain name.
+        tables.retain_mut(|(t, _, _)| match t.strip_suffix(LOCAL) {
+            Some(plain) => {
+                *t = plain.to_string();
+                true
+            }
+            None => false,
+        });
+    }
     for _ in 0..ERASE_PASSES {
         let mut issued = 0;
         for (table, has_user, has_cloudcast) in &tables {
@@ -179,7 +195,8 @@ pub async fn erase(
                 .fetch_one()
                 .await?;
             if left > 0 {
-                bind(&format!("ALTER TABLE `{table}` DELETE WHERE {cond}"))
+                let target = cluster::rows_of(table, cluster.as_ref());
+                bind(&format!("ALTER TABLE {target} DELETE WHERE {cond}"))
                     .execute()
                     .await?;
                 issued += 1;
@@ -188,24 +205,45 @@ pub async fn erase(
         if issued == 0 {
             return Ok(());
         }
-        wait_for_mutations(ch).await?;
+        wait_for_mutations(ch, cluster.as_ref()).await?;
     }
     Err(AnalyticsError::Pending(format!(
         "rows of {who} keep coming back after {ERASE_PASSES} passes; will retry"
     )))
 }
 
-/// Waits until ClickHouse has applied every mutation of this database.
-async fn wait_for_mutations(ch: &clickhouse::Client) -> Result<(), AnalyticsError> {
+/// Waits until ClickHouse has applied every mutation of this database: on
+/// this server, or in a cluster on every replica of every shard.
+async fn wait_for_mutations(
+    ch: &clickhouse::Client,
+    cluster: Option<&Cluster>,
+) -> Result<(), AnalyticsError> {
+    // The database by name: on another server currentDatabase() is not ours.
+    let (source, database) = match cluster {
+        None => ("system.mutations".to_string(), None),
+        Some(c) => (
+            format!(
+                "remote('{}', system.mutations)",
+                cluster::replicas(ch, c).await?
+            ),
+            Some(c.database.as_str()),
+        ),
+    };
+    let sql = format!(
+        "SELECT count() FROM {source} WHERE database = {} AND is_done = 0",
+        if database.is_some() {
+            "?"
+        } else {
+            "currentDatabase()"
+        }
+    );
     let started = tokio::time::Instant::now();
     loop {
-        let pending: u64 = ch
-            .query(
-                "SELECT count() FROM system.mutations
-                  WHERE database = currentDatabase() AND is_done = 0",
-            )
-            .fetch_one()
-            .await?;
+        let mut q = ch.query(&sql);
+        if let Some(db) = database {
+            q = q.bind(db);
+        }
+        let pending: u64 = q.fetch_one().await?;
         if pending == 0 {
             return Ok(());
         }

@@ -46,7 +46,10 @@ async fn beats_on(ch: &clickhouse::Client, day: &str) -> Result<u64, AnalyticsEr
 
 /// Finished days whose beat count differs from the one at their last
 /// rollup (or that were never rolled up), with their current counts.
-async fn due(ch: &clickhouse::Client, today: Date) -> Result<Vec<(String, u64)>, AnalyticsError> {
+pub(crate) async fn due(
+    ch: &clickhouse::Client,
+    today: Date,
+) -> Result<Vec<(String, u64)>, AnalyticsError> {
     let counts: Vec<DayCount> = ch
         .query(
             "SELECT toString(day) AS day_text, toUInt64(sum(beats)) AS beats FROM day_beats
@@ -99,14 +102,25 @@ pub async fn roll_once(
     Ok(rolled)
 }
 
-/// Rolls days up every `every` until shutdown; a failed round (ClickHouse
-/// away) is simply tried again, queries meanwhile read the live views.
-pub async fn run(ch: clickhouse::Client, every: Duration, shutdown: CancellationToken) {
+/// Rolls days up every `every` until shutdown, then drops the raw months
+/// past `raw_months` that are rolled up (`lifecycle.rs`); a failed round
+/// (ClickHouse away) is simply tried again, queries meanwhile read the live
+/// views.
+pub async fn run(
+    ch: clickhouse::Client,
+    every: Duration,
+    raw_months: u32,
+    shutdown: CancellationToken,
+) {
     loop {
-        match roll_once(&ch, OffsetDateTime::now_utc().date()).await {
+        let today = OffsetDateTime::now_utc().date();
+        match roll_once(&ch, today).await {
             Ok(days) if days.is_empty() => {}
             Ok(days) => tracing::info!(?days, "listener days rolled up"),
             Err(e) => tracing::warn!(error = %e, "rolling up listener days failed; will retry"),
+        }
+        if let Err(e) = crate::lifecycle::drop_expired(&ch, raw_months, today).await {
+            tracing::warn!(error = %e, "dropping expired raw heartbeats failed; will retry");
         }
         tokio::select! {
             _ = shutdown.cancelled() => return,

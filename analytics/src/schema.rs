@@ -3,6 +3,7 @@
 //! Every statement must run on ClickHouse 18.16 and on current releases.
 
 use crate::AnalyticsError;
+use crate::cluster::{self, Cluster};
 use cloudcast_core::config::ClickhouseConfig;
 
 pub const MIGRATIONS: &[(u32, &str, &str)] = &[
@@ -26,18 +27,23 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
     (6, "reposts", include_str!("../migrations/0006_reposts.sql")),
 ];
 
+/// Applies the migrations not applied yet. With `clickhouse.cluster` set
+/// the database and every statement go `ON CLUSTER` in the cluster's form
+/// (`cluster.rs`).
 pub async fn migrate(cfg: &ClickhouseConfig) -> Result<(), AnalyticsError> {
+    let cluster = Cluster::new(&cfg.cluster, &cfg.database);
+    let on = cluster.as_ref().map(Cluster::on).unwrap_or_default();
     let server = crate::server_client(cfg);
     // The database name comes from our own config, not from a client, but
     // quote it anyway so an odd name cannot break the statement.
     let db = cfg.database.replace('`', "");
     server
-        .query(&format!("CREATE DATABASE IF NOT EXISTS `{db}`"))
+        .query(&format!("CREATE DATABASE IF NOT EXISTS `{db}`{on}"))
         .execute()
         .await?;
     let client = crate::client(cfg);
     client
-        .query("CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, name String, applied_at DateTime) ENGINE = TinyLog")
+        .query(&cluster::migrations_table(cluster.as_ref()))
         .execute()
         .await?;
     let applied: Vec<u32> = client
@@ -50,11 +56,15 @@ pub async fn migrate(cfg: &ClickhouseConfig) -> Result<(), AnalyticsError> {
         }
         let sql = crate::sql::strip_comments(sql);
         for stmt in statements(&sql) {
-            client
-                .query(stmt)
-                .execute()
-                .await
-                .map_err(|source| AnalyticsError::Migration { name, source })?;
+            let forms = cluster::statements_for(stmt, cluster.as_ref())
+                .map_err(|why| AnalyticsError::ClusterForm { name, why })?;
+            for stmt in forms {
+                client
+                    .query(&stmt)
+                    .execute()
+                    .await
+                    .map_err(|source| AnalyticsError::Migration { name, source })?;
+            }
         }
         client
             .query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, now())")

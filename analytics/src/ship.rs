@@ -6,7 +6,13 @@
 //! arrived (one found at start-up, or one whose insert failed or timed out),
 //! the shipper counts that segment's rows in ClickHouse, narrowed by the
 //! primary key (cloudcast ids, time range), and skips what is there. Each
-//! insert covers one monthly partition, so it lands whole or not at all.
+//! insert covers one monthly partition, so on one server it lands whole or
+//! not at all. In a cluster the Distributed table splits it by shard, so a
+//! failure may leave some shards with their rows and others without: then
+//! the rows already there are read back and only the others are sent (the
+//! replicated tables would also de-duplicate a byte-identical retry, but
+//! only within their recent-blocks window and only if the block is the same,
+//! which an erasure between the attempts changes).
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::time::Duration;
@@ -43,8 +49,8 @@ enum Replay {
     Send,
     /// All arrived (the earlier insert succeeded before a crash or timeout).
     AlreadyThere,
-    /// Some arrived. One insert per partition lands whole, so this is not
-    /// expected; sending again would count twice, so nothing is sent.
+    /// Some arrived (in a cluster, the shards that took their part of a
+    /// failed insert): only the rows not there are sent.
     Partial,
 }
 
@@ -232,11 +238,18 @@ async fn ship(
                     continue;
                 }
                 Replay::Partial => {
-                    tracing::error!(
+                    let there = present_keys(client, segment, group).await?;
+                    let missing = missing(group, there);
+                    tracing::warn!(
                         present,
                         rows = group.len(),
-                        "part of a segment is in ClickHouse; not re-sent"
+                        sending = missing.len(),
+                        "replay: part of these rows arrived; sending the rest"
                     );
+                    if !missing.is_empty() {
+                        timed("ship_insert", insert(client, segment, &missing)).await?;
+                    }
+                    sent += missing.len();
                     continue;
                 }
             }
@@ -245,6 +258,70 @@ async fn ship(
         sent += group.len();
     }
     Ok(sent)
+}
+
+/// What tells one beat of a segment from another.
+type BeatKey = (String, String, u32, u32);
+
+fn key_of(r: &HeartbeatRow) -> BeatKey {
+    (r.cloudcast_id.clone(), r.session_id.clone(), r.seq, r.ts)
+}
+
+/// The rows of `group` not among `there`, counting duplicates: a beat a
+/// player sent twice is in the segment twice, and each copy arrives once.
+fn missing<'a>(group: &[&'a HeartbeatRow], there: Vec<BeatKey>) -> Vec<&'a HeartbeatRow> {
+    let mut there: BTreeMap<BeatKey, usize> =
+        there.into_iter().fold(BTreeMap::new(), |mut m, k| {
+            *m.entry(k).or_default() += 1;
+            m
+        });
+    group
+        .iter()
+        .filter(|r| match there.get_mut(&key_of(r)) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                false
+            }
+            _ => true,
+        })
+        .copied()
+        .collect()
+}
+
+/// The beats of `segment` in `group`'s time range that ClickHouse holds.
+async fn present_keys(
+    client: &clickhouse::Client,
+    segment: &str,
+    group: &[&HeartbeatRow],
+) -> Result<Vec<BeatKey>, ShipError> {
+    #[derive(clickhouse::Row, serde::Deserialize)]
+    struct K {
+        cloudcast_id: String,
+        session_id: String,
+        seq: u32,
+        ts: u32,
+    }
+    let (min, max) = time_range(group);
+    let rows: Vec<K> = client
+        .query(
+            "SELECT cloudcast_id, session_id, seq, toUInt32(ts) AS ts FROM heartbeats
+              WHERE ts >= toDateTime(?) AND ts <= toDateTime(?) AND wal_segment = ?",
+        )
+        .bind(min)
+        .bind(max)
+        .bind(segment)
+        .fetch_all()
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|k| (k.cloudcast_id, k.session_id, k.seq, k.ts))
+        .collect())
+}
+
+fn time_range(group: &[&HeartbeatRow]) -> (u32, u32) {
+    group
+        .iter()
+        .fold((u32::MAX, 0), |(lo, hi), r| (lo.min(r.ts), hi.max(r.ts)))
 }
 
 /// One insert of one month's rows, each stamped with its segment's id.
@@ -269,9 +346,7 @@ async fn count_present(
     group: &[&HeartbeatRow],
 ) -> Result<u64, ShipError> {
     let ids: BTreeSet<&str> = group.iter().map(|r| r.cloudcast_id.as_str()).collect();
-    let (min, max) = group
-        .iter()
-        .fold((u32::MAX, 0), |(lo, hi), r| (lo.min(r.ts), hi.max(r.ts)));
+    let (min, max) = time_range(group);
     // The primary key (cloudcast_id, ts) narrows the scan to these rows;
     // with very many cloudcasts the list would outgrow max_query_size, and
     // the time range (partition pruning) has to do.
@@ -308,6 +383,24 @@ mod tests {
         assert_eq!(replay(10, 10), Replay::AlreadyThere);
         assert_eq!(replay(3, 10), Replay::Partial);
         assert_eq!(replay(11, 10), Replay::Partial);
+    }
+
+    #[test]
+    fn a_partial_replay_sends_each_missing_copy_once() {
+        let beat = |session: &str, seq: u32| HeartbeatRow {
+            cloudcast_id: "c".into(),
+            session_id: session.into(),
+            seq,
+            ts: 1000 + seq,
+            ..HeartbeatRow::default()
+        };
+        // s/1 was sent twice by the player; one copy of it and s/0 arrived.
+        let rows = [beat("s", 0), beat("s", 1), beat("s", 1), beat("t", 0)];
+        let group: Vec<&HeartbeatRow> = rows.iter().collect();
+        let there = vec![key_of(&rows[0]), key_of(&rows[1])];
+        let send: Vec<BeatKey> = missing(&group, there).into_iter().map(key_of).collect();
+        assert_eq!(send, vec![key_of(&rows[1]), key_of(&rows[3])]);
+        assert!(missing(&group, group.iter().map(|r| key_of(r)).collect()).is_empty());
     }
 
     #[test]

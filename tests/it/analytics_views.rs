@@ -199,8 +199,29 @@ fn grafana_panels() -> Vec<(String, String)> {
 }
 
 async fn setup() -> (clickhouse::Client, Config) {
+    setup_on(None).await
+}
+
+/// The ClickHouse cluster `infra/dev test` starts (2 shards x 2 replicas).
+const CLUSTER: &str = "cloudcast";
+
+fn cluster_url() -> String {
+    std::env::var("CLOUDCAST_TEST_CLICKHOUSE_CLUSTER_URL").unwrap_or_else(|_| {
+        panic!(
+            "CLOUDCAST_TEST_CLICKHOUSE_CLUSTER_URL unset: run the tests through `infra/dev test`"
+        )
+    })
+}
+
+/// The scenario's rows in a fresh database, on the single server or (with
+/// `cluster`) spread over the cluster.
+async fn setup_on(cluster: Option<&str>) -> (clickhouse::Client, Config) {
     let mut config = Config::load(None).unwrap_or_else(|e| panic!("config: {e}"));
     config.clickhouse.database = format!("cc_views_{}", Uuid::new_v4().simple());
+    if let Some(name) = cluster {
+        config.clickhouse.url = cluster_url();
+        config.clickhouse.cluster = name.into();
+    }
     schema::migrate(&config.clickhouse)
         .await
         .unwrap_or_else(|e| panic!("migrations: {e}"));
@@ -216,9 +237,14 @@ async fn setup() -> (clickhouse::Client, Config) {
 }
 
 async fn drop_db(config: &Config) {
+    let on = if config.clickhouse.cluster.is_empty() {
+        String::new()
+    } else {
+        format!(" ON CLUSTER `{}`", config.clickhouse.cluster)
+    };
     let _ = cloudcast_analytics::server_client(&config.clickhouse)
         .query(&format!(
-            "DROP DATABASE IF EXISTS `{}`",
+            "DROP DATABASE IF EXISTS `{}`{on}",
             config.clickhouse.database
         ))
         .execute()
@@ -515,5 +541,149 @@ async fn a_current_clickhouse_gives_the_same_answers() {
             "{name} differs between 18.16 and current"
         );
     }
+    drop_db(&config).await;
+}
+
+/// Every query's answer (and every Grafana panel's), its lines sorted: the
+/// same rows in any order are the same answer.
+async fn answers(ch: &clickhouse::Client) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let queries = sql::ALL
+        .iter()
+        .map(|q| (q.name.to_string(), inlined(q)))
+        .chain(grafana_panels());
+    for (name, text) in queries {
+        let bytes = ch
+            .query(&text)
+            .fetch_bytes("TSV")
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .collect()
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let mut lines: Vec<String> = String::from_utf8_lossy(&bytes)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        lines.sort();
+        out.push((name, lines.join("\n")));
+    }
+    out
+}
+
+async fn count(ch: &clickhouse::Client, sql: &str) -> u64 {
+    ch.query(sql)
+        .fetch_one()
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// The same rows on one server and on the 2 x 2 cluster give the same
+/// answer to every query, live, rolled up, after an erasure (whose
+/// mutations reach every replica of every shard) and after the raw month
+/// is dropped (which changes no statistic).
+#[tokio::test]
+async fn a_cluster_answers_as_one_server_does() {
+    let ((one, one_config), (many, many_config)) =
+        tokio::join!(setup_on(None), setup_on(Some(CLUSTER)));
+    let db = &many_config.clickhouse.database;
+
+    // Really spread: the shard this client talks to holds some beats, not all.
+    let total = count(&many, "SELECT count() FROM heartbeats").await;
+    let here = count(&many, "SELECT count() FROM heartbeats_local").await;
+    assert_eq!(total, count(&one, "SELECT count() FROM heartbeats").await);
+    assert!(0 < here && here < total, "{here} of {total} on one shard");
+    let live = answers(&one).await;
+    // Every query has rows to compare (the Grafana ad panel's floor of 50
+    // hides this scenario's audiences).
+    assert!(
+        live.iter()
+            .filter(|(n, _)| !n.starts_with("grafana"))
+            .all(|(_, a)| !a.is_empty()),
+        "{live:?}"
+    );
+    assert_eq!(answers(&many).await, live, "live answers differ");
+
+    let today = date!(2026 - 11 - 29);
+    let rolled = rollup::roll_once(&one, today).await.ok();
+    assert_eq!(rollup::roll_once(&many, today).await.ok(), rolled);
+    assert_eq!(rolled.map(|d| d.len()), Some(2));
+    let after_rollup = answers(&one).await;
+    assert_eq!(
+        answers(&many).await,
+        after_rollup,
+        "rolled-up answers differ"
+    );
+
+    // Erasure of user1, everywhere.
+    let user1 = Uuid::parse_str(USER1).unwrap_or_else(|e| panic!("{e}"));
+    for ch in [&one, &many] {
+        cloudcast_analytics::purge::erase(ch, Some(user1), &[])
+            .await
+            .unwrap_or_else(|e| panic!("erase: {e}"));
+    }
+    let erased = answers(&one).await;
+    assert_ne!(erased, after_rollup, "the erasure changed nothing");
+    assert_eq!(answers(&many).await, erased, "answers after erasure differ");
+    let cluster = cloudcast_analytics::cluster::Cluster::new(CLUSTER, db)
+        .unwrap_or_else(|| panic!("a cluster"));
+    let replicas = cloudcast_analytics::cluster::replicas(&many, &cluster)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(replicas.split(',').count(), 4, "{replicas}");
+    for table in [
+        "heartbeats",
+        "listener_days",
+        "listen_sessions",
+        "listener_day_totals",
+        "ad_interest",
+    ] {
+        let left = count(
+            &many,
+            &format!(
+                "SELECT count() FROM remote('{replicas}', '{db}', '{table}_local') \
+                 WHERE user_id = '{USER1}'"
+            ),
+        )
+        .await;
+        assert_eq!(left, 0, "{table} keeps erased rows on some replica");
+    }
+
+    // The month's raw beats go once it is expired and rolled up; no
+    // statistic changes.
+    let later = date!(2027 - 01 - 15);
+    for ch in [&one, &many] {
+        let dropped = cloudcast_analytics::lifecycle::drop_expired(ch, 1, later)
+            .await
+            .unwrap_or_else(|e| panic!("drop: {e}"));
+        assert_eq!(dropped, vec![202611]);
+        assert_eq!(count(ch, "SELECT count() FROM heartbeats").await, 0);
+    }
+    assert_eq!(answers(&one).await, erased, "a drop changed the statistics");
+    assert_eq!(
+        answers(&many).await,
+        erased,
+        "a drop changed the cluster's statistics"
+    );
+    tokio::join!(drop_db(&one_config), drop_db(&many_config));
+}
+
+/// A month not rolled up yet keeps its raw beats, however old.
+#[tokio::test]
+async fn raw_beats_stay_until_their_days_are_rolled_up() {
+    let (ch, config) = setup().await;
+    let later = date!(2027 - 06 - 01);
+    let kept = cloudcast_analytics::lifecycle::drop_expired(&ch, 1, later)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(kept.is_empty(), "{kept:?}");
+    assert!(count(&ch, "SELECT count() FROM heartbeats").await > 0);
+    // Kept for ever with 0.
+    rollup::roll_once(&ch, later)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let none = cloudcast_analytics::lifecycle::drop_expired(&ch, 0, later)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(none.is_empty());
     drop_db(&config).await;
 }

@@ -12,6 +12,7 @@ mod analytics_views;
 mod bad_input;
 mod behind_a_balancer;
 mod catalogue;
+mod cluster;
 mod comments;
 mod erasure;
 mod export;
