@@ -15,6 +15,8 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$ROOT"
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 RUNS="${1:-3}"
 SECS="${2:-15}"
 ROWS="${3:-50000000}"
@@ -56,45 +58,14 @@ start_server() {
 start_server
 
 # A 10-minute mix to listen to.
-gst-launch-1.0 -q audiotestsrc wave=pink-noise samplesperbuffer=4410 num-buffers=6000 \
-  ! audio/x-raw,rate=44100,channels=2 ! audioconvert ! lamemp3enc target=bitrate bitrate=128 cbr=true \
-  ! filesink location="$WORK/mix.mp3"
-curl -sf "$B/api/v1/accounts" -H 'content-type: application/json' \
-  -d '{"email":"bench@example.org","username":"bench","password":"bench password","birth_date":"1990-01-01"}' >/dev/null
-TOKEN=$(curl -sf "$B/api/v1/sessions" -H 'content-type: application/json' \
-  -d '{"login":"bench","password":"bench password"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
-XDG_STATE_HOME="$WORK/state" CLOUDCAST_TOKEN="$TOKEN" target/release/cloudcast upload "$WORK/mix.mp3" \
-  --server "$B" --title "bench mix" >/dev/null 2>&1
-ID=$(psql -tA "$CLOUDCAST__POSTGRES__URL" -c "SELECT id FROM cloudcasts LIMIT 1")
-for _ in $(seq 600); do
-  STATUS=$(curl -sf "$B/api/v1/cloudcasts/$ID" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')
-  [[ "$STATUS" == processing ]] || break
-  sleep 1
-done
-[[ "$STATUS" == ready ]] || { echo "the mix is $STATUS" >&2; exit 1; }
+bench_mix "$WORK" "$B" 600 128
 # Measure a stream node as production runs it: its own process.
 kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
 start_server --role stream
 # The direct insert's target: the same schema and views, empty.
 CLOUDCAST__CLICKHOUSE__DATABASE=cloudcast_bench_direct target/release/cloudcast migrate >/dev/null
 
-cat > "$WORK/beats.lua" <<EOF
--- Each request: a new session's next 100 seconds (seq 0..99), as a player's
--- batch after a network gap; every request a distinct session.
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["User-Agent"] = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
-local n = 0
-local thread_id = tostring(math.random(1, 1e9))
-request = function()
-  n = n + 1
-  local beats = {}
-  for i = 0, 99 do
-    beats[#beats + 1] = string.format('{"cloudcast_id":"$ID","session_id":"b%s-%d","seq":%d,"position_ms":%d}', thread_id, n, i, i * 1000)
-  end
-  return wrk.format(nil, nil, nil, "[" .. table.concat(beats, ",") .. "]")
-end
-EOF
+beats_lua "$ID" "$WORK/beats.lua"
 
 count() { chq "$1" "SELECT count() FROM heartbeats"; }
 ours=(); direct=()

@@ -15,6 +15,8 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$ROOT"
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 RUNS="${1:-3}"
 SECS="${2:-10}"
 WORK="$ROOT/var/bench/stream"
@@ -55,22 +57,7 @@ start_server() {
 start_server
 
 # A 30-minute mix, transcoded by the server itself.
-gst-launch-1.0 -q audiotestsrc wave=pink-noise samplesperbuffer=4410 num-buffers=18000 \
-  ! audio/x-raw,rate=44100,channels=2 ! audioconvert ! lamemp3enc target=bitrate bitrate=192 cbr=true \
-  ! filesink location="$WORK/mix.mp3"
-curl -sf "$B/api/v1/accounts" -H 'content-type: application/json' \
-  -d '{"email":"bench@example.org","username":"bench","password":"bench password","birth_date":"1990-01-01"}' >/dev/null
-TOKEN=$(curl -sf "$B/api/v1/sessions" -H 'content-type: application/json' \
-  -d '{"login":"bench","password":"bench password"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
-XDG_STATE_HOME="$WORK/state" CLOUDCAST_TOKEN="$TOKEN" target/release/cloudcast upload "$WORK/mix.mp3" \
-  --server "$B" --title "bench mix" >/dev/null 2>&1
-ID=$(psql -tA "$CLOUDCAST__POSTGRES__URL" -c "SELECT id FROM cloudcasts LIMIT 1")
-for _ in $(seq 600); do
-  STATUS=$(curl -sf "$B/api/v1/cloudcasts/$ID" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')
-  [[ "$STATUS" == processing ]] || break
-  sleep 1
-done
-[[ "$STATUS" == ready ]] || { echo "the mix is $STATUS" >&2; exit 1; }
+bench_mix "$WORK" "$B" 1800 192
 STREAM_URL=$(curl -sf "$B/api/v1/cloudcasts/$ID" | python3 -c 'import json,sys; print(json.load(sys.stdin)["stream_url"])')
 MEDIA_PATH=$(python3 -c 'import sys,urllib.parse as u; p=u.urlsplit(sys.argv[1]); print(p.path.rsplit("/",1)[0] + "/aac_192k.mp4?" + p.query)' "$STREAM_URL")
 curl -sf "$B$MEDIA_PATH" -o "$WORK/www/mix.mp4"

@@ -61,8 +61,10 @@ stop_pid() {
   rm -f "$file"
 }
 
+# Serving, not just running: `ruok` answers imok while ZooKeeper still loads
+# its data, and a ClickHouse server that starts then gives up on its tables.
 zk_ready() {
-  [[ "$(timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$ZK_PORT; echo ruok >&3; cat <&3" 2>/dev/null || true)" == imok ]]
+  timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$ZK_PORT; echo stat >&3; cat <&3" 2>/dev/null | grep -q '^Mode: '
 }
 
 zk_start() {

@@ -1,0 +1,46 @@
+# shellcheck shell=bash
+# Sourced by the benches: the steps several of them share.
+
+# bench_mix WORK BASE_URL SECONDS KBPS: a pink-noise mix of SECONDS at KBPS,
+# uploaded by a new `bench` user through the command-line uploader and
+# transcoded by the server at BASE_URL; sets ID (the cloudcast) and TOKEN.
+bench_mix() {
+  local work="$1" base="$2" seconds="$3" kbps="$4" status
+  gst-launch-1.0 -q audiotestsrc wave=pink-noise samplesperbuffer=4410 num-buffers=$((seconds * 10)) \
+    ! audio/x-raw,rate=44100,channels=2 ! audioconvert ! lamemp3enc target=bitrate bitrate="$kbps" cbr=true \
+    ! filesink location="$work/mix.mp3"
+  curl -sf "$base/api/v1/accounts" -H 'content-type: application/json' \
+    -d '{"email":"bench@example.org","username":"bench","password":"bench password","birth_date":"1990-01-01"}' >/dev/null
+  TOKEN=$(curl -sf "$base/api/v1/sessions" -H 'content-type: application/json' \
+    -d '{"login":"bench","password":"bench password"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+  XDG_STATE_HOME="$work/state" CLOUDCAST_TOKEN="$TOKEN" "${BENCH_BIN:-target/release/cloudcast}" upload "$work/mix.mp3" \
+    --server "$base" --title "bench mix" >/dev/null 2>&1
+  ID=$(psql -tA "$CLOUDCAST__POSTGRES__URL" -c "SELECT id FROM cloudcasts LIMIT 1")
+  for _ in $(seq 600); do
+    status=$(curl -sf "$base/api/v1/cloudcasts/$ID" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')
+    [[ "$status" == processing ]] || break
+    sleep 1
+  done
+  [[ "$status" == ready ]] || { echo "the mix is $status" >&2; exit 1; }
+}
+
+# beats_lua ID FILE: the wrk script posting batches of 100 beats of cloudcast
+# ID, each request a new session's next 100 seconds (seq 0..99), as a
+# player's batch after a network gap.
+beats_lua() {
+  sed "s/@ID@/$1/" >"$2" <<'EOF_LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["User-Agent"] = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
+local n = 0
+local thread_id = tostring(math.random(1, 1e9))
+request = function()
+  n = n + 1
+  local beats = {}
+  for i = 0, 99 do
+    beats[#beats + 1] = string.format('{"cloudcast_id":"@ID@","session_id":"b%s-%d","seq":%d,"position_ms":%d}', thread_id, n, i, i * 1000)
+  end
+  return wrk.format(nil, nil, nil, "[" .. table.concat(beats, ",") .. "]")
+end
+EOF_LUA
+}
