@@ -57,12 +57,20 @@ impl<K: Hash + Eq + Clone> KeyedLimit<K> {
     }
 }
 
+/// The server secret the cells' keys are hashed under.
+const CELL_KEY_SECRET: &str = "rate_limit_cells";
+
 /// A per-minute limit whose cells every node shares through PostgreSQL
 /// (table `rate_limits`): one statement per check, atomic under
-/// concurrency (the row lock of an upsert).
+/// concurrency (the row lock of an upsert). A cell is named by a keyed
+/// hash of what it counts (a login, an address, a key id), so the table
+/// holds no login name and no whole address.
 #[derive(Clone)]
 pub struct SharedLimit {
     pool: sqlx::PgPool,
+    /// The hashing secret, shared by every node (`server_secrets`), read
+    /// on the first check.
+    secret: Arc<tokio::sync::OnceCell<Vec<u8>>>,
     /// Names the limit, so one table holds them all.
     scope: &'static str,
     /// Time one request uses up, in milliseconds (a minute / n).
@@ -78,6 +86,7 @@ impl SharedLimit {
         let interval_ms = 60_000.0 / f64::from(n);
         SharedLimit {
             pool,
+            secret: Arc::new(tokio::sync::OnceCell::new()),
             scope,
             interval_ms,
             tolerance_ms: interval_ms * f64::from(n - 1),
@@ -88,7 +97,12 @@ impl SharedLimit {
     /// Counts one request for `key`: `Ok(Err(seconds to wait))` when over
     /// the limit (a refused request uses nothing up).
     pub async fn check(&self, key: &str) -> Result<Result<(), u64>, sqlx::Error> {
-        if self.checks.fetch_add(1, Ordering::Relaxed) % 4096 == 4095 {
+        let secret = self
+            .secret
+            .get_or_try_init(|| crate::secrets::shared_secret(&self.pool, CELL_KEY_SECRET))
+            .await?;
+        let key = cell_name(secret, self.scope, key);
+        if self.checks.fetch_add(1, Ordering::Relaxed) % 256 == 255 {
             // Cells in the past allow as much as no cell: forget them.
             let pool = self.pool.clone();
             tokio::spawn(async move {
@@ -108,7 +122,7 @@ impl SharedLimit {
               WHERE greatest(r.tat, now()) <= now() + $4 * interval '1 millisecond'",
         )
         .bind(self.scope)
-        .bind(key)
+        .bind(&key)
         .bind(self.interval_ms)
         .bind(self.tolerance_ms)
         .execute(&self.pool)
@@ -123,12 +137,23 @@ impl SharedLimit {
                FROM rate_limits WHERE scope = $1 AND key = $2",
         )
         .bind(self.scope)
-        .bind(key)
+        .bind(&key)
         .bind(self.tolerance_ms)
         .fetch_optional(&self.pool)
         .await?;
         Ok(Err(wait_secs(wait.unwrap_or(1.0))))
     }
+}
+
+/// The cell of `key` in `scope`: HMAC-SHA256 under the shared secret, hex.
+fn cell_name(secret: &[u8], scope: &str, key: &str) -> String {
+    use hmac::Mac;
+    let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(secret)
+        .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+    mac.update(scope.as_bytes());
+    mac.update(&[0]);
+    mac.update(key.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
 }
 
 /// Whole seconds to wait, at least one.
@@ -152,6 +177,16 @@ mod tests {
         }
         assert_eq!(l.check(&1), Err(1));
         assert!(l.check(&2).is_ok());
+    }
+
+    #[test]
+    fn cells_name_neither_the_login_nor_the_address() {
+        let a = cell_name(b"secret", "signin_login", "er_dj");
+        assert_eq!(a.len(), 64);
+        assert!(!a.contains("er_dj"));
+        assert_eq!(a, cell_name(b"secret", "signin_login", "er_dj"));
+        assert_ne!(a, cell_name(b"secret", "signin_ip", "er_dj"));
+        assert_ne!(a, cell_name(b"other", "signin_login", "er_dj"));
     }
 
     #[test]

@@ -270,7 +270,8 @@ async fn zookeeper_stopped_under_load_delays_beats_and_counts_them_once() {
 }
 
 /// A real nginx (Debian's) in front of `ports`, as `infra/cluster.sh`
-/// configures it; returns the process and its port.
+/// configures it; returns the process and its port. One process (no
+/// master and workers), so the kill that ends the test leaves none behind.
 fn nginx_in_front_of(dir: &std::path::Path, ports: &[u16]) -> (crate::support::Node, u16) {
     let port = crate::support::free_port();
     let servers: String = ports
@@ -279,7 +280,7 @@ fn nginx_in_front_of(dir: &std::path::Path, ports: &[u16]) -> (crate::support::N
         .collect();
     let d = dir.display();
     let conf = format!(
-        "daemon off; worker_processes 1; pid {d}/nginx.pid; error_log {d}/nginx.log warn;
+        "daemon off; master_process off; pid {d}/nginx.pid; error_log {d}/nginx.log warn;
          {user}
          events {{ worker_connections 256; }}
          http {{ access_log off; client_max_body_size 0;
@@ -429,5 +430,42 @@ async fn a_node_killed_behind_nginx_loses_no_upload_and_no_beat() {
     wait_for_port(pb).await;
     assert!(beats_sent > 0);
     wait_exact(&ch, &db, beats_sent, Duration::from_secs(90)).await;
+
+    // Every node exports its metrics: what it served and what it shipped.
+    let scrape = |port: u16| {
+        let http = sys.http.clone();
+        async move {
+            let url = format!("http://127.0.0.1:{port}");
+            let health = http
+                .get(format!("{url}/healthz"))
+                .send()
+                .await
+                .expect("health");
+            assert_eq!(health.status(), 200);
+            http.get(format!("{url}/metrics"))
+                .send()
+                .await
+                .expect("metrics")
+                .text()
+                .await
+                .expect("text")
+        }
+    };
+    let c_metrics = scrape(pc).await;
+    for want in [
+        r#"route="/api/v1/heartbeats",method="POST",status="202""#,
+        "cloudcast_shipper_rows_total",
+        r#"route="/api/v1/uploads/{id}",method="PATCH",status="204""#,
+    ] {
+        assert!(
+            c_metrics.contains(want),
+            "node c lacks {want}:\n{c_metrics}"
+        );
+    }
+    let b_metrics = scrape(pb).await;
+    assert!(
+        b_metrics.contains(r#"route="/healthz",method="GET",status="200""#),
+        "{b_metrics}"
+    );
     sys.stop().await;
 }
