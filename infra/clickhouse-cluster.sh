@@ -67,6 +67,20 @@ zk_ready() {
   timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$ZK_PORT; echo stat >&3; cat <&3" 2>/dev/null | grep -q '^Mode: '
 }
 
+# spawn_detached PIDFILE LOG CMD...: runs CMD in its own session with none
+# of our descriptors (a caller's pipe held open would keep it waiting).
+spawn_detached() {
+  local pidfile="$1" logfile="$2"
+  shift 2
+  (
+    for fd in $(ls /proc/$BASHPID/fd); do
+      [[ $fd -gt 2 ]] && eval "exec $fd>&-" 2>/dev/null
+    done
+    setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' spawn "$pidfile" "$@" \
+      >>"$logfile" 2>&1 </dev/null &
+  )
+}
+
 zk_start() {
   zk_ready && return 0
   pid_alive "$ZK_PIDFILE" >/dev/null && return 0
@@ -85,20 +99,10 @@ autopurge.purgeInterval=1
 EOF
   log "starting ZooKeeper on 127.0.0.1:$ZK_PORT (log: $CL_LOG/zookeeper.log)"
   # Debian's jars, as its own init script runs them, on a small heap.
-  # Detached like a daemon: its own session, and no descriptor of ours
-  # (a caller's pipe held open would keep that caller waiting).
-  (
-    cd "$ZK_DIR" || exit 1
-    for fd in $(ls /proc/$BASHPID/fd); do
-      [[ $fd -gt 2 ]] && eval "exec $fd>&-" 2>/dev/null
-    done
-    # The inner shell writes its own pid, then becomes java.
-    setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' zk "$ZK_PIDFILE" \
-      java -Xmx256m -Dzookeeper.log.dir="$CL_LOG" \
-      -cp "$ZK_DIR/conf:/usr/share/java/zookeeper.jar:/usr/share/java/*" \
-      org.apache.zookeeper.server.quorum.QuorumPeerMain "$ZK_DIR/conf/zoo.cfg" \
-      >>"$CL_LOG/zookeeper.log" 2>&1 </dev/null &
-  )
+  (cd "$ZK_DIR" && spawn_detached "$ZK_PIDFILE" "$CL_LOG/zookeeper.log" \
+    java -Xmx256m -Dzookeeper.log.dir="$CL_LOG" \
+    -cp "$ZK_DIR/conf:/usr/share/java/zookeeper.jar:/usr/share/java/*" \
+    org.apache.zookeeper.server.quorum.QuorumPeerMain "$ZK_DIR/conf/zoo.cfg")
 }
 
 zk_stop() { stop_pid ZooKeeper "$ZK_PIDFILE"; }

@@ -19,20 +19,6 @@ CL_PG_URL="postgres://$PG_ROLE@127.0.0.1:$PG_PORT/$CL_PG_DB"
 # name:port:roles:ClickHouse replica it talks to (spread over both shards)
 CL_NODES=("node1:8181:all:1" "node2:8182:all:3" "worker:8183:worker:2")
 
-# spawn_detached PIDFILE LOG CMD...: runs CMD in its own session with none
-# of our descriptors (a caller's pipe held open would keep it waiting).
-spawn_detached() {
-  local pidfile="$1" logfile="$2"
-  shift 2
-  (
-    for fd in $(ls /proc/$BASHPID/fd); do
-      [[ $fd -gt 2 ]] && eval "exec $fd>&-" 2>/dev/null
-    done
-    setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' spawn "$pidfile" "$@" \
-      >>"$logfile" 2>&1 </dev/null &
-  )
-}
-
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 http_ok() { curl -sf --max-time 2 -o /dev/null "http://127.0.0.1:$1/healthz"; }
 

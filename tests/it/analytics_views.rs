@@ -203,9 +203,9 @@ async fn setup() -> (clickhouse::Client, Config) {
 }
 
 /// The ClickHouse cluster `infra/dev test` starts (2 shards x 2 replicas).
-const CLUSTER: &str = "cloudcast";
+pub const CLUSTER: &str = "cloudcast";
 
-fn cluster_url() -> String {
+pub fn cluster_url() -> String {
     std::env::var("CLOUDCAST_TEST_CLICKHOUSE_CLUSTER_URL").unwrap_or_else(|_| {
         panic!(
             "CLOUDCAST_TEST_CLICKHOUSE_CLUSTER_URL unset: run the tests through `infra/dev test`"

@@ -10,15 +10,7 @@ use serde_json::Value;
 
 use crate::support::{TestSystem, json_of};
 
-const CLUSTER: &str = "cloudcast";
-
-fn cluster_url() -> String {
-    std::env::var("CLOUDCAST_TEST_CLICKHOUSE_CLUSTER_URL").unwrap_or_else(|_| {
-        panic!(
-            "CLOUDCAST_TEST_CLICKHOUSE_CLUSTER_URL unset: run the tests through `infra/dev test`"
-        )
-    })
-}
+use crate::analytics_views::{CLUSTER, cluster_url};
 
 async fn count(ch: &clickhouse::Client, sql: &str) -> u64 {
     ch.query(sql)
@@ -74,33 +66,7 @@ async fn the_system_runs_on_a_clickhouse_cluster() {
     // Each beat is on one shard, and on both of its replicas.
     let total = count(&ch, "SELECT count() FROM heartbeats").await;
     assert_eq!(total, expected_seconds);
-    let cluster = cloudcast_analytics::cluster::Cluster::new(CLUSTER, &config.database)
-        .unwrap_or_else(|| panic!("a cluster"));
-    let replicas = cloudcast_analytics::cluster::replicas(&ch, &cluster)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let replicas: Vec<&str> = replicas.split(',').collect();
-    assert_eq!(replicas.len(), 4, "{replicas:?}");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let mut held = Vec::new();
-        for r in &replicas {
-            let sql = format!(
-                "SELECT count() FROM remote('{r}', '{}', 'heartbeats_local')",
-                config.database
-            );
-            held.push(count(&ch, &sql).await);
-        }
-        // Replicas 1-2 are shard 1, 3-4 shard 2 (infra/clickhouse-cluster.sh).
-        if held[0] == held[1] && held[2] == held[3] && held[0] + held[2] == total {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "replicas hold {held:?} of {total}"
-        );
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
+    wait_exact(&ch, &config.database, total, Duration::from_secs(30)).await;
     sys.stop().await;
     let _ = cloudcast_analytics::server_client(&config)
         .query(&format!(
@@ -201,6 +167,7 @@ async fn wait_exact(ch: &clickhouse::Client, database: &str, want: u64, limit: D
         let replicas = cloudcast_analytics::cluster::replicas(ch, &cluster)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(replicas.split(',').count(), 4, "{replicas}");
         let mut held = Vec::new();
         for r in replicas.split(',') {
             let sql =
