@@ -10,6 +10,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use aws_sdk_s3::Client;
+use aws_smithy_http_client::tls;
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
@@ -120,8 +121,14 @@ impl Storage {
             None,
             "cloudcast",
         );
+        // rustls on ring, with the platform's trust store, for https
+        // endpoints; plain http (a local endpoint) goes straight through.
+        let http = aws_smithy_http_client::Builder::new()
+            .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
+            .build_https();
         let conf = aws_sdk_s3::Config::builder()
             .behavior_version(BehaviorVersion::latest())
+            .http_client(http)
             .region(Region::new(cfg.region.clone()))
             .credentials_provider(creds)
             .endpoint_url(endpoint)
