@@ -14,6 +14,9 @@ const BUCKETS: &[f64] = &[
     60.0, 300.0, 1800.0,
 ];
 
+/// How often recorded histogram samples are folded into their buckets.
+const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
 /// Installs the recorder once per process (every later call returns the
@@ -35,6 +38,22 @@ pub fn install() -> Option<PrometheusHandle> {
                 return None;
             }
             describe();
+            // Histogram samples pile up in the recorder until they are
+            // folded into their buckets: without this a node nobody
+            // scrapes grows by every request it times. A thread of its own,
+            // as the recorder may be installed before the runtime starts.
+            let upkeep = handle.clone();
+            let started = std::thread::Builder::new()
+                .name("metrics-upkeep".into())
+                .spawn(move || {
+                    loop {
+                        std::thread::sleep(UPKEEP_EVERY);
+                        upkeep.run_upkeep();
+                    }
+                });
+            if let Err(e) = started {
+                tracing::error!(error = %e, "metrics upkeep thread did not start; samples are folded only when /metrics is read");
+            }
             Some(handle)
         })
         .clone()
