@@ -42,7 +42,7 @@ export CLOUDCAST__POSTGRES__URL="${CLOUDCAST__POSTGRES__URL%/*}/cloudcast_bench_
 export CLOUDCAST__CLICKHOUSE__DATABASE=cloudcast_bench_an
 export CLOUDCAST__S3__EMBEDDED_ROOT="$WORK/s3"
 export CLOUDCAST__S3__BUCKET=bench
-export CLOUDCAST__ANALYTICS__WAL_DIR="$WORK/wal"
+export CLOUDCAST__ANALYTICS__WAL_DIR="$WORK/wal" CLOUDCAST__TRANSCODE__WORK_DIR="$WORK/work"
 # One client address sends everything here: lift the per-IP intake limit.
 export CLOUDCAST__STREAM__INTAKE_PER_IP_PER_SEC=1000000 CLOUDCAST__STREAM__INTAKE_BURST=1000000
 B="http://127.0.0.1:$PORT"
@@ -103,7 +103,7 @@ CLOUDCAST__CLICKHOUSE__DATABASE=cloudcast_bench_q target/release/cloudcast migra
 echo "generating $ROWS heartbeats for the query latencies..." >&2
 QUERIES=$(python3 bench/analytics_queries.py "$CH" cloudcast_bench_q "$ROWS" 20)
 
-python3 - "$QUERIES" "${ours[*]}" "${direct[*]}" <<'PY'
+python3 - "$QUERIES" "${ours[*]}" "${direct[*]}" "$WORK/figures.json" <<'PY'
 import json, statistics, sys
 q = json.loads(sys.argv[1])
 ours = [int(x) for x in sys.argv[2].split()]
@@ -122,4 +122,8 @@ for name, r in q["queries"].items():
     note = "" if served else "   (download only)"
     print(f"  {name:28s} p50 {r['p50_ms']:7.1f} ms   p95 {r['p95_ms']:7.1f} ms{note}")
 print(f"worst p95 of the API and dashboard queries: {worst:.1f} ms (goal < 100 ms)")
+with open(sys.argv[4], "w") as f:
+    json.dump({"ingest_beats_per_s": {"ours": ours, "direct": direct, "median_ours": mo, "median_direct": md, "ratio": mo / md},
+               "queries": q, "worst_served_p95_ms": worst}, f, indent=2)
 PY
+bench_result "$WORK" "bench/analytics.sh $RUNS $SECS $ROWS"

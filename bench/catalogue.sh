@@ -13,11 +13,13 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$ROOT"
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 CLOUDCASTS="${1:-1000000}"
 USERS="${2:-100000}"
 REQUESTS="${3:-200}"
 WORK="$ROOT/var/bench/catalogue"
-PORT=8941
+PORT=8943
 KEEP_DATA="${KEEP_DATA:-}"
 [[ -n "$KEEP_DATA" ]] || rm -rf "$WORK"
 mkdir -p "$WORK"
@@ -52,5 +54,5 @@ for _ in $(seq 150); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&
 echo "$(date -u +%F), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "$CLOUDCASTS cloudcasts, $USERS users, $REQUESTS requests per route (milliseconds)"
 python3 bench/catalogue_measure.py "http://127.0.0.1:$PORT" "$CLOUDCAST__POSTGRES__URL" \
-  "$REQUESTS" "$USERS" "$WORK/result.json"
-echo "reproduce: bench/catalogue.sh $CLOUDCASTS $USERS $REQUESTS"
+  "$REQUESTS" "$USERS" "$WORK/figures.json"
+bench_result "$WORK" "bench/catalogue.sh $CLOUDCASTS $USERS $REQUESTS"

@@ -144,7 +144,7 @@ Q1=$(CLOUDCAST__CLICKHOUSE__CLUSTER="" python3 bench/analytics_queries.py "$SING
 CLOUDCAST__CLICKHOUSE__DATABASE=cloudcast_bench_q "$BIN" migrate >/dev/null
 Q2=$(python3 bench/analytics_queries.py "$CLUSTER_CH" cloudcast_bench_q "$ROWS" 20)
 
-python3 - "${one[*]}" "${two[*]}" "$Q1" "$Q2" <<'PY'
+python3 - "${one[*]}" "${two[*]}" "$Q1" "$Q2" "$WORK/figures.json" <<'PY'
 import json, statistics, sys
 one = [int(x) for x in sys.argv[1].split()]
 two = [int(x) for x in sys.argv[2].split()]
@@ -156,4 +156,8 @@ print(f"dashboard queries over {q1['rows']:,} beats: one server (generated {q1['
 for name, r in q1["queries"].items():
     c = q2["queries"][name]
     print(f"  {name:28s} p95 one {r['p95_ms']:7.1f} ms   cluster {c['p95_ms']:7.1f} ms   ratio {c['p95_ms'] / max(r['p95_ms'], 0.1):5.2f}")
+with open(sys.argv[5], "w") as f:
+    json.dump({"beats_per_s": {"one_node": one, "two_nodes": two, "scaling": m2 / m1},
+               "queries_one_server": q1, "queries_cluster": q2}, f, indent=2)
 PY
+bench_result "$WORK" "bench/cluster.sh $RUNS $SECS $ROWS"

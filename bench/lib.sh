@@ -44,3 +44,28 @@ request = function()
 end
 EOF_LUA
 }
+
+# bench_result WORK COMMAND: the figures a bench wrote to WORK/figures.json,
+# with the date, the machine and the command that reproduces them, as
+# WORK/result.json (what BENCHMARKS.md quotes and bench/all.sh collects).
+bench_result() {
+  python3 - "$1" "$2" <<'PY'
+import datetime, json, os, sys
+work, command = sys.argv[1], sys.argv[2]
+with open(os.path.join(work, "figures.json")) as f:
+    figures = json.load(f)
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown CPU")
+mem_kib = next(int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal"))
+out = {
+    "bench": os.path.basename(work.rstrip("/")),
+    "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    "machine": f"{os.cpu_count()} vCPU ({cpu}), {round(mem_kib / 1048576)} GiB",
+    "command": command,
+    "figures": figures,
+}
+path = os.path.join(work, "result.json")
+with open(path, "w") as f:
+    json.dump(out, f, indent=2)
+print(f"figures: {path}")
+PY
+}

@@ -18,6 +18,8 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$ROOT"
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 RUNS="${1:-3}"
 CROWD="${2:-20000000}"
 HEAVY="${3:-360000}"
@@ -40,7 +42,7 @@ export CLOUDCAST__POSTGRES__URL="${CLOUDCAST__POSTGRES__URL%/*}/$DB"
 export CLOUDCAST__CLICKHOUSE__DATABASE=$DB
 export CLOUDCAST__S3__EMBEDDED_ROOT="$WORK/s3"
 export CLOUDCAST__S3__BUCKET=bench
-export CLOUDCAST__ANALYTICS__WAL_DIR="$WORK/wal"
+export CLOUDCAST__ANALYTICS__WAL_DIR="$WORK/wal" CLOUDCAST__TRANSCODE__WORK_DIR="$WORK/work"
 # Every export of this user is a background one.
 export CLOUDCAST__PRIVACY__EXPORT_INLINE_BEATS=0
 B="http://127.0.0.1:$PORT"
@@ -155,12 +157,17 @@ PY
   echo "run $run: erasure ours ${er_ours[-1]} s, direct ${er_direct[-1]} s" >&2
 done
 
-python3 - "${ex_ours[*]}" "${ex_direct[*]}" "${er_ours[*]}" "${er_direct[*]}" "$CROWD" "$HEAVY" <<'PY'
-import statistics, sys
+python3 - "${ex_ours[*]}" "${ex_direct[*]}" "${er_ours[*]}" "${er_direct[*]}" "$CROWD" "$HEAVY" "$WORK/figures.json" <<'PY'
+import json, statistics, sys
 eo, ed, ro, rd = ([float(x) for x in a.split()] for a in sys.argv[1:5])
 crowd, heavy = sys.argv[5], sys.argv[6]
 m = statistics.median
 print(f"privacy over {int(crowd):,} other beats, one user with {int(heavy):,} (medians of {len(eo)} runs)")
 print(f"export  (zip: JSON + Parquet, background, downloaded): ours {m(eo):.2f} s, direct TSV dump {m(ed):.2f} s, ratio {m(eo) / m(ed):.2f}")
 print(f"erasure (every store, until ClickHouse holds no row): ours {m(ro):.2f} s, direct mutations {m(rd):.2f} s, ratio {m(ro) / m(rd):.2f}")
+with open(sys.argv[7], "w") as f:
+    json.dump({"crowd_beats": int(crowd), "heavy_user_beats": int(heavy),
+               "export_s": {"ours": eo, "direct": ed, "ratio": m(eo) / m(ed)},
+               "erasure_s": {"ours": ro, "direct": rd, "ratio": m(ro) / m(rd)}}, f, indent=2)
 PY
+bench_result "$WORK" "bench/privacy.sh $RUNS $CROWD $HEAVY"

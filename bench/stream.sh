@@ -23,7 +23,10 @@ WORK="$ROOT/var/bench/stream"
 PORT=8931
 NGINX_PORT=8932
 RANGE=98304
+# Ranges on 16 connections (a cache node's players, as before); heartbeats on
+# 256 (many listeners, each a connection of its own).
 CONNS=16
+BEAT_CONNS=256
 rm -rf "$WORK" && mkdir -p "$WORK/www"
 
 if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null; then
@@ -119,8 +122,9 @@ cmp <(curl -sf -H 'Range: bytes=1000-99999' "$B$MEDIA_PATH") \
     <(curl -sf -H 'Range: bytes=1000-99999' "http://127.0.0.1:$NGINX_PORT/mix.mp4")
 
 # wrk -> "req_per_s p50_ms p99_ms non2xx"
+# run_wrk SCRIPT URL [CONNECTIONS]
 run_wrk() {
-  wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -s "$1" "$2" | python3 -c '
+  wrk -t1 -c"${3:-$CONNS}" -d"${SECS}s" --latency -s "$1" "$2" | python3 -c '
 import re, sys
 t = sys.stdin.read()
 def ms(v, unit): return float(v) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
@@ -140,8 +144,8 @@ for run in $(seq "$RUNS"); do
 done
 RSS_KIB=$(awk '/VmHWM/ {print $2}' "/proc/$SERVER/status")
 for run in $(seq "$RUNS"); do
-  beat_ours+=("$(run_wrk "$WORK/beat.lua" "$B/api/v1/heartbeats")")
-  beat_nginx+=("$(run_wrk "$WORK/beat.lua" "http://127.0.0.1:$NGINX_PORT/beat")")
+  beat_ours+=("$(run_wrk "$WORK/beat.lua" "$B/api/v1/heartbeats" "$BEAT_CONNS")")
+  beat_nginx+=("$(run_wrk "$WORK/beat.lua" "http://127.0.0.1:$NGINX_PORT/beat" "$BEAT_CONNS")")
   echo "run $run: beats ours ${beat_ours[-1]} | nginx ${beat_nginx[-1]}" >&2
 done
 
@@ -163,8 +167,8 @@ for pass in cold warm; do
 done
 FETCHES=$(curl -sf "$B/metrics" | awk '/^cloudcast_stream_s3_fetches_total/ {print $2}')
 
-python3 - "$SIZE" "$RSS_KIB" "$FETCHES" "${hot_ours[*]}" "${hot_nginx[*]}" "${beat_ours[*]}" "${beat_nginx[*]}" "${cold[*]}" "${warm[*]}" <<'PY'
-import statistics as st, sys
+python3 - "$SIZE" "$RSS_KIB" "$FETCHES" "${hot_ours[*]}" "${hot_nginx[*]}" "${beat_ours[*]}" "${beat_nginx[*]}" "${cold[*]}" "${warm[*]}" "$WORK/figures.json" <<'PY'
+import json, statistics as st, sys
 size, rss, fetches = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 def runs(arg):  # "rps p50 p99 bad rps p50 p99 bad ..." -> one list per run
     xs = [float(x) for x in arg.split()]
@@ -183,4 +187,15 @@ for name, o, n in (("cache-hot ranges", ho, hn), ("heartbeat intake", bo, bn)):
 print(f"cold path (cache miss -> S3 ranged GET), {len(cold)} ranges: p50 {q(cold,.5):.2f} ms, p99 {q(cold,.99):.2f} ms;"
       f" same ranges cached: p50 {q(warm,.5):.2f} ms, p99 {q(warm,.99):.2f} ms; S3 fetches {fetches}")
 print(f"stream server peak RSS (VmHWM) after the hot runs: {rss / 1024:.1f} MiB")
+keys = ("req_per_s", "p50_ms", "p99_ms", "non_2xx")
+side = lambda rs: {"runs": [dict(zip(keys, r)) for r in rs], "median_req_per_s": med(rs, 0),
+                   "median_p50_ms": med(rs, 1), "median_p99_ms": med(rs, 2)}
+with open(sys.argv[10], "w") as f:
+    json.dump({"rendition_bytes": size,
+               "ranges": {"ours": side(ho), "nginx": side(hn), "ratio": med(ho, 0) / med(hn, 0),
+                          "p99_ratio": med(ho, 2) / med(hn, 2)},
+               "intake": {"ours": side(bo), "nginx": side(bn), "ratio": med(bo, 0) / med(bn, 0)},
+               "cold_ms": {"p50": q(cold, .5), "p99": q(cold, .99)}, "warm_ms": {"p50": q(warm, .5), "p99": q(warm, .99)},
+               "s3_fetches": fetches, "peak_rss_mib": rss / 1024}, f, indent=2)
 PY
+bench_result "$WORK" "bench/stream.sh $RUNS $SECS"

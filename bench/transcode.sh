@@ -9,6 +9,8 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$ROOT"
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 MINUTES="${1:-120}"
 RUNS="${2:-3}"
 WORK="$ROOT/var/bench/transcode"
@@ -42,8 +44,8 @@ for run in $(seq "$RUNS"); do
   rtf+=("$(python3 -c "import json; print(json.load(open('$WORK/ours.json'))['realtime_factor'])")")
   echo "run $run: ours ${ours[-1]} s, ffmpeg ${theirs[-1]} s" >&2
 done
-python3 - "$MINUTES" "${ours[*]}" "${theirs[*]}" "${rtf[*]}" <<'PY'
-import statistics, sys
+python3 - "$MINUTES" "${ours[*]}" "${theirs[*]}" "${rtf[*]}" "$WORK/figures.json" <<'PY'
+import json, statistics, sys
 minutes = int(sys.argv[1])
 ours = [float(x) for x in sys.argv[2].split()]
 theirs = [float(x) for x in sys.argv[3].split()]
@@ -54,4 +56,8 @@ print(f"cloudcast transcode: median {o:.1f} s  (runs: {', '.join(f'{x:.1f}' for 
 print(f"ffmpeg, 3 outputs:   median {t:.1f} s  (runs: {', '.join(f'{x:.1f}' for x in theirs)})")
 print(f"wall-time ratio ours / ffmpeg: {o / t:.2f}")
 print(f"our realtime factor: {statistics.median(rtf):.0f}x")
+with open(sys.argv[5], "w") as f:
+    json.dump({"minutes": minutes, "ours_s": ours, "ffmpeg_s": theirs, "median_ours_s": o,
+               "median_ffmpeg_s": t, "ratio": o / t, "realtime_factor": statistics.median(rtf)}, f, indent=2)
 PY
+bench_result "$WORK" "bench/transcode.sh $MINUTES $RUNS"

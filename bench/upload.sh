@@ -10,6 +10,8 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$ROOT"
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 SIZE_MIB="${1:-2048}"
 RUNS="${2:-3}"
 WORK="$ROOT/var/bench/upload"
@@ -21,9 +23,11 @@ eval "$(infra/dev services)"
 [[ -x var/bench/venv/bin/aws ]] || { python3 -m venv var/bench/venv && var/bench/venv/bin/pip install -q awscli; }
 cargo build --release --bin cloudcast -q
 
-psql -q "$CLOUDCAST_TEST_POSTGRES_ADMIN_URL" -c "DROP DATABASE IF EXISTS cloudcast_bench WITH (FORCE)" -c "CREATE DATABASE cloudcast_bench"
-export CLOUDCAST__POSTGRES__URL="${CLOUDCAST__POSTGRES__URL%/*}/cloudcast_bench"
-export CLOUDCAST__CLICKHOUSE__DATABASE=cloudcast_bench
+psql -q "$CLOUDCAST_TEST_POSTGRES_ADMIN_URL" -c "DROP DATABASE IF EXISTS cloudcast_bench_up WITH (FORCE)" -c "CREATE DATABASE cloudcast_bench_up"
+export CLOUDCAST__POSTGRES__URL="${CLOUDCAST__POSTGRES__URL%/*}/cloudcast_bench_up"
+export CLOUDCAST__CLICKHOUSE__DATABASE=cloudcast_bench_up
+# Folders of its own: the bench runs beside a system started by infra/dev up.
+export CLOUDCAST__ANALYTICS__WAL_DIR="$WORK/wal" CLOUDCAST__TRANSCODE__WORK_DIR="$WORK/work"
 export CLOUDCAST__S3__EMBEDDED_ROOT="$WORK/s3"
 export CLOUDCAST__S3__BUCKET=bench
 export CLOUDCAST__UPLOADS__MAX_SIZE=$((SIZE_MIB * 1024 * 1024 + 1024))
@@ -73,8 +77,8 @@ for run in $(seq "$RUNS"); do
   echo "run $run: tus ${ours[-1]} MiB/s, aws cli ${theirs[-1]} MiB/s" >&2
 done
 RSS_KIB=$(awk '/VmHWM/ {print $2}' "/proc/$SERVER/status")
-python3 - "$SIZE_MIB" "$RSS_KIB" "${ours[*]}" "${theirs[*]}" <<'PY'
-import statistics, sys
+python3 - "$SIZE_MIB" "$RSS_KIB" "${ours[*]}" "${theirs[*]}" "$WORK/figures.json" <<'PY'
+import json, statistics, sys
 size, rss = int(sys.argv[1]), int(sys.argv[2])
 ours = [float(x) for x in sys.argv[3].split()]
 theirs = [float(x) for x in sys.argv[4].split()]
@@ -84,4 +88,8 @@ print(f"tus via cloudcast upload: median {o:.1f} MiB/s  (runs: {', '.join(f'{x:.
 print(f"aws s3 cp direct to S3:   median {t:.1f} MiB/s  (runs: {', '.join(f'{x:.1f}' for x in theirs)})")
 print(f"ratio tus / aws: {o / t:.2f}")
 print(f"ingest server peak RSS (VmHWM): {rss / 1024:.1f} MiB")
+with open(sys.argv[5], "w") as f:
+    json.dump({"size_mib": size, "tus_mib_s": ours, "aws_mib_s": theirs, "median_tus": o, "median_aws": t,
+               "ratio": o / t, "ingest_peak_rss_mib": rss / 1024}, f, indent=2)
 PY
+bench_result "$WORK" "bench/upload.sh $SIZE_MIB $RUNS"
