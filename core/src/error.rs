@@ -147,6 +147,13 @@ impl ApiError {
             .ok()
             .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
     }
+
+    /// The stable code in an error body this API wrote (`under_13`, ...).
+    pub fn code_in(body: &[u8]) -> Option<String> {
+        serde_json::from_slice::<serde_json::Value>(body)
+            .ok()
+            .and_then(|v| v["error"]["code"].as_str().map(str::to_owned))
+    }
 }
 
 impl IntoResponse for ApiError {

@@ -1,26 +1,47 @@
 //! The account pages: sign-up, sign-in, the landings of the mailed links
-//! (verify an email, confirm a new one, reset a password). The forms post
-//! to the API from the page's script; the landings ask the API on the
-//! server, so a mailed link works without scripts.
+//! (verify an email, confirm a new one, reset a password). The page's
+//! script posts the forms to the API; without scripts they post here and
+//! the server asks the API the same (a password never lands in a URL).
+//! The landings ask the API on the server, so a mailed link works without
+//! scripts.
 
+use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
+use serde_json::json;
 
-use crate::api::Answer;
+use crate::api::{Answer, Reply};
 use crate::pages::{Peer, layout, visitor};
 use crate::templates::{self, MessagePage, ResetPassword, SignIn, SignUp};
 use crate::{SiteError, SiteState, enc};
 
+/// What an under-13 is told; the API has stored nothing of them.
+const UNDER_13: &str =
+    "Sorry: you must be 13 or older to use Cloudcast. Nothing you entered has been stored.";
+
 pub async fn sign_up(State(state): State<SiteState>, peer: Peer, headers: HeaderMap) -> Response {
     let l = layout(&state, &visitor(&headers, peer), "Sign up", "sign-up").await;
-    templates::page(StatusCode::OK, &SignUp { l })
+    let page = SignUp {
+        l,
+        username: String::new(),
+        email: String::new(),
+        birth_date: String::new(),
+        message: String::new(),
+    };
+    templates::page(StatusCode::OK, &page)
 }
 
 #[derive(Deserialize)]
 pub struct NextParams {
     next: Option<String>,
+}
+
+/// Only a path of this site: `next` must not send anyone elsewhere.
+fn local_next(next: Option<String>) -> String {
+    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
+        .unwrap_or_else(|| "/".into())
 }
 
 pub async fn sign_in(
@@ -30,12 +51,157 @@ pub async fn sign_in(
     Query(p): Query<NextParams>,
 ) -> Response {
     let l = layout(&state, &visitor(&headers, peer), "Sign in", "sign-in").await;
-    // Only a path of this site: `next` must not send anyone elsewhere.
-    let next = p
-        .next
-        .filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
-        .unwrap_or_else(|| "/".into());
-    templates::page(StatusCode::OK, &SignIn { l, next })
+    let page = SignIn {
+        l,
+        next: local_next(p.next),
+        login: String::new(),
+        message: String::new(),
+    };
+    templates::page(StatusCode::OK, &page)
+}
+
+/// A form posted from another site is refused: it could sign a visitor in
+/// to an account of the attacker's (login CSRF). Browsers say where a post
+/// comes from in `Sec-Fetch-Site`, older ones in `Origin`.
+fn from_another_site(headers: &HeaderMap) -> bool {
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    if let Some(site) = text("sec-fetch-site") {
+        return !matches!(site, "same-origin" | "none");
+    }
+    match (text("origin"), text("host")) {
+        (Some(origin), Some(host)) => {
+            let origin_host = origin.split_once("://").map_or(origin, |(_, h)| h);
+            !origin_host.eq_ignore_ascii_case(host)
+        }
+        _ => false,
+    }
+}
+
+fn refused_from_elsewhere() -> Response {
+    templates::error_page(
+        StatusCode::FORBIDDEN,
+        "This form can only be sent from Cloudcast's own pages.",
+    )
+}
+
+/// The API's `Set-Cookie` (the session) carried over to the page's answer.
+fn with_cookies(mut resp: Response, reply: &Reply) -> Response {
+    for c in reply.headers.get_all(header::SET_COOKIE) {
+        resp.headers_mut().append(header::SET_COOKIE, c.clone());
+    }
+    resp
+}
+
+#[derive(Deserialize)]
+pub struct SignInForm {
+    #[serde(default)]
+    login: String,
+    #[serde(default)]
+    password: String,
+    next: Option<String>,
+}
+
+/// `POST /sign-in`, the sign-in form without scripts: signed in, on to `next`.
+pub async fn sign_in_post(
+    State(state): State<SiteState>,
+    peer: Peer,
+    headers: HeaderMap,
+    Form(f): Form<SignInForm>,
+) -> Result<Response, SiteError> {
+    if from_another_site(&headers) {
+        return Ok(refused_from_elsewhere());
+    }
+    let v = visitor(&headers, peer).anonymous();
+    let body = json!({"login": f.login.trim(), "password": f.password});
+    let reply = state.api.post("/api/v1/sessions", &v, &body).await?;
+    let next = local_next(f.next);
+    if reply.status.is_success() {
+        return Ok(with_cookies(Redirect::to(&next).into_response(), &reply));
+    }
+    let page = SignIn {
+        l: layout(&state, &v, "Sign in", "sign-in").await,
+        next,
+        login: f.login,
+        message: reply.message(),
+    };
+    Ok(templates::page(reply.status, &page))
+}
+
+#[derive(Deserialize)]
+pub struct SignUpForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    birth_date: String,
+}
+
+/// `POST /sign-up`, the sign-up form without scripts: the account, signed
+/// in, and the welcome (with the parental advice for a minor).
+pub async fn sign_up_post(
+    State(state): State<SiteState>,
+    peer: Peer,
+    headers: HeaderMap,
+    Form(f): Form<SignUpForm>,
+) -> Result<Response, SiteError> {
+    if from_another_site(&headers) {
+        return Ok(refused_from_elsewhere());
+    }
+    let v = visitor(&headers, peer).anonymous();
+    let body = json!({
+        "username": f.username.trim(),
+        "email": f.email.trim(),
+        "password": f.password,
+        "birth_date": f.birth_date,
+    });
+    let created = state.api.post("/api/v1/accounts", &v, &body).await?;
+    if !created.status.is_success() {
+        let under_13 = created.code().as_deref() == Some("under_13");
+        // Nothing of an under-13 is kept, not even in the form sent back.
+        let (username, email, birth_date, message) = if under_13 {
+            Default::default()
+        } else {
+            (f.username, f.email, f.birth_date, created.message())
+        };
+        let page = SignUp {
+            l: layout(&state, &v, "Sign up", "sign-up").await,
+            message: if under_13 { UNDER_13.into() } else { message },
+            username,
+            email,
+            birth_date,
+        };
+        return Ok(templates::page(created.status, &page));
+    }
+    let account = created.json();
+    let mut message = format!(
+        "Welcome, {}! We sent a link to {}: open it to confirm your address.",
+        account["username"].as_str().unwrap_or_default(),
+        f.email.trim()
+    );
+    if let Some(advice) = account["parental_advice"].as_str() {
+        message.push(' ');
+        message.push_str(advice);
+    }
+    let login = json!({"login": f.username.trim(), "password": f.password});
+    let session = state.api.post("/api/v1/sessions", &v, &login).await?;
+    let page = MessagePage {
+        l: layout(&state, &v, "Welcome", "landing").await,
+        heading: "Welcome to Cloudcast",
+        message,
+        failed: false,
+        link: Some(("/upload", "Upload your first mix")),
+    };
+    Ok(with_cookies(
+        templates::page(StatusCode::CREATED, &page),
+        &session,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -135,5 +301,76 @@ pub async fn reset_password(
     )
     .await;
     l.noindex = true;
-    templates::page(StatusCode::OK, &ResetPassword { l, token: p.token })
+    let page = ResetPassword {
+        l,
+        token: p.token,
+        message: String::new(),
+    };
+    templates::page(StatusCode::OK, &page)
+}
+
+#[derive(Deserialize)]
+pub struct ResetForm {
+    /// Asking for a link: the account's username or email.
+    login: Option<String>,
+    /// Using the link: its token and the new password.
+    token: Option<String>,
+    #[serde(default)]
+    password: String,
+}
+
+/// `POST /reset-password` without scripts: asks for a mailed link (from
+/// the sign-in page) or sets the new password (from the mailed link).
+pub async fn reset_password_post(
+    State(state): State<SiteState>,
+    peer: Peer,
+    headers: HeaderMap,
+    Form(f): Form<ResetForm>,
+) -> Result<Response, SiteError> {
+    if from_another_site(&headers) {
+        return Ok(refused_from_elsewhere());
+    }
+    let v = visitor(&headers, peer).anonymous();
+    let (reply, done) = match (f.token, f.login) {
+        (Some(token), _) => {
+            let body = json!({"token": token, "password": f.password});
+            let reply = state
+                .api
+                .post("/api/v1/accounts/password-reset/confirm", &v, &body)
+                .await?;
+            if !reply.status.is_success() {
+                let mut l = layout(&state, &v, "New password", "reset-password").await;
+                l.noindex = true;
+                let page = ResetPassword {
+                    l,
+                    token,
+                    message: reply.message(),
+                };
+                return Ok(templates::page(reply.status, &page));
+            }
+            (reply, "Your password is changed. Sign in with it.")
+        }
+        (None, Some(login)) => {
+            let body = json!({"login": login.trim()});
+            let reply = state
+                .api
+                .post("/api/v1/accounts/password-reset", &v, &body)
+                .await?;
+            (
+                reply,
+                "If an account matches, a link to choose a new password is on its way.",
+            )
+        }
+        (None, None) => return Err(SiteError::BadPath),
+    };
+    let failed = !reply.status.is_success();
+    let page = MessagePage {
+        l: layout(&state, &v, "Password", "landing").await,
+        heading: "Password",
+        message: if failed { reply.message() } else { done.into() },
+        failed,
+        link: Some(("/sign-in", "Sign in")),
+    };
+    let status = if failed { reply.status } else { StatusCode::OK };
+    Ok(templates::page(status, &page))
 }

@@ -24,6 +24,35 @@ pub enum Answer<T> {
     Refused(StatusCode, String),
 }
 
+/// The API's answer to a form's post.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Reply {
+    /// The error code of a refusal (`under_13`, ...), if it has one.
+    pub fn code(&self) -> Option<String> {
+        cloudcast_core::ApiError::code_in(&self.body)
+    }
+
+    /// The message of a refusal, else the status's reason.
+    pub fn message(&self) -> String {
+        cloudcast_core::ApiError::message_in(&self.body).unwrap_or_else(|| {
+            self.status
+                .canonical_reason()
+                .unwrap_or("refused")
+                .to_owned()
+        })
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_default()
+    }
+}
+
 /// The API an in-process page asks; cheap to clone.
 #[derive(Clone)]
 pub struct Api {
@@ -72,13 +101,34 @@ impl Api {
         path: &str,
         visitor: &Visitor,
     ) -> Result<Answer<T>, SiteError> {
-        let first = self.call(Method::GET, path, visitor).await?;
+        let first = self.call(Method::GET, path, visitor, None).await?;
         let answer = if first.0 == StatusCode::UNAUTHORIZED && visitor.cookie.is_some() {
-            self.call(Method::GET, path, &visitor.anonymous()).await?
+            self.call(Method::GET, path, &visitor.anonymous(), None)
+                .await?
         } else {
             first
         };
         decode(path, answer)
+    }
+
+    /// `POST path` with a JSON body as `visitor`, for the forms that work
+    /// without scripts; the answer as it came (status, headers, body).
+    pub async fn post(
+        &self,
+        path: &str,
+        visitor: &Visitor,
+        body: &serde_json::Value,
+    ) -> Result<Reply, SiteError> {
+        let json = Bytes::from(body.to_string());
+        let (status, headers, body) = self.call(Method::POST, path, visitor, Some(json)).await?;
+        if status.is_server_error() {
+            return Err(SiteError::Unavailable(status));
+        }
+        Ok(Reply {
+            status,
+            headers,
+            body,
+        })
     }
 
     async fn call(
@@ -86,12 +136,17 @@ impl Api {
         method: Method,
         path: &str,
         visitor: &Visitor,
+        json: Option<Bytes>,
     ) -> Result<(StatusCode, HeaderMap, Bytes), SiteError> {
         let mut req = Request::builder()
             .method(method)
             .uri(path)
-            .header(header::ACCEPT, "application/json")
-            .body(Body::empty())
+            .header(header::ACCEPT, "application/json");
+        if json.is_some() {
+            req = req.header(header::CONTENT_TYPE, "application/json");
+        }
+        let mut req = req
+            .body(json.map(Body::from).unwrap_or_else(Body::empty))
             .map_err(|_| SiteError::BadPath)?;
         if let Some(c) = &visitor.cookie {
             req.headers_mut().insert(header::COOKIE, c.clone());

@@ -10,9 +10,11 @@ use serde::{Deserialize, Serialize};
 use cloudcast_core::ApiError;
 use cloudcast_core::extract::ApiQuery;
 
-use crate::pages::{Peer, absolute, by_id, by_slug, visitor};
+use crate::api::Visitor;
+use crate::pages::{Peer, absolute, by_id, by_slug, found, visitor};
 use crate::templates::{self, EmbedPage};
-use crate::{SiteError, SiteState};
+use crate::views::{Card, Cloudcast, Listing};
+use crate::{SiteError, SiteState, enc};
 
 /// The player's natural size.
 const WIDTH: u32 = 480;
@@ -63,7 +65,8 @@ pub async fn embed(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct OEmbedQuery {
-    /// A cloudcast's page on this site (`/{username}/{slug}` or `/listen/{id}`).
+    /// A page of this site: a cloudcast's (`/{username}/{slug}` or
+    /// `/listen/{id}`) or a profile (`/{username}`, its newest cloudcast).
     #[param(max_length = 2048)]
     url: String,
     /// `json` (the only format served; `xml` answers 501).
@@ -98,8 +101,9 @@ pub struct OEmbed {
 /// `GET /oembed`: how to embed a cloudcast (oEmbed 1.0, type `rich`).
 #[utoipa::path(get, path = "/oembed", tag = "catalogue",
     summary = "oEmbed for a cloudcast's page",
-    description = "For a public or unlisted cloudcast's page URL on this site, the iframe of its \
-        embed player, sized to fit `maxwidth` and `maxheight`.",
+    description = "For a public or unlisted cloudcast's page URL on this site (or a profile's: \
+        its newest cloudcast), the iframe of its embed player, sized to fit `maxwidth` and \
+        `maxheight`.",
     params(OEmbedQuery),
     responses(
         (status = 200, description = "The oEmbed document", body = OEmbed),
@@ -140,25 +144,15 @@ pub async fn oembed(
         return Err(not_ours());
     }
     let v = visitor(&headers, peer).anonymous();
-    let segments: Vec<&str> = url.path_segments().map(|s| s.collect()).unwrap_or_default();
-    let secret = url
-        .query_pairs()
-        .find(|(k, _)| k == "secret")
-        .map(|(_, v)| v.into_owned());
-    let unavailable =
-        |_| ApiError::server(StatusCode::SERVICE_UNAVAILABLE, "catalogue_unavailable");
-    let cc = match segments.as_slice() {
-        ["listen", id] => match by_id(&state, &v, id).await {
-            Ok(cc) => cc,
-            Err(SiteError::NotFound(_) | SiteError::Refused(..)) => return Err(not_ours()),
-            Err(e) => return Err(unavailable(e)),
-        },
-        [user, slug] => match by_slug(&state, &v, user, slug, secret.as_deref()).await {
-            Ok(Ok(cc)) => cc,
-            Ok(Err(_)) | Err(SiteError::Refused(..)) => return Err(not_ours()),
-            Err(e) => return Err(unavailable(e)),
-        },
-        _ => return Err(not_ours()),
+    let cc = match shared_cloudcast(&state, &v, &url).await {
+        Ok(Some(cc)) => cc,
+        Ok(None) | Err(SiteError::NotFound(_) | SiteError::Refused(..)) => return Err(not_ours()),
+        Err(_) => {
+            return Err(ApiError::server(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "catalogue_unavailable",
+            ));
+        }
     };
     // Private ones are the owner's alone, and this answer is for anyone.
     if cc.visibility == "private" {
@@ -184,6 +178,49 @@ pub async fn oembed(
         width,
         height,
     }))
+}
+
+/// The cloudcast a shared page of this site plays: a cloudcast's page
+/// (`/{username}/{slug}`, a former slug followed once; `/listen/{id}`), or a
+/// profile (`/{username}`: its newest cloudcast). `None`: not such a page.
+async fn shared_cloudcast(
+    state: &SiteState,
+    v: &Visitor,
+    url: &url::Url,
+) -> Result<Option<Cloudcast>, SiteError> {
+    let segments: Vec<&str> = url.path_segments().map(|s| s.collect()).unwrap_or_default();
+    let secret = url
+        .query_pairs()
+        .find(|(k, _)| k == "secret")
+        .map(|(_, v)| v.into_owned());
+    match segments.as_slice() {
+        ["listen", id] => by_id(state, v, id).await.map(Some),
+        [user, slug] => match by_slug(state, v, user, slug, secret.as_deref()).await? {
+            Ok(cc) => Ok(Some(cc)),
+            Err(moved) => {
+                let Ok(to) = url.join(&moved) else {
+                    return Ok(None);
+                };
+                let segments: Vec<&str> =
+                    to.path_segments().map(|s| s.collect()).unwrap_or_default();
+                match segments.as_slice() {
+                    [user, slug] => {
+                        Ok(by_slug(state, v, user, slug, secret.as_deref()).await?.ok())
+                    }
+                    _ => Ok(None),
+                }
+            }
+        },
+        [user] if !user.is_empty() => {
+            let path = format!("/api/v1/users/{}/cloudcasts?limit=1", enc(user));
+            let newest: Listing<Card> = found(state, &path, v).await?;
+            match newest.items.first() {
+                Some(card) => by_id(state, v, &card.id.to_string()).await.map(Some),
+                None => Ok(None),
+            }
+        }
+        _ => Ok(None),
+    }
 }
 
 #[cfg(test)]

@@ -78,11 +78,20 @@ pub fn router(state: SiteState) -> Router {
         .route("/", get(pages::home))
         .route("/search", get(pages::search))
         .route("/tags/{tag}", get(pages::tag))
-        .route("/sign-up", get(accounts::sign_up))
-        .route("/sign-in", get(accounts::sign_in))
+        .route(
+            "/sign-up",
+            get(accounts::sign_up).post(accounts::sign_up_post),
+        )
+        .route(
+            "/sign-in",
+            get(accounts::sign_in).post(accounts::sign_in_post),
+        )
         .route("/verify-email", get(accounts::verify_email))
         .route("/confirm-email", get(accounts::confirm_email))
-        .route("/reset-password", get(accounts::reset_password))
+        .route(
+            "/reset-password",
+            get(accounts::reset_password).post(accounts::reset_password_post),
+        )
         .route("/upload", get(pages::upload))
         .route("/dashboard", get(pages::dashboard))
         .route("/settings", get(pages::settings))

@@ -236,6 +236,12 @@ pub async fn profile(
     );
     let mut l = l;
     let url = format!("{}/{}", state.public_url, user.username);
+    let uploads = uploads?;
+    // A profile shares as the player of its newest cloudcast, as oEmbed
+    // answers for it.
+    let player = uploads
+        .first()
+        .map(|c| format!("{}/embed/{}", state.public_url, c.id));
     l.meta = Some(Meta {
         kind: "profile",
         title: user.display_name(),
@@ -244,14 +250,16 @@ pub async fn profile(
             user.display_name(),
             user.cloudcasts
         ),
-        url,
         image: user
             .avatar_url
             .as_deref()
             .map(|a| absolute(&state, a))
             .unwrap_or_else(|| format!("{}/assets/cover.svg", state.public_url)),
-        player: None,
-        oembed: None,
+        oembed: player
+            .as_ref()
+            .map(|_| format!("{}/oembed?url={}&format=json", state.public_url, enc(&url))),
+        player,
+        url,
     });
     let own = l
         .viewer
@@ -272,7 +280,7 @@ pub async fn profile(
         l,
         own,
         following,
-        cards: uploads?,
+        cards: uploads,
         reposts: reposts?,
         favourites: favourites?,
         // The API answers 404 for a minor's activity: the section is left out.

@@ -41,7 +41,12 @@ pub fn page<T: Template>(status: StatusCode, t: &T) -> Response {
         Ok(html) => guarded(
             (
                 status,
-                [(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))],
+                // Pages differ by visitor (who is signed in, stream URLs
+                // signed for them): no shared cache may keep one.
+                [(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("private, no-cache"),
+                )],
                 Html(html),
             )
                 .into_response(),
@@ -311,6 +316,12 @@ pub struct EmbedPage {
 #[template(path = "sign_up.html")]
 pub struct SignUp {
     pub l: Layout,
+    /// What the form held when it came back (never the password).
+    pub username: String,
+    pub email: String,
+    pub birth_date: String,
+    /// Why a post without scripts was refused.
+    pub message: String,
 }
 
 #[derive(Template)]
@@ -318,6 +329,9 @@ pub struct SignUp {
 pub struct SignIn {
     pub l: Layout,
     pub next: String,
+    pub login: String,
+    /// Why a post without scripts was refused.
+    pub message: String,
 }
 
 #[derive(Template)]
@@ -325,6 +339,8 @@ pub struct SignIn {
 pub struct ResetPassword {
     pub l: Layout,
     pub token: String,
+    /// Why a post without scripts was refused.
+    pub message: String,
 }
 
 #[derive(Template)]
