@@ -1,7 +1,8 @@
 //! The web player in headless Chromium (Playwright driving Debian's
 //! chromium): hls.js plays a long mix through our byte-range playlists,
 //! seeks to 2 h by clicking the waveform, keeps playing, and its per-second
-//! heartbeats arrive in ClickHouse.
+//! heartbeats arrive in ClickHouse, sent a few seconds at a time, the last
+//! of them by `sendBeacon` as the tab closes.
 
 use std::path::Path;
 use std::process::Command;
@@ -88,11 +89,22 @@ async fn the_web_player_plays_seeks_to_two_hours_and_reports_every_second() {
     );
     let acked = result["beatsAcked"].as_u64().expect("beatsAcked");
     assert!(acked >= 6, "{result}");
+    let made = result["beatsMade"].as_u64().expect("beatsMade");
     let session = result["sessionId"].as_str().expect("sessionId").to_string();
+    // Beats go a few seconds at a time, not a request a second.
+    let requests = result["requests"].as_u64().expect("requests");
+    assert!(requests * 2 <= made, "{requests} requests for {made} beats");
+    // The tab closed with beats queued and its fetches failing: those
+    // beats can only arrive by sendBeacon.
+    assert!(
+        result["queuedAtClose"].as_u64().unwrap_or(0) >= 2,
+        "{result}"
+    );
 
-    // Every acknowledged beat is in ClickHouse: one row per second of
-    // playback, numbered without gaps, some of them past the 2 h mark.
-    let deadline = Instant::now() + Duration::from_secs(20);
+    // Every beat made is in ClickHouse, once: those acknowledged and those
+    // the closing tab sent; one row per second of playback, numbered
+    // without gaps, some of them past the 2 h mark.
+    let deadline = Instant::now() + Duration::from_secs(30);
     let rows = loop {
         let rows = sys
             .clickhouse_rows(&format!(
@@ -100,16 +112,29 @@ async fn the_web_player_plays_seeks_to_two_hours_and_reports_every_second() {
                  WHERE cloudcast_id = '{id}' AND session_id = '{session}' ORDER BY seq"
             ))
             .await;
-        if rows.len() as u64 >= acked {
+        if rows.len() as u64 >= made {
             break rows;
         }
         assert!(
             Instant::now() < deadline,
-            "{} of {acked} beats arrived",
+            "{} of {made} beats arrived ({acked} acknowledged before the close)",
             rows.len()
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
+    // Rows that landed late would be counted twice: give them a moment.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let again = sys
+        .clickhouse_rows(&format!(
+            "SELECT count() AS n FROM heartbeats \
+             WHERE cloudcast_id = '{id}' AND session_id = '{session}'"
+        ))
+        .await;
+    assert_eq!(
+        again.first().map(|r| ch_u64(&r["n"])),
+        Some(made),
+        "each beat made, once"
+    );
     for (i, r) in rows.iter().enumerate() {
         assert_eq!(
             r["seq"].as_u64(),

@@ -202,6 +202,12 @@ async fn a_dj_and_a_listener_do_everything_in_a_browser() {
         heard["fullLoads"], 1,
         "in-site links swap the page: {heard}"
     );
+    // Search results, the cloudcast, the profile, back, the tag page: each
+    // swapped in place (the first page is the one full load).
+    assert!(
+        heard["navigations"].as_u64().unwrap_or(0) >= 4,
+        "pages swapped in place: {heard}"
+    );
     assert!(
         heard["suggestions"][0]
             .as_str()
@@ -315,12 +321,22 @@ async fn a_dj_and_a_listener_do_everything_in_a_browser() {
     ))
     .await;
     let embedded = run_page("journeys.mjs", journey("embed", &[&outer]), &[]).await;
+    // A second visit to the blog: another embed session.
+    let again = run_page("journeys.mjs", journey("embed", &[&outer]), &[]).await;
     server.abort();
+    assert!(again["beatsAcked"].as_u64().unwrap_or(0) >= 3, "{again}");
     assert!(
         embedded["beatsAcked"].as_u64().unwrap_or(0) >= 3,
         "{embedded}"
     );
-    for event in ["ready", "play", "progress", "pause", "duration"] {
+    let position = embedded["position"].as_f64().unwrap_or(0.0);
+    assert!(
+        position >= embedded["duration"].as_f64().unwrap_or(f64::MAX) - 1.0,
+        "sought to the end and played it: {embedded}"
+    );
+    for event in [
+        "ready", "play", "progress", "pause", "duration", "ended", "position",
+    ] {
         assert!(
             embedded["events"]
                 .as_array()
@@ -341,12 +357,37 @@ async fn a_dj_and_a_listener_do_everything_in_a_browser() {
                 "SELECT count() AS n FROM heartbeats WHERE cloudcast_id = '{id}' AND referrer_domain = 'localhost'"
             ))
             .await;
-        if rows.first().map(|r| ch_u64(&r["n"])).unwrap_or(0) >= 3 {
+        if rows.first().map(|r| ch_u64(&r["n"])).unwrap_or(0) >= 6 {
             break;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
             "the embed's beats in ClickHouse"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
+    // Inside another site no cookie of ours is sent: each embed session is
+    // one anonymous listener.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let rows = sys
+            .clickhouse_rows(&format!(
+                "SELECT uniqExact(listener_id) AS listeners, uniqExact(session_id) AS sessions, \
+                 countIf(user_id != '') AS signed_in FROM heartbeats \
+                 WHERE cloudcast_id = '{id}' AND referrer_domain = 'localhost'"
+            ))
+            .await;
+        let r = rows.first().cloned().unwrap_or_default();
+        let (listeners, sessions) = (ch_u64(&r["listeners"]), ch_u64(&r["sessions"]));
+        if sessions == 2 {
+            assert_eq!(listeners, 2, "one listener per embed session: {r}");
+            assert_eq!(ch_u64(&r["signed_in"]), 0, "{r}");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "both embed sessions' beats: {r}"
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
@@ -378,6 +419,37 @@ async fn a_dj_and_a_listener_do_everything_in_a_browser() {
         "{seen}"
     );
     assert_eq!(seen["trackRows"], 2, "each track's listeners: {seen}");
+    // Who reached each track (00:00 and 00:20) and who left during it, as
+    // the raw beats in ClickHouse tell it.
+    let heard_from = |ms: u64| {
+        let sql = format!(
+            "SELECT uniqExact(listener_id) AS n FROM heartbeats WHERE cloudcast_id = '{id}' \
+             AND is_bot = 0 AND intDiv(position_ms, 10000) = {}",
+            ms / 10_000
+        );
+        let sys = &sys;
+        async move {
+            sys.clickhouse_rows(&sql)
+                .await
+                .first()
+                .map(|r| ch_u64(&r["n"]))
+                .unwrap_or(0)
+        }
+    };
+    let end_ms = sys.cloudcast(&id).await["duration_ms"]
+        .as_u64()
+        .expect("duration")
+        .saturating_sub(1);
+    let (first, second) = (heard_from(0).await, heard_from(20_000).await);
+    assert!(first >= 2, "{first} listeners heard the start");
+    assert_eq!(
+        seen["tracks"],
+        json!([
+            [first, first - second],
+            [second, second.saturating_sub(heard_from(end_ms).await)]
+        ]),
+        "{seen}"
+    );
     sys.stop().await;
 }
 
@@ -630,7 +702,7 @@ async fn pages_unfurl_embed_redirect_and_fail_as_pages() {
         let (_, body) = json_of(resp).await;
         assert!(body["error"]["code"].is_string(), "{path}: {body}");
     }
-    let resp = raw.post(sys.url("/sign-in")).send().await.expect("405");
+    let resp = raw.post(sys.url("/upload")).send().await.expect("405");
     assert_eq!(resp.status(), 405);
     assert!(
         resp.text().await.expect("html").contains("<html"),
@@ -655,6 +727,9 @@ async fn every_control_on_the_pages_is_named() {
     let token = sys.user("named_dj").await;
     let cc: Value = sys.ready_cloudcast(&token, 3, "Named Things").await;
     let url = cc["url"].as_str().expect("url").to_string();
+    let stats = format!("{url}/stats");
+    // As the DJ, so the signed-in pages show what they hold.
+    let cookie = format!("cc_session={token}");
     for path in [
         "/",
         "/sign-up",
@@ -662,17 +737,21 @@ async fn every_control_on_the_pages_is_named() {
         "/search?q=named",
         "/named_dj",
         url.as_str(),
+        stats.as_str(),
+        "/upload",
+        "/settings",
+        "/dashboard",
         "/reset-password?token=x",
     ] {
-        let html = sys
+        let resp = sys
             .http
             .get(sys.url(path))
+            .header("cookie", &cookie)
             .send()
             .await
-            .expect("page")
-            .text()
-            .await
-            .expect("html");
+            .expect("page");
+        assert_eq!(resp.status(), 200, "{path}");
+        let html = resp.text().await.expect("html");
         for (i, chunk) in html.split("<button").skip(1).enumerate() {
             let tag = chunk.split('>').next().unwrap_or("");
             let text = chunk
@@ -688,6 +767,7 @@ async fn every_control_on_the_pages_is_named() {
             .split("<input")
             .skip(1)
             .chain(html.split("<textarea").skip(1))
+            .chain(html.split("<select").skip(1))
         {
             let tag = chunk.split('>').next().unwrap_or("");
             if tag.contains("type=\"hidden\"") {
@@ -709,9 +789,12 @@ async fn every_control_on_the_pages_is_named() {
     let paths = [
         "/",
         "/sign-up",
+        "/sign-in",
         "/named_dj",
         url.as_str(),
         "/search?q=named",
+        "/upload",
+        "/settings",
     ];
     let mut args = vec!["narrow".to_string(), sys.base.clone()];
     args.extend(paths.iter().map(|p| p.to_string()));
@@ -725,5 +808,284 @@ async fn every_control_on_the_pages_is_named() {
         assert_eq!(p["unnamed"], json!([]), "{path}: {p}");
         assert!(p["tabbed"].as_u64().unwrap_or(0) >= 5, "{path}: {p}");
     }
+    sys.stop().await;
+}
+
+/// The `Set-Cookie` of a session, if the answer set one.
+fn session_cookie(resp: &reqwest::Response) -> Option<String> {
+    resp.headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("cc_session="))
+        .map(|c| c.split(';').next().unwrap_or("").to_string())
+}
+
+/// The account forms work without scripts, posting to the server (never a
+/// password in a URL, never from another site); and what must stay out of
+/// pages does: a minor's listening and follower count, an unlisted
+/// cloudcast without its secret, an erased account. Profiles share as
+/// their newest cloudcast's player, and oEmbed follows a renamed one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forms_work_without_scripts_and_pages_keep_private_things_out() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let sys = TestSystem::start_with("web_forms", |c| c.http.web_dir = root.join("web")).await;
+    let raw = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let page = |path: &str| {
+        let raw = raw.clone();
+        let url = sys.url(path);
+        async move {
+            let resp = raw.get(&url).send().await.expect("page");
+            let status = resp.status().as_u16();
+            (status, resp.text().await.expect("html"))
+        }
+    };
+
+    // Every form that holds a password is posted, never put in a URL.
+    for path in [
+        "/sign-in",
+        "/sign-up",
+        "/reset-password?token=x",
+        "/upload",
+        "/settings",
+    ] {
+        let (status, html) = page(path).await;
+        assert_eq!(status, 200, "{path}");
+        let forms: Vec<&str> = html.split("<form").skip(1).collect();
+        assert!(!forms.is_empty(), "{path} has forms");
+        for form in forms {
+            let body = form.split("</form>").next().unwrap_or("");
+            if body.contains("type=\"password\"") {
+                let tag = body.split('>').next().unwrap_or("");
+                assert!(tag.contains("method=\"post\""), "{path}: <form{tag}>");
+            }
+        }
+    }
+
+    // Sign-up without scripts: an under-13 is told and nothing is kept,
+    // not even in the form sent back.
+    let signup = |username: &str, birth: &str| {
+        raw.post(sys.url("/sign-up")).form(&[
+            ("username", username.to_string()),
+            ("email", format!("{username}@example.org")),
+            ("password", "a long pass phrase".to_string()),
+            ("birth_date", birth.to_string()),
+        ])
+    };
+    let resp = signup("small_one", "2019-01-02")
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(resp.status(), 422);
+    assert!(session_cookie(&resp).is_none());
+    let html = resp.text().await.expect("html");
+    assert!(html.contains("13 or older"), "{html}");
+    assert!(!html.contains("small_one@example.org"), "nothing sent back");
+    assert!(
+        sys.pg_strings("SELECT username FROM users WHERE username = 'small_one'")
+            .await
+            .is_empty()
+    );
+    // An adult is registered and signed in.
+    let resp = signup("plain_html", "1990-01-02")
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(resp.status(), 201);
+    assert!(session_cookie(&resp).is_some(), "signed in");
+    assert!(resp.text().await.expect("html").contains("Welcome"));
+    // A form posted from another site is refused (login CSRF).
+    let resp = raw
+        .post(sys.url("/sign-in"))
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("login", "plain_html"), ("password", "a long pass phrase")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(resp.status(), 403);
+    assert!(session_cookie(&resp).is_none());
+    let resp = raw
+        .post(sys.url("/sign-in"))
+        .header("origin", "https://elsewhere.example")
+        .form(&[("login", "plain_html"), ("password", "a long pass phrase")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(resp.status(), 403);
+    // A wrong password is said on the page, the login kept, no session.
+    let resp = raw
+        .post(sys.url("/sign-in"))
+        .header("sec-fetch-site", "same-origin")
+        .form(&[("login", "plain_html"), ("password", "not the password")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(resp.status(), 401);
+    assert!(session_cookie(&resp).is_none());
+    let html = resp.text().await.expect("html");
+    assert!(
+        html.contains("value=\"plain_html\"") && html.contains("wrong"),
+        "{html}"
+    );
+    // The right one signs in and goes on, to this site only.
+    for (next, to) in [("/upload", "/upload"), ("//evil.example/x", "/")] {
+        let resp = raw
+            .post(sys.url("/sign-in"))
+            .form(&[
+                ("login", "plain_html"),
+                ("password", "a long pass phrase"),
+                ("next", next),
+            ])
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(resp.status(), 303, "{next}");
+        assert_eq!(resp.headers()[reqwest::header::LOCATION], to, "{next}");
+        let cookie = session_cookie(&resp).expect("a session");
+        let me = raw
+            .get(sys.url("/api/v1/me"))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .expect("me");
+        assert_eq!(me.status(), 200);
+    }
+    let resp = raw
+        .post(sys.url("/reset-password"))
+        .form(&[("login", "plain_html")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(resp.status(), 200);
+    assert!(resp.text().await.expect("html").contains("on its way"));
+
+    // A DJ with two cloudcasts; a profile shares as its newest one.
+    let dj = sys.user("share_dj").await;
+    let older = sys.ready_cloudcast(&dj, 3, "Older Tide").await;
+    let newer = sys.ready_cloudcast(&dj, 3, "Newer Tide").await;
+    let newer_id = newer["id"].as_str().expect("id");
+    let (_, html) = page("/share_dj").await;
+    assert_eq!(
+        meta(&html, "twitter:player"),
+        Some(sys.url(&format!("/embed/{newer_id}")))
+    );
+    let discovery = "<link rel=\"alternate\" type=\"application/json+oembed\" href=\"";
+    let at = html
+        .find(discovery)
+        .expect("oEmbed discovery on the profile")
+        + discovery.len();
+    let oembed_url = unescape(html[at..].split('"').next().expect("href"));
+    let (status, o) = json_of(raw.get(&oembed_url).send().await.expect("oembed")).await;
+    assert_eq!(status, 200, "{o}");
+    assert_eq!(o["title"], "Newer Tide");
+    assert!(o["html"].as_str().unwrap_or("").contains(newer_id), "{o}");
+    // oEmbed of a renamed cloudcast's former address finds it.
+    let older_id = older["id"].as_str().expect("id");
+    let old_url = sys.url(older["url"].as_str().expect("url"));
+    let (status, _) = json_of(
+        sys.http
+            .patch(sys.url(&format!("/api/v1/cloudcasts/{older_id}")))
+            .bearer_auth(&dj)
+            .json(&json!({"title": "Oldest Tide"}))
+            .send()
+            .await
+            .expect("rename"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, o) = json_of(
+        raw.get(sys.url("/oembed"))
+            .query(&[("url", old_url.as_str())])
+            .send()
+            .await
+            .expect("oembed"),
+    )
+    .await;
+    assert_eq!(
+        (status, o["title"].as_str()),
+        (200, Some("Oldest Tide")),
+        "{o}"
+    );
+
+    // Unlisted: not on the profile, and its page only with its secret.
+    let (status, owner_view) = json_of(
+        sys.http
+            .patch(sys.url(&format!("/api/v1/cloudcasts/{newer_id}")))
+            .bearer_auth(&dj)
+            .json(&json!({"visibility": "unlisted"}))
+            .send()
+            .await
+            .expect("unlist"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let secret_url = owner_view["url"].as_str().expect("url").to_string();
+    assert!(secret_url.contains("?secret="), "{secret_url}");
+    let bare = secret_url.split('?').next().unwrap_or("").to_string();
+    let (status, html) = page(&bare).await;
+    assert_eq!(status, 404);
+    assert!(!html.contains("Newer Tide"));
+    let (status, html) = page(&secret_url).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Newer Tide"));
+    let (_, html) = page("/share_dj").await;
+    assert!(
+        !html.contains("Newer Tide"),
+        "unlisted stays off the profile"
+    );
+    assert!(html.contains("Oldest Tide"));
+
+    // A minor: no listening activity and no follower count on their page,
+    // while an adult's page has both.
+    let (status, v) = json_of(
+        sys.http
+            .post(sys.url("/api/v1/accounts"))
+            .json(&json!({"email": "kid_dj@example.org", "username": "kid_dj",
+                          "password": "correct horse battery", "birth_date": "2011-03-04"}))
+            .send()
+            .await
+            .expect("register"),
+    )
+    .await;
+    assert_eq!((status, v["is_minor"].as_bool()), (201, Some(true)), "{v}");
+    let (_, adult) = page("/share_dj").await;
+    assert!(adult.contains("id=\"h-activity\"") && adult.contains("id=\"followers-count\""));
+    let (status, kid) = page("/kid_dj").await;
+    assert_eq!(status, 200);
+    assert!(
+        !kid.contains("id=\"h-activity\""),
+        "a minor's listening is never shown"
+    );
+    assert!(
+        !kid.contains("id=\"followers-count\""),
+        "nor their followers"
+    );
+
+    // An erased account is gone from every page.
+    let (status, _) = json_of(
+        sys.http
+            .delete(sys.url("/api/v1/me"))
+            .bearer_auth(&dj)
+            .json(&json!({"password": "correct horse battery"}))
+            .send()
+            .await
+            .expect("erase"),
+    )
+    .await;
+    assert_eq!(status, 200, "erased");
+    for path in [
+        "/share_dj",
+        "/share_dj/oldest-tide",
+        &format!("/embed/{older_id}"),
+    ] {
+        let (status, html) = page(path).await;
+        assert_eq!(status, 404, "{path}");
+        assert!(!html.contains("Tide"), "{path}");
+    }
+    let (status, _) = json_of(raw.get(&oembed_url).send().await.expect("oembed")).await;
+    assert_eq!(status, 404);
     sys.stop().await;
 }

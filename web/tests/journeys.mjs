@@ -194,6 +194,10 @@ async function stats(page, [base, username, password, statsPath]) {
     listeners: Number(await text('#stat-listeners')),
     referrers: await page.locator('#referrers td:first-child').allTextContents(),
     trackRows: await page.locator('#track-retention tbody tr').count(),
+    // Per track: [reached it, left during it].
+    tracks: await page.$$eval('#track-retention tbody tr', (rows) =>
+      rows.map((r) => [...r.querySelectorAll('td.num')].map((td) => Number(td.textContent.trim()))),
+    ),
   }
 }
 
@@ -209,16 +213,25 @@ async function embed(page, [outer]) {
   } catch {
     fail(`the embed did not play: ${JSON.stringify(await handle.evaluate(() => window.cloudcastPlayer))}`)
   }
-  await page.evaluate(() => document.querySelector('iframe').contentWindow.postMessage({ method: 'getDuration', id: 7 }, '*'))
-  await page.evaluate(() => document.querySelector('iframe').contentWindow.postMessage({ method: 'pause' }, '*'))
-  await page.waitForFunction(() => window.events.some((e) => e.event === 'pause') && window.events.some((e) => e.event === 'duration'), null, { timeout: TIMEOUT })
+  const send = (message) => page.evaluate((m) => document.querySelector('iframe').contentWindow.postMessage(m, '*'), message)
+  const seen = (event) => page.waitForFunction((ev) => window.events.some((e) => e.event === ev), event, { timeout: TIMEOUT })
+  await send({ method: 'getDuration', id: 7 })
+  await send({ method: 'pause' })
+  await Promise.all([seen('pause'), seen('duration')])
   await shot(page, 'embed')
+  const duration = (await page.evaluate(() => window.events)).find((e) => e.event === 'duration')?.value
+  // Seek near the end through the API: it plays from there to the end.
+  await send({ method: 'seek', value: duration - 3 })
+  await seen('ended')
+  await send({ method: 'getPosition', id: 8 })
+  await page.waitForFunction(() => window.events.some((e) => e.event === 'position' && e.id === 8), null, { timeout: TIMEOUT })
   const events = await page.evaluate(() => window.events)
   return {
     beatsAcked: await handle.evaluate(() => window.cloudcastPlayer.beatsAcked),
     referrer: await handle.evaluate(() => document.referrer),
     events: [...new Set(events.map((e) => e.event))],
-    duration: events.find((e) => e.event === 'duration')?.value,
+    duration,
+    position: events.find((e) => e.event === 'position' && e.id === 8)?.value,
   }
 }
 

@@ -121,13 +121,22 @@ async function seekByClick(page, duration) {
   return s.currentTime
 }
 
-/** Holds back the next heartbeat requests so that some beats are queued when the tab closes. */
+/**
+ * Takes the heartbeat requests' network away (fetch fails, as offline)
+ * until beats are queued, then pauses, so no more beats are made: the
+ * queue can only leave by sendBeacon when the tab closes. Returns the
+ * state then.
+ */
 async function queueBeatsBeforeClose(page) {
-  await page.route('**/api/v1/heartbeats', (route) => route.abort('failed').catch(() => {}))
-  await page
-    .waitForFunction(() => window.cloudcastPlayer.pending > 0, null, { timeout: 5000, polling: 100 })
-    .catch(() => {}) // not required: closing with an empty queue is fine too
-  await page.unrouteAll({ behavior: 'ignoreErrors' })
+  await page.evaluate(() => {
+    const real = window.fetch
+    window.fetch = (url, init) =>
+      String(url).includes('/api/v1/heartbeats') ? Promise.reject(new TypeError('offline')) : real(url, init)
+  })
+  await waitForPlayer(page, 'beats to queue while offline', '(s) => s.pending >= 2', timeout)
+  await page.evaluate(() => document.getElementById('audio').pause())
+  await waitForPlayer(page, 'the pause', '(s, a) => a.paused', timeout)
+  return readState(page)
 }
 
 async function main() {
@@ -172,7 +181,7 @@ async function main() {
     if (pageErrors.length > 0) fail(`page errors: ${pageErrors.join('; ')}`)
 
     // 4. Close the tab with beats queued: pagehide hands them to sendBeacon.
-    await queueBeatsBeforeClose(page)
+    const queued = await queueBeatsBeforeClose(page)
     const beacons = []
     context.on('request', (r) => {
       if (r.method() === 'POST' && r.url().endsWith('/api/v1/heartbeats')) beacons.push(r)
@@ -181,15 +190,18 @@ async function main() {
     await page.close({ runBeforeUnload: true })
     await closed
     // A beacon outlives its page: let it reach the server before the browser goes.
-    await Promise.race([Promise.all(beacons.map((r) => r.response().catch(() => null))), delay(5000)])
+    // (A beacon is not always seen as a request of the closed page: wait a little in any case.)
+    await Promise.all([delay(1500), Promise.race([Promise.all(beacons.map((r) => r.response().catch(() => null))), delay(5000)])])
     if (pageErrors.length > 0) fail(`page errors: ${pageErrors.join('; ')}`)
 
     process.stdout.write(
       `${JSON.stringify({
         engine: final.engine,
         sessionId: final.sessionId,
-        beatsMade: final.beatsMade,
+        beatsMade: queued.beatsMade,
         beatsAcked: final.beatsAcked,
+        queuedAtClose: queued.pending,
+        requests: queued.requests,
         maxAckedPositionMs: final.maxAckedPositionMs,
         landedAt,
         finalTime: final.currentTime,
