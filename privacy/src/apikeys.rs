@@ -92,7 +92,13 @@ async fn lookup(state: &PrivacyState, hash: Vec<u8>) -> Result<Option<Uuid>, Pri
 
 /// Middleware for every route: requests with `X-Api-Key` are checked,
 /// limited, and stripped of session credentials; others pass untouched.
-pub async fn gate(State(state): State<PrivacyState>, mut req: Request, next: Next) -> Response {
+/// Its state is behind an `Arc`: the layer clones it for every request,
+/// and `PrivacyState` (pools, clients, caches) is dear to clone.
+pub async fn gate(
+    State(state): State<std::sync::Arc<PrivacyState>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let Some(raw) = req.headers().get(&API_KEY_HEADER) else {
         return next.run(req).await;
     };
