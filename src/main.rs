@@ -84,24 +84,34 @@ enum Command {
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// `mi_option_purge_delay` and `mi_option_arena_purge_mult` in mimalloc v2's
-/// `mi_option_e` (the version is pinned by Cargo.lock; libmimalloc-sys does
-/// not name these two).
+/// `mi_option_purge_delay` and `mi_option_arena_purge_mult` in the
+/// `mi_option_e` of mimalloc v3, which libmimalloc-sys builds (the version
+/// is pinned by Cargo.lock; libmimalloc-sys does not name these two).
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-const MI_OPTION_ARENA_PURGE_MULT: libmimalloc_sys::mi_option_t = 27;
+const MI_OPTION_ARENA_PURGE_MULT: libmimalloc_sys::mi_option_t = 24;
+
+/// How long mimalloc keeps a freed page before returning it to the kernel.
+/// At 0 every page a request frees and the next one takes is returned and
+/// faulted in again (zeroed, with a TLB shootdown across threads): a tenth
+/// of the heartbeat intake's CPU. A few tens of milliseconds absorb that
+/// churn and still hand multi-MiB upload buffers back promptly.
+const PURGE_DELAY_MS: std::os::raw::c_long = 50;
 
 /// C libraries (GStreamer, GLib) still use glibc's malloc, which raises its
 /// mmap threshold as large blocks are freed and spreads them over one arena
 /// per thread, parking freed buffers in the heap. A fixed threshold and two
 /// arenas return them to the kernel.
 fn tune_allocator() {
-    // mimalloc (v2) keeps freed pages for 10 ms per thread (and 10x that in
-    // arenas) before returning them; multi-MiB upload part buffers freed on
-    // one tokio thread then pile up across threads. Return them at once.
+    // mimalloc keeps freed pages 10 ms per thread by default (and 10x that
+    // in arenas): multi-MiB upload part buffers freed on one tokio thread
+    // then pile up across threads. The arenas' delay is the threads' here.
+    // `MIMALLOC_PURGE_DELAY` in the environment (mimalloc's own) wins.
     // SAFETY: setting an option is thread-safe and takes plain integers.
-    unsafe {
-        libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0);
-        libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_PURGE_MULT, 1);
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+        unsafe {
+            libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS);
+            libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_PURGE_MULT, 1);
+        }
     }
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only changes allocator parameters; called once at start,
