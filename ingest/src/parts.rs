@@ -176,8 +176,10 @@ async fn next_part_number(pool: &PgPool, upload: Uuid) -> Result<i32, IngestErro
 
 /// How many parts of one PATCH are sent to S3 while the body is still being
 /// read: enough to overlap receiving with storing, and a bound on memory
-/// (this many parts, plus the one being filled).
-pub const PARTS_IN_FLIGHT: usize = 3;
+/// (this many parts, plus the one being filled). Two keep a 2 GiB upload at
+/// 0.91 of the aws CLI's speed with the node under 100 MiB; a third added
+/// speed within the noise and 8 MiB of memory (BENCHMARKS.md).
+pub const PARTS_IN_FLIGHT: usize = 2;
 
 /// A part being stored: its number, ETag and size once done.
 type PartUpload = tokio::task::JoinHandle<Result<(i32, String, i64), IngestError>>;
