@@ -122,6 +122,10 @@ pub fn app(
             forwarded_client,
         ))
         .layer(axum::middleware::from_fn(access_log))
+        .layer(axum::middleware::from_fn_with_state(
+            services.config.http.body_timeout,
+            crate::body_deadline::limit,
+        ))
         .layer(CompressionLayer::new().compress_when(compress))
         .layer(CatchPanicLayer::custom(panicked))
         .layer(axum::middleware::from_fn(error_bodies))

@@ -7,8 +7,10 @@
 //! the state it needs (and only the configuration sections it uses);
 //! `http.rs` assembles the routers; `telemetry.rs` owns the metrics recorder.
 
+mod body_deadline;
 pub mod cli;
 mod http;
+mod server;
 pub mod telemetry;
 
 use std::net::SocketAddr;
@@ -19,7 +21,6 @@ use anyhow::Context;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use axum::serve::ListenerExt;
 use cloudcast_accounts::{AccountsState, SigninLimits};
 use cloudcast_analytics::AnalyticsState;
 use cloudcast_catalog::CatalogState;
@@ -345,22 +346,14 @@ pub async fn serve(config: Config, roles: &[Role]) -> anyhow::Result<Running> {
     }
 
     let router = app(&services, roles, beats, metrics);
-    let server_shutdown = shutdown.clone();
-    tasks.push(tokio::spawn(async move {
-        // No Nagle: a response's last segment must not wait for an ACK.
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        let served = axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move { server_shutdown.cancelled().await })
-        .await;
-        if let Err(e) = served {
-            tracing::error!(error = %e, "HTTP server stopped");
-        }
-    }));
+    let rules = server::ConnectionRules::from_config(&config.http);
+    server::raise_open_file_limit(rules.max_connections);
+    tasks.push(tokio::spawn(server::run(
+        listener,
+        router,
+        rules,
+        shutdown.clone(),
+    )));
     tracing::info!(%addr, ?roles, "cloudcast is listening");
     Ok(Running {
         addr,

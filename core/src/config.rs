@@ -150,6 +150,19 @@ pub struct HttpConfig {
     /// Load balancers and proxies whose `X-Forwarded-For` is believed
     /// (addresses or networks). Empty: every client is its socket's address.
     pub trusted_proxies: Vec<crate::netaddr::Network>,
+    /// A request head must arrive whole within this: a new connection's
+    /// first, and the next one on a kept-alive connection (which is then
+    /// closed), so a client sending half a request holds nothing for long.
+    #[serde(rename = "header_timeout_secs", with = "units::secs")]
+    pub header_timeout: Duration,
+    /// A request body (but an upload's PATCH, which has its own rules) must
+    /// arrive within this once its head has; slower: 408.
+    #[serde(rename = "body_timeout_secs", with = "units::secs")]
+    pub body_timeout: Duration,
+    /// Connections open at once on this node; more wait to be accepted.
+    pub max_connections: usize,
+    /// Header fields in one request (more: 431).
+    pub max_headers: usize,
 }
 
 impl Default for HttpConfig {
@@ -160,6 +173,10 @@ impl Default for HttpConfig {
             max_json_bytes: 64 * 1024,
             web_dir: PathBuf::from("web"),
             trusted_proxies: Vec::new(),
+            header_timeout: Duration::from_secs(20),
+            body_timeout: Duration::from_secs(60),
+            max_connections: 8192,
+            max_headers: 100,
         }
     }
 }
@@ -648,6 +665,20 @@ impl Config {
         c.check(!s3.region.is_empty(), "s3.region", || {
             "must not be empty".into()
         });
+
+        let h = &self.http;
+        c.duration_at_least(
+            "http.header_timeout_secs",
+            h.header_timeout,
+            Duration::from_secs(1),
+        );
+        c.duration_at_least(
+            "http.body_timeout_secs",
+            h.body_timeout,
+            Duration::from_secs(1),
+        );
+        c.at_least("http.max_connections", h.max_connections, 1);
+        c.at_least("http.max_headers", h.max_headers, 16);
 
         let a = &self.auth;
         c.duration_at_least("auth.token_ttl_secs", a.token_ttl, Duration::from_secs(60));

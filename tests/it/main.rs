@@ -14,6 +14,7 @@ mod behind_a_balancer;
 mod catalogue;
 mod cluster;
 mod comments;
+mod edges;
 mod erasure;
 mod export;
 mod fuzz_api;
