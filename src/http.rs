@@ -130,6 +130,13 @@ pub fn app(
         .layer(CatchPanicLayer::custom(panicked))
         .layer(axum::middleware::from_fn(error_bodies))
         .layer(axum::middleware::from_fn_with_state(
+            std::sync::Arc::new(cloudcast_core::write_limits::Limits::new(
+                services.pool.clone(),
+                &services.config.limits,
+            )),
+            cloudcast_core::write_limits::enforce,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
             std::sync::Arc::new(privacy),
             cloudcast_privacy::apikeys::gate,
         ))

@@ -8,8 +8,8 @@
 //! each operation declares ([`standard_responses`]): a session requirement
 //! can answer 401, a typed path parameter 400 (`invalid_path`), query
 //! parameters 400 (`invalid_query`), a JSON body 400, 413, 415 and 422, a
-//! request with an open-API key 401 and 429, and anything that reads a
-//! store 503. Each handler declares the statuses of its own rules.
+//! request with an open-API key 401 and 429, a limited write or an
+//! anonymous read 429, a body 408, and anything that reads a store 503. Each handler declares the statuses of its own rules.
 
 use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
 use utoipa::openapi::response::ResponseBuilder;
@@ -221,6 +221,29 @@ pub fn standard_responses(
         "429",
         "Too many requests for this key or from this address (Retry-After)",
     ));
+    // The write limits and the anonymous-read allowance (write_limits.rs).
+    let limited = axum::http::Method::from_bytes(method.to_ascii_uppercase().as_bytes())
+        .ok()
+        .and_then(|m| crate::write_limits::write_of(&m, path));
+    if limited.is_some() {
+        out.push((
+            "429",
+            "Too many of these writes from this account or address (Retry-After)",
+        ));
+    }
+    if method == "get" || method == "head" {
+        out.push((
+            "429",
+            "Too many anonymous reads from this address (Retry-After)",
+        ));
+    }
+    // A body that does not arrive in time (http.body_timeout_secs).
+    if op.request_body.is_some() {
+        out.push((
+            "408",
+            "The request body did not arrive in time (`body_timeout`)",
+        ));
+    }
     if method != "get" && method != "head" && method != "options" {
         out.push((
             "403",

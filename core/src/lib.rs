@@ -31,6 +31,7 @@ pub mod page;
 pub mod paths;
 pub mod purges;
 pub mod queue;
+pub mod quotas;
 pub mod ratelimit;
 pub mod request_id;
 pub mod secrets;
@@ -39,6 +40,7 @@ pub mod slugs;
 pub mod states;
 pub mod storage;
 pub mod visibility;
+pub mod write_limits;
 
 pub use config::Config;
 pub use error::{ApiError, ErrorCode};

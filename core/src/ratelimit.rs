@@ -82,8 +82,19 @@ pub struct SharedLimit {
 
 impl SharedLimit {
     pub fn per_minute(pool: sqlx::PgPool, scope: &'static str, n: u32) -> SharedLimit {
+        Self::per(pool, scope, n, std::time::Duration::from_secs(60))
+    }
+
+    /// `n` per `window`, all of them at once if need be (a burst of `n`),
+    /// then one every `window / n`.
+    pub fn per(
+        pool: sqlx::PgPool,
+        scope: &'static str,
+        n: u32,
+        window: std::time::Duration,
+    ) -> SharedLimit {
         let n = n.max(1);
-        let interval_ms = 60_000.0 / f64::from(n);
+        let interval_ms = window.as_millis() as f64 / f64::from(n);
         SharedLimit {
             pool,
             secret: Arc::new(tokio::sync::OnceCell::new()),

@@ -1,0 +1,364 @@
+//! Limits on every write, per account and per address, and on anonymous
+//! reads per address: the one table of what is limited ([`LIMITED`]), the
+//! allowances from `[limits]`, and the middleware that applies them before
+//! any handler runs (429, `Retry-After` and the API's JSON error).
+//!
+//! Writes are counted in PostgreSQL ([`SharedLimit`]), so two nodes behind a
+//! load balancer allow what one allows; a write is a rare request, one
+//! statement per limit is cheap beside it. Anonymous reads are counted per
+//! node in memory ([`KeyedLimit`]): they are the common request, and a
+//! statement each would make PostgreSQL the bottleneck.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::ApiError;
+use crate::auth;
+use crate::config::LimitsConfig;
+use crate::ratelimit::{KeyedLimit, SharedLimit};
+
+/// A kind of write with an allowance of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Write {
+    SignUp,
+    Upload,
+    Comment,
+    Report,
+    Follow,
+    Favourite,
+    Repost,
+    ApiKey,
+    Export,
+    VerificationMail,
+}
+
+impl Write {
+    fn scope(self, who: Who) -> &'static str {
+        use Who::*;
+        use Write::*;
+        match (self, who) {
+            (SignUp, _) => "signup_address",
+            (Upload, Account) => "upload_account",
+            (Upload, Address) => "upload_address",
+            (Comment, Account) => "comment_account",
+            (Comment, Address) => "comment_address",
+            (Report, Account) => "report_account",
+            (Report, Address) => "report_address",
+            (Follow, Account) => "follow_account",
+            (Follow, Address) => "follow_address",
+            (Favourite, Account) => "favourite_account",
+            (Favourite, Address) => "favourite_address",
+            (Repost, Account) => "repost_account",
+            (Repost, Address) => "repost_address",
+            (ApiKey, _) => "api_key_account",
+            (Export, _) => "export_account",
+            (VerificationMail, _) => "verification_mail_account",
+        }
+    }
+
+    /// What the refusal says was too much.
+    fn noun(self) -> &'static str {
+        match self {
+            Write::SignUp => "sign-ups from this address",
+            Write::Upload => "uploads started",
+            Write::Comment => "comments",
+            Write::Report => "reports",
+            Write::Follow => "follows",
+            Write::Favourite => "favourites",
+            Write::Repost => "reposts",
+            Write::ApiKey => "API keys created",
+            Write::Export => "data exports",
+            Write::VerificationMail => "verification mails",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Who {
+    Account,
+    Address,
+}
+
+/// Every limited write: method, route pattern (`{..}` is one segment) and
+/// kind. The pages' own forms that create something are here as well as
+/// the API routes they call (pages call the API in-process, past this).
+pub const LIMITED: &[(Method, &str, Write)] = &[
+    (Method::POST, "/api/v1/accounts", Write::SignUp),
+    (Method::POST, "/sign-up", Write::SignUp),
+    (Method::POST, "/api/v1/uploads", Write::Upload),
+    (
+        Method::POST,
+        "/api/v1/cloudcasts/{id}/comments",
+        Write::Comment,
+    ),
+    (Method::POST, "/api/v1/comments/{id}/report", Write::Report),
+    (
+        Method::POST,
+        "/api/v1/cloudcasts/{id}/report",
+        Write::Report,
+    ),
+    (
+        Method::PUT,
+        "/api/v1/users/{username}/follow",
+        Write::Follow,
+    ),
+    (
+        Method::PUT,
+        "/api/v1/cloudcasts/{id}/favourite",
+        Write::Favourite,
+    ),
+    (Method::PUT, "/api/v1/cloudcasts/{id}/repost", Write::Repost),
+    (Method::POST, "/api/v1/me/api-keys", Write::ApiKey),
+    (Method::POST, "/api/v1/me/exports", Write::Export),
+    (Method::GET, "/api/v1/me/export", Write::Export),
+    (
+        Method::POST,
+        "/api/v1/me/verification",
+        Write::VerificationMail,
+    ),
+];
+
+/// Does `path` fit `pattern`, where a `{..}` segment fits any one segment?
+fn fits(pattern: &str, path: &str) -> bool {
+    let mut p = pattern.split('/');
+    let mut q = path.split('/');
+    loop {
+        match (p.next(), q.next()) {
+            (None, None) => return true,
+            (Some(a), Some(b)) if a.starts_with('{') || a == b => {}
+            _ => return false,
+        }
+    }
+}
+
+/// The limited write a request is, if any.
+pub fn write_of(method: &Method, path: &str) -> Option<Write> {
+    LIMITED
+        .iter()
+        .find(|(m, pattern, _)| m == method && fits(pattern, path))
+        .map(|(_, _, w)| *w)
+}
+
+/// Paths no anonymous-read allowance applies to: media (a player fetches
+/// a mix range by range, behind signed URLs), the page assets, probes.
+fn reads_exempt(path: &str) -> bool {
+    ["/stream/", "/assets/", "/healthz", "/metrics"]
+        .iter()
+        .any(|p| path.starts_with(p))
+}
+
+/// An address as a limit counts it: IPv4 whole, IPv6 by its /64 (one
+/// subscriber's block, which it can walk through at will).
+fn address_key(ip: IpAddr) -> String {
+    match crate::netaddr::canonical(ip) {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+    }
+}
+
+/// The allowances of one node (each write's cells shared with every node).
+pub struct Limits {
+    pool: PgPool,
+    shared: HashMap<(Write, Who), SharedLimit>,
+    reads: KeyedLimit<String>,
+}
+
+impl Limits {
+    pub fn new(pool: PgPool, cfg: &LimitsConfig) -> Limits {
+        const MINUTE: Duration = Duration::from_secs(60);
+        const HOUR: Duration = Duration::from_secs(3600);
+        use Who::*;
+        use Write::*;
+        let table = [
+            (SignUp, Address, cfg.signups_per_hour_per_address, HOUR),
+            (Upload, Account, cfg.uploads_per_hour_per_account, HOUR),
+            (Upload, Address, cfg.uploads_per_hour_per_address, HOUR),
+            (
+                Comment,
+                Account,
+                cfg.comments_per_minute_per_account,
+                MINUTE,
+            ),
+            (
+                Comment,
+                Address,
+                cfg.comments_per_minute_per_address,
+                MINUTE,
+            ),
+            (Report, Account, cfg.reports_per_hour_per_account, HOUR),
+            (Report, Address, cfg.reports_per_hour_per_address, HOUR),
+            (Follow, Account, cfg.marks_per_minute_per_account, MINUTE),
+            (Follow, Address, cfg.marks_per_minute_per_address, MINUTE),
+            (Favourite, Account, cfg.marks_per_minute_per_account, MINUTE),
+            (Favourite, Address, cfg.marks_per_minute_per_address, MINUTE),
+            (Repost, Account, cfg.marks_per_minute_per_account, MINUTE),
+            (Repost, Address, cfg.marks_per_minute_per_address, MINUTE),
+            (ApiKey, Account, cfg.api_keys_per_hour_per_account, HOUR),
+            (Export, Account, cfg.exports_per_hour_per_account, HOUR),
+            (
+                VerificationMail,
+                Account,
+                cfg.verification_mails_per_hour_per_account,
+                HOUR,
+            ),
+        ];
+        let shared = table
+            .into_iter()
+            .map(|(write, who, n, window)| {
+                let limit = SharedLimit::per(pool.clone(), write.scope(who), n, window);
+                ((write, who), limit)
+            })
+            .collect();
+        Limits {
+            pool,
+            shared,
+            reads: KeyedLimit::per_minute(cfg.anonymous_reads_per_minute_per_address),
+        }
+    }
+
+    /// Counts `write` for its account (if signed in) and its address.
+    async fn check_write(
+        &self,
+        write: Write,
+        user: Option<Uuid>,
+        ip: IpAddr,
+    ) -> Result<(), ApiError> {
+        let checks = [
+            (Who::Account, user.map(|u| u.to_string())),
+            (Who::Address, Some(address_key(ip))),
+        ];
+        for (who, key) in checks {
+            let (Some(limit), Some(key)) = (self.shared.get(&(write, who)), key) else {
+                continue;
+            };
+            match limit.check(&key).await {
+                Ok(Ok(())) => {}
+                Ok(Err(wait)) => return Err(too_many(write.noun(), wait)),
+                Err(e) => {
+                    tracing::error!(error = %e, "checking a write limit failed");
+                    return Err(ApiError::server(
+                        crate::error::database_status(&e),
+                        "database_unavailable",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The account a credential (its hash) names, if it names a live one.
+    async fn account(&self, token_hash: Option<Vec<u8>>) -> Option<Uuid> {
+        auth::user_for_token_hash(&self.pool, &token_hash?)
+            .await
+            .ok()
+            .flatten()
+    }
+}
+
+fn too_many(what: &str, wait: u64) -> ApiError {
+    let mut e = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        format!("too many {what}; retry in {wait} s"),
+    );
+    e.retry_after = Some(wait);
+    e
+}
+
+/// Is this request anonymous: no session, no bearer token, no API key
+/// (keys have allowances of their own)?
+fn anonymous(req: &Request) -> bool {
+    let h = req.headers();
+    !h.contains_key(axum::http::header::AUTHORIZATION)
+        && !h.contains_key("x-api-key")
+        && auth::cookie(h, auth::SESSION_COOKIE).is_none_or(|t| t.is_empty())
+}
+
+/// Middleware: a limited write is counted (and refused past its allowance)
+/// before its handler runs; an anonymous read is counted per address.
+pub async fn enforce(State(limits): State<Arc<Limits>>, req: Request, next: Next) -> Response {
+    let ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+        .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+    let method = req.method().clone();
+    if let Some(write) = write_of(&method, req.uri().path()) {
+        // Read before the await: a request's body is not `Sync`.
+        let token = auth::credential(req.headers())
+            .ok()
+            .flatten()
+            .map(auth::hash_token);
+        let user = limits.account(token).await;
+        if let Err(e) = limits.check_write(write, user, ip).await {
+            return e.into_response();
+        }
+    } else if matches!(method, Method::GET | Method::HEAD)
+        && !reads_exempt(req.uri().path())
+        && anonymous(&req)
+        && let Err(wait) = limits.reads.check(&address_key(ip))
+    {
+        return too_many("requests from this address", wait).into_response();
+    }
+    next.run(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_fit_their_patterns_segment_by_segment() {
+        let id = "0191f3a4-0000-7000-8000-000000000000";
+        assert_eq!(
+            write_of(&Method::POST, &format!("/api/v1/cloudcasts/{id}/comments")),
+            Some(Write::Comment)
+        );
+        assert_eq!(
+            write_of(&Method::GET, &format!("/api/v1/cloudcasts/{id}/comments")),
+            None
+        );
+        assert_eq!(
+            write_of(&Method::POST, "/api/v1/accounts"),
+            Some(Write::SignUp)
+        );
+        assert_eq!(
+            write_of(&Method::POST, "/api/v1/accounts/password-reset"),
+            None
+        );
+        assert_eq!(
+            write_of(&Method::PUT, "/api/v1/users/dj/follow"),
+            Some(Write::Follow)
+        );
+        assert_eq!(write_of(&Method::PUT, "/api/v1/users/dj/follow/x"), None);
+        assert_eq!(
+            write_of(&Method::POST, "/api/v1/uploads"),
+            Some(Write::Upload)
+        );
+        assert_eq!(write_of(&Method::PATCH, "/api/v1/uploads/x"), None);
+    }
+
+    #[test]
+    fn ipv6_addresses_count_by_their_64() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1"
+            .parse()
+            .unwrap_or(IpAddr::from([0; 4]));
+        let b: IpAddr = "2001:db8:1:2:bbbb::9"
+            .parse()
+            .unwrap_or(IpAddr::from([0; 4]));
+        assert_eq!(address_key(a), address_key(b));
+        assert_eq!(address_key(IpAddr::from([203, 0, 113, 7])), "203.0.113.7");
+    }
+}
