@@ -111,6 +111,7 @@ impl Services {
             max_avatar_bytes: self.config.uploads.max_avatar_bytes,
             max_json_bytes: self.config.http.max_json_bytes,
             limits: self.limits.clone(),
+            quotas: Arc::new(self.config.quotas.clone()),
         }
     }
 
@@ -130,6 +131,7 @@ impl Services {
             pool: self.pool.clone(),
             storage: self.storage.clone(),
             uploads: Arc::new(self.config.uploads.clone()),
+            quotas: Arc::new(self.config.quotas.clone()),
         }
     }
 

@@ -16,6 +16,8 @@ pub enum AccountsError {
     EmailTaken,
     #[error("that username is taken")]
     UsernameTaken,
+    #[error("this account's email address is confirmed already")]
+    AlreadyVerified,
     #[error("login or password is wrong")]
     BadCredentials,
     #[error("the password is wrong; this change needs the account's current password")]
@@ -48,6 +50,7 @@ impl ErrorCode for AccountsError {
             AccountsError::UnderAge => "under_13",
             AccountsError::EmailTaken => "email_taken",
             AccountsError::UsernameTaken => "username_taken",
+            AccountsError::AlreadyVerified => "already_verified",
             AccountsError::BadCredentials => "invalid_credentials",
             AccountsError::NotFound(_) => "not_found",
             AccountsError::RateLimited(_) => "rate_limited",
@@ -66,7 +69,9 @@ impl ErrorCode for AccountsError {
             AccountsError::InvalidField(_) | AccountsError::UnderAge => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
-            AccountsError::EmailTaken | AccountsError::UsernameTaken => StatusCode::CONFLICT,
+            AccountsError::EmailTaken
+            | AccountsError::UsernameTaken
+            | AccountsError::AlreadyVerified => StatusCode::CONFLICT,
             AccountsError::BadCredentials => StatusCode::UNAUTHORIZED,
             AccountsError::NotFound(_) => StatusCode::NOT_FOUND,
             AccountsError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,

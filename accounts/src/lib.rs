@@ -43,6 +43,8 @@ pub struct AccountsState {
     pub max_json_bytes: usize,
     /// Shared with every other password check (see `signin_limits.rs`).
     pub limits: SigninLimits,
+    /// Shown to the owner in `/api/v1/me`.
+    pub quotas: Arc<cloudcast_core::config::QuotasConfig>,
 }
 
 impl FromRef<AccountsState> for PgPool {
@@ -56,6 +58,7 @@ fn routes() -> [OpenApiRouter<AccountsState>; 2] {
     let api = OpenApiRouter::new()
         .routes(routes!(registration::register))
         .routes(routes!(registration::verify_email))
+        .routes(routes!(registration::resend_verification))
         .routes(routes!(recovery::request_reset))
         .routes(routes!(recovery::confirm_reset))
         .routes(routes!(recovery::change_password))

@@ -113,3 +113,61 @@ pub async fn notify_breach(
     tracing::info!(recipients = users.len(), "security notice queued");
     Ok(users.len())
 }
+
+/// An operator's own allowances for one account; `None` keeps the
+/// configured one.
+pub struct QuotaChange<'a> {
+    pub open_uploads: Option<u32>,
+    pub storage_bytes: Option<u64>,
+    pub daily_upload_bytes: Option<u64>,
+    pub operator: &'a str,
+    pub reason: &'a str,
+}
+
+/// `cloudcast admin quota`: the account named by `login` (username or
+/// email), its allowances set (or, with `None`, back to the configured
+/// ones), and what it now may keep and uses.
+pub async fn set_quota(
+    state: &AccountsState,
+    login: &str,
+    change: Option<QuotaChange<'_>>,
+) -> Result<(Uuid, cloudcast_core::quotas::QuotaReport), AccountsError> {
+    let login = login.trim().to_lowercase();
+    let id: Uuid = sqlx::query_scalar(
+        "SELECT id FROM users WHERE lower(username) = $1 OR lower(email) = $1 LIMIT 1",
+    )
+    .bind(&login)
+    .fetch_optional(&state.pool)
+    .await?
+    .ok_or(AccountsError::NotFound("account"))?;
+    let as_i64 = |n: Option<u64>| n.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
+    match change {
+        Some(c) => {
+            sqlx::query(
+                "INSERT INTO user_quotas (user_id, open_uploads, storage_bytes, daily_upload_bytes, set_by, reason)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (user_id) DO UPDATE SET
+                   open_uploads = coalesce(EXCLUDED.open_uploads, user_quotas.open_uploads),
+                   storage_bytes = coalesce(EXCLUDED.storage_bytes, user_quotas.storage_bytes),
+                   daily_upload_bytes = coalesce(EXCLUDED.daily_upload_bytes, user_quotas.daily_upload_bytes),
+                   set_by = EXCLUDED.set_by, reason = EXCLUDED.reason, set_at = now()",
+            )
+            .bind(id)
+            .bind(c.open_uploads.map(|n| i32::try_from(n).unwrap_or(i32::MAX)))
+            .bind(as_i64(c.storage_bytes))
+            .bind(as_i64(c.daily_upload_bytes))
+            .bind(c.operator)
+            .bind(c.reason)
+            .execute(&state.pool)
+            .await?;
+        }
+        None => {
+            sqlx::query("DELETE FROM user_quotas WHERE user_id = $1")
+                .bind(id)
+                .execute(&state.pool)
+                .await?;
+        }
+    }
+    let report = cloudcast_core::quotas::report(&state.pool, &state.quotas, id).await?;
+    Ok((id, report))
+}

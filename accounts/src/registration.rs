@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
-use cloudcast_core::auth::{hash_token, new_token};
+use cloudcast_core::auth::{AuthUser, hash_token, new_token};
 use cloudcast_core::extract::{ApiJson, ApiQuery};
 use cloudcast_core::paths;
 
@@ -196,28 +196,7 @@ pub async fn create_account(
     }
     // The defaults in force from the first moment (the columns' defaults).
     crate::consents::record_signup(&mut tx, id, true, false).await?;
-    let (token, token_hash) = new_token();
-    let expires = OffsetDateTime::now_utc() + state.auth.verification_ttl;
-    sqlx::query(
-        "INSERT INTO email_verifications (token_hash, user_id, expires_at) VALUES ($1, $2, $3)",
-    )
-    .bind(token_hash)
-    .bind(id)
-    .bind(expires)
-    .execute(&mut *tx)
-    .await?;
-    let link = format!("{}/verify-email?token={token}", state.public_url);
-    mail::queue(
-        &mut tx,
-        Some(id),
-        &email,
-        "verify_email",
-        "Confirm your Cloudcast email address",
-        &format!(
-            "Hello {username},\n\nPlease confirm this address by opening:\n{link}\n\nIf you did not register, ignore this message.\n"
-        ),
-    )
-    .await?;
+    queue_verification(&mut tx, state, id, &username, &email).await?;
     tx.commit().await?;
     tracing::info!(user_id = %id, is_admin, "account registered");
     Ok(AccountCreated {
@@ -226,6 +205,76 @@ pub async fn create_account(
         is_minor,
         parental_advice: is_minor.then_some(PARENTAL_ADVICE),
     })
+}
+
+/// A new verification link for `email`, by mail (through the outbox).
+async fn queue_verification(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    state: &AccountsState,
+    id: Uuid,
+    username: &str,
+    email: &str,
+) -> Result<(), AccountsError> {
+    let (token, token_hash) = new_token();
+    let expires = OffsetDateTime::now_utc() + state.auth.verification_ttl;
+    sqlx::query(
+        "INSERT INTO email_verifications (token_hash, user_id, expires_at) VALUES ($1, $2, $3)",
+    )
+    .bind(token_hash)
+    .bind(id)
+    .bind(expires)
+    .execute(&mut **tx)
+    .await?;
+    let link = format!("{}/verify-email?token={token}", state.public_url);
+    mail::queue(
+        tx,
+        Some(id),
+        email,
+        "verify_email",
+        "Confirm your Cloudcast email address",
+        &format!(
+            "Hello {username},\n\nPlease confirm this address by opening:\n{link}\n\nIf you did not register, ignore this message.\n"
+        ),
+    )
+    .await?;
+    Ok(())
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct VerificationSent {
+    /// The address the link went to (the account's own).
+    pub sent_to: String,
+}
+
+/// `POST /api/v1/me/verification`: a new link to confirm my email (the
+/// first may be lost or expired); a limited write.
+#[utoipa::path(post, path = "/api/v1/me/verification", tag = "accounts",
+    summary = "Mail me a new link to confirm my email address",
+    responses(
+        (status = 202, description = "A new link is on its way; earlier ones still work until they expire", body = VerificationSent),
+        (status = 409, description = "The address is confirmed already (`already_verified`)", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
+pub async fn resend_verification(
+    State(state): State<AccountsState>,
+    AuthUser(user): AuthUser,
+) -> Result<(StatusCode, Json<VerificationSent>), AccountsError> {
+    let mut tx = state.pool.begin().await?;
+    let row: Option<(String, String, bool)> = sqlx::query_as(
+        "SELECT username, email, email_verified_at IS NOT NULL FROM users WHERE id = $1 FOR UPDATE",
+    )
+    .bind(user)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let (username, email, verified) = row.ok_or(AccountsError::NotFound("account"))?;
+    if verified {
+        return Err(AccountsError::AlreadyVerified);
+    }
+    queue_verification(&mut tx, &state, user, &username, &email).await?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(VerificationSent { sent_to: email }),
+    ))
 }
 
 /// `POST /api/v1/accounts`
@@ -285,7 +334,7 @@ pub async fn verify_email(
     .await?;
     let Some(user) = user else {
         return Err(AccountsError::InvalidField(
-            "token: unknown, used or expired; sign in to get a new link".into(),
+            "token: unknown, used or expired; sign in and ask for a new link (POST /api/v1/me/verification, or Settings)".into(),
         ));
     };
     sqlx::query("UPDATE users SET email_verified_at = now() WHERE id = $1")

@@ -176,6 +176,9 @@ pub struct Me {
     pub created_at: OffsetDateTime,
     #[sqlx(skip)]
     pub parental_advice: Option<&'static str>,
+    /// What the account may keep and start, and what it uses.
+    #[sqlx(skip)]
+    pub quota: Option<cloudcast_core::quotas::QuotaReport>,
 }
 
 /// `GET /api/v1/me`: the signed-in account, email included.
@@ -199,6 +202,7 @@ pub async fn me(
     .await?
     .ok_or(AccountsError::NotFound("account"))?;
     me.parental_advice = me.is_minor.then_some(PARENTAL_ADVICE);
+    me.quota = Some(cloudcast_core::quotas::report(&state.pool, &state.quotas, user).await?);
     Ok(Json(me))
 }
 

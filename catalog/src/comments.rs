@@ -211,7 +211,7 @@ async fn access(
     responses(
         (status = 201, description = "Posted", body = CommentView),
         (status = 202, description = "Held for review by the moderation filter", body = CommentView),
-        (status = 403, description = "Its owner turned comments off (`comments_disabled`)", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 403, description = "Its owner turned comments off (`comments_disabled`), or my email is not confirmed yet (`email_unverified`)", body = cloudcast_core::apidoc::ErrorBody),
         (status = 404, description = "No such cloudcast", body = cloudcast_core::apidoc::ErrorBody),
         (status = 422, description = "Empty or too long", body = cloudcast_core::apidoc::ErrorBody)),
     security(("session" = [])))]
@@ -222,6 +222,7 @@ pub async fn create(
     ApiJson(req): ApiJson<NewComment>,
 ) -> Result<(StatusCode, Json<CommentView>), CatalogError> {
     let body = clean_text("body", &req.body, MAX_BODY_CHARS)?;
+    cloudcast_core::auth::require_verified(&state.pool, user, "comment").await?;
     let (status, held_reason) = match moderation::check(&body) {
         Verdict::Clean => (CommentStatus::Visible, None),
         Verdict::Held(reason) => (CommentStatus::Held, Some(reason)),

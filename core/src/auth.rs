@@ -27,6 +27,10 @@ pub enum AuthError {
     Unauthorized(&'static str),
     #[error("administrators only")]
     NotAdmin,
+    #[error(
+        "confirm your email address first: open the link we mailed you (new accounts may not {0} until then)"
+    )]
+    EmailUnverified(&'static str),
     #[error("looking up the session failed")]
     Database(#[from] sqlx::Error),
 }
@@ -36,13 +40,14 @@ impl ErrorCode for AuthError {
         match self {
             AuthError::Unauthorized(_) => "unauthorized",
             AuthError::NotAdmin => "forbidden",
+            AuthError::EmailUnverified(_) => "email_unverified",
             AuthError::Database(_) => "database_unavailable",
         }
     }
     fn status(&self) -> StatusCode {
         match self {
             AuthError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            AuthError::NotAdmin => StatusCode::FORBIDDEN,
+            AuthError::NotAdmin | AuthError::EmailUnverified(_) => StatusCode::FORBIDDEN,
             // A failed look-up is the database being away, not a bad request.
             AuthError::Database(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -53,6 +58,26 @@ crate::impl_api_error!(AuthError);
 impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
         ApiError::from_code(&e)
+    }
+}
+
+/// Trust for new accounts: until its email is confirmed an account may not
+/// `what` (comment, create API keys); the verification mail is the way in.
+/// Uploads have a small allowance instead (`quotas.rs`).
+pub async fn require_verified(
+    pool: &PgPool,
+    user: Uuid,
+    what: &'static str,
+) -> Result<(), AuthError> {
+    let verified: Option<bool> =
+        sqlx::query_scalar("SELECT email_verified_at IS NOT NULL FROM users WHERE id = $1")
+            .bind(user)
+            .fetch_optional(pool)
+            .await?;
+    if verified == Some(true) {
+        Ok(())
+    } else {
+        Err(AuthError::EmailUnverified(what))
     }
 }
 

@@ -25,6 +25,8 @@ pub enum IngestError {
     Locked,
     #[error("{0}")]
     TooLarge(String),
+    #[error("{0}")]
+    OverQuota(cloudcast_core::quotas::OverQuota),
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("this upload is {0} and takes no more bytes")]
@@ -57,6 +59,7 @@ impl ErrorCode for IngestError {
             IngestError::OffsetMismatch { .. } => "offset_mismatch",
             IngestError::Locked => "upload_locked",
             IngestError::TooLarge(_) => "too_large",
+            IngestError::OverQuota(q) => q.code(),
             IngestError::NotFound(_) => "not_found",
             IngestError::NotReceiving(_) => "upload_closed",
             IngestError::UploadComplete => "upload_complete",
@@ -83,6 +86,12 @@ impl ErrorCode for IngestError {
             }
             IngestError::Locked => StatusCode::LOCKED,
             IngestError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            // Over what the account may hold or have open: not until it
+            // frees some (403); over today's volume: tomorrow (429).
+            IngestError::OverQuota(cloudcast_core::quotas::OverQuota::Daily { .. }) => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            IngestError::OverQuota(_) => StatusCode::FORBIDDEN,
             IngestError::NotFound(_) => StatusCode::NOT_FOUND,
             IngestError::NotReceiving(_) => StatusCode::GONE,
             IngestError::CorruptTail(_) | IngestError::PartTask(_) | IngestError::PartBuffer(_) => {
@@ -91,6 +100,16 @@ impl ErrorCode for IngestError {
             IngestError::Auth(e) => e.status(),
             IngestError::Storage(e) => e.status(),
             IngestError::Database(e) => database_status(e),
+        }
+    }
+
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            IngestError::OverQuota(cloudcast_core::quotas::OverQuota::Daily {
+                retry_after_secs,
+                ..
+            }) => Some(*retry_after_secs),
+            _ => None,
         }
     }
 }

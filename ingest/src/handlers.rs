@@ -14,6 +14,7 @@ use uuid::Uuid;
 use cloudcast_core::auth::AuthUser;
 use cloudcast_core::extract::ApiPath;
 use cloudcast_core::keys;
+use cloudcast_core::quotas;
 use cloudcast_core::states::{UploadState, Visibility};
 
 use crate::lock::UploadLock;
@@ -89,10 +90,12 @@ pub async fn options_one(
         (status = 201, description = "Created; Location names the upload"),
         (status = 400, description = "A tus header is missing or malformed, or the first bytes run past Upload-Length", body = cloudcast_core::apidoc::ErrorBody),
         (status = 401, description = "Not signed in", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 403, description = "Over the account's quota: unfinished uploads (`too_many_open_uploads`) or bytes held (`storage_quota_exceeded`); an unverified account has a small allowance", body = cloudcast_core::apidoc::ErrorBody),
         (status = 412, description = "Not tus 1.0.0", body = cloudcast_core::apidoc::ErrorBody),
         (status = 413, description = "Larger than allowed", body = cloudcast_core::apidoc::ErrorBody),
         (status = 422, description = "The title or file name is too long or holds control characters, or the visibility is unknown", body = cloudcast_core::apidoc::ErrorBody),
-        (status = 423, description = "Another request is writing to this upload (creation-with-upload)", body = cloudcast_core::apidoc::ErrorBody)),
+        (status = 423, description = "Another request is writing to this upload (creation-with-upload)", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 429, description = "Today's upload volume is used up (`daily_upload_volume_exceeded`, Retry-After: midnight UTC)", body = cloudcast_core::apidoc::ErrorBody)),
     security(("session" = [])))]
 pub async fn create(
     State(state): State<IngestState>,
@@ -169,6 +172,13 @@ pub async fn create(
     let declared_len = tus::u64_header(&headers, &header::CONTENT_LENGTH)?;
     let span = tracing::info_span!("upload", upload_id = %id, cloudcast_id = %cloudcast_id);
     async {
+        // The quota is checked and the upload recorded in one transaction
+        // under the account's row lock, so uploads started at once are
+        // counted one after the other.
+        let mut tx = state.pool.begin().await?;
+        quotas::admit(&mut tx, &state.quotas, user, length)
+            .await?
+            .map_err(IngestError::OverQuota)?;
         let s3_upload_id = state.storage.create_multipart(&key).await?;
         let expires_at = time::OffsetDateTime::now_utc() + state.uploads.expiry;
         sqlx::query(
@@ -186,8 +196,9 @@ pub async fn create(
         .bind(&s3_upload_id)
         .bind(expires_at)
         .bind(visibility)
-        .execute(&state.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         tracing::info!(length, part_size, with_upload, "upload created");
         let mut offset = 0;
         let mut expires = expires_at;

@@ -37,6 +37,8 @@ pub struct IngestState {
     pub pool: PgPool,
     pub storage: Storage,
     pub uploads: Arc<UploadsConfig>,
+    /// Checked when an upload is created.
+    pub quotas: Arc<cloudcast_core::config::QuotasConfig>,
 }
 
 impl FromRef<IngestState> for PgPool {

@@ -170,6 +170,7 @@ pub struct CreatedKey {
     request_body = NewKey,
     responses(
         (status = 201, description = "The key; only its hash is kept", body = CreatedKey),
+        (status = 403, description = "My email is not confirmed yet (`email_unverified`)", body = cloudcast_core::apidoc::ErrorBody),
         (status = 409, description = "Too many keys", body = cloudcast_core::apidoc::ErrorBody),
         (status = 422, description = "Bad name", body = cloudcast_core::apidoc::ErrorBody)),
     security(("session" = [])))]
@@ -185,6 +186,7 @@ pub async fn create(
         ));
     }
     let pool = &state.pool;
+    cloudcast_core::auth::require_verified(pool, user, "create API keys").await?;
     let held: i64 = sqlx::query_scalar("SELECT count(*) FROM api_keys WHERE user_id = $1")
         .bind(user)
         .fetch_one(pool)

@@ -180,6 +180,12 @@ const SECTIONS: &[(&str, bool, &str)] = &[
           WHERE user_id = $1 ORDER BY created_at",
     ),
     (
+        "quota_set_by_an_operator",
+        true,
+        "SELECT open_uploads, storage_bytes, daily_upload_bytes, set_by, reason, set_at
+           FROM user_quotas WHERE user_id = $1",
+    ),
+    (
         "data_exports",
         false,
         "SELECT id, status, created_at, ready_at, expires_at FROM data_exports

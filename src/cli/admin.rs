@@ -86,6 +86,30 @@ pub enum AdminCommand {
     /// Email addresses that partners may use: verified adults who opted in
     /// to third-party contact, as CSV on stdout.
     PartnerContacts,
+    /// An account's quota and what it uses; with --open-uploads,
+    /// --storage-gib or --daily-gib, set that account's own allowances
+    /// (--reset: back to the configured ones).
+    Quota {
+        /// Username or email.
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        open_uploads: Option<u32>,
+        #[arg(long)]
+        storage_gib: Option<u64>,
+        #[arg(long)]
+        daily_gib: Option<u64>,
+        #[arg(long, conflicts_with_all = ["open_uploads", "storage_gib", "daily_gib"])]
+        reset: bool,
+        /// Why, kept with the change.
+        #[arg(long, default_value = "")]
+        reason: String,
+        /// Who is changing it; defaults to the login name running the command.
+        #[arg(long, env = "USER", default_value = "unknown")]
+        operator: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Show the email outbox (verification links and notices).
     Outbox {
         /// Only messages not yet delivered.
@@ -163,6 +187,53 @@ pub async fn run(config: Config, cmd: AdminCommand) -> anyhow::Result<()> {
             };
             let n = operators::notify_breach(&state, to, &message).await?;
             println!("queued a security notice for {n} account(s)");
+        }
+        AdminCommand::Quota {
+            user,
+            open_uploads,
+            storage_gib,
+            daily_gib,
+            reset,
+            reason,
+            operator,
+            json,
+        } => {
+            const GIB: u64 = 1 << 30;
+            let setting = open_uploads.is_some() || storage_gib.is_some() || daily_gib.is_some();
+            let (id, report) = if reset {
+                operators::set_quota(&state, &user, None).await?
+            } else if setting {
+                let change = operators::QuotaChange {
+                    open_uploads,
+                    storage_bytes: storage_gib.map(|g| g.saturating_mul(GIB)),
+                    daily_upload_bytes: daily_gib.map(|g| g.saturating_mul(GIB)),
+                    operator: &operator,
+                    reason: &reason,
+                };
+                operators::set_quota(&state, &user, Some(change)).await?
+            } else {
+                let id = cloudcast_privacy::erasure::find_account(&state.pool, &user).await?;
+                let report = cloudcast_core::quotas::report(&state.pool, &state.quotas, id).await?;
+                (id, report)
+            };
+            if json {
+                println!("{}", serde_json::json!({"user_id": id, "quota": report}));
+            } else {
+                let (l, u) = (report.limits, report.used);
+                println!("account {id}");
+                println!(
+                    "  unfinished uploads  {:>16} of {}",
+                    u.open_uploads, l.open_uploads
+                );
+                println!(
+                    "  bytes held          {:>16} of {}",
+                    u.storage_bytes, l.storage_bytes
+                );
+                println!(
+                    "  uploaded today      {:>16} of {}",
+                    u.daily_upload_bytes, l.daily_upload_bytes
+                );
+            }
         }
         AdminCommand::PurgeUser { user, reason } => {
             let reason = match reason.as_str() {
