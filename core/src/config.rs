@@ -132,6 +132,83 @@ pub struct Config {
     pub analytics: AnalyticsConfig,
     pub privacy: PrivacyConfig,
     pub smtp: SmtpConfig,
+    pub limits: LimitsConfig,
+    pub quotas: QuotasConfig,
+}
+
+/// How many writes of each kind an account and an address may make
+/// (`core/src/write_limits.rs`); counted in PostgreSQL, so they hold across
+/// nodes. Anonymous reads are counted per node.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    pub signups_per_hour_per_address: u32,
+    pub uploads_per_hour_per_account: u32,
+    pub uploads_per_hour_per_address: u32,
+    pub comments_per_minute_per_account: u32,
+    pub comments_per_minute_per_address: u32,
+    pub reports_per_hour_per_account: u32,
+    pub reports_per_hour_per_address: u32,
+    /// Follows, favourites and reposts, each counted on its own.
+    pub marks_per_minute_per_account: u32,
+    pub marks_per_minute_per_address: u32,
+    pub api_keys_per_hour_per_account: u32,
+    pub exports_per_hour_per_account: u32,
+    pub verification_mails_per_hour_per_account: u32,
+    /// Reads without an account or API key, per address and node (API,
+    /// pages, oEmbed; not media, which players fetch by the range).
+    pub anonymous_reads_per_minute_per_address: u32,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            signups_per_hour_per_address: 10,
+            uploads_per_hour_per_account: 20,
+            uploads_per_hour_per_address: 60,
+            comments_per_minute_per_account: 5,
+            comments_per_minute_per_address: 20,
+            reports_per_hour_per_account: 20,
+            reports_per_hour_per_address: 60,
+            marks_per_minute_per_account: 30,
+            marks_per_minute_per_address: 120,
+            api_keys_per_hour_per_account: 10,
+            exports_per_hour_per_account: 4,
+            verification_mails_per_hour_per_account: 3,
+            anonymous_reads_per_minute_per_address: 600,
+        }
+    }
+}
+
+/// What an account may keep and start (`ingest/src/quota.rs`); operators
+/// raise one account's with `cloudcast admin quota`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QuotasConfig {
+    /// Uploads created and not yet finished or ended.
+    pub open_uploads: u32,
+    /// Bytes held: open uploads' declared lengths, originals and media.
+    pub storage_bytes: u64,
+    /// Bytes of uploads started since UTC midnight.
+    pub daily_upload_bytes: u64,
+    /// The same three for an account whose email is not verified yet.
+    pub unverified_open_uploads: u32,
+    pub unverified_storage_bytes: u64,
+    pub unverified_daily_upload_bytes: u64,
+}
+
+impl Default for QuotasConfig {
+    fn default() -> Self {
+        const GIB: u64 = 1 << 30;
+        Self {
+            open_uploads: 5,
+            storage_bytes: 50 * GIB,
+            daily_upload_bytes: 20 * GIB,
+            unverified_open_uploads: 1,
+            unverified_storage_bytes: 2 * GIB,
+            unverified_daily_upload_bytes: 2 * GIB,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -679,6 +756,83 @@ impl Config {
         );
         c.at_least("http.max_connections", h.max_connections, 1);
         c.at_least("http.max_headers", h.max_headers, 16);
+
+        let l = &self.limits;
+        for (key, n) in [
+            (
+                "limits.signups_per_hour_per_address",
+                l.signups_per_hour_per_address,
+            ),
+            (
+                "limits.uploads_per_hour_per_account",
+                l.uploads_per_hour_per_account,
+            ),
+            (
+                "limits.uploads_per_hour_per_address",
+                l.uploads_per_hour_per_address,
+            ),
+            (
+                "limits.comments_per_minute_per_account",
+                l.comments_per_minute_per_account,
+            ),
+            (
+                "limits.comments_per_minute_per_address",
+                l.comments_per_minute_per_address,
+            ),
+            (
+                "limits.reports_per_hour_per_account",
+                l.reports_per_hour_per_account,
+            ),
+            (
+                "limits.reports_per_hour_per_address",
+                l.reports_per_hour_per_address,
+            ),
+            (
+                "limits.marks_per_minute_per_account",
+                l.marks_per_minute_per_account,
+            ),
+            (
+                "limits.marks_per_minute_per_address",
+                l.marks_per_minute_per_address,
+            ),
+            (
+                "limits.api_keys_per_hour_per_account",
+                l.api_keys_per_hour_per_account,
+            ),
+            (
+                "limits.exports_per_hour_per_account",
+                l.exports_per_hour_per_account,
+            ),
+            (
+                "limits.verification_mails_per_hour_per_account",
+                l.verification_mails_per_hour_per_account,
+            ),
+            (
+                "limits.anonymous_reads_per_minute_per_address",
+                l.anonymous_reads_per_minute_per_address,
+            ),
+        ] {
+            c.at_least(key, n, 1);
+        }
+        let q = &self.quotas;
+        c.at_least("quotas.open_uploads", q.open_uploads, 1);
+        c.at_least("quotas.storage_bytes", q.storage_bytes, 1);
+        c.at_least("quotas.daily_upload_bytes", q.daily_upload_bytes, 1);
+        c.at_least(
+            "quotas.unverified_open_uploads",
+            q.unverified_open_uploads,
+            1,
+        );
+        c.at_least(
+            "quotas.unverified_storage_bytes",
+            q.unverified_storage_bytes,
+            1,
+        );
+        c.at_least(
+            "quotas.unverified_daily_upload_bytes",
+            q.unverified_daily_upload_bytes,
+            1,
+        );
 
         let a = &self.auth;
         c.duration_at_least("auth.token_ttl_secs", a.token_ttl, Duration::from_secs(60));

@@ -295,7 +295,7 @@ async fn partners_get_only_verified_adults_who_opted_in() {
     let sys = TestSystem::start("privacy_partners").await;
     let opted = sys.user("pp_opted").await;
     let _silent = sys.user("pp_silent").await;
-    let unverified = sys.user("pp_unverified").await;
+    let unverified = sys.unverified_user("pp_unverified").await;
     let resp = sys
         .http
         .post(sys.url("/api/v1/accounts"))

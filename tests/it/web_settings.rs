@@ -33,6 +33,13 @@ async fn the_settings_page_exports_and_deletes_an_account() {
     )
     .await;
 
+    // The account's quota and its use; a confirmed address asks for nothing.
+    assert_eq!(shown["unverifiedNotice"], false, "{shown}");
+    let quota = shown["quota"].as_array().expect("quota rows");
+    assert_eq!(quota.len(), 3, "{shown}");
+    assert_eq!(quota[0][0], "Unfinished uploads", "{shown}");
+    assert_eq!(quota[0][1], "0", "{shown}");
+
     // The defaults, then the change on record (newest first).
     assert_eq!(shown["thirdPartyBefore"], false, "{shown}");
     assert_eq!(shown["adsBefore"], true, "{shown}");

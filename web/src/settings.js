@@ -75,12 +75,54 @@ async function loadKeys() {
   $('keys').replaceChildren(...rows)
 }
 
+/** Bytes as people read them. */
+function size(n) {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB']
+  let i = 0
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024
+    i++
+  }
+  return `${i === 0 ? n : n.toFixed(1)} ${units[i]}`
+}
+
+async function loadAccount() {
+  const me = await api('GET', '/api/v1/me')
+  $('unverified').hidden = me.email_verified
+  const q = me.quota
+  if (!q) return
+  const row = (name, used, limit) => {
+    const tr = document.createElement('tr')
+    tr.append(cell(name), cell(used), cell(limit))
+    tr.children[1].className = 'num'
+    tr.children[2].className = 'num'
+    return tr
+  }
+  $('quota').replaceChildren(
+    row('Unfinished uploads', String(q.used.open_uploads), String(q.limits.open_uploads)),
+    row('Space (uploads and their media)', size(q.used.storage_bytes), size(q.limits.storage_bytes)),
+    row('Uploaded today (UTC)', size(q.used.daily_upload_bytes), size(q.limits.daily_upload_bytes)),
+  )
+}
+
+async function resendVerification() {
+  const status = $('verification-status')
+  try {
+    const sent = await api('POST', '/api/v1/me/verification')
+    status.textContent = `A new link is on its way to ${sent.sent_to}.`
+    status.dataset.kind = 'ok'
+  } catch (err) {
+    status.textContent = err.message
+    status.dataset.kind = 'error'
+  }
+}
+
 async function signedIn(login) {
   $('signin-section').hidden = true
   $('settings-section').hidden = false
   $('whoami').textContent = login || ''
   try {
-    await Promise.all([loadConsents(), loadKeys()])
+    await Promise.all([loadAccount(), loadConsents(), loadKeys()])
     setState('ready')
   } catch (err) {
     if (err.status === 401) return showSignIn('Your session has ended; sign in again.')
@@ -237,6 +279,7 @@ async function submitSignIn(event) {
 
 function start() {
   $('signin-form').addEventListener('submit', submitSignIn)
+  $('resend-verification').addEventListener('click', resendVerification)
   $('consents-form').addEventListener('submit', saveConsents)
   $('key-form').addEventListener('submit', createKey)
   $('export').addEventListener('click', exportData)

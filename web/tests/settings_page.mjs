@@ -39,6 +39,8 @@ async function main() {
     const shown = {
       thirdPartyBefore: await page.isChecked('#third-party'),
       adsBefore: await page.isChecked('#ads'),
+      quota: await rows(page, 'quota'),
+      unverifiedNotice: await page.isVisible('#unverified'),
     }
 
     await page.check('#third-party')

@@ -22,6 +22,82 @@ use super::smtp::smtp_sink;
 pub const BROWSER_UA: &str =
     "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
 
+/// Tests of other things make dozens of accounts and hundreds of writes
+/// from one address in seconds: the abuse limits and quotas are lifted for
+/// them (a test's own tweak may set them again; `edges.rs` tests them).
+pub fn lift_limits(c: &mut Config) {
+    const MANY: u32 = 1_000_000;
+    let l = &mut c.limits;
+    for n in [
+        &mut l.signups_per_hour_per_address,
+        &mut l.uploads_per_hour_per_account,
+        &mut l.uploads_per_hour_per_address,
+        &mut l.comments_per_minute_per_account,
+        &mut l.comments_per_minute_per_address,
+        &mut l.reports_per_hour_per_account,
+        &mut l.reports_per_hour_per_address,
+        &mut l.marks_per_minute_per_account,
+        &mut l.marks_per_minute_per_address,
+        &mut l.api_keys_per_hour_per_account,
+        &mut l.exports_per_hour_per_account,
+        &mut l.verification_mails_per_hour_per_account,
+        &mut l.anonymous_reads_per_minute_per_address,
+    ] {
+        *n = MANY;
+    }
+    let q = &mut c.quotas;
+    q.open_uploads = 1000;
+    q.unverified_open_uploads = 1000;
+    q.storage_bytes = u64::MAX / 4;
+    q.unverified_storage_bytes = u64::MAX / 4;
+    q.daily_upload_bytes = u64::MAX / 4;
+    q.unverified_daily_upload_bytes = u64::MAX / 4;
+}
+
+/// [`lift_limits`] for the nodes a test starts as processes.
+const LIFTED_ENV: &[(&str, &str)] = &[
+    ("CLOUDCAST__LIMITS__SIGNUPS_PER_HOUR_PER_ADDRESS", "1000000"),
+    ("CLOUDCAST__LIMITS__UPLOADS_PER_HOUR_PER_ACCOUNT", "1000000"),
+    ("CLOUDCAST__LIMITS__UPLOADS_PER_HOUR_PER_ADDRESS", "1000000"),
+    (
+        "CLOUDCAST__LIMITS__COMMENTS_PER_MINUTE_PER_ACCOUNT",
+        "1000000",
+    ),
+    (
+        "CLOUDCAST__LIMITS__COMMENTS_PER_MINUTE_PER_ADDRESS",
+        "1000000",
+    ),
+    ("CLOUDCAST__LIMITS__REPORTS_PER_HOUR_PER_ACCOUNT", "1000000"),
+    ("CLOUDCAST__LIMITS__REPORTS_PER_HOUR_PER_ADDRESS", "1000000"),
+    ("CLOUDCAST__LIMITS__MARKS_PER_MINUTE_PER_ACCOUNT", "1000000"),
+    ("CLOUDCAST__LIMITS__MARKS_PER_MINUTE_PER_ADDRESS", "1000000"),
+    (
+        "CLOUDCAST__LIMITS__API_KEYS_PER_HOUR_PER_ACCOUNT",
+        "1000000",
+    ),
+    ("CLOUDCAST__LIMITS__EXPORTS_PER_HOUR_PER_ACCOUNT", "1000000"),
+    (
+        "CLOUDCAST__LIMITS__VERIFICATION_MAILS_PER_HOUR_PER_ACCOUNT",
+        "1000000",
+    ),
+    (
+        "CLOUDCAST__LIMITS__ANONYMOUS_READS_PER_MINUTE_PER_ADDRESS",
+        "1000000",
+    ),
+    ("CLOUDCAST__QUOTAS__OPEN_UPLOADS", "1000"),
+    ("CLOUDCAST__QUOTAS__UNVERIFIED_OPEN_UPLOADS", "1000"),
+    ("CLOUDCAST__QUOTAS__STORAGE_BYTES", "1000000000000000"),
+    (
+        "CLOUDCAST__QUOTAS__UNVERIFIED_STORAGE_BYTES",
+        "1000000000000000",
+    ),
+    ("CLOUDCAST__QUOTAS__DAILY_UPLOAD_BYTES", "1000000000000000"),
+    (
+        "CLOUDCAST__QUOTAS__UNVERIFIED_DAILY_UPLOAD_BYTES",
+        "1000000000000000",
+    ),
+];
+
 pub struct TestSystem {
     pub running: Option<Running>,
     pub base: String,
@@ -93,6 +169,7 @@ impl TestSystem {
         config.transcode.work_dir = dir.path().join("work");
         config.analytics.flush = Duration::from_millis(200);
         config.analytics.wal_dir = dir.path().join("wal");
+        lift_limits(&mut config);
         tweak(&mut config);
         let running = cloudcast::serve(config, roles)
             .await
@@ -117,8 +194,20 @@ impl TestSystem {
         format!("{}{path}", self.base)
     }
 
-    /// Registers and signs in a user; returns the bearer token.
+    /// Registers a user, confirms their email (as the mailed link would:
+    /// new accounts may not comment or make API keys until then) and signs
+    /// them in; returns the bearer token.
     pub async fn user(&self, username: &str) -> String {
+        let token = self.unverified_user(username).await;
+        self.pg_exec(&format!(
+            "UPDATE users SET email_verified_at = now() WHERE username = '{username}'"
+        ))
+        .await;
+        token
+    }
+
+    /// Registers and signs in a user whose email is not confirmed yet.
+    pub async fn unverified_user(&self, username: &str) -> String {
         let resp = self
             .http
             .post(self.url("/api/v1/accounts"))
@@ -187,7 +276,8 @@ impl TestSystem {
             .env("CLOUDCAST__ANALYTICS__WAL_DIR", home.join("wal"))
             .env("CLOUDCAST__TRANSCODE__WORK_DIR", home.join("work"))
             .env("CLOUDCAST__S3__EMBEDDED_ROOT", home.join("s3"))
-            .env("CLOUDCAST__HTTP__WEB_DIR", web);
+            .env("CLOUDCAST__HTTP__WEB_DIR", web)
+            .envs(LIFTED_ENV.iter().copied());
         if let Ok(url) = std::env::var("CLOUDCAST__CLICKHOUSE__URL") {
             cmd.env("CLOUDCAST__CLICKHOUSE__URL", url);
         }
