@@ -117,7 +117,15 @@ pub fn encode_ladder(
         .map_err(gst_err)?;
     let tee = make("tee")?;
     pipeline
-        .add_many([&src, &decode, &convert, &resample, &capsfilter, &rebuffer, &tee])
+        .add_many([
+            &src,
+            &decode,
+            &convert,
+            &resample,
+            &capsfilter,
+            &rebuffer,
+            &tee,
+        ])
         .map_err(gst_err)?;
     src.link(&decode).map_err(gst_err)?;
     gst::Element::link_many([&convert, &resample, &capsfilter, &rebuffer, &tee])
