@@ -27,9 +27,12 @@ use cloudcast_core::ApiError;
 struct TooSlow;
 
 /// A body that fails once its deadline passes (and says so in `expired`).
+/// The timer is armed only when the body first has to wait: most bodies
+/// (a heartbeat, a JSON form) arrive with their head and never need one.
 struct DeadlineBody {
     inner: Body,
-    deadline: Pin<Box<Sleep>>,
+    deadline: tokio::time::Instant,
+    timer: Option<Pin<Box<Sleep>>>,
     expired: Arc<AtomicBool>,
 }
 
@@ -44,7 +47,11 @@ impl http_body::Body for DeadlineBody {
         if let Poll::Ready(frame) = Pin::new(&mut self.inner).poll_frame(cx) {
             return Poll::Ready(frame);
         }
-        if self.deadline.as_mut().poll(cx).is_ready() {
+        let deadline = self.deadline;
+        let timer = self
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        if timer.as_mut().poll(cx).is_ready() {
             self.expired.store(true, Ordering::Relaxed);
             return Poll::Ready(Some(Err(axum::Error::new(TooSlow))));
         }
@@ -75,7 +82,8 @@ pub async fn limit(State(timeout): State<Duration>, req: Request, next: Next) ->
     let (parts, body) = req.into_parts();
     let body = Body::new(DeadlineBody {
         inner: body,
-        deadline: Box::pin(tokio::time::sleep(timeout)),
+        deadline: tokio::time::Instant::now() + timeout,
+        timer: None,
         expired: expired.clone(),
     });
     let resp = next.run(Request::from_parts(parts, body)).await;

@@ -289,6 +289,11 @@ fn anonymous(req: &Request) -> bool {
 /// Middleware: a limited write is counted (and refused past its allowance)
 /// before its handler runs; an anonymous read is counted per address.
 pub async fn enforce(State(limits): State<Arc<Limits>>, req: Request, next: Next) -> Response {
+    // The hot paths (media ranges, heartbeats) are neither: no work at all.
+    let path = req.uri().path();
+    if path.starts_with("/stream/") || path == "/api/v1/heartbeats" {
+        return next.run(req).await;
+    }
     let ip = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
