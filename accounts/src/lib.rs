@@ -103,6 +103,7 @@ mod tests {
     const SERVED: &[(&str, &str)] = &[
         ("post", "/api/v1/accounts"),
         ("get", "/api/v1/accounts/verify-email"),
+        ("post", "/api/v1/me/verification"),
         ("post", "/api/v1/accounts/password-reset"),
         ("post", "/api/v1/accounts/password-reset/confirm"),
         ("put", "/api/v1/me/password"),
