@@ -124,22 +124,24 @@ pub struct QuotaChange<'a> {
     pub reason: &'a str,
 }
 
-/// `cloudcast admin quota`: the account named by `login` (username or
-/// email), its allowances set (or, with `None`, back to the configured
-/// ones), and what it now may keep and uses.
-pub async fn set_quota(
-    state: &AccountsState,
-    login: &str,
-    change: Option<QuotaChange<'_>>,
-) -> Result<(Uuid, cloudcast_core::quotas::QuotaReport), AccountsError> {
-    let login = login.trim().to_lowercase();
-    let id: Uuid = sqlx::query_scalar(
+/// The account a username or email names (any case).
+pub async fn find_account(state: &AccountsState, login: &str) -> Result<Uuid, AccountsError> {
+    sqlx::query_scalar(
         "SELECT id FROM users WHERE lower(username) = $1 OR lower(email) = $1 LIMIT 1",
     )
-    .bind(&login)
+    .bind(login.trim().to_lowercase())
     .fetch_optional(&state.pool)
     .await?
-    .ok_or(AccountsError::NotFound("account"))?;
+    .ok_or(AccountsError::NotFound("account"))
+}
+
+/// `cloudcast admin quota`: sets an account's own allowances, or with
+/// `None` takes them back to the configured ones.
+pub async fn set_quota(
+    state: &AccountsState,
+    id: Uuid,
+    change: Option<QuotaChange<'_>>,
+) -> Result<(), AccountsError> {
     let as_i64 = |n: Option<u64>| n.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
     match change {
         Some(c) => {
@@ -168,6 +170,5 @@ pub async fn set_quota(
                 .await?;
         }
     }
-    let report = cloudcast_core::quotas::report(&state.pool, &state.quotas, id).await?;
-    Ok((id, report))
+    Ok(())
 }

@@ -160,6 +160,39 @@ pub struct LimitsConfig {
     pub anonymous_reads_per_minute_per_address: u32,
 }
 
+/// One list of the allowances, for what treats them all alike (their
+/// validation; tests that lift them).
+macro_rules! allowances {
+    ($($field:ident),* $(,)?) => {
+        impl LimitsConfig {
+            /// Every allowance, with its key as the reference file spells it.
+            pub fn allowances(&self) -> Vec<(&'static str, u32)> {
+                vec![$((concat!("limits.", stringify!($field)), self.$field)),*]
+            }
+
+            pub fn allowances_mut(&mut self) -> Vec<&mut u32> {
+                vec![$(&mut self.$field),*]
+            }
+        }
+    };
+}
+
+allowances!(
+    signups_per_hour_per_address,
+    uploads_per_hour_per_account,
+    uploads_per_hour_per_address,
+    comments_per_minute_per_account,
+    comments_per_minute_per_address,
+    reports_per_hour_per_account,
+    reports_per_hour_per_address,
+    marks_per_minute_per_account,
+    marks_per_minute_per_address,
+    api_keys_per_hour_per_account,
+    exports_per_hour_per_account,
+    verification_mails_per_hour_per_account,
+    anonymous_reads_per_minute_per_address,
+);
+
 impl Default for LimitsConfig {
     fn default() -> Self {
         Self {
@@ -757,61 +790,7 @@ impl Config {
         c.at_least("http.max_connections", h.max_connections, 1);
         c.at_least("http.max_headers", h.max_headers, 16);
 
-        let l = &self.limits;
-        for (key, n) in [
-            (
-                "limits.signups_per_hour_per_address",
-                l.signups_per_hour_per_address,
-            ),
-            (
-                "limits.uploads_per_hour_per_account",
-                l.uploads_per_hour_per_account,
-            ),
-            (
-                "limits.uploads_per_hour_per_address",
-                l.uploads_per_hour_per_address,
-            ),
-            (
-                "limits.comments_per_minute_per_account",
-                l.comments_per_minute_per_account,
-            ),
-            (
-                "limits.comments_per_minute_per_address",
-                l.comments_per_minute_per_address,
-            ),
-            (
-                "limits.reports_per_hour_per_account",
-                l.reports_per_hour_per_account,
-            ),
-            (
-                "limits.reports_per_hour_per_address",
-                l.reports_per_hour_per_address,
-            ),
-            (
-                "limits.marks_per_minute_per_account",
-                l.marks_per_minute_per_account,
-            ),
-            (
-                "limits.marks_per_minute_per_address",
-                l.marks_per_minute_per_address,
-            ),
-            (
-                "limits.api_keys_per_hour_per_account",
-                l.api_keys_per_hour_per_account,
-            ),
-            (
-                "limits.exports_per_hour_per_account",
-                l.exports_per_hour_per_account,
-            ),
-            (
-                "limits.verification_mails_per_hour_per_account",
-                l.verification_mails_per_hour_per_account,
-            ),
-            (
-                "limits.anonymous_reads_per_minute_per_address",
-                l.anonymous_reads_per_minute_per_address,
-            ),
-        ] {
+        for (key, n) in self.limits.allowances() {
             c.at_least(key, n, 1);
         }
         let q = &self.quotas;
@@ -1007,6 +986,18 @@ mod tests {
         let parsed = from_toml(text).unwrap_or_else(|e| panic!("{e}: {e:?}"));
         // Every key the example shows is the default.
         assert_eq!(format!("{parsed:?}"), format!("{:?}", Config::default()));
+    }
+
+    #[test]
+    fn every_allowance_is_in_the_one_list() {
+        let l = LimitsConfig::default();
+        let fields = serde_json::to_value(&l)
+            .ok()
+            .and_then(|v| v.as_object().map(|o| o.len()))
+            .unwrap_or(0);
+        assert_eq!(l.allowances().len(), fields);
+        let mut m = l.clone();
+        assert_eq!(m.allowances_mut().len(), fields);
     }
 
     #[test]

@@ -134,10 +134,9 @@ pub async fn report(
     cfg: &QuotasConfig,
     user: Uuid,
 ) -> Result<QuotaReport, sqlx::Error> {
-    Ok(QuotaReport {
-        limits: quota_of(pool, cfg, user).await?,
-        used: usage_of(pool, user).await?,
-    })
+    // Two independent reads: asked at once (`/api/v1/me` serves every page).
+    let (limits, used) = tokio::try_join!(quota_of(pool, cfg, user), usage_of(pool, user))?;
+    Ok(QuotaReport { limits, used })
 }
 
 /// The rule, apart from the store: may an upload of `length` bytes start?

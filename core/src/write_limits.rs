@@ -42,29 +42,6 @@ pub enum Write {
 }
 
 impl Write {
-    fn scope(self, who: Who) -> &'static str {
-        use Who::*;
-        use Write::*;
-        match (self, who) {
-            (SignUp, _) => "signup_address",
-            (Upload, Account) => "upload_account",
-            (Upload, Address) => "upload_address",
-            (Comment, Account) => "comment_account",
-            (Comment, Address) => "comment_address",
-            (Report, Account) => "report_account",
-            (Report, Address) => "report_address",
-            (Follow, Account) => "follow_account",
-            (Follow, Address) => "follow_address",
-            (Favourite, Account) => "favourite_account",
-            (Favourite, Address) => "favourite_address",
-            (Repost, Account) => "repost_account",
-            (Repost, Address) => "repost_address",
-            (ApiKey, _) => "api_key_account",
-            (Export, _) => "export_account",
-            (VerificationMail, _) => "verification_mail_account",
-        }
-    }
-
     /// What the refusal says was too much.
     fn noun(self) -> &'static str {
         match self {
@@ -168,6 +145,129 @@ fn address_key(ip: IpAddr) -> String {
     }
 }
 
+/// Every limited write's allowances: (write, counted per, the cells' scope
+/// in `rate_limits`, allowance, window).
+fn cells(cfg: &LimitsConfig) -> [(Write, Who, &'static str, u32, Duration); 16] {
+    const MINUTE: Duration = Duration::from_secs(60);
+    const HOUR: Duration = Duration::from_secs(3600);
+    use Who::*;
+    use Write::*;
+    [
+        (
+            SignUp,
+            Address,
+            "signup_address",
+            cfg.signups_per_hour_per_address,
+            HOUR,
+        ),
+        (
+            Upload,
+            Account,
+            "upload_account",
+            cfg.uploads_per_hour_per_account,
+            HOUR,
+        ),
+        (
+            Upload,
+            Address,
+            "upload_address",
+            cfg.uploads_per_hour_per_address,
+            HOUR,
+        ),
+        (
+            Comment,
+            Account,
+            "comment_account",
+            cfg.comments_per_minute_per_account,
+            MINUTE,
+        ),
+        (
+            Comment,
+            Address,
+            "comment_address",
+            cfg.comments_per_minute_per_address,
+            MINUTE,
+        ),
+        (
+            Report,
+            Account,
+            "report_account",
+            cfg.reports_per_hour_per_account,
+            HOUR,
+        ),
+        (
+            Report,
+            Address,
+            "report_address",
+            cfg.reports_per_hour_per_address,
+            HOUR,
+        ),
+        (
+            Follow,
+            Account,
+            "follow_account",
+            cfg.marks_per_minute_per_account,
+            MINUTE,
+        ),
+        (
+            Follow,
+            Address,
+            "follow_address",
+            cfg.marks_per_minute_per_address,
+            MINUTE,
+        ),
+        (
+            Favourite,
+            Account,
+            "favourite_account",
+            cfg.marks_per_minute_per_account,
+            MINUTE,
+        ),
+        (
+            Favourite,
+            Address,
+            "favourite_address",
+            cfg.marks_per_minute_per_address,
+            MINUTE,
+        ),
+        (
+            Repost,
+            Account,
+            "repost_account",
+            cfg.marks_per_minute_per_account,
+            MINUTE,
+        ),
+        (
+            Repost,
+            Address,
+            "repost_address",
+            cfg.marks_per_minute_per_address,
+            MINUTE,
+        ),
+        (
+            ApiKey,
+            Account,
+            "api_key_account",
+            cfg.api_keys_per_hour_per_account,
+            HOUR,
+        ),
+        (
+            Export,
+            Account,
+            "export_account",
+            cfg.exports_per_hour_per_account,
+            HOUR,
+        ),
+        (
+            VerificationMail,
+            Account,
+            "verification_mail_account",
+            cfg.verification_mails_per_hour_per_account,
+            HOUR,
+        ),
+    ]
+}
+
 /// The allowances of one node (each write's cells shared with every node).
 pub struct Limits {
     pool: PgPool,
@@ -177,48 +277,13 @@ pub struct Limits {
 
 impl Limits {
     pub fn new(pool: PgPool, cfg: &LimitsConfig) -> Limits {
-        const MINUTE: Duration = Duration::from_secs(60);
-        const HOUR: Duration = Duration::from_secs(3600);
-        use Who::*;
-        use Write::*;
-        let table = [
-            (SignUp, Address, cfg.signups_per_hour_per_address, HOUR),
-            (Upload, Account, cfg.uploads_per_hour_per_account, HOUR),
-            (Upload, Address, cfg.uploads_per_hour_per_address, HOUR),
-            (
-                Comment,
-                Account,
-                cfg.comments_per_minute_per_account,
-                MINUTE,
-            ),
-            (
-                Comment,
-                Address,
-                cfg.comments_per_minute_per_address,
-                MINUTE,
-            ),
-            (Report, Account, cfg.reports_per_hour_per_account, HOUR),
-            (Report, Address, cfg.reports_per_hour_per_address, HOUR),
-            (Follow, Account, cfg.marks_per_minute_per_account, MINUTE),
-            (Follow, Address, cfg.marks_per_minute_per_address, MINUTE),
-            (Favourite, Account, cfg.marks_per_minute_per_account, MINUTE),
-            (Favourite, Address, cfg.marks_per_minute_per_address, MINUTE),
-            (Repost, Account, cfg.marks_per_minute_per_account, MINUTE),
-            (Repost, Address, cfg.marks_per_minute_per_address, MINUTE),
-            (ApiKey, Account, cfg.api_keys_per_hour_per_account, HOUR),
-            (Export, Account, cfg.exports_per_hour_per_account, HOUR),
-            (
-                VerificationMail,
-                Account,
-                cfg.verification_mails_per_hour_per_account,
-                HOUR,
-            ),
-        ];
-        let shared = table
+        let shared = cells(cfg)
             .into_iter()
-            .map(|(write, who, n, window)| {
-                let limit = SharedLimit::per(pool.clone(), write.scope(who), n, window);
-                ((write, who), limit)
+            .map(|(write, who, scope, n, window)| {
+                (
+                    (write, who),
+                    SharedLimit::per(pool.clone(), scope, n, window),
+                )
             })
             .collect();
         Limits {
@@ -353,6 +418,18 @@ mod tests {
             Some(Write::Upload)
         );
         assert_eq!(write_of(&Method::PATCH, "/api/v1/uploads/x"), None);
+    }
+
+    #[test]
+    fn every_limited_write_has_its_cells_under_scopes_of_their_own() {
+        let cells = cells(&LimitsConfig::default());
+        for (_, _, write) in LIMITED {
+            assert!(cells.iter().any(|c| c.0 == *write), "{write:?}");
+        }
+        let mut scopes: Vec<&str> = cells.iter().map(|c| c.2).collect();
+        scopes.sort_unstable();
+        scopes.dedup();
+        assert_eq!(scopes.len(), cells.len(), "one scope per cell");
     }
 
     #[test]

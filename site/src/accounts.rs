@@ -6,13 +6,14 @@
 //! scripts.
 
 use axum::Form;
-use axum::extract::{Query, State};
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::api::{Answer, Reply};
+use crate::api::{Answer, Reply, Visitor};
 use crate::pages::{Peer, layout, visitor};
 use crate::templates::{self, MessagePage, ResetPassword, SignIn, SignUp};
 use crate::{SiteError, SiteState, enc};
@@ -81,11 +82,24 @@ fn from_another_site(headers: &HeaderMap) -> bool {
     }
 }
 
-fn refused_from_elsewhere() -> Response {
-    templates::error_page(
-        StatusCode::FORBIDDEN,
-        "This form can only be sent from Cloudcast's own pages.",
-    )
+/// The visitor of a form posted from one of this site's own pages, as the
+/// anonymous visitor the API is asked for; a post from another site is
+/// refused (403) before the form is read.
+pub struct OwnForm(Visitor);
+
+impl<S: Send + Sync> FromRequestParts<S> for OwnForm {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        if from_another_site(&parts.headers) {
+            return Err(templates::error_page(
+                StatusCode::FORBIDDEN,
+                "This form can only be sent from Cloudcast's own pages.",
+            ));
+        }
+        let Ok(peer) = Peer::from_request_parts(parts, state).await;
+        Ok(OwnForm(visitor(&parts.headers, peer).anonymous()))
+    }
 }
 
 /// The API's `Set-Cookie` (the session) carried over to the page's answer.
@@ -108,14 +122,9 @@ pub struct SignInForm {
 /// `POST /sign-in`, the sign-in form without scripts: signed in, on to `next`.
 pub async fn sign_in_post(
     State(state): State<SiteState>,
-    peer: Peer,
-    headers: HeaderMap,
+    OwnForm(v): OwnForm,
     Form(f): Form<SignInForm>,
 ) -> Result<Response, SiteError> {
-    if from_another_site(&headers) {
-        return Ok(refused_from_elsewhere());
-    }
-    let v = visitor(&headers, peer).anonymous();
     let body = json!({"login": f.login.trim(), "password": f.password});
     let reply = state.api.post("/api/v1/sessions", &v, &body).await?;
     let next = local_next(f.next);
@@ -147,14 +156,9 @@ pub struct SignUpForm {
 /// in, and the welcome (with the parental advice for a minor).
 pub async fn sign_up_post(
     State(state): State<SiteState>,
-    peer: Peer,
-    headers: HeaderMap,
+    OwnForm(v): OwnForm,
     Form(f): Form<SignUpForm>,
 ) -> Result<Response, SiteError> {
-    if from_another_site(&headers) {
-        return Ok(refused_from_elsewhere());
-    }
-    let v = visitor(&headers, peer).anonymous();
     let body = json!({
         "username": f.username.trim(),
         "email": f.email.trim(),
@@ -323,14 +327,9 @@ pub struct ResetForm {
 /// the sign-in page) or sets the new password (from the mailed link).
 pub async fn reset_password_post(
     State(state): State<SiteState>,
-    peer: Peer,
-    headers: HeaderMap,
+    OwnForm(v): OwnForm,
     Form(f): Form<ResetForm>,
 ) -> Result<Response, SiteError> {
-    if from_another_site(&headers) {
-        return Ok(refused_from_elsewhere());
-    }
-    let v = visitor(&headers, peer).anonymous();
     let (reply, done) = match (f.token, f.login) {
         (Some(token), _) => {
             let body = json!({"token": token, "password": f.password});

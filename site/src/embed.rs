@@ -188,39 +188,36 @@ async fn shared_cloudcast(
     v: &Visitor,
     url: &url::Url,
 ) -> Result<Option<Cloudcast>, SiteError> {
-    let segments: Vec<&str> = url.path_segments().map(|s| s.collect()).unwrap_or_default();
-    let secret = url
-        .query_pairs()
-        .find(|(k, _)| k == "secret")
-        .map(|(_, v)| v.into_owned());
-    match segments.as_slice() {
-        ["listen", id] => by_id(state, v, id).await.map(Some),
-        [user, slug] => match by_slug(state, v, user, slug, secret.as_deref()).await? {
-            Ok(cc) => Ok(Some(cc)),
-            Err(moved) => {
-                let Ok(to) = url.join(&moved) else {
-                    return Ok(None);
+    let mut url = url.clone();
+    // The address as given, then (a renamed cloudcast) where it moved.
+    for _ in 0..2 {
+        let segments: Vec<&str> = url.path_segments().map(|s| s.collect()).unwrap_or_default();
+        let secret = url
+            .query_pairs()
+            .find(|(k, _)| k == "secret")
+            .map(|(_, v)| v.into_owned());
+        let moved = match segments.as_slice() {
+            ["listen", id] => return by_id(state, v, id).await.map(Some),
+            [user, slug] => match by_slug(state, v, user, slug, secret.as_deref()).await? {
+                Ok(cc) => return Ok(Some(cc)),
+                Err(moved) => moved,
+            },
+            [user] if !user.is_empty() => {
+                let path = format!("/api/v1/users/{}/cloudcasts?limit=1", enc(user));
+                let newest: Listing<Card> = found(state, &path, v).await?;
+                return match newest.items.first() {
+                    Some(card) => by_id(state, v, &card.id.to_string()).await.map(Some),
+                    None => Ok(None),
                 };
-                let segments: Vec<&str> =
-                    to.path_segments().map(|s| s.collect()).unwrap_or_default();
-                match segments.as_slice() {
-                    [user, slug] => {
-                        Ok(by_slug(state, v, user, slug, secret.as_deref()).await?.ok())
-                    }
-                    _ => Ok(None),
-                }
             }
-        },
-        [user] if !user.is_empty() => {
-            let path = format!("/api/v1/users/{}/cloudcasts?limit=1", enc(user));
-            let newest: Listing<Card> = found(state, &path, v).await?;
-            match newest.items.first() {
-                Some(card) => by_id(state, v, &card.id.to_string()).await.map(Some),
-                None => Ok(None),
-            }
+            _ => return Ok(None),
+        };
+        match url.join(&moved) {
+            Ok(to) => url = to,
+            Err(_) => return Ok(None),
         }
-        _ => Ok(None),
     }
+    Ok(None)
 }
 
 #[cfg(test)]

@@ -199,10 +199,10 @@ pub async fn run(config: Config, cmd: AdminCommand) -> anyhow::Result<()> {
             json,
         } => {
             const GIB: u64 = 1 << 30;
-            let setting = open_uploads.is_some() || storage_gib.is_some() || daily_gib.is_some();
-            let (id, report) = if reset {
-                operators::set_quota(&state, &user, None).await?
-            } else if setting {
+            let id = operators::find_account(&state, &user).await?;
+            if reset {
+                operators::set_quota(&state, id, None).await?;
+            } else if open_uploads.is_some() || storage_gib.is_some() || daily_gib.is_some() {
                 let change = operators::QuotaChange {
                     open_uploads,
                     storage_bytes: storage_gib.map(|g| g.saturating_mul(GIB)),
@@ -210,12 +210,9 @@ pub async fn run(config: Config, cmd: AdminCommand) -> anyhow::Result<()> {
                     operator: &operator,
                     reason: &reason,
                 };
-                operators::set_quota(&state, &user, Some(change)).await?
-            } else {
-                let id = cloudcast_privacy::erasure::find_account(&state.pool, &user).await?;
-                let report = cloudcast_core::quotas::report(&state.pool, &state.quotas, id).await?;
-                (id, report)
-            };
+                operators::set_quota(&state, id, Some(change)).await?;
+            }
+            let report = cloudcast_core::quotas::report(&state.pool, &state.quotas, id).await?;
             if json {
                 println!("{}", serde_json::json!({"user_id": id, "quota": report}));
             } else {

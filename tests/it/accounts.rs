@@ -737,18 +737,7 @@ async fn passwords_reset_by_mail_and_changes_of_password_and_email_are_confirmed
     assert_eq!(status, 422, "once only");
 
     // All of it is in the user's export, links left out.
-    let bytes = http
-        .get(sys.url("/api/v1/me/export"))
-        .bearer_auth(&this)
-        .send()
-        .await
-        .expect("export")
-        .bytes()
-        .await
-        .expect("zip");
-    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).expect("zip");
-    let doc: Value =
-        serde_json::from_reader(zip.by_name("account.json").expect("account.json")).expect("json");
+    let doc = sys.exported_account(&this).await;
     assert_eq!(doc["email_changes"][0]["new_email"], "rec.new@example.org");
     assert_eq!(doc["password_resets"].as_array().map(Vec::len), Some(1));
     assert!(

@@ -849,18 +849,7 @@ async fn follows_feeds_reposts_and_listen_later_keep_minors_and_erased_users_out
     );
 
     // The data export holds follows, reposts and listen-later.
-    let resp = sys
-        .http
-        .get(sys.url("/api/v1/me/export"))
-        .bearer_auth(&fan)
-        .send()
-        .await
-        .expect("export");
-    assert_eq!(resp.status(), 200);
-    let bytes = resp.bytes().await.expect("zip");
-    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).expect("zip");
-    let doc: Value =
-        serde_json::from_reader(zip.by_name("account.json").expect("account.json")).expect("json");
+    let doc = sys.exported_account(&fan).await;
     assert_eq!(
         doc["following"].as_array().map(Vec::len),
         Some(3),
@@ -1044,9 +1033,7 @@ async fn a_compelled_disclosure_builds_the_export_and_leaves_an_audit_record() {
         String::from_utf8_lossy(&run.stderr)
     );
     let bytes = std::fs::read(&out).expect("archive written");
-    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.clone())).expect("zip");
-    let doc: Value =
-        serde_json::from_reader(zip.by_name("account.json").expect("account.json")).expect("json");
+    let doc = crate::support::account_json(&bytes);
     assert_eq!(
         doc["account"]["username"], "disc_user",
         "the user's own export"

@@ -364,14 +364,7 @@ async fn each_write_limit_trips_at_its_number_and_resets() {
     // Uploads started: two an hour.
     sys.create_upload(&fan, 5000, "one").await;
     sys.create_upload(&fan, 5000, "two").await;
-    let third = http
-        .post(sys.url("/api/v1/uploads"))
-        .bearer_auth(&fan)
-        .header("Tus-Resumable", "1.0.0")
-        .header("Upload-Length", "5000")
-        .send()
-        .await
-        .expect("create");
+    let third = sys.upload_request(&fan, 5000).send().await.expect("create");
     assert_limited(third, "uploads").await;
     sys.stop().await;
 }
@@ -391,11 +384,16 @@ async fn quotas_refuse_report_usage_and_operators_raise_them() {
     .await;
     let http = &sys.http;
     let dj = sys.user("quota_dj").await;
-    let create = |token: &str, length: u64| {
-        http.post(sys.url("/api/v1/uploads"))
-            .bearer_auth(token)
+    let create = |token: &str, length: u64| sys.upload_request(token, length);
+    // tus termination of one of the DJ's uploads.
+    let terminate = async |url: String| {
+        http.delete(url)
+            .bearer_auth(&dj)
             .header("Tus-Resumable", "1.0.0")
-            .header("Upload-Length", length.to_string())
+            .send()
+            .await
+            .expect("terminate")
+            .status()
     };
     let refused = |code: &'static str, status: u16| {
         async move |resp: reqwest::Response| {
@@ -428,15 +426,7 @@ async fn quotas_refuse_report_usage_and_operators_raise_them() {
     assert_eq!(q["used"]["storage_bytes"], 8000, "{q}");
     assert_eq!(q["limits"]["storage_bytes"], 10_000, "{q}");
     // Ending one frees its place and its bytes; bytes held are capped.
-    let status = http
-        .delete(&first)
-        .bearer_auth(&dj)
-        .header("Tus-Resumable", "1.0.0")
-        .send()
-        .await
-        .expect("terminate")
-        .status();
-    assert_eq!(status, 204);
+    assert_eq!(terminate(first).await, 204);
     refused("storage_quota_exceeded", 403)(create(&dj, 6001).send().await.expect("create")).await;
     ok(
         create(&dj, 6000)
@@ -454,15 +444,8 @@ async fn quotas_refuse_report_usage_and_operators_raise_them() {
         .pg_strings("SELECT id::text FROM uploads WHERE state = 'receiving'")
         .await
     {
-        let status = http
-            .delete(sys.url(&format!("/api/v1/uploads/{upload}")))
-            .bearer_auth(&dj)
-            .header("Tus-Resumable", "1.0.0")
-            .send()
-            .await
-            .expect("terminate")
-            .status();
-        assert_eq!(status, 204);
+        let url = sys.url(&format!("/api/v1/uploads/{upload}"));
+        assert_eq!(terminate(url).await, 204);
     }
     let resp = create(&dj, 7000).send().await.expect("create");
     let retry: u64 = resp.headers()["retry-after"]
@@ -519,18 +502,7 @@ async fn quotas_refuse_report_usage_and_operators_raise_them() {
         "raised",
     );
     // The change is the account's data: in its export.
-    let bytes = http
-        .get(sys.url("/api/v1/me/export"))
-        .bearer_auth(&dj)
-        .send()
-        .await
-        .expect("export")
-        .bytes()
-        .await
-        .expect("zip");
-    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).expect("zip");
-    let doc: serde_json::Value =
-        serde_json::from_reader(zip.by_name("account.json").expect("account.json")).expect("json");
+    let doc = sys.exported_account(&dj).await;
     assert_eq!(
         doc["quota_set_by_an_operator"]["reason"], "a label's archive",
         "{doc}"

@@ -26,77 +26,47 @@ pub const BROWSER_UA: &str =
 /// from one address in seconds: the abuse limits and quotas are lifted for
 /// them (a test's own tweak may set them again; `edges.rs` tests them).
 pub fn lift_limits(c: &mut Config) {
-    const MANY: u32 = 1_000_000;
-    let l = &mut c.limits;
-    for n in [
-        &mut l.signups_per_hour_per_address,
-        &mut l.uploads_per_hour_per_account,
-        &mut l.uploads_per_hour_per_address,
-        &mut l.comments_per_minute_per_account,
-        &mut l.comments_per_minute_per_address,
-        &mut l.reports_per_hour_per_account,
-        &mut l.reports_per_hour_per_address,
-        &mut l.marks_per_minute_per_account,
-        &mut l.marks_per_minute_per_address,
-        &mut l.api_keys_per_hour_per_account,
-        &mut l.exports_per_hour_per_account,
-        &mut l.verification_mails_per_hour_per_account,
-        &mut l.anonymous_reads_per_minute_per_address,
-    ] {
-        *n = MANY;
+    for n in c.limits.allowances_mut() {
+        *n = 1_000_000;
     }
     let q = &mut c.quotas;
     q.open_uploads = 1000;
     q.unverified_open_uploads = 1000;
-    q.storage_bytes = u64::MAX / 4;
-    q.unverified_storage_bytes = u64::MAX / 4;
-    q.daily_upload_bytes = u64::MAX / 4;
-    q.unverified_daily_upload_bytes = u64::MAX / 4;
+    for bytes in [
+        &mut q.storage_bytes,
+        &mut q.unverified_storage_bytes,
+        &mut q.daily_upload_bytes,
+        &mut q.unverified_daily_upload_bytes,
+    ] {
+        *bytes = 1 << 50;
+    }
 }
 
-/// [`lift_limits`] for the nodes a test starts as processes.
-const LIFTED_ENV: &[(&str, &str)] = &[
-    ("CLOUDCAST__LIMITS__SIGNUPS_PER_HOUR_PER_ADDRESS", "1000000"),
-    ("CLOUDCAST__LIMITS__UPLOADS_PER_HOUR_PER_ACCOUNT", "1000000"),
-    ("CLOUDCAST__LIMITS__UPLOADS_PER_HOUR_PER_ADDRESS", "1000000"),
-    (
-        "CLOUDCAST__LIMITS__COMMENTS_PER_MINUTE_PER_ACCOUNT",
-        "1000000",
-    ),
-    (
-        "CLOUDCAST__LIMITS__COMMENTS_PER_MINUTE_PER_ADDRESS",
-        "1000000",
-    ),
-    ("CLOUDCAST__LIMITS__REPORTS_PER_HOUR_PER_ACCOUNT", "1000000"),
-    ("CLOUDCAST__LIMITS__REPORTS_PER_HOUR_PER_ADDRESS", "1000000"),
-    ("CLOUDCAST__LIMITS__MARKS_PER_MINUTE_PER_ACCOUNT", "1000000"),
-    ("CLOUDCAST__LIMITS__MARKS_PER_MINUTE_PER_ADDRESS", "1000000"),
-    (
-        "CLOUDCAST__LIMITS__API_KEYS_PER_HOUR_PER_ACCOUNT",
-        "1000000",
-    ),
-    ("CLOUDCAST__LIMITS__EXPORTS_PER_HOUR_PER_ACCOUNT", "1000000"),
-    (
-        "CLOUDCAST__LIMITS__VERIFICATION_MAILS_PER_HOUR_PER_ACCOUNT",
-        "1000000",
-    ),
-    (
-        "CLOUDCAST__LIMITS__ANONYMOUS_READS_PER_MINUTE_PER_ADDRESS",
-        "1000000",
-    ),
-    ("CLOUDCAST__QUOTAS__OPEN_UPLOADS", "1000"),
-    ("CLOUDCAST__QUOTAS__UNVERIFIED_OPEN_UPLOADS", "1000"),
-    ("CLOUDCAST__QUOTAS__STORAGE_BYTES", "1000000000000000"),
-    (
-        "CLOUDCAST__QUOTAS__UNVERIFIED_STORAGE_BYTES",
-        "1000000000000000",
-    ),
-    ("CLOUDCAST__QUOTAS__DAILY_UPLOAD_BYTES", "1000000000000000"),
-    (
-        "CLOUDCAST__QUOTAS__UNVERIFIED_DAILY_UPLOAD_BYTES",
-        "1000000000000000",
-    ),
-];
+/// [`lift_limits`] for the nodes a test starts as processes: the lifted
+/// `[limits]` and `[quotas]` as `CLOUDCAST__SECTION__KEY` variables.
+fn lifted_env() -> Vec<(String, String)> {
+    let mut c = Config::default();
+    lift_limits(&mut c);
+    let sections = [
+        ("LIMITS", serde_json::to_value(&c.limits)),
+        ("QUOTAS", serde_json::to_value(&c.quotas)),
+    ];
+    sections
+        .into_iter()
+        .flat_map(|(section, value)| {
+            let keys = value
+                .ok()
+                .and_then(|v| v.as_object().cloned())
+                .unwrap_or_default();
+            keys.into_iter().map(move |(key, v)| {
+                (
+                    format!("CLOUDCAST__{section}__{}", key.to_uppercase()),
+                    v.to_string(),
+                )
+            })
+        })
+        .collect()
+}
 
 pub struct TestSystem {
     pub running: Option<Running>,
@@ -277,7 +247,7 @@ impl TestSystem {
             .env("CLOUDCAST__TRANSCODE__WORK_DIR", home.join("work"))
             .env("CLOUDCAST__S3__EMBEDDED_ROOT", home.join("s3"))
             .env("CLOUDCAST__HTTP__WEB_DIR", web)
-            .envs(LIFTED_ENV.iter().copied());
+            .envs(lifted_env());
         if let Ok(url) = std::env::var("CLOUDCAST__CLICKHOUSE__URL") {
             cmd.env("CLOUDCAST__CLICKHOUSE__URL", url);
         }
@@ -420,15 +390,33 @@ impl TestSystem {
         sqlx::query(sql).execute(&mut conn).await.expect("SQL");
     }
 
-    /// Creates a tus upload; returns its URL.
-    pub async fn create_upload(&self, token: &str, length: u64, title: &str) -> String {
-        let meta = format!("filename {},title {}", b64("mix.mp3"), b64(title));
+    /// The account's data export (asked inline), its `account.json`.
+    pub async fn exported_account(&self, token: &str) -> Value {
         let resp = self
             .http
+            .get(self.url("/api/v1/me/export"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("export");
+        assert_eq!(resp.status(), 200, "export");
+        account_json(&resp.bytes().await.expect("archive"))
+    }
+
+    /// A tus creation request, to send as it is or with more headers.
+    pub fn upload_request(&self, token: &str, length: u64) -> reqwest::RequestBuilder {
+        self.http
             .post(self.url("/api/v1/uploads"))
             .bearer_auth(token)
             .header("Tus-Resumable", "1.0.0")
             .header("Upload-Length", length.to_string())
+    }
+
+    /// Creates a tus upload; returns its URL.
+    pub async fn create_upload(&self, token: &str, length: u64, title: &str) -> String {
+        let meta = format!("filename {},title {}", b64("mix.mp3"), b64(title));
+        let resp = self
+            .upload_request(token, length)
             .header("Upload-Metadata", meta)
             .send()
             .await
@@ -583,6 +571,12 @@ pub const PNG_1X1: &[u8] = &[
 ];
 
 /// An integer from a ClickHouse JSON row: 64-bit ones come quoted.
+/// `account.json` of a data-export archive.
+pub fn account_json(archive: &[u8]) -> Value {
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(archive)).expect("a zip archive");
+    serde_json::from_reader(zip.by_name("account.json").expect("account.json")).expect("JSON")
+}
+
 pub fn ch_u64(v: &Value) -> u64 {
     v.as_u64()
         .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
