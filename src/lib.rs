@@ -288,6 +288,7 @@ pub async fn serve(config: Config, roles: &[Role]) -> anyhow::Result<Running> {
             segments,
             services.clickhouse.clone(),
             services.pool.clone(),
+            !config.clickhouse.cluster.is_empty(),
             shutdown.clone(),
         )));
         Some(sender)

@@ -8,11 +8,18 @@
 //! primary key (cloudcast ids, time range), and skips what is there. Each
 //! insert covers one monthly partition, so on one server it lands whole or
 //! not at all. In a cluster the Distributed table splits it by shard, so a
-//! failure may leave some shards with their rows and others without: then
-//! the rows already there are read back and only the others are sent (the
-//! replicated tables would also de-duplicate a byte-identical retry, but
-//! only within their recent-blocks window and only if the block is the same,
-//! which an erasure between the attempts changes).
+//! segment found at start-up may have some shards with their rows and
+//! others without: then the rows already there are read back and only the
+//! others are sent.
+//!
+//! A failed insert in a cluster is different: it is sent again exactly as
+//! it was (same rows, same order, so the same block on each shard), never
+//! counted. A replica that loses ZooKeeper while committing keeps the part
+//! and answers "unknown status": a count would see those rows, yet if the
+//! commit never reached ZooKeeper the replica discards the part minutes
+//! later. The identical block is dropped by a shard whose commit did land
+//! (replicated block de-duplication) and inserted by one whose did not.
+//! On one server nothing de-duplicates, so there what arrived is counted.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::time::Duration;
@@ -28,7 +35,7 @@ use crate::tombstones::Tombstones;
 /// Test hook: with `CLOUDCAST_FAILPOINT=after-ship` the process aborts right
 /// after a segment's insert and before its deletion, the window a replay
 /// must survive.
-const FAILPOINT_ENV: &str = "CLOUDCAST_FAILPOINT";
+const FAILPOINT: &str = "after-ship";
 
 /// Most cloudcast ids listed in a replay check (each ~40 bytes of SQL).
 const MAX_IN_LIST: usize = 1000;
@@ -62,14 +69,30 @@ fn replay(present: u64, rows: usize) -> Replay {
     }
 }
 
+/// How segments are shipped.
+#[derive(Clone, Copy)]
+struct How {
+    /// ClickHouse is a cluster of replicated tables: a failed insert is
+    /// sent again as it was.
+    replicated: bool,
+    /// The `after-ship` failpoint.
+    abort_after_ship: bool,
+}
+
+/// `replicated`: ClickHouse is a cluster of replicated tables (the
+/// configured `clickhouse.cluster`).
 pub async fn run(
     segments: Segments,
     client: clickhouse::Client,
     pool: sqlx::PgPool,
+    replicated: bool,
     shutdown: CancellationToken,
 ) {
     let mut tombstones = Tombstones::default();
-    let abort_after_ship = std::env::var(FAILPOINT_ENV).is_ok_and(|v| v == "after-ship");
+    let how = How {
+        replicated,
+        abort_after_ship: cloudcast_core::failpoint(FAILPOINT),
+    };
     // Segments from a previous run may have reached ClickHouse already.
     let mut suspect: HashSet<u64> = list(&segments).await.into_iter().collect();
     loop {
@@ -99,8 +122,8 @@ pub async fn run(
                 &tombstones,
                 seq,
                 &mut suspect,
+                how,
                 &shutdown,
-                abort_after_ship,
             )
             .instrument(span)
             .await;
@@ -139,8 +162,8 @@ async fn ship_segment(
     tombstones: &Tombstones,
     seq: u64,
     suspect: &mut HashSet<u64>,
+    how: How,
     shutdown: &CancellationToken,
-    abort_after_ship: bool,
 ) -> bool {
     let id = segments.segment_id(seq);
     let reader = segments.clone();
@@ -164,8 +187,17 @@ async fn ship_segment(
         tracing::info!(rows = dropped, "beats of erased accounts dropped");
     }
     let mut delay = Duration::from_millis(200);
+    let mut check = suspect.contains(&seq);
+    let mut planned: Option<Vec<Vec<&HeartbeatRow>>> = None;
     loop {
-        match ship(client, &id, &rows, suspect.contains(&seq)).await {
+        let attempt = async {
+            if planned.is_none() {
+                planned = Some(plan(client, &id, &rows, check).await?);
+            }
+            let groups = planned.as_deref().unwrap_or_default();
+            send(client, &id, groups).await
+        };
+        match attempt.await {
             Ok(sent) => {
                 tracing::debug!(rows = rows.len(), sent, "segment shipped");
                 let oldest = rows.iter().map(|r| r.ts).min().unwrap_or(0);
@@ -173,8 +205,13 @@ async fn ship_segment(
                 break;
             }
             Err(e) => {
-                // It may have landed anyway (a timeout after the write).
-                suspect.insert(seq);
+                // It may have landed anyway (a timeout after the write). In
+                // a cluster the same plan goes again as it was (see the
+                // module's comment); on one server what arrived is counted.
+                if !how.replicated {
+                    check = true;
+                    planned = None;
+                }
                 tracing::warn!(error = %Chain(&e), retry_in_ms = delay.as_millis() as u64, "shipping heartbeats failed; they wait on disk");
                 tokio::select! {
                     _ = tokio::time::sleep(delay) => {}
@@ -184,7 +221,7 @@ async fn ship_segment(
             }
         }
     }
-    if abort_after_ship {
+    if how.abort_after_ship {
         tracing::error!("failpoint after-ship: aborting before the segment is deleted");
         std::process::abort();
     }
@@ -213,47 +250,60 @@ fn month(ts: u32) -> u32 {
         .unwrap_or(0)
 }
 
-/// Inserts what ClickHouse does not have yet; returns the rows sent.
-async fn ship(
+/// The inserts that ship `rows`: one per month (its partition), each of
+/// the rows ClickHouse does not have yet when `check` (a segment that may
+/// have arrived), else all of them. Empty groups are left out.
+async fn plan<'a>(
     client: &clickhouse::Client,
     segment: &str,
-    rows: &[HeartbeatRow],
+    rows: &'a [HeartbeatRow],
     check: bool,
-) -> Result<usize, ShipError> {
+) -> Result<Vec<Vec<&'a HeartbeatRow>>, ShipError> {
     let mut by_month: BTreeMap<u32, Vec<&HeartbeatRow>> = BTreeMap::new();
     for r in rows {
         by_month.entry(month(r.ts)).or_default().push(r);
     }
-    let mut sent = 0;
-    for group in by_month.values() {
-        if check {
-            let present = count_present(client, segment, group).await?;
-            match replay(present, group.len()) {
-                Replay::Send => {}
-                Replay::AlreadyThere => {
-                    tracing::info!(
-                        rows = present,
-                        "replay: these rows already arrived; not sent again"
-                    );
-                    continue;
-                }
-                Replay::Partial => {
-                    let there = present_keys(client, segment, group).await?;
-                    let missing = missing(group, there);
-                    tracing::warn!(
-                        present,
-                        rows = group.len(),
-                        sending = missing.len(),
-                        "replay: part of these rows arrived; sending the rest"
-                    );
-                    if !missing.is_empty() {
-                        timed("ship_insert", insert(client, segment, &missing)).await?;
-                    }
-                    sent += missing.len();
-                    continue;
+    let mut groups = Vec::new();
+    for group in by_month.into_values() {
+        if !check {
+            groups.push(group);
+            continue;
+        }
+        let present = count_present(client, segment, &group).await?;
+        match replay(present, group.len()) {
+            Replay::Send => groups.push(group),
+            Replay::AlreadyThere => {
+                tracing::info!(
+                    rows = present,
+                    "replay: these rows already arrived; not sent again"
+                );
+            }
+            Replay::Partial => {
+                let there = present_keys(client, segment, &group).await?;
+                let missing = missing(&group, there);
+                tracing::warn!(
+                    present,
+                    rows = group.len(),
+                    sending = missing.len(),
+                    "replay: part of these rows arrived; sending the rest"
+                );
+                if !missing.is_empty() {
+                    groups.push(missing);
                 }
             }
         }
+    }
+    Ok(groups)
+}
+
+/// Sends each planned insert; returns the rows sent.
+async fn send(
+    client: &clickhouse::Client,
+    segment: &str,
+    groups: &[Vec<&HeartbeatRow>],
+) -> Result<usize, ShipError> {
+    let mut sent = 0;
+    for group in groups {
         timed("ship_insert", insert(client, segment, group)).await?;
         sent += group.len();
     }
