@@ -301,6 +301,11 @@ pub async fn serve(config: Config, roles: &[Role]) -> anyhow::Result<Running> {
             config.uploads.sweep,
             shutdown.clone(),
         )));
+        tasks.push(tokio::spawn(cloudcast_privacy::export_jobs::run(
+            services.privacy(),
+            cloudcast_privacy::export_jobs::worker_name(addr),
+            shutdown.clone(),
+        )));
         tasks.push(tokio::spawn(cloudcast_privacy::export::run_sweeper(
             services.pool.clone(),
             services.storage.clone(),
@@ -325,6 +330,7 @@ pub async fn serve(config: Config, roles: &[Role]) -> anyhow::Result<Running> {
             services.clickhouse.clone(),
             services.storage.clone(),
             SYNC_EVERY,
+            config.privacy.erasure_window,
             shutdown.clone(),
         )));
         tasks.push(tokio::spawn(cloudcast_analytics::rollup::run(

@@ -21,8 +21,9 @@ use cloudcast_core::storage::Storage;
 use crate::AnalyticsError;
 use crate::cluster::{self, Cluster, LOCAL};
 
-/// Removals applied per round.
-const BATCH: i64 = 100;
+/// Most removals applied together: the arrays of ids in one mutation stay
+/// well under ClickHouse's query size limit (1000 x 2 UUIDs ~ 80 KiB).
+const BATCH: i64 = 1000;
 
 /// One queued removal.
 #[derive(sqlx::FromRow)]
@@ -34,56 +35,94 @@ struct Due {
     s3_prefixes: Vec<String>,
 }
 
-/// Applies the due removals; returns how many were done.
+/// The removals of one window, merged: whose ad-interest rows go, whose
+/// rows go everywhere, which cloudcasts' rows go, and which S3 prefixes.
+#[derive(Debug, Default, PartialEq)]
+struct Batch {
+    ids: Vec<i64>,
+    ad_interest: Vec<Uuid>,
+    users: Vec<Uuid>,
+    cloudcasts: Vec<Uuid>,
+    prefixes: Vec<String>,
+}
+
+impl Batch {
+    fn of(due: Vec<Due>) -> Batch {
+        let mut b = Batch::default();
+        for d in due {
+            b.ids.push(d.id);
+            match d.scope {
+                PurgeScope::AdInterest => b.ad_interest.push(d.user_id),
+                // A deleted cloudcast's owner keeps their other rows.
+                PurgeScope::Account => b.users.push(d.user_id),
+                PurgeScope::Cloudcast => {}
+            }
+            if d.scope != PurgeScope::AdInterest {
+                b.cloudcasts.extend(d.cloudcast_ids);
+                b.prefixes.extend(d.s3_prefixes);
+            }
+        }
+        for v in [&mut b.ad_interest, &mut b.users, &mut b.cloudcasts] {
+            v.sort_unstable();
+            v.dedup();
+        }
+        b.prefixes.sort_unstable();
+        b.prefixes.dedup();
+        b
+    }
+}
+
+/// Applies the due removals, every one due within `window` of the oldest
+/// together: one mutation per table for all of them (a mutation rewrites
+/// every part it touches, so a thousand erasures must not mean a thousand
+/// rewrites of a large table). Nothing is applied until the oldest has
+/// waited `window`. Returns how many were done.
 pub async fn purge_once(
     pool: &sqlx::PgPool,
     ch: &clickhouse::Client,
     storage: &Storage,
+    window: Duration,
 ) -> Result<usize, AnalyticsError> {
     let due: Vec<Due> = sqlx::query_as(
         "SELECT id, user_id, scope, cloudcast_ids, s3_prefixes FROM analytics_purges
           WHERE done_at IS NULL AND run_after <= now()
+            AND EXISTS (SELECT 1 FROM analytics_purges
+                         WHERE done_at IS NULL
+                           AND run_after <= now() - make_interval(secs => $2))
           ORDER BY run_after LIMIT $1",
     )
     .bind(BATCH)
+    .bind(window.as_secs_f64())
     .fetch_all(pool)
     .await?;
-    let mut done = 0;
-    for Due {
-        id,
-        user_id: user,
-        scope,
-        cloudcast_ids: cloudcasts,
-        s3_prefixes: prefixes,
-    } in due
-    {
-        match scope {
-            PurgeScope::AdInterest => {
-                let table = cluster::rows_of("ad_interest", cluster::detect(ch).await?.as_ref());
-                ch.query(&format!("ALTER TABLE {table} DELETE WHERE user_id = ?"))
-                    .bind(user.to_string())
-                    .execute()
-                    .await?;
-            }
-            PurgeScope::Account => {
-                erase(ch, Some(user), &cloudcasts).await?;
-                for p in &prefixes {
-                    storage.delete_prefix(p).await?;
-                }
-            }
-            PurgeScope::Cloudcast => {
-                erase(ch, None, &cloudcasts).await?;
-                for p in &prefixes {
-                    storage.delete_prefix(p).await?;
-                }
-            }
+    let done = due.len();
+    if done > 0 {
+        let batch = Batch::of(due);
+        if !batch.ad_interest.is_empty() {
+            let table = cluster::rows_of("ad_interest", cluster::detect(ch).await?.as_ref());
+            let users: Vec<String> = batch.ad_interest.iter().map(Uuid::to_string).collect();
+            ch.query(&format!("ALTER TABLE {table} DELETE WHERE has(?, user_id)"))
+                .bind(users)
+                .execute()
+                .await?;
         }
-        sqlx::query("UPDATE analytics_purges SET done_at = now() WHERE id = $1")
-            .bind(id)
+        if !batch.users.is_empty() || !batch.cloudcasts.is_empty() {
+            erase(ch, &batch.users, &batch.cloudcasts).await?;
+        }
+        for p in &batch.prefixes {
+            storage.delete_prefix(p).await?;
+        }
+        sqlx::query("UPDATE analytics_purges SET done_at = now() WHERE id = ANY($1)")
+            .bind(&batch.ids)
             .execute(pool)
             .await?;
-        tracing::info!(user_id = %user, %scope, "analytics rows removed");
-        done += 1;
+        tracing::info!(
+            removals = done,
+            users = batch.users.len(),
+            cloudcasts = batch.cloudcasts.len(),
+            ad_interest = batch.ad_interest.len(),
+            "analytics rows removed"
+        );
     }
     // Erasures are complete once their last repeat ran; the ids they kept to
     // stop late beats go after `tombstones::KEEP_DAYS`.
@@ -144,17 +183,17 @@ const ERASE_PASSES: usize = 3;
 /// removal stays queued and is tried again.
 const MUTATION_WAIT: Duration = Duration::from_secs(600);
 
-/// Removes from ClickHouse the rows carrying `user`'s id (an erased
-/// account; None for a deleted cloudcast) and every row of `cloudcasts`,
+/// Removes from ClickHouse the rows carrying one of `users`' ids (erased
+/// accounts) and every row of `cloudcasts` (theirs, and deleted ones),
 /// waiting until ClickHouse has applied the mutations and no row is left.
 /// Aggregates keyed by neither (day totals of all cloudcasts) cannot name
-/// the user or the cloudcast and stay.
+/// a user or a cloudcast and stay.
 pub async fn erase(
     ch: &clickhouse::Client,
-    user: Option<Uuid>,
+    users: &[Uuid],
     cloudcasts: &[Uuid],
 ) -> Result<(), AnalyticsError> {
-    let who = user.map_or_else(|| format!("{cloudcasts:?}"), |u| u.to_string());
+    let users: Vec<String> = users.iter().map(Uuid::to_string).collect();
     let cloudcasts: Vec<String> = cloudcasts.iter().map(Uuid::to_string).collect();
     let cluster = cluster::detect(ch).await?;
     let mut tables = erasable_tables(ch).await?;
@@ -172,18 +211,18 @@ pub async fn erase(
     for _ in 0..ERASE_PASSES {
         let mut issued = 0;
         for (table, has_user, has_cloudcast) in &tables {
-            let by_user = *has_user && user.is_some();
+            let by_user = *has_user && !users.is_empty();
             let by_cloudcast = *has_cloudcast && !cloudcasts.is_empty();
             let cond = match (by_user, by_cloudcast) {
-                (true, true) => "user_id = ? OR has(?, cloudcast_id)",
-                (true, false) => "user_id = ?",
+                (true, true) => "has(?, user_id) OR has(?, cloudcast_id)",
+                (true, false) => "has(?, user_id)",
                 (false, true) => "has(?, cloudcast_id)",
                 (false, false) => continue,
             };
             let bind = |sql: &str| {
                 let mut q = ch.query(sql);
-                if let Some(u) = user.filter(|_| by_user) {
-                    q = q.bind(u.to_string());
+                if by_user {
+                    q = q.bind(&users);
                 }
                 if by_cloudcast {
                     q = q.bind(&cloudcasts);
@@ -208,7 +247,9 @@ pub async fn erase(
         wait_for_mutations(ch, cluster.as_ref()).await?;
     }
     Err(AnalyticsError::Pending(format!(
-        "rows of {who} keep coming back after {ERASE_PASSES} passes; will retry"
+        "rows of {} users and {} cloudcasts keep coming back after {ERASE_PASSES} passes; will retry",
+        users.len(),
+        cloudcasts.len()
     )))
 }
 
@@ -263,15 +304,56 @@ pub async fn run(
     ch: clickhouse::Client,
     storage: Storage,
     every: Duration,
+    window: Duration,
     shutdown: CancellationToken,
 ) {
     loop {
-        if let Err(e) = purge_once(&pool, &ch, &storage).await {
+        if let Err(e) = purge_once(&pool, &ch, &storage, window).await {
             tracing::warn!(error = %cloudcast_core::error::Chain(&e), "applying analytics removals failed; will retry");
         }
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tokio::time::sleep(every) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_window_of_removals_merges_into_one_batch() {
+        let (u1, u2, c1, c2) = (
+            Uuid::from_u128(1),
+            Uuid::from_u128(2),
+            Uuid::from_u128(11),
+            Uuid::from_u128(12),
+        );
+        let due = |id, user_id, scope, cloudcast_ids: Vec<Uuid>, prefix: &str| Due {
+            id,
+            user_id,
+            scope,
+            cloudcast_ids,
+            s3_prefixes: vec![prefix.to_string()],
+        };
+        let b = Batch::of(vec![
+            due(1, u1, PurgeScope::Account, vec![c1], "users/1/"),
+            // The repeat of the same erasure, and a deleted cloudcast of u2's.
+            due(2, u1, PurgeScope::Account, vec![c1], "users/1/"),
+            due(3, u2, PurgeScope::Cloudcast, vec![c2], "cloudcasts/12/"),
+            due(4, u2, PurgeScope::AdInterest, vec![], ""),
+        ]);
+        assert_eq!(
+            b,
+            Batch {
+                ids: vec![1, 2, 3, 4],
+                ad_interest: vec![u2],
+                // u2 keeps the rows of their other cloudcasts.
+                users: vec![u1],
+                cloudcasts: vec![c1, c2],
+                prefixes: vec!["cloudcasts/12/".into(), "users/1/".into()],
+            }
+        );
     }
 }

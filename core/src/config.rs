@@ -636,6 +636,18 @@ pub struct PrivacyConfig {
     pub api_key_per_minute: u32,
     /// Keys one account may hold.
     pub api_keys_per_user: u32,
+    /// Background exports one node builds at once (0: this node builds none).
+    pub export_builders: u32,
+    /// How long a builder's lease on an export lasts unrenewed: how soon
+    /// another node takes over the exports of a node that never comes back.
+    #[serde(rename = "export_lease_secs", with = "units::secs")]
+    pub export_lease: Duration,
+    /// Builds an export may be cut off (by restarts) before it is failed.
+    pub export_attempts: u32,
+    /// Erasures and cloudcast deletions due within this window are applied
+    /// to ClickHouse together, one mutation per table.
+    #[serde(rename = "erasure_window_secs", with = "units::secs")]
+    pub erasure_window: Duration,
 }
 
 impl Default for PrivacyConfig {
@@ -645,6 +657,10 @@ impl Default for PrivacyConfig {
             export_ttl: Duration::from_secs(168 * 3600),
             api_key_per_minute: 600,
             api_keys_per_user: 10,
+            export_builders: 1,
+            export_lease: Duration::from_secs(30),
+            export_attempts: 3,
+            erasure_window: Duration::from_secs(600),
         }
     }
 }
@@ -938,6 +954,14 @@ impl Config {
         );
         c.at_least("privacy.api_key_per_minute", p.api_key_per_minute, 1);
         c.at_least("privacy.api_keys_per_user", p.api_keys_per_user, 1);
+        // Renewed every third of it: under 3 s a busy database could let a
+        // live build be taken over.
+        c.duration_at_least(
+            "privacy.export_lease_secs",
+            p.export_lease,
+            Duration::from_secs(3),
+        );
+        c.at_least("privacy.export_attempts", p.export_attempts, 1);
 
         if c.0.is_empty() {
             Ok(())

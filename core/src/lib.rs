@@ -44,3 +44,10 @@ pub mod write_limits;
 
 pub use config::Config;
 pub use error::{ApiError, ErrorCode};
+
+/// The test hooks that abort the process at a named point
+/// (`CLOUDCAST_FAILPOINT=<name>`), so kill tests can stop it exactly where
+/// a crash would hurt. Unset in production.
+pub fn failpoint(name: &str) -> bool {
+    std::env::var("CLOUDCAST_FAILPOINT").is_ok_and(|v| v == name)
+}

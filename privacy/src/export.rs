@@ -8,8 +8,9 @@
 //!
 //! A small export is built while the request waits. A large one (more
 //! heartbeats than `privacy.export_inline_beats`) is built in the background
-//! into S3 (`exports/<user>/<id>.zip`) and fetched when ready; the archive
-//! is deleted when it expires.
+//! into S3 (`exports/<user>/<id>.zip`) as a job in PostgreSQL
+//! (`export_jobs.rs`) and fetched when ready; the archive is deleted when it
+//! expires.
 
 use std::io::Write;
 use std::path::Path;
@@ -32,7 +33,6 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
-use tracing::Instrument;
 use uuid::Uuid;
 
 use cloudcast_core::error::Chain;
@@ -232,9 +232,6 @@ const HEARTBEATS_SQL: &str = "SELECT ts, cloudcast_id, session_id, seq, position
 
 /// Heartbeats fetched per ClickHouse query (and held in memory at once).
 const CHUNK_BEATS: u64 = 200_000;
-
-/// A background build older than this was cut off by a restart.
-const BUILD_TIMEOUT_MINUTES: u32 = 60;
 
 const README: &str = "\
 Everything Cloudcast holds about your account.
@@ -526,19 +523,12 @@ impl ExportStatus {
     }
 }
 
-/// Exports as their owner sees them, filtered by `filter` (over the table's
-/// columns and `stale`): a build older than [`BUILD_TIMEOUT_MINUTES`] was cut
-/// off by a restart and shows as failed.
+/// Exports as their owner sees them, filtered by `filter` (over the
+/// table's columns).
 fn select_status(filter: &str) -> String {
-    let (building, failed) = (ExportState::Building, ExportState::Failed);
     format!(
-        "SELECT id, CASE WHEN stale THEN '{failed}' ELSE status END AS status, size_bytes,
-                CASE WHEN stale THEN 'interrupted by a restart' ELSE error END AS error,
-                created_at, ready_at, expires_at
-           FROM (SELECT *, status = '{building}'
-                           AND created_at < now() - make_interval(mins => {BUILD_TIMEOUT_MINUTES})
-                           AS stale
-                   FROM data_exports) e
+        "SELECT id, status, size_bytes, error, created_at, ready_at, expires_at
+           FROM data_exports
           WHERE expires_at > now() AND {filter}"
     )
 }
@@ -552,11 +542,12 @@ async fn status_of(pool: &PgPool, user: Uuid, id: Uuid) -> Result<ExportStatus, 
     Ok(s.ok_or(PrivacyError::NotFound("export"))?.with_urls())
 }
 
-/// Starts a background export, or returns the one already building.
+/// Queues a background export (built by `export_jobs`), or returns the
+/// one already waiting or building.
 async fn start_background(state: &PrivacyState, user: Uuid) -> Result<ExportStatus, PrivacyError> {
     let pool = &state.pool;
     let building: Option<ExportStatus> = sqlx::query_as(&select_status(&format!(
-        "user_id = $1 AND status = '{}' AND NOT stale ORDER BY created_at DESC LIMIT 1",
+        "user_id = $1 AND status = '{}' ORDER BY created_at DESC LIMIT 1",
         ExportState::Building
     )))
     .bind(user)
@@ -575,61 +566,7 @@ async fn start_background(state: &PrivacyState, user: Uuid) -> Result<ExportStat
     .bind(state.config.export_ttl.as_secs_f64())
     .execute(pool)
     .await?;
-    let st = state.clone();
-    let span = tracing::info_span!("export", user_id = %user, export_id = %id);
-    tokio::spawn(
-        async move {
-            let key = keys::export_archive(user, id);
-            let result = async {
-                let file = build(&st.pool, &st.clickhouse, &st.storage, user).await?;
-                let size = file.as_file().metadata().map(|m| m.len()).unwrap_or(0);
-                st.storage
-                    .put_file(&key, file.path(), "application/zip")
-                    .await?;
-                Ok::<u64, PrivacyError>(size)
-            }
-            .await;
-            let pool = &st.pool;
-            let done = match result {
-                Ok(size) => {
-                    tracing::info!(bytes = size, "export ready");
-                    let r = sqlx::query(
-                        "UPDATE data_exports SET status = $4, s3_key = $2,
-                                size_bytes = $3, ready_at = now() WHERE id = $1",
-                    )
-                    .bind(id)
-                    .bind(&key)
-                    .bind(size as i64)
-                    .bind(ExportState::Ready)
-                    .execute(pool)
-                    .await;
-                    if matches!(&r, Ok(done) if done.rows_affected() == 0) {
-                        // The account was erased while this was built.
-                        tracing::info!("the account is gone; its export is deleted");
-                        if let Err(e) = st.storage.delete(&key).await {
-                            tracing::error!(error = %Chain(&e), "deleting an erased account's export failed");
-                        }
-                    }
-                    r
-                }
-                Err(e) => {
-                    tracing::error!(error = %Chain(&e), "export failed");
-                    sqlx::query(
-                        "UPDATE data_exports SET status = $3, error = $2 WHERE id = $1",
-                    )
-                    .bind(id)
-                    .bind("the archive could not be built")
-                    .bind(ExportState::Failed)
-                    .execute(pool)
-                    .await
-                }
-            };
-            if let Err(e) = done {
-                tracing::error!(error = %Chain(&e), "recording the export's outcome failed");
-            }
-        }
-        .instrument(span),
-    );
+    tracing::info!(user_id = %user, export_id = %id, "export queued");
     status_of(pool, user, id).await
 }
 

@@ -9,6 +9,7 @@ pub mod disclosure;
 pub mod erasure;
 pub mod error;
 pub mod export;
+pub mod export_jobs;
 pub mod partners;
 
 use std::sync::Arc;

@@ -617,7 +617,7 @@ async fn a_cluster_answers_as_one_server_does() {
     // Erasure of user1, everywhere.
     let user1 = Uuid::parse_str(USER1).unwrap_or_else(|e| panic!("{e}"));
     for ch in [&one, &many] {
-        cloudcast_analytics::purge::erase(ch, Some(user1), &[])
+        cloudcast_analytics::purge::erase(ch, &[user1], &[])
             .await
             .unwrap_or_else(|e| panic!("erase: {e}"));
     }

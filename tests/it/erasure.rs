@@ -100,6 +100,9 @@ async fn ch_mentions(sys: &TestSystem, user: &str, cloudcasts: &[String]) -> Vec
         if cols.contains(&"cloudcast_id") && !list.is_empty() {
             cond.push(format!("cloudcast_id IN ({list})"));
         }
+        if cond.is_empty() {
+            continue;
+        }
         let sql = format!(
             "SELECT count() AS n FROM `{name}` WHERE {}",
             cond.join(" OR ")
@@ -387,5 +390,70 @@ async fn a_reported_child_is_purged_by_the_operator() {
     let left = pg_mentions(&sys, std::slice::from_ref(&kid_id), &["er_kid".to_string()]).await;
     assert!(left.is_empty(), "{left:#?}");
     assert_eq!(sys.me(&other).await["username"], "er_other");
+    sys.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn erasures_within_one_window_reach_clickhouse_as_one_mutation_per_table() {
+    let sys = TestSystem::start_with("erasure_window", |c| {
+        c.privacy.erasure_window = Duration::from_secs(4);
+    })
+    .await;
+    let dj = sys.user("ew_dj").await;
+    let cc = sys.ready_cloudcast(&dj, 10, "Stays").await;
+    let cc = cc["id"].as_str().expect("id").to_string();
+    let mut leaving = Vec::new();
+    for i in 0..3 {
+        let token = sys.user(&format!("ew_fan{i}")).await;
+        let id = sys.me(&token).await["id"].as_str().expect("id").to_string();
+        assert_eq!(sys.beats(&token, &cc, &format!("ew-{i}"), 10).await, 202);
+        leaving.push((token, id));
+    }
+    for (_, id) in &leaving {
+        wait_ch(&sys, id, &[], "the beats arrive", |m| {
+            m.iter().any(|(t, _)| t == "heartbeats")
+        })
+        .await;
+    }
+    let mutations = "SELECT table, command FROM system.mutations
+                      WHERE database = currentDatabase() ORDER BY create_time";
+    assert_eq!(sys.clickhouse_rows(mutations).await, Vec::<Value>::new());
+
+    // Three accounts leave within the window.
+    for (token, _) in &leaving {
+        let resp = sys
+            .http
+            .delete(sys.url("/api/v1/me"))
+            .bearer_auth(token)
+            .json(&json!({"password": "correct horse battery"}))
+            .send()
+            .await
+            .expect("delete");
+        assert_eq!(resp.status(), 200);
+    }
+    for (_, id) in &leaving {
+        wait_ch(&sys, id, &[], "the erasure lands", |m| m.is_empty()).await;
+    }
+    // One mutation per table names all three (a table may need a second
+    // pass for rows a rollup brought back, never one per user).
+    let done = sys.clickhouse_rows(mutations).await;
+    assert!(!done.is_empty());
+    let mut per_table = std::collections::BTreeMap::<String, usize>::new();
+    for m in &done {
+        let command = m["command"].as_str().expect("command");
+        for (_, id) in &leaving {
+            assert!(command.contains(id.as_str()), "{id} not in {m}");
+        }
+        *per_table
+            .entry(m["table"].as_str().expect("table").to_string())
+            .or_default() += 1;
+    }
+    assert!(
+        per_table.values().all(|n| *n < leaving.len()),
+        "{per_table:?}"
+    );
+    assert!(per_table.contains_key("heartbeats"), "{per_table:?}");
+    // The DJ, who stayed, keeps their cloudcast and its other rows.
+    assert_eq!(sys.me(&dj).await["username"], "ew_dj");
     sys.stop().await;
 }

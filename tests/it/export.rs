@@ -285,3 +285,118 @@ async fn a_large_export_is_built_in_the_background_for_its_owner_only() {
     assert_eq!(status, 400, "{body}");
     sys.stop().await;
 }
+
+/// Polls a background export until it is no longer building (bounded).
+async fn settled_export(sys: &TestSystem, token: &str, location: &str, within: Duration) -> Value {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let (_, body) = json_of(
+            sys.http
+                .get(sys.url(location))
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("export status"),
+        )
+        .await;
+        if body["status"] != "building" {
+            return body;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still building after {within:?}: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_cut_off_by_a_restart_is_built_at_once_or_failed_after_its_attempts() {
+    use crate::support::{Node, free_port, wait_for_port};
+    // This process builds no export: the node started below does.
+    let sys = TestSystem::start_with("export_restart", |c| {
+        c.privacy.export_builders = 0;
+    })
+    .await;
+    let token = sys.user("ex_restart").await;
+    let port = free_port();
+    // Leases far longer than the test: only the restart can explain a build.
+    let node = |failpoint: bool, attempts: u32| {
+        let mut cmd = sys.node_command("ingest", &format!("127.0.0.1:{port}"));
+        cmd.env("CLOUDCAST__PRIVACY__EXPORT_LEASE_SECS", "3600")
+            .env("CLOUDCAST__PRIVACY__EXPORT_ATTEMPTS", attempts.to_string());
+        if failpoint {
+            cmd.env("CLOUDCAST_FAILPOINT", "export-build");
+        }
+        Node::spawn(cmd)
+    };
+    let start_export = || async {
+        let resp = sys
+            .http
+            .post(sys.url("/api/v1/me/exports"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("export");
+        assert_eq!(resp.status(), 202);
+        resp.headers()["location"]
+            .to_str()
+            .expect("location")
+            .to_string()
+    };
+    let crash = |mut n: Node| async move {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while n.0.try_wait().expect("wait").is_none() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the failpoint never fired"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+
+    // A node leases the export and dies in the middle of the build.
+    let first = start_export().await;
+    crash(node(true, 3)).await;
+    let (_, body) = json_of(
+        sys.http
+            .get(sys.url(&first))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("status"),
+    )
+    .await;
+    assert_eq!(body["status"], "building", "{body}");
+    // Started again, it takes its export back at once, lease or not.
+    let again = node(false, 3);
+    wait_for_port(port).await;
+    let ready = settled_export(&sys, &token, &first, Duration::from_secs(30)).await;
+    assert_eq!(ready["status"], "ready", "{ready}");
+    let archive = sys
+        .http
+        .get(sys.url(ready["download_url"].as_str().expect("download url")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("download");
+    assert_eq!(archive.status(), 200);
+    assert!(unzip(&archive.bytes().await.expect("body")).contains_key("account.json"));
+    drop(again);
+
+    // Cut off once more where one build is all an export may have: it is
+    // failed at once, with a reason, and another can be started.
+    let second = start_export().await;
+    assert_ne!(second, first);
+    crash(node(true, 3)).await;
+    let _third = node(false, 1);
+    let failed = settled_export(&sys, &token, &second, Duration::from_secs(30)).await;
+    assert_eq!(failed["status"], "failed", "{failed}");
+    assert_eq!(
+        failed["error"],
+        cloudcast_privacy::export_jobs::INTERRUPTED,
+        "{failed}"
+    );
+    assert_ne!(start_export().await, second);
+    sys.stop().await;
+}

@@ -25,7 +25,10 @@ pub const BROWSER_UA: &str =
 /// Tests of other things make dozens of accounts and hundreds of writes
 /// from one address in seconds: the abuse limits and quotas are lifted for
 /// them (a test's own tweak may set them again; `edges.rs` tests them).
+/// They wait for erasures too: removals reach ClickHouse without waiting
+/// for a window of others (`erasure.rs` tests the window).
 pub fn lift_limits(c: &mut Config) {
+    c.privacy.erasure_window = Duration::ZERO;
     for n in c.limits.allowances_mut() {
         *n = 1_000_000;
     }
@@ -51,6 +54,10 @@ fn lifted_env() -> Vec<(String, String)> {
         ("LIMITS", serde_json::to_value(&c.limits)),
         ("QUOTAS", serde_json::to_value(&c.quotas)),
     ];
+    let window = (
+        "CLOUDCAST__PRIVACY__ERASURE_WINDOW_SECS".to_string(),
+        c.privacy.erasure_window.as_secs().to_string(),
+    );
     sections
         .into_iter()
         .flat_map(|(section, value)| {
@@ -65,6 +72,7 @@ fn lifted_env() -> Vec<(String, String)> {
                 )
             })
         })
+        .chain([window])
         .collect()
 }
 
