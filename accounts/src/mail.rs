@@ -15,6 +15,7 @@ use cloudcast_core::config::{SmtpConfig, SmtpSecurity};
 
 use crate::AccountsError;
 
+/// [`cloudcast_core::outbox::queue`], for this crate's errors.
 pub async fn queue(
     conn: &mut PgConnection,
     user: Option<Uuid>,
@@ -23,19 +24,7 @@ pub async fn queue(
     subject: &str,
     body: &str,
 ) -> Result<Uuid, AccountsError> {
-    let id = Uuid::now_v7();
-    sqlx::query(
-        "INSERT INTO email_outbox (id, user_id, to_address, kind, subject, body) VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(id)
-    .bind(user)
-    .bind(to)
-    .bind(kind)
-    .bind(subject)
-    .bind(body)
-    .execute(conn)
-    .await?;
-    Ok(id)
+    Ok(cloudcast_core::outbox::queue(conn, user, to, kind, subject, body).await?)
 }
 
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]

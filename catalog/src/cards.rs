@@ -63,6 +63,13 @@ pub struct CloudcastCard {
         with = "time::serde::rfc3339::option"
     )]
     pub publish_at: Option<OffsetDateTime>,
+    /// Set when a moderator took it down (in the owner's own list only;
+    /// nobody else sees it).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    pub taken_down_at: Option<OffsetDateTime>,
 }
 
 /// The columns a [`CardRow`] reads: `c` is the `cloudcasts` row and `u` its
@@ -70,7 +77,7 @@ pub struct CloudcastCard {
 /// lists hold ready cloudcasts only).
 pub const CARD_COLUMNS: &str = "c.id, c.title, u.username AS owner, c.owner_id, c.slug,
     c.visibility, c.secret, c.status, c.duration_ms, c.tags, c.listed_at, c.publish_at,
-    c.hide_stats, c.error, c.picture_version,
+    c.hide_stats, c.error, c.picture_version, c.taken_down_at,
     (SELECT count(*) FROM favourites f WHERE f.cloudcast_id = c.id) AS favourites,
     (SELECT count(*) FROM reposts r WHERE r.cloudcast_id = c.id) AS reposts,
     COALESCE((SELECT ch.plays_30d FROM cloudcast_charts ch WHERE ch.cloudcast_id = c.id), 0) AS plays,
@@ -95,6 +102,7 @@ pub struct CardRow {
     pub hide_stats: bool,
     pub error: Option<String>,
     pub picture_version: Option<Uuid>,
+    pub taken_down_at: Option<OffsetDateTime>,
     pub favourites: i64,
     pub reposts: i64,
     pub plays: i64,
@@ -136,6 +144,7 @@ impl CardRow {
             },
             error: if own { self.error } else { None },
             publish_at: if own { self.publish_at } else { None },
+            taken_down_at: if own { self.taken_down_at } else { None },
         }
     }
 }

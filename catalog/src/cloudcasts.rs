@@ -76,6 +76,24 @@ pub struct CloudcastView {
     /// What the signed-in caller has done with it; absent when anonymous.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub me: Option<ViewerState>,
+    /// Set when a moderator took it down: only its owner (and
+    /// administrators) see it at all then.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub takedown: Option<TakedownView>,
+}
+
+/// Why a cloudcast was taken down, and how its DJ may answer.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TakedownView {
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub at: OffsetDateTime,
+    /// The moderator's statement of reasons.
+    pub reason: String,
+    /// `POST` a counter-notice here.
+    pub counter_notice_url: String,
+    /// Whether a counter-notice waits for a moderator.
+    pub counter_notice_open: bool,
 }
 
 /// The caller's own relation to a cloudcast.
@@ -114,6 +132,9 @@ struct Row {
     loudness_range_lu: Option<f64>,
     true_peak_dbtp: Option<f64>,
     viewer_is_admin: bool,
+    taken_down_at: Option<OffsetDateTime>,
+    takedown_reason: Option<String>,
+    counter_notice_open: bool,
     favourited: bool,
     reposted: bool,
     listen_later: bool,
@@ -146,7 +167,11 @@ pub(crate) async fn load(
 ) -> Result<Loaded, CatalogError> {
     let row: Option<Row> = sqlx::query_as(
         "SELECT c.title, u.username AS owner, c.slug, c.secret, c.owner_id, c.visibility,
-                c.publish_at, c.status, c.duration_ms, c.error, c.description, c.tags,
+                c.publish_at, c.taken_down_at IS NOT NULL AS taken_down, c.taken_down_at,
+                c.takedown_reason,
+                EXISTS (SELECT 1 FROM counter_notices n
+                         WHERE n.cloudcast_id = c.id AND n.status = 'open') AS counter_notice_open,
+                c.status, c.duration_ms, c.error, c.description, c.tags,
                 c.tracklist, c.purchase_links, c.listed_at, c.disable_comments, c.hide_stats,
                 c.picture_version,
                 (SELECT j.progress FROM transcode_jobs j WHERE j.cloudcast_id = c.id
@@ -218,6 +243,12 @@ pub(crate) async fn load(
                 reposted: r.reposted,
                 listen_later: r.listen_later,
                 following_owner: r.following_owner,
+            }),
+            takedown: r.taken_down_at.map(|at| TakedownView {
+                at,
+                reason: r.takedown_reason.unwrap_or_default(),
+                counter_notice_url: format!("/api/v1/cloudcasts/{id}/counter-notice"),
+                counter_notice_open: r.counter_notice_open,
             }),
         },
         access: r.access,

@@ -120,7 +120,7 @@ pub fn clean_text(name: &str, text: &str, max: usize) -> Result<String, CatalogE
 }
 
 /// `(limit, offset)` with the default and the cap applied.
-fn paging(limit: Option<u32>, offset: Option<u32>) -> (u32, u32) {
+pub(crate) fn paging(limit: Option<u32>, offset: Option<u32>) -> (u32, u32) {
     (
         limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT),
         offset.unwrap_or(0),
@@ -138,7 +138,7 @@ fn page<T>(mut rows: Vec<T>, limit: u32, offset: u32) -> Page<T> {
 }
 
 /// A foreign key that vanished under a concurrent delete is "not found".
-fn gone(what: &'static str) -> impl Fn(sqlx::Error) -> CatalogError {
+pub(crate) fn gone(what: &'static str) -> impl Fn(sqlx::Error) -> CatalogError {
     move |e| match &e {
         sqlx::Error::Database(d) if d.is_foreign_key_violation() => CatalogError::NotFound(what),
         _ => CatalogError::Database(e),
@@ -186,6 +186,7 @@ async fn access(
 ) -> Result<CommentAccess, CatalogError> {
     let row: Option<CommentAccess> = sqlx::query_as(
         "SELECT c.author_id, c.status, cc.owner_id, cc.visibility, cc.publish_at,
+                cc.taken_down_at IS NOT NULL AS taken_down,
                 COALESCE((SELECT u.is_admin FROM users u WHERE u.id = $2), false) AS user_is_admin
            FROM comments c JOIN cloudcasts cc ON cc.id = c.cloudcast_id
           WHERE c.id = $1",

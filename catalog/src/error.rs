@@ -25,6 +25,14 @@ pub enum CatalogError {
     OwnComment,
     #[error("the owner of this cloudcast has turned comments off")]
     CommentsDisabled,
+    #[error("you cannot report your own cloudcast; delete it or change its visibility instead")]
+    OwnReport,
+    #[error("this {0} has been decided already")]
+    Decided(&'static str),
+    #[error("this cloudcast is not taken down")]
+    NotTakenDown,
+    #[error("a counter-notice on this cloudcast is waiting for a moderator already")]
+    CounterNoticeOpen,
     #[error("you cannot follow yourself")]
     SelfFollow,
     #[error("you cannot repost your own cloudcast")]
@@ -57,7 +65,10 @@ impl ErrorCode for CatalogError {
             CatalogError::OwnComment => "own_comment",
             CatalogError::CommentsDisabled => "comments_disabled",
             CatalogError::SelfFollow => "self_follow",
-            CatalogError::OwnRepost => "own_cloudcast",
+            CatalogError::OwnRepost | CatalogError::OwnReport => "own_cloudcast",
+            CatalogError::Decided(_) => "already_decided",
+            CatalogError::NotTakenDown => "not_taken_down",
+            CatalogError::CounterNoticeOpen => "counter_notice_open",
             CatalogError::Query(_) => "bad_query",
             CatalogError::UnsupportedImage(_) => "unsupported_image",
             CatalogError::TooLarge(_) => "too_large",
@@ -75,6 +86,7 @@ impl ErrorCode for CatalogError {
             | CatalogError::OwnComment
             | CatalogError::SelfFollow
             | CatalogError::OwnRepost
+            | CatalogError::OwnReport
             | CatalogError::Query(_) => StatusCode::BAD_REQUEST,
             CatalogError::CommentsDisabled => StatusCode::FORBIDDEN,
             CatalogError::UnsupportedImage(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -82,7 +94,10 @@ impl ErrorCode for CatalogError {
             CatalogError::Page(e) => e.status(),
             CatalogError::NotFound(_) => StatusCode::NOT_FOUND,
             CatalogError::NotOwner | CatalogError::Forbidden(_) => StatusCode::FORBIDDEN,
-            CatalogError::NotRetryable => StatusCode::CONFLICT,
+            CatalogError::NotRetryable
+            | CatalogError::Decided(_)
+            | CatalogError::NotTakenDown
+            | CatalogError::CounterNoticeOpen => StatusCode::CONFLICT,
             CatalogError::Auth(e) => e.status(),
             CatalogError::Storage(e) => e.status(),
             CatalogError::Database(e) => database_status(e),

@@ -4,7 +4,8 @@
 //! `tags.rs`; `search.rs`), all made of the same cards (`cards.rs`);
 //! follows and the feed (`follows.rs`); what users mark cloudcasts with
 //! (`marks.rs`: `favourites.rs`, `reposts.rs`, `listen_later.rs`);
-//! comments and their moderation (`comments.rs`, `moderation.rs`) and
+//! comments and their moderation (`comments.rs`, `moderation.rs`);
+//! reports on cloudcasts and notice-and-takedown (`reports.rs`); and
 //! purchase links (`purchase_links.rs`). Everything here lives in
 //! PostgreSQL; statistics over it (and the charts' play counts) are the
 //! analytics crate's.
@@ -22,6 +23,7 @@ pub mod metadata;
 pub mod moderation;
 pub mod pictures;
 pub mod purchase_links;
+pub mod reports;
 pub mod reposts;
 pub mod search;
 pub mod tags;
@@ -72,6 +74,12 @@ fn routes() -> OpenApiRouter<CatalogState> {
         .routes(routes!(comments::admin_list))
         .routes(routes!(comments::admin_remove))
         .routes(routes!(comments::admin_approve))
+        .routes(routes!(reports::report))
+        .routes(routes!(reports::admin_reports))
+        .routes(routes!(reports::decide_report))
+        .routes(routes!(reports::counter_notice))
+        .routes(routes!(reports::admin_counter_notices))
+        .routes(routes!(reports::decide_counter_notice))
         .routes(routes!(favourites::add, favourites::remove))
         .routes(routes!(favourites::mine))
         .routes(routes!(favourites::of_user))
@@ -135,6 +143,12 @@ mod tests {
         ("get", "/api/v1/admin/comments"),
         ("delete", "/api/v1/admin/comments/{id}"),
         ("post", "/api/v1/admin/comments/{id}/approve"),
+        ("post", "/api/v1/cloudcasts/{id}/report"),
+        ("get", "/api/v1/admin/reports"),
+        ("post", "/api/v1/admin/reports/{id}/decision"),
+        ("post", "/api/v1/cloudcasts/{id}/counter-notice"),
+        ("get", "/api/v1/admin/counter-notices"),
+        ("post", "/api/v1/admin/counter-notices/{id}/decision"),
         ("put", "/api/v1/cloudcasts/{id}/favourite"),
         ("delete", "/api/v1/cloudcasts/{id}/favourite"),
         ("get", "/api/v1/me/favourites"),
@@ -177,7 +191,8 @@ mod tests {
                     "catalogue",
                     "follows",
                     "reposts",
-                    "listen later"
+                    "listen later",
+                    "moderation"
                 ]
             ),
             Vec::<String>::new()

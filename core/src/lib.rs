@@ -11,7 +11,7 @@
 //!   page); `slugs.rs`: readable cloudcast URLs; `page.rs`: keyset cursors;
 //! - `keys.rs`: every S3 key and prefix, for writers and for erasure;
 //! - `queue.rs`: the transcode job queue; `purges.rs`: the queue of
-//!   analytics removals; `states.rs`: every state enum;
+//!   analytics removals; `outbox.rs`: the email outbox's one writer; `states.rs`: every state enum;
 //! - `db.rs` (PostgreSQL and its migrations), `storage.rs` (S3 and the
 //!   embedded endpoint), `signing.rs` (stream URLs), `ratelimit.rs`,
 //!   `listener.rs`, `netaddr.rs`, `secrets.rs`, `extract.rs`, `apidoc.rs`,
@@ -27,6 +27,7 @@ pub mod keys;
 pub mod listener;
 pub mod metrics;
 pub mod netaddr;
+pub mod outbox;
 pub mod page;
 pub mod paths;
 pub mod purges;

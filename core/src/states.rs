@@ -167,6 +167,39 @@ text_enum! {
 }
 
 text_enum! {
+    /// What a report on a cloudcast is about (`cloudcast_reports.kind`).
+    ReportKind {
+        /// Abusive or unlawful content other than a copyright claim.
+        Abuse = "abuse",
+        /// A copyright notice from the rights holder or their agent.
+        Copyright = "copyright",
+    }
+}
+
+text_enum! {
+    /// A report on a cloudcast (`cloudcast_reports.status`).
+    ReportStatus {
+        /// Waiting for a moderator.
+        Open = "open",
+        /// Found not to call for action.
+        Dismissed = "dismissed",
+        /// The cloudcast was taken down for it.
+        Upheld = "upheld",
+    }
+}
+
+text_enum! {
+    /// A DJ's answer to a takedown (`counter_notices.status`).
+    CounterNoticeStatus {
+        Open = "open",
+        /// The takedown stands.
+        Rejected = "rejected",
+        /// The cloudcast is back.
+        Reinstated = "reinstated",
+    }
+}
+
+text_enum! {
     /// What a queued analytics removal covers (`analytics_purges.scope`).
     PurgeScope {
         /// A user's ad-interest rows (ad consent withdrawn).
@@ -220,6 +253,9 @@ mod tests {
         include_str!("../migrations/0009_catalogue.sql"),
         include_str!("../migrations/0010_account_recovery.sql"),
         include_str!("../migrations/0011_rate_limits.sql"),
+        include_str!("../migrations/0012_quotas.sql"),
+        include_str!("../migrations/0013_export_jobs.sql"),
+        include_str!("../migrations/0014_takedowns.sql"),
     ];
 
     /// `CHECK (column IN ('a', 'b'))` for these values.
@@ -247,6 +283,9 @@ mod tests {
         assert_checked("status", texts(ExportState::ALL));
         assert_checked("status", texts(CommentStatus::ALL));
         assert_checked("scope", texts(PurgeScope::ALL));
+        assert_checked("kind", texts(ReportKind::ALL));
+        assert_checked("status", texts(ReportStatus::ALL));
+        assert_checked("status", texts(CounterNoticeStatus::ALL));
         assert_checked("reason", texts(ErasureReason::ALL));
         assert_checked("visibility", texts(Visibility::ALL));
     }

@@ -11,6 +11,9 @@
 //!   a cloudcast appears in a list, search result, chart, feed, tag page or
 //!   someone's public activity, whoever asks; an owner's own lists
 //!   (`/me/...`) use "may view" with themselves as the viewer.
+//! - **Taken down** (a report upheld by a moderator, `reports.rs` of the
+//!   catalogue): hidden from everyone but its owner, whatever its
+//!   visibility, until a counter-notice reinstates it.
 //! - Its owner or an administrator may manage it (delete, retry, read its
 //!   full statistics), whatever its visibility.
 //! - A minor's listening activity, favourites, reposts and follow lists are
@@ -30,6 +33,8 @@ pub struct Access {
     pub visibility: Visibility,
     /// Hidden from others until then.
     pub publish_at: Option<OffsetDateTime>,
+    /// Taken down after a report: hidden from all but its owner.
+    pub taken_down: bool,
 }
 
 impl Access {
@@ -43,7 +48,9 @@ impl Access {
         if viewer == Some(self.owner_id) {
             return true;
         }
-        self.visibility != Visibility::Private && self.publish_at.is_none_or(|at| at <= now)
+        !self.taken_down
+            && self.visibility != Visibility::Private
+            && self.publish_at.is_none_or(|at| at <= now)
     }
 
     /// May `viewer` manage it (delete, retry, full statistics)?
@@ -55,6 +62,7 @@ impl Access {
     /// cloudcast whose time has come.
     pub fn is_public(&self) -> bool {
         self.visibility == Visibility::Public
+            && !self.taken_down
             && self
                 .publish_at
                 .is_none_or(|at| at <= OffsetDateTime::now_utc())
@@ -62,7 +70,8 @@ impl Access {
 }
 
 /// The columns [`Access`] reads, for queries that select it with more.
-pub const ACCESS_COLUMNS: &str = "owner_id, visibility, publish_at";
+pub const ACCESS_COLUMNS: &str =
+    "owner_id, visibility, publish_at, taken_down_at IS NOT NULL AS taken_down";
 
 /// The cloudcast's owner and visibility, if it exists.
 pub async fn load(pool: &PgPool, cloudcast: Uuid) -> Result<Option<Access>, sqlx::Error> {
@@ -104,7 +113,8 @@ pub async fn load_for(
     viewer: Option<Uuid>,
 ) -> Result<Option<Viewed>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT c.owner_id, c.visibility, c.publish_at, c.hide_stats,
+        "SELECT c.owner_id, c.visibility, c.publish_at,
+                c.taken_down_at IS NOT NULL AS taken_down, c.hide_stats,
                 COALESCE((SELECT u.is_admin FROM users u WHERE u.id = $2), false) AS viewer_is_admin
            FROM cloudcasts c WHERE c.id = $1",
     )
@@ -120,16 +130,16 @@ pub async fn load_for(
 pub fn sql_visible(alias: &str, viewer: &str) -> String {
     let private = Visibility::Private.as_str();
     format!(
-        "({alias}.owner_id = {viewer} OR ({alias}.visibility <> '{private}' AND {alias}.listed_at <= now()))"
+        "({alias}.owner_id = {viewer} OR ({alias}.visibility <> '{private}' AND {alias}.listed_at <= now() AND {alias}.taken_down_at IS NULL))"
     )
 }
 
-/// "May list" in SQL: public, ready and published (`listed_at` is
-/// `publish_at` when set). The same for every viewer.
+/// "May list" in SQL: public, ready, published (`listed_at` is
+/// `publish_at` when set) and not taken down. The same for every viewer.
 pub fn sql_listed(alias: &str) -> String {
     let (public, ready) = (Visibility::Public.as_str(), CloudcastStatus::Ready.as_str());
     format!(
-        "({alias}.visibility = '{public}' AND {alias}.status = '{ready}' AND {alias}.listed_at <= now())"
+        "({alias}.visibility = '{public}' AND {alias}.status = '{ready}' AND {alias}.listed_at <= now() AND {alias}.taken_down_at IS NULL)"
     )
 }
 
@@ -165,6 +175,7 @@ mod tests {
             owner_id: Uuid::from_u128(1),
             visibility,
             publish_at,
+            taken_down: false,
         }
     }
 
@@ -192,6 +203,17 @@ mod tests {
     }
 
     #[test]
+    fn a_taken_down_cloudcast_is_its_owners_alone() {
+        let owner = Some(Uuid::from_u128(1));
+        let mut a = access(Visibility::Public, None);
+        a.taken_down = true;
+        assert!(a.visible_to(owner));
+        assert!(!a.visible_to(Some(Uuid::from_u128(2))));
+        assert!(!a.visible_to(None));
+        assert!(!a.is_public());
+    }
+
+    #[test]
     fn owners_and_admins_manage() {
         let owner = Uuid::from_u128(1);
         let other = Uuid::from_u128(2);
@@ -205,8 +227,9 @@ mod tests {
     fn the_sql_forms_name_the_same_columns() {
         assert_eq!(
             sql_visible("cc", "$3"),
-            "(cc.owner_id = $3 OR (cc.visibility <> 'private' AND cc.listed_at <= now()))"
+            "(cc.owner_id = $3 OR (cc.visibility <> 'private' AND cc.listed_at <= now() AND cc.taken_down_at IS NULL))"
         );
+        assert!(sql_listed("c").contains("c.taken_down_at IS NULL"));
         assert!(sql_listed("c").contains("c.visibility = 'public'"));
         assert!(sql_listed("c").contains("c.status = 'ready'"));
     }

@@ -76,7 +76,7 @@ const SECTIONS: &[(&str, bool, &str)] = &[
         "SELECT id, title, slug, description, tags, tracklist, purchase_links, status,
                 visibility, secret AS unlisted_secret, publish_at, disable_comments,
                 hide_stats, duration_ms, loudness_lufs, loudness_range_lu,
-                true_peak_dbtp, created_at, updated_at
+                true_peak_dbtp, taken_down_at, takedown_reason, created_at, updated_at
            FROM cloudcasts WHERE owner_id = $1 ORDER BY created_at",
     ),
     (
@@ -126,6 +126,29 @@ const SECTIONS: &[(&str, bool, &str)] = &[
         false,
         "SELECT comment_id, reason, created_at FROM comment_reports
           WHERE reporter_id = $1 ORDER BY created_at",
+    ),
+    (
+        "cloudcast_reports",
+        false,
+        "SELECT id, cloudcast_id, kind, reason, notifier_name, notifier_email, work,
+                good_faith, status, decision_note, created_at, decided_at
+           FROM cloudcast_reports WHERE reporter_id = $1 ORDER BY created_at",
+    ),
+    (
+        // Reports on my cloudcasts and what was decided; who sent them is
+        // theirs, not mine.
+        "reports_on_my_cloudcasts",
+        false,
+        "SELECT r.cloudcast_id, r.kind, r.reason, r.status, r.decision_note, r.created_at,
+                r.decided_at
+           FROM cloudcast_reports r JOIN cloudcasts c ON c.id = r.cloudcast_id
+          WHERE c.owner_id = $1 ORDER BY r.created_at",
+    ),
+    (
+        "counter_notices",
+        false,
+        "SELECT id, cloudcast_id, statement, status, decision_note, created_at, decided_at
+           FROM counter_notices WHERE user_id = $1 ORDER BY created_at",
     ),
     (
         "favourites",
@@ -237,7 +260,8 @@ const README: &str = "\
 Everything Cloudcast holds about your account.
 
 account.json              your account, profile, consents and their history,
-                          uploads, cloudcasts, comments, reports you made,
+                          uploads, cloudcasts, comments, reports you made and
+                          reports on your cloudcasts, counter-notices,
                           favourites, sign-ins, mail sent to you, API keys
 play_history.parquet      one row per listening session
 listening_by_day.parquet  heartbeats per day and cloudcast

@@ -114,6 +114,17 @@ pub struct Cloudcast {
     pub picture_urls: Pictures,
     #[serde(default)]
     pub me: Option<ViewerState>,
+    /// Its owner alone sees it while it is taken down.
+    #[serde(default)]
+    pub takedown: Option<Takedown>,
+}
+
+/// Why a moderator took a cloudcast down (its owner's view).
+#[derive(Debug, Deserialize)]
+pub struct Takedown {
+    pub reason: String,
+    #[serde(default)]
+    pub counter_notice_open: bool,
 }
 
 #[derive(Debug, Deserialize)]

@@ -24,6 +24,7 @@ mod open_api;
 mod pipeline;
 mod privacy;
 mod stream;
+mod takedowns;
 mod transcode;
 mod tus;
 mod uploads;

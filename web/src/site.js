@@ -365,6 +365,8 @@ function cloudcastPage(main) {
     share.setAttribute('aria-expanded', String(!box.hidden))
     if (!box.hidden) $('share-url').select()
   })
+  reportForm(id, message)
+  counterNoticeForm(id)
   const form = $('comment-form')
   if (form) {
     form.addEventListener('submit', async (e) => {
@@ -396,6 +398,66 @@ function cloudcastPage(main) {
     if (done) {
       b.disabled = true
       say(message, 'Reported: a moderator will look at it.')
+    }
+  })
+}
+
+/** The report form under "Report": abuse, or a copyright notice with its particulars. */
+function reportForm(id, message) {
+  const button = $('report')
+  const box = $('report-box')
+  if (!button || !box) return
+  button.addEventListener('click', () => {
+    box.hidden = !box.hidden
+    button.setAttribute('aria-expanded', String(!box.hidden))
+    if (!box.hidden) $('report-reason').focus()
+  })
+  const kind = () => box.querySelector('input[name=kind]:checked').value
+  box.addEventListener('change', () => {
+    const copyright = kind() === 'copyright'
+    $('copyright-fields').hidden = !copyright
+    for (const f of ['report-name', 'report-email', 'report-work', 'report-good-faith']) $(f).required = copyright
+  })
+  box.addEventListener('submit', async (e) => {
+    e.preventDefault()
+    const body = { kind: kind(), reason: $('report-reason').value }
+    if (body.kind === 'copyright') {
+      Object.assign(body, {
+        name: $('report-name').value,
+        email: $('report-email').value,
+        work: $('report-work').value,
+        good_faith: $('report-good-faith').checked,
+      })
+    }
+    try {
+      await api('POST', `/api/v1/cloudcasts/${id}/report`, body)
+      box.reset()
+      box.hidden = true
+      button.setAttribute('aria-expanded', 'false')
+      button.disabled = true
+      say(message, 'Thank you: a moderator will look at it.')
+    } catch (err) {
+      say(message, err.message, 'error')
+    }
+  })
+}
+
+/** A taken-down cloudcast's owner answers with a counter-notice. */
+function counterNoticeForm(id) {
+  const form = $('counter-notice-form')
+  if (!form) return
+  const message = $('counter-notice-message')
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault()
+    try {
+      await api('POST', `/api/v1/cloudcasts/${id}/counter-notice`, {
+        statement: $('counter-statement').value,
+        good_faith: $('counter-good-faith').checked,
+      })
+      form.remove()
+      say(message, 'Sent: a moderator will decide and write to you.')
+    } catch (err) {
+      say(message, err.message, 'error')
     }
   })
 }
@@ -648,6 +710,14 @@ function fillEditForm(form, cc, li) {
 function moderationPage() {
   const list = $('moderation-list')
   const message = $('moderation-message')
+  const act = async (method, path, li, body) => {
+    try {
+      await api(method, path, body)
+      li.remove()
+    } catch (err) {
+      say(message, err.message, 'error')
+    }
+  }
   const load = async () => {
     let page
     try {
@@ -656,7 +726,7 @@ function moderationPage() {
       return say(message, err.message, 'error')
     }
     const items = page.comments || []
-    if (!items.length) say(message, 'The queue is empty.')
+    if (!items.length) say(message, 'No comments wait.')
     list.replaceChildren(
       ...items.map((c) => {
         const li = el('li')
@@ -675,15 +745,77 @@ function moderationPage() {
       }),
     )
   }
-  const act = async (method, path, li) => {
-    try {
-      await api(method, path)
-      li.remove()
-    } catch (err) {
-      say(message, err.message, 'error')
+  /** One decision: a labelled statement of reasons and a button per action. */
+  const decision = (li, key, path, actions) => {
+    const note = el('textarea', { id: `note-${key}`, rows: 2, maxLength: 4000 })
+    const label = el('label', { htmlFor: note.id, textContent: 'Reasons (sent to those concerned)' })
+    li.append(label, note)
+    for (const [action, text, className] of actions) {
+      const b = el('button', { type: 'button', textContent: text, className })
+      b.dataset.action = action
+      b.onclick = () => {
+        if (!note.value.trim()) return say(message, 'Give the reasons first: they are sent with the decision.', 'error')
+        act('POST', path, li, { action, note: note.value })
+      }
+      li.append(' ', b)
     }
   }
+  const reports = async () => {
+    const ol = $('report-list')
+    let page
+    try {
+      page = await api('GET', '/api/v1/admin/reports')
+    } catch (err) {
+      return say(message, err.message, 'error')
+    }
+    ol.replaceChildren(
+      ...page.reports.map((r) => {
+        const li = el('li')
+        li.dataset.report = r.id
+        const cc = r.cloudcast
+        li.append(el('p', {}), el('p', { className: 'description', textContent: r.reason }))
+        li.firstChild.append(link(cc.url, cc.title), ` by ${cc.owner} · ${r.kind}${r.reporter ? ` from ${r.reporter}` : ''}`)
+        if (r.kind === 'copyright') {
+          li.append(el('p', { className: 'muted', textContent: `Notice by ${r.notifier_name} <${r.notifier_email}> for “${r.work}”${r.good_faith ? ', in good faith' : ''}` }))
+        }
+        if (cc.repeat_infringer) {
+          li.append(el('p', { className: 'badge repeat-infringer', textContent: `Repeat infringer: ${cc.owner_strikes} cloudcasts taken down for copyright` }))
+        }
+        decision(li, r.id, `/api/v1/admin/reports/${r.id}/decision`, [
+          ['take_down', 'Take down', 'danger'],
+          ['dismiss', 'Dismiss', ''],
+        ])
+        return li
+      }),
+    )
+  }
+  const counterNotices = async () => {
+    const ol = $('counter-notice-list')
+    let page
+    try {
+      page = await api('GET', '/api/v1/admin/counter-notices')
+    } catch (err) {
+      return say(message, err.message, 'error')
+    }
+    ol.replaceChildren(
+      ...page.counter_notices.map((n) => {
+        const li = el('li')
+        li.dataset.counterNotice = n.id
+        const cc = n.cloudcast
+        li.append(el('p', {}))
+        li.firstChild.append(link(cc.url, cc.title), ` by ${cc.owner}, taken down for: ${n.takedown_reason || ''}`)
+        li.append(el('p', { className: 'description', textContent: `Their answer: ${n.statement}` }))
+        decision(li, n.id, `/api/v1/admin/counter-notices/${n.id}/decision`, [
+          ['reinstate', 'Reinstate', ''],
+          ['reject', 'Reject', 'danger'],
+        ])
+        return li
+      }),
+    )
+  }
   load()
+  reports()
+  counterNotices()
 }
 
 const PAGES = {

@@ -296,7 +296,50 @@ async function moderate(page, [base, login, password]) {
   return { held }
 }
 
-const JOURNEYS = { signup, dj, listener, stats, embed, narrow, 'reset-request': resetRequest, reset, moderate }
+/** A rights holder, not signed in, sends a copyright notice from the cloudcast's page. */
+async function notice(page, [pageUrl, name, email, work, reason]) {
+  await page.goto(pageUrl)
+  await page.click('#report')
+  await page.check('input[name=kind][value=copyright]')
+  await page.fill('#report-reason', reason)
+  await page.fill('#report-name', name)
+  await page.fill('#report-email', email)
+  await page.fill('#report-work', work)
+  await page.check('#report-good-faith')
+  await shot(page, 'report')
+  await page.click('#report-send')
+  await until(page, 'the report to be received', () => document.getElementById('action-message').textContent !== '')
+  return { message: await page.textContent('#action-message'), reportDisabled: await page.isDisabled('#report') }
+}
+
+/** An administrator decides the first report (`take_down` or `dismiss`) or counter-notice (`reinstate` or `reject`). */
+async function decide(page, [base, login, password, list, action, reasons]) {
+  await signIn(page, base, login, password)
+  await page.click('header.site a[href="/moderation"]')
+  const item = `#${list} li`
+  await page.waitForSelector(item)
+  const shown = await page.locator(item).first().textContent()
+  await page.fill(`${item} textarea`, reasons)
+  await shot(page, `moderation-${list}`)
+  await page.click(`${item} button[data-action=${action}]`)
+  await until(page, 'the decided item to leave the queue', (sel) => !document.querySelector(sel), item)
+  return { shown }
+}
+
+/** The DJ reads why their cloudcast was taken down and answers with a counter-notice. */
+async function counter(page, [base, login, password, pagePath, statement]) {
+  await signIn(page, base, login, password)
+  await page.goto(`${base}${pagePath}`)
+  await page.waitForSelector('#takedown')
+  const reason = await page.textContent('#takedown-reason')
+  await page.fill('#counter-statement', statement)
+  await page.check('#counter-good-faith')
+  await page.click('#counter-send')
+  await until(page, 'the counter-notice to be received', () => document.getElementById('counter-notice-message').textContent !== '')
+  return { reason, message: await page.textContent('#counter-notice-message') }
+}
+
+const JOURNEYS = { signup, dj, listener, stats, embed, narrow, 'reset-request': resetRequest, reset, moderate, notice, decide, counter }
 
 async function main() {
   const [name, ...args] = process.argv.slice(2)
