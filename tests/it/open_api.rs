@@ -209,6 +209,12 @@ fn fill(path: &str, w: &World) -> String {
             ("id", p) if p.starts_with("/api/v1/uploads/") => w.upload.clone(),
             ("id", p) if p.starts_with("/api/v1/me/exports/") => w.reader_export.clone(),
             ("id", p) if p.starts_with("/api/v1/me/api-keys/") => uuid_nil(),
+            ("id", p)
+                if p.starts_with("/api/v1/admin/reports/")
+                    || p.starts_with("/api/v1/admin/counter-notices/") =>
+            {
+                uuid_nil()
+            }
             ("n", _) => "0".to_string(),
             ("name", p) if p.contains("/datasets/") => "daily".to_string(),
             ("id", p) if p.starts_with("/stream/") => w.owner_cc.clone(),
