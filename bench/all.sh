@@ -22,6 +22,7 @@ BENCHES=(
   "privacy 1 2000000 36000"
   "catalogue 100000 10000 50"
   "cluster 1 5 5000000"
+  "soak 60"
 )
 failed=()
 for b in "${BENCHES[@]}"; do
