@@ -396,7 +396,8 @@ async fn a_reported_child_is_purged_by_the_operator() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn erasures_within_one_window_reach_clickhouse_as_one_mutation_per_table() {
     let sys = TestSystem::start_with("erasure_window", |c| {
-        c.privacy.erasure_window = Duration::from_secs(4);
+        // Long enough for three deletions, each asking for its password again.
+        c.privacy.erasure_window = Duration::from_secs(15);
     })
     .await;
     let dj = sys.user("ew_dj").await;
