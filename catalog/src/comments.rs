@@ -128,13 +128,20 @@ pub(crate) fn paging(limit: Option<u32>, offset: Option<u32>) -> (u32, u32) {
 }
 
 /// Cuts the extra row a query fetched to learn whether another page follows.
-fn page<T>(mut rows: Vec<T>, limit: u32, offset: u32) -> Page<T> {
+fn page<T>(rows: Vec<T>, limit: u32, offset: u32) -> Page<T> {
+    let (comments, next_offset) = cut(rows, limit, offset);
+    Page {
+        comments,
+        next_offset,
+    }
+}
+
+/// Cuts the one extra row a query fetched (`LIMIT limit + 1`) and says the
+/// next page's offset when there was one.
+pub(crate) fn cut<T>(mut rows: Vec<T>, limit: u32, offset: u32) -> (Vec<T>, Option<u64>) {
     let more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
-    Page {
-        next_offset: more.then(|| u64::from(offset) + u64::from(limit)),
-        comments: rows,
-    }
+    (rows, more.then(|| u64::from(offset) + u64::from(limit)))
 }
 
 /// A foreign key that vanished under a concurrent delete is "not found".

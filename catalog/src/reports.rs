@@ -27,7 +27,7 @@ use cloudcast_core::outbox;
 use cloudcast_core::states::{CounterNoticeStatus, ReportKind, ReportStatus};
 use cloudcast_core::visibility;
 
-use crate::comments::{clean_text, gone, paging};
+use crate::comments::{clean_text, cut, gone, paging};
 use crate::{CatalogError, CatalogState, cards};
 
 /// Longest statement (a report's reason, a counter-notice, a decision).
@@ -310,8 +310,9 @@ impl ReportRow {
     }
 }
 
-async fn report_view(conn: &mut PgConnection, id: Uuid) -> Result<ReportView, CatalogError> {
-    let row: Option<ReportRow> = sqlx::query_as(&format!(
+/// Reports with `filter` over `r` (the report) and `c`.
+fn select_reports(filter: &str) -> String {
+    format!(
         "SELECT r.id, r.kind, r.reason, ru.username AS reporter, r.notifier_name,
                 r.notifier_email, r.work, r.good_faith, r.status, r.decision_note,
                 r.created_at, {CLOUDCAST_COLUMNS}
@@ -319,11 +320,15 @@ async fn report_view(conn: &mut PgConnection, id: Uuid) -> Result<ReportView, Ca
            JOIN cloudcasts c ON c.id = r.cloudcast_id
            JOIN users o ON o.id = c.owner_id
            LEFT JOIN users ru ON ru.id = r.reporter_id
-          WHERE r.id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(conn)
-    .await?;
+          WHERE {filter}"
+    )
+}
+
+async fn report_view(conn: &mut PgConnection, id: Uuid) -> Result<ReportView, CatalogError> {
+    let row: Option<ReportRow> = sqlx::query_as(&select_reports("r.id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
     row.map(ReportRow::view)
         .ok_or(CatalogError::NotFound("report"))
 }
@@ -362,28 +367,18 @@ pub async fn admin_reports(
     ApiQuery(q): ApiQuery<ReportsQuery>,
 ) -> Result<Json<ReportPage>, CatalogError> {
     let (limit, offset) = paging(q.limit, q.offset);
-    let mut rows: Vec<ReportRow> = sqlx::query_as(&format!(
-        "SELECT r.id, r.kind, r.reason, ru.username AS reporter, r.notifier_name,
-                r.notifier_email, r.work, r.good_faith, r.status, r.decision_note,
-                r.created_at, {CLOUDCAST_COLUMNS}
-           FROM cloudcast_reports r
-           JOIN cloudcasts c ON c.id = r.cloudcast_id
-           JOIN users o ON o.id = c.owner_id
-           LEFT JOIN users ru ON ru.id = r.reporter_id
-          WHERE r.status = $1
-          ORDER BY r.created_at, r.id
-          LIMIT $2 OFFSET $3"
+    let rows: Vec<ReportRow> = sqlx::query_as(&select_reports(
+        "r.status = $1 ORDER BY r.created_at, r.id LIMIT $2 OFFSET $3",
     ))
     .bind(q.status.unwrap_or(ReportStatus::Open))
     .bind(i64::from(limit) + 1)
     .bind(i64::from(offset))
     .fetch_all(&state.pool)
     .await?;
-    let more = rows.len() > limit as usize;
-    rows.truncate(limit as usize);
+    let (rows, next_offset) = cut(rows, limit, offset);
     Ok(Json(ReportPage {
         reports: rows.into_iter().map(ReportRow::view).collect(),
-        next_offset: more.then(|| u64::from(offset) + u64::from(limit)),
+        next_offset,
     }))
 }
 
@@ -555,18 +550,6 @@ pub async fn decide_report(
             ),
         )
         .await?;
-        let strikes: i64 = sqlx::query_scalar(
-            "SELECT count(DISTINCT r.cloudcast_id) FROM cloudcast_reports r
-               JOIN cloudcasts c ON c.id = r.cloudcast_id
-              WHERE c.owner_id = $1 AND r.kind = 'copyright' AND r.status = 'upheld'
-                AND c.taken_down_at IS NOT NULL",
-        )
-        .bind(owner.owner_id)
-        .fetch_one(&mut *tx)
-        .await?;
-        if strikes >= REPEAT_INFRINGER_STRIKES {
-            tracing::warn!(user_id = %owner.owner_id, strikes, "repeat infringer");
-        }
     }
     let outcome = match req.action {
         ReportAction::TakeDown => "the cloudcast was taken down",
@@ -576,6 +559,9 @@ pub async fn decide_report(
     let view = report_view(&mut tx, id).await?;
     tx.commit().await?;
     tracing::info!(cloudcast_id = %cloudcast, report_id = %id, by = %admin, action = ?req.action, "report decided");
+    if req.action == ReportAction::TakeDown && view.cloudcast.repeat_infringer {
+        tracing::warn!(user_id = %owner.owner_id, strikes = view.cloudcast.owner_strikes, "repeat infringer");
+    }
     Ok(Json(view))
 }
 
@@ -742,7 +728,7 @@ pub async fn admin_counter_notices(
     ApiQuery(q): ApiQuery<CounterNoticesQuery>,
 ) -> Result<Json<CounterNoticePage>, CatalogError> {
     let (limit, offset) = paging(q.limit, q.offset);
-    let mut rows: Vec<CounterNoticeRow> = sqlx::query_as(&select_counter_notices(
+    let rows: Vec<CounterNoticeRow> = sqlx::query_as(&select_counter_notices(
         "n.status = $1 ORDER BY n.created_at, n.id LIMIT $2 OFFSET $3",
     ))
     .bind(q.status.unwrap_or(CounterNoticeStatus::Open))
@@ -750,11 +736,10 @@ pub async fn admin_counter_notices(
     .bind(i64::from(offset))
     .fetch_all(&state.pool)
     .await?;
-    let more = rows.len() > limit as usize;
-    rows.truncate(limit as usize);
+    let (rows, next_offset) = cut(rows, limit, offset);
     Ok(Json(CounterNoticePage {
         counter_notices: rows.into_iter().map(CounterNoticeRow::view).collect(),
-        next_offset: more.then(|| u64::from(offset) + u64::from(limit)),
+        next_offset,
     }))
 }
 

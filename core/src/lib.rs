@@ -52,3 +52,12 @@ pub use error::{ApiError, ErrorCode};
 pub fn failpoint(name: &str) -> bool {
     std::env::var("CLOUDCAST_FAILPOINT").is_ok_and(|v| v == name)
 }
+
+/// This machine's name (`/etc/hostname`), for naming a node's leases in the
+/// queues; None when it cannot be read.
+pub fn hostname() -> Option<String> {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+}

@@ -190,11 +190,7 @@ async fn run_one(state: PrivacyState, worker: String, job: Leased) {
 /// This node's name in `data_exports.worker`: its host and port, the same
 /// when it restarts.
 pub fn worker_name(listen: std::net::SocketAddr) -> String {
-    let host = std::fs::read_to_string("/etc/hostname")
-        .ok()
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".into());
+    let host = cloudcast_core::hostname().unwrap_or_else(|| "localhost".into());
     format!("{host}:{}", listen.port())
 }
 

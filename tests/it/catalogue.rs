@@ -10,24 +10,7 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::support::{PNG_1X1, TestSystem, json_of};
-
-async fn call(
-    sys: &TestSystem,
-    method: Method,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut req = sys.http.request(method, sys.url(path));
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    json_of(req.send().await.expect("request")).await
-}
+use crate::support::{PNG_1X1, TestSystem, call, json_of};
 
 async fn get(sys: &TestSystem, path: &str, token: Option<&str>) -> (u16, Value) {
     call(sys, Method::GET, path, token, None).await

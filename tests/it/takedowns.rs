@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{TestSystem, json_of, run_page};
+use crate::support::{TestSystem, call, run_page};
 
 fn journey(name: &str, args: &[&str]) -> Vec<String> {
     std::iter::once(name.to_string())
@@ -15,24 +15,6 @@ fn journey(name: &str, args: &[&str]) -> Vec<String> {
 }
 
 const PASSWORD: &str = "correct horse battery";
-
-/// `(status, body)` of a JSON request as `token` (None: anonymous).
-async fn call(
-    sys: &TestSystem,
-    method: reqwest::Method,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut req = sys.http.request(method, sys.url(path));
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    json_of(req.send().await.expect("request")).await
-}
 
 /// Mails in the outbox to `to`, as "kind: subject\nbody".
 async fn mails_to(sys: &TestSystem, to: &str) -> Vec<String> {
@@ -237,6 +219,22 @@ async fn a_copyright_notice_takes_a_cloudcast_down_until_a_counter_notice_brings
     .await;
     assert_eq!(status, 200, "{back}");
     assert!(back.get("takedown").is_none(), "{back}");
+    // Listed and found again, as it was before: the hiding above was the takedown's.
+    let (_, listed) = call(
+        &sys,
+        Method::GET,
+        "/api/v1/users/td_dj/cloudcasts",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(
+        listed["items"].as_array().map(Vec::len),
+        Some(1),
+        "{listed}"
+    );
+    let (_, found) = call(&sys, Method::GET, "/api/v1/search?q=bootleg", None, None).await;
+    assert!(found.to_string().contains(&id), "{found}");
     let to_dj = mails_to(&sys, "td_dj@example.org").await;
     assert!(
         to_dj

@@ -30,7 +30,11 @@ pub struct WorkerState {
 pub async fn run_workers(state: WorkerState, shutdown: CancellationToken) {
     let mut tasks = Vec::new();
     for n in 0..state.config.concurrency {
-        let worker_id = format!("{}-{}-{n}", hostname(), std::process::id());
+        let worker_id = format!(
+            "{}-{}-{n}",
+            cloudcast_core::hostname().unwrap_or_else(|| "worker".into()),
+            std::process::id()
+        );
         let state = state.clone();
         let shutdown = shutdown.clone();
         tasks.push(tokio::spawn(async move {
@@ -60,12 +64,6 @@ async fn watch_queue(pool: PgPool, shutdown: CancellationToken) {
             _ = tokio::time::sleep(DEPTH_EVERY) => {}
         }
     }
-}
-
-fn hostname() -> String {
-    std::fs::read_to_string("/etc/hostname")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_else(|_| "worker".into())
 }
 
 async fn worker_loop(state: WorkerState, worker_id: String, shutdown: CancellationToken) {

@@ -18,6 +18,24 @@ use sqlx::Connection;
 use super::media::{b64, make_mp3};
 use super::smtp::smtp_sink;
 
+/// `(status, body)` of a JSON request to `path` as `token` (None: anonymous).
+pub async fn call(
+    sys: &TestSystem,
+    method: reqwest::Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = sys.http.request(method, sys.url(path));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    json_of(req.send().await.expect("request")).await
+}
+
 /// What a desktop Firefox sends.
 pub const BROWSER_UA: &str =
     "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
