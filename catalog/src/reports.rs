@@ -542,7 +542,7 @@ pub async fn decide_report(
                 "Hello {user},\n\nYour cloudcast \"{title}\" was taken down after {what}. \
                  Nobody but you can see or play it now.\n\nThe moderator's reasons:\n{note}\n\n\
                  If you believe this is a mistake (you hold the rights, or the use is lawful), \
-                 answer with a counter-notice on your mixes page ({base}/upload) or with \
+                 answer with a counter-notice on its page ({base}/listen/{cloudcast}) or with \
                  POST /api/v1/cloudcasts/{cloudcast}/counter-notice. A moderator will decide \
                  and write to you.\n",
                 user = owner.username,

@@ -143,6 +143,8 @@ async fn a_copyright_notice_takes_a_cloudcast_down_until_a_counter_notice_brings
         .unwrap_or_else(|| panic!("no takedown mail: {to_dj:?}"));
     assert!(takedown.contains(reasons), "{takedown}");
     assert!(takedown.contains("counter-notice"), "{takedown}");
+    // The link leads to the page that holds the counter-notice form.
+    assert!(takedown.contains(&format!("/listen/{id}")), "{takedown}");
     assert!(!takedown.contains("legal@label.example"), "{takedown}");
     let to_notifier = mails_to(&sys, "legal@label.example").await;
     assert_eq!(to_notifier.len(), 1, "{to_notifier:?}");
