@@ -3,6 +3,8 @@
 -- least the given number of seconds on a cloudcast in one UTC day; bots are
 -- left out. Rolled-up days come from `listener_day_totals`, the others
 -- (today, or a day waiting for its rollup) from `listener_days`.
+-- A day whose latest mark says rolled holds one row per listener
+-- (analytics/src/rollup.rs), so its rows are read as they are.
 -- GLOBAL: in a cluster the small list of rolled-up days is read once and
 -- sent to every shard (a plain IN over a Distributed table is refused there).
 -- Binds: play_min_seconds, cloudcast_from, cloudcast_to, from, to, cloudcast_from, cloudcast_to, from, to.
@@ -12,18 +14,17 @@ SELECT toString(day) AS day,
        toUInt64(countIf(secs >= ?)) AS plays
 FROM
 (
-    SELECT cloudcast_id, day, listener_id, argMax(seconds, version) AS secs
+    SELECT cloudcast_id, day, listener_id, seconds AS secs
     FROM listener_day_totals
     WHERE cloudcast_id >= ? AND cloudcast_id <= ?
       AND day >= toDate(?) AND day <= toDate(?)
       AND is_bot = 0
-      AND day GLOBAL IN (SELECT day FROM rollup_days)
-    GROUP BY cloudcast_id, day, listener_id
+      AND day GLOBAL IN (SELECT day FROM rollup_days GROUP BY day HAVING argMax(rolled, version) = 1)
     UNION ALL
     SELECT cloudcast_id, day, listener_id, uniqExactMerge(seconds) AS secs
     FROM listener_days
     -- PREWHERE: rolled-up days are skipped before their states are decoded.
-    PREWHERE day GLOBAL NOT IN (SELECT day FROM rollup_days)
+    PREWHERE day GLOBAL NOT IN (SELECT day FROM rollup_days GROUP BY day HAVING argMax(rolled, version) = 1)
     WHERE cloudcast_id >= ? AND cloudcast_id <= ?
       AND day >= toDate(?) AND day <= toDate(?)
       AND is_bot = 0

@@ -255,7 +255,7 @@ pub async fn erase(
 
 /// Waits until ClickHouse has applied every mutation of this database: on
 /// this server, or in a cluster on every replica of every shard.
-async fn wait_for_mutations(
+pub(crate) async fn wait_for_mutations(
     ch: &clickhouse::Client,
     cluster: Option<&Cluster>,
 ) -> Result<(), AnalyticsError> {

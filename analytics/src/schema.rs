@@ -25,6 +25,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
     (4, "views", include_str!("../migrations/0004_views.sql")),
     (5, "rollups", include_str!("../migrations/0005_rollups.sql")),
     (6, "reposts", include_str!("../migrations/0006_reposts.sql")),
+    (
+        7,
+        "rollup_marks",
+        include_str!("../migrations/0007_rollup_marks.sql"),
+    ),
 ];
 
 /// Applies the migrations not applied yet. With `clickhouse.cluster` set
