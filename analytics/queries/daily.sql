@@ -5,30 +5,40 @@
 -- (today, or a day waiting for its rollup) from `listener_days`.
 -- A day whose latest mark says rolled holds one row per listener
 -- (analytics/src/rollup.rs), so its rows are read as they are.
+-- A day is rolled up or not, never both, so each part counts its own days
+-- and the parts are simply put together.
 -- GLOBAL: in a cluster the small list of rolled-up days is read once and
 -- sent to every shard (a plain IN over a Distributed table is refused there).
--- Binds: play_min_seconds, cloudcast_from, cloudcast_to, from, to, cloudcast_from, cloudcast_to, from, to.
-SELECT toString(day) AS day,
-       toUInt64(uniqExact(listener_id)) AS listeners,
-       toUInt64(sum(secs)) AS listened_seconds,
-       toUInt64(countIf(secs >= ?)) AS plays
+-- Binds: play_min_seconds, cloudcast_from, cloudcast_to, from, to, play_min_seconds, cloudcast_from, cloudcast_to, from, to.
+SELECT d AS day, listeners, listened_seconds, plays
 FROM
 (
-    SELECT cloudcast_id, day, listener_id, seconds AS secs
+    SELECT toString(day) AS d,
+           toUInt64(uniqExact(listener_id)) AS listeners,
+           toUInt64(sum(seconds)) AS listened_seconds,
+           toUInt64(countIf(seconds >= ?)) AS plays
     FROM listener_day_totals
     WHERE cloudcast_id >= ? AND cloudcast_id <= ?
       AND day >= toDate(?) AND day <= toDate(?)
       AND is_bot = 0
       AND day GLOBAL IN (SELECT day FROM rollup_days GROUP BY day HAVING argMax(rolled, version) = 1)
+    GROUP BY day
     UNION ALL
-    SELECT cloudcast_id, day, listener_id, uniqExactMerge(seconds) AS secs
-    FROM listener_days
-    -- PREWHERE: rolled-up days are skipped before their states are decoded.
-    PREWHERE day GLOBAL NOT IN (SELECT day FROM rollup_days GROUP BY day HAVING argMax(rolled, version) = 1)
-    WHERE cloudcast_id >= ? AND cloudcast_id <= ?
-      AND day >= toDate(?) AND day <= toDate(?)
-      AND is_bot = 0
-    GROUP BY cloudcast_id, day, listener_id
+    SELECT toString(day) AS d,
+           toUInt64(uniqExact(listener_id)) AS listeners,
+           toUInt64(sum(secs)) AS listened_seconds,
+           toUInt64(countIf(secs >= ?)) AS plays
+    FROM
+    (
+        SELECT cloudcast_id, day, listener_id, uniqExactMerge(seconds) AS secs
+        FROM listener_days
+        -- PREWHERE: rolled-up days are skipped before their states are decoded.
+        PREWHERE day GLOBAL NOT IN (SELECT day FROM rollup_days GROUP BY day HAVING argMax(rolled, version) = 1)
+        WHERE cloudcast_id >= ? AND cloudcast_id <= ?
+          AND day >= toDate(?) AND day <= toDate(?)
+          AND is_bot = 0
+        GROUP BY cloudcast_id, day, listener_id
+    )
+    GROUP BY day
 )
-GROUP BY day
-ORDER BY day
+ORDER BY d
