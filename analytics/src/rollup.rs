@@ -120,6 +120,16 @@ pub async fn roll_once(
             .await?;
         let unmark = now.max(latest.saturating_add(1));
         let version = unmark.saturating_add(1);
+        if still_whole(ch, &day, beats).await? {
+            ch.query(MARK_SQL)
+                .bind(&day)
+                .bind(beats)
+                .bind(version)
+                .execute()
+                .await?;
+            rolled.push(day);
+            continue;
+        }
         clear_day(ch, cluster.as_ref(), &day, unmark).await?;
         ch.query(ROLL_SQL)
             .bind(version)
@@ -140,6 +150,46 @@ pub async fn roll_once(
         rolled.push(day);
     }
     Ok(rolled)
+}
+
+/// A mark written before migration 0007 reads `rolled = 0`. Such a day
+/// whose beat count is still the one it was rolled up with, and whose rows
+/// hold one version each (it was never rolled up again), is complete as it
+/// is: it is marked again without a rewrite, so an upgrade does not delete
+/// and roll up every day there is.
+async fn still_whole(
+    ch: &clickhouse::Client,
+    day: &str,
+    beats: u64,
+) -> Result<bool, AnalyticsError> {
+    #[derive(serde::Deserialize, clickhouse::Row)]
+    struct Mark {
+        beats: u64,
+        rolled: u8,
+        marks: u64,
+    }
+    let mark: Mark = ch
+        .query(
+            "SELECT toUInt64(argMax(beats, version)) AS beats,
+                    toUInt8(argMax(rolled, version)) AS rolled, count() AS marks
+               FROM rollup_days WHERE day = toDate(?)",
+        )
+        .bind(day)
+        .fetch_one()
+        .await?;
+    // An unmark (`beats = 0`) means a rollup was cut off: not whole.
+    if mark.marks == 0 || mark.rolled != 0 || mark.beats != beats || beats == 0 {
+        return Ok(false);
+    }
+    let versions_each: u8 = ch
+        .query(
+            "SELECT toUInt8(count() = uniqExact(cloudcast_id, listener_id, user_id, is_bot))
+               FROM listener_day_totals WHERE day = toDate(?)",
+        )
+        .bind(day)
+        .fetch_one()
+        .await?;
+    Ok(versions_each == 1)
 }
 
 /// Makes sure `day` holds no rows in `listener_day_totals` before it is

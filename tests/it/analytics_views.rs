@@ -448,6 +448,89 @@ async fn rolled_up_days_answer_the_same_and_late_beats_roll_again() {
     drop_db(&config).await;
 }
 
+/// Marks from before the `rolled` column read unrolled: a day rolled up
+/// once is marked again as it is (no rewrite), a day holding two versions
+/// of its rows (rolled up again by the old rule) is cleared and rolled up,
+/// and either way the answers count every listener once.
+#[tokio::test]
+async fn an_upgrade_keeps_whole_days_and_rolls_duplicated_days_again() {
+    let (ch, config) = setup().await;
+    let r = range();
+    let live = stats::daily(&ch, 30, A, &r)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let today = date!(2026 - 11 - 29);
+    let exec = |sql: String| {
+        let ch = ch.clone();
+        async move {
+            ch.query(&sql)
+                .execute()
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        }
+    };
+    // What the rule before the `rolled` column left: day 1 rolled up twice
+    // (two versions of its rows), day 2 once; both marks without `rolled`.
+    for (version, day) in [(1, "2026-11-01"), (2, "2026-11-01"), (1, "2026-11-02")] {
+        exec(
+            rollup::ROLL_SQL
+                .replacen('?', &version.to_string(), 1)
+                .replacen('?', &format!("'{day}'"), 1),
+        )
+        .await;
+    }
+    let beats = |day: &str| {
+        format!("(SELECT toUInt64(sum(beats)) FROM day_beats WHERE day = toDate('{day}'))")
+    };
+    for day in ["2026-11-01", "2026-11-02"] {
+        exec(format!(
+            "INSERT INTO rollup_days (day, beats, version) SELECT toDate('{day}'), {}, 2",
+            beats(day)
+        ))
+        .await;
+    }
+    let rows = |day: &'static str| {
+        let ch = ch.clone();
+        async move {
+            ch.query("SELECT count() FROM listener_day_totals WHERE day = toDate(?)")
+                .bind(day)
+                .fetch_one::<u64>()
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+        }
+    };
+    let day2_before = rows("2026-11-02").await;
+    let rolled = rollup::roll_once(&ch, today)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(rolled, vec!["2026-11-01", "2026-11-02"]);
+    // Day 1 holds one row per listener again (a background merge may have
+    // dropped the older version first; either way none is left).
+    let distinct: u64 = ch
+        .query(
+            "SELECT uniqExact(cloudcast_id, listener_id, user_id, is_bot)
+               FROM listener_day_totals WHERE day = toDate('2026-11-01')",
+        )
+        .fetch_one()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(rows("2026-11-01").await, distinct);
+    // Day 2 was kept as it was: no deletion named it.
+    assert_eq!(rows("2026-11-02").await, day2_before);
+    let day2_rewrites: u64 = ch
+        .query(
+            "SELECT count() FROM system.mutations
+              WHERE database = currentDatabase() AND position(command, '2026-11-02') > 0",
+        )
+        .fetch_one()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(day2_rewrites, 0, "a whole day was rewritten");
+    assert_eq!(stats::daily(&ch, 30, A, &r).await.ok(), Some(live));
+    assert_eq!(rollup::roll_once(&ch, today).await.ok(), Some(Vec::new()));
+    drop_db(&config).await;
+}
+
 #[tokio::test]
 async fn a_current_clickhouse_gives_the_same_answers() {
     let (ch, config) = setup().await;
