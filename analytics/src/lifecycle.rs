@@ -85,7 +85,7 @@ pub async fn drop_expired(
     let due: Vec<u32> = crate::rollup::due(ch, today)
         .await?
         .iter()
-        .filter_map(|(day, _)| day.get(..7)?.replace('-', "").parse().ok())
+        .filter_map(|d| d.day.get(..7)?.replace('-', "").parse().ok())
         .collect();
     let table = cluster::rows_of("heartbeats", cluster.as_ref());
     let mut dropped = Vec::new();

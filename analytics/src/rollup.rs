@@ -65,12 +65,21 @@ async fn beats_on(ch: &clickhouse::Client, day: &str) -> Result<u64, AnalyticsEr
         .await?)
 }
 
+/// A finished day that is due for a rollup.
+#[derive(Debug)]
+pub(crate) struct Due {
+    pub day: String,
+    /// Its beat count now.
+    pub beats: u64,
+    /// Its latest mark was written before migration 0007 (`rolled = 0`
+    /// with a real count) and names this count: its rows may be whole.
+    old_mark: bool,
+}
+
 /// Finished days whose beat count differs from the one at their last
-/// rollup (or that were never rolled up), with their current counts.
-pub(crate) async fn due(
-    ch: &clickhouse::Client,
-    today: Date,
-) -> Result<Vec<(String, u64)>, AnalyticsError> {
+/// rollup (or that were never rolled up, or were unmarked), with their
+/// current counts.
+pub(crate) async fn due(ch: &clickhouse::Client, today: Date) -> Result<Vec<Due>, AnalyticsError> {
     let counts: Vec<DayCount> = ch
         .query(
             "SELECT toString(day) AS day_text, toUInt64(sum(beats)) AS beats FROM day_beats
@@ -79,7 +88,7 @@ pub(crate) async fn due(
         .bind(day_string(today))
         .fetch_all()
         .await?;
-    let rolled: HashMap<String, u64> = ch
+    let marks: HashMap<String, DayMark> = ch
         .query(
             "SELECT toString(day) AS day_text, argMax(beats, version) AS beats,
                     argMax(rolled, version) AS rolled
@@ -88,13 +97,24 @@ pub(crate) async fn due(
         .fetch_all::<DayMark>()
         .await?
         .into_iter()
-        .filter(|d| d.rolled == 1)
-        .map(|d| (d.day, d.beats))
+        .map(|m| (m.day.clone(), m))
         .collect();
     Ok(counts
         .into_iter()
-        .filter(|d| rolled.get(&d.day) != Some(&d.beats))
-        .map(|d| (d.day, d.beats))
+        .filter_map(|d| {
+            // An unmark names no count (`beats = 0`): never an old mark.
+            let same = marks
+                .get(&d.day)
+                .filter(|m| m.beats == d.beats && m.beats > 0);
+            match same.map(|m| m.rolled) {
+                Some(1) => None,
+                rolled => Some(Due {
+                    day: d.day,
+                    beats: d.beats,
+                    old_mark: rolled == Some(0),
+                }),
+            }
+        })
         .collect())
 }
 
@@ -103,85 +123,55 @@ pub async fn roll_once(
     ch: &clickhouse::Client,
     today: Date,
 ) -> Result<Vec<String>, AnalyticsError> {
-    let mut rolled = Vec::new();
     let due = due(ch, today).await?;
-    let cluster = if due.is_empty() {
-        None
-    } else {
-        crate::cluster::detect(ch).await?
-    };
-    for (day, beats) in due {
+    if due.is_empty() {
+        return Ok(Vec::new());
+    }
+    let cluster = crate::cluster::detect(ch).await?;
+    let mut latest: u32 = ch
+        .query("SELECT toUInt32(max(version)) FROM rollup_days")
+        .fetch_one()
+        .await?;
+    let mut rolled = Vec::new();
+    for d in due {
         // Versions only grow, however close two rounds come: the unmark
         // outranks every earlier mark, the mark outranks its unmark.
         let now = u32::try_from(OffsetDateTime::now_utc().unix_timestamp()).unwrap_or(u32::MAX);
-        let latest: u32 = ch
-            .query("SELECT toUInt32(max(version)) FROM rollup_days")
-            .fetch_one()
-            .await?;
         let unmark = now.max(latest.saturating_add(1));
         let version = unmark.saturating_add(1);
-        if still_whole(ch, &day, beats).await? {
-            ch.query(MARK_SQL)
-                .bind(&day)
-                .bind(beats)
+        latest = version;
+        // A day marked before migration 0007, its count unchanged and one
+        // version of each row (never rolled up again), is whole as it is:
+        // marked again without a rewrite, so an upgrade does not delete and
+        // roll up every day there is.
+        let whole = d.old_mark && one_version_each(ch, &d.day).await?;
+        if !whole {
+            clear_day(ch, cluster.as_ref(), &d.day, unmark).await?;
+            ch.query(ROLL_SQL)
                 .bind(version)
+                .bind(&d.day)
                 .execute()
                 .await?;
-            rolled.push(day);
-            continue;
-        }
-        clear_day(ch, cluster.as_ref(), &day, unmark).await?;
-        ch.query(ROLL_SQL)
-            .bind(version)
-            .bind(&day)
-            .execute()
-            .await?;
-        // Beats that landed while the rollup ran change the count: leave
-        // the day unmarked, so the next round clears it and rolls it again.
-        if beats_on(ch, &day).await? != beats {
-            continue;
+            // Beats that landed while the rollup ran change the count: leave
+            // the day unmarked, so the next round clears it and rolls it again.
+            if beats_on(ch, &d.day).await? != d.beats {
+                continue;
+            }
         }
         ch.query(MARK_SQL)
-            .bind(&day)
-            .bind(beats)
+            .bind(&d.day)
+            .bind(d.beats)
             .bind(version)
             .execute()
             .await?;
-        rolled.push(day);
+        rolled.push(d.day);
     }
     Ok(rolled)
 }
 
-/// A mark written before migration 0007 reads `rolled = 0`. Such a day
-/// whose beat count is still the one it was rolled up with, and whose rows
-/// hold one version each (it was never rolled up again), is complete as it
-/// is: it is marked again without a rewrite, so an upgrade does not delete
-/// and roll up every day there is.
-async fn still_whole(
-    ch: &clickhouse::Client,
-    day: &str,
-    beats: u64,
-) -> Result<bool, AnalyticsError> {
-    #[derive(serde::Deserialize, clickhouse::Row)]
-    struct Mark {
-        beats: u64,
-        rolled: u8,
-        marks: u64,
-    }
-    let mark: Mark = ch
-        .query(
-            "SELECT toUInt64(argMax(beats, version)) AS beats,
-                    toUInt8(argMax(rolled, version)) AS rolled, count() AS marks
-               FROM rollup_days WHERE day = toDate(?)",
-        )
-        .bind(day)
-        .fetch_one()
-        .await?;
-    // An unmark (`beats = 0`) means a rollup was cut off: not whole.
-    if mark.marks == 0 || mark.rolled != 0 || mark.beats != beats || beats == 0 {
-        return Ok(false);
-    }
-    let versions_each: u8 = ch
+/// Does `day` hold at most one row per listener in `listener_day_totals`?
+async fn one_version_each(ch: &clickhouse::Client, day: &str) -> Result<bool, AnalyticsError> {
+    let one: u8 = ch
         .query(
             "SELECT toUInt8(count() = uniqExact(cloudcast_id, listener_id, user_id, is_bot))
                FROM listener_day_totals WHERE day = toDate(?)",
@@ -189,7 +179,7 @@ async fn still_whole(
         .bind(day)
         .fetch_one()
         .await?;
-    Ok(versions_each == 1)
+    Ok(one == 1)
 }
 
 /// Makes sure `day` holds no rows in `listener_day_totals` before it is

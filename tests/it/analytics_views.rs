@@ -489,42 +489,29 @@ async fn an_upgrade_keeps_whole_days_and_rolls_duplicated_days_again() {
         ))
         .await;
     }
-    let rows = |day: &'static str| {
-        let ch = ch.clone();
-        async move {
-            ch.query("SELECT count() FROM listener_day_totals WHERE day = toDate(?)")
-                .bind(day)
-                .fetch_one::<u64>()
-                .await
-                .unwrap_or_else(|e| panic!("{e}"))
-        }
-    };
-    let day2_before = rows("2026-11-02").await;
+    let rows = |day: &str| format!("SELECT count() FROM listener_day_totals WHERE day = '{day}'");
+    let day2_before = count(&ch, &rows("2026-11-02")).await;
     let rolled = rollup::roll_once(&ch, today)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(rolled, vec!["2026-11-01", "2026-11-02"]);
     // Day 1 holds one row per listener again (a background merge may have
     // dropped the older version first; either way none is left).
-    let distinct: u64 = ch
-        .query(
-            "SELECT uniqExact(cloudcast_id, listener_id, user_id, is_bot)
-               FROM listener_day_totals WHERE day = toDate('2026-11-01')",
-        )
-        .fetch_one()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(rows("2026-11-01").await, distinct);
+    let distinct = count(
+        &ch,
+        "SELECT uniqExact(cloudcast_id, listener_id, user_id, is_bot)
+           FROM listener_day_totals WHERE day = '2026-11-01'",
+    )
+    .await;
+    assert_eq!(count(&ch, &rows("2026-11-01")).await, distinct);
     // Day 2 was kept as it was: no deletion named it.
-    assert_eq!(rows("2026-11-02").await, day2_before);
-    let day2_rewrites: u64 = ch
-        .query(
-            "SELECT count() FROM system.mutations
-              WHERE database = currentDatabase() AND position(command, '2026-11-02') > 0",
-        )
-        .fetch_one()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(count(&ch, &rows("2026-11-02")).await, day2_before);
+    let day2_rewrites = count(
+        &ch,
+        "SELECT count() FROM system.mutations
+          WHERE database = currentDatabase() AND position(command, '2026-11-02') > 0",
+    )
+    .await;
     assert_eq!(day2_rewrites, 0, "a whole day was rewritten");
     assert_eq!(stats::daily(&ch, 30, A, &r).await.ok(), Some(live));
     assert_eq!(rollup::roll_once(&ch, today).await.ok(), Some(Vec::new()));

@@ -6,6 +6,8 @@
 
 use serde_json::{Value, json};
 
+use reqwest::Method;
+
 use crate::support::{TestSystem, call, run_page};
 
 fn journey(name: &str, args: &[&str]) -> Vec<String> {
@@ -27,7 +29,6 @@ async fn mails_to(sys: &TestSystem, to: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_copyright_notice_takes_a_cloudcast_down_until_a_counter_notice_brings_it_back() {
-    use reqwest::Method;
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let sys = TestSystem::start_with("takedown_web", |c| {
         c.http.web_dir = root.join("web");
@@ -107,21 +108,9 @@ async fn a_copyright_notice_takes_a_cloudcast_down_until_a_counter_notice_brings
     assert_eq!(status, 404);
     let resp = sys.http.get(sys.url(&page)).send().await.expect("page");
     assert_eq!(resp.status(), 404);
-    let (_, listed) = call(
-        &sys,
-        Method::GET,
-        "/api/v1/users/td_dj/cloudcasts",
-        None,
-        None,
-    )
-    .await;
-    assert_eq!(
-        listed["items"].as_array().map(Vec::len),
-        Some(0),
-        "{listed}"
-    );
-    let (_, found) = call(&sys, Method::GET, "/api/v1/search?q=bootleg", None, None).await;
-    assert!(!found.to_string().contains(&id), "{found}");
+    let (listed, found) = listed_and_found(&sys, &id).await;
+    assert_eq!(listed, 0, "a taken-down cloudcast is listed");
+    assert!(!found, "a taken-down cloudcast is found");
     let (status, own) = call(
         &sys,
         Method::GET,
@@ -222,21 +211,9 @@ async fn a_copyright_notice_takes_a_cloudcast_down_until_a_counter_notice_brings
     assert_eq!(status, 200, "{back}");
     assert!(back.get("takedown").is_none(), "{back}");
     // Listed and found again, as it was before: the hiding above was the takedown's.
-    let (_, listed) = call(
-        &sys,
-        Method::GET,
-        "/api/v1/users/td_dj/cloudcasts",
-        None,
-        None,
-    )
-    .await;
-    assert_eq!(
-        listed["items"].as_array().map(Vec::len),
-        Some(1),
-        "{listed}"
-    );
-    let (_, found) = call(&sys, Method::GET, "/api/v1/search?q=bootleg", None, None).await;
-    assert!(found.to_string().contains(&id), "{found}");
+    let (listed, found) = listed_and_found(&sys, &id).await;
+    assert_eq!(listed, 1, "the reinstated cloudcast is not listed");
+    assert!(found, "the reinstated cloudcast is not found");
     let to_dj = mails_to(&sys, "td_dj@example.org").await;
     assert!(
         to_dj
@@ -250,7 +227,6 @@ async fn a_copyright_notice_takes_a_cloudcast_down_until_a_counter_notice_brings
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reports_refuse_what_they_must_flag_repeat_infringers_and_are_exported() {
-    use reqwest::Method;
     let sys = TestSystem::start("takedown_api").await;
     let dj = sys.user("ta_dj").await;
     let fan = sys.user("ta_fan").await;
@@ -498,4 +474,22 @@ async fn reports_refuse_what_they_must_flag_repeat_infringers_and_are_exported()
             .any(|c| c["takedown_reason"] == "Upheld.")
     );
     sys.stop().await;
+}
+
+/// How many cloudcasts td_dj's public list shows, and whether a search for
+/// "bootleg" finds cloudcast `id`.
+async fn listed_and_found(sys: &TestSystem, id: &str) -> (usize, bool) {
+    let (_, listed) = call(
+        sys,
+        Method::GET,
+        "/api/v1/users/td_dj/cloudcasts",
+        None,
+        None,
+    )
+    .await;
+    let (_, found) = call(sys, Method::GET, "/api/v1/search?q=bootleg", None, None).await;
+    (
+        listed["items"].as_array().map_or(0, Vec::len),
+        found.to_string().contains(id),
+    )
 }
