@@ -94,6 +94,15 @@ async fn cards(state: &SiteState, path: &str, v: &Visitor) -> Result<Vec<Card>, 
     }
 }
 
+/// The cloudcasts of a list of marks (favourites, reposts), which the API
+/// answers as `{at, cloudcast}`.
+async fn marked_cards(state: &SiteState, path: &str, v: &Visitor) -> Result<Vec<Card>, SiteError> {
+    match state.api.get::<Listing<Marked>>(path, v).await? {
+        Answer::Found(l) => Ok(l.items.into_iter().map(|m| m.cloudcast).collect()),
+        _ => Ok(Vec::new()),
+    }
+}
+
 pub async fn home(
     State(state): State<SiteState>,
     peer: Peer,
@@ -230,8 +239,8 @@ pub async fn profile(
     let (l, uploads, reposts, favourites, activity) = tokio::join!(
         layout(&state, &v, user.display_name(), "profile"),
         cards(&state, &paths[0], &v),
-        cards(&state, &paths[1], &v),
-        cards(&state, &paths[2], &v),
+        marked_cards(&state, &paths[1], &v),
+        marked_cards(&state, &paths[2], &v),
         state.api.get::<Activity>(&paths[3], &v),
     );
     let mut l = l;

@@ -23,6 +23,12 @@ pub struct Pictures {
     pub large: String,
 }
 
+/// A cloudcast in a list of marks (favourites, reposts): when, and which.
+#[derive(Debug, Deserialize)]
+pub struct Marked {
+    pub cloudcast: Card,
+}
+
 /// One cloudcast in a list.
 #[derive(Debug, Deserialize)]
 pub struct Card {
