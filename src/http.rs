@@ -88,6 +88,7 @@ pub fn app(
                 config.stream.clone(),
                 config.analytics.max_beats_per_request,
                 services.signer.clone(),
+                services.listeners.clone(),
                 beats,
             ))
             .layer(cors),
@@ -97,6 +98,12 @@ pub fn app(
         api = api.merge(cloudcast_analytics::router(services.analytics()));
     }
     router = router.merge(api.clone());
+    if services.config.smtp.mailbox_page {
+        router = router.route(
+            "/mailbox",
+            get(crate::mailbox::page).with_state(services.pool.clone()),
+        );
+    }
     // The site is served where accounts and the catalogue are.
     if Role::Ingest.runs(roles) {
         router = router.merge(cloudcast_site::router(cloudcast_site::SiteState {
@@ -130,6 +137,12 @@ pub fn app(
         .layer(CatchPanicLayer::custom(panicked))
         .layer(axum::middleware::from_fn(error_bodies))
         .layer(axum::middleware::from_fn_with_state(
+            std::sync::Arc::<str>::from(cloudcast_core::origin::origin_of(
+                &services.config.public_url(),
+            )),
+            guard,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
             std::sync::Arc::new(cloudcast_core::write_limits::Limits::new(
                 services.pool.clone(),
                 &services.config.limits,
@@ -142,6 +155,46 @@ pub fn app(
         ))
         .service(routes);
     Router::new().fallback_service(stack)
+}
+
+/// Refuses a cookie-authenticated write from another site (CSRF,
+/// `core/src/origin.rs`), and gives every answer the headers that keep
+/// browsers from guessing types or leaking addresses: `nosniff`, a
+/// `Referrer-Policy` that sends other sites the origin alone, and
+/// `no-store` on anything answered to a signed-in request (or setting a
+/// cookie) that did not choose its own caching.
+async fn guard(State(site): State<std::sync::Arc<str>>, req: Request, next: Next) -> Response {
+    use cloudcast_core::origin;
+    if origin::is_cross_site_write(req.method(), req.headers(), &site) {
+        return ApiError::new(StatusCode::FORBIDDEN, "cross_site_request", origin::REFUSAL)
+            .into_response();
+    }
+    let signed_in = cloudcast_core::auth::credential(req.headers())
+        .ok()
+        .flatten()
+        .is_some();
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("strict-origin-when-cross-origin"),
+    );
+    // What an answer chose stays (media, playlists, pictures), unless it
+    // lets a browser keep a copy of a signed-in answer (pages' `no-cache`).
+    let chosen = h
+        .get(header::CACHE_CONTROL)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            (v.contains("public") || v.contains("private")) && !v.contains("no-cache")
+        });
+    if (signed_in || h.contains_key(header::SET_COOKIE)) && !chosen {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    resp
 }
 
 /// Behind a trusted proxy, the client's address (from `X-Forwarded-For`)

@@ -27,6 +27,7 @@ pub mod keys;
 pub mod listener;
 pub mod metrics;
 pub mod netaddr;
+pub mod origin;
 pub mod outbox;
 pub mod page;
 pub mod paths;

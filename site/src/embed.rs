@@ -57,7 +57,7 @@ pub async fn embed(
     // Meant to be framed by any site (`frame-ancestors *`).
     resp.headers_mut().insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("frame-ancestors *"),
+        HeaderValue::from_static(crate::templates::EMBED_CSP),
     );
     Ok(resp)
 }

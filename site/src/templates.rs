@@ -55,13 +55,21 @@ pub fn page<T: Template>(status: StatusCode, t: &T) -> Response {
     }
 }
 
-/// Pages are framed by the site alone (the embed player says otherwise for
-/// itself), and their type is never guessed.
+/// What a page may run: scripts from this site only (no inline script, no
+/// `eval`), no plugins, no `<base>` that would move relative links; the
+/// pages are framed by the site alone. The embed player, framed by any site,
+/// ends the same policy with `frame-ancestors *` ([`EMBED_CSP`]).
+pub const PAGE_CSP: &str =
+    "script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'self'";
+pub const EMBED_CSP: &str =
+    "script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors *";
+
+/// Pages carry [`PAGE_CSP`], and their type is never guessed.
 fn guarded(mut resp: Response) -> Response {
     let h = resp.headers_mut();
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("frame-ancestors 'self'"),
+        HeaderValue::from_static(PAGE_CSP),
     );
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -316,6 +324,8 @@ pub struct EmbedPage {
 #[template(path = "sign_up.html")]
 pub struct SignUp {
     pub l: Layout,
+    /// Where the confirmation link returns to (a path of this site).
+    pub next: String,
     /// What the form held when it came back (never the password).
     pub username: String,
     pub email: String,
@@ -461,4 +471,65 @@ mod tests {
             vec![50, 100, 0]
         );
     }
+}
+
+/// One mail on the mailbox page: its text in lines, links made links.
+pub struct MailView {
+    pub to: String,
+    pub kind: String,
+    pub subject: String,
+    pub at: String,
+    pub lines: Vec<Vec<Piece>>,
+}
+
+/// A run of a mail's text, and where it links to if it is a link.
+pub struct Piece {
+    pub text: String,
+    pub href: Option<String>,
+}
+
+impl MailView {
+    pub fn new(to: String, kind: String, subject: String, at: String, body: &str) -> MailView {
+        let lines = body
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|line| {
+                let mut pieces: Vec<Piece> = Vec::new();
+                for (i, word) in line.split(' ').enumerate() {
+                    let text = if i == 0 {
+                        word.to_owned()
+                    } else {
+                        format!(" {word}")
+                    };
+                    let link = word.starts_with("http://") || word.starts_with("https://");
+                    pieces.push(Piece {
+                        href: link.then(|| word.to_owned()),
+                        text,
+                    });
+                }
+                pieces
+            })
+            .collect();
+        MailView {
+            to,
+            kind,
+            subject,
+            at,
+            lines,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "mailbox.html")]
+struct MailboxPage {
+    mails: Vec<MailView>,
+}
+
+/// The mailbox page of a machine of one's own (`smtp.mailbox_page`).
+pub fn mailbox_page(mails: Vec<MailView>) -> Response {
+    let mut resp = page(StatusCode::OK, &MailboxPage { mails });
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
 }
