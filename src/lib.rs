@@ -10,6 +10,7 @@
 mod body_deadline;
 pub mod cli;
 mod http;
+mod mailbox;
 mod server;
 pub mod telemetry;
 
@@ -25,6 +26,7 @@ use cloudcast_accounts::{AccountsState, SigninLimits};
 use cloudcast_analytics::AnalyticsState;
 use cloudcast_catalog::CatalogState;
 use cloudcast_core::Config;
+use cloudcast_core::listener::Listeners;
 use cloudcast_core::signing::UrlSigner;
 use cloudcast_core::storage::{EmbeddedS3, Storage};
 use cloudcast_ingest::IngestState;
@@ -39,6 +41,8 @@ const SYNC_EVERY: Duration = Duration::from_secs(2);
 
 /// Archives live for days; a ten-minute lag in deleting an expired one is nothing.
 const EXPORT_SWEEP_EVERY: Duration = Duration::from_secs(600);
+/// How often sign-ups past their hold without confirmation are deleted.
+const PENDING_SWEEP_EVERY: Duration = Duration::from_secs(600);
 
 /// What one process does. `All` is the single-machine default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -93,6 +97,8 @@ pub struct Services {
     pub storage: Storage,
     pub clickhouse: cloudcast_analytics::ClickhouseClient,
     pub signer: UrlSigner,
+    /// Who is listening: signed listener cookies, hashed clients.
+    pub listeners: Listeners,
     /// One set of sign-in limits per process, shared by every password check.
     pub limits: SigninLimits,
 }
@@ -120,6 +126,7 @@ impl Services {
             pool: self.pool.clone(),
             storage: self.storage.clone(),
             signer: self.signer.clone(),
+            listeners: self.listeners.clone(),
             public_url: self.public_url(),
             max_json_bytes: self.config.http.max_json_bytes,
             max_picture_bytes: self.config.uploads.max_picture_bytes,
@@ -173,6 +180,9 @@ impl Services {
         let signer = UrlSigner::from_config(&config.stream, &pool)
             .await
             .context("loading the stream URL key")?;
+        let listeners = Listeners::load(&pool)
+            .await
+            .context("loading the listener cookie key")?;
         let limits = SigninLimits::new(
             pool.clone(),
             config.auth.login_per_minute_per_ip,
@@ -184,6 +194,7 @@ impl Services {
             storage,
             clickhouse,
             signer,
+            listeners,
             limits,
         })
     }
@@ -317,6 +328,19 @@ pub async fn serve(config: Config, roles: &[Role]) -> anyhow::Result<Running> {
             config.smtp.clone(),
             shutdown.clone(),
         )));
+        tasks.push(tokio::spawn(cloudcast_accounts::registration::run_sweeper(
+            services.pool.clone(),
+            PENDING_SWEEP_EVERY,
+            shutdown.clone(),
+        )));
+        // Once, in the background: avatars kept as uploaded by an earlier
+        // release are made again (until then they are not served).
+        tasks.push(tokio::spawn(
+            cloudcast_accounts::profiles::remake_stored_avatars(
+                services.pool.clone(),
+                services.storage.clone(),
+            ),
+        ));
     }
     if Role::Analytics.runs(roles) {
         tasks.push(tokio::spawn(cloudcast_analytics::event_sync::run_copier(
@@ -333,8 +357,10 @@ pub async fn serve(config: Config, roles: &[Role]) -> anyhow::Result<Running> {
             config.privacy.erasure_window,
             shutdown.clone(),
         )));
+        let rule = cloudcast_analytics::sql::Rule::of(&config.analytics);
         tasks.push(tokio::spawn(cloudcast_analytics::rollup::run(
             services.clickhouse.clone(),
+            rule,
             config.analytics.rollup,
             config.analytics.raw_months,
             shutdown.clone(),
@@ -342,7 +368,7 @@ pub async fn serve(config: Config, roles: &[Role]) -> anyhow::Result<Running> {
         tasks.push(tokio::spawn(cloudcast_analytics::charts::run(
             services.pool.clone(),
             services.clickhouse.clone(),
-            config.analytics.play_min_seconds,
+            rule,
             config.analytics.charts,
             shutdown.clone(),
         )));

@@ -178,7 +178,8 @@ async fn run() -> anyhow::Result<()> {
         Command::Rollup => {
             let ch = cloudcast_analytics::client(&config.clickhouse);
             let today = cloudcast_analytics::dates::DateRange::today();
-            let days = cloudcast_analytics::rollup::roll_once(&ch, today).await?;
+            let rule = cloudcast_analytics::sql::Rule::of(&config.analytics);
+            let days = cloudcast_analytics::rollup::roll_once(&ch, rule, today).await?;
             println!("rolled up {} day(s): {}", days.len(), days.join(" "));
         }
         Command::Admin(cmd) => cli::admin::run(config, cmd).await?,

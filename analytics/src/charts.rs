@@ -20,7 +20,7 @@ use uuid::Uuid;
 use crate::AnalyticsError;
 use crate::dates::DateRange;
 use crate::metrics::timed;
-use crate::sql::{self, Binds};
+use crate::sql::{self, Binds, Rule};
 
 /// Lock id (arbitrary, fixed) so one analytics node computes at a time.
 const CHARTS_LOCK: i64 = 0x0c4a_475c;
@@ -43,7 +43,7 @@ pub fn trending(plays_7d: u64, plays_prev_7d: u64) -> f64 {
 pub async fn compute_once(
     pool: &sqlx::PgPool,
     ch: &clickhouse::Client,
-    play_min_seconds: u32,
+    rule: Rule,
 ) -> Result<usize, AnalyticsError> {
     // One node computes; the others skip the ClickHouse scan.
     let mut tx = pool.begin().await?;
@@ -59,8 +59,7 @@ pub async fn compute_once(
         from: today - Days::days(29),
         to: today,
     };
-    let mut b = Binds::range(&range);
-    b.play_min_seconds = Some(play_min_seconds);
+    let b = Binds::ruled(&range, rule);
     let rows: Vec<Plays> = timed(sql::CHARTS.name, sql::CHARTS.bound(ch, &b)?.fetch_all()).await?;
     let mut ids = Vec::with_capacity(rows.len());
     let (mut p30, mut p7, mut prev, mut trend) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -116,12 +115,12 @@ pub async fn compute_once(
 pub async fn run(
     pool: sqlx::PgPool,
     ch: clickhouse::Client,
-    play_min_seconds: u32,
+    rule: Rule,
     every: Duration,
     shutdown: CancellationToken,
 ) {
     loop {
-        match compute_once(&pool, &ch, play_min_seconds).await {
+        match compute_once(&pool, &ch, rule).await {
             Ok(n) => tracing::debug!(charted = n, "charts computed"),
             Err(e) => {
                 tracing::warn!(error = %cloudcast_core::error::Chain(&e), "computing the charts failed; will retry")

@@ -31,6 +31,7 @@ pub const LOCAL: &str = "_local";
 pub const SHARDING: &[(&str, &str)] = &[
     ("heartbeats", "cityHash64(listener_id)"),
     ("listener_days", "cityHash64(listener_id)"),
+    ("session_days", "cityHash64(listener_id)"),
     ("listen_sessions", "cityHash64(listener_id)"),
     ("listener_day_totals", "cityHash64(listener_id)"),
     ("referrer_days", "cityHash64(cloudcast_id)"),
@@ -202,6 +203,15 @@ pub fn statements_for(stmt: &str, cluster: Option<&Cluster>) -> Result<Vec<Strin
             c.table(&format!("{target}{LOCAL}"))
         )]);
     }
+    if let Some(rest) = stmt.strip_prefix("DROP TABLE IF EXISTS ") {
+        // A plain view, to be made again (a table with rows is never
+        // dropped by a migration): it exists once per server.
+        let (name, rest) = ident(rest)?;
+        if !rest.trim().is_empty() {
+            return Err(format!("drop {name}: nothing may follow the name"));
+        }
+        return Ok(vec![format!("DROP TABLE IF EXISTS {}{on}", c.table(name))]);
+    }
     if let Some(rest) = stmt.strip_prefix("CREATE VIEW IF NOT EXISTS ") {
         // A plain view reads the Distributed tables: the whole cluster.
         let (name, body) = ident(rest)?;
@@ -315,7 +325,6 @@ fn sources(c: &Cluster, select: &str, suffix: &str) -> Result<String, String> {
 mod tests {
     use super::*;
     use crate::schema::{MIGRATIONS, statements};
-    use crate::sql::strip_comments;
 
     fn cluster() -> Cluster {
         Cluster {
@@ -401,7 +410,7 @@ mod tests {
     #[test]
     fn every_migration_has_a_cluster_form_and_every_table_a_sharding_key() {
         for (_, name, sql) in MIGRATIONS {
-            for stmt in statements(&strip_comments(sql)) {
+            for stmt in statements(&crate::schema::text_of(sql)) {
                 let out = statements_for(stmt, Some(&cluster()))
                     .unwrap_or_else(|e| panic!("migration {name}: {e}"));
                 for s in out {

@@ -16,7 +16,7 @@ use cloudcast_core::extract::{ApiPath, ApiQuery};
 use crate::columnar::{self, Format};
 use crate::dates::{DateRange, Params};
 use crate::metrics::timed;
-use crate::sql::{self, Binds, Query};
+use crate::sql::{self, Binds, Query, Rule};
 use crate::stats::{self, BrowserRow, DayRow, ReferrerRow, RetentionRow};
 use crate::{AnalyticsError, AnalyticsState};
 
@@ -98,14 +98,13 @@ pub struct Overview {
 
 pub async fn top_cloudcasts(
     client: &clickhouse::Client,
-    play_min_seconds: u32,
+    rule: Rule,
     r: &DateRange,
     limit: u32,
 ) -> Result<Vec<TopRow>, AnalyticsError> {
     let b = Binds {
-        play_min_seconds: Some(play_min_seconds),
         limit: Some(limit),
-        ..Binds::range(r)
+        ..Binds::ruled(r, rule)
     };
     Ok(timed(
         sql::TOP_CLOUDCASTS.name,
@@ -146,10 +145,10 @@ pub async fn overview(
     let r = range_of(&state, &params)?;
     let limit = params.limit(TOP_N)?;
     let ch = &state.clickhouse;
-    let play_min = state.config.play_min_seconds;
-    let by_day = stats::daily(ch, play_min, "", &r).await?;
+    let rule = Rule::of(&state.config);
+    let by_day = stats::daily(ch, rule, "", &r).await?;
     let (plays, listened_seconds) = stats::totals(&by_day);
-    let top = top_cloudcasts(ch, play_min, &r, limit).await?;
+    let top = top_cloudcasts(ch, rule, &r, limit).await?;
     let ids: Vec<Uuid> = top
         .iter()
         .filter_map(|t| Uuid::parse_str(&t.cloudcast_id).ok())
@@ -186,7 +185,7 @@ pub async fn overview(
         from: r.bounds().0,
         to: r.bounds().1,
         plays,
-        listeners: stats::listeners(ch, "", &r).await?,
+        listeners: stats::listeners(ch, rule, "", &r).await?,
         listened_seconds,
         by_day,
         retention_cloudcast,
@@ -217,6 +216,7 @@ pub struct Audiences {
 
 pub async fn audiences(
     client: &clickhouse::Client,
+    rule: Rule,
     r: &DateRange,
     min_audience: u64,
 ) -> Result<Vec<AudienceRow>, AnalyticsError> {
@@ -224,7 +224,7 @@ pub async fn audiences(
     // ever leaves ClickHouse; at least 1 so an empty tag never shows.
     let b = Binds {
         min_audience: Some(min_audience.max(1)),
-        ..Binds::range(r)
+        ..Binds::ruled(r, rule)
     };
     Ok(timed(
         sql::AD_AUDIENCES.name,
@@ -257,7 +257,7 @@ pub async fn ad_audiences(
         from: r.bounds().0,
         to: r.bounds().1,
         min_audience,
-        audiences: audiences(&state.clickhouse, &r, min_audience).await?,
+        audiences: audiences(&state.clickhouse, Rule::of(&state.config), &r, min_audience).await?,
     }))
 }
 
@@ -310,11 +310,9 @@ pub async fn download(
     let limit = params.limit(crate::dates::MAX_LIMIT)?;
     let cfg = &state.config;
     let b = Binds {
-        play_min_seconds: Some(cfg.play_min_seconds),
-        cloudcast_id: Some(""),
         limit: Some(limit),
         min_audience: Some(cfg.min_audience),
-        ..Binds::range(&r)
+        ..Binds::ruled(&r, Rule::of(cfg))
     };
     let query = q.bound(&state.clickhouse, &b)?;
     let text = timed(

@@ -4,8 +4,10 @@
 //! the largest: about 864 M rows a day at 10 k listeners. Statistics never
 //! read them (they read the views' aggregates and the rollups), so once a
 //! month is old enough and every day in it is rolled up, its partition is
-//! dropped whole (`DROP PARTITION`, instant, unlike a mutation). What stays:
-//! the aggregates and rollups; what goes with it: the raw beats in exports.
+//! dropped whole (`DROP PARTITION`, instant, unlike a mutation), and the
+//! same month of `session_days` with it (its states hold one entry per
+//! beat too; the rolled-up days hold the counted numbers). What stays: the
+//! other aggregates and rollups; what goes with it: the raw beats in exports.
 
 use time::Date;
 
@@ -87,16 +89,19 @@ pub async fn drop_expired(
         .iter()
         .filter_map(|d| d.day.get(..7)?.replace('-', "").parse().ok())
         .collect();
-    let table = cluster::rows_of("heartbeats", cluster.as_ref());
+    let tables = ["heartbeats", "session_days"].map(|t| cluster::rows_of(t, cluster.as_ref()));
     let mut dropped = Vec::new();
     for month in expired {
         if due.contains(&month) {
             tracing::info!(month, "raw heartbeats kept until their days are rolled up");
             continue;
         }
-        ch.query(&format!("ALTER TABLE {table} DROP PARTITION {month}"))
-            .execute()
-            .await?;
+        // Sessions first: a month whose sessions are gone is never counted again.
+        for table in tables.iter().rev() {
+            ch.query(&format!("ALTER TABLE {table} DROP PARTITION {month}"))
+                .execute()
+                .await?;
+        }
         tracing::info!(month, today = %day_string(today), "raw heartbeats of the month dropped");
         dropped.push(month);
     }

@@ -30,7 +30,42 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "rollup_marks",
         include_str!("../migrations/0007_rollup_marks.sql"),
     ),
+    (
+        8,
+        "listening_rule",
+        include_str!("../migrations/0008_listening_rule.sql"),
+    ),
 ];
+
+/// The migration that brought the listening rule: once applied, the
+/// sessions of the raw beats kept are filled in, so earlier days can be
+/// counted again under the rule.
+const LISTENING_RULE: u32 = 8;
+
+/// What a migration names `{counted_live_defaults}`: the rule's text with
+/// its default numbers in place of its binds, over every cloudcast and day
+/// (a view takes no binds).
+fn counted_live_defaults() -> String {
+    let rule = crate::sql::Rule::of(&Default::default());
+    let values = [
+        rule.session_slack_secs.to_string(),
+        "''".to_string(),
+        "'~'".to_string(),
+        "'1970-01-01'".to_string(),
+        "'2105-12-31'".to_string(),
+        rule.listeners_per_address.to_string(),
+    ];
+    let text = crate::sql::COUNTED_LIVE.text();
+    let mut out = String::with_capacity(text.len());
+    let mut values = values.iter();
+    for (i, part) in text.split('?').enumerate() {
+        if i > 0 {
+            out.push_str(values.next().map_or("NULL", String::as_str));
+        }
+        out.push_str(part);
+    }
+    out
+}
 
 /// Applies the migrations not applied yet. With `clickhouse.cluster` set
 /// the database and every statement go `ON CLUSTER` in the cluster's form
@@ -59,7 +94,7 @@ pub async fn migrate(cfg: &ClickhouseConfig) -> Result<(), AnalyticsError> {
         if applied.contains(version) {
             continue;
         }
-        let sql = crate::sql::strip_comments(sql);
+        let sql = text_of(sql);
         for stmt in statements(&sql) {
             let forms = cluster::statements_for(stmt, cluster.as_ref())
                 .map_err(|why| AnalyticsError::ClusterForm { name, why })?;
@@ -71,6 +106,9 @@ pub async fn migrate(cfg: &ClickhouseConfig) -> Result<(), AnalyticsError> {
                     .map_err(|source| AnalyticsError::Migration { name, source })?;
             }
         }
+        if *version == LISTENING_RULE {
+            crate::rollup::fill_sessions(&client).await?;
+        }
         client
             .query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, now())")
             .bind(*version)
@@ -80,6 +118,24 @@ pub async fn migrate(cfg: &ClickhouseConfig) -> Result<(), AnalyticsError> {
         tracing::info!(version, name, "ClickHouse migration applied");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_view_takes_the_rule_with_its_defaults() {
+        let text = counted_live_defaults();
+        assert!(!text.contains('?'), "{text}");
+        assert!(text.contains("LIMIT 16 BY"), "{text}");
+        assert!(text.contains("'1970-01-01'"));
+    }
+}
+
+/// A migration's text as it runs: comments stripped, the rule put in.
+pub fn text_of(sql: &str) -> String {
+    crate::sql::strip_comments(sql).replace("{counted_live_defaults}", &counted_live_defaults())
 }
 
 /// The statements of a migration (comments already stripped).

@@ -32,6 +32,13 @@ pub const HISTORY: Query = query!("history");
 pub const AD_AUDIENCES: Query = query!("ad_audiences");
 pub const FAVOURITES: Query = query!("favourites");
 pub const CHARTS: Query = query!("charts");
+/// The listening rule on days not rolled up yet: not a query of its own,
+/// but the text the others include where they say `{counted_live}`, with
+/// its binds where their `Binds:` say `counted_live`.
+pub const COUNTED_LIVE: Query = query!("counted_live");
+
+/// Where a query includes [`COUNTED_LIVE`].
+const COUNTED_LIVE_MARK: &str = "{counted_live}";
 
 /// Every query, for checks that run them all (the modern-engine test).
 pub const ALL: &[Query] = &[
@@ -48,7 +55,8 @@ pub const ALL: &[Query] = &[
 ];
 
 impl Query {
-    /// The names in the file's `-- Binds:` comment, in order.
+    /// The names in the file's `-- Binds:` comment, in order (an included
+    /// `counted_live` stands for that file's own).
     pub fn bind_names(&self) -> Vec<&'static str> {
         self.sql
             .lines()
@@ -56,6 +64,10 @@ impl Query {
             .flat_map(|l| l.trim().trim_end_matches('.').split(','))
             .map(|n| n.trim().trim_end_matches(" (dates)"))
             .filter(|n| !n.is_empty())
+            .flat_map(|n| match n {
+                "counted_live" => COUNTED_LIVE.bind_names(),
+                n => vec![n],
+            })
             .collect()
     }
 
@@ -84,20 +96,58 @@ impl Query {
                 "limit" => q.bind(b.limit.ok_or_else(missing)?),
                 "user_id" => q.bind(b.user_id.as_deref().ok_or_else(missing)?),
                 "min_audience" => q.bind(b.min_audience.ok_or_else(missing)?),
+                "listeners_per_address" => q.bind(b.listeners_per_address.ok_or_else(missing)?),
+                "session_slack_secs" => q.bind(b.session_slack_secs.ok_or_else(missing)?),
                 _ => return Err(missing()),
             };
         }
         Ok(q)
     }
 
-    /// The SQL with comment lines removed.
+    /// The SQL with comment lines removed, and [`COUNTED_LIVE`] included
+    /// where it is named.
     pub fn text(&self) -> String {
-        strip_comments(self.sql)
+        let text = strip_comments(self.sql);
+        if text.contains(COUNTED_LIVE_MARK) {
+            text.replace(COUNTED_LIVE_MARK, &strip_comments(COUNTED_LIVE.sql))
+        } else {
+            text
+        }
     }
 }
 
 /// Above every cloudcast id (ids are ASCII): the end of the "all" range.
 pub const ALL_IDS_END: &str = "\u{7f}";
+
+/// The listening rule's numbers (counted_live.sql and the rollup apply it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rule {
+    /// `analytics.play_min_seconds`: seconds in a UTC day that make a play.
+    pub play_min_seconds: u32,
+    /// `analytics.listeners_per_address`: anonymous listeners of one
+    /// cloudcast counted from one address in a day, at most.
+    pub listeners_per_address: u32,
+    /// `analytics.session_slack_secs`: what a session counts past its span.
+    pub session_slack_secs: u32,
+}
+
+impl Rule {
+    pub fn of(cfg: &cloudcast_core::config::AnalyticsConfig) -> Rule {
+        Rule {
+            play_min_seconds: cfg.play_min_seconds,
+            listeners_per_address: cfg.listeners_per_address,
+            session_slack_secs: cfg.session_slack_secs,
+        }
+    }
+
+    /// The default rule with another play threshold.
+    pub fn with_play_min(play_min_seconds: u32) -> Rule {
+        Rule {
+            play_min_seconds,
+            ..Rule::of(&Default::default())
+        }
+    }
+}
 
 /// Values for a query's placeholders, by name.
 #[derive(Debug, Default, Clone)]
@@ -110,6 +160,10 @@ pub struct Binds<'a> {
     pub limit: Option<u32>,
     pub user_id: Option<String>,
     pub min_audience: Option<u64>,
+    /// `analytics.listeners_per_address`, for the listening rule.
+    pub listeners_per_address: Option<u32>,
+    /// `analytics.session_slack_secs`, for the listening rule.
+    pub session_slack_secs: Option<u32>,
 }
 
 impl Binds<'_> {
@@ -120,6 +174,17 @@ impl Binds<'_> {
             from: Some(from),
             to: Some(to),
             ..Binds::default()
+        }
+    }
+
+    /// The date range, counted under `rule`, over all cloudcasts.
+    pub fn ruled(r: &DateRange, rule: Rule) -> Self {
+        Binds {
+            play_min_seconds: Some(rule.play_min_seconds),
+            listeners_per_address: Some(rule.listeners_per_address),
+            session_slack_secs: Some(rule.session_slack_secs),
+            cloudcast_id: Some(""),
+            ..Binds::range(r)
         }
     }
 }
@@ -149,6 +214,16 @@ mod tests {
                 q.bind_names()
             );
         }
+    }
+
+    #[test]
+    fn the_rule_is_included_with_its_binds() {
+        let text = DAILY.text();
+        assert!(!text.contains(COUNTED_LIVE_MARK));
+        assert!(text.contains("FROM session_days"));
+        let names = DAILY.bind_names();
+        assert_eq!(names.last(), Some(&"listeners_per_address"));
+        assert_eq!(text.matches('?').count(), names.len());
     }
 
     #[test]

@@ -15,7 +15,7 @@ use cloudcast_core::visibility;
 
 use crate::dates::{DateRange, Params};
 use crate::metrics::timed;
-use crate::sql::{self, Binds};
+use crate::sql::{self, Binds, Rule};
 use crate::{AnalyticsError, AnalyticsState};
 
 /// Rows in the referrer and browser lists unless `limit` says otherwise.
@@ -59,14 +59,13 @@ pub struct ListenersRow {
 /// Per-day rows for one cloudcast, or all with `cloudcast = ""`.
 pub async fn daily(
     client: &clickhouse::Client,
-    play_min_seconds: u32,
+    rule: Rule,
     cloudcast: &str,
     r: &DateRange,
 ) -> Result<Vec<DayRow>, AnalyticsError> {
     let b = Binds {
-        play_min_seconds: Some(play_min_seconds),
         cloudcast_id: Some(cloudcast),
-        ..Binds::range(r)
+        ..Binds::ruled(r, rule)
     };
     Ok(timed(sql::DAILY.name, sql::DAILY.bound(client, &b)?.fetch_all()).await?)
 }
@@ -74,12 +73,13 @@ pub async fn daily(
 /// Distinct listeners over the whole range.
 pub async fn listeners(
     client: &clickhouse::Client,
+    rule: Rule,
     cloudcast: &str,
     r: &DateRange,
 ) -> Result<u64, AnalyticsError> {
     let b = Binds {
         cloudcast_id: Some(cloudcast),
-        ..Binds::range(r)
+        ..Binds::ruled(r, rule)
     };
     let row: ListenersRow = timed(
         sql::LISTENERS.name,
@@ -234,7 +234,8 @@ pub async fn cloudcast_stats(
     tracing::debug!(cloudcast = %id, owner = %who.owner_id, full = who.full, "stats");
     let ch = &state.clickhouse;
     let cc = id.to_string();
-    let by_day = daily(ch, state.config.play_min_seconds, &cc, &range).await?;
+    let rule = Rule::of(&state.config);
+    let by_day = daily(ch, rule, &cc, &range).await?;
     let (plays, listened_seconds) = totals(&by_day);
     let favourites: (i64,) =
         sqlx::query_as("SELECT count(*) FROM favourites WHERE cloudcast_id = $1")
@@ -246,7 +247,7 @@ pub async fn cloudcast_stats(
         from: range.bounds().0,
         to: range.bounds().1,
         plays,
-        listeners: listeners(ch, &cc, &range).await?,
+        listeners: listeners(ch, rule, &cc, &range).await?,
         listened_seconds,
         favourites: favourites.0,
         by_day,

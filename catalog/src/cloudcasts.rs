@@ -2,7 +2,9 @@
 //! caller), its owner's edits, retrying a failed transcode, and deletion.
 
 use axum::Json;
-use axum::extract::State;
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -11,7 +13,7 @@ use uuid::Uuid;
 
 use cloudcast_core::auth::{AuthUser, MaybeUser};
 use cloudcast_core::extract::{ApiJson, ApiPath};
-use cloudcast_core::listener::{self, Listener};
+use cloudcast_core::listener::Listener;
 use cloudcast_core::signing::unix_now;
 use cloudcast_core::states::{CloudcastStatus, PurgeScope, Visibility};
 use cloudcast_core::visibility::{self, Access};
@@ -257,15 +259,24 @@ pub(crate) async fn load(
 }
 
 /// The listener a request plays as, and the cookie to set when a browser
-/// is seen for the first time (before its first stream request).
-fn listener_of(user: Option<Uuid>, headers: &HeaderMap) -> (Listener, Option<HeaderValue>) {
-    match listener::of_request(user, headers) {
-        Some(l) => (l, None),
-        None => {
-            let fresh = listener::new_id();
-            (Listener::anonymous(&fresh), listener::set_cookie(&fresh))
-        }
+/// is seen for the first time (before its first stream request). Without
+/// an account or a signed cookie, the URL is bound to the client itself
+/// (its address and user agent), so a player that keeps no cookies (ffmpeg,
+/// an app) can use it and no one else can; a browser also gets a cookie,
+/// and its stream requests then carry both.
+async fn listener_of(
+    state: &CatalogState,
+    user: Option<Uuid>,
+    ip: IpAddr,
+    headers: &HeaderMap,
+) -> Result<(Listener, Option<HeaderValue>), CatalogError> {
+    if user.is_some() || state.listeners.from_cookie(headers).is_some() {
+        let me = state.listeners.identify(user, ip, headers).await?;
+        return Ok((me, None));
     }
+    let me = state.listeners.client(ip, headers).await?;
+    let (_, cookie) = state.listeners.issue();
+    Ok((me, cookie))
 }
 
 /// Answers with the cloudcast if `user` may see it (`secret_ok`: the slug
@@ -274,10 +285,11 @@ pub(crate) async fn respond(
     state: &CatalogState,
     id: Uuid,
     user: Option<Uuid>,
+    ip: IpAddr,
     headers: &HeaderMap,
     secret: Option<&str>,
 ) -> Result<Response, CatalogError> {
-    let (me, new_cookie) = listener_of(user, headers);
+    let (me, new_cookie) = listener_of(state, user, ip, headers).await?;
     let loaded = load(state, id, user, &me).await?;
     if !loaded.reachable_by(user, secret) {
         return Err(CatalogError::NotFound("cloudcast"));
@@ -339,9 +351,10 @@ pub async fn get_cloudcast(
     State(state): State<CatalogState>,
     MaybeUser(user): MaybeUser,
     ApiPath(id): ApiPath<Uuid>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Result<Response, CatalogError> {
-    respond(&state, id, user, &headers, None).await
+    respond(&state, id, user, peer.ip(), &headers, None).await
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

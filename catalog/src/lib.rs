@@ -47,6 +47,8 @@ pub struct CatalogState {
     pub storage: Storage,
     /// Signs the stream URLs a cloudcast's view carries.
     pub signer: UrlSigner,
+    /// Who the URLs are signed for (`core/src/listener.rs`).
+    pub listeners: cloudcast_core::listener::Listeners,
     /// Stream URLs are built on it.
     pub public_url: Arc<str>,
     pub max_json_bytes: usize,

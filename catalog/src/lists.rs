@@ -4,7 +4,9 @@
 //! (`cards.rs`) filtered by the one "may list" rule (`visibility.rs`).
 
 use axum::Json;
-use axum::extract::State;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -238,11 +240,14 @@ pub(crate) async fn user_named(
     pool: &sqlx::PgPool,
     username: &str,
 ) -> Result<(Uuid, String), CatalogError> {
-    sqlx::query_as("SELECT id, username FROM users WHERE lower(username) = lower($1)")
-        .bind(username)
-        .fetch_optional(pool)
-        .await?
-        .ok_or(CatalogError::NotFound("user"))
+    sqlx::query_as(&format!(
+        "SELECT u.id, u.username FROM users u WHERE lower(u.username) = lower($1) AND {}",
+        visibility::sql_account_active("u")
+    ))
+    .bind(username)
+    .fetch_optional(pool)
+    .await?
+    .ok_or(CatalogError::NotFound("user"))
 }
 
 /// A user's cloudcasts newest first: `own` lists every one in every state
@@ -350,6 +355,7 @@ pub async fn by_slug(
     MaybeUser(user): MaybeUser,
     ApiPath((username, slug)): ApiPath<(String, String)>,
     ApiQuery(q): ApiQuery<SlugQuery>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Result<Response, CatalogError> {
     let (owner, stored) = user_named(&state.pool, &username).await?;
@@ -396,7 +402,7 @@ pub async fn by_slug(
             }
             Ok(resp)
         }
-        _ => cloudcasts::respond(&state, id, user, &headers, Some(secret)).await,
+        _ => cloudcasts::respond(&state, id, user, peer.ip(), &headers, Some(secret)).await,
     }
 }
 

@@ -155,6 +155,11 @@ pub struct LimitsConfig {
     pub api_keys_per_hour_per_account: u32,
     pub exports_per_hour_per_account: u32,
     pub verification_mails_per_hour_per_account: u32,
+    /// Account mails asked for without signing in (a new confirmation
+    /// link, the notices of a sign-up or email change), per address.
+    pub account_mails_per_hour_per_address: u32,
+    /// Cover pictures and avatars set (each decoded and made again).
+    pub pictures_per_hour_per_account: u32,
     /// Reads without an account or API key, per address and node (API,
     /// pages, oEmbed; not media, which players fetch by the range).
     pub anonymous_reads_per_minute_per_address: u32,
@@ -190,6 +195,8 @@ allowances!(
     api_keys_per_hour_per_account,
     exports_per_hour_per_account,
     verification_mails_per_hour_per_account,
+    account_mails_per_hour_per_address,
+    pictures_per_hour_per_account,
     anonymous_reads_per_minute_per_address,
 );
 
@@ -208,6 +215,8 @@ impl Default for LimitsConfig {
             api_keys_per_hour_per_account: 10,
             exports_per_hour_per_account: 4,
             verification_mails_per_hour_per_account: 3,
+            account_mails_per_hour_per_address: 10,
+            pictures_per_hour_per_account: 30,
             anonymous_reads_per_minute_per_address: 600,
         }
     }
@@ -435,6 +444,11 @@ pub struct SmtpConfig {
     pub username: String,
     pub password: Secret,
     pub from: String,
+    /// For a machine of one's own: every mail queued is shown at
+    /// `/mailbox`, to loopback clients only, so a sign-up's link can be
+    /// opened without a relay. Refused unless `http.public_url` (or the
+    /// listening address when it is empty) is a loopback address.
+    pub mailbox_page: bool,
 }
 
 impl Default for SmtpConfig {
@@ -446,6 +460,7 @@ impl Default for SmtpConfig {
             username: String::new(),
             password: Secret::default(),
             from: "Cloudcast <no-reply@localhost>".into(),
+            mailbox_page: false,
         }
     }
 }
@@ -585,6 +600,14 @@ pub struct AnalyticsConfig {
     /// Seconds a listener must hear of a cloudcast within one UTC day for
     /// that day to count one play (bots never count).
     pub play_min_seconds: u32,
+    /// Anonymous listeners (no account) of one cloudcast counted from one
+    /// address in one UTC day, at most: a household or an office behind one
+    /// NAT, not a script minting cookies (the listening rule, README).
+    pub listeners_per_address: u32,
+    /// A listening session counts at most the time between its first and
+    /// last beat as the server received them plus this (one beat's worth
+    /// on either side, and a player's batching), whatever its beats claim.
+    pub session_slack_secs: u32,
     /// Smallest audience an ad-targeting aggregate may show (k-anonymity):
     /// a tag with fewer consenting listeners in the period is left out.
     pub min_audience: u64,
@@ -614,6 +637,8 @@ impl Default for AnalyticsConfig {
             max_beats_per_request: 100,
             player_batch_secs: 5,
             play_min_seconds: 30,
+            listeners_per_address: 16,
+            session_slack_secs: 10,
             min_audience: 50,
             max_range_days: 366,
             rollup: Duration::from_secs(60),
@@ -849,6 +874,17 @@ impl Config {
 
         let m = &self.smtp;
         c.check(
+            !m.mailbox_page || is_loopback_url(&public_url(h)),
+            "smtp.mailbox_page",
+            || {
+                format!(
+                    "shows every mail, links included, so it is only for a machine of one's own: \
+                     http.public_url must be a loopback address (it is {:?})",
+                    public_url(h)
+                )
+            },
+        );
+        c.check(
             m.host.is_empty() || m.from.contains('@'),
             "smtp.from",
             || {
@@ -942,6 +978,16 @@ impl Config {
             || "must not exceed analytics.max_beats_per_request".into(),
         );
         c.at_least("analytics.min_audience", an.min_audience, 1);
+        c.at_least(
+            "analytics.listeners_per_address",
+            an.listeners_per_address,
+            1,
+        );
+        c.check(
+            an.session_slack_secs >= an.player_batch_secs,
+            "analytics.session_slack_secs",
+            || "must be at least analytics.player_batch_secs (a batch arrives at once)".into(),
+        );
         c.at_least("analytics.max_range_days", an.max_range_days, 1);
         c.duration_at_least("analytics.rollup_secs", an.rollup, Duration::from_secs(1));
         c.duration_at_least("analytics.charts_secs", an.charts, Duration::from_secs(1));
@@ -975,6 +1021,20 @@ impl Config {
     }
 }
 
+/// Does `url` name this machine only (`localhost`, 127.0.0.0/8, `::1`)?
+pub fn is_loopback_url(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// The base URL clients reach this server at, without a trailing slash.
 pub fn public_url(http: &HttpConfig) -> String {
     if http.public_url.is_empty() {
@@ -987,6 +1047,31 @@ pub fn public_url(http: &HttpConfig) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_mailbox_page_is_for_loopback_only() {
+        for url in [
+            "http://127.0.0.1:8080",
+            "http://localhost/",
+            "http://[::1]:80/x",
+            "http://127.9.9.9",
+        ] {
+            assert!(is_loopback_url(url), "{url}");
+        }
+        for url in [
+            "https://cloudcast.example",
+            "http://10.0.0.1:8080",
+            "http://127.0.0.1.evil.example",
+        ] {
+            assert!(!is_loopback_url(url), "{url}");
+        }
+        let mut c = Config::default();
+        c.smtp.mailbox_page = true;
+        c.http.public_url = "https://cloudcast.example".into();
+        assert!(c.validate().is_err());
+        c.http.public_url = "http://127.0.0.1:8080".into();
+        assert!(c.validate().is_ok());
+    }
 
     fn from_toml(text: &str) -> Result<Config, ConfigError> {
         let config: Config = Figment::from(Serialized::defaults(Config::default()))

@@ -45,3 +45,15 @@ pub async fn ip_hash_key(pool: &PgPool, day: Date) -> Result<Vec<u8>, sqlx::Erro
         .fetch_one(pool)
         .await
 }
+
+/// The key of `day` if it still exists (read only: a key that was never
+/// made is not made now).
+pub async fn existing_ip_hash_key(
+    pool: &PgPool,
+    day: Date,
+) -> Result<Option<Vec<u8>>, sqlx::Error> {
+    sqlx::query_scalar("SELECT key FROM ip_hash_keys WHERE day = $1")
+        .bind(day)
+        .fetch_optional(pool)
+        .await
+}

@@ -5,9 +5,10 @@
 //! see the bytes at the URL the playlist names).
 
 use axum::body::Body;
-use axum::extract::{RawQuery, State};
+use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use time::OffsetDateTime;
 use time::format_description::FormatItem;
@@ -18,7 +19,6 @@ use uuid::Uuid;
 
 use cloudcast_core::extract::ApiPath;
 use cloudcast_core::keys;
-use cloudcast_core::listener;
 use cloudcast_core::signing::{SignatureError, Signed, unix_now};
 use cloudcast_core::storage::StorageError;
 
@@ -99,10 +99,11 @@ async fn requesting_user(
 #[utoipa::path(method(get, head), path = "/stream/{id}/{file}", tag = "stream",
     summary = "A cloudcast's playlists, media and waveform, behind a signed URL",
     description = "Players follow the signed `stream_url` of a cloudcast (the master playlist) \
-        and the URLs inside its playlists; nobody builds these URLs by hand. A request that \
-        identifies its listener (session or listener cookie) must be the listener the URL was \
-        issued to; one that does not is served on the signature alone. Media files answer \
-        byte ranges (`Range`, `If-Range`) and `If-None-Match`.",
+        and the URLs inside its playlists; nobody builds these URLs by hand. A URL is honoured \
+        only for the listener it was issued to: the signed-in user, the browser holding the \
+        listener cookie, or, for a client without cookies (ffmpeg, apps), the same address and \
+        user agent that asked for it. Media files answer byte ranges (`Range`, `If-Range`) \
+        and `If-None-Match`.",
     params(
         ("id" = Uuid, Path, description = "The cloudcast"),
         ("file" = String, Path, description = "`master.m3u8`, `<rendition>.m3u8`, \
@@ -136,6 +137,7 @@ pub async fn get_file(
     State(state): State<StreamState>,
     ApiPath((id, file)): ApiPath<(Uuid, String)>,
     RawQuery(raw): RawQuery,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     method: Method,
     headers: HeaderMap,
 ) -> Result<Response, StreamError> {
@@ -143,21 +145,28 @@ pub async fn get_file(
     let signed = q.signed().ok_or(StreamError::Unsigned)?;
     state.signer.verify(id, &signed, unix_now())?;
 
-    // A request that says who it is must be the listener the URL was issued
-    // to. Bare HTTP clients (ffmpeg, native players without cookies) say
-    // nothing and are served on the signature alone.
     let user = requesting_user(&state, &headers).await?;
-    if let Some(me) = listener::of_request(user, &headers)
-        && state.signer.listener_tag(&me) != signed.tag
-    {
-        return Err(SignatureError::OtherListener.into());
-    }
+    // A cloudcast hidden from this user is not found, whoever the URL
+    // names (an owner's URL of a mix made private meanwhile included).
     let info = state
         .lookups
         .info(id)
         .await?
         .filter(|i| i.visible_to(user))
         .ok_or(StreamError::NotFound("stream"))?;
+    // Only the listener the URL was issued to: its user, its cookie, or
+    // (a client without cookies) its own address and user agent. Another
+    // client replaying the URL is none of these.
+    let theirs = state
+        .listeners
+        .speaks_for(user, peer.ip(), &headers, |l| {
+            state.signer.listener_tag(l) == signed.tag
+        })
+        .await
+        .map_err(|e| StreamError::DatabaseUnavailable(Arc::new(e)))?;
+    if !theirs {
+        return Err(SignatureError::OtherListener.into());
+    }
 
     if let Some(name) = file.strip_suffix(".m3u8") {
         let query = signed.query();

@@ -16,14 +16,12 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use utoipa::openapi::schema::{ArrayBuilder, OneOfBuilder, Schema};
 use utoipa::openapi::{Ref, RefOr};
 use utoipa::{PartialSchema, ToSchema};
 use uuid::Uuid;
 
 use cloudcast_beats::HeartbeatRow;
-use cloudcast_core::listener::{self, Listener};
 use cloudcast_core::netaddr::ip_prefix;
 use cloudcast_core::signing::unix_now;
 
@@ -205,8 +203,8 @@ struct Enrichment {
     description = "Sent by players (`fetch` or `navigator.sendBeacon`), one beat or a batch. \
         The server adds the listener, referrer domain, parsed user agent, truncated and \
         hashed address and the consent in force; the beats are durably logged before the \
-        answer. A browser without a listener cookie is given one (`Set-Cookie`). Rate-limited \
-        per client address.",
+        answer. A client without an account or a listener cookie (the one given with a stream \
+        URL) is counted as its address and user agent. Rate-limited per client address.",
     request_body(
         description = "Heartbeats; `text/plain` is accepted for `sendBeacon`",
         content(
@@ -274,25 +272,21 @@ pub async fn intake(
         }
     }
 
-    // Who is listening: the user, else the anonymous first-party cookie. A
-    // browser without the cookie gets one derived from its first session, so
-    // its beats before and after the cookie is set count as one listener.
-    let mut set_cookie = None;
-    let me = match listener::of_request(user, &headers) {
-        Some(l) => l,
-        None => {
-            let digest = Sha256::digest(beats[0].session_id.as_bytes());
-            let id = hex::encode(&digest[..16]);
-            set_cookie = listener::set_cookie(&id);
-            Listener::anonymous(&id)
-        }
-    };
+    // Who is listening: the user, else the signed listener cookie, else the
+    // client itself (its address and user agent under the day's key), so a
+    // new session id or a made-up cookie is not a new listener. Cookies are
+    // issued with stream URLs, before the first beat.
+    let ip = peer.ip();
+    let me = state
+        .listeners
+        .identify(user, ip, &headers)
+        .await
+        .map_err(|e| StreamError::DatabaseUnavailable(Arc::new(e)))?;
     let ads_consent = match user {
         Some(u) => state.lookups.ads_consent(u).await?,
         // No account, no recorded consent: never personalised.
         None => false,
     };
-    let ip = peer.ip();
     let enrichment = Enrichment {
         listener_id: me.as_str().to_string(),
         user_id: user.map(|u| u.to_string()).unwrap_or_default(),
@@ -308,7 +302,11 @@ pub async fn intake(
                 .unwrap_or_default(),
         ),
         ip_prefix: ip_prefix(ip),
-        ip_hash: state.ip_hasher.hash(ip).await?,
+        ip_hash: state
+            .listeners
+            .hash_ip(ip)
+            .await
+            .map_err(|e| StreamError::DatabaseUnavailable(Arc::new(e)))?,
         ads_consent,
     };
     tracing::Span::current().record("peer_prefix", enrichment.ip_prefix.as_str());
@@ -328,11 +326,7 @@ pub async fn intake(
     state.beats.append(rows).await?;
     metrics::heartbeats_accepted(count);
 
-    let mut resp = (StatusCode::ACCEPTED, Json(Accepted { accepted: count })).into_response();
-    if let Some(c) = set_cookie {
-        resp.headers_mut().insert(header::SET_COOKIE, c);
-    }
-    Ok(resp)
+    Ok((StatusCode::ACCEPTED, Json(Accepted { accepted: count })).into_response())
 }
 
 fn row(b: Beat, tags: Vec<String>, e: &Enrichment, now: u32) -> HeartbeatRow {

@@ -5,8 +5,8 @@
 //! `delivery.rs` answers `/stream/{id}/{file}` (with `conditional.rs` for
 //! RFC 9110 ranges and validators, `playlists.rs` for the playlists and
 //! `cache.rs` for the bytes); `heartbeats.rs` takes beats into the log
-//! (`beats/`), enriched by `agent.rs` (user agents) and `iphash.rs`
-//! (addresses); `lookup.rs` caches what every request asks PostgreSQL.
+//! (`beats/`), enriched by `agent.rs` (user agents) and
+//! `core/src/listener.rs` (who is listening, hashed addresses); `lookup.rs` caches what every request asks PostgreSQL.
 
 pub mod agent;
 pub mod cache;
@@ -14,7 +14,6 @@ pub mod conditional;
 pub mod delivery;
 pub mod error;
 pub mod heartbeats;
-pub mod iphash;
 pub mod lookup;
 pub mod metrics;
 pub mod playlists;
@@ -26,6 +25,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef};
 use cloudcast_beats::BeatSender;
 use cloudcast_core::config::StreamConfig;
+use cloudcast_core::listener::Listeners;
 use cloudcast_core::ratelimit::KeyedLimit;
 use cloudcast_core::signing::UrlSigner;
 use cloudcast_core::storage::Storage;
@@ -55,7 +55,8 @@ pub struct Shared {
     pub beats: BeatSender,
     pub chunks: cache::ChunkCache,
     pub lookups: lookup::Lookups,
-    pub ip_hasher: iphash::IpHasher,
+    /// Who is listening: signed cookies, hashed addresses.
+    pub listeners: Listeners,
     pub intake_limit: KeyedLimit<IpAddr>,
 }
 
@@ -66,6 +67,7 @@ impl StreamState {
         config: StreamConfig,
         max_beats_per_request: usize,
         signer: UrlSigner,
+        listeners: Listeners,
         beats: BeatSender,
     ) -> StreamState {
         metrics::register();
@@ -77,12 +79,12 @@ impl StreamState {
                 config.s3_timeout,
             ),
             lookups: lookup::Lookups::new(pool.clone()),
-            ip_hasher: iphash::IpHasher::new(pool.clone()),
             intake_limit: KeyedLimit::per_second(config.intake_per_ip_per_sec, config.intake_burst),
             pool,
             config,
             max_beats_per_request,
             signer,
+            listeners,
             beats,
         }))
     }

@@ -375,10 +375,58 @@ async fn stream_urls_are_bound_to_their_listener_and_private_mixes_to_their_owne
     let id = cc["id"].as_str().expect("id").to_string();
     let api = sys.url(&format!("/api/v1/cloudcasts/{id}"));
 
-    // An anonymous browser's URL works with its cookie and without any, but
-    // not with another browser's cookie.
-    let me = "0123456789abcdef0123456789abcdef";
-    let them = "fedcba9876543210fedcba9876543210";
+    // A first visit without a cookie is given a signed one, and a URL bound
+    // to the client itself: the same address and user agent play it without
+    // a cookie (ffmpeg, an app); another user agent replaying it cannot.
+    let first = sys.http.get(&api).send().await.expect("get");
+    let set = first.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .to_string();
+    assert!(
+        set.starts_with("cc_listener=") && set.contains("HttpOnly"),
+        "{set}"
+    );
+    let cookie_of = |set: &str| {
+        set.split(';')
+            .next()
+            .and_then(|kv| kv.strip_prefix("cc_listener="))
+            .expect("a listener cookie")
+            .to_string()
+    };
+    let me = cookie_of(&set);
+    let (me_id, me_sig) = me.split_once('.').expect("id.signature");
+    assert_eq!((me_id.len(), me_sig.len()), (32, 16), "{me}");
+    let first: Value = first.json().await.expect("json");
+    let bare_url = first["stream_url"]
+        .as_str()
+        .expect("stream_url")
+        .to_string();
+    assert_eq!(
+        sys.http.get(&bare_url).send().await.expect("get").status(),
+        200
+    );
+    assert_eq!(
+        error_of(
+            sys.http
+                .get(&bare_url)
+                .header("user-agent", "another player/1.0")
+                .send()
+                .await
+                .expect("get")
+        )
+        .await,
+        (403, "other_listener".into())
+    );
+
+    // A browser's URL (bound to its cookie) works with that cookie only:
+    // not without one, not with another browser's, not with a made-up one.
+    let them = cookie_of(
+        sys.http.get(&api).send().await.expect("get").headers()["set-cookie"]
+            .to_str()
+            .expect("cookie"),
+    );
+    assert_ne!(me, them);
     let mine: Value = sys
         .http
         .get(&api)
@@ -390,29 +438,24 @@ async fn stream_urls_are_bound_to_their_listener_and_private_mixes_to_their_owne
         .await
         .expect("json");
     let url = mine["stream_url"].as_str().expect("stream_url").to_string();
-    let with_cookie = |c: &str| {
+    assert_ne!(url, bare_url);
+    let with_cookie = |c: String| {
         sys.http
             .get(&url)
             .header("cookie", format!("cc_listener={c}"))
             .send()
     };
-    assert_eq!(with_cookie(me).await.expect("get").status(), 200);
-    assert_eq!(sys.http.get(&url).send().await.expect("get").status(), 200);
-    assert_eq!(
-        error_of(with_cookie(them).await.expect("get")).await,
-        (403, "other_listener".into())
-    );
-
-    // A first visit without the cookie is given one.
-    let first = sys.http.get(&api).send().await.expect("get");
-    let set = first.headers()["set-cookie"]
-        .to_str()
-        .expect("cookie")
-        .to_string();
-    assert!(
-        set.starts_with("cc_listener=") && set.contains("HttpOnly"),
-        "{set}"
-    );
+    assert_eq!(with_cookie(me.clone()).await.expect("get").status(), 200);
+    for replay in [
+        sys.http.get(&url).send().await.expect("get"),
+        with_cookie(them.clone()).await.expect("get"),
+        with_cookie(me_id.to_string()).await.expect("get"),
+        with_cookie(format!("{me_id}.0000000000000000"))
+            .await
+            .expect("get"),
+    ] {
+        assert_eq!(error_of(replay).await, (403, "other_listener".into()));
+    }
 
     // A signed-in user's URL refuses another user.
     let owner_url = owners_stream_url(&sys, &api, &owner).await;
@@ -462,7 +505,7 @@ async fn stream_urls_are_bound_to_their_listener_and_private_mixes_to_their_owne
             .expect("generated key");
     let old = cloudcast_core::signing::UrlSigner::new(key, -60);
     let uuid = uuid::Uuid::parse_str(&id).expect("uuid");
-    let listener = cloudcast_core::listener::Listener::anonymous(me);
+    let listener = cloudcast_core::listener::Listener::anonymous(me_id);
     let expired = sys.url(&format!(
         "/stream/{id}/master.m3u8?{}",
         old.sign(uuid, &listener, cloudcast_core::signing::unix_now())
@@ -834,12 +877,8 @@ async fn heartbeats_are_enriched_on_the_server_and_rate_limited_per_ip() {
         .await
         .expect("beacon");
     assert_eq!(resp.status(), 202);
-    assert!(
-        resp.headers()["set-cookie"]
-            .to_str()
-            .expect("cookie")
-            .starts_with("cc_listener=")
-    );
+    // Cookies come with stream URLs, not with beats.
+    assert!(resp.headers().get("set-cookie").is_none());
     // A crawler.
     let resp = sys
         .http
@@ -915,11 +954,11 @@ async fn heartbeats_are_enriched_on_the_server_and_rate_limited_per_ip() {
     );
     assert!(fan_row["user_id"].as_str().is_some_and(|u| u.len() == 36));
     assert_eq!(anon["user_id"], "");
-    assert!(
-        anon["listener_id"]
-            .as_str()
-            .is_some_and(|l| l.starts_with("a:"))
-    );
+    // Without an account or a cookie: the client, by its address and user
+    // agent under the day's key (not its session, which is free to change).
+    let client = anon["listener_id"].as_str().unwrap_or_default();
+    assert!(client.starts_with("h:") && client.len() == 34, "{client}");
+    assert_ne!(&client[2..], anon["ip_hash"].as_str().unwrap_or_default());
     for r in &rows {
         assert_eq!(r["ip_prefix"], "127.0.0.0/24");
         let hash = r["ip_hash"].as_str().expect("hash");
