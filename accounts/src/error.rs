@@ -31,6 +31,8 @@ pub enum AccountsError {
     #[error("{0}")]
     UnsupportedImage(String),
     #[error(transparent)]
+    Picture(#[from] cloudcast_pictures::PictureError),
+    #[error(transparent)]
     Auth(#[from] AuthError),
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -56,6 +58,7 @@ impl ErrorCode for AccountsError {
             AccountsError::RateLimited(_) => "rate_limited",
             AccountsError::TooLarge(_) => "too_large",
             AccountsError::UnsupportedImage(_) => "unsupported_image",
+            AccountsError::Picture(e) => e.code(),
             AccountsError::Auth(e) => e.code(),
             AccountsError::Storage(e) => e.code(),
             AccountsError::Database(_) => "database",
@@ -77,6 +80,9 @@ impl ErrorCode for AccountsError {
             AccountsError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             AccountsError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AccountsError::UnsupportedImage(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AccountsError::Picture(e) => {
+                StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::UNSUPPORTED_MEDIA_TYPE)
+            }
             AccountsError::Auth(e) => e.status(),
             AccountsError::Storage(e) => e.status(),
             AccountsError::Database(e) => database_status(e),

@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use cloudcast_core::auth::AuthUser;
-use cloudcast_core::extract::{ApiJson, ApiPath};
+use cloudcast_core::extract::{ApiJson, ApiPath, ApiQuery};
+use cloudcast_core::keys::{self, AVATAR_SIZES};
+use cloudcast_core::storage::Storage;
 use cloudcast_core::visibility;
 
 use crate::{AccountsError, AccountsState};
@@ -260,11 +262,13 @@ pub async fn get_public(
     State(state): State<AccountsState>,
     ApiPath(username): ApiPath<String>,
 ) -> Result<Json<PublicUser>, AccountsError> {
-    let row: Option<(Uuid, String)> =
-        sqlx::query_as("SELECT id, username FROM users WHERE lower(username) = lower($1)")
-            .bind(&username)
-            .fetch_optional(&state.pool)
-            .await?;
+    let row: Option<(Uuid, String)> = sqlx::query_as(&format!(
+        "SELECT u.id, u.username FROM users u WHERE lower(u.username) = lower($1) AND {}",
+        visibility::sql_account_active("u")
+    ))
+    .bind(&username)
+    .fetch_optional(&state.pool)
+    .await?;
     let (id, username) = row.ok_or(AccountsError::NotFound("user"))?;
     let counts: PublicCounts = sqlx::query_as(&format!(
         "SELECT (SELECT count(*) FROM cloudcasts c WHERE c.owner_id = me.id AND {listed}) AS cloudcasts,
@@ -311,28 +315,18 @@ pub async fn get_public(
     }))
 }
 
-/// Recognises the image formats we accept by their first bytes; the
-/// declared content type must agree with them.
-pub fn sniff_image(bytes: &[u8]) -> Option<&'static str> {
-    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        Some("image/png")
-    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some("image/jpeg")
-    } else if bytes.len() >= 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
-        Some("image/webp")
-    } else {
-        None
-    }
-}
-
 /// `PUT /api/v1/me/avatar`: the image as the body (PNG, JPEG or WebP).
 #[utoipa::path(put, path = "/api/v1/me/avatar", tag = "accounts",
     summary = "Upload my avatar (PNG, JPEG or WebP)",
+    description = "At most `uploads.max_avatar_bytes` and 6000 x 6000 pixels; made again as 100 \
+        and 300 px square JPEGs (the upload itself, and metadata such as a GPS position, are \
+        not kept). At most `limits.pictures_per_hour_per_account` pictures and avatars an hour.",
     request_body(content = Vec<u8>, content_type = "image/png"),
     responses(
         (status = 204, description = "Stored"),
         (status = 413, description = "Too large", body = cloudcast_core::apidoc::ErrorBody),
-        (status = 415, description = "Not an image we take", body = cloudcast_core::apidoc::ErrorBody)),
+        (status = 415, description = "Not an image we take, unreadable, or too many pixels (`unsupported_image`)", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 422, description = "Reading the picture took longer than 5 s (`picture_too_slow`)", body = cloudcast_core::apidoc::ErrorBody)),
     security(("session" = [])))]
 pub async fn put_avatar(
     State(state): State<AccountsState>,
@@ -351,67 +345,155 @@ pub async fn put_avatar(
             "an avatar may be at most {max} bytes"
         )));
     }
-    let Some(kind) = sniff_image(&body) else {
-        return Err(AccountsError::UnsupportedImage(
-            "the avatar must be a PNG, JPEG or WebP image".into(),
-        ));
-    };
-    if declared != kind {
-        return Err(AccountsError::UnsupportedImage(format!(
-            "the body is {kind} but Content-Type says {declared:?}"
-        )));
+    let sizes = cloudcast_pictures::squares(body, declared, &AVATAR_SIZES).await?;
+    store_avatar(&state.pool, &state.storage, user, sizes).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Stores an avatar's sizes as a new version, makes it the profile's and
+/// deletes the one before (or an upload kept as it came, from before
+/// avatars were made again).
+async fn store_avatar(
+    pool: &sqlx::PgPool,
+    storage: &Storage,
+    user: Uuid,
+    sizes: Vec<(u32, Vec<u8>)>,
+) -> Result<(), AccountsError> {
+    let version = Uuid::now_v7();
+    for (size, jpeg) in sizes {
+        storage
+            .put_bytes(
+                &keys::avatar(user, version, size),
+                jpeg.into(),
+                "image/jpeg",
+            )
+            .await?;
     }
-    let key = cloudcast_core::keys::avatar(user, Uuid::now_v7());
-    state.storage.put_bytes(&key, body, kind).await?;
-    let old: Option<Option<String>> = sqlx::query_scalar(
-        "INSERT INTO profiles (user_id, avatar_key, avatar_type) VALUES ($1, $2, $3)
-         ON CONFLICT (user_id) DO UPDATE SET avatar_key = $2, avatar_type = $3, updated_at = now()
-         RETURNING (SELECT avatar_key FROM profiles WHERE user_id = $1)",
+    // The largest size is the avatar's key: the one the data export holds.
+    let largest = AVATAR_SIZES.iter().copied().max().unwrap_or(300);
+    let key = keys::avatar(user, version, largest);
+    let old: Option<(Option<String>, Option<Uuid>)> = sqlx::query_as(
+        "WITH old AS (SELECT avatar_key, avatar_version FROM profiles WHERE user_id = $1 FOR UPDATE)
+         INSERT INTO profiles (user_id, avatar_key, avatar_type, avatar_version)
+         VALUES ($1, $2, 'image/jpeg', $3)
+         ON CONFLICT (user_id) DO UPDATE
+            SET avatar_key = $2, avatar_type = 'image/jpeg', avatar_version = $3, updated_at = now()
+         RETURNING (SELECT avatar_key FROM old), (SELECT avatar_version FROM old)",
     )
     .bind(user)
     .bind(&key)
-    .bind(kind)
-    .fetch_optional(&state.pool)
+    .bind(version)
+    .fetch_optional(pool)
     .await?;
-    if let Some(Some(old)) = old
-        && old != key
-        && let Err(e) = state.storage.delete(&old).await
-    {
-        tracing::warn!(error = %e, "could not delete the previous avatar");
+    let gone = match old {
+        Some((_, Some(v))) => storage
+            .delete_prefix(&keys::avatar_version(user, v))
+            .await
+            .map(|_| ()),
+        Some((Some(k), None)) => storage.delete(&k).await,
+        _ => Ok(()),
+    };
+    if let Err(e) = gone {
+        tracing::warn!(user_id = %user, error = %e, "could not delete the previous avatar");
     }
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
+}
+
+/// Avatars stored as they were uploaded, before avatars were made again,
+/// are made again once (at start-up, in the background): until then they
+/// are not served; one that cannot be read is removed.
+pub async fn remake_stored_avatars(pool: sqlx::PgPool, storage: Storage) {
+    let rows: Vec<(Uuid, String, String)> = match sqlx::query_as(
+        "SELECT user_id, avatar_key, coalesce(avatar_type, '') FROM profiles
+          WHERE avatar_key IS NOT NULL AND avatar_version IS NULL",
+    )
+    .fetch_all(&pool)
+    .await
+    {
+        Ok(rows) => rows,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not look for avatars to make again");
+            return;
+        }
+    };
+    for (user, key, kind) in rows {
+        let made = match storage.get_bytes(&key).await {
+            Ok(bytes) => cloudcast_pictures::squares(bytes, kind, &AVATAR_SIZES)
+                .await
+                .map_err(AccountsError::from),
+            Err(e) => Err(e.into()),
+        };
+        let result = match made {
+            Ok(sizes) => store_avatar(&pool, &storage, user, sizes).await,
+            Err(e) => {
+                tracing::warn!(user_id = %user, error = %e, "a stored avatar cannot be made again; removed");
+                let cleared = sqlx::query(
+                    "UPDATE profiles SET avatar_key = NULL, avatar_type = NULL
+                      WHERE user_id = $1 AND avatar_version IS NULL",
+                )
+                .bind(user)
+                .execute(&pool)
+                .await;
+                match cleared {
+                    Ok(_) => storage.delete(&key).await.map_err(AccountsError::from),
+                    Err(e) => Err(e.into()),
+                }
+            }
+        };
+        if let Err(e) = result {
+            tracing::warn!(user_id = %user, error = %e, "making a stored avatar again failed");
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AvatarQuery {
+    /// 100 or 300 (the default).
+    #[param(minimum = 100, maximum = 300)]
+    pub size: Option<u32>,
 }
 
 /// `GET /api/v1/users/{username}/avatar`: only when the owner made it public.
 #[utoipa::path(get, path = "/api/v1/users/{username}/avatar", tag = "users",
     summary = "A user's avatar, when public",
-    params(("username" = String, Path, description = "The user's username")),
+    params(("username" = String, Path, description = "The user's username"), AvatarQuery),
     responses(
-        (status = 200, description = "The image", content_type = "image/*"),
-        (status = 404, description = "No avatar, or it is private", body = cloudcast_core::apidoc::ErrorBody)))]
+        (status = 200, description = "The square JPEG", content_type = "image/jpeg"),
+        (status = 404, description = "No avatar, or it is private, or no such size", body = cloudcast_core::apidoc::ErrorBody)))]
 pub async fn get_avatar(
     State(state): State<AccountsState>,
     ApiPath(username): ApiPath<String>,
+    ApiQuery(q): ApiQuery<AvatarQuery>,
 ) -> Result<Response, AccountsError> {
-    let row: Option<(Option<String>, Option<String>, serde_json::Value)> = sqlx::query_as(
-        "SELECT p.avatar_key, p.avatar_type, p.visibility FROM users u JOIN profiles p ON p.user_id = u.id
-          WHERE lower(u.username) = lower($1)",
-    )
+    let size = q.size.unwrap_or(AVATAR_SIZES[AVATAR_SIZES.len() - 1]);
+    if !AVATAR_SIZES.contains(&size) {
+        return Err(AccountsError::NotFound("avatar size"));
+    }
+    let row: Option<(Uuid, Option<Uuid>, serde_json::Value)> = sqlx::query_as(&format!(
+        "SELECT u.id, p.avatar_version, p.visibility FROM users u JOIN profiles p ON p.user_id = u.id
+          WHERE lower(u.username) = lower($1) AND {active}",
+        active = visibility::sql_account_active("u")
+    ))
     .bind(&username)
     .fetch_optional(&state.pool)
     .await?;
-    let Some((Some(key), Some(kind), vis)) = row else {
+    // An avatar stored as uploaded (before avatars were made again) is
+    // never served: it waits to be made again.
+    let Some((user, Some(version), vis)) = row else {
         return Err(AccountsError::NotFound("avatar"));
     };
     if !is_public(&visibility_map(&vis), "avatar") {
         return Err(AccountsError::NotFound("avatar"));
     }
-    let bytes = state.storage.get_bytes(&key).await?;
+    let bytes = state
+        .storage
+        .get_bytes(&keys::avatar(user, version, size))
+        .await?;
     let mut resp = bytes.into_response();
-    if let Ok(v) = HeaderValue::from_str(&kind) {
-        resp.headers_mut().insert(header::CONTENT_TYPE, v);
-    }
-    resp.headers_mut().insert(
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
+    h.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=300"),
     );
@@ -444,14 +526,5 @@ mod tests {
         assert!(future.as_ref().is_ok_and(|u| validate(u, 2026).is_err()));
         assert!(update(serde_json::json!({"email": "x@y.z"})).is_err());
         assert!(update(serde_json::json!({"visibility": {"city": "friends"}})).is_err());
-    }
-
-    #[test]
-    fn images_are_sniffed() {
-        assert_eq!(sniff_image(b"\x89PNG\r\n\x1a\nrest"), Some("image/png"));
-        assert_eq!(sniff_image(&[0xFF, 0xD8, 0xFF, 0xE0]), Some("image/jpeg"));
-        assert_eq!(sniff_image(b"RIFF\0\0\0\0WEBPVP8 "), Some("image/webp"));
-        assert_eq!(sniff_image(b"GIF89a"), None);
-        assert_eq!(sniff_image(b"<svg"), None);
     }
 }

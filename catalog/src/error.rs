@@ -44,6 +44,8 @@ pub enum CatalogError {
     #[error("{0}")]
     TooLarge(String),
     #[error(transparent)]
+    Picture(#[from] cloudcast_pictures::PictureError),
+    #[error(transparent)]
     Page(#[from] cloudcast_core::page::PageError),
     #[error(transparent)]
     Auth(#[from] AuthError),
@@ -72,6 +74,7 @@ impl ErrorCode for CatalogError {
             CatalogError::Query(_) => "bad_query",
             CatalogError::UnsupportedImage(_) => "unsupported_image",
             CatalogError::TooLarge(_) => "too_large",
+            CatalogError::Picture(e) => e.code(),
             CatalogError::Page(e) => e.code(),
             CatalogError::Auth(e) => e.code(),
             CatalogError::Storage(e) => e.code(),
@@ -91,6 +94,9 @@ impl ErrorCode for CatalogError {
             CatalogError::CommentsDisabled => StatusCode::FORBIDDEN,
             CatalogError::UnsupportedImage(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             CatalogError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            CatalogError::Picture(e) => {
+                StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::UNSUPPORTED_MEDIA_TYPE)
+            }
             CatalogError::Page(e) => e.status(),
             CatalogError::NotFound(_) => StatusCode::NOT_FOUND,
             CatalogError::NotOwner | CatalogError::Forbidden(_) => StatusCode::FORBIDDEN,

@@ -1,19 +1,15 @@
-//! Cover art. The owner uploads a PNG, JPEG or WebP picture (the type is
-//! read from its bytes and must match `Content-Type`); it is decoded with
-//! the `image` crate under limits (pixels per side, memory), so a
-//! decompression bomb is refused before it is expanded, and resized to
-//! square JPEGs of each size in `keys::PICTURE_SIZES` (centre-cropped). The
-//! upload itself is not kept. Each upload is a new version under
-//! `pictures/<cloudcast>/`, so URLs carrying it can be cached for ever; a
-//! cloudcast without a picture shows the default.
-
-use std::io::Cursor;
+//! Cover art. The owner uploads a PNG, JPEG or WebP picture; it is read
+//! and made again as square JPEGs of each size in `keys::PICTURE_SIZES` by
+//! `cloudcast-pictures` (type from the bytes, dimensions from the header,
+//! bounded decode, metadata gone). The upload itself is not kept. Each
+//! upload is a new version under `pictures/<cloudcast>/`, so URLs carrying
+//! it can be cached for ever; a cloudcast without a picture shows the
+//! default.
 
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use image::{ImageFormat, ImageReader, Limits};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -24,12 +20,6 @@ use cloudcast_core::storage::StorageError;
 use cloudcast_core::visibility;
 
 use crate::{CatalogError, CatalogState};
-
-/// Largest width or height accepted, in pixels.
-pub const MAX_SIDE: u32 = 6000;
-/// Most memory one decode may take (6000 x 6000 RGBA is 144 MB).
-const MAX_DECODE_BYTES: u64 = 160 * 1024 * 1024;
-const JPEG_QUALITY: u8 = 85;
 
 /// The picture shown when a cloudcast has none: a plain record, inline.
 const DEFAULT_SVG: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 100 100"><rect width="100" height="100" fill="#1f2430"/><circle cx="50" cy="50" r="34" fill="#11141b"/><circle cx="50" cy="50" r="12" fill="#e0655a"/><circle cx="50" cy="50" r="2" fill="#11141b"/></svg>"##;
@@ -55,56 +45,12 @@ pub fn urls(cloudcast: Uuid, version: Option<Uuid>) -> PictureUrls {
     }
 }
 
-/// Decodes `bytes` (PNG, JPEG or WebP, as `declared`) and makes every size.
-pub fn resize_all(bytes: &[u8], declared: &str) -> Result<Vec<(u32, Vec<u8>)>, CatalogError> {
-    let format = match image::guess_format(bytes) {
-        Ok(ImageFormat::Png) => ImageFormat::Png,
-        Ok(ImageFormat::Jpeg) => ImageFormat::Jpeg,
-        Ok(ImageFormat::WebP) => ImageFormat::WebP,
-        _ => {
-            return Err(CatalogError::UnsupportedImage(
-                "the picture must be a PNG, JPEG or WebP image".into(),
-            ));
-        }
-    };
-    let kind = format.to_mime_type();
-    if declared != kind {
-        return Err(CatalogError::UnsupportedImage(format!(
-            "the body is {kind} but Content-Type says {declared:?}"
-        )));
-    }
-    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
-    let mut limits = Limits::default();
-    limits.max_image_width = Some(MAX_SIDE);
-    limits.max_image_height = Some(MAX_SIDE);
-    limits.max_alloc = Some(MAX_DECODE_BYTES);
-    reader.limits(limits);
-    let image = reader.decode().map_err(|e| match e {
-        image::ImageError::Limits(_) => CatalogError::UnsupportedImage(format!(
-            "the picture may be at most {MAX_SIDE} x {MAX_SIDE} pixels"
-        )),
-        other => CatalogError::UnsupportedImage(format!("the picture cannot be read: {other}")),
-    })?;
-    let mut out = Vec::with_capacity(PICTURE_SIZES.len());
-    for size in PICTURE_SIZES {
-        let square = image
-            .resize_to_fill(size, size, image::imageops::FilterType::Lanczos3)
-            .to_rgb8();
-        let mut jpeg = Vec::new();
-        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, JPEG_QUALITY)
-            .encode_image(&square)
-            .map_err(|e| {
-                CatalogError::UnsupportedImage(format!("the picture cannot be encoded: {e}"))
-            })?;
-        out.push((size, jpeg));
-    }
-    Ok(out)
-}
-
 /// `PUT /api/v1/cloudcasts/{id}/picture`: the image as the body.
 #[utoipa::path(put, path = "/api/v1/cloudcasts/{id}/picture", tag = "cloudcasts",
     summary = "Set a cloudcast's cover picture (PNG, JPEG or WebP)",
-    description = "At most `uploads.max_picture_bytes` (8 MiB) and 6000 x 6000 pixels; resized to 100, 300 and 600 px squares.",
+    description = "At most `uploads.max_picture_bytes` (8 MiB) and 6000 x 6000 pixels; made again \
+        as 100, 300 and 600 px square JPEGs (metadata such as a GPS position is not kept). \
+        At most `limits.pictures_per_hour_per_account` pictures and avatars an hour.",
     params(("id" = Uuid, Path, description = "The cloudcast")),
     request_body(content = Vec<u8>, content_type = "image/png"),
     responses(
@@ -112,7 +58,8 @@ pub fn resize_all(bytes: &[u8], declared: &str) -> Result<Vec<(u32, Vec<u8>)>, C
         (status = 403, description = "Not the owner", body = cloudcast_core::apidoc::ErrorBody),
         (status = 404, description = "No such cloudcast", body = cloudcast_core::apidoc::ErrorBody),
         (status = 413, description = "Too large", body = cloudcast_core::apidoc::ErrorBody),
-        (status = 415, description = "Not an image we take, or unreadable, or too many pixels", body = cloudcast_core::apidoc::ErrorBody)),
+        (status = 415, description = "Not an image we take, or unreadable, or too many pixels (`unsupported_image`)", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 422, description = "Reading the picture took longer than 5 s (`picture_too_slow`)", body = cloudcast_core::apidoc::ErrorBody)),
     security(("session" = [])))]
 pub async fn put(
     State(state): State<CatalogState>,
@@ -139,10 +86,7 @@ pub async fn put(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_ascii_lowercase();
-    // Decoding and resizing are CPU work: off the async workers.
-    let sizes = tokio::task::spawn_blocking(move || resize_all(&body, &declared))
-        .await
-        .map_err(|_| CatalogError::UnsupportedImage("the picture cannot be read".into()))??;
+    let sizes = cloudcast_pictures::squares(body, declared, &PICTURE_SIZES).await?;
     let version = Uuid::now_v7();
     for (size, jpeg) in sizes {
         state
@@ -250,45 +194,6 @@ pub async fn get(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn png(w: u32, h: u32) -> Vec<u8> {
-        let img = image::RgbImage::from_pixel(w, h, image::Rgb([200, 40, 40]));
-        let mut out = Vec::new();
-        image::DynamicImage::ImageRgb8(img)
-            .write_to(&mut Cursor::new(&mut out), ImageFormat::Png)
-            .expect("png");
-        out
-    }
-
-    #[test]
-    fn pictures_become_squares_of_every_size() {
-        let sizes = resize_all(&png(640, 360), "image/png").expect("resized");
-        assert_eq!(sizes.iter().map(|s| s.0).collect::<Vec<_>>(), PICTURE_SIZES);
-        for (size, jpeg) in sizes {
-            let img = image::load_from_memory_with_format(&jpeg, ImageFormat::Jpeg).expect("jpeg");
-            assert_eq!((img.width(), img.height()), (size, size));
-        }
-    }
-
-    #[test]
-    fn types_must_agree_and_bombs_are_refused() {
-        assert!(matches!(
-            resize_all(&png(10, 10), "image/jpeg"),
-            Err(CatalogError::UnsupportedImage(_))
-        ));
-        assert!(matches!(
-            resize_all(b"GIF89a....", "image/gif"),
-            Err(CatalogError::UnsupportedImage(_))
-        ));
-        // A small file of too many pixels is refused by its header, before
-        // it is expanded.
-        let wide = png(MAX_SIDE + 1, 1);
-        assert!(wide.len() < 10_000);
-        match resize_all(&wide, "image/png") {
-            Err(CatalogError::UnsupportedImage(m)) => assert!(m.contains("at most"), "{m}"),
-            other => panic!("{other:?}"),
-        }
-    }
 
     #[test]
     fn urls_carry_the_version() {

@@ -42,10 +42,19 @@ pub fn peaks_fine(cloudcast: Uuid, version: Uuid) -> String {
     format!("{}peaks.dat", media_version(cloudcast, version))
 }
 
-/// A user's avatar image (a new id per upload, so caches never go stale).
-pub fn avatar(user: Uuid, id: Uuid) -> String {
-    format!("avatars/{user}/{id}")
+/// One size of a user's avatar (a new version per upload, so caches never
+/// go stale): a square JPEG made from the upload, never the upload itself.
+pub fn avatar(user: Uuid, version: Uuid, size: u32) -> String {
+    format!("avatars/{user}/{version}/{size}.jpg")
 }
+
+/// Everything of one version of a user's avatar.
+pub fn avatar_version(user: Uuid, version: Uuid) -> String {
+    format!("avatars/{user}/{version}/")
+}
+
+/// The sizes an avatar is kept in; the last is served unless one is asked.
+pub const AVATAR_SIZES: [u32; 2] = [100, 300];
 
 /// A background data export's archive.
 pub fn export_archive(user: Uuid, export: Uuid) -> String {
@@ -112,7 +121,7 @@ mod tests {
             rendition(cc, v, "aac_128k"),
             peaks(cc, v),
             peaks_fine(cc, v),
-            avatar(user, Uuid::from_u128(6)),
+            avatar(user, Uuid::from_u128(6), 100),
             export_archive(user, Uuid::from_u128(7)),
             picture(cc, v, 300),
         ];
@@ -125,7 +134,7 @@ mod tests {
         // Another account's objects are under none of them.
         let other = Uuid::from_u128(9);
         for key in [
-            avatar(other, v),
+            avatar(other, v, 300),
             export_archive(other, v),
             original(other, up),
         ] {

@@ -39,6 +39,7 @@ pub enum Write {
     ApiKey,
     Export,
     VerificationMail,
+    Picture,
 }
 
 impl Write {
@@ -55,6 +56,7 @@ impl Write {
             Write::ApiKey => "API keys created",
             Write::Export => "data exports",
             Write::VerificationMail => "verification mails",
+            Write::Picture => "pictures set",
         }
     }
 }
@@ -102,6 +104,19 @@ pub const LIMITED: &[(Method, &str, Write)] = &[
         "/api/v1/me/verification",
         Write::VerificationMail,
     ),
+    (
+        Method::POST,
+        "/api/v1/accounts/confirmation",
+        Write::VerificationMail,
+    ),
+    (Method::POST, "/verify-email", Write::VerificationMail),
+    (Method::PUT, "/api/v1/me/email", Write::VerificationMail),
+    (
+        Method::PUT,
+        "/api/v1/cloudcasts/{id}/picture",
+        Write::Picture,
+    ),
+    (Method::PUT, "/api/v1/me/avatar", Write::Picture),
 ];
 
 /// Does `path` fit `pattern`, where a `{..}` segment fits any one segment?
@@ -147,7 +162,7 @@ fn address_key(ip: IpAddr) -> String {
 
 /// Every limited write's allowances: (write, counted per, the cells' scope
 /// in `rate_limits`, allowance, window).
-fn cells(cfg: &LimitsConfig) -> [(Write, Who, &'static str, u32, Duration); 16] {
+fn cells(cfg: &LimitsConfig) -> [(Write, Who, &'static str, u32, Duration); 18] {
     const MINUTE: Duration = Duration::from_secs(60);
     const HOUR: Duration = Duration::from_secs(3600);
     use Who::*;
@@ -263,6 +278,20 @@ fn cells(cfg: &LimitsConfig) -> [(Write, Who, &'static str, u32, Duration); 16] 
             Account,
             "verification_mail_account",
             cfg.verification_mails_per_hour_per_account,
+            HOUR,
+        ),
+        (
+            VerificationMail,
+            Address,
+            "account_mail_address",
+            cfg.account_mails_per_hour_per_address,
+            HOUR,
+        ),
+        (
+            Picture,
+            Account,
+            "picture_account",
+            cfg.pictures_per_hour_per_account,
             HOUR,
         ),
     ]
