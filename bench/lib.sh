@@ -1,6 +1,20 @@
 # shellcheck shell=bash
 # Sourced by the benches: the steps several of them share.
 
+# bench_user BASE_URL NAME PASSWORD: signs NAME up (NAME@example.org), opens
+# the link mailed to it (read from the outbox in $CLOUDCAST__POSTGRES__URL),
+# which confirms it and signs it in, and prints the session's token.
+bench_user() {
+  local base="$1" name="$2" password="$3" link
+  curl -sf "$base/api/v1/accounts" -H 'content-type: application/json' \
+    -d "{\"email\":\"$name@example.org\",\"username\":\"$name\",\"password\":\"$password\",\"birth_date\":\"1990-01-01\"}" >/dev/null
+  link=$(psql -tA "$CLOUDCAST__POSTGRES__URL" \
+    -c "SELECT body FROM email_outbox WHERE to_address = '$name@example.org' ORDER BY created_at DESC LIMIT 1" |
+    grep -o 'token=[A-Za-z0-9_-]*' | head -1)
+  curl -sf "$base/api/v1/accounts/confirm" -H 'content-type: application/json' \
+    -d "{\"token\":\"${link#token=}\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])'
+}
+
 # bench_mix WORK BASE_URL SECONDS KBPS: a pink-noise mix of SECONDS at KBPS,
 # uploaded by a new `bench` user through the command-line uploader and
 # transcoded by the server at BASE_URL; sets ID (the cloudcast) and TOKEN.
@@ -9,10 +23,7 @@ bench_mix() {
   gst-launch-1.0 -q audiotestsrc wave=pink-noise samplesperbuffer=4410 num-buffers=$((seconds * 10)) \
     ! audio/x-raw,rate=44100,channels=2 ! audioconvert ! lamemp3enc target=bitrate bitrate="$kbps" cbr=true \
     ! filesink location="$work/mix.mp3"
-  curl -sf "$base/api/v1/accounts" -H 'content-type: application/json' \
-    -d '{"email":"bench@example.org","username":"bench","password":"bench password","birth_date":"1990-01-01"}' >/dev/null
-  TOKEN=$(curl -sf "$base/api/v1/sessions" -H 'content-type: application/json' \
-    -d '{"login":"bench","password":"bench password"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+  TOKEN=$(bench_user "$base" bench "bench password")
   XDG_STATE_HOME="$work/state" CLOUDCAST_TOKEN="$TOKEN" "${BENCH_BIN:-target/release/cloudcast}" upload "$work/mix.mp3" \
     --server "$base" --title "bench mix" >/dev/null 2>&1
   ID=$(psql -tA "$CLOUDCAST__POSTGRES__URL" -c "SELECT id FROM cloudcasts LIMIT 1")

@@ -81,10 +81,7 @@ left_of() {
   echo "$n"
 }
 account() {
-  curl -sf "$B/api/v1/accounts" -H 'content-type: application/json' \
-    -d "{\"email\":\"$1@example.org\",\"username\":\"$1\",\"password\":\"bench password\",\"birth_date\":\"1990-01-01\"}" >/dev/null
-  curl -sf "$B/api/v1/sessions" -H 'content-type: application/json' \
-    -d "{\"login\":\"$1\",\"password\":\"bench password\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])'
+  bench_user "$B" "$1" "bench password"
 }
 now() { date +%s.%N; }
 

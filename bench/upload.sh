@@ -44,10 +44,7 @@ trap 'kill $SERVER $S3PID 2>/dev/null || true' EXIT
 B="http://127.0.0.1:$HTTP_PORT"
 for _ in $(seq 100); do curl -sf "$B/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
 
-curl -sf "$B/api/v1/accounts" -H 'content-type: application/json' \
-  -d '{"email":"bench@example.org","username":"bench","password":"bench password","birth_date":"1990-01-01"}' >/dev/null
-TOKEN=$(curl -sf "$B/api/v1/sessions" -H 'content-type: application/json' \
-  -d '{"login":"bench","password":"bench password"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+TOKEN=$(bench_user "$B" bench "bench password")
 
 # A WAV header in front of random bytes: passes the audio probe, does not compress.
 FILE="$WORK/mix.wav"

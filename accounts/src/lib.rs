@@ -58,6 +58,8 @@ fn routes() -> [OpenApiRouter<AccountsState>; 2] {
     let api = OpenApiRouter::new()
         .routes(routes!(registration::register))
         .routes(routes!(registration::verify_email))
+        .routes(routes!(registration::confirm_and_sign_in))
+        .routes(routes!(registration::resend_confirmation))
         .routes(routes!(registration::resend_verification))
         .routes(routes!(recovery::request_reset))
         .routes(routes!(recovery::confirm_reset))
@@ -103,6 +105,8 @@ mod tests {
     const SERVED: &[(&str, &str)] = &[
         ("post", "/api/v1/accounts"),
         ("get", "/api/v1/accounts/verify-email"),
+        ("post", "/api/v1/accounts/confirm"),
+        ("post", "/api/v1/accounts/confirmation"),
         ("post", "/api/v1/me/verification"),
         ("post", "/api/v1/accounts/password-reset"),
         ("post", "/api/v1/accounts/password-reset/confirm"),

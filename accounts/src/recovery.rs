@@ -63,7 +63,7 @@ pub async fn request_reset(
     let mut tx = state.pool.begin().await?;
     let found: Option<(Uuid, String, String)> = sqlx::query_as(
         "SELECT id, username, email FROM users
-          WHERE lower(username) = $1 OR lower(email) = $1 LIMIT 1",
+          WHERE (lower(username) = $1 OR lower(email) = $1) AND pending_until IS NULL LIMIT 1",
     )
     .bind(&login)
     .fetch_optional(&mut *tx)
@@ -268,10 +268,11 @@ pub struct EmailPending {
     summary = "Change my email address (confirmed from the new address)",
     request_body = EmailChange,
     responses(
-        (status = 202, description = "A confirmation link went to the new address; the old one is told", body = EmailPending),
+        (status = 202, description = "A confirmation link went to the new address (or, if the \
+            address belongs to another account, its owner is told instead: the answer is the \
+            same); the old address is told", body = EmailPending),
         (status = 401, description = "Not signed in", body = cloudcast_core::apidoc::ErrorBody),
         (status = 403, description = "The password is wrong (`wrong_password`)", body = cloudcast_core::apidoc::ErrorBody),
-        (status = 409, description = "That address belongs to another account", body = cloudcast_core::apidoc::ErrorBody),
         (status = 422, description = "Not an email address", body = cloudcast_core::apidoc::ErrorBody),
         (status = 429, description = "Too many attempts", body = cloudcast_core::apidoc::ErrorBody)),
     security(("session" = [])))]
@@ -284,16 +285,15 @@ pub async fn change_email(
     validate_email(&req.email)?;
     check_password(&state, peer, user, req.password).await?;
     let mut tx = state.pool.begin().await?;
-    let taken: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM users WHERE lower(email) = lower($1) AND id <> $2)",
+    // An address in use answers as a free one does (nobody learns whose it
+    // is); its owner hears of the attempt instead of getting a link.
+    let holder: Option<(Uuid, String)> = sqlx::query_as(
+        "SELECT id, username FROM users WHERE lower(email) = lower($1) AND id <> $2",
     )
     .bind(&req.email)
     .bind(user)
-    .fetch_one(&mut *tx)
+    .fetch_optional(&mut *tx)
     .await?;
-    if taken {
-        return Err(AccountsError::EmailTaken);
-    }
     let (username, old): (String, String) =
         sqlx::query_as("SELECT username, email FROM users WHERE id = $1")
             .bind(user)
@@ -303,6 +303,30 @@ pub async fn change_email(
         .bind(user)
         .execute(&mut *tx)
         .await?;
+    if let Some((holder, holder_name)) = holder {
+        mail::queue(
+            &mut tx,
+            Some(holder),
+            &req.email,
+            "email_change_to_taken_address",
+            "Someone tried to give your address to another Cloudcast account",
+            &format!(
+                "Hello {holder_name},\n\nAnother Cloudcast account asked to use this address, \
+                 which is yours. Nothing has changed, and the other account was not told whose \
+                 address it is. You need not do anything.\n"
+            ),
+        )
+        .await?;
+        notify_old_address(&mut tx, user, &username, &old).await?;
+        tx.commit().await?;
+        tracing::info!(user_id = %user, "email change to an address in use; its owner is told");
+        return Ok((
+            StatusCode::ACCEPTED,
+            Json(EmailPending {
+                pending_email: req.email,
+            }),
+        ));
+    }
     let (token, token_hash) = new_token();
     sqlx::query(
         "INSERT INTO email_changes (token_hash, user_id, new_email, expires_at) VALUES ($1, $2, $3, $4)",
@@ -326,10 +350,28 @@ pub async fn change_email(
         ),
     )
     .await?;
+    notify_old_address(&mut tx, user, &username, &old).await?;
+    tx.commit().await?;
+    tracing::info!(user_id = %user, "email change requested");
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(EmailPending {
+            pending_email: req.email,
+        }),
+    ))
+}
+
+/// Tells an account's address that a change of it was asked for.
+async fn notify_old_address(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    user: Uuid,
+    username: &str,
+    old: &str,
+) -> Result<(), AccountsError> {
     mail::queue(
-        &mut tx,
+        tx,
         Some(user),
-        &old,
+        old,
         "email_change_requested",
         "A new email address was given for your Cloudcast account",
         &format!(
@@ -339,14 +381,7 @@ pub async fn change_email(
         ),
     )
     .await?;
-    tx.commit().await?;
-    tracing::info!(user_id = %user, "email change requested");
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(EmailPending {
-            pending_email: req.email,
-        }),
-    ))
+    Ok(())
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -5,8 +5,17 @@
 //! 13 to 17 year olds are marked as minors and shown the parental advice;
 //! a username, being public, may not be an email address. The signup
 //! consents (personalised ads on, third-party contact off) are recorded as
-//! the first entries of the consent history, and the verification mail is
+//! the first entries of the consent history, and the confirmation mail is
 //! queued in the same transaction as the account.
+//!
+//! Sign-up answers the same (202, "check your mail") whether or not the
+//! address has an account, with the password hashed either way, so nobody
+//! learns who is registered. A new address gets a pending account and a
+//! link: the account can be used only once the link is opened (it signs the
+//! person in); until then it holds its username for [`PENDING_HOLD`], cannot
+//! sign in (answered as a wrong password) and is seen nowhere, and it is
+//! deleted once the hold has passed. A taken address gets a mail to its
+//! owner instead. A username taken still answers 409: usernames are public.
 
 use std::sync::LazyLock;
 
@@ -17,6 +26,13 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
+
+use std::time::Duration;
+
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
 
 use cloudcast_core::auth::{AuthUser, hash_token, new_token};
 use cloudcast_core::extract::{ApiJson, ApiQuery};
@@ -57,7 +73,36 @@ pub struct NewAccount {
     /// `YYYY-MM-DD`, from 1900 to today; under 13 is refused.
     #[schema(format = Date, pattern = "^(19|20)[0-9]{2}-[0-9]{2}-[0-9]{2}$")]
     pub birth_date: String,
+    /// A path of this site the confirmation link returns to once it has
+    /// signed the person in (anything else returns to `/`).
+    #[serde(default)]
+    #[schema(max_length = 2048)]
+    pub next: Option<String>,
 }
+
+/// How long a sign-up holds its username while its link is not opened;
+/// then the pending account is deleted.
+pub const PENDING_HOLD: Duration = Duration::from_secs(24 * 3600);
+
+/// The answer to a sign-up, the same whether or not the address was taken.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SignUpReceived {
+    pub username: String,
+    pub is_minor: bool,
+    /// Set for 13-17 year olds: the UI shows it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub parental_advice: Option<&'static str>,
+    /// Where the mail went (the address given).
+    pub sent_to: String,
+    /// What to do next, for people.
+    pub message: &'static str,
+}
+
+/// What a sign-up is told to do.
+pub const CHECK_YOUR_MAIL: &str = "We sent a link to this address: open it within 24 hours to \
+    confirm it and start using your account. If no mail comes, the sign-in page can send the \
+    link again.";
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AccountCreated {
@@ -144,45 +189,52 @@ pub fn validate_password(password: &str, min: usize) -> Result<(), AccountsError
     Ok(())
 }
 
-/// Creates an account after every registration rule has passed; the email
-/// verification message is queued in the same transaction.
-pub async fn create_account(
-    state: &AccountsState,
-    req: NewAccount,
-    is_admin: bool,
-) -> Result<AccountCreated, AccountsError> {
+/// The checks every new account passes before anything is written; the
+/// password's hash and whether the person is a minor.
+async fn checked(state: &AccountsState, req: &NewAccount) -> Result<(Date, bool), AccountsError> {
     let today = OffsetDateTime::now_utc().date();
-    let NewAccount {
-        email,
-        username,
-        password,
-        birth_date,
-    } = req;
-    validate_email(&email)?;
-    validate_username(&username)?;
-    let birth = parse_birth_date(&birth_date, today)?;
+    validate_email(&req.email)?;
+    validate_username(&req.username)?;
+    let birth = parse_birth_date(&req.birth_date, today)?;
     // The age gate comes before anything is written: an under-13 leaves no trace.
     let age = age_on(birth, today);
     if age < 13 {
         return Err(AccountsError::UnderAge);
     }
-    validate_password(&password, state.auth.min_password_len)?;
-    let hash = hash_password(password).await?;
+    validate_password(&req.password, state.auth.min_password_len)?;
+    if req.next.as_ref().is_some_and(|n| n.len() > 2048) {
+        return Err(AccountsError::InvalidField(
+            "next: at most 2048 characters".into(),
+        ));
+    }
+    Ok((birth, age < 18))
+}
+
+/// Inserts an account (pending until `pending_until`, if given) with its
+/// signup consents; a username or address taken is its error.
+async fn insert_account(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    req: &NewAccount,
+    hash: &str,
+    birth: Date,
+    is_minor: bool,
+    is_admin: bool,
+    pending_until: Option<OffsetDateTime>,
+) -> Result<Uuid, AccountsError> {
     let id = Uuid::now_v7();
-    let is_minor = age < 18;
-    let mut tx = state.pool.begin().await?;
     let res = sqlx::query(
-        "INSERT INTO users (id, email, username, password_hash, birth_date, is_minor, is_admin)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO users (id, email, username, password_hash, birth_date, is_minor, is_admin, pending_until)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(id)
-    .bind(&email)
-    .bind(&username)
-    .bind(&hash)
+    .bind(&req.email)
+    .bind(&req.username)
+    .bind(hash)
     .bind(birth)
     .bind(is_minor)
     .bind(is_admin)
-    .execute(&mut *tx)
+    .bind(pending_until)
+    .execute(&mut **tx)
     .await;
     match res {
         Ok(_) => {}
@@ -195,25 +247,153 @@ pub async fn create_account(
         Err(e) => return Err(e.into()),
     }
     // The defaults in force from the first moment (the columns' defaults).
-    crate::consents::record_signup(&mut tx, id, true, false).await?;
-    queue_verification(&mut tx, state, id, &username, &email).await?;
+    crate::consents::record_signup(tx, id, true, false).await?;
+    Ok(id)
+}
+
+/// Creates an account in use at once (`cloudcast admin`: the operator
+/// vouches for it); a verification mail is queued in the same transaction.
+pub async fn create_account(
+    state: &AccountsState,
+    req: NewAccount,
+    is_admin: bool,
+) -> Result<AccountCreated, AccountsError> {
+    let (birth, is_minor) = checked(state, &req).await?;
+    let hash = hash_password(req.password.clone()).await?;
+    let mut tx = state.pool.begin().await?;
+    let id = insert_account(&mut tx, &req, &hash, birth, is_minor, is_admin, None).await?;
+    queue_verification(&mut tx, state, id, &req.username, &req.email, None).await?;
     tx.commit().await?;
     tracing::info!(user_id = %id, is_admin, "account registered");
     Ok(AccountCreated {
         id,
-        username,
+        username: req.username,
         is_minor,
         parental_advice: is_minor.then_some(PARENTAL_ADVICE),
     })
 }
 
-/// A new verification link for `email`, by mail (through the outbox).
+/// Is `username` held: by an account in use, or by another address's
+/// sign-up still waiting for its link? (The same address signing up again
+/// replaces its own.)
+async fn username_held(pool: &PgPool, username: &str, email: &str) -> Result<bool, AccountsError> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM users WHERE lower(username) = lower($1)
+            AND (pending_until IS NULL OR (pending_until > now() AND lower(email) <> lower($2))))",
+    )
+    .bind(username)
+    .bind(email)
+    .fetch_one(pool)
+    .await?)
+}
+
+/// A sign-up (`POST /api/v1/accounts`): see the module's description.
+pub async fn sign_up(
+    state: &AccountsState,
+    req: NewAccount,
+) -> Result<SignUpReceived, AccountsError> {
+    let (birth, is_minor) = checked(state, &req).await?;
+    if username_held(&state.pool, &req.username, &req.email).await? {
+        return Err(AccountsError::UsernameTaken);
+    }
+    // Hashed whatever happens next, so a taken address takes as long.
+    let hash = hash_password(req.password.clone()).await?;
+    let next = req.next.as_deref().map(|n| paths::local_path(Some(n)));
+    let mut tx = state.pool.begin().await?;
+    // Sign-ups past their hold that name this username or address, and this
+    // address's own earlier sign-up, make way.
+    sqlx::query(
+        "DELETE FROM users WHERE pending_until IS NOT NULL
+            AND (lower(username) = lower($1) OR lower(email) = lower($2))
+            AND (pending_until <= now() OR lower(email) = lower($2))",
+    )
+    .bind(&req.username)
+    .bind(&req.email)
+    .execute(&mut *tx)
+    .await?;
+    let owner: Option<(Uuid, String)> =
+        sqlx::query_as("SELECT id, username FROM users WHERE lower(email) = lower($1)")
+            .bind(&req.email)
+            .fetch_optional(&mut *tx)
+            .await?;
+    match owner {
+        Some((owner, owner_name)) => {
+            mail::queue(
+                &mut tx,
+                Some(owner),
+                &req.email,
+                "signup_with_taken_address",
+                "Someone tried to sign up to Cloudcast with your address",
+                &format!(
+                    "Hello {owner_name},\n\nSomeone tried to make a new Cloudcast account with \
+                     this address, which is already yours. Nothing has changed. If it was you, \
+                     sign in instead (the sign-in page can reset a forgotten password: {}/reset-password).\n\n\
+                     If it was not you, you need not do anything.\n",
+                    state.public_url
+                ),
+            )
+            .await?;
+            tracing::info!(user_id = %owner, "sign-up with an address in use; its owner is told");
+        }
+        None => {
+            let until = OffsetDateTime::now_utc() + PENDING_HOLD;
+            let id =
+                insert_account(&mut tx, &req, &hash, birth, is_minor, false, Some(until)).await?;
+            queue_verification(
+                &mut tx,
+                state,
+                id,
+                &req.username,
+                &req.email,
+                next.as_deref(),
+            )
+            .await?;
+            tracing::info!(user_id = %id, "sign-up waiting for its link");
+        }
+    }
+    tx.commit().await?;
+    Ok(SignUpReceived {
+        username: req.username,
+        is_minor,
+        parental_advice: is_minor.then_some(PARENTAL_ADVICE),
+        sent_to: req.email,
+        message: CHECK_YOUR_MAIL,
+    })
+}
+
+/// Deletes the sign-ups whose hold passed without their link being opened
+/// (nothing of a person who never confirmed is kept past it), every
+/// `every` until shutdown.
+pub async fn run_sweeper(pool: PgPool, every: Duration, shutdown: CancellationToken) {
+    loop {
+        match sqlx::query("DELETE FROM users WHERE pending_until <= now()")
+            .execute(&pool)
+            .await
+        {
+            Ok(r) if r.rows_affected() > 0 => {
+                tracing::info!(accounts = r.rows_affected(), "unconfirmed sign-ups deleted")
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "deleting unconfirmed sign-ups failed; will retry")
+            }
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+    }
+}
+
+/// A new confirmation link for `email`, by mail (through the outbox); it
+/// returns to `next` once opened.
 async fn queue_verification(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     state: &AccountsState,
     id: Uuid,
     username: &str,
     email: &str,
+    next: Option<&str>,
 ) -> Result<(), AccountsError> {
     let (token, token_hash) = new_token();
     let expires = OffsetDateTime::now_utc() + state.auth.verification_ttl;
@@ -225,7 +405,11 @@ async fn queue_verification(
     .bind(expires)
     .execute(&mut **tx)
     .await?;
-    let link = format!("{}/verify-email?token={token}", state.public_url);
+    let mut link = format!("{}/verify-email?token={token}", state.public_url);
+    if let Some(next) = next.filter(|n| *n != "/") {
+        link.push_str("&next=");
+        link.extend(url::form_urlencoded::byte_serialize(next.as_bytes()));
+    }
     mail::queue(
         tx,
         Some(id),
@@ -233,7 +417,7 @@ async fn queue_verification(
         "verify_email",
         "Confirm your Cloudcast email address",
         &format!(
-            "Hello {username},\n\nPlease confirm this address by opening:\n{link}\n\nIf you did not register, ignore this message.\n"
+            "Hello {username},\n\nPlease confirm this address by opening:\n{link}\n\nIf you did not register, ignore this message: an account not confirmed within 24 hours is deleted.\n"
         ),
     )
     .await?;
@@ -269,7 +453,7 @@ pub async fn resend_verification(
     if verified {
         return Err(AccountsError::AlreadyVerified);
     }
-    queue_verification(&mut tx, &state, user, &username, &email).await?;
+    queue_verification(&mut tx, &state, user, &username, &email, None).await?;
     tx.commit().await?;
     Ok((
         StatusCode::ACCEPTED,
@@ -277,22 +461,70 @@ pub async fn resend_verification(
     ))
 }
 
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResendRequest {
+    /// The username or address signed up with.
+    #[schema(max_length = 254)]
+    pub login: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Accepted {
+    pub accepted: bool,
+}
+
+/// `POST /api/v1/accounts/confirmation`: the link again, for a sign-up
+/// whose mail was lost (from the sign-in page; no account can sign in yet).
+#[utoipa::path(post, path = "/api/v1/accounts/confirmation", tag = "accounts",
+    summary = "Mail a sign-up's confirmation link again",
+    description = "Always 202, whether or not a sign-up waits under this username or address; \
+        when one does, a new link goes to its address (the earlier ones still work).",
+    request_body = ResendRequest,
+    responses(
+        (status = 202, description = "If a sign-up waits, a link is on its way", body = Accepted)))]
+pub async fn resend_confirmation(
+    State(state): State<AccountsState>,
+    ApiJson(req): ApiJson<ResendRequest>,
+) -> Result<(StatusCode, Json<Accepted>), AccountsError> {
+    let login = req.login.trim().to_lowercase();
+    if login.is_empty() || login.len() > 254 {
+        return Err(AccountsError::InvalidField(
+            "login: 1 to 254 characters".into(),
+        ));
+    }
+    let mut tx = state.pool.begin().await?;
+    let pending: Option<(Uuid, String, String)> = sqlx::query_as(
+        "SELECT id, username, email FROM users
+          WHERE (lower(username) = $1 OR lower(email) = $1) AND pending_until > now()
+          LIMIT 1 FOR UPDATE",
+    )
+    .bind(&login)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some((id, username, email)) = pending {
+        queue_verification(&mut tx, &state, id, &username, &email, None).await?;
+    }
+    tx.commit().await?;
+    Ok((StatusCode::ACCEPTED, Json(Accepted { accepted: true })))
+}
+
 /// `POST /api/v1/accounts`
 #[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts",
-    summary = "Register (13 or older)",
+    summary = "Sign up (13 or older); the account is used once its mailed link is opened",
+    description = "Answers 202 whether or not the address has an account: a new address gets \
+        a link that confirms it and signs in (the account holds its username for 24 hours \
+        meanwhile); the owner of an address in use is told someone tried instead.",
     request_body = NewAccount,
     responses(
-        (status = 201, description = "Created; a verification link is mailed", body = AccountCreated),
-        (status = 409, description = "Email or username taken", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 202, description = "Check the mail sent to the address", body = SignUpReceived),
+        (status = 409, description = "The username is taken (`username_taken`)", body = cloudcast_core::apidoc::ErrorBody),
         (status = 422, description = "A field is invalid, or the person is under 13 (`under_13`: nothing is stored)", body = cloudcast_core::apidoc::ErrorBody)))]
 pub async fn register(
     State(state): State<AccountsState>,
     ApiJson(req): ApiJson<NewAccount>,
-) -> Result<(StatusCode, Json<AccountCreated>), AccountsError> {
-    Ok((
-        StatusCode::CREATED,
-        Json(create_account(&state, req, false).await?),
-    ))
+) -> Result<(StatusCode, Json<SignUpReceived>), AccountsError> {
+    Ok((StatusCode::ACCEPTED, Json(sign_up(&state, req).await?)))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -323,27 +555,76 @@ pub async fn verify_email(
         .token
         .filter(|t| !t.is_empty() && t.len() < 100)
         .ok_or_else(|| AccountsError::InvalidField("token: missing".into()))?;
-    let mut tx = state.pool.begin().await?;
+    confirm(&state.pool, &token).await?;
+    Ok(Json(Verified { verified: true }))
+}
+
+/// Uses a mailed link's token: the address is confirmed, and a pending
+/// sign-up becomes an account in use. Returns the account.
+async fn confirm(pool: &PgPool, token: &str) -> Result<Uuid, AccountsError> {
+    let mut tx = pool.begin().await?;
     let user: Option<Uuid> = sqlx::query_scalar(
         "UPDATE email_verifications SET used_at = now()
           WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now()
           RETURNING user_id",
     )
-    .bind(hash_token(&token))
+    .bind(hash_token(token))
     .fetch_optional(&mut *tx)
     .await?;
-    let Some(user) = user else {
+    // A sign-up past its hold is as gone as if the sweeper had run.
+    let confirmed: Option<Uuid> = match user {
+        Some(user) => {
+            sqlx::query_scalar(
+                "UPDATE users SET email_verified_at = coalesce(email_verified_at, now()),
+                                  pending_until = NULL
+                  WHERE id = $1 AND (pending_until IS NULL OR pending_until > now())
+                  RETURNING id",
+            )
+            .bind(user)
+            .fetch_optional(&mut *tx)
+            .await?
+        }
+        None => None,
+    };
+    let Some(user) = confirmed else {
         return Err(AccountsError::InvalidField(
-            "token: unknown, used or expired; sign in and ask for a new link (POST /api/v1/me/verification, or Settings)".into(),
+            "token: unknown, used or expired; sign in and ask for a new link (POST /api/v1/me/verification, or Settings), or sign up again".into(),
         ));
     };
-    sqlx::query("UPDATE users SET email_verified_at = now() WHERE id = $1")
-        .bind(user)
-        .execute(&mut *tx)
-        .await?;
     tx.commit().await?;
-    tracing::info!(user_id = %user, "email verified");
-    Ok(Json(Verified { verified: true }))
+    tracing::info!(user_id = %user, "email confirmed");
+    Ok(user)
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmRequest {
+    /// The token from the mailed link.
+    #[schema(pattern = "^[A-Za-z0-9_-]{43}$")]
+    pub token: String,
+}
+
+/// `POST /api/v1/accounts/confirm`: what the mailed link does on the site.
+#[utoipa::path(post, path = "/api/v1/accounts/confirm", tag = "accounts",
+    summary = "Confirm an address from its mailed link, and sign in",
+    description = "Confirms the address the link went to (a sign-up becomes an account in use) \
+        and signs its account in, as `POST /api/v1/sessions` does.",
+    request_body = ConfirmRequest,
+    responses(
+        (status = 200, description = "Confirmed; a bearer token (and the session cookie)", body = crate::sessions::SessionCreated),
+        (status = 422, description = "An unknown, used or expired token", body = cloudcast_core::apidoc::ErrorBody)))]
+pub async fn confirm_and_sign_in(
+    State(state): State<AccountsState>,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<ConfirmRequest>,
+) -> Result<Response, AccountsError> {
+    if req.token.is_empty() || req.token.len() >= 100 {
+        return Err(AccountsError::InvalidField("token: missing".into()));
+    }
+    let user = confirm(&state.pool, &req.token).await?;
+    let resp = crate::sessions::open(&state, user, &headers).await?;
+    tracing::info!(user_id = %user, "signed in from a mailed link");
+    Ok(resp.into_response())
 }
 
 #[cfg(test)]

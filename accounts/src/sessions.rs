@@ -81,10 +81,13 @@ pub async fn sign_in(
     }
     let login = req.login.trim().to_lowercase();
     state.limits.check_login(peer.ip(), &login).await?;
-    let row: Option<(Uuid, String)> = sqlx::query_as(
-        "SELECT id, password_hash FROM users
-         WHERE lower(username) = $1 OR lower(email) = $1 LIMIT 1",
-    )
+    // A sign-up not confirmed yet answers as a wrong password does: it
+    // cannot be told from no account (the sign-in page offers the link again).
+    let row: Option<(Uuid, String)> = sqlx::query_as(&format!(
+        "SELECT u.id, u.password_hash FROM users u
+          WHERE (lower(u.username) = $1 OR lower(u.email) = $1) AND {} LIMIT 1",
+        cloudcast_core::visibility::sql_account_active("u")
+    ))
     .bind(&login)
     .fetch_optional(&state.pool)
     .await?;
@@ -96,22 +99,32 @@ pub async fn sign_in(
         tracing::info!(user_id = %user_id, "sign-in refused: wrong password");
         return Err(AccountsError::BadCredentials);
     }
+    let resp = open(&state, user_id, &headers).await?;
+    tracing::info!(user_id = %user_id, "signed in");
+    Ok(resp)
+}
+
+/// A new session for `user`: the token in the body and the HttpOnly cookie.
+pub(crate) async fn open(
+    state: &AccountsState,
+    user: Uuid,
+    headers: &HeaderMap,
+) -> Result<Response, AccountsError> {
     let (token, token_hash) = new_token();
     let ttl = state.auth.token_ttl;
     let expires_at = OffsetDateTime::now_utc() + ttl;
     sqlx::query("INSERT INTO auth_tokens (token_hash, user_id, expires_at) VALUES ($1, $2, $3)")
         .bind(token_hash)
-        .bind(user_id)
+        .bind(user)
         .bind(expires_at)
         .execute(&state.pool)
         .await?;
-    tracing::info!(user_id = %user_id, "signed in");
     let mut resp = Json(SessionCreated {
         token: token.clone(),
         expires_at,
     })
     .into_response();
-    let cookie = session_cookie(&token, ttl.as_secs(), is_tls(&state.public_url, &headers));
+    let cookie = session_cookie(&token, ttl.as_secs(), is_tls(&state.public_url, headers));
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         resp.headers_mut().insert(header::SET_COOKIE, v);
     }

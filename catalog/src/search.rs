@@ -275,7 +275,7 @@ pub async fn search(
                                  WHEN lower(u.username) LIKE $2 THEN 1 ELSE 0 END
                             + similarity(lower(u.username), $1))::float8 AS rank
                       FROM users u
-                     WHERE lower(u.username) LIKE $2{typo}),
+                     WHERE (lower(u.username) LIKE $2{typo}) AND {active}),
                  top AS (SELECT * FROM hits WHERE true{keyset}
                           ORDER BY rank DESC, username LIMIT $3)
                  SELECT top.username, top.rank,
@@ -287,6 +287,7 @@ pub async fn search(
                    FROM top ORDER BY top.rank DESC, top.username",
                 listed = visibility::sql_listed("c"),
                 public = visibility::sql_public_activity("fu"),
+                active = visibility::sql_account_active("u"),
             );
             let mut query = sqlx::query_as::<_, UserCard>(&sql)
                 // Planned for these words each time: a generic plan cannot know

@@ -52,6 +52,7 @@ pub const RESERVED_USERNAMES: &[&str] = &[
     "listen-later",
     "login",
     "logout",
+    "mailbox",
     "manifest.json",
     "me",
     "media",
@@ -116,6 +117,25 @@ pub const RESERVED_SLUGS: &[&str] = &[
     "uploads",
 ];
 
+/// The one check of where a link may send someone after signing in or
+/// after a mailed link (`next`): a path of this site, else `/`. A path
+/// starts with one `/`; control characters are refused (browsers strip a
+/// tab, CR or LF, which turned `/\t/evil.example` into `//evil.example`,
+/// another site), and so are backslashes (read as slashes).
+pub fn local_path(next: Option<&str>) -> String {
+    match next {
+        Some(n)
+            if n.len() <= 2048
+                && n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.chars().any(|c| c.is_control() || c == '\\') =>
+        {
+            n.to_owned()
+        }
+        _ => "/".into(),
+    }
+}
+
 fn listed(list: &[&str], name: &str) -> bool {
     list.iter().any(|r| r.eq_ignore_ascii_case(name))
 }
@@ -141,6 +161,37 @@ mod tests {
         assert!(!is_reserved_username("dj_one"));
         assert!(is_reserved_slug("Followers"));
         assert!(!is_reserved_slug("summer-mix"));
+    }
+
+    #[test]
+    fn next_is_a_path_of_this_site_or_home() {
+        for bad in [
+            "/\t/evil.example",
+            "/\r/evil.example",
+            "/\n/evil.example",
+            "/\u{7f}/x",
+            "/\u{85}/x",
+            "//evil.example",
+            "/\\evil.example",
+            "\\/evil.example",
+            "https://evil.example/",
+            "evil.example",
+            "javascript:alert(1)",
+            " /x",
+            "",
+        ] {
+            assert_eq!(local_path(Some(bad)), "/", "{bad:?}");
+        }
+        for good in [
+            "/",
+            "/settings",
+            "/dj/mix?x=1#c",
+            "/%2F/evil.example",
+            "/%09/x",
+        ] {
+            assert_eq!(local_path(Some(good)), good);
+        }
+        assert_eq!(local_path(None), "/");
     }
 
     #[test]

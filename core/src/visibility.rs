@@ -18,6 +18,9 @@
 //!   full statistics), whatever its visibility.
 //! - A minor's listening activity, favourites, reposts and follow lists are
 //!   never public ([`public_activity_of`], [`sql_public_activity`]).
+//! - An account whose sign-up is not confirmed yet (pending) is seen
+//!   nowhere: looked up by name it is as missing as an unknown one
+//!   ([`sql_account_active`]).
 
 use sqlx::PgPool;
 use time::OffsetDateTime;
@@ -146,7 +149,13 @@ pub fn sql_listed(alias: &str) -> String {
 /// In SQL: the user row `alias` may have its activity (listening,
 /// favourites, reposts, follows) shown to others: never a minor's.
 pub fn sql_public_activity(alias: &str) -> String {
-    format!("(NOT {alias}.is_minor)")
+    format!("(NOT {alias}.is_minor AND {})", sql_account_active(alias))
+}
+
+/// An account in use: not a sign-up waiting for its mailed link (which
+/// cannot be told from no account at all). `alias` names the `users` row.
+pub fn sql_account_active(alias: &str) -> String {
+    format!("({alias}.pending_until IS NULL)")
 }
 
 /// The id of the user called `username` (any case) if their activity may

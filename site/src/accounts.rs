@@ -16,16 +16,24 @@ use serde_json::json;
 use crate::api::{Answer, Reply, Visitor};
 use crate::pages::{Peer, layout, visitor};
 use crate::templates::{self, MessagePage, ResetPassword, SignIn, SignUp};
+use cloudcast_core::paths::local_path;
+
 use crate::{SiteError, SiteState, enc};
 
 /// What an under-13 is told; the API has stored nothing of them.
 const UNDER_13: &str =
     "Sorry: you must be 13 or older to use Cloudcast. Nothing you entered has been stored.";
 
-pub async fn sign_up(State(state): State<SiteState>, peer: Peer, headers: HeaderMap) -> Response {
+pub async fn sign_up(
+    State(state): State<SiteState>,
+    peer: Peer,
+    headers: HeaderMap,
+    Query(p): Query<NextParams>,
+) -> Response {
     let l = layout(&state, &visitor(&headers, peer), "Sign up", "sign-up").await;
     let page = SignUp {
         l,
+        next: local_path(p.next.as_deref()),
         username: String::new(),
         email: String::new(),
         birth_date: String::new(),
@@ -39,12 +47,6 @@ pub struct NextParams {
     next: Option<String>,
 }
 
-/// Only a path of this site: `next` must not send anyone elsewhere.
-fn local_next(next: Option<String>) -> String {
-    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
-        .unwrap_or_else(|| "/".into())
-}
-
 pub async fn sign_in(
     State(state): State<SiteState>,
     peer: Peer,
@@ -54,7 +56,7 @@ pub async fn sign_in(
     let l = layout(&state, &visitor(&headers, peer), "Sign in", "sign-in").await;
     let page = SignIn {
         l,
-        next: local_next(p.next),
+        next: local_path(p.next.as_deref()),
         login: String::new(),
         message: String::new(),
     };
@@ -127,7 +129,7 @@ pub async fn sign_in_post(
 ) -> Result<Response, SiteError> {
     let body = json!({"login": f.login.trim(), "password": f.password});
     let reply = state.api.post("/api/v1/sessions", &v, &body).await?;
-    let next = local_next(f.next);
+    let next = local_path(f.next.as_deref());
     if reply.status.is_success() {
         return Ok(with_cookies(Redirect::to(&next).into_response(), &reply));
     }
@@ -150,20 +152,24 @@ pub struct SignUpForm {
     password: String,
     #[serde(default)]
     birth_date: String,
+    next: Option<String>,
 }
 
-/// `POST /sign-up`, the sign-up form without scripts: the account, signed
-/// in, and the welcome (with the parental advice for a minor).
+/// `POST /sign-up`, the sign-up form without scripts: "check your mail"
+/// (with the parental advice for a minor), whether or not the address had
+/// an account, as the API answers.
 pub async fn sign_up_post(
     State(state): State<SiteState>,
     OwnForm(v): OwnForm,
     Form(f): Form<SignUpForm>,
 ) -> Result<Response, SiteError> {
+    let next = local_path(f.next.as_deref());
     let body = json!({
         "username": f.username.trim(),
         "email": f.email.trim(),
         "password": f.password,
         "birth_date": f.birth_date,
+        "next": next,
     });
     let created = state.api.post("/api/v1/accounts", &v, &body).await?;
     if !created.status.is_success() {
@@ -176,6 +182,7 @@ pub async fn sign_up_post(
         };
         let page = SignUp {
             l: layout(&state, &v, "Sign up", "sign-up").await,
+            next,
             message: if under_13 { UNDER_13.into() } else { message },
             username,
             email,
@@ -183,35 +190,31 @@ pub async fn sign_up_post(
         };
         return Ok(templates::page(created.status, &page));
     }
-    let account = created.json();
+    let received = created.json();
     let mut message = format!(
-        "Welcome, {}! We sent a link to {}: open it to confirm your address.",
-        account["username"].as_str().unwrap_or_default(),
+        "Thank you, {}! We sent a link to {}: open it within 24 hours to start using your account.",
+        received["username"].as_str().unwrap_or_default(),
         f.email.trim()
     );
-    if let Some(advice) = account["parental_advice"].as_str() {
+    if let Some(advice) = received["parental_advice"].as_str() {
         message.push(' ');
         message.push_str(advice);
     }
-    let login = json!({"login": f.username.trim(), "password": f.password});
-    let session = state.api.post("/api/v1/sessions", &v, &login).await?;
     let page = MessagePage {
-        l: layout(&state, &v, "Welcome", "landing").await,
-        heading: "Welcome to Cloudcast",
+        l: layout(&state, &v, "Check your mail", "landing").await,
+        heading: "Check your mail",
         message,
         failed: false,
-        link: Some(("/upload", "Upload your first mix")),
+        link: None,
     };
-    Ok(with_cookies(
-        templates::page(StatusCode::CREATED, &page),
-        &session,
-    ))
+    Ok(templates::page(StatusCode::ACCEPTED, &page))
 }
 
 #[derive(Deserialize)]
 pub struct TokenParams {
     #[serde(default)]
     token: String,
+    next: Option<String>,
 }
 
 /// Asks the API to take a mailed token; the page says what came of it.
@@ -251,25 +254,71 @@ async fn landing(
     Ok(templates::page(status, &page))
 }
 
+/// The link mailed to confirm an address (a sign-up's, or a later one's):
+/// the address is confirmed, the visitor signed in and sent on to `next`.
 pub async fn verify_email(
     State(state): State<SiteState>,
     peer: Peer,
     headers: HeaderMap,
     Query(p): Query<TokenParams>,
 ) -> Result<Response, SiteError> {
-    landing(
-        &state,
-        &headers,
-        peer,
-        "/api/v1/accounts/verify-email",
-        &p.token,
-        (
-            "Email address",
-            "Your email address is confirmed. Thank you.",
-        ),
-    )
-    .await
+    let v = visitor(&headers, peer);
+    let reply = state
+        .api
+        .post("/api/v1/accounts/confirm", &v, &json!({"token": p.token}))
+        .await?;
+    if reply.status.is_success() {
+        let next = local_path(p.next.as_deref());
+        return Ok(with_cookies(Redirect::to(&next).into_response(), &reply));
+    }
+    let page = MessagePage {
+        l: layout(&state, &v, "Email address", "landing").await,
+        heading: "Email address",
+        message: reply.message(),
+        failed: true,
+        link: Some(("/sign-in", "Sign in")),
+    };
+    Ok(templates::page(reply.status, &page))
 }
+
+#[derive(Deserialize)]
+pub struct ResendForm {
+    #[serde(default)]
+    login: String,
+}
+
+/// `POST /verify-email` without scripts (the sign-in page's "mail me the
+/// link again"): the same answer whether or not a sign-up waits.
+pub async fn resend_post(
+    State(state): State<SiteState>,
+    OwnForm(v): OwnForm,
+    Form(f): Form<ResendForm>,
+) -> Result<Response, SiteError> {
+    let reply = state
+        .api
+        .post(
+            "/api/v1/accounts/confirmation",
+            &v,
+            &json!({"login": f.login.trim()}),
+        )
+        .await?;
+    let (message, failed) = if reply.status.is_success() {
+        (RESENT.to_owned(), false)
+    } else {
+        (reply.message(), true)
+    };
+    let page = MessagePage {
+        l: layout(&state, &v, "Check your mail", "landing").await,
+        heading: "Check your mail",
+        message,
+        failed,
+        link: Some(("/sign-in", "Sign in")),
+    };
+    Ok(templates::page(reply.status, &page))
+}
+
+/// What "mail me the link again" is told, whether or not a sign-up waits.
+const RESENT: &str = "If a sign-up waits under that name or address, a new link is on its way.";
 
 pub async fn confirm_email(
     State(state): State<SiteState>,

@@ -22,7 +22,7 @@ use utoipa_axum::routes;
 
 pub use api::Api;
 pub use error::SiteError;
-pub use templates::error_page;
+pub use templates::{MailView, error_page, mailbox_page};
 
 /// What the pages need: the API to read, and where the site is reached.
 #[derive(Clone)]
@@ -86,7 +86,10 @@ pub fn router(state: SiteState) -> Router {
             "/sign-in",
             get(accounts::sign_in).post(accounts::sign_in_post),
         )
-        .route("/verify-email", get(accounts::verify_email))
+        .route(
+            "/verify-email",
+            get(accounts::verify_email).post(accounts::resend_post),
+        )
         .route("/confirm-email", get(accounts::confirm_email))
         .route(
             "/reset-password",
@@ -105,14 +108,23 @@ pub fn router(state: SiteState) -> Router {
         .with_state(state)
 }
 
-/// Percent-encodes a query value.
+/// Percent-encodes a path segment or a query value: everything but
+/// letters and digits, so a space is `%20` in both (form encoding's `+` is
+/// a literal plus in a path, which made `/tags/deep house` ask the API for
+/// the tag `deep+house`).
 pub(crate) fn enc(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn encoding_keeps_spaces_in_paths() {
+        assert_eq!(enc("deep house"), "deep%20house");
+        assert_eq!(enc("a+b/c?"), "a%2Bb%2Fc%3F");
+    }
 
     #[test]
     fn no_one_can_take_a_page_of_the_site_as_a_username() {

@@ -150,6 +150,7 @@ pub async fn run(config: Config, cmd: AdminCommand) -> anyhow::Result<()> {
                     username,
                     password,
                     birth_date,
+                    next: None,
                 },
             )
             .await?;

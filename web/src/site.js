@@ -10,7 +10,7 @@
 
 import { createPlayer } from './player.js'
 import { Waveform } from './waveform.js'
-import { api, errorMessage, forget, remember } from './session.js'
+import { api, errorMessage, forget, loadToken, remember } from './session.js'
 
 const $ = (id) => document.getElementById(id)
 
@@ -160,6 +160,10 @@ function unmount() {
 
 function mount() {
   const main = $('content')
+  // Signed in without this tab's form (a mailed link signs in on the
+  // server): the header names the account, so the page scripts know it too.
+  const me = $('nav-me')
+  if (me && !loadToken()) remember({ expires_at: null }, me.textContent.trim())
   wireHeader()
   const page = PAGES[main.dataset.page]
   if (page) page(main)
@@ -486,23 +490,25 @@ function signUpPage() {
       email: $('su-email').value.trim(),
       password: $('su-password').value,
       birth_date: $('su-birth').value,
+      next: $('su-next').value || '/',
     }
     if (!body.username || !body.email || !body.password || !body.birth_date) {
       return say(message, 'Please fill in every field.', 'error')
     }
     $('signup').disabled = true
     try {
-      const created = await api('POST', '/api/v1/accounts', body)
-      const session = await api('POST', '/api/v1/sessions', { login: body.username, password: body.password })
-      remember(session, body.username)
-      const parts = [`Welcome, ${created.username}! We sent a link to ${body.email}: open it to confirm your address.`]
-      if (created.parental_advice) parts.push(created.parental_advice)
+      // The same answer whether or not the address has an account: the
+      // account starts when the mailed link is opened (it signs in).
+      const received = await api('POST', '/api/v1/accounts', body)
+      const parts = [
+        `Thank you, ${received.username}! We sent a link to ${received.sent_to}: open it within 24 hours to start using your account.`,
+      ]
+      if (received.parental_advice) parts.push(received.parental_advice)
       form.replaceWith(Object.assign(document.createElement('div'), { id: 'signup-done' }))
       const done = $('signup-done')
       for (const p of parts) done.append(Object.assign(document.createElement('p'), { textContent: p }))
-      done.append(link('/upload', 'Upload your first mix'))
       done.setAttribute('role', 'status')
-      document.body.dataset.signedUp = created.is_minor ? 'minor' : 'adult'
+      document.body.dataset.signedUp = received.is_minor ? 'minor' : 'adult'
     } catch (err) {
       $('signup').disabled = false
       if (err.code === 'under_13') {
@@ -524,6 +530,16 @@ function signInPage() {
       navigate(form.dataset.next || '/', { push: true })
     } catch (err) {
       say(message, err.message, 'error')
+    }
+  })
+  $('resend-form').addEventListener('submit', async (e) => {
+    e.preventDefault()
+    const m = $('resend-message')
+    try {
+      await api('POST', '/api/v1/accounts/confirmation', { login: $('rs-login').value.trim() })
+      say(m, 'If a sign-up waits under that name or address, a new link is on its way.')
+    } catch (err) {
+      say(m, err.message, 'error')
     }
   })
   $('reset-request-form').addEventListener('submit', async (e) => {
