@@ -52,7 +52,8 @@ async fn sign_in_and_api_key_limits_hold_across_nodes() {
     )
     .await;
     let a = sys.base.clone();
-    let token = sys.user("shared_dj").await; // one sign-in, on a
+    let token = sys.user("shared_dj").await;
+    assert_eq!(sys.sign_in_at(&a, "shared_dj").await, 200); // one sign-in, on a
     let mut codes = Vec::new();
     for base in [&b, &a, &b, &a] {
         codes.push(wrong_password(&sys, base, "Shared_DJ", None).await);

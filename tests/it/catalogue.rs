@@ -65,28 +65,9 @@ fn id_of(cc: &Value) -> String {
 
 /// Registers a 15-year-old and signs them in.
 async fn minor(sys: &TestSystem, username: &str) -> String {
-    let (status, v) = call(
-        sys,
-        Method::POST,
-        "/api/v1/accounts",
-        None,
-        Some(
-            json!({"email": format!("{username}@example.org"), "username": username,
-                    "password": "correct horse battery", "birth_date": "2011-03-04"}),
-        ),
-    )
-    .await;
-    assert_eq!((status, v["is_minor"].as_bool()), (201, Some(true)), "{v}");
-    let (status, v) = call(
-        sys,
-        Method::POST,
-        "/api/v1/sessions",
-        None,
-        Some(json!({"login": username, "password": "correct horse battery"})),
-    )
-    .await;
-    assert_eq!(status, 200, "{v}");
-    v["token"].as_str().expect("token").to_string()
+    let token = sys.user_born(username, "2011-03-04").await;
+    assert_eq!(sys.me(&token).await["is_minor"], true);
+    token
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -207,6 +207,7 @@ async fn each_write_limit_trips_at_its_number_and_resets() {
             .as_u16(),
         "third",
     );
+    sys.confirm_from_mail("lim_third@example.org").await;
     assert_limited(
         signup("lim_fourth").send().await.expect("signup"),
         "sign-up",

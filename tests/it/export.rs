@@ -115,7 +115,7 @@ fn check_archive(bytes: &[u8], name: &str, beats: usize) {
         "listening_by_day.parquet",
         "ad_interest.parquet",
         "heartbeats.parquet",
-        "avatar.png",
+        "avatar.jpeg",
     ] {
         assert!(files.contains_key(f), "{f} missing from {:?}", files.keys());
     }
@@ -148,7 +148,9 @@ fn check_archive(bytes: &[u8], name: &str, beats: usize) {
     assert_eq!(parquet_rows(&files["heartbeats.parquet"]), beats);
     assert_eq!(parquet_rows(&files["play_history.parquet"]), 1);
     assert_eq!(parquet_rows(&files["listening_by_day.parquet"]), 1);
-    assert_eq!(files["avatar.png"], crate::support::PNG_1X1);
+    // The avatar as it is kept: made again from the upload's pixels.
+    let avatar = image::load_from_memory(&files["avatar.jpeg"]).expect("a JPEG");
+    assert_eq!((avatar.width(), avatar.height()), (300, 300));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

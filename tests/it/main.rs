@@ -26,6 +26,7 @@ mod privacy;
 mod stream;
 mod takedowns;
 mod transcode;
+mod trust;
 mod tus;
 mod uploads;
 mod web_player;

@@ -4,8 +4,6 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::json;
-
 use crate::support::{Node, TestSystem, free_port, wait_for_port};
 
 /// The node's `/metrics` text.
@@ -75,26 +73,9 @@ async fn every_role_exports_its_metrics() {
 
     // Ingest: an account, a session and a few upload bytes.
     let (_ingest, base) = node(&sys, "ingest").await;
-    let resp = sys
-        .http
-        .post(format!("{base}/api/v1/accounts"))
-        .json(&json!({"email": "m@example.org", "username": "metrics_dj",
-            "password": "a long password", "birth_date": "1990-01-01"}))
-        .send()
-        .await
-        .expect("register");
-    assert_eq!(resp.status(), 201);
-    let token: serde_json::Value = sys
-        .http
-        .post(format!("{base}/api/v1/sessions"))
-        .json(&json!({"login": "metrics_dj", "password": "a long password"}))
-        .send()
-        .await
-        .expect("sign in")
-        .json()
-        .await
-        .expect("json");
-    let token = token["token"].as_str().expect("token").to_string();
+    let token = sys
+        .user_at(&base, "metrics_dj", "1990-01-01", "a long password")
+        .await;
     let resp = sys
         .http
         .post(format!("{base}/api/v1/uploads"))

@@ -251,7 +251,8 @@ async fn request_logs_keep_the_truncated_ip_and_no_email() {
         .send()
         .await
         .expect("register");
-    assert_eq!(resp.status(), 201);
+    assert_eq!(resp.status(), 202);
+    sys.confirm_at(&base, "logged.person@example.org").await;
     let resp = http
         .post(format!("{base}/api/v1/sessions"))
         .json(&json!({"login": "logged.person@example.org", "password": "correct horse battery"}))
@@ -296,26 +297,7 @@ async fn partners_get_only_verified_adults_who_opted_in() {
     let opted = sys.user("pp_opted").await;
     let _silent = sys.user("pp_silent").await;
     let unverified = sys.unverified_user("pp_unverified").await;
-    let resp = sys
-        .http
-        .post(sys.url("/api/v1/accounts"))
-        .json(
-            &json!({"email": "pp_teen@example.org", "username": "pp_teen",
-                      "password": "correct horse battery", "birth_date": "2011-02-03"}),
-        )
-        .send()
-        .await
-        .expect("teen");
-    assert_eq!(resp.status(), 201);
-    let resp = sys
-        .http
-        .post(sys.url("/api/v1/sessions"))
-        .json(&json!({"login": "pp_teen", "password": "correct horse battery"}))
-        .send()
-        .await
-        .expect("sign in");
-    let teen: Value = resp.json().await.expect("json");
-    let teen = teen["token"].as_str().expect("token").to_string();
+    let teen = sys.user_born("pp_teen", "2011-02-03").await;
     for t in [&opted, &unverified, &teen] {
         let (status, c) = consents(&sys, t, Some(json!({"third_party_contact": true}))).await;
         assert_eq!(status, 200, "{c}");

@@ -52,23 +52,21 @@ const readState = (page) =>
     return { ...window.cloudcastPlayer, lastBeat: undefined, currentTime: a.currentTime, paused: a.paused, seeking: a.seeking }
   })
 
-/** Waits until the page-side `predicate(state, audio)` holds; fails early on a player error. */
+/**
+ * Waits until `predicate(state, audio)` holds for the state read from the
+ * page (polled from here: the pages' policy allows no script the page did
+ * not load, so no predicate is compiled inside it); fails early on a player
+ * error.
+ */
 async function waitForPlayer(page, what, predicate, ms = timeout) {
-  try {
-    // A string expression: `predicate` is page-side code, serialised here.
-    await page.waitForFunction(
-      `(() => { const s = window.cloudcastPlayer, a = document.getElementById('audio');
-        return !!s && (s.state === 'error' || (${predicate})(s, a)) })()`,
-      null,
-      { timeout: ms, polling: 100 },
-    )
-  } catch {
+  const deadline = Date.now() + ms
+  for (;;) {
     const s = await readState(page).catch(() => null)
-    fail(`timed out after ${ms} ms waiting for ${what}; player state ${JSON.stringify(s)}`)
+    if (s && s.state === 'error') fail(`the player reported an error while waiting for ${what}: ${s.error}`)
+    if (s && predicate(s, s)) return s
+    if (Date.now() > deadline) fail(`timed out after ${ms} ms waiting for ${what}; player state ${JSON.stringify(s)}`)
+    await page.waitForTimeout(100)
   }
-  const s = await readState(page)
-  if (s.state === 'error') fail(`the player reported an error while waiting for ${what}: ${s.error}`)
-  return s
 }
 
 async function waitForReady(page) {
@@ -84,14 +82,14 @@ async function waitForReady(page) {
   }
   // The page is the cloudcast's own: its Play loads the mix into the player bar.
   await page.click('#play-this')
-  const s = await waitForPlayer(page, 'the mix to load', '(s) => s.ready && s.durationMs > 0', 30_000)
+  const s = await waitForPlayer(page, 'the mix to load', (s) => s.ready && s.durationMs > 0, 30_000)
   return s
 }
 
 /** Pausing stops the beats: none are made while paused. */
 async function checkPauseMakesNoBeats(page) {
   await page.click('#play')
-  const paused = await waitForPlayer(page, 'the pause', '(s, a) => a.paused && s.state === "paused"', 10_000)
+  const paused = await waitForPlayer(page, 'the pause', (s, a) => a.paused && s.state === 'paused', 10_000)
   await delay(PAUSE_MS)
   const later = await readState(page)
   if (later.beatsMade !== paused.beatsMade) {
@@ -101,7 +99,7 @@ async function checkPauseMakesNoBeats(page) {
     fail(`the audio moved while paused: ${paused.currentTime} -> ${later.currentTime}`)
   }
   await page.click('#play')
-  await waitForPlayer(page, 'playback to resume', '(s, a) => !a.paused && s.state === "playing"', timeout)
+  await waitForPlayer(page, 'playback to resume', (s, a) => !a.paused && s.state === 'playing', timeout)
 }
 
 /** Seeks by clicking the waveform where SEEK_SECONDS is; returns where the audio landed. */
@@ -114,7 +112,7 @@ async function seekByClick(page, duration) {
   await page.mouse.click(x, box.y + box.height / 2)
   // One CSS pixel of the waveform is duration/width seconds; the rest is the player's rounding.
   const tolerance = duration / box.width + 2
-  const s = await waitForPlayer(page, 'the seek to finish', '(s, a) => !a.seeking', timeout)
+  const s = await waitForPlayer(page, 'the seek to finish', (s, a) => !a.seeking, timeout)
   if (Math.abs(s.currentTime - seek) > tolerance) {
     fail(`clicking the waveform at ${seek} s landed at ${s.currentTime} s (tolerance ${tolerance.toFixed(2)} s)`)
   }
@@ -133,9 +131,9 @@ async function queueBeatsBeforeClose(page) {
     window.fetch = (url, init) =>
       String(url).includes('/api/v1/heartbeats') ? Promise.reject(new TypeError('offline')) : real(url, init)
   })
-  await waitForPlayer(page, 'beats to queue while offline', '(s) => s.pending >= 2', timeout)
+  await waitForPlayer(page, 'beats to queue while offline', (s) => s.pending >= 2, timeout)
   await page.evaluate(() => document.getElementById('audio').pause())
-  await waitForPlayer(page, 'the pause', '(s, a) => a.paused', timeout)
+  await waitForPlayer(page, 'the pause', (s, a) => a.paused, timeout)
   return readState(page)
 }
 
@@ -155,7 +153,7 @@ async function main() {
     if (seek + 6 > duration) fail(`SEEK_SECONDS ${seek} leaves no room to play on in a ${duration} s mix`)
 
     // 1. Play: the audio moves and beats are acknowledged.
-    await waitForPlayer(page, '3 s of playback and 2 acknowledged beats', '(s, a) => a.currentTime >= 3 && s.beatsAcked >= 2')
+    await waitForPlayer(page, '3 s of playback and 2 acknowledged beats', (s, a) => a.currentTime >= 3 && s.beatsAcked >= 2)
 
     // 2. Pause: no beats; then play on.
     await checkPauseMakesNoBeats(page)
@@ -169,8 +167,10 @@ async function main() {
     await waitForPlayer(
       page,
       `playback to reach ${(landedAt + 4).toFixed(1)} s with a beat from there acknowledged`,
-      `(s, a) => a.currentTime >= ${landedAt + 4} && s.maxAckedPositionMs >= ${Math.floor(landedAt * 1000) + 2900}
-        && s.beatsAcked > ${beforeSeek.beatsMade}`,
+      (s, a) =>
+        a.currentTime >= landedAt + 4 &&
+        s.maxAckedPositionMs >= Math.floor(landedAt * 1000) + 2900 &&
+        s.beatsAcked > beforeSeek.beatsMade,
     )
     const final = await readState(page)
     if (final.beatsAcked > final.beatsMade) fail(`more beats acknowledged (${final.beatsAcked}) than made (${final.beatsMade})`)

@@ -82,22 +82,20 @@ async function signInIfNeeded(page) {
   }
 }
 
-/** Waits until the page-side `predicate(window.cloudcastUpload)` holds; fails early on a page error. */
+/**
+ * Waits until `predicate(window.cloudcastUpload)` holds, polled from here
+ * (the pages' policy allows no script the page did not load, so no
+ * predicate is compiled inside it); fails early on a page error.
+ */
 async function waitForUpload(page, what, predicate, ms) {
-  try {
-    // A string expression: `predicate` is page-side code, serialised here.
-    await page.waitForFunction(
-      `(() => { const s = window.cloudcastUpload; return s.state === 'error' || (${predicate})(s) })()`,
-      null,
-      { timeout: ms, polling: 100 },
-    )
-  } catch (err) {
+  const deadline = Date.now() + ms
+  for (;;) {
     const s = await readState(page).catch(() => null)
-    fail(`timed out after ${ms} ms waiting for ${what}; page state ${JSON.stringify(s)}`)
+    if (s && s.state === 'error') fail(`page reported an error while waiting for ${what}: ${s.error}`)
+    if (s && predicate(s)) return s
+    if (Date.now() > deadline) fail(`timed out after ${ms} ms waiting for ${what}; page state ${JSON.stringify(s)}`)
+    await page.waitForTimeout(100)
   }
-  const s = await readState(page)
-  if (s.state === 'error') fail(`page reported an error while waiting for ${what}: ${s.error}`)
-  return s
 }
 
 async function main() {
@@ -129,7 +127,7 @@ async function main() {
       page,
       `${reloadAt} bytes uploaded`,
       // ...and at least one chunk acknowledged, so the server has something to resume from.
-      `(s) => (s.bytesUploaded >= ${reloadAt} && s.bytesAccepted > 0) || s.state === 'done'`,
+      (s) => (s.bytesUploaded >= reloadAt && s.bytesAccepted > 0) || s.state === 'done',
       timeout,
     )
     if (first.state === 'done') fail('the upload finished before the reload; use a larger FILE or a larger DELAY_MS')
@@ -142,7 +140,7 @@ async function main() {
     await page.setInputFiles('#file', file)
     await page.fill('#title', title)
     await page.click('#start')
-    const resumed = await waitForUpload(page, 'the resume offset', `(s) => s.resumedFrom !== null || s.state === 'done'`, 30_000)
+    const resumed = await waitForUpload(page, 'the resume offset', (s) => s.resumedFrom !== null || s.state === 'done', 30_000)
     if (!(resumed.resumedFrom > 0)) {
       fail(`the upload did not resume: resumedFrom=${resumed.resumedFrom}, uploadUrl=${resumed.uploadUrl}`)
     }
@@ -151,11 +149,11 @@ async function main() {
     }
 
     // 3. Completion, then processing.
-    await waitForUpload(page, 'the upload to finish', `(s) => s.state === 'done'`, timeout)
+    await waitForUpload(page, 'the upload to finish', (s) => s.state === 'done', timeout)
     const processed = await waitForUpload(
       page,
       'the cloudcast to leave processing',
-      `(s) => s.cloudcastStatus !== null && s.cloudcastStatus !== 'processing'`,
+      (s) => s.cloudcastStatus !== null && s.cloudcastStatus !== 'processing',
       timeout,
     )
     if (processed.bytesUploaded !== size || processed.bytesTotal !== size) {
