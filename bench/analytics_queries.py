@@ -64,7 +64,7 @@ subprocess.run([str(root / "target" / "release" / "cloudcast"), "rollup"], check
                stdout=subprocess.DEVNULL)
 rollup_secs = time.monotonic() - t0
 counts = {t: int(ch(f"SELECT count() FROM {t}")) for t in
-          ["heartbeats", "listener_days", "listener_day_totals", "listen_sessions", "retention_days",
+          ["heartbeats", "listener_days", "session_days", "listener_day_totals", "listen_sessions", "retention_days",
            "referrer_days", "ad_interest"]}
 
 binds = {
@@ -76,15 +76,41 @@ binds = {
     "limit": "20",
     "user_id": "'7'",
     "min_audience": "50",
+    "listeners_per_address": "16",
+    "session_slack_secs": "10",
 }
+queries = root / "analytics" / "queries"
+
+
+def bind_names(text):
+    return [n.strip().rstrip(".").removesuffix(" (dates)") for line in text.splitlines()
+            if line.strip().startswith("-- Binds:") for n in line.split(":", 1)[1].split(",")]
+
+
+def uncommented(text):
+    return "\n".join(l for l in text.splitlines() if not l.strip().startswith("--"))
+
+
+# The listening rule, included where a query says {counted_live} (as
+# analytics/src/sql.rs does), with its binds where the query's say so.
+counted = (queries / "counted_live.sql").read_text()
 results = {}
-for path in sorted((root / "analytics" / "queries").glob("*.sql")):
+for path in sorted(queries.glob("*.sql")):
     text = path.read_text()
-    names = [n.strip().rstrip(".").removesuffix(" (dates)") for line in text.splitlines()
-             if line.strip().startswith("-- Binds:") for n in line.split(":", 1)[1].split(",")]
-    sql = "\n".join(l for l in text.splitlines() if not l.strip().startswith("--"))
+    names = bind_names(text)
+    sql = uncommented(text).replace("{counted_live}", uncommented(counted))
+    own_range = "cloudcast_from" in names
+    expanded = []
     for n in names:
-        sql = sql.replace("?", binds[n], 1)
+        if n == "counted_live":
+            # The rule's cloudcast range: the query's own, else every cloudcast.
+            expanded += [m if own_range or not m.startswith("cloudcast_") else "all_" + m
+                         for m in bind_names(counted)]
+        else:
+            expanded.append(n)
+    every = {**binds, "all_cloudcast_from": "''", "all_cloudcast_to": "'\x7f'"}
+    for n in expanded:
+        sql = sql.replace("?", every[n], 1)
     variants = {path.stem: sql}
     if "cloudcast_from" in names:  # the dashboard's all-cloudcasts form too
         variants[path.stem + " (all)"] = sql.replace("cloudcast_id >= 'cc-7'", "cloudcast_id >= ''").replace(
