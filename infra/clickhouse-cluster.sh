@@ -173,7 +173,43 @@ ensure_clickhouse_cluster() {
   for i in "${CL_REPLICAS[@]}"; do
     wait_for "ClickHouse replica ch$i" "$CL_LOG/ch$i/clickhouse-server.err.log" cl_ch_ready "$i"
   done
+  cl_restart_stuck
   log "ClickHouse cluster '$CL_CLUSTER' ready: replicas on HTTP $(cl_http_port 1)-$(cl_http_port 4), ZooKeeper 127.0.0.1:$ZK_PORT"
+}
+
+# The replicas (1..4) that have not run one of the newest DDL tasks queued a
+# minute ago or more: their DDL worker is wedged (or the server was away).
+# The same reading as analytics/src/ddl.rs::stuck_replicas.
+cl_stuck_replicas() {
+  local ch="http://127.0.0.1:$(cl_http_port 1)/" tasks task
+  tasks=$(curl -sf --max-time 5 "$ch" --data-binary \
+    "SELECT name FROM system.zookeeper WHERE path = '/clickhouse/task_queue/ddl' AND ctime <= now() - 60 ORDER BY name DESC LIMIT 5 FORMAT TSV" 2>/dev/null) || return 0
+  for task in $tasks; do
+    python3 - "$(curl -sf --max-time 5 "$ch" --data-binary "SELECT value FROM system.zookeeper WHERE path = '/clickhouse/task_queue/ddl' AND name = '$task' FORMAT TSVRaw")" \
+      "$(curl -sf --max-time 5 "$ch" --data-binary "SELECT name FROM system.zookeeper WHERE path = '/clickhouse/task_queue/ddl/$task/finished' FORMAT TSV")" <<'PY'
+import sys, urllib.parse
+value, finished = sys.argv[1], set(urllib.parse.unquote(f) for f in sys.argv[2].split())
+hosts = next((l.split(":", 1)[1] for l in value.splitlines() if l.startswith("hosts:")), "[]")
+for h in hosts.strip(" []").split(","):
+    h = urllib.parse.unquote(h.strip().strip("'"))
+    if h and h not in finished:
+        print(int(h.rsplit(":", 1)[1]) - 19100)
+PY
+  done | sort -u
+}
+
+# Restarts the replicas whose DDL worker stopped (a machine would otherwise
+# stay broken across test runs: every ON CLUSTER statement waits it out).
+cl_restart_stuck() {
+  local stuck i
+  stuck=$(cl_stuck_replicas)
+  [[ -z "$stuck" ]] && return 0
+  for i in $stuck; do
+    log "ClickHouse replica ch$i has not run the cluster's DDL tasks: restarting it"
+    cl_ch_stop "$i"
+    cl_ch_start "$i"
+    wait_for "ClickHouse replica ch$i" "$CL_LOG/ch$i/clickhouse-server.err.log" cl_ch_ready "$i"
+  done
 }
 
 stop_clickhouse_cluster() {

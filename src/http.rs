@@ -496,11 +496,16 @@ async fn json_errors(resp: Response) -> Response {
     Response::from_parts(parts, Body::from(body))
 }
 
-/// 200 once PostgreSQL, S3 and ClickHouse all answer; 503 naming the ones that do not.
+/// 200 once PostgreSQL, S3 and ClickHouse all answer; 503 naming the ones
+/// that do not. On a cluster, an analytics node also names the ClickHouse
+/// replicas that stopped running DDL (the node still serves: 200,
+/// `status: degraded`).
 #[utoipa::path(get, path = "/healthz", tag = "operations",
     summary = "Are PostgreSQL, S3 and ClickHouse answering?",
     responses(
-        (status = 200, description = "All answer: {status, postgres, s3, clickhouse}"),
+        (status = 200, description = "All answer: {status, postgres, s3, clickhouse}; on a \
+            cluster's analytics node also `clickhouse_ddl` (`ok`, or the replicas not running \
+            DDL tasks under `stuck_replicas`, with `status: degraded`)"),
         (status = 503, description = "Some do not; each is named")))]
 async fn healthz(State(s): State<Services>) -> Response {
     let pg = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&s.pool);
@@ -522,16 +527,24 @@ async fn healthz(State(s): State<Services>) -> Response {
         StatusCode::SERVICE_UNAVAILABLE
     };
     let word = |ok: bool| if ok { "ok" } else { "unavailable" };
-    (
-        status,
-        axum::Json(json!({
-            "status": word(all),
-            "postgres": word(pg_ok),
-            "s3": word(s3_ok),
-            "clickhouse": word(ch_ok),
-        })),
-    )
-        .into_response()
+    let mut body = json!({
+        "status": word(all),
+        "postgres": word(pg_ok),
+        "s3": word(s3_ok),
+        "clickhouse": word(ch_ok),
+    });
+    // Only where the watch runs (a cluster's analytics node) and has looked.
+    let stuck = s.ddl_health.read().ok().and_then(|h| h.clone());
+    if let Some(stuck) = stuck {
+        body["clickhouse_ddl"] = json!(if stuck.is_empty() { "ok" } else { "stuck" });
+        if !stuck.is_empty() {
+            body["stuck_replicas"] = json!(stuck);
+            if all {
+                body["status"] = json!("degraded");
+            }
+        }
+    }
+    (status, axum::Json(body)).into_response()
 }
 
 #[cfg(test)]

@@ -41,6 +41,9 @@ const SYNC_EVERY: Duration = Duration::from_secs(2);
 
 /// Archives live for days; a ten-minute lag in deleting an expired one is nothing.
 const EXPORT_SWEEP_EVERY: Duration = Duration::from_secs(600);
+/// How often the analytics role reads the ClickHouse DDL queue for a
+/// replica that stopped running it.
+const DDL_WATCH_EVERY: Duration = Duration::from_secs(15);
 /// How often sign-ups past their hold without confirmation are deleted.
 const PENDING_SWEEP_EVERY: Duration = Duration::from_secs(600);
 
@@ -101,6 +104,9 @@ pub struct Services {
     pub listeners: Listeners,
     /// One set of sign-in limits per process, shared by every password check.
     pub limits: SigninLimits,
+    /// The ClickHouse replicas found not running DDL, as the analytics
+    /// role's watch last saw them (cluster mode; `/healthz` reports them).
+    pub ddl_health: cloudcast_analytics::ddl::Health,
 }
 
 impl Services {
@@ -196,6 +202,7 @@ impl Services {
             signer,
             listeners,
             limits,
+            ddl_health: Default::default(),
         })
     }
 }
@@ -256,8 +263,10 @@ pub async fn migrate(config: &Config) -> anyhow::Result<()> {
         tracing::info!(cloudcasts = slugged, "slugs assigned");
     }
     cloudcast_accounts::reserved::rename_reserved(&pool, &config.http.public_url).await?;
+    // One node at a time: nodes started together queue here (ddl.rs).
+    let lock = cloudcast_analytics::ddl::DdlLock::shared(pool.clone());
     with_retry("ClickHouse", || async {
-        Ok(cloudcast_analytics::schema::migrate(&config.clickhouse).await?)
+        Ok(cloudcast_analytics::schema::migrate(&config.clickhouse, &lock).await?)
     })
     .await?;
     Ok(())
@@ -342,6 +351,14 @@ pub async fn serve(config: Config, roles: &[Role]) -> anyhow::Result<Running> {
             ),
         ));
     }
+    if Role::Analytics.runs(roles) && !config.clickhouse.cluster.is_empty() {
+        tasks.push(tokio::spawn(cloudcast_analytics::ddl::watch(
+            services.clickhouse.clone(),
+            services.ddl_health.clone(),
+            DDL_WATCH_EVERY,
+            shutdown.clone(),
+        )));
+    }
     if Role::Analytics.runs(roles) {
         tasks.push(tokio::spawn(cloudcast_analytics::event_sync::run_copier(
             services.pool.clone(),
@@ -360,6 +377,7 @@ pub async fn serve(config: Config, roles: &[Role]) -> anyhow::Result<Running> {
         let rule = cloudcast_analytics::sql::Rule::of(&config.analytics);
         tasks.push(tokio::spawn(cloudcast_analytics::rollup::run(
             services.clickhouse.clone(),
+            cloudcast_analytics::ddl::DdlLock::shared(services.pool.clone()),
             rule,
             config.analytics.rollup,
             config.analytics.raw_months,

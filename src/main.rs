@@ -179,7 +179,10 @@ async fn run() -> anyhow::Result<()> {
             let ch = cloudcast_analytics::client(&config.clickhouse);
             let today = cloudcast_analytics::dates::DateRange::today();
             let rule = cloudcast_analytics::sql::Rule::of(&config.analytics);
-            let days = cloudcast_analytics::rollup::roll_once(&ch, rule, today).await?;
+            // Its mutations queue behind the nodes' DDL (ddl.rs).
+            let pool = cloudcast_core::db::connect(&config.postgres).await?;
+            let lock = cloudcast_analytics::ddl::DdlLock::shared(pool);
+            let days = cloudcast_analytics::rollup::roll_once(&ch, &lock, rule, today).await?;
             println!("rolled up {} day(s): {}", days.len(), days.join(" "));
         }
         Command::Admin(cmd) => cli::admin::run(config, cmd).await?,

@@ -40,6 +40,16 @@ pub enum AnalyticsError {
     },
     #[error("ClickHouse migration {name} has no cluster form: {why}")]
     ClusterForm { name: &'static str, why: String },
+    #[error("another node has held the ClickHouse DDL lock for {waited_secs} s: {holder}")]
+    DdlBusy { holder: String, waited_secs: u64 },
+    #[error(
+        "ClickHouse DDL did not run on every replica: not run by {replicas} (docs/deploy.md: a replica that stopped running DDL)"
+    )]
+    DdlStuck {
+        replicas: String,
+        #[source]
+        source: Box<AnalyticsError>,
+    },
 }
 
 impl ErrorCode for AnalyticsError {
@@ -57,6 +67,7 @@ impl ErrorCode for AnalyticsError {
             }
             AnalyticsError::Storage(e) => e.code(),
             AnalyticsError::Migration { .. } | AnalyticsError::ClusterForm { .. } => "migration",
+            AnalyticsError::DdlBusy { .. } | AnalyticsError::DdlStuck { .. } => "clickhouse_ddl",
             AnalyticsError::Pending(_) => "internal",
         }
     }

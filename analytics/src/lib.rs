@@ -8,12 +8,15 @@
 //! statistics (`stats.rs`), history (`history.rs`) and the analysts'
 //! dashboard and downloads (`dashboard.rs`, `columnar.rs`). The queries are
 //! files in `analytics/queries/` (`sql.rs`); date ranges are `dates.rs`.
+//! DDL sent to every replica goes one issuer at a time, and a replica that
+//! does not run it is named (`ddl.rs`).
 
 pub mod charts;
 pub mod cluster;
 pub mod columnar;
 pub mod dashboard;
 pub mod dates;
+pub mod ddl;
 pub mod error;
 pub mod event_sync;
 pub mod history;
@@ -66,7 +69,14 @@ pub fn client(cfg: &ClickhouseConfig) -> clickhouse::Client {
     if cfg.cluster.is_empty() {
         client
     } else {
-        client.with_setting("insert_distributed_sync", "1")
+        // An `ON CLUSTER` statement a replica does not run fails after
+        // this, and its error names the replica (`ddl.rs`).
+        client
+            .with_setting("insert_distributed_sync", "1")
+            .with_setting(
+                "distributed_ddl_task_timeout",
+                cfg.ddl_timeout.as_secs().to_string(),
+            )
     }
 }
 

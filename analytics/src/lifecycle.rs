@@ -69,6 +69,7 @@ async fn partitions(
 /// returns the months dropped.
 pub async fn drop_expired(
     ch: &clickhouse::Client,
+    lock: &crate::ddl::DdlLock,
     raw_months: u32,
     today: Date,
 ) -> Result<Vec<u32>, AnalyticsError> {
@@ -98,9 +99,8 @@ pub async fn drop_expired(
         }
         // Sessions first: a month whose sessions are gone is never counted again.
         for table in tables.iter().rev() {
-            ch.query(&format!("ALTER TABLE {table} DROP PARTITION {month}"))
-                .execute()
-                .await?;
+            let statement = ch.query(&format!("ALTER TABLE {table} DROP PARTITION {month}"));
+            crate::ddl::execute(ch, lock, cluster.as_ref(), "raw month drop", statement).await?;
         }
         tracing::info!(month, today = %day_string(today), "raw heartbeats of the month dropped");
         dropped.push(month);

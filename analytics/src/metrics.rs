@@ -8,6 +8,7 @@ pub const CH_DURATION: &str = "cloudcast_clickhouse_call_duration_seconds";
 pub const SHIPPED_ROWS: &str = "cloudcast_shipper_rows_total";
 pub const SHIPPER_LAG: &str = "cloudcast_shipper_lag_seconds";
 pub const SHIPPER_PENDING: &str = "cloudcast_shipper_pending_segments";
+pub const DDL_STUCK: &str = "cloudcast_clickhouse_ddl_stuck_replicas";
 
 /// Registers the descriptions (called once by the binary at start).
 pub fn describe() {
@@ -33,6 +34,10 @@ pub fn describe() {
     describe_gauge!(
         SHIPPER_PENDING,
         "Sealed heartbeat segments waiting to be shipped"
+    );
+    describe_gauge!(
+        DDL_STUCK,
+        "ClickHouse replicas that have not run a DDL task queued over a minute ago (cluster mode)"
     );
 }
 
@@ -63,4 +68,8 @@ pub(crate) fn shipped(rows: usize, oldest_ts: u32) {
 
 pub(crate) fn pending(segments: usize) {
     metrics::gauge!(SHIPPER_PENDING).set(segments as f64);
+}
+
+pub(crate) fn ddl_stuck(replicas: usize) {
+    metrics::gauge!(DDL_STUCK).set(replicas as f64);
 }

@@ -20,6 +20,7 @@ use cloudcast_core::storage::Storage;
 
 use crate::AnalyticsError;
 use crate::cluster::{self, Cluster, LOCAL};
+use crate::ddl::DdlLock;
 
 /// Most removals applied together: the arrays of ids in one mutation stay
 /// well under ClickHouse's query size limit (1000 x 2 UUIDs ~ 80 KiB).
@@ -98,16 +99,25 @@ pub async fn purge_once(
     let done = due.len();
     if done > 0 {
         let batch = Batch::of(due);
+        let lock = DdlLock::shared(pool.clone());
         if !batch.ad_interest.is_empty() {
-            let table = cluster::rows_of("ad_interest", cluster::detect(ch).await?.as_ref());
+            let cluster = cluster::detect(ch).await?;
+            let table = cluster::rows_of("ad_interest", cluster.as_ref());
             let users: Vec<String> = batch.ad_interest.iter().map(Uuid::to_string).collect();
-            ch.query(&format!("ALTER TABLE {table} DELETE WHERE has(?, user_id)"))
-                .bind(users)
-                .execute()
-                .await?;
+            let statement = ch
+                .query(&format!("ALTER TABLE {table} DELETE WHERE has(?, user_id)"))
+                .bind(users);
+            crate::ddl::execute(
+                ch,
+                &lock,
+                cluster.as_ref(),
+                "ad-interest removal",
+                statement,
+            )
+            .await?;
         }
         if !batch.users.is_empty() || !batch.cloudcasts.is_empty() {
-            erase(ch, &batch.users, &batch.cloudcasts).await?;
+            erase(ch, &lock, &batch.users, &batch.cloudcasts).await?;
         }
         for p in &batch.prefixes {
             storage.delete_prefix(p).await?;
@@ -190,6 +200,7 @@ const MUTATION_WAIT: Duration = Duration::from_secs(600);
 /// a user or a cloudcast and stay.
 pub async fn erase(
     ch: &clickhouse::Client,
+    lock: &DdlLock,
     users: &[Uuid],
     cloudcasts: &[Uuid],
 ) -> Result<(), AnalyticsError> {
@@ -235,9 +246,8 @@ pub async fn erase(
                 .await?;
             if left > 0 {
                 let target = cluster::rows_of(table, cluster.as_ref());
-                bind(&format!("ALTER TABLE {target} DELETE WHERE {cond}"))
-                    .execute()
-                    .await?;
+                let statement = bind(&format!("ALTER TABLE {target} DELETE WHERE {cond}"));
+                crate::ddl::execute(ch, lock, cluster.as_ref(), "erasure", statement).await?;
                 issued += 1;
             }
         }

@@ -30,6 +30,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::AnalyticsError;
 use crate::dates::day_string;
+use crate::ddl::DdlLock;
 use crate::sql::{self, ALL_IDS_END, Rule};
 
 /// The version of the listening rule (queries/counted_live.sql) that days
@@ -206,6 +207,7 @@ pub(crate) async fn due(ch: &clickhouse::Client, today: Date) -> Result<Vec<Due>
 /// One round: rolls up every day that is due; returns those days.
 pub async fn roll_once(
     ch: &clickhouse::Client,
+    lock: &DdlLock,
     rule: Rule,
     today: Date,
 ) -> Result<Vec<String>, AnalyticsError> {
@@ -233,12 +235,12 @@ pub async fn roll_once(
             // without a rewrite (an earlier re-roll's older rows deleted).
             Work::Remark { rule } => {
                 if !one_version_each(ch, &d.day).await? {
-                    keep_newest(ch, cluster.as_ref(), &d.day).await?;
+                    keep_newest(ch, lock, cluster.as_ref(), &d.day).await?;
                 }
                 rule
             }
             Work::Roll => {
-                clear_day(ch, cluster.as_ref(), &d.day, d.marked, unmark).await?;
+                clear_day(ch, lock, cluster.as_ref(), &d.day, d.marked, unmark).await?;
                 ch.query(&roll)
                     .bind(version)
                     .bind(rule.session_slack_secs)
@@ -286,6 +288,7 @@ async fn one_version_each(ch: &clickhouse::Client, day: &str) -> Result<bool, An
 /// waits for the deletion.
 async fn keep_newest(
     ch: &clickhouse::Client,
+    lock: &DdlLock,
     cluster: Option<&crate::cluster::Cluster>,
     day: &str,
 ) -> Result<(), AnalyticsError> {
@@ -295,13 +298,13 @@ async fn keep_newest(
         .fetch_one()
         .await?;
     let target = crate::cluster::rows_of("listener_day_totals", cluster);
-    ch.query(&format!(
-        "ALTER TABLE {target} DELETE WHERE day = toDate(?) AND version < ?"
-    ))
-    .bind(day)
-    .bind(newest)
-    .execute()
-    .await?;
+    let statement = ch
+        .query(&format!(
+            "ALTER TABLE {target} DELETE WHERE day = toDate(?) AND version < ?"
+        ))
+        .bind(day)
+        .bind(newest);
+    crate::ddl::execute(ch, lock, cluster, "rollup", statement).await?;
     crate::purge::wait_for_mutations(ch, cluster).await
 }
 
@@ -312,6 +315,7 @@ async fn keep_newest(
 /// first time has neither, and costs one count.
 async fn clear_day(
     ch: &clickhouse::Client,
+    lock: &DdlLock,
     cluster: Option<&crate::cluster::Cluster>,
     day: &str,
     marked: bool,
@@ -334,12 +338,12 @@ async fn clear_day(
         return Ok(());
     }
     let target = crate::cluster::rows_of("listener_day_totals", cluster);
-    ch.query(&format!(
-        "ALTER TABLE {target} DELETE WHERE day = toDate(?)"
-    ))
-    .bind(day)
-    .execute()
-    .await?;
+    let statement = ch
+        .query(&format!(
+            "ALTER TABLE {target} DELETE WHERE day = toDate(?)"
+        ))
+        .bind(day);
+    crate::ddl::execute(ch, lock, cluster, "rollup", statement).await?;
     crate::purge::wait_for_mutations(ch, cluster).await
 }
 
@@ -349,6 +353,7 @@ async fn clear_day(
 /// views.
 pub async fn run(
     ch: clickhouse::Client,
+    lock: DdlLock,
     rule: Rule,
     every: Duration,
     raw_months: u32,
@@ -356,12 +361,12 @@ pub async fn run(
 ) {
     loop {
         let today = OffsetDateTime::now_utc().date();
-        match roll_once(&ch, rule, today).await {
+        match roll_once(&ch, &lock, rule, today).await {
             Ok(days) if days.is_empty() => {}
             Ok(days) => tracing::info!(?days, "listener days rolled up"),
             Err(e) => tracing::warn!(error = %e, "rolling up listener days failed; will retry"),
         }
-        if let Err(e) = crate::lifecycle::drop_expired(&ch, raw_months, today).await {
+        if let Err(e) = crate::lifecycle::drop_expired(&ch, &lock, raw_months, today).await {
             tracing::warn!(error = %e, "dropping expired raw heartbeats failed; will retry");
         }
         tokio::select! {

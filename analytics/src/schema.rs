@@ -4,6 +4,7 @@
 
 use crate::AnalyticsError;
 use crate::cluster::{self, Cluster};
+use crate::ddl::DdlLock;
 use cloudcast_core::config::ClickhouseConfig;
 
 pub const MIGRATIONS: &[(u32, &str, &str)] = &[
@@ -67,25 +68,42 @@ fn counted_live_defaults() -> String {
     out
 }
 
-/// Applies the migrations not applied yet. With `clickhouse.cluster` set
-/// the database and every statement go `ON CLUSTER` in the cluster's form
-/// (`cluster.rs`).
-pub async fn migrate(cfg: &ClickhouseConfig) -> Result<(), AnalyticsError> {
+/// Applies the migrations not applied yet, one node at a time (`lock`). With
+/// `clickhouse.cluster` set the database and every statement go `ON
+/// CLUSTER` in the cluster's form (`cluster.rs`); a statement some replica
+/// did not run fails naming it (`ddl.rs`).
+pub async fn migrate(cfg: &ClickhouseConfig, lock: &DdlLock) -> Result<(), AnalyticsError> {
+    lock.hold("ClickHouse migrations", apply(cfg)).await
+}
+
+async fn apply(cfg: &ClickhouseConfig) -> Result<(), AnalyticsError> {
     let cluster = Cluster::new(&cfg.cluster, &cfg.database);
     let on = cluster.as_ref().map(Cluster::on).unwrap_or_default();
     let server = crate::server_client(cfg);
     // The database name comes from our own config, not from a client, but
     // quote it anyway so an odd name cannot break the statement.
     let db = cfg.database.replace('`', "");
-    server
+    let named = |err: AnalyticsError| async {
+        match &cluster {
+            Some(_) => crate::ddl::named(&server, err).await,
+            None => err,
+        }
+    };
+    if let Err(e) = server
         .query(&format!("CREATE DATABASE IF NOT EXISTS `{db}`{on}"))
         .execute()
-        .await?;
+        .await
+    {
+        return Err(named(e.into()).await);
+    }
     let client = crate::client(cfg);
-    client
+    if let Err(e) = client
         .query(&cluster::migrations_table(cluster.as_ref()))
         .execute()
-        .await?;
+        .await
+    {
+        return Err(named(e.into()).await);
+    }
     let applied: Vec<u32> = client
         .query("SELECT version FROM schema_migrations")
         .fetch_all()
@@ -99,11 +117,9 @@ pub async fn migrate(cfg: &ClickhouseConfig) -> Result<(), AnalyticsError> {
             let forms = cluster::statements_for(stmt, cluster.as_ref())
                 .map_err(|why| AnalyticsError::ClusterForm { name, why })?;
             for stmt in forms {
-                client
-                    .query(&stmt)
-                    .execute()
-                    .await
-                    .map_err(|source| AnalyticsError::Migration { name, source })?;
+                if let Err(source) = client.query(&stmt).execute().await {
+                    return Err(named(AnalyticsError::Migration { name, source }).await);
+                }
             }
         }
         if *version == LISTENING_RULE {
@@ -118,19 +134,6 @@ pub async fn migrate(cfg: &ClickhouseConfig) -> Result<(), AnalyticsError> {
         tracing::info!(version, name, "ClickHouse migration applied");
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_view_takes_the_rule_with_its_defaults() {
-        let text = counted_live_defaults();
-        assert!(!text.contains('?'), "{text}");
-        assert!(text.contains("LIMIT 16 BY"), "{text}");
-        assert!(text.contains("'1970-01-01'"));
-    }
 }
 
 /// A migration's text as it runs: comments stripped, the rule put in.

@@ -353,6 +353,10 @@ pub struct ClickhouseConfig {
     /// over: replicated tables on every shard behind Distributed ones,
     /// migrations `ON CLUSTER`. Empty: one server, plain MergeTree tables.
     pub cluster: String,
+    /// Longest an `ON CLUSTER` statement waits for every replica to run it
+    /// before it fails, naming those that did not.
+    #[serde(rename = "ddl_timeout_secs", with = "units::secs")]
+    pub ddl_timeout: Duration,
 }
 
 impl Default for ClickhouseConfig {
@@ -363,6 +367,7 @@ impl Default for ClickhouseConfig {
             user: "default".into(),
             password: Secret::default(),
             cluster: String::new(),
+            ddl_timeout: Duration::from_secs(180),
         }
     }
 }
@@ -990,6 +995,11 @@ impl Config {
         );
         c.at_least("analytics.max_range_days", an.max_range_days, 1);
         c.duration_at_least("analytics.rollup_secs", an.rollup, Duration::from_secs(1));
+        c.duration_at_least(
+            "clickhouse.ddl_timeout_secs",
+            self.clickhouse.ddl_timeout,
+            Duration::from_secs(1),
+        );
         c.duration_at_least("analytics.charts_secs", an.charts, Duration::from_secs(1));
 
         let p = &self.privacy;

@@ -9,6 +9,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use cloudcast_analytics::dates::DateRange;
+use cloudcast_analytics::ddl::DdlLock;
 use cloudcast_analytics::{dashboard, history, rollup, schema, sql, stats};
 use cloudcast_core::Config;
 use time::macros::date;
@@ -255,7 +256,7 @@ async fn setup_on(cluster: Option<&str>) -> (clickhouse::Client, Config) {
         config.clickhouse.url = cluster_url();
         config.clickhouse.cluster = name.into();
     }
-    schema::migrate(&config.clickhouse)
+    schema::migrate(&config.clickhouse, &DdlLock::local())
         .await
         .unwrap_or_else(|e| panic!("migrations: {e}"));
     let client = cloudcast_analytics::client(&config.clickhouse);
@@ -429,7 +430,7 @@ async fn rolled_up_days_answer_the_same_and_late_beats_roll_again() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let today = date!(2026 - 11 - 29);
-    let rolled = rollup::roll_once(&ch, rule(30), today)
+    let rolled = rollup::roll_once(&ch, &DdlLock::local(), rule(30), today)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(rolled, vec!["2026-11-01", "2026-11-02"]);
@@ -449,7 +450,9 @@ async fn rolled_up_days_answer_the_same_and_late_beats_roll_again() {
     );
     // Nothing changed: nothing to do.
     assert_eq!(
-        rollup::roll_once(&ch, rule(30), today).await.ok(),
+        rollup::roll_once(&ch, &DdlLock::local(), rule(30), today)
+            .await
+            .ok(),
         Some(Vec::new())
     );
 
@@ -471,7 +474,9 @@ async fn rolled_up_days_answer_the_same_and_late_beats_roll_again() {
     .await
     .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
-        rollup::roll_once(&ch, rule(30), today).await.ok(),
+        rollup::roll_once(&ch, &DdlLock::local(), rule(30), today)
+            .await
+            .ok(),
         Some(vec!["2026-11-01".to_string()])
     );
     let after = stats::daily(&ch, rule(30), A, &r)
@@ -563,7 +568,7 @@ async fn an_upgrade_counts_again_the_days_it_can_and_keeps_the_others() {
     let day2_before = count(&ch, &rows("2026-11-02")).await;
 
     let today = date!(2026 - 11 - 29);
-    let rolled = rollup::roll_once(&ch, rule(30), today)
+    let rolled = rollup::roll_once(&ch, &DdlLock::local(), rule(30), today)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(rolled, vec!["2026-11-01", "2026-11-02"]);
@@ -602,7 +607,9 @@ async fn an_upgrade_counts_again_the_days_it_can_and_keeps_the_others() {
     );
     assert_eq!(after[1], live[1]);
     assert_eq!(
-        rollup::roll_once(&ch, rule(30), today).await.ok(),
+        rollup::roll_once(&ch, &DdlLock::local(), rule(30), today)
+            .await
+            .ok(),
         Some(Vec::new())
     );
     drop_db(&config).await;
@@ -697,7 +704,7 @@ async fn the_listening_rule_counts_what_a_listener_could_hear() {
     .await;
     assert_eq!(fast, 30);
     // Rolled up, the same.
-    rollup::roll_once(&ch, rule(30), date!(2026 - 11 - 29))
+    rollup::roll_once(&ch, &DdlLock::local(), rule(30), date!(2026 - 11 - 29))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     check(
@@ -740,7 +747,7 @@ async fn a_current_clickhouse_gives_the_same_answers() {
     let (ch, config) = setup().await;
     // Both engines answer from rolled-up days (the live path is covered by
     // the same queries in the other tests).
-    let rolled = rollup::roll_once(&ch, rule(30), date!(2026 - 11 - 29))
+    let rolled = rollup::roll_once(&ch, &DdlLock::local(), rule(30), date!(2026 - 11 - 29))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(rolled.len(), 2);
@@ -892,8 +899,15 @@ async fn a_cluster_answers_as_one_server_does() {
     assert_eq!(answers(&many).await, live, "live answers differ");
 
     let today = date!(2026 - 11 - 29);
-    let rolled = rollup::roll_once(&one, rule(30), today).await.ok();
-    assert_eq!(rollup::roll_once(&many, rule(30), today).await.ok(), rolled);
+    let rolled = rollup::roll_once(&one, &DdlLock::local(), rule(30), today)
+        .await
+        .ok();
+    assert_eq!(
+        rollup::roll_once(&many, &DdlLock::local(), rule(30), today)
+            .await
+            .ok(),
+        rolled
+    );
     assert_eq!(rolled.map(|d| d.len()), Some(2));
     let after_rollup = answers(&one).await;
     assert_eq!(
@@ -905,7 +919,7 @@ async fn a_cluster_answers_as_one_server_does() {
     // Erasure of user1, everywhere.
     let user1 = Uuid::parse_str(USER1).unwrap_or_else(|e| panic!("{e}"));
     for ch in [&one, &many] {
-        cloudcast_analytics::purge::erase(ch, &[user1], &[])
+        cloudcast_analytics::purge::erase(ch, &DdlLock::local(), &[user1], &[])
             .await
             .unwrap_or_else(|e| panic!("erase: {e}"));
     }
@@ -941,7 +955,7 @@ async fn a_cluster_answers_as_one_server_does() {
     // statistic changes.
     let later = date!(2027 - 01 - 15);
     for ch in [&one, &many] {
-        let dropped = cloudcast_analytics::lifecycle::drop_expired(ch, 1, later)
+        let dropped = cloudcast_analytics::lifecycle::drop_expired(ch, &DdlLock::local(), 1, later)
             .await
             .unwrap_or_else(|e| panic!("drop: {e}"));
         assert_eq!(dropped, vec![202611]);
@@ -961,16 +975,16 @@ async fn a_cluster_answers_as_one_server_does() {
 async fn raw_beats_stay_until_their_days_are_rolled_up() {
     let (ch, config) = setup().await;
     let later = date!(2027 - 06 - 01);
-    let kept = cloudcast_analytics::lifecycle::drop_expired(&ch, 1, later)
+    let kept = cloudcast_analytics::lifecycle::drop_expired(&ch, &DdlLock::local(), 1, later)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(kept.is_empty(), "{kept:?}");
     assert!(count(&ch, "SELECT count() FROM heartbeats").await > 0);
     // Kept for ever with 0.
-    rollup::roll_once(&ch, rule(30), later)
+    rollup::roll_once(&ch, &DdlLock::local(), rule(30), later)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let none = cloudcast_analytics::lifecycle::drop_expired(&ch, 0, later)
+    let none = cloudcast_analytics::lifecycle::drop_expired(&ch, &DdlLock::local(), 0, later)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(none.is_empty());
