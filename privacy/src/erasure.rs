@@ -89,16 +89,15 @@ pub async fn erase(
     .execute(&mut *tx)
     .await?;
     purges::enqueue(&mut tx, user, PurgeScope::Account, &cloudcasts, &prefixes).await?;
-    // Other users' favourite and repost events about these cloudcasts name cloudcasts
-    // that no longer exist; the favourites themselves cascade.
-    sqlx::query("DELETE FROM favourite_events WHERE cloudcast_id = ANY($1)")
-        .bind(&cloudcasts)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("DELETE FROM repost_events WHERE cloudcast_id = ANY($1)")
-        .bind(&cloudcasts)
-        .execute(&mut *tx)
-        .await?;
+    // What the foreign keys do not take with the account (the registry's
+    // statements): others' favourite and repost events about these
+    // cloudcasts name cloudcasts that no longer exist.
+    for statement in crate::registry::erasure_statements() {
+        sqlx::query(statement)
+            .bind(&cloudcasts)
+            .execute(&mut *tx)
+            .await?;
+    }
     sqlx::query("DELETE FROM users WHERE id = $1")
         .bind(user)
         .execute(&mut *tx)

@@ -1,9 +1,11 @@
 //! Access to one's data: everything held about a user in one zip archive.
 //!
-//! `account.json` gathers the PostgreSQL side (account, profile, consents and
-//! their history, uploads, cloudcasts and their slugs, comments and their
-//! moderation, reports, favourites, follows both ways, reposts, listen-later,
-//! email verifications, sign-in history, mail sent to the user, API keys); ClickHouse tables go in as Parquet
+//! The archive is a walk over the registry of every table
+//! (`registry.rs`): `account.json` gathers each PostgreSQL table's sections
+//! (account, profile, consents and their history, uploads, cloudcasts and
+//! their slugs, comments and their moderation, reports, favourites, follows
+//! both ways, reposts, listen-later, email verifications, sign-in history,
+//! mail sent to the user, API keys); ClickHouse tables go in as Parquet
 //! (play history, listening per day, ad-interest rows, and every heartbeat).
 //!
 //! A small export is built while the request waits. A large one (more
@@ -37,213 +39,7 @@ use uuid::Uuid;
 
 use cloudcast_core::error::Chain;
 
-use crate::{PrivacyError, PrivacyState};
-
-/// PostgreSQL sections of `account.json`: (name, one object or a list, SQL
-/// selecting the user's rows with `$1` = user id). Columns are listed, not
-/// `*`: a secret (password hash, token hash, key hash) must never be in it.
-const SECTIONS: &[(&str, bool, &str)] = &[
-    (
-        "account",
-        true,
-        "SELECT id, username, email, birth_date, is_minor, is_admin,
-                email_verified_at, created_at, ads_consent, third_party_consent
-           FROM users WHERE id = $1",
-    ),
-    (
-        "profile",
-        true,
-        "SELECT real_name, city, country, gender, birth_year, bio, avatar_type,
-                visibility, updated_at
-           FROM profiles WHERE user_id = $1",
-    ),
-    (
-        "consent_history",
-        false,
-        "SELECT kind, granted, source, at FROM consent_events
-          WHERE user_id = $1 ORDER BY at, id",
-    ),
-    (
-        "uploads",
-        false,
-        "SELECT id, cloudcast_id, filename, title, length, offset_bytes, state,
-                created_at, updated_at, expires_at
-           FROM uploads WHERE user_id = $1 ORDER BY created_at",
-    ),
-    (
-        "cloudcasts",
-        false,
-        "SELECT id, title, slug, description, tags, tracklist, purchase_links, status,
-                visibility, secret AS unlisted_secret, publish_at, disable_comments,
-                hide_stats, duration_ms, loudness_lufs, loudness_range_lu,
-                true_peak_dbtp, taken_down_at, takedown_reason, created_at, updated_at
-           FROM cloudcasts WHERE owner_id = $1 ORDER BY created_at",
-    ),
-    (
-        "cloudcast_slugs",
-        false,
-        "SELECT cloudcast_id, slug, created_at FROM cloudcast_slugs
-          WHERE owner_id = $1 ORDER BY created_at, slug",
-    ),
-    (
-        "following",
-        false,
-        "SELECT u.username, f.created_at FROM follows f JOIN users u ON u.id = f.followee_id
-          WHERE f.follower_id = $1 ORDER BY f.created_at",
-    ),
-    (
-        "followers",
-        false,
-        "SELECT u.username, f.created_at FROM follows f JOIN users u ON u.id = f.follower_id
-          WHERE f.followee_id = $1 AND NOT u.is_minor ORDER BY f.created_at",
-    ),
-    (
-        "reposts",
-        false,
-        "SELECT cloudcast_id, created_at FROM reposts
-          WHERE user_id = $1 ORDER BY created_at",
-    ),
-    (
-        "repost_history",
-        false,
-        "SELECT cloudcast_id, delta, at FROM repost_events
-          WHERE user_id = $1 ORDER BY id",
-    ),
-    (
-        "listen_later",
-        false,
-        "SELECT cloudcast_id, created_at FROM listen_later
-          WHERE user_id = $1 ORDER BY created_at",
-    ),
-    (
-        "comments",
-        false,
-        "SELECT id, cloudcast_id, body, status, held_reason, created_at, moderated_at
-           FROM comments WHERE author_id = $1 ORDER BY created_at",
-    ),
-    (
-        "comment_reports",
-        false,
-        "SELECT comment_id, reason, created_at FROM comment_reports
-          WHERE reporter_id = $1 ORDER BY created_at",
-    ),
-    (
-        "cloudcast_reports",
-        false,
-        "SELECT id, cloudcast_id, kind, reason, notifier_name, notifier_email, work,
-                good_faith, status, decision_note, created_at, decided_at
-           FROM cloudcast_reports WHERE reporter_id = $1 ORDER BY created_at",
-    ),
-    (
-        // Reports on my cloudcasts and what was decided; who sent them is
-        // theirs, not mine.
-        "reports_on_my_cloudcasts",
-        false,
-        "SELECT r.cloudcast_id, r.kind, r.reason, r.status, r.decision_note, r.created_at,
-                r.decided_at
-           FROM cloudcast_reports r JOIN cloudcasts c ON c.id = r.cloudcast_id
-          WHERE c.owner_id = $1 ORDER BY r.created_at",
-    ),
-    (
-        "counter_notices",
-        false,
-        "SELECT id, cloudcast_id, statement, status, decision_note, created_at, decided_at
-           FROM counter_notices WHERE user_id = $1 ORDER BY created_at",
-    ),
-    (
-        "favourites",
-        false,
-        "SELECT cloudcast_id, created_at FROM favourites
-          WHERE user_id = $1 ORDER BY created_at",
-    ),
-    (
-        "favourite_history",
-        false,
-        "SELECT cloudcast_id, delta, at FROM favourite_events
-          WHERE user_id = $1 ORDER BY id",
-    ),
-    (
-        "email_verifications",
-        false,
-        "SELECT expires_at, used_at FROM email_verifications
-          WHERE user_id = $1 ORDER BY expires_at",
-    ),
-    (
-        "password_resets",
-        false,
-        "SELECT created_at, expires_at, used_at FROM password_resets
-          WHERE user_id = $1 ORDER BY created_at",
-    ),
-    (
-        "email_changes",
-        false,
-        "SELECT new_email, created_at, expires_at, used_at FROM email_changes
-          WHERE user_id = $1 ORDER BY created_at",
-    ),
-    (
-        "sign_ins",
-        false,
-        "SELECT created_at, expires_at FROM auth_tokens
-          WHERE user_id = $1 ORDER BY created_at",
-    ),
-    (
-        "mail",
-        false,
-        "SELECT kind, to_address, subject,
-                CASE WHEN kind IN ('verify_email', 'password_reset', 'confirm_email_change')
-                     THEN '(the link is left out: it may still work)'
-                     ELSE body END AS body,
-                created_at, sent_at
-           FROM email_outbox WHERE user_id = $1 ORDER BY created_at",
-    ),
-    (
-        "api_keys",
-        false,
-        "SELECT name, prefix, created_at, last_used_at FROM api_keys
-          WHERE user_id = $1 ORDER BY created_at",
-    ),
-    (
-        "quota_set_by_an_operator",
-        true,
-        "SELECT open_uploads, storage_bytes, daily_upload_bytes, set_by, reason, set_at
-           FROM user_quotas WHERE user_id = $1",
-    ),
-    (
-        "data_exports",
-        false,
-        "SELECT id, status, created_at, ready_at, expires_at FROM data_exports
-          WHERE user_id = $1 ORDER BY created_at",
-    ),
-];
-
-/// ClickHouse aggregates exported whole: (file name, SQL with `?` = user id).
-/// Aliases differ from column names: ClickHouse 18.16 resolves an alias that
-/// shadows a column inside the aggregate that reads it.
-const TABLES: &[(&str, &str)] = &[
-    (
-        "play_history.parquet",
-        "SELECT cloudcast_id, session_id,
-                minMerge(started) AS started_at, maxMerge(ended) AS ended_at,
-                uniqExactMerge(seconds) AS seconds_heard,
-                maxMerge(furthest_ms) AS furthest_position_ms,
-                argMaxMerge(last_ms) AS last_position_ms
-           FROM listen_sessions WHERE user_id = ?
-          GROUP BY cloudcast_id, session_id ORDER BY started_at",
-    ),
-    (
-        "listening_by_day.parquet",
-        "SELECT toDate(ts) AS listened_on, cloudcast_id, count() AS beats,
-                uniqExact(session_id) AS sessions
-           FROM heartbeats WHERE user_id = ?
-          GROUP BY listened_on, cloudcast_id ORDER BY listened_on, cloudcast_id",
-    ),
-    (
-        "ad_interest.parquet",
-        "SELECT tag, day AS listened_on, sum(seconds) AS seconds_heard
-           FROM ad_interest WHERE user_id = ?
-          GROUP BY tag, listened_on ORDER BY listened_on, tag",
-    ),
-];
+use crate::{PrivacyError, PrivacyState, registry};
 
 /// Every heartbeat of the user, one day range at a time.
 const HEARTBEATS_SQL: &str = "SELECT ts, cloudcast_id, session_id, seq, position_ms, rendition,
@@ -294,8 +90,8 @@ async fn tsv(ch: &clickhouse::Client, sql: &str, binds: &[&str]) -> Result<Strin
 /// The PostgreSQL side as one JSON document.
 pub async fn account_json(pool: &PgPool, user: Uuid) -> Result<Value, PrivacyError> {
     let mut doc = serde_json::Map::new();
-    for (name, one, sql) in SECTIONS {
-        let wrapped = if *one {
+    for (name, one, sql) in registry::json_sections() {
+        let wrapped = if one {
             format!("SELECT row_to_json(t) FROM ({sql}) t")
         } else {
             format!("SELECT coalesce(json_agg(t), '[]'::json) FROM ({sql}) t")
@@ -304,7 +100,7 @@ pub async fn account_json(pool: &PgPool, user: Uuid) -> Result<Value, PrivacyErr
             .bind(user)
             .fetch_optional(pool)
             .await?;
-        doc.insert((*name).to_string(), v.unwrap_or(Value::Null));
+        doc.insert(name.to_string(), v.unwrap_or(Value::Null));
     }
     let consents = doc
         .get("account")
@@ -428,7 +224,7 @@ pub async fn build(
     let account = account_json(pool, user).await?;
     let uid = user.to_string();
     let mut parts: Vec<(&'static str, Vec<u8>)> = Vec::new();
-    for (name, sql) in TABLES {
+    for (name, sql) in registry::parquet_files() {
         let text = tsv(ch, sql, &[&uid]).await?;
         let bytes = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, PrivacyError> {
             Ok(encode(&tsv_to_batch(&text)?, Format::Parquet)?)
@@ -765,15 +561,13 @@ pub async fn run_sweeper(
     every: Duration,
     shutdown: CancellationToken,
 ) {
-    loop {
-        if let Err(e) = sweep_once(&pool, &storage).await {
-            tracing::warn!(error = %Chain(&e), "deleting expired exports failed; will retry");
-        }
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(every) => {}
-        }
-    }
+    cloudcast_core::periodic::every("export_sweep", every, shutdown, || async {
+        sweep_once(&pool, &storage)
+            .await
+            .map(|_| ())
+            .map_err(|e| Chain(&e).to_string())
+    })
+    .await
 }
 
 #[cfg(test)]
@@ -807,7 +601,7 @@ mod tests {
 
     #[test]
     fn no_section_selects_a_secret() {
-        for (_, _, sql) in SECTIONS {
+        for (_, _, sql) in registry::json_sections() {
             for secret in ["password_hash", "token_hash", "key_hash", "*"] {
                 assert!(!sql.contains(secret), "{sql} selects {secret}");
             }

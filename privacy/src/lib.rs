@@ -11,6 +11,7 @@ pub mod error;
 pub mod export;
 pub mod export_jobs;
 pub mod partners;
+pub mod registry;
 
 use std::sync::Arc;
 

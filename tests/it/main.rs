@@ -4,6 +4,11 @@
 //! S3 bucket and folders, so they run in parallel, beside a system started
 //! by `infra/dev up`.
 
+// The whole binary is test code: its helpers expect and panic on a failed
+// assumption as the tests themselves do (clippy.toml allows it only inside
+// `#[test]` functions).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod support;
 
 mod accounts;
@@ -23,6 +28,7 @@ mod metrics;
 mod open_api;
 mod pipeline;
 mod privacy;
+mod registry;
 mod stream;
 mod takedowns;
 mod transcode;
