@@ -59,6 +59,8 @@ pub enum Sort {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ChartQuery {
+    /// Inline: a parameter's schema must resolve in the document itself.
+    #[param(inline)]
     pub sort: Option<Sort>,
     /// Only cloudcasts with this tag.
     #[param(max_length = 30)]

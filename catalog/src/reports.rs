@@ -335,6 +335,7 @@ async fn report_view(conn: &mut PgConnection, id: Uuid) -> Result<ReportView, Ca
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ReportsQuery {
     /// `open` (default), `upheld` or `dismissed`.
     pub status: Option<ReportStatus>,
@@ -697,6 +698,7 @@ pub async fn counter_notice(
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct CounterNoticesQuery {
     /// `open` (default), `rejected` or `reinstated`.
     pub status: Option<CounterNoticeStatus>,

@@ -50,7 +50,7 @@ pub struct SearchQuery {
     pub q: String,
     /// `cloudcast` (the default), `user` or `tag`.
     #[serde(rename = "type")]
-    #[param(rename = "type")]
+    #[param(rename = "type", inline)]
     pub kind: Option<SearchType>,
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,

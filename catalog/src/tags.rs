@@ -31,6 +31,7 @@ pub enum TagSort {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct TagQuery {
+    #[param(inline)]
     pub sort: Option<TagSort>,
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
@@ -139,6 +140,7 @@ pub async fn list(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct TagPageQuery {
+    #[param(inline)]
     pub sort: Option<Sort>,
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
