@@ -92,16 +92,14 @@ pub async fn run_delivery(pool: PgPool, cfg: SmtpConfig, shutdown: CancellationT
             return;
         }
     };
-    loop {
-        if let Err(e) = deliver_batch(&pool, &mailer, &from).await {
-            tracing::warn!(error = %e, "mail delivery round failed");
-        }
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(Duration::from_secs(2)) => {}
-        }
-    }
+    cloudcast_core::periodic::every("mail_delivery", DELIVERY_EVERY, shutdown, || {
+        deliver_batch(&pool, &mailer, &from)
+    })
+    .await
 }
+
+/// How often the outbox is looked at for mail to send.
+const DELIVERY_EVERY: Duration = Duration::from_secs(2);
 
 async fn deliver_batch(
     pool: &PgPool,

@@ -365,24 +365,17 @@ pub async fn sign_up(
 /// (nothing of a person who never confirmed is kept past it), every
 /// `every` until shutdown.
 pub async fn run_sweeper(pool: PgPool, every: Duration, shutdown: CancellationToken) {
-    loop {
-        match sqlx::query("DELETE FROM users WHERE pending_until <= now()")
+    cloudcast_core::periodic::every("signup_sweep", every, shutdown, || async {
+        let gone = sqlx::query("DELETE FROM users WHERE pending_until <= now()")
             .execute(&pool)
-            .await
-        {
-            Ok(r) if r.rows_affected() > 0 => {
-                tracing::info!(accounts = r.rows_affected(), "unconfirmed sign-ups deleted")
-            }
-            Ok(_) => {}
-            Err(e) => {
-                tracing::warn!(error = %e, "deleting unconfirmed sign-ups failed; will retry")
-            }
+            .await?
+            .rows_affected();
+        if gone > 0 {
+            tracing::info!(accounts = gone, "unconfirmed sign-ups deleted");
         }
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(every) => {}
-        }
-    }
+        Ok::<(), sqlx::Error>(())
+    })
+    .await
 }
 
 /// A new confirmation link for `email`, by mail (through the outbox); it

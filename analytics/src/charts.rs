@@ -119,21 +119,17 @@ pub async fn run(
     every: Duration,
     shutdown: CancellationToken,
 ) {
-    loop {
-        match compute_once(&pool, &ch, rule).await {
-            Ok(n) => tracing::debug!(charted = n, "charts computed"),
-            Err(e) => {
-                tracing::warn!(error = %cloudcast_core::error::Chain(&e), "computing the charts failed; will retry")
-            }
-        }
-        if let Err(e) = cloudcast_catalog::tags::recount(&pool).await {
-            tracing::warn!(error = %e, "recounting tags failed; will retry");
-        }
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(every) => {}
-        }
-    }
+    cloudcast_core::periodic::every("charts", every, shutdown, || async {
+        // Tags are recounted even when the charts cannot be computed.
+        let charted = compute_once(&pool, &ch, rule).await;
+        cloudcast_catalog::tags::recount(&pool)
+            .await
+            .map_err(|e| e.to_string())?;
+        let n = charted.map_err(|e| cloudcast_core::error::Chain(&e).to_string())?;
+        tracing::debug!(charted = n, "charts computed");
+        Ok::<(), String>(())
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -304,31 +304,24 @@ pub async fn watch(
     every: Duration,
     shutdown: CancellationToken,
 ) {
-    loop {
-        let seen = match stuck_replicas(&ch, GRACE_SECS).await {
-            Ok(stuck) => {
-                if !stuck.is_empty() {
-                    tracing::error!(
-                        ?stuck,
-                        "ClickHouse replicas are not running DDL tasks; see docs/deploy.md"
-                    );
-                }
-                crate::metrics::ddl_stuck(stuck.len());
-                Some(stuck)
+    cloudcast_core::periodic::every("ddl_watch", every, shutdown, || async {
+        let seen = stuck_replicas(&ch, GRACE_SECS).await;
+        if let Ok(stuck) = &seen {
+            if !stuck.is_empty() {
+                tracing::error!(
+                    ?stuck,
+                    "ClickHouse replicas are not running DDL tasks; see docs/deploy.md"
+                );
             }
-            Err(e) => {
-                tracing::warn!(error = %e, "reading the ClickHouse DDL queue failed; will retry");
-                None
-            }
-        };
+            crate::metrics::ddl_stuck(stuck.len());
+        }
+        // Unknown (None) while the queue cannot be read.
         if let Ok(mut h) = health.write() {
-            *h = seen;
+            *h = seen.as_ref().ok().cloned();
         }
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(every) => {}
-        }
-    }
+        seen.map(|_| ())
+    })
+    .await
 }
 
 #[cfg(test)]

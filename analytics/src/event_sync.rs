@@ -123,20 +123,15 @@ pub async fn run_copier(
     every: Duration,
     shutdown: CancellationToken,
 ) {
-    loop {
-        match copy_once(&pool, &ch).await {
-            Ok(0) => {}
-            Ok(n) => tracing::debug!(
+    cloudcast_core::periodic::every("event_copy", every, shutdown, || async {
+        let n = copy_once(&pool, &ch).await?;
+        if n > 0 {
+            tracing::debug!(
                 events = n,
                 "favourite and repost events copied to ClickHouse"
-            ),
-            Err(e) => {
-                tracing::warn!(error = %e, "copying favourite and repost events failed; will retry")
-            }
+            );
         }
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(every) => {}
-        }
-    }
+        Ok::<(), AnalyticsError>(())
+    })
+    .await
 }

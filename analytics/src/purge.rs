@@ -317,15 +317,13 @@ pub async fn run(
     window: Duration,
     shutdown: CancellationToken,
 ) {
-    loop {
-        if let Err(e) = purge_once(&pool, &ch, &storage, window).await {
-            tracing::warn!(error = %cloudcast_core::error::Chain(&e), "applying analytics removals failed; will retry");
-        }
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(every) => {}
-        }
-    }
+    cloudcast_core::periodic::every("analytics_removals", every, shutdown, || async {
+        purge_once(&pool, &ch, &storage, window)
+            .await
+            .map(|_| ())
+            .map_err(|e| cloudcast_core::error::Chain(&e).to_string())
+    })
+    .await
 }
 
 #[cfg(test)]

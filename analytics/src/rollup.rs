@@ -359,19 +359,15 @@ pub async fn run(
     raw_months: u32,
     shutdown: CancellationToken,
 ) {
-    loop {
+    cloudcast_core::periodic::every("rollup", every, shutdown, || async {
         let today = OffsetDateTime::now_utc().date();
-        match roll_once(&ch, &lock, rule, today).await {
-            Ok(days) if days.is_empty() => {}
-            Ok(days) => tracing::info!(?days, "listener days rolled up"),
-            Err(e) => tracing::warn!(error = %e, "rolling up listener days failed; will retry"),
+        let days = roll_once(&ch, &lock, rule, today).await?;
+        if !days.is_empty() {
+            tracing::info!(?days, "listener days rolled up");
         }
-        if let Err(e) = crate::lifecycle::drop_expired(&ch, &lock, raw_months, today).await {
-            tracing::warn!(error = %e, "dropping expired raw heartbeats failed; will retry");
-        }
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(every) => {}
-        }
-    }
+        // Raw months go once their days are rolled up (lifecycle.rs).
+        crate::lifecycle::drop_expired(&ch, &lock, raw_months, today).await?;
+        Ok::<(), AnalyticsError>(())
+    })
+    .await
 }

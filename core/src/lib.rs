@@ -31,6 +31,7 @@ pub mod origin;
 pub mod outbox;
 pub mod page;
 pub mod paths;
+pub mod periodic;
 pub mod purges;
 pub mod queue;
 pub mod quotas;

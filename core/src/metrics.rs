@@ -13,6 +13,8 @@ pub const S3_CALLS: &str = "cloudcast_s3_calls_total";
 pub const S3_DURATION: &str = "cloudcast_s3_call_duration_seconds";
 pub const PG_CALLS: &str = "cloudcast_postgres_calls_total";
 pub const PG_DURATION: &str = "cloudcast_postgres_call_duration_seconds";
+pub const TASK_ROUNDS: &str = "cloudcast_task_rounds_total";
+pub const TASK_DURATION: &str = "cloudcast_task_round_duration_seconds";
 
 /// Registers the descriptions (called once by the binary at start).
 pub fn describe() {
@@ -41,6 +43,22 @@ pub fn describe() {
         Unit::Seconds,
         "PostgreSQL call latency by operation"
     );
+    describe_counter!(
+        TASK_ROUNDS,
+        "Rounds of the periodic tasks (rollup, charts, purge, sweeps...) by task and outcome"
+    );
+    describe_histogram!(
+        TASK_DURATION,
+        Unit::Seconds,
+        "Time one round of a periodic task took"
+    );
+}
+
+/// One round of a periodic task (`periodic.rs`).
+pub(crate) fn task_round(task: &'static str, ok: bool, took: Duration) {
+    let outcome = if ok { "ok" } else { "error" };
+    metrics::counter!(TASK_ROUNDS, "task" => task, "outcome" => outcome).increment(1);
+    metrics::histogram!(TASK_DURATION, "task" => task).record(took.as_secs_f64());
 }
 
 /// One HTTP request answered.

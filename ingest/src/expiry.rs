@@ -16,15 +16,13 @@ const SWEEP_BATCH: i64 = 100;
 
 /// Sweeps every `every` until `shutdown`.
 pub async fn run(state: IngestState, every: Duration, shutdown: CancellationToken) {
-    loop {
-        if let Err(e) = expire_due(&state).await {
-            tracing::warn!(error = %cloudcast_core::error::Chain(&e), "expiring uploads failed");
-        }
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(every) => {}
-        }
-    }
+    cloudcast_core::periodic::every("upload_expiry", every, shutdown, || async {
+        expire_due(&state)
+            .await
+            .map(|_| ())
+            .map_err(|e| cloudcast_core::error::Chain(&e).to_string())
+    })
+    .await
 }
 
 pub async fn expire_due(state: &IngestState) -> Result<usize, IngestError> {
