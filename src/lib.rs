@@ -326,7 +326,7 @@ pub async fn serve(config: Config, roles: &[Role]) -> anyhow::Result<Running> {
             cloudcast_privacy::export_jobs::worker_name(addr),
             shutdown.clone(),
         )));
-        tasks.push(tokio::spawn(cloudcast_privacy::export::run_sweeper(
+        tasks.push(tokio::spawn(cloudcast_privacy::exports::run_sweeper(
             services.pool.clone(),
             services.storage.clone(),
             EXPORT_SWEEP_EVERY,

@@ -6,6 +6,7 @@
 //! operators' commands (`operators.rs`), and the rename of accounts whose
 //! username became one of the site's addresses (`reserved.rs`).
 
+pub mod confirmation;
 pub mod consents;
 pub mod error;
 pub mod mail;
@@ -57,10 +58,10 @@ impl FromRef<AccountsState> for PgPool {
 fn routes() -> [OpenApiRouter<AccountsState>; 2] {
     let api = OpenApiRouter::new()
         .routes(routes!(registration::register))
-        .routes(routes!(registration::verify_email))
-        .routes(routes!(registration::confirm_and_sign_in))
-        .routes(routes!(registration::resend_confirmation))
-        .routes(routes!(registration::resend_verification))
+        .routes(routes!(confirmation::verify_email))
+        .routes(routes!(confirmation::confirm_and_sign_in))
+        .routes(routes!(confirmation::resend_confirmation))
+        .routes(routes!(confirmation::resend_verification))
         .routes(routes!(recovery::request_reset))
         .routes(routes!(recovery::confirm_reset))
         .routes(routes!(recovery::change_password))

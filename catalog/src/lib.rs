@@ -5,7 +5,9 @@
 //! follows and the feed (`follows.rs`); what users mark cloudcasts with
 //! (`marks.rs`: `favourites.rs`, `reposts.rs`, `listen_later.rs`);
 //! comments and their moderation (`comments.rs`, `moderation.rs`);
-//! reports on cloudcasts and notice-and-takedown (`reports.rs`); and
+//! reports on cloudcasts and notice-and-takedown (`reports.rs` the
+//! notices, `takedowns.rs` the decisions, `counter_notices.rs` the DJ's
+//! answer); and
 //! purchase links (`purchase_links.rs`). Everything here lives in
 //! PostgreSQL; statistics over it (and the charts' play counts) are the
 //! analytics crate's.
@@ -13,6 +15,7 @@
 pub mod cards;
 pub mod cloudcasts;
 pub mod comments;
+pub mod counter_notices;
 pub mod error;
 pub mod favourites;
 pub mod follows;
@@ -27,6 +30,7 @@ pub mod reports;
 pub mod reposts;
 pub mod search;
 pub mod tags;
+pub mod takedowns;
 
 use std::sync::Arc;
 
@@ -77,11 +81,11 @@ fn routes() -> OpenApiRouter<CatalogState> {
         .routes(routes!(comments::admin_remove))
         .routes(routes!(comments::admin_approve))
         .routes(routes!(reports::report))
-        .routes(routes!(reports::admin_reports))
-        .routes(routes!(reports::decide_report))
-        .routes(routes!(reports::counter_notice))
-        .routes(routes!(reports::admin_counter_notices))
-        .routes(routes!(reports::decide_counter_notice))
+        .routes(routes!(takedowns::admin_reports))
+        .routes(routes!(takedowns::decide_report))
+        .routes(routes!(counter_notices::counter_notice))
+        .routes(routes!(counter_notices::admin_counter_notices))
+        .routes(routes!(counter_notices::decide_counter_notice))
         .routes(routes!(favourites::add, favourites::remove))
         .routes(routes!(favourites::mine))
         .routes(routes!(favourites::of_user))

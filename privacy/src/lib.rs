@@ -10,6 +10,7 @@ pub mod erasure;
 pub mod error;
 pub mod export;
 pub mod export_jobs;
+pub mod exports;
 pub mod partners;
 pub mod registry;
 
@@ -51,10 +52,10 @@ impl FromRef<PrivacyState> for PgPool {
 fn routes() -> OpenApiRouter<PrivacyState> {
     OpenApiRouter::new()
         .routes(routes!(erasure::delete_me))
-        .routes(routes!(export::export_me))
-        .routes(routes!(export::list, export::create))
-        .routes(routes!(export::status))
-        .routes(routes!(export::archive))
+        .routes(routes!(exports::export_me))
+        .routes(routes!(exports::list, exports::create))
+        .routes(routes!(exports::status))
+        .routes(routes!(exports::archive))
         .routes(routes!(apikeys::list, apikeys::create))
         .routes(routes!(apikeys::delete))
 }

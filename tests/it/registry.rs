@@ -79,7 +79,7 @@ async fn every_table_is_in_the_registry_and_the_schema_agrees() {
         Vec::<String>::new()
     );
     // ...and every declared table is live (no stale declaration).
-    for t in registry::TABLES {
+    for t in registry::tables() {
         let live = match t.store {
             Store::Postgres => &pg,
             Store::Clickhouse => &single,
@@ -105,7 +105,7 @@ async fn every_table_is_in_the_registry_and_the_schema_agrees() {
             .unwrap_or_default()
         }
     };
-    for t in registry::TABLES {
+    for t in registry::tables() {
         let Data::Personal { erase, .. } = t.data else {
             continue;
         };
