@@ -9,6 +9,7 @@
 
 mod body_deadline;
 pub mod cli;
+pub mod config;
 mod http;
 mod mailbox;
 mod server;
@@ -22,10 +23,10 @@ use anyhow::Context;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::config::Config;
 use cloudcast_accounts::{AccountsState, SigninLimits};
 use cloudcast_analytics::AnalyticsState;
 use cloudcast_catalog::CatalogState;
-use cloudcast_core::Config;
 use cloudcast_core::listener::Listeners;
 use cloudcast_core::signing::UrlSigner;
 use cloudcast_core::storage::{EmbeddedS3, Storage};
@@ -183,9 +184,10 @@ impl Services {
     async fn new(config: Config, storage: Storage) -> anyhow::Result<Services> {
         let pool = cloudcast_core::db::connect(&config.postgres).await?;
         let clickhouse = cloudcast_analytics::client(&config.clickhouse);
-        let signer = UrlSigner::from_config(&config.stream, &pool)
-            .await
-            .context("loading the stream URL key")?;
+        let signer =
+            UrlSigner::from_config(&config.stream.signing_key, config.stream.url_ttl, &pool)
+                .await
+                .context("loading the stream URL key")?;
         let listeners = Listeners::load(&pool)
             .await
             .context("loading the listener cookie key")?;

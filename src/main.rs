@@ -7,8 +7,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
+use cloudcast::config::Config;
 use cloudcast::{Role, cli};
-use cloudcast_core::Config;
 
 #[derive(Parser)]
 #[command(

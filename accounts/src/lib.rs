@@ -6,6 +6,7 @@
 //! operators' commands (`operators.rs`), and the rename of accounts whose
 //! username became one of the site's addresses (`reserved.rs`).
 
+pub mod config;
 pub mod confirmation;
 pub mod consents;
 pub mod error;
@@ -21,9 +22,9 @@ pub mod signin_limits;
 
 use std::sync::Arc;
 
+use crate::config::AuthConfig;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef};
-use cloudcast_core::config::AuthConfig;
 use cloudcast_core::storage::Storage;
 use sqlx::PgPool;
 use utoipa_axum::router::OpenApiRouter;

@@ -11,7 +11,7 @@ use sqlx::{PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use cloudcast_core::config::{SmtpConfig, SmtpSecurity};
+use crate::config::{SmtpConfig, SmtpSecurity};
 
 use crate::AccountsError;
 

@@ -14,6 +14,7 @@
 pub mod charts;
 pub mod cluster;
 pub mod columnar;
+pub mod config;
 pub mod dashboard;
 pub mod dates;
 pub mod ddl;
@@ -32,9 +33,9 @@ pub mod tombstones;
 
 use std::sync::Arc;
 
+use crate::config::{AnalyticsConfig, ClickhouseConfig};
 use axum::Router;
 use axum::extract::FromRef;
-use cloudcast_core::config::{AnalyticsConfig, ClickhouseConfig};
 use sqlx::PgPool;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;

@@ -4,8 +4,8 @@
 
 use crate::AnalyticsError;
 use crate::cluster::{self, Cluster};
+use crate::config::ClickhouseConfig;
 use crate::ddl::DdlLock;
-use cloudcast_core::config::ClickhouseConfig;
 
 pub const MIGRATIONS: &[(u32, &str, &str)] = &[
     (

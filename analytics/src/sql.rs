@@ -132,7 +132,7 @@ pub struct Rule {
 }
 
 impl Rule {
-    pub fn of(cfg: &cloudcast_core::config::AnalyticsConfig) -> Rule {
+    pub fn of(cfg: &crate::config::AnalyticsConfig) -> Rule {
         Rule {
             play_min_seconds: cfg.play_min_seconds,
             listeners_per_address: cfg.listeners_per_address,

@@ -1,6 +1,9 @@
 //! The heartbeat log on a real file system: group commit, sealing, reading
 //! back after a restart, a torn tail, and the size bound.
 
+// Test code throughout: its helpers may fail loudly too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,8 @@
 //! The foundation every domain crate builds on, and the one home of the
 //! rules they share:
 //!
-//! - `config.rs`: the layered, validated configuration, one struct per section;
+//! - `config/`: the configuration's layers and checks, and the sections
+//!   every crate shares (each other crate owns its own);
 //! - `error.rs`: error codes and the one JSON error body (`request_id.rs`
 //!   ties a 5xx to its log line);
 //! - `auth.rs`: sessions and the extractors for users and administrators;
@@ -45,7 +46,6 @@ pub mod storage;
 pub mod visibility;
 pub mod write_limits;
 
-pub use config::Config;
 pub use error::{ApiError, ErrorCode};
 
 /// The test hooks that abort the process at a named point

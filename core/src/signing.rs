@@ -10,7 +10,7 @@ use sha2::Sha256;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::config::StreamConfig;
+use crate::config::Secret;
 use crate::listener::Listener;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -62,14 +62,19 @@ impl UrlSigner {
         UrlSigner { key, ttl_secs }
     }
 
-    /// The configured key, else the installation's generated one.
-    pub async fn from_config(cfg: &StreamConfig, pool: &PgPool) -> Result<UrlSigner, sqlx::Error> {
-        let key = if cfg.signing_key.is_empty() {
+    /// The configured key (`stream.signing_key`), else the installation's
+    /// generated one; URLs live `ttl`.
+    pub async fn from_config(
+        signing_key: &Secret,
+        ttl: std::time::Duration,
+        pool: &PgPool,
+    ) -> Result<UrlSigner, sqlx::Error> {
+        let key = if signing_key.is_empty() {
             crate::secrets::shared_secret(pool, SECRET_NAME).await?
         } else {
-            cfg.signing_key.expose().as_bytes().to_vec()
+            signing_key.expose().as_bytes().to_vec()
         };
-        let ttl = i64::try_from(cfg.url_ttl.as_secs()).unwrap_or(i64::MAX);
+        let ttl = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX);
         Ok(UrlSigner::new(key, ttl))
     }
 

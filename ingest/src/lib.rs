@@ -9,6 +9,7 @@
 //! upload), `probe.rs` (GStreamer's discoverer).
 
 pub mod completion;
+pub mod config;
 pub mod error;
 pub mod expiry;
 pub mod handlers;
@@ -22,9 +23,9 @@ pub mod upload;
 
 use std::sync::Arc;
 
+use crate::config::UploadsConfig;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef};
-use cloudcast_core::config::UploadsConfig;
 use cloudcast_core::storage::Storage;
 use sqlx::PgPool;
 use utoipa_axum::router::OpenApiRouter;

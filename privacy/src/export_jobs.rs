@@ -13,7 +13,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use cloudcast_core::config::PrivacyConfig;
+use crate::config::PrivacyConfig;
 use cloudcast_core::error::Chain;
 use cloudcast_core::keys;
 use cloudcast_core::states::ExportState;

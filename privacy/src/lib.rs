@@ -5,6 +5,7 @@
 //! compelled disclosure with its audit record (`disclosure.rs`).
 
 pub mod apikeys;
+pub mod config;
 pub mod disclosure;
 pub mod erasure;
 pub mod error;
@@ -16,10 +17,10 @@ pub mod registry;
 
 use std::sync::Arc;
 
+use crate::config::PrivacyConfig;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef};
 use cloudcast_accounts::SigninLimits;
-use cloudcast_core::config::PrivacyConfig;
 use cloudcast_core::storage::Storage;
 use sqlx::PgPool;
 use utoipa_axum::router::OpenApiRouter;

@@ -5,9 +5,9 @@ use std::io::BufRead;
 use anyhow::Context;
 use clap::Subcommand;
 
+use crate::config::Config;
 use cloudcast_accounts::operators;
 use cloudcast_accounts::registration::NewAccount;
-use cloudcast_core::Config;
 use cloudcast_core::states::ErasureReason;
 
 #[derive(Subcommand)]

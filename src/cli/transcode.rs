@@ -10,7 +10,7 @@ use std::time::Instant;
 use anyhow::Context;
 use serde_json::json;
 
-use cloudcast_core::Config;
+use crate::config::Config;
 use cloudcast_transcode::pipeline::{LadderSpec, encode_ladder};
 use cloudcast_transcode::publish::index_all;
 

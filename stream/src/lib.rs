@@ -11,6 +11,7 @@
 pub mod agent;
 pub mod cache;
 pub mod conditional;
+pub mod config;
 pub mod delivery;
 pub mod error;
 pub mod heartbeats;
@@ -21,10 +22,10 @@ pub mod playlists;
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use crate::config::StreamConfig;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef};
 use cloudcast_beats::BeatSender;
-use cloudcast_core::config::StreamConfig;
 use cloudcast_core::listener::Listeners;
 use cloudcast_core::ratelimit::KeyedLimit;
 use cloudcast_core::signing::UrlSigner;

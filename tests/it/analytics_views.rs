@@ -8,10 +8,10 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
+use cloudcast::config::Config;
 use cloudcast_analytics::dates::DateRange;
 use cloudcast_analytics::ddl::DdlLock;
 use cloudcast_analytics::{dashboard, history, rollup, schema, sql, stats};
-use cloudcast_core::Config;
 use time::macros::date;
 use uuid::Uuid;
 

@@ -494,7 +494,7 @@ async fn nodes_started_together_migrate_once_and_a_stuck_replica_is_named() {
         let (status, body) = healthz(&format!("http://127.0.0.1:{port}")).await;
         assert_eq!(status, 200, "{body}");
     }
-    let config = cloudcast_core::config::ClickhouseConfig {
+    let config = cloudcast_analytics::config::ClickhouseConfig {
         url: cluster_url(),
         database: db.clone(),
         cluster: CLUSTER.into(),
@@ -521,7 +521,7 @@ async fn nodes_started_together_migrate_once_and_a_stuck_replica_is_named() {
     // Replica 4 stops running anything: the next ON CLUSTER statement fails
     // within its timeout, naming it.
     signal_service("ch4", "STOP");
-    let quick = cloudcast_core::config::ClickhouseConfig {
+    let quick = cloudcast_analytics::config::ClickhouseConfig {
         database: format!("{db}_second"),
         ddl_timeout: Duration::from_secs(8),
         ..config.clone()

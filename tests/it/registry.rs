@@ -148,7 +148,7 @@ async fn every_table_is_in_the_registry_and_the_schema_agrees() {
     );
 
     // The cluster's schema: `_local` tables and Distributed ones.
-    let on_cluster = cloudcast_core::config::ClickhouseConfig {
+    let on_cluster = cloudcast_analytics::config::ClickhouseConfig {
         url: cluster_url(),
         database: format!("{}_registry", config.database),
         cluster: CLUSTER.into(),

@@ -50,7 +50,7 @@ async fn minted_plays_count_once_and_one_address_counts_sixteen() {
         c.stream.intake_per_ip_per_sec = 1000;
         c.stream.intake_burst = 1000;
         // The rule as it ships, which the other tests lift.
-        let shipped = cloudcast_core::config::AnalyticsConfig::default();
+        let shipped = cloudcast_analytics::config::AnalyticsConfig::default();
         c.analytics.session_slack_secs = shipped.session_slack_secs;
         c.analytics.listeners_per_address = shipped.listeners_per_address;
     })

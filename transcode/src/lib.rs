@@ -8,6 +8,7 @@
 //! one job at a time and `metrics.rs` declares what it measures.
 
 pub mod analysis;
+pub mod config;
 pub mod error;
 pub mod metrics;
 pub mod pipeline;

@@ -11,7 +11,7 @@ use sqlx::postgres::PgListener;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use cloudcast_core::config::TranscodeConfig;
+use crate::config::TranscodeConfig;
 use cloudcast_core::queue::{self, Job};
 use cloudcast_core::storage::Storage;
 

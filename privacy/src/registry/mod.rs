@@ -212,7 +212,7 @@ mod tests {
 
     #[test]
     fn undeclared_tables_are_named() {
-        let live = vec![
+        let live = [
             "users".to_string(),
             "heartbeats_local".to_string(),
             "a_new_table".to_string(),

@@ -10,8 +10,8 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use cloudcast::config::Config;
 use cloudcast::{Role, Running};
-use cloudcast_core::Config;
 use serde_json::{Value, json};
 use sqlx::Connection;
 
@@ -345,7 +345,7 @@ impl TestSystem {
         let sys = TestSystem::start_with(name, |c| {
             c.smtp.host = "127.0.0.1".into();
             c.smtp.port = port;
-            c.smtp.security = cloudcast_core::config::SmtpSecurity::None;
+            c.smtp.security = cloudcast_accounts::config::SmtpSecurity::None;
             tweak(c);
         })
         .await;
