@@ -100,3 +100,9 @@ impl ErrorCode for AccountsError {
     }
 }
 impl_api_error!(AccountsError);
+
+impl From<cloudcast_core::text::TextProblem> for AccountsError {
+    fn from(p: cloudcast_core::text::TextProblem) -> Self {
+        AccountsError::InvalidField(p.0)
+    }
+}

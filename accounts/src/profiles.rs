@@ -16,6 +16,7 @@ use cloudcast_core::auth::AuthUser;
 use cloudcast_core::extract::{ApiJson, ApiPath, ApiQuery};
 use cloudcast_core::keys::{self, AVATAR_SIZES};
 use cloudcast_core::storage::Storage;
+use cloudcast_core::text::plain_text;
 use cloudcast_core::visibility;
 
 use crate::{AccountsError, AccountsState};
@@ -87,13 +88,8 @@ pub struct OwnProfile {
 
 fn check_len(name: &str, v: &Option<String>, max: usize) -> Result<(), AccountsError> {
     match v {
-        Some(s) if s.chars().count() > max => Err(AccountsError::InvalidField(format!(
-            "{name}: at most {max} characters"
-        ))),
-        Some(s) if s.chars().any(|c| c.is_control() && c != '\n') => Err(
-            AccountsError::InvalidField(format!("{name}: control characters are not allowed")),
-        ),
-        _ => Ok(()),
+        Some(s) => Ok(plain_text(name, s, max, true)?),
+        None => Ok(()),
     }
 }
 

@@ -18,9 +18,12 @@ use uuid::Uuid;
 
 use cloudcast_core::auth::{AdminUser, AuthUser, MaybeUser};
 use cloudcast_core::extract::{ApiJson, ApiPath, ApiQuery};
+use cloudcast_core::page::offset::{cut, paging};
 use cloudcast_core::states::CommentStatus;
+use cloudcast_core::text::clean_text;
 use cloudcast_core::visibility::{self, Access};
 
+use crate::error::gone;
 use crate::moderation::{self, Verdict};
 use crate::{CatalogError, CatalogState};
 
@@ -30,8 +33,6 @@ pub const MAX_BODY_CHARS: usize = 2000;
 pub const MAX_REASON_CHARS: usize = 500;
 /// Distinct reports that hold a comment for review.
 pub const REPORTS_TO_HOLD: i64 = 3;
-const DEFAULT_LIMIT: u32 = 50;
-const MAX_LIMIT: u32 = 200;
 
 /// A comment as anyone may see it: the author's username, never more.
 #[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
@@ -97,58 +98,12 @@ pub struct AdminListQuery {
     pub offset: Option<u32>,
 }
 
-/// Trims `text` and checks it is 1..=`max` characters of plain text
-/// (newlines and tabs allowed; `\r\n` becomes `\n`).
-pub fn clean_text(name: &str, text: &str, max: usize) -> Result<String, CatalogError> {
-    let text = text.replace("\r\n", "\n");
-    let text = text.trim();
-    let chars = text.chars().count();
-    if chars == 0 || chars > max {
-        return Err(CatalogError::InvalidField(format!(
-            "{name}: must have 1 to {max} characters (it has {chars} after trimming)"
-        )));
-    }
-    if text
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t')
-    {
-        return Err(CatalogError::InvalidField(format!(
-            "{name}: control characters are not allowed"
-        )));
-    }
-    Ok(text.to_string())
-}
-
-/// `(limit, offset)` with the default and the cap applied.
-pub(crate) fn paging(limit: Option<u32>, offset: Option<u32>) -> (u32, u32) {
-    (
-        limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT),
-        offset.unwrap_or(0),
-    )
-}
-
 /// Cuts the extra row a query fetched to learn whether another page follows.
 fn page<T>(rows: Vec<T>, limit: u32, offset: u32) -> Page<T> {
     let (comments, next_offset) = cut(rows, limit, offset);
     Page {
         comments,
         next_offset,
-    }
-}
-
-/// Cuts the one extra row a query fetched (`LIMIT limit + 1`) and says the
-/// next page's offset when there was one.
-pub(crate) fn cut<T>(mut rows: Vec<T>, limit: u32, offset: u32) -> (Vec<T>, Option<u64>) {
-    let more = rows.len() > limit as usize;
-    rows.truncate(limit as usize);
-    (rows, more.then(|| u64::from(offset) + u64::from(limit)))
-}
-
-/// A foreign key that vanished under a concurrent delete is "not found".
-pub(crate) fn gone(what: &'static str) -> impl Fn(sqlx::Error) -> CatalogError {
-    move |e| match &e {
-        sqlx::Error::Database(d) if d.is_foreign_key_violation() => CatalogError::NotFound(what),
-        _ => CatalogError::Database(e),
     }
 }
 
@@ -534,22 +489,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn text_is_trimmed_and_bounded() {
-        assert_eq!(
-            clean_text("body", "  hi\r\nthere \n", 10).ok().as_deref(),
-            Some("hi\nthere")
-        );
-        assert!(clean_text("body", " \n\t ", 10).is_err());
-        assert!(clean_text("body", &"é".repeat(10), 10).is_ok());
-        assert!(clean_text("body", &"é".repeat(11), 10).is_err());
-        assert!(clean_text("body", "bell\u{7}", 10).is_err());
-    }
-
-    #[test]
-    fn pages_say_where_the_next_starts() {
-        assert_eq!(paging(None, None), (50, 0));
-        assert_eq!(paging(Some(0), Some(3)), (1, 3));
-        assert_eq!(paging(Some(5000), None), (200, 0));
+    fn a_page_of_comments_says_where_the_next_starts() {
         let p = page(vec![1, 2, 3], 2, 4);
         assert_eq!((p.comments, p.next_offset), (vec![1, 2], Some(6)));
         let p = page(vec![1, 2], 2, 0);

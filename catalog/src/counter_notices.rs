@@ -17,8 +17,10 @@ use cloudcast_core::outbox;
 use cloudcast_core::states::{CounterNoticeStatus, ReportStatus};
 use cloudcast_core::visibility;
 
-use crate::comments::{clean_text, cut, gone, paging};
+use crate::error::gone;
 use crate::{CatalogError, CatalogState};
+use cloudcast_core::page::offset::{cut, paging};
+use cloudcast_core::text::clean_text;
 
 use crate::reports::MAX_STATEMENT_CHARS;
 use crate::takedowns::*;

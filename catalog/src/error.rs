@@ -111,3 +111,17 @@ impl ErrorCode for CatalogError {
     }
 }
 impl_api_error!(CatalogError);
+
+impl From<cloudcast_core::text::TextProblem> for CatalogError {
+    fn from(p: cloudcast_core::text::TextProblem) -> Self {
+        CatalogError::InvalidField(p.0)
+    }
+}
+
+/// A foreign key that vanished under a concurrent delete is "not found".
+pub(crate) fn gone(what: &'static str) -> impl Fn(sqlx::Error) -> CatalogError {
+    move |e| match &e {
+        sqlx::Error::Database(d) if d.is_foreign_key_violation() => CatalogError::NotFound(what),
+        _ => CatalogError::Database(e),
+    }
+}

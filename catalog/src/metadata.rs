@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use cloudcast_core::text::plain_text;
+
 use crate::CatalogError;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
@@ -23,25 +25,6 @@ pub struct PurchaseLink {
 
 fn invalid(msg: impl Into<String>) -> CatalogError {
     CatalogError::InvalidField(msg.into())
-}
-
-pub fn plain_text(
-    name: &str,
-    s: &str,
-    max: usize,
-    allow_newlines: bool,
-) -> Result<(), CatalogError> {
-    if s.chars().count() > max {
-        return Err(invalid(format!("{name}: at most {max} characters")));
-    }
-    if s.chars()
-        .any(|c| c.is_control() && !(allow_newlines && c == '\n'))
-    {
-        return Err(invalid(format!(
-            "{name}: control characters are not allowed"
-        )));
-    }
-    Ok(())
 }
 
 /// Normalises tags (trimmed, lower case, unique) and checks them.

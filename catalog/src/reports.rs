@@ -24,8 +24,9 @@ use cloudcast_core::extract::{ApiJson, ApiPath};
 use cloudcast_core::states::{ReportKind, ReportStatus};
 use cloudcast_core::visibility;
 
-use crate::comments::{clean_text, gone};
+use crate::error::gone;
 use crate::{CatalogError, CatalogState};
+use cloudcast_core::text::clean_text;
 
 /// Longest statement (a report's reason, a counter-notice, a decision).
 pub const MAX_STATEMENT_CHARS: usize = 4000;

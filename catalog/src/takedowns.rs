@@ -18,8 +18,9 @@ use cloudcast_core::outbox;
 use cloudcast_core::states::{ReportKind, ReportStatus};
 use cloudcast_core::visibility;
 
-use crate::comments::{clean_text, cut, paging};
 use crate::{CatalogError, CatalogState, cards};
+use cloudcast_core::page::offset::{cut, paging};
+use cloudcast_core::text::clean_text;
 
 use crate::reports::{MAX_STATEMENT_CHARS, REPEAT_INFRINGER_STRIKES};
 

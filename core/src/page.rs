@@ -122,6 +122,45 @@ pub fn from_micros(us: i64) -> Result<OffsetDateTime, PageError> {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1000).map_err(|_| PageError::Cursor)
 }
 
+/// Offset pages, for the moderators' short queues (comments held, notices,
+/// counter-notices), where an item acted on leaves the queue anyway.
+pub mod offset {
+    /// Items per page when `limit` is not given.
+    pub const DEFAULT_LIMIT: u32 = 50;
+    /// The most a page may hold.
+    pub const MAX_LIMIT: u32 = 200;
+
+    /// `(limit, offset)` with the default and the cap applied.
+    pub fn paging(limit: Option<u32>, offset: Option<u32>) -> (u32, u32) {
+        (
+            limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT),
+            offset.unwrap_or(0),
+        )
+    }
+
+    /// Cuts the one extra row a query fetched (`LIMIT limit + 1`) and says
+    /// the next page's offset when there was one.
+    pub fn cut<T>(mut rows: Vec<T>, limit: u32, offset: u32) -> (Vec<T>, Option<u64>) {
+        let more = rows.len() > limit as usize;
+        rows.truncate(limit as usize);
+        (rows, more.then(|| u64::from(offset) + u64::from(limit)))
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn pages_say_where_the_next_starts() {
+            assert_eq!(paging(None, None), (50, 0));
+            assert_eq!(paging(Some(0), Some(3)), (1, 3));
+            assert_eq!(paging(Some(5000), None), (200, 0));
+            assert_eq!(cut(vec![1, 2, 3], 2, 4), (vec![1, 2], Some(6)));
+            assert_eq!(cut(vec![1, 2], 2, 0), (vec![1, 2], None));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
