@@ -14,8 +14,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::api::{Answer, Reply, Visitor};
-use crate::pages::{Peer, layout, visitor};
 use crate::templates::{self, MessagePage, ResetPassword, SignIn, SignUp};
+use crate::visit::{Peer, layout, visitor};
 use cloudcast_core::paths::local_path;
 
 use crate::{SiteError, SiteState, enc};

@@ -11,9 +11,9 @@ use cloudcast_core::ApiError;
 use cloudcast_core::extract::ApiQuery;
 
 use crate::api::Visitor;
-use crate::pages::{Peer, absolute, by_id, by_slug, found, visitor};
 use crate::templates::{self, EmbedPage};
 use crate::views::{Card, Cloudcast, Listing};
+use crate::visit::{Peer, absolute, by_id, by_slug, found, visitor};
 use crate::{SiteError, SiteState, enc};
 
 /// The player's natural size.

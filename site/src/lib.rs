@@ -6,12 +6,13 @@
 
 mod accounts;
 mod api;
-mod charts;
 mod embed;
 mod error;
+mod figures;
 mod pages;
 mod templates;
 mod views;
+mod visit;
 
 use std::sync::Arc;
 
