@@ -75,15 +75,17 @@ pub struct CloudcastCard {
 /// The columns a [`CardRow`] reads: `c` is the `cloudcasts` row and `u` its
 /// owner's `users` row. Progress is looked up only while processing (public
 /// lists hold ready cloudcasts only).
-pub const CARD_COLUMNS: &str = "c.id, c.title, u.username AS owner, c.owner_id, c.slug,
+pub const CARD_COLUMNS: &str = concat!(
+    "c.id, c.title, u.username AS owner, c.owner_id, c.slug,
     c.visibility, c.secret, c.status, c.duration_ms, c.tags, c.listed_at, c.publish_at,
     c.hide_stats, c.error, c.picture_version, c.taken_down_at,
     (SELECT count(*) FROM favourites f WHERE f.cloudcast_id = c.id) AS favourites,
     (SELECT count(*) FROM reposts r WHERE r.cloudcast_id = c.id) AS reposts,
     COALESCE((SELECT ch.plays_30d FROM cloudcast_charts ch WHERE ch.cloudcast_id = c.id), 0) AS plays,
-    CASE WHEN c.status = 'processing' THEN
-      (SELECT j.progress FROM transcode_jobs j WHERE j.cloudcast_id = c.id
-        ORDER BY j.created_at DESC LIMIT 1) END AS progress";
+    CASE WHEN c.status = 'processing' THEN ",
+    cloudcast_core::job_progress_of_c!(),
+    " END AS progress"
+);
 
 #[derive(Debug, sqlx::FromRow)]
 pub struct CardRow {

@@ -16,12 +16,11 @@ use cloudcast_core::extract::{ApiJson, ApiPath};
 use cloudcast_core::listener::Listener;
 use cloudcast_core::signing::unix_now;
 use cloudcast_core::states::{CloudcastStatus, PurgeScope, Visibility};
+use cloudcast_core::text::plain_text;
 use cloudcast_core::visibility::{self, Access};
 use cloudcast_core::{keys, purges, queue, slugs};
 
-use crate::metadata::{
-    PurchaseLink, Track, normalise_tags, plain_text, validate_links, validate_tracklist,
-};
+use crate::metadata::{PurchaseLink, Track, normalise_tags, validate_links, validate_tracklist};
 use crate::{CatalogError, CatalogState, cards};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -168,6 +167,7 @@ pub(crate) async fn load(
     listener: &Listener,
 ) -> Result<Loaded, CatalogError> {
     let row: Option<Row> = sqlx::query_as(
+        concat!(
         "SELECT c.title, u.username AS owner, c.slug, c.secret, c.owner_id, c.visibility,
                 c.publish_at, c.taken_down_at IS NOT NULL AS taken_down, c.taken_down_at,
                 c.takedown_reason,
@@ -175,9 +175,9 @@ pub(crate) async fn load(
                          WHERE n.cloudcast_id = c.id AND n.status = 'open') AS counter_notice_open,
                 c.status, c.duration_ms, c.error, c.description, c.tags,
                 c.tracklist, c.purchase_links, c.listed_at, c.disable_comments, c.hide_stats,
-                c.picture_version,
-                (SELECT j.progress FROM transcode_jobs j WHERE j.cloudcast_id = c.id
-                  ORDER BY j.created_at DESC LIMIT 1) AS progress,
+                c.picture_version, ",
+        cloudcast_core::job_progress_of_c!(),
+        " AS progress,
                 (SELECT count(*) FROM favourites f WHERE f.cloudcast_id = c.id) AS favourites,
                 (SELECT count(*) FROM reposts r WHERE r.cloudcast_id = c.id) AS reposts,
                 COALESCE((SELECT ch.plays_30d FROM cloudcast_charts ch
@@ -188,8 +188,8 @@ pub(crate) async fn load(
                 EXISTS (SELECT 1 FROM reposts r WHERE r.cloudcast_id = c.id AND r.user_id = $2) AS reposted,
                 EXISTS (SELECT 1 FROM listen_later l WHERE l.cloudcast_id = c.id AND l.user_id = $2) AS listen_later,
                 EXISTS (SELECT 1 FROM follows w WHERE w.followee_id = c.owner_id AND w.follower_id = $2) AS following_owner
-           FROM cloudcasts c JOIN users u ON u.id = c.owner_id WHERE c.id = $1",
-    )
+           FROM cloudcasts c JOIN users u ON u.id = c.owner_id WHERE c.id = $1"
+    ))
     .bind(id)
     .bind(user)
     .fetch_optional(&state.pool)

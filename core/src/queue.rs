@@ -1,6 +1,7 @@
 //! The transcode queue: a PostgreSQL table leased with `FOR UPDATE SKIP LOCKED`.
 //! Every statement that touches `transcode_jobs` lives here: the upload's
-//! completion enqueues, workers lease, renew, finish and fail, owners retry.
+//! completion enqueues, workers lease, renew, finish and fail, owners retry,
+//! and the catalogue reads a job's progress through [`job_progress_of_c!`].
 //!
 //! A running job holds a lease that its worker renews; a job whose lease ran
 //! out (its worker died) is leased again by the next worker. Failures retry
@@ -13,6 +14,17 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::states::{CloudcastStatus, JobState};
+
+/// The latest job's progress (0 to 1) of the cloudcast aliased `c`, as a
+/// SQL expression for the cards and pages that show it; a literal, so the
+/// catalogue's constant queries `concat!` it in.
+#[macro_export]
+macro_rules! job_progress_of_c {
+    () => {
+        "(SELECT j.progress FROM transcode_jobs j WHERE j.cloudcast_id = c.id
+          ORDER BY j.created_at DESC LIMIT 1)"
+    };
+}
 
 /// NOTIFY channel: idle workers wake at once when a job is queued.
 pub const CHANNEL: &str = "transcode_jobs";
