@@ -55,7 +55,7 @@ pub fn app(
     let privacy = services.privacy();
     // The API the pages read in-process: what the roles here serve.
     let mut api = Router::new();
-    if Role::Ingest.runs(roles) {
+    if Role::Api.runs(roles) {
         api = api
             .merge(cloudcast_accounts::router(services.accounts()))
             .merge(cloudcast_catalog::router(services.catalog()))
@@ -105,7 +105,7 @@ pub fn app(
         );
     }
     // The site is served where accounts and the catalogue are.
-    if Role::Ingest.runs(roles) {
+    if Role::Api.runs(roles) {
         router = router.merge(cloudcast_site::router(cloudcast_site::SiteState {
             api: cloudcast_site::Api::new(api),
             public_url: services.config.public_url().into(),

@@ -52,7 +52,10 @@ const PENDING_SWEEP_EVERY: Duration = Duration::from_secs(600);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Role {
     All,
-    Ingest,
+    /// The API, the pages, uploads, mail and exports. `ingest`, its older
+    /// name, is still accepted.
+    #[value(alias = "ingest")]
+    Api,
     Stream,
     Worker,
     Analytics,
@@ -317,7 +320,7 @@ pub async fn serve(config: Config, roles: &[Role]) -> anyhow::Result<Running> {
     } else {
         None
     };
-    if Role::Ingest.runs(roles) {
+    if Role::Api.runs(roles) {
         tasks.push(tokio::spawn(cloudcast_ingest::expiry::run(
             services.ingest(),
             config.uploads.sweep,
@@ -417,4 +420,18 @@ pub async fn serve(config: Config, roles: &[Role]) -> anyhow::Result<Running> {
         tasks,
         _embedded_s3: embedded,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::ValueEnum;
+
+    use super::Role;
+
+    #[test]
+    fn the_api_role_still_answers_to_its_older_name() {
+        assert_eq!(Role::from_str("api", false), Ok(Role::Api));
+        assert_eq!(Role::from_str("ingest", false), Ok(Role::Api));
+        assert!(Role::from_str("web", false).is_err());
+    }
 }

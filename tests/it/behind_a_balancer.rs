@@ -27,7 +27,7 @@ async fn wrong_password(sys: &TestSystem, base: &str, login: &str, forwarded: Op
 async fn second_node(sys: &TestSystem, env: &[(&str, &str)]) -> (Node, String) {
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
-    let mut cmd = sys.node_command("ingest", &listen);
+    let mut cmd = sys.node_command("api", &listen);
     cmd.envs(env.iter().copied());
     let node = Node::spawn(cmd);
     wait_for_port(port).await;

@@ -324,7 +324,7 @@ async fn an_export_cut_off_by_a_restart_is_built_at_once_or_failed_after_its_att
     let port = free_port();
     // Leases far longer than the test: only the restart can explain a build.
     let node = |failpoint: bool, attempts: u32| {
-        let mut cmd = sys.node_command("ingest", &format!("127.0.0.1:{port}"));
+        let mut cmd = sys.node_command("api", &format!("127.0.0.1:{port}"));
         cmd.env("CLOUDCAST__PRIVACY__EXPORT_LEASE_SECS", "3600")
             .env("CLOUDCAST__PRIVACY__EXPORT_ATTEMPTS", attempts.to_string());
         if failpoint {

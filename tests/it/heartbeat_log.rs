@@ -150,7 +150,7 @@ async fn beats_sent_while_clickhouse_is_down_for_a_minute_all_arrive_once() {
 async fn a_node_killed_between_insert_and_deletion_counts_exactly_once_after_restart() {
     let sys = TestSystem::start_roles(
         "log_crash",
-        &[Role::Ingest, Role::Worker, Role::Analytics],
+        &[Role::Api, Role::Worker, Role::Analytics],
         |_| {},
     )
     .await;

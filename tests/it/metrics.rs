@@ -72,7 +72,7 @@ async fn every_role_exports_its_metrics() {
     ];
 
     // Ingest: an account, a session and a few upload bytes.
-    let (_ingest, base) = node(&sys, "ingest").await;
+    let (_ingest, base) = node(&sys, "api").await;
     let token = sys
         .user_at(&base, "metrics_dj", "1990-01-01", "a long password")
         .await;

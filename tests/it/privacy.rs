@@ -236,7 +236,7 @@ async fn request_logs_keep_the_truncated_ip_and_no_email() {
     let listen = format!("127.0.0.1:{port}");
     let log_path = sys.dir.path().join("node.log");
     let log = std::fs::File::create(&log_path).expect("log file");
-    let mut cmd = sys.node_command("ingest", &listen);
+    let mut cmd = sys.node_command("api", &listen);
     cmd.env("RUST_LOG", "info").stderr(log);
     let mut node = crate::support::Node::spawn(cmd);
     crate::support::wait_for_port(port).await;

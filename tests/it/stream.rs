@@ -733,7 +733,7 @@ async fn an_s3_outage_gives_a_prompt_503_and_service_resumes_by_itself() {
 async fn stream_only_nodes_serve_urls_signed_elsewhere_and_take_heartbeats() {
     let sys = TestSystem::start_roles(
         "stream_nodes",
-        &[Role::Ingest, Role::Worker, Role::Analytics],
+        &[Role::Api, Role::Worker, Role::Analytics],
         |_| {},
     )
     .await;

@@ -53,7 +53,7 @@ async fn job_row(pool: &sqlx::PgPool, cloudcast: &str) -> (String, i32, Option<S
 async fn two_worker_processes_share_one_queue_without_running_a_job_twice() {
     let sys = TestSystem::start_roles(
         "two_workers",
-        &[Role::Ingest, Role::Stream, Role::Analytics],
+        &[Role::Api, Role::Stream, Role::Analytics],
         |_| {},
     )
     .await;
@@ -93,7 +93,7 @@ async fn two_worker_processes_share_one_queue_without_running_a_job_twice() {
 async fn a_job_whose_worker_was_killed_runs_again_and_deleting_cancels() {
     let sys = TestSystem::start_roles(
         "kill_worker",
-        &[Role::Ingest, Role::Stream, Role::Analytics],
+        &[Role::Api, Role::Stream, Role::Analytics],
         |_| {},
     )
     .await;
