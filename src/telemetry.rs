@@ -66,4 +66,6 @@ fn describe() {
     cloudcast_transcode::metrics::describe();
     cloudcast_stream::metrics::describe();
     cloudcast_analytics::metrics::describe();
+    cloudcast_accounts::metrics::describe();
+    cloudcast_privacy::metrics::describe();
 }

@@ -11,6 +11,7 @@ pub mod confirmation;
 pub mod consents;
 pub mod error;
 pub mod mail;
+pub mod metrics;
 pub mod operators;
 pub mod passwords;
 pub mod profiles;

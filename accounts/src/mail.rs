@@ -131,6 +131,7 @@ async fn deliver_batch(
         .await;
         match result {
             Ok(()) => {
+                crate::metrics::mail("sent");
                 sqlx::query("UPDATE email_outbox SET sent_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = $1")
                     .bind(id)
                     .execute(&mut *tx)
@@ -138,6 +139,7 @@ async fn deliver_batch(
             }
             Err(e) => {
                 tracing::warn!(mail_id = %id, error = %e, "sending mail failed");
+                crate::metrics::mail("failed");
                 sqlx::query("UPDATE email_outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1")
                     .bind(id)
                     .bind(e)

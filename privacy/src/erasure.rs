@@ -125,6 +125,7 @@ pub async fn erase(
         }
     }
     tracing::info!(user_id = %user, %reason, cloudcasts = owned.len(), objects, "account erased");
+    crate::metrics::erasure(reason);
     Ok(Erased {
         user_id: user,
         cloudcasts: owned.len(),

@@ -126,6 +126,7 @@ async fn build_one(state: &PrivacyState, job: &Leased) -> Result<(), PrivacyErro
         Ok(size) => size,
         Err(e) => {
             tracing::error!(error = %Chain(&e), "export failed");
+            crate::metrics::export("failed");
             fail(pool, job.id, BUILD_FAILED).await?;
             return Ok(());
         }
@@ -153,10 +154,12 @@ async fn build_one(state: &PrivacyState, job: &Leased) -> Result<(), PrivacyErro
                 .await?;
         if gone {
             tracing::info!("the account is gone; its export is deleted");
+            crate::metrics::export("gone");
             state.storage.delete(&key).await?;
         }
     } else {
         tracing::info!(bytes = size, "export ready");
+        crate::metrics::export("ready");
     }
     Ok(())
 }

@@ -12,6 +12,7 @@ pub mod error;
 pub mod export;
 pub mod export_jobs;
 pub mod exports;
+pub mod metrics;
 pub mod partners;
 pub mod registry;
 
