@@ -226,11 +226,11 @@ pub async fn put_own(
     get_own(State(state), AuthUser(user)).await
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct PublicUser {
     pub username: String,
     /// Only the fields their owner made public.
-    pub profile: BTreeMap<&'static str, serde_json::Value>,
+    pub profile: BTreeMap<String, serde_json::Value>,
     pub avatar_url: Option<String>,
     /// Their public cloudcasts.
     pub cloudcasts: i64,
@@ -288,7 +288,7 @@ pub async fn get_public(
         let vis = visibility_map(&vis);
         let mut put = |k: &'static str, v: serde_json::Value| {
             if is_public(&vis, k) && !v.is_null() {
-                profile.insert(k, v);
+                profile.insert(k.to_string(), v);
             }
         };
         put("real_name", serde_json::json!(f.real_name));

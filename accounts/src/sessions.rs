@@ -173,7 +173,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RequestCredential {
     }
 }
 
-#[derive(Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Serialize, serde::Deserialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Me {
     pub id: Uuid,
     pub username: String,
@@ -188,7 +188,7 @@ pub struct Me {
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[sqlx(skip)]
-    pub parental_advice: Option<&'static str>,
+    pub parental_advice: Option<std::borrow::Cow<'static, str>>,
     /// What the account may keep and start, and what it uses.
     #[sqlx(skip)]
     pub quota: Option<cloudcast_core::quotas::QuotaReport>,
@@ -214,7 +214,9 @@ pub async fn me(
     .fetch_optional(&state.pool)
     .await?
     .ok_or(AccountsError::NotFound("account"))?;
-    me.parental_advice = me.is_minor.then_some(PARENTAL_ADVICE);
+    me.parental_advice = me
+        .is_minor
+        .then_some(std::borrow::Cow::Borrowed(PARENTAL_ADVICE));
     me.quota = Some(cloudcast_core::quotas::report(&state.pool, &state.quotas, user).await?);
     Ok(Json(me))
 }

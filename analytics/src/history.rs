@@ -52,7 +52,7 @@ pub async fn sessions(
     .await?)
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct CloudcastRef {
     pub id: Uuid,
     pub title: String,
@@ -78,7 +78,7 @@ pub struct History {
     pub history: Vec<HistoryEntry>,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct ActivityEntry {
     pub cloudcast: CloudcastRef,
     #[serde(with = "time::serde::rfc3339")]
@@ -86,7 +86,7 @@ pub struct ActivityEntry {
     pub seconds: u64,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Activity {
     pub username: String,
     pub activity: Vec<ActivityEntry>,

@@ -149,7 +149,7 @@ pub fn totals(days: &[DayRow]) -> (u64, u64) {
         .fold((0, 0), |(p, s), d| (p + d.plays, s + d.listened_seconds))
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Stats {
     pub cloudcast_id: Uuid,
     pub from: String,

@@ -27,7 +27,7 @@ pub fn url(
 }
 
 /// One cloudcast in a list.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct CloudcastCard {
     pub id: Uuid,
     pub title: String,
@@ -59,6 +59,7 @@ pub struct CloudcastCard {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     #[serde(
+        default,
         skip_serializing_if = "Option::is_none",
         with = "time::serde::rfc3339::option"
     )]
@@ -66,6 +67,7 @@ pub struct CloudcastCard {
     /// Set when a moderator took it down (in the owner's own list only;
     /// nobody else sees it).
     #[serde(
+        default,
         skip_serializing_if = "Option::is_none",
         with = "time::serde::rfc3339::option"
     )]

@@ -23,7 +23,7 @@ use cloudcast_core::{keys, purges, queue, slugs};
 use crate::metadata::{PurchaseLink, Track, normalise_tags, validate_links, validate_tracklist};
 use crate::{CatalogError, CatalogState, cards};
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct CloudcastView {
     pub id: Uuid,
     pub title: String,
@@ -84,7 +84,7 @@ pub struct CloudcastView {
 }
 
 /// Why a cloudcast was taken down, and how its DJ may answer.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct TakedownView {
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
@@ -98,7 +98,7 @@ pub struct TakedownView {
 }
 
 /// The caller's own relation to a cloudcast.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct ViewerState {
     pub favourited: bool,
     pub reposted: bool,
@@ -143,7 +143,7 @@ struct Row {
 }
 
 /// EBU R128 measurements of the published audio.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct LoudnessView {
     pub integrated_lufs: Option<f64>,
     pub range_lu: Option<f64>,

@@ -35,7 +35,7 @@ pub const MAX_REASON_CHARS: usize = 500;
 pub const REPORTS_TO_HOLD: i64 = 3;
 
 /// A comment as anyone may see it: the author's username, never more.
-#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct CommentView {
     pub id: Uuid,
     pub cloudcast_id: Uuid,
@@ -61,7 +61,7 @@ pub struct ModerationView {
     pub report_reasons: Vec<String>,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Page<T> {
     pub comments: Vec<T>,
     /// The `offset` of the next page; absent on the last page.

@@ -18,7 +18,7 @@ use crate::cards::{CARD_COLUMNS, CardRow, CloudcastCard};
 use crate::lists::{Listing, PageQuery, user_named};
 use crate::{CatalogError, CatalogState};
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct FollowState {
     pub username: String,
     pub following: bool,

@@ -21,7 +21,7 @@ pub mod favourites;
 pub mod follows;
 pub mod listen_later;
 pub mod lists;
-mod marks;
+pub mod marks;
 pub mod metadata;
 pub mod moderation;
 pub mod pictures;

@@ -23,7 +23,7 @@ use crate::metadata::normalise_tags;
 use crate::{CatalogError, CatalogState, cloudcasts};
 
 /// A page of a list.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Listing<T> {
     pub items: Vec<T>,
     /// Pass as `cursor` for the next page; absent on the last page.
@@ -59,7 +59,8 @@ pub enum Sort {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ChartQuery {
-    /// Inline: a parameter's schema must resolve in the document itself.
+    // Inline: a parameter's schema must resolve in the document itself.
+    /// `new` (the default), `popular` or `trending`.
     #[param(inline)]
     pub sort: Option<Sort>,
     /// Only cloudcasts with this tag.

@@ -131,7 +131,7 @@ pub(crate) async fn set(
 }
 
 /// A cloudcast in a list of marks, with when it was marked.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Marked {
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]

@@ -25,7 +25,7 @@ use crate::{CatalogError, CatalogState};
 const DEFAULT_SVG: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 100 100"><rect width="100" height="100" fill="#1f2430"/><circle cx="50" cy="50" r="34" fill="#11141b"/><circle cx="50" cy="50" r="12" fill="#e0655a"/><circle cx="50" cy="50" r="2" fill="#11141b"/></svg>"##;
 
 /// URLs of each size of a cloudcast's cover (the default's when none).
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct PictureUrls {
     /// 100 x 100
     pub small: String,

@@ -59,7 +59,7 @@ pub struct SearchQuery {
 }
 
 /// A user in search results.
-#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct UserCard {
     pub username: String,
     /// Their profile page.
@@ -74,7 +74,7 @@ pub struct UserCard {
 }
 
 /// Results of one type: the list of that type is present, the others not.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct SearchResults {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cloudcasts: Option<Vec<CloudcastCard>>,

@@ -39,7 +39,7 @@ pub struct TagQuery {
     pub cursor: Option<String>,
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct TagView {
     pub tag: String,
     /// Public cloudcasts carrying it (as last counted, every few minutes).

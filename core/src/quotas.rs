@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::config::QuotasConfig;
 
 /// One account's allowances.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Quota {
     pub open_uploads: u32,
     pub storage_bytes: u64,
@@ -21,7 +21,9 @@ pub struct Quota {
 }
 
 /// What the account holds and has started today.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 pub struct Usage {
     pub open_uploads: u32,
     pub storage_bytes: u64,
@@ -29,7 +31,7 @@ pub struct Usage {
 }
 
 /// Both, as `/api/v1/me` shows them.
-#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct QuotaReport {
     pub limits: Quota,
     pub used: Usage,

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use cloudcast_core::ApiError;
 use cloudcast_core::extract::ApiQuery;
+use cloudcast_core::states::Visibility;
 
 use crate::api::Visitor;
 use crate::templates::{self, EmbedPage};
@@ -155,7 +156,7 @@ pub async fn oembed(
         }
     };
     // Private ones are the owner's alone, and this answer is for anyone.
-    if cc.visibility == "private" {
+    if cc.visibility == Visibility::Private {
         return Err(not_ours());
     }
     let width = q.maxwidth.map_or(WIDTH, |w| w.min(WIDTH));

@@ -1,6 +1,7 @@
 //! The figures the statistics page draws, worked out from the API's rows:
 //! pure functions, so their arithmetic is tested without a browser.
 
+use crate::shown::TrackShown;
 use crate::templates::{Mark, Retention, TrackRetention};
 use crate::views::{RetentionRow, Track};
 

@@ -10,6 +10,7 @@ mod embed;
 mod error;
 mod figures;
 mod pages;
+mod shown;
 mod templates;
 mod views;
 mod visit;

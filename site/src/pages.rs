@@ -7,6 +7,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use cloudcast_core::states::Visibility;
+
 use crate::api::Answer;
 use crate::templates::{self, *};
 use crate::views::*;
@@ -190,7 +192,10 @@ pub async fn profile(
                 .api
                 .get::<FollowState>(&format!("/api/v1/users/{u}/follow"), &v)
                 .await?,
-            Answer::Found(FollowState { following: true })
+            Answer::Found(FollowState {
+                following: true,
+                ..
+            })
         )
     } else {
         false
@@ -236,7 +241,7 @@ pub async fn cloudcast(
     let comments_path = format!("/api/v1/cloudcasts/{}/comments?limit=50", cc.id);
     let (mut l, comments) = tokio::join!(
         layout(&state, &v, cc.title.clone(), "cloudcast"),
-        state.api.get::<CommentPage>(&comments_path, &v)
+        state.api.get::<CommentPage<Comment>>(&comments_path, &v)
     );
     let comments = match comments? {
         Answer::Found(c) => c.comments,
@@ -244,7 +249,7 @@ pub async fn cloudcast(
     };
     let page_url = absolute(&state, &cc.url);
     let embed_url = format!("{}/embed/{}", state.public_url, cc.id);
-    l.noindex = cc.visibility != "public";
+    l.noindex = cc.visibility != Visibility::Public;
     l.meta = Some(Meta {
         kind: "music.song",
         title: cc.title.clone(),
@@ -271,12 +276,6 @@ pub async fn cloudcast(
         cc,
     };
     Ok(templates::page(StatusCode::OK, &page))
-}
-
-#[derive(Deserialize)]
-struct CommentPage {
-    #[serde(default)]
-    comments: Vec<Comment>,
 }
 
 /// The text an unfurled link shows: the description's start, else who and how long.
@@ -352,10 +351,10 @@ pub async fn stats(
                 .map(|d| (d.day.clone(), d.plays, d.listeners)),
         ),
         referrers: bars(s.referrers.iter().flatten().map(|r| {
-            let name = if r.name.is_empty() {
+            let name = if r.domain.is_empty() {
                 "(direct)".to_owned()
             } else {
-                r.name.clone()
+                r.domain.clone()
             };
             (name, r.listeners, 0)
         })),
@@ -363,7 +362,7 @@ pub async fn stats(
             s.browsers
                 .iter()
                 .flatten()
-                .map(|r| (r.name.clone(), r.listeners, 0)),
+                .map(|r| (r.browser.clone(), r.listeners, 0)),
         ),
         links: s.purchase_links.take().unwrap_or_default(),
         retention,

@@ -5,11 +5,12 @@ use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
+pub use crate::shown::*;
 use crate::views::*;
 
 /// What every page's frame shows: who is signed in, the search box, the
 /// tags a link unfurler reads.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Layout {
     pub title: String,
     pub viewer: Option<Me>,
@@ -111,157 +112,6 @@ pub fn error_page(status: StatusCode, message: &str) -> Response {
     match t.render() {
         Ok(html) => guarded((status, Html(html)).into_response()),
         Err(_) => (status, message.to_owned()).into_response(),
-    }
-}
-
-/// 0:07, 12:34, 1:02:03
-pub fn clock(ms: u64) -> String {
-    let s = ms / 1000;
-    let (h, m, s) = (s / 3600, (s % 3600) / 60, s % 60);
-    if h > 0 {
-        format!("{h}:{m:02}:{s:02}")
-    } else {
-        format!("{m}:{s:02}")
-    }
-}
-
-/// A duration the API may not know yet, as a clock.
-fn clock_of(duration_ms: Option<i64>) -> String {
-    clock(duration_ms.unwrap_or(0).max(0) as u64)
-}
-
-/// A page URL without its query (an unlisted one's secret).
-fn path_of(url: &str) -> &str {
-    url.split('?').next().unwrap_or(url)
-}
-
-/// The date part of an RFC 3339 time, as the API gives it.
-fn day(ts: &str) -> &str {
-    ts.get(..10).unwrap_or(ts)
-}
-
-impl Card {
-    pub fn duration(&self) -> String {
-        clock_of(self.duration_ms)
-    }
-
-    pub fn counts(&self) -> String {
-        let mut parts = Vec::new();
-        if let Some(n) = self.plays {
-            parts.push(format!("{n} plays"));
-        }
-        if let Some(n) = self.favourites {
-            parts.push(format!("{n} favourites"));
-        }
-        if let Some(n) = self.reposts {
-            parts.push(format!("{n} reposts"));
-        }
-        parts.join(" · ")
-    }
-
-    pub fn url_path(&self) -> &str {
-        path_of(&self.url)
-    }
-
-    pub fn status_text(&self) -> String {
-        match (self.status.as_deref(), self.progress) {
-            (Some("processing"), Some(p)) => format!("processing, {p}%"),
-            (Some("failed"), _) => format!(
-                "failed: {}",
-                self.error.as_deref().unwrap_or("processing failed")
-            ),
-            (Some(s), _) => format!("{s}, {}", self.visibility.as_deref().unwrap_or("public")),
-            (None, _) => String::new(),
-        }
-    }
-}
-
-impl Cloudcast {
-    pub fn duration(&self) -> String {
-        clock_of(self.duration_ms)
-    }
-
-    pub fn duration_secs(&self) -> i64 {
-        self.duration_ms.unwrap_or(0).max(0) / 1000
-    }
-
-    pub fn published(&self) -> &str {
-        day(&self.published_at)
-    }
-
-    pub fn url_path(&self) -> &str {
-        path_of(&self.url)
-    }
-
-    /// `aria-pressed` of the viewer's buttons, as the API says they stand.
-    pub fn pressed(&self, what: &str) -> &'static str {
-        let on = self.me.as_ref().is_some_and(|m| match what {
-            "favourite" => m.favourited,
-            "repost" => m.reposted,
-            "listen-later" => m.listen_later,
-            _ => m.following_owner,
-        });
-        if on { "true" } else { "false" }
-    }
-}
-
-impl Track {
-    pub fn at(&self) -> String {
-        clock(self.start_ms)
-    }
-
-    pub fn name(&self) -> String {
-        let artist = if self.artist.is_empty() {
-            "Unknown artist"
-        } else {
-            &self.artist
-        };
-        let title = if self.title.is_empty() {
-            "Untitled"
-        } else {
-            &self.title
-        };
-        format!("{artist} – {title}")
-    }
-}
-
-impl Comment {
-    pub fn when(&self) -> &str {
-        day(&self.created_at)
-    }
-}
-
-impl ActivityEntry {
-    pub fn when(&self) -> &str {
-        day(&self.listened_at)
-    }
-}
-
-impl PublicUser {
-    /// The display name the user chose, else the username.
-    pub fn display_name(&self) -> String {
-        self.profile
-            .get("display_name")
-            .and_then(|v| v.as_str())
-            .filter(|s| !s.is_empty())
-            .unwrap_or(&self.username)
-            .to_owned()
-    }
-
-    /// The other public fields, as text (`display_name` is the heading).
-    pub fn fields(&self) -> Vec<(String, String)> {
-        self.profile
-            .iter()
-            .filter(|(k, _)| k.as_str() != "display_name")
-            .filter_map(|(k, v)| {
-                let text = match v {
-                    serde_json::Value::String(s) if !s.is_empty() => s.clone(),
-                    serde_json::Value::Number(n) => n.to_string(),
-                    _ => return None,
-                };
-                Some((k.replace('_', " "), text))
-            })
-            .collect()
     }
 }
 

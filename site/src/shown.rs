@@ -1,0 +1,193 @@
+//! How the API's values read on a page: clocks, dates, counts and states
+//! in words. Traits, because the types are the API's own (`views.rs`);
+//! the templates call them as methods.
+
+use time::OffsetDateTime;
+
+use crate::views::*;
+
+/// 0:07, 12:34, 1:02:03
+pub fn clock(ms: u64) -> String {
+    let s = ms / 1000;
+    let (h, m, s) = (s / 3600, (s % 3600) / 60, s % 60);
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{m}:{s:02}")
+    }
+}
+
+/// A duration the API may not know yet, as a clock.
+fn clock_of(duration_ms: Option<i64>) -> String {
+    clock(duration_ms.unwrap_or(0).max(0) as u64)
+}
+
+/// A page URL without its query (an unlisted one's secret).
+fn path_of(url: &str) -> &str {
+    url.split('?').next().unwrap_or(url)
+}
+
+/// The day of a time, as 2026-12-07 (UTC, as the API gives it).
+fn day(t: &OffsetDateTime) -> String {
+    t.date().to_string()
+}
+
+pub trait CardShown {
+    fn duration(&self) -> String;
+    fn counts(&self) -> String;
+    fn url_path(&self) -> &str;
+    fn status_text(&self) -> String;
+    /// Where the owner's own mix stands (empty in anyone else's list).
+    fn status_name(&self) -> &'static str;
+}
+
+impl CardShown for Card {
+    fn duration(&self) -> String {
+        clock_of(self.duration_ms)
+    }
+
+    fn counts(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(n) = self.plays {
+            parts.push(format!("{n} plays"));
+        }
+        if let Some(n) = self.favourites {
+            parts.push(format!("{n} favourites"));
+        }
+        if let Some(n) = self.reposts {
+            parts.push(format!("{n} reposts"));
+        }
+        parts.join(" · ")
+    }
+
+    fn url_path(&self) -> &str {
+        path_of(&self.url)
+    }
+
+    fn status_name(&self) -> &'static str {
+        self.status.map_or("", |s| s.as_str())
+    }
+
+    fn status_text(&self) -> String {
+        match (self.status.map(|s| s.as_str()), self.progress) {
+            (Some("processing"), Some(p)) => format!("processing, {p}%"),
+            (Some("failed"), _) => format!(
+                "failed: {}",
+                self.error.as_deref().unwrap_or("processing failed")
+            ),
+            (Some(s), _) => format!("{s}, {}", self.visibility.map_or("public", |v| v.as_str())),
+            (None, _) => String::new(),
+        }
+    }
+}
+
+pub trait CloudcastShown {
+    fn duration(&self) -> String;
+    fn duration_secs(&self) -> i64;
+    fn published(&self) -> String;
+    fn url_path(&self) -> &str;
+    fn pressed(&self, what: &str) -> &'static str;
+}
+
+impl CloudcastShown for Cloudcast {
+    fn duration(&self) -> String {
+        clock_of(self.duration_ms)
+    }
+
+    fn duration_secs(&self) -> i64 {
+        self.duration_ms.unwrap_or(0).max(0) / 1000
+    }
+
+    fn published(&self) -> String {
+        day(&self.published_at)
+    }
+
+    fn url_path(&self) -> &str {
+        path_of(&self.url)
+    }
+
+    /// `aria-pressed` of the viewer's buttons, as the API says they stand.
+    fn pressed(&self, what: &str) -> &'static str {
+        let on = self.me.as_ref().is_some_and(|m| match what {
+            "favourite" => m.favourited,
+            "repost" => m.reposted,
+            "listen-later" => m.listen_later,
+            _ => m.following_owner,
+        });
+        if on { "true" } else { "false" }
+    }
+}
+
+pub trait TrackShown {
+    fn at(&self) -> String;
+    fn name(&self) -> String;
+}
+
+impl TrackShown for Track {
+    fn at(&self) -> String {
+        clock(self.start_ms)
+    }
+
+    fn name(&self) -> String {
+        let artist = if self.artist.is_empty() {
+            "Unknown artist"
+        } else {
+            &self.artist
+        };
+        let title = if self.title.is_empty() {
+            "Untitled"
+        } else {
+            &self.title
+        };
+        format!("{artist} – {title}")
+    }
+}
+
+pub trait CommentShown {
+    fn when(&self) -> String;
+}
+
+impl CommentShown for Comment {
+    fn when(&self) -> String {
+        day(&self.created_at)
+    }
+}
+
+impl CommentShown for ActivityEntry {
+    fn when(&self) -> String {
+        day(&self.listened_at)
+    }
+}
+
+pub trait UserShown {
+    fn display_name(&self) -> String;
+    fn fields(&self) -> Vec<(String, String)>;
+}
+
+impl UserShown for PublicUser {
+    /// The display name the user chose, else the username.
+    fn display_name(&self) -> String {
+        self.profile
+            .get("display_name")
+            .and_then(|v| v.as_str())
+            .filter(|s| !s.is_empty())
+            .unwrap_or(&self.username)
+            .to_owned()
+    }
+
+    /// The other public fields, as text (`display_name` is the heading).
+    fn fields(&self) -> Vec<(String, String)> {
+        self.profile
+            .iter()
+            .filter(|(k, _)| k.as_str() != "display_name")
+            .filter_map(|(k, v)| {
+                let text = match v {
+                    serde_json::Value::String(s) if !s.is_empty() => s.clone(),
+                    serde_json::Value::Number(n) => n.to_string(),
+                    _ => return None,
+                };
+                Some((k.replace('_', " "), text))
+            })
+            .collect()
+    }
+}
