@@ -17,7 +17,7 @@ use sqlx::PgPool;
 use cloudcast_core::auth::{AuthUser, hash_token, new_token};
 use cloudcast_core::extract::{ApiJson, ApiQuery};
 
-use crate::{AccountsError, AccountsState, mail};
+use crate::{AccountsError, AccountsState};
 
 /// A new confirmation link for `email`, by mail (through the outbox); it
 /// returns to `next` once opened.
@@ -44,7 +44,7 @@ pub(crate) async fn queue_verification(
         link.push_str("&next=");
         link.extend(url::form_urlencoded::byte_serialize(next.as_bytes()));
     }
-    mail::queue(
+    cloudcast_core::outbox::queue(
         tx,
         Some(id),
         email,

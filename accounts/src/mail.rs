@@ -7,25 +7,13 @@ use std::time::Duration;
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::config::{SmtpConfig, SmtpSecurity};
 
 use crate::AccountsError;
-
-/// [`cloudcast_core::outbox::queue`], for this crate's errors.
-pub async fn queue(
-    conn: &mut PgConnection,
-    user: Option<Uuid>,
-    to: &str,
-    kind: &str,
-    subject: &str,
-    body: &str,
-) -> Result<Uuid, AccountsError> {
-    Ok(cloudcast_core::outbox::queue(conn, user, to, kind, subject, body).await?)
-}
 
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
 pub struct OutboxMail {

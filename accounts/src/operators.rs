@@ -99,7 +99,7 @@ pub async fn notify_breach(
              (section 5). If you would rather be told another way, send us your alternative \
              contact through the \"Reports\" option on the contact page.\n\nCloudcast\n"
         );
-        crate::mail::queue(
+        cloudcast_core::outbox::queue(
             &mut tx,
             Some(*id),
             email,

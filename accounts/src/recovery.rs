@@ -20,7 +20,7 @@ use cloudcast_core::extract::{ApiJson, ApiQuery};
 
 use crate::passwords::{confirm_password, hash_password};
 use crate::registration::{validate_email, validate_password};
-use crate::{AccountsError, AccountsState, mail};
+use crate::{AccountsError, AccountsState};
 
 /// How long a reset link works: long enough to read the mail, short
 /// enough that an old mailbox is no key to the account.
@@ -83,7 +83,7 @@ pub async fn request_reset(
         .execute(&mut *tx)
         .await?;
         let link = format!("{}/reset-password?token={token}", state.public_url);
-        mail::queue(
+        cloudcast_core::outbox::queue(
             &mut tx,
             Some(id),
             &email,
@@ -178,7 +178,7 @@ async fn set_password(
         .bind(keep)
         .execute(&mut *tx)
         .await?;
-    mail::queue(
+    cloudcast_core::outbox::queue(
         tx,
         Some(user),
         &email,
@@ -304,7 +304,7 @@ pub async fn change_email(
         .execute(&mut *tx)
         .await?;
     if let Some((holder, holder_name)) = holder {
-        mail::queue(
+        cloudcast_core::outbox::queue(
             &mut tx,
             Some(holder),
             &req.email,
@@ -338,7 +338,7 @@ pub async fn change_email(
     .execute(&mut *tx)
     .await?;
     let link = format!("{}/confirm-email?token={token}", state.public_url);
-    mail::queue(
+    cloudcast_core::outbox::queue(
         &mut tx,
         Some(user),
         &req.email,
@@ -368,7 +368,7 @@ async fn notify_old_address(
     username: &str,
     old: &str,
 ) -> Result<(), AccountsError> {
-    mail::queue(
+    cloudcast_core::outbox::queue(
         tx,
         Some(user),
         old,

@@ -37,7 +37,7 @@ use cloudcast_core::paths;
 
 use crate::confirmation::queue_verification;
 use crate::passwords::{MAX_PASSWORD_BYTES, hash_password};
-use crate::{AccountsError, AccountsState, mail};
+use crate::{AccountsError, AccountsState};
 
 /// What an email address must look like (the OpenAPI document says the
 /// same): no spaces or control characters, one `@`, a dotted domain.
@@ -316,7 +316,7 @@ pub async fn sign_up(
             .await?;
     match owner {
         Some((owner, owner_name)) => {
-            mail::queue(
+            cloudcast_core::outbox::queue(
                 &mut tx,
                 Some(owner),
                 &req.email,

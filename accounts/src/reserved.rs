@@ -8,9 +8,8 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use cloudcast_core::paths::RESERVED_USERNAMES;
-use cloudcast_core::slugs::STARTUP_LOCK;
 
-use crate::{AccountsError, mail};
+use crate::AccountsError;
 
 /// Longest username (as sign-up allows).
 const MAX_USERNAME: usize = 30;
@@ -34,11 +33,7 @@ pub async fn rename_reserved(pool: &PgPool, public_url: &str) -> Result<usize, A
     // again (a bounded number of times).
     let mut conflicts = 0;
     loop {
-        let mut tx = pool.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(STARTUP_LOCK)
-            .execute(&mut *tx)
-            .await?;
+        let mut tx = cloudcast_core::db::begin_startup_repair(pool).await?;
         let found: Option<(Uuid, String, String)> = sqlx::query_as(
             "SELECT id, username, email FROM users WHERE lower(username) = ANY($1)
               ORDER BY id LIMIT 1 FOR UPDATE",
@@ -86,7 +81,7 @@ pub async fn rename_reserved(pool: &PgPool, public_url: &str) -> Result<usize, A
              unchanged. You can sign in with your email address as before.\n",
             public_url = public_url.trim_end_matches('/'),
         );
-        mail::queue(
+        cloudcast_core::outbox::queue(
             &mut tx,
             Some(id),
             &email,

@@ -28,3 +28,19 @@ pub async fn migrate(pool: &PgPool) -> Result<(), CoreError> {
     MIGRATOR.run(pool).await?;
     Ok(())
 }
+
+/// Lock id (arbitrary, fixed): nodes starting together run the start-up
+/// repairs (slug backfill, reserved-name renames) in turn.
+const STARTUP_LOCK: i64 = 0x5105_7a27;
+
+/// Begins a transaction holding the start-up lock until it ends.
+pub async fn begin_startup_repair(
+    pool: &PgPool,
+) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(STARTUP_LOCK)
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
+}

@@ -88,19 +88,12 @@ pub async fn assign(
     Ok(slug)
 }
 
-/// Lock id (arbitrary, fixed): nodes starting together backfill in turn.
-pub const STARTUP_LOCK: i64 = 0x5105_7a27;
-
 /// Gives every cloudcast without a slug (rows older than slugs) one; run
 /// at start-up after the migrations. Returns how many were assigned.
 pub async fn backfill(pool: &sqlx::PgPool) -> Result<usize, sqlx::Error> {
     let mut done = 0;
     loop {
-        let mut tx = pool.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(STARTUP_LOCK)
-            .execute(&mut *tx)
-            .await?;
+        let mut tx = crate::db::begin_startup_repair(pool).await?;
         // Read under the lock and the rows' own locks, so a title changed
         // meanwhile is the one its slug is made from.
         let rows: Vec<(Uuid, Uuid, String)> = sqlx::query_as(
