@@ -58,7 +58,7 @@ pub struct CloudcastRef {
     pub title: String,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct HistoryEntry {
     pub cloudcast: CloudcastRef,
     #[serde(with = "time::serde::rfc3339")]
@@ -73,7 +73,7 @@ pub struct HistoryEntry {
     pub furthest_ms: u64,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct History {
     pub history: Vec<HistoryEntry>,
 }

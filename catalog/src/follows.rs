@@ -132,7 +132,7 @@ pub async fn unfollow(
     }))
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct FollowEntry {
     pub username: String,
     /// Their profile page.
@@ -232,14 +232,14 @@ pub async fn following(
 }
 
 /// What happened, for a feed entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum FeedKind {
     Upload,
     Repost,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct FeedEntry {
     pub kind: FeedKind,
     /// Who uploaded or reposted it.

@@ -1,8 +1,10 @@
 //! Tags: the list of tags (by how many listed cloudcasts carry them, or
 //! by name) and a tag's page. `cloudcast_tags` (kept by a trigger) makes a
 //! tag page one index range; `tag_counts` is recounted on a schedule
-//! ([`recount`]), and a tag is shown only while a listed cloudcast still
-//! carries it, so a tag of a cloudcast made private vanishes at once.
+//! ([`recount`]), a tag new to the catalogue gets its row when first
+//! written (migration 0016), and a tag is shown only while a listed
+//! cloudcast still carries it, so a tag appears with its first listed
+//! cloudcast and vanishes at once with its last.
 
 use axum::Json;
 use axum::extract::State;

@@ -48,6 +48,7 @@ pub const RESERVED_USERNAMES: &[&str] = &[
     "index",
     "index.html",
     "legal",
+    "library",
     "listen",
     "listen-later",
     "login",

@@ -9,6 +9,7 @@ mod api;
 mod embed;
 mod error;
 mod figures;
+mod library;
 mod pages;
 mod shown;
 mod templates;
@@ -68,6 +69,7 @@ pub const TOP_LEVEL: &[&str] = &[
     "settings",
     "moderation",
     "listen",
+    "library",
     "embed",
     "oembed",
     "assets",
@@ -101,9 +103,13 @@ pub fn router(state: SiteState) -> Router {
         .route("/dashboard", get(pages::dashboard))
         .route("/settings", get(pages::settings))
         .route("/moderation", get(pages::moderation))
+        .route("/library", get(library::library))
+        .route("/library/{section}", get(library::section))
         .route("/listen/{id}", get(pages::listen))
         .route("/embed/{id}", get(embed::embed))
         .route("/{username}", get(pages::profile))
+        .route("/{username}/followers", get(library::people::<true>))
+        .route("/{username}/following", get(library::people::<false>))
         .route("/{username}/{slug}", get(pages::cloudcast))
         .route("/{username}/{slug}/stats", get(pages::stats))
         .merge(oembed)

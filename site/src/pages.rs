@@ -75,26 +75,31 @@ pub async fn search(
         page.empty = "Type a title, a DJ or a tag in the search box.";
         return Ok(templates::page(StatusCode::OK, &page));
     }
-    let path = format!("/api/v1/search?q={}&limit=30", enc(&q));
-    match state.api.get::<SearchResults>(&path, &v).await? {
-        Answer::Found(r) => {
-            page.cards = r.cloudcasts.unwrap_or_default();
-            page.users = r.users.unwrap_or_default();
-            page.tags = r.tags.unwrap_or_default();
-            Ok(templates::page(StatusCode::OK, &page))
-        }
+    // The API answers one kind per query: mixes, people and tags, asked at once.
+    let ask =
+        |kind: &str, limit: u32| format!("/api/v1/search?q={}&type={kind}&limit={limit}", enc(&q));
+    let paths = [ask("cloudcast", 30), ask("user", 10), ask("tag", 15)];
+    let (mixes, users, tags) = tokio::join!(
+        state.api.get::<SearchResults>(&paths[0], &v),
+        state.api.get::<SearchResults>(&paths[1], &v),
+        state.api.get::<SearchResults>(&paths[2], &v),
+    );
+    match mixes? {
+        Answer::Found(r) => page.cards = r.cloudcasts.unwrap_or_default(),
         // A query the API cannot take (too long, no words) is said on the page.
         Answer::Refused(status, message) => {
             page.subtitle = Some(message);
-            Ok(templates::page(status, &page))
+            return Ok(templates::page(status, &page));
         }
-        Answer::Moved(_) => Err(SiteError::NotFound("search")),
+        Answer::Moved(_) => return Err(SiteError::NotFound("search")),
     }
-}
-
-#[derive(Deserialize)]
-pub struct CursorParams {
-    cursor: Option<String>,
+    if let Answer::Found(r) = users? {
+        page.users = r.users.unwrap_or_default();
+    }
+    if let Answer::Found(r) = tags? {
+        page.tags = r.tags.unwrap_or_default();
+    }
+    Ok(templates::page(StatusCode::OK, &page))
 }
 
 pub async fn tag(

@@ -17,6 +17,15 @@ pub fn clock(ms: u64) -> String {
     }
 }
 
+/// `one` or `many`, as `n` asks ("1 play", "2 plays").
+pub fn plural(
+    n: impl std::borrow::Borrow<i64>,
+    one: &'static str,
+    many: &'static str,
+) -> &'static str {
+    if *n.borrow() == 1 { one } else { many }
+}
+
 /// A duration the API may not know yet, as a clock.
 fn clock_of(duration_ms: Option<i64>) -> String {
     clock(duration_ms.unwrap_or(0).max(0) as u64)
@@ -49,13 +58,13 @@ impl CardShown for Card {
     fn counts(&self) -> String {
         let mut parts = Vec::new();
         if let Some(n) = self.plays {
-            parts.push(format!("{n} plays"));
+            parts.push(format!("{n} {}", plural(n, "play", "plays")));
         }
         if let Some(n) = self.favourites {
-            parts.push(format!("{n} favourites"));
+            parts.push(format!("{n} {}", plural(n, "favourite", "favourites")));
         }
         if let Some(n) = self.reposts {
-            parts.push(format!("{n} reposts"));
+            parts.push(format!("{n} {}", plural(n, "repost", "reposts")));
         }
         parts.join(" · ")
     }
@@ -189,5 +198,16 @@ impl UserShown for PublicUser {
                 Some((k.replace('_', " "), text))
             })
             .collect()
+    }
+}
+
+pub trait TagShown {
+    /// The tag's page on this site (the API's `url` is its API list).
+    fn page(&self) -> String;
+}
+
+impl TagShown for Tag {
+    fn page(&self) -> String {
+        format!("/tags/{}", crate::enc(&self.tag))
     }
 }

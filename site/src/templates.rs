@@ -214,6 +214,25 @@ pub struct MessagePage {
 }
 
 #[derive(Template)]
+#[template(path = "library.html")]
+pub struct LibraryPage {
+    pub l: Layout,
+    /// The one section shown on its own page; `None`: the overview.
+    pub current: Option<crate::library::Section>,
+    pub shelves: Vec<crate::library::Shelf>,
+}
+
+#[derive(Template)]
+#[template(path = "follows.html")]
+pub struct FollowsPage {
+    pub l: Layout,
+    pub heading: String,
+    pub username: String,
+    pub people: Vec<FollowEntry>,
+    pub next: Option<String>,
+}
+
+#[derive(Template)]
 #[template(path = "pages/upload.html")]
 pub struct UploadPage {
     pub l: Layout,

@@ -8,12 +8,12 @@
 
 pub use cloudcast_accounts::profiles::PublicUser;
 pub use cloudcast_accounts::sessions::Me;
-pub use cloudcast_analytics::history::{Activity, ActivityEntry};
+pub use cloudcast_analytics::history::{Activity, ActivityEntry, History};
 pub use cloudcast_analytics::stats::{RetentionRow, Stats};
 pub use cloudcast_catalog::cards::CloudcastCard as Card;
 pub use cloudcast_catalog::cloudcasts::CloudcastView as Cloudcast;
 pub use cloudcast_catalog::comments::{CommentView as Comment, Page as CommentPage};
-pub use cloudcast_catalog::follows::FollowState;
+pub use cloudcast_catalog::follows::{FeedEntry, FeedKind, FollowEntry, FollowState};
 pub use cloudcast_catalog::lists::Listing;
 pub use cloudcast_catalog::marks::Marked;
 pub use cloudcast_catalog::metadata::Track;

@@ -167,3 +167,9 @@ pub(crate) fn moved_permanently(to: &str) -> Response {
 pub(crate) fn sign_in_first(next: &str) -> Response {
     Redirect::to(&format!("/sign-in?next={}", enc(next))).into_response()
 }
+
+/// `?cursor=`: where a paged list goes on.
+#[derive(serde::Deserialize)]
+pub struct CursorParams {
+    pub cursor: Option<String>,
+}

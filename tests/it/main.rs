@@ -35,6 +35,7 @@ mod transcode;
 mod trust;
 mod tus;
 mod uploads;
+mod web_library;
 mod web_player;
 mod web_settings;
 mod web_site;

@@ -69,7 +69,7 @@ document.addEventListener('click', (e) => {
   const b = e.target.closest('[data-play]')
   if (!b) return
   e.preventDefault()
-  playInBar(b.dataset.play)
+  playInBar(b.dataset.play, b.dataset.at === undefined ? undefined : Number(b.dataset.at))
 })
 
 // ---------------------------------------------------------------------------
@@ -260,17 +260,16 @@ function wireSuggestions() {
     if (q.length < 2) return hide()
     timer = setTimeout(async () => {
       const n = ++asked
-      let r
-      try {
-        r = await api('GET', `/api/v1/search?q=${encodeURIComponent(q)}&limit=5`)
-      } catch {
-        return hide()
-      }
+      // One kind per query, as the API answers: mixes, people, tags.
+      const ask = (type, limit) =>
+        api('GET', `/api/v1/search?q=${encodeURIComponent(q)}&type=${type}&limit=${limit}`).catch(() => ({}))
+      const [mixes, people, tags] = await Promise.all([ask('cloudcast', 5), ask('user', 3), ask('tag', 3)])
       if (n !== asked) return
+      const r = { cloudcasts: mixes.cloudcasts, users: people.users, tags: tags.tags }
       const items = [
         ...(r.cloudcasts || []).map((c) => [c.url, `${c.title} · ${c.owner}`]),
         ...(r.users || []).map((u) => [u.url, `@${u.username}`]),
-        ...(r.tags || []).map((t) => [t.url, `#${t.tag}`]),
+        ...(r.tags || []).map((t) => [`/tags/${encodeURIComponent(t.tag)}`, `#${t.tag}`]),
       ]
       list.replaceChildren(
         ...items.map(([href, text]) => {

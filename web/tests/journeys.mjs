@@ -16,47 +16,7 @@
 // Each prints one line of JSON with what it saw. Env: SHOTS=folder saves a
 // screenshot of each main page there; TIMEOUT_MS bounds each wait.
 
-import { launch } from './browser.mjs'
-
-const TIMEOUT = Number(process.env.TIMEOUT_MS || 60_000)
-const SHOTS = process.env.SHOTS
-
-function fail(message) {
-  const err = new Error(message)
-  err.expected = true
-  throw err
-}
-
-async function shot(page, name) {
-  if (SHOTS) await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: false })
-}
-
-const player = (page) =>
-  page.evaluate(() => {
-    const a = document.getElementById('audio')
-    return { ...window.cloudcastPlayer, lastBeat: undefined, currentTime: a.currentTime, paused: a.paused }
-  })
-
-async function until(page, what, fn, arg) {
-  try {
-    await page.waitForFunction(fn, arg, { timeout: TIMEOUT, polling: 200 })
-  } catch {
-    const p = await player(page).catch(() => null)
-    const msg = await page.locator('[role=alert], [role=status]').allTextContents().catch(() => [])
-    fail(`timed out waiting for ${what} at ${page.url()}; player ${JSON.stringify(p)}; messages ${JSON.stringify(msg)}`)
-  }
-}
-
-/** Signs in through the site's own form; lands on `/` (or `next`). */
-async function signIn(page, base, login, password) {
-  await page.goto(`${base}/`)
-  await page.click('header.site a[href="/sign-in"]')
-  await page.waitForSelector('#site-signin-form')
-  await page.fill('#si-login', login)
-  await page.fill('#si-password', password)
-  await page.click('#site-signin')
-  await until(page, 'the header to show the signed-in user', () => !!document.getElementById('nav-me'))
-}
+import { TIMEOUT, fail, player, run, shot, signIn, until } from './kit.mjs'
 
 async function signup(page, [base, username, email, password, birth]) {
   await page.goto(`${base}/`)
@@ -346,35 +306,4 @@ async function counter(page, [base, login, password, pagePath, statement]) {
 
 const JOURNEYS = { signup, dj, listener, stats, embed, narrow, 'reset-request': resetRequest, reset, moderate, notice, decide, counter }
 
-async function main() {
-  const [name, ...args] = process.argv.slice(2)
-  const journey = JOURNEYS[name]
-  if (!journey) {
-    process.stderr.write(`usage: node web/tests/journeys.mjs ${Object.keys(JOURNEYS).join('|')} ...\n`)
-    process.exit(2)
-  }
-  const browser = await launch(['--autoplay-policy=no-user-gesture-required'])
-  try {
-    // A listener's Chrome, not "HeadlessChrome" (which the statistics rightly count as a bot).
-    const major = browser.version().split('.')[0]
-    const userAgent = `Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/${major}.0.0.0 Safari/537.36`
-    const context = await browser.newContext({ userAgent, viewport: { width: Number(process.env.WIDTH || 1100), height: 800 } })
-    const page = await context.newPage()
-    page.on('dialog', (d) => d.accept().catch(() => {}))
-    const errors = []
-    page.on('pageerror', (e) => errors.push(String(e)))
-    const result = await journey(page, args)
-    if (errors.length) fail(`page errors: ${errors.join('; ')}`)
-    process.stdout.write(`${JSON.stringify(result)}\n`)
-  } finally {
-    await browser.close().catch(() => {})
-  }
-}
-
-main().then(
-  () => process.exit(0),
-  (err) => {
-    process.stderr.write(`journeys: ${err.expected ? err.message : err.stack || err}\n`)
-    process.exit(1)
-  },
-)
+run('journeys.mjs', JOURNEYS)
