@@ -1,5 +1,5 @@
 //! Optional profile fields (real name, city, country, gender, birth year,
-//! bio, avatar): each has a visibility, private by default. The public view
+//! bio, links, avatar): each has a visibility, private by default. The public view
 //! never includes the email address or any private field.
 
 use std::collections::BTreeMap;
@@ -29,8 +29,13 @@ pub const FIELDS: &[&str] = &[
     "gender",
     "birth_year",
     "bio",
+    "links",
     "avatar",
 ];
+
+/// Links a profile may list, and the longest one.
+pub const MAX_LINKS: usize = 5;
+const MAX_LINK_CHARS: usize = 300;
 
 #[derive(Debug, Default, Clone, Serialize, Deserialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct ProfileFields {
@@ -40,6 +45,8 @@ pub struct ProfileFields {
     pub gender: Option<String>,
     pub birth_year: Option<i32>,
     pub bio: Option<String>,
+    /// A website and socials: `http(s)://` URLs, at most five.
+    pub links: Option<Vec<String>>,
 }
 
 /// The body of `PUT /api/v1/me/profile` (fields spelled out rather than
@@ -53,6 +60,9 @@ pub struct ProfileUpdate {
     pub gender: Option<String>,
     pub birth_year: Option<i32>,
     pub bio: Option<String>,
+    /// A website and socials: `http(s)://` URLs, at most five.
+    #[schema(max_items = 5)]
+    pub links: Option<Vec<String>>,
     /// `{"city": "public", ...}`; fields not named stay private.
     #[serde(default)]
     pub visibility: BTreeMap<String, Visibility>,
@@ -67,6 +77,7 @@ impl ProfileUpdate {
             gender: self.gender.clone(),
             birth_year: self.birth_year,
             bio: self.bio.clone(),
+            links: self.links.clone(),
         }
     }
 }
@@ -93,6 +104,23 @@ fn check_len(name: &str, v: &Option<String>, max: usize) -> Result<(), AccountsE
     }
 }
 
+/// An absolute `http(s)` URL with a host, short enough to show.
+fn check_link(l: &str) -> Result<(), AccountsError> {
+    let bad = |why: &str| Err(AccountsError::InvalidField(format!("links: {l:?} {why}")));
+    if l.chars().count() > MAX_LINK_CHARS {
+        return bad("is too long");
+    }
+    match url::Url::parse(l) {
+        Ok(u)
+            if matches!(u.scheme(), "http" | "https")
+                && u.host_str().is_some_and(|h| !h.is_empty()) =>
+        {
+            Ok(())
+        }
+        _ => bad("is not an http:// or https:// address"),
+    }
+}
+
 pub fn validate(update: &ProfileUpdate, this_year: i32) -> Result<(), AccountsError> {
     let f = &update.fields();
     check_len("real_name", &f.real_name, 100)?;
@@ -112,6 +140,16 @@ pub fn validate(update: &ProfileUpdate, this_year: i32) -> Result<(), AccountsEr
         return Err(AccountsError::InvalidField(format!(
             "birth_year: between 1900 and {this_year}"
         )));
+    }
+    if let Some(links) = &f.links {
+        if links.len() > MAX_LINKS {
+            return Err(AccountsError::InvalidField(format!(
+                "links: at most {MAX_LINKS}"
+            )));
+        }
+        for l in links {
+            check_link(l)?;
+        }
     }
     for key in update.visibility.keys() {
         if !FIELDS.contains(&key.as_str()) {
@@ -136,7 +174,7 @@ type ProfileRow = (ProfileFields, Option<String>, serde_json::Value);
 
 async fn load(state: &AccountsState, user: Uuid) -> Result<Option<ProfileRow>, AccountsError> {
     let row: Option<StoredProfile> = sqlx::query_as(
-        "SELECT real_name, city, country, gender, birth_year, bio, avatar_key, visibility
+        "SELECT real_name, city, country, gender, birth_year, bio, links, avatar_key, visibility
            FROM profiles WHERE user_id = $1",
     )
     .bind(user)
@@ -208,10 +246,10 @@ pub async fn put_own(
     let vis = serde_json::to_value(&update.visibility)
         .map_err(|e| AccountsError::InvalidField(format!("visibility: {e}")))?;
     sqlx::query(
-        "INSERT INTO profiles (user_id, real_name, city, country, gender, birth_year, bio, visibility)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        "INSERT INTO profiles (user_id, real_name, city, country, gender, birth_year, bio, links, visibility)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          ON CONFLICT (user_id) DO UPDATE SET real_name = $2, city = $3, country = $4, gender = $5,
-             birth_year = $6, bio = $7, visibility = $8, updated_at = now()",
+             birth_year = $6, bio = $7, links = $8, visibility = $9, updated_at = now()",
     )
     .bind(user)
     .bind(&f.real_name)
@@ -220,6 +258,7 @@ pub async fn put_own(
     .bind(&f.gender)
     .bind(f.birth_year)
     .bind(&f.bio)
+    .bind(&f.links)
     .bind(vis)
     .execute(&state.pool)
     .await?;
@@ -297,6 +336,7 @@ pub async fn get_public(
         put("gender", serde_json::json!(f.gender));
         put("birth_year", serde_json::json!(f.birth_year));
         put("bio", serde_json::json!(f.bio));
+        put("links", serde_json::json!(f.links));
         if avatar.is_some() && is_public(&vis, "avatar") {
             avatar_public = Some(avatar_url(&username));
         }
@@ -522,5 +562,33 @@ mod tests {
         assert!(future.as_ref().is_ok_and(|u| validate(u, 2026).is_err()));
         assert!(update(serde_json::json!({"email": "x@y.z"})).is_err());
         assert!(update(serde_json::json!({"visibility": {"city": "friends"}})).is_err());
+    }
+
+    #[test]
+    fn links_are_a_few_web_addresses() {
+        let check = |links: serde_json::Value| {
+            update(serde_json::json!({"links": links, "visibility": {"links": "public"}}))
+                .map(|u| validate(&u, 2026).is_ok())
+                .unwrap_or(false)
+        };
+        assert!(check(serde_json::json!([
+            "https://sunbeam.example",
+            "http://x.example/dj?a=1"
+        ])));
+        for bad in [
+            "javascript:alert(1)",
+            "sunbeam.example",
+            "https://",
+            "ftp://x.example",
+            "mailto:a@b.c",
+        ] {
+            assert!(!check(serde_json::json!([bad])), "{bad}");
+        }
+        let six: Vec<String> = (0..6).map(|i| format!("https://x{i}.example")).collect();
+        assert!(!check(serde_json::json!(six)));
+        assert!(!check(serde_json::json!([format!(
+            "https://x.example/{}",
+            "a".repeat(300)
+        )])));
     }
 }

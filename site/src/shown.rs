@@ -171,6 +171,8 @@ impl CommentShown for ActivityEntry {
 pub trait UserShown {
     fn display_name(&self) -> String;
     fn fields(&self) -> Vec<(String, String)>;
+    fn bio(&self) -> Option<String>;
+    fn links(&self) -> Vec<String>;
 }
 
 impl UserShown for PublicUser {
@@ -184,11 +186,12 @@ impl UserShown for PublicUser {
             .to_owned()
     }
 
-    /// The other public fields, as text (`display_name` is the heading).
+    /// The short public fields, as text (`display_name` is the heading;
+    /// the bio and the links have their own places).
     fn fields(&self) -> Vec<(String, String)> {
         self.profile
             .iter()
-            .filter(|(k, _)| k.as_str() != "display_name")
+            .filter(|(k, _)| !matches!(k.as_str(), "display_name" | "bio" | "links"))
             .filter_map(|(k, v)| {
                 let text = match v {
                     serde_json::Value::String(s) if !s.is_empty() => s.clone(),
@@ -198,6 +201,29 @@ impl UserShown for PublicUser {
                 Some((k.replace('_', " "), text))
             })
             .collect()
+    }
+
+    fn bio(&self) -> Option<String> {
+        self.profile
+            .get("bio")
+            .and_then(|v| v.as_str())
+            .filter(|s| !s.trim().is_empty())
+            .map(str::to_owned)
+    }
+
+    /// The public links; only web addresses (the API checks them so).
+    fn links(&self) -> Vec<String> {
+        self.profile
+            .get("links")
+            .and_then(|v| v.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|l| l.as_str())
+                    .filter(|l| l.starts_with("https://") || l.starts_with("http://"))
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 }
 

@@ -37,6 +37,7 @@ mod tus;
 mod uploads;
 mod web_library;
 mod web_player;
+mod web_profile;
 mod web_settings;
 mod web_site;
 mod web_upload;

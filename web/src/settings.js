@@ -1,9 +1,11 @@
-// Settings and privacy (signed-in users): consents with their history,
+// Settings and privacy (signed-in users): the profile (profile_editor.js),
+// consents with their history,
 // open-API keys, the data export and account deletion, over the same API
 // third-party clients use.
 //
 // window.cloudcastSettings mirrors the page's state for tests and scripts.
 
+import { profileEditor } from './profile_editor.js'
 import { api, authHeaders, errorMessage, forget, loadToken, signIn } from './session.js'
 
 const $ = (id) => document.getElementById(id)
@@ -122,7 +124,7 @@ async function signedIn(login) {
   $('settings-section').hidden = false
   $('whoami').textContent = login || ''
   try {
-    await Promise.all([loadAccount(), loadConsents(), loadKeys()])
+    await Promise.all([loadAccount(), loadConsents(), loadKeys(), profileEditor(login)])
     setState('ready')
   } catch (err) {
     if (err.status === 401) return showSignIn('Your session has ended; sign in again.')

@@ -36,7 +36,7 @@ pub(super) const TABLES: &[Table] = &[
             export: &[Export::Json {
                 section: "profile",
                 one: true,
-                sql: "SELECT real_name, city, country, gender, birth_year, bio, avatar_type,
+                sql: "SELECT real_name, city, country, gender, birth_year, bio, links, avatar_type,
                              visibility, updated_at
                         FROM profiles WHERE user_id = $1",
             }],

@@ -1,0 +1,58 @@
+#!/usr/bin/env node
+// A DJ edits their profile in the settings page, and another visitor reads
+// it (tests/it/web_profile.rs checks the stores and what these saw):
+//
+//   node web/tests/profile.mjs edit BASE LOGIN PASSWORD PICTURE
+//   node web/tests/profile.mjs view BASE USERNAME
+//
+// `WIDTH=375` runs one at phone width. Each prints one line of JSON.
+
+import { run, shot, signIn, until } from './kit.mjs'
+
+/** What a profile page shows. */
+async function read(page) {
+  await page.waitForSelector('#profile-name')
+  return {
+    name: (await page.textContent('#profile-name')).trim(),
+    bio: await page.locator('#profile-bio').textContent().catch(() => null),
+    fields: (await page.locator('.profile .field').allTextContents()).map((t) => t.replace(/\s+/g, ' ').trim()),
+    links: await page.$$eval('#profile-links a', (as) => as.map((a) => ({ href: a.getAttribute('href'), rel: a.getAttribute('rel') }))),
+    avatar: await page.locator('.profile img.avatar').getAttribute('src').catch(() => null),
+  }
+}
+
+async function edit(page, [base, login, password, picture]) {
+  await signIn(page, base, login, password)
+  await page.click('header.site a[href="/settings"]')
+  await until(page, 'the settings to load', () => window.cloudcastSettings && window.cloudcastSettings.state === 'ready')
+  await page.fill('#pf-real_name', 'Sunny Beam')
+  await page.fill('#pf-bio', 'Deep house at sunrise.\nEvery Sunday.')
+  await page.fill('#pf-city', 'Leeds')
+  await page.selectOption('#pf-country', 'GB')
+  await page.fill('#pf-links', 'https://sunbeam.example\nhttps://social.example/@sunbeam')
+  for (const f of ['real_name', 'bio', 'country', 'links', 'avatar']) await page.check(`#vis-${f}`)
+  // The city stays private.
+  await page.setInputFiles('#avatar-file', picture)
+  await until(page, 'the picture to be ready to save', () => !document.getElementById('avatar-save').disabled)
+  // Move the crop by keyboard: the picture slides right, its left part comes into the square.
+  await page.focus('#avatar-preview')
+  for (let i = 0; i < 10; i++) await page.keyboard.press('ArrowRight')
+  await page.click('#avatar-save')
+  await until(page, 'the picture to be saved', () => document.getElementById('avatar-status').textContent !== '')
+  const avatarStatus = await page.textContent('#avatar-status')
+  await page.click('#profile-save')
+  await until(page, 'the profile to be saved', () => document.getElementById('profile-status').textContent !== '')
+  const profileStatus = await page.textContent('#profile-status')
+  await shot(page, 'settings-profile')
+  await page.click('#profile-link')
+  const own = await read(page)
+  await shot(page, 'profile')
+  return { avatarStatus, profileStatus, own }
+}
+
+async function view(page, [base, username]) {
+  await page.goto(`${base}/${username}`)
+  return read(page)
+}
+
+run('profile.mjs', { edit, view })
