@@ -157,6 +157,7 @@ pub async fn overview(
     let titles: Vec<(Uuid, String)> = sqlx::query_as(&format!(
         "SELECT c.id, CASE WHEN {listed} THEN c.title
                            WHEN c.taken_down_at IS NOT NULL THEN '(taken-down cloudcast)'
+                           WHEN c.draft THEN '(draft cloudcast)'
                            WHEN c.visibility = 'public' THEN '(scheduled cloudcast)'
                            ELSE '(' || c.visibility || ' cloudcast)' END
            FROM cloudcasts c WHERE c.id = ANY($1)",

@@ -52,6 +52,10 @@ pub struct CloudcastCard {
     pub status: Option<CloudcastStatus>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub visibility: Option<Visibility>,
+    /// Not published yet: only in its owner's own lists (`POST
+    /// /api/v1/cloudcasts/{id}/publish`).
+    #[serde(default)]
+    pub draft: bool,
     /// Transcoding progress in percent, while `processing` (owner only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub progress: Option<i16>,
@@ -80,7 +84,7 @@ pub struct CloudcastCard {
 pub const CARD_COLUMNS: &str = concat!(
     "c.id, c.title, u.username AS owner, c.owner_id, c.slug,
     c.visibility, c.secret, c.status, c.duration_ms, c.tags, c.listed_at, c.publish_at,
-    c.hide_stats, c.error, c.picture_version, c.taken_down_at,
+    c.hide_stats, c.error, c.picture_version, c.taken_down_at, c.draft,
     (SELECT count(*) FROM favourites f WHERE f.cloudcast_id = c.id) AS favourites,
     (SELECT count(*) FROM reposts r WHERE r.cloudcast_id = c.id) AS reposts,
     COALESCE((SELECT ch.plays_30d FROM cloudcast_charts ch WHERE ch.cloudcast_id = c.id), 0) AS plays,
@@ -107,6 +111,7 @@ pub struct CardRow {
     pub error: Option<String>,
     pub picture_version: Option<Uuid>,
     pub taken_down_at: Option<OffsetDateTime>,
+    pub draft: bool,
     pub favourites: i64,
     pub reposts: i64,
     pub plays: i64,
@@ -141,6 +146,7 @@ impl CardRow {
             plays: counts.then_some(self.plays),
             status: own.then_some(self.status),
             visibility: own.then_some(self.visibility),
+            draft: self.draft,
             progress: if own && self.status == CloudcastStatus::Processing {
                 Some(self.progress.unwrap_or(0))
             } else {

@@ -41,6 +41,9 @@ pub struct CloudcastView {
     pub progress: Option<i16>,
     /// `public` (listed), `unlisted` (by its URL only) or `private` (owner only).
     pub visibility: Visibility,
+    /// Its DJ has not published it yet: nobody else sees it, whatever its
+    /// visibility (`POST .../publish`).
+    pub draft: bool,
     /// Not listed or playable by others before this time (UTC).
     #[serde(with = "time::serde::rfc3339::option")]
     #[schema(value_type = Option<String>, format = DateTime)]
@@ -169,7 +172,7 @@ pub(crate) async fn load(
     let row: Option<Row> = sqlx::query_as(
         concat!(
         "SELECT c.title, u.username AS owner, c.slug, c.secret, c.owner_id, c.visibility,
-                c.publish_at, c.taken_down_at IS NOT NULL AS taken_down, c.taken_down_at,
+                c.publish_at, c.taken_down_at IS NOT NULL AS taken_down, c.taken_down_at, c.draft,
                 c.takedown_reason,
                 EXISTS (SELECT 1 FROM counter_notices n
                          WHERE n.cloudcast_id = c.id AND n.status = 'open') AS counter_notice_open,
@@ -216,6 +219,7 @@ pub(crate) async fn load(
             owner: r.owner,
             slug: r.slug,
             visibility: r.access.visibility,
+            draft: r.access.draft,
             publish_at: r.access.publish_at,
             published_at: r.listed_at,
             disable_comments: r.disable_comments,
@@ -544,6 +548,57 @@ pub async fn retry(
                 .await?
                 .view,
         ),
+    ))
+}
+
+/// `POST /api/v1/cloudcasts/{id}/publish`: the DJ publishes a draft once
+/// it is ready; from then on its visibility and schedule decide who sees
+/// it. Unscheduled, it counts as new from now (feeds, the newest list).
+#[utoipa::path(post, path = "/api/v1/cloudcasts/{id}/publish", tag = "cloudcasts",
+    summary = "Publish a draft",
+    description = "Idempotent: publishing a published cloudcast changes nothing.",
+    params(("id" = Uuid, Path, description = "The cloudcast")),
+    responses(
+        (status = 200, description = "Published", body = CloudcastView),
+        (status = 403, description = "Not the owner (`not_owner`)", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 404, description = "No such cloudcast (or someone else's draft)", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 409, description = "Not ready yet: still processing, or failed (`not_ready`)", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
+pub async fn publish(
+    State(state): State<CatalogState>,
+    AuthUser(user): AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<CloudcastView>, CatalogError> {
+    let row: Option<(Uuid, CloudcastStatus, bool)> =
+        sqlx::query_as("SELECT owner_id, status, draft FROM cloudcasts WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&state.pool)
+            .await?;
+    match row {
+        None => return Err(CatalogError::NotFound("cloudcast")),
+        // Someone else's draft does not exist for them.
+        Some((owner, _, true)) if owner != user => return Err(CatalogError::NotFound("cloudcast")),
+        Some((owner, _, _)) if owner != user => return Err(CatalogError::NotOwner),
+        Some((_, status, true)) if status != CloudcastStatus::Ready => {
+            return Err(CatalogError::NotReady);
+        }
+        Some((_, _, true)) => {
+            sqlx::query(
+                "UPDATE cloudcasts SET draft = false, publish_at = COALESCE(publish_at, now())
+                  WHERE id = $1 AND owner_id = $2 AND draft",
+            )
+            .bind(id)
+            .bind(user)
+            .execute(&state.pool)
+            .await?;
+            tracing::info!(cloudcast_id = %id, "draft published");
+        }
+        Some(_) => {}
+    }
+    Ok(Json(
+        load(&state, id, Some(user), &Listener::user(user))
+            .await?
+            .view,
     ))
 }
 

@@ -148,7 +148,7 @@ async fn access(
 ) -> Result<CommentAccess, CatalogError> {
     let row: Option<CommentAccess> = sqlx::query_as(
         "SELECT c.author_id, c.status, cc.owner_id, cc.visibility, cc.publish_at,
-                cc.taken_down_at IS NOT NULL AS taken_down,
+                cc.taken_down_at IS NOT NULL AS taken_down, cc.draft,
                 COALESCE((SELECT u.is_admin FROM users u WHERE u.id = $2), false) AS user_is_admin
            FROM comments c JOIN cloudcasts cc ON cc.id = c.cloudcast_id
           WHERE c.id = $1",

@@ -18,6 +18,8 @@ pub enum CatalogError {
     NotOwner,
     #[error("only a cloudcast whose processing failed can be retried")]
     NotRetryable,
+    #[error("this cloudcast is not ready yet: publish it once its processing is done")]
+    NotReady,
     /// The signed-in user may not do this (the message says who may).
     #[error("{0}")]
     Forbidden(&'static str),
@@ -63,6 +65,7 @@ impl ErrorCode for CatalogError {
             CatalogError::NotFound(_) => "not_found",
             CatalogError::NotOwner => "not_owner",
             CatalogError::NotRetryable => "not_retryable",
+            CatalogError::NotReady => "not_ready",
             CatalogError::Forbidden(_) => "forbidden",
             CatalogError::OwnComment => "own_comment",
             CatalogError::CommentsDisabled => "comments_disabled",
@@ -101,6 +104,7 @@ impl ErrorCode for CatalogError {
             CatalogError::NotFound(_) => StatusCode::NOT_FOUND,
             CatalogError::NotOwner | CatalogError::Forbidden(_) => StatusCode::FORBIDDEN,
             CatalogError::NotRetryable
+            | CatalogError::NotReady
             | CatalogError::Decided(_)
             | CatalogError::NotTakenDown
             | CatalogError::CounterNoticeOpen => StatusCode::CONFLICT,

@@ -74,6 +74,7 @@ fn routes() -> OpenApiRouter<CatalogState> {
             cloudcasts::delete
         ))
         .routes(routes!(cloudcasts::retry))
+        .routes(routes!(cloudcasts::publish))
         .routes(routes!(comments::list, comments::create))
         .routes(routes!(comments::delete))
         .routes(routes!(comments::report))
@@ -142,6 +143,7 @@ mod tests {
         ("patch", "/api/v1/cloudcasts/{id}"),
         ("delete", "/api/v1/cloudcasts/{id}"),
         ("post", "/api/v1/cloudcasts/{id}/retry"),
+        ("post", "/api/v1/cloudcasts/{id}/publish"),
         ("get", "/api/v1/cloudcasts/{id}/comments"),
         ("post", "/api/v1/cloudcasts/{id}/comments"),
         ("delete", "/api/v1/comments/{id}"),

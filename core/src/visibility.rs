@@ -11,6 +11,8 @@
 //!   a cloudcast appears in a list, search result, chart, feed, tag page or
 //!   someone's public activity, whoever asks; an owner's own lists
 //!   (`/me/...`) use "may view" with themselves as the viewer.
+//! - **A draft** (its DJ still describing it): hidden from everyone but
+//!   its owner, whatever its visibility, until published.
 //! - **Taken down** (a report upheld by a moderator, `reports.rs` of the
 //!   catalogue): hidden from everyone but its owner, whatever its
 //!   visibility, until a counter-notice reinstates it.
@@ -38,6 +40,8 @@ pub struct Access {
     pub publish_at: Option<OffsetDateTime>,
     /// Taken down after a report: hidden from all but its owner.
     pub taken_down: bool,
+    /// Not published yet by its DJ: hidden from all but its owner.
+    pub draft: bool,
 }
 
 impl Access {
@@ -52,6 +56,7 @@ impl Access {
             return true;
         }
         !self.taken_down
+            && !self.draft
             && self.visibility != Visibility::Private
             && self.publish_at.is_none_or(|at| at <= now)
     }
@@ -66,6 +71,7 @@ impl Access {
     pub fn is_public(&self) -> bool {
         self.visibility == Visibility::Public
             && !self.taken_down
+            && !self.draft
             && self
                 .publish_at
                 .is_none_or(|at| at <= OffsetDateTime::now_utc())
@@ -74,7 +80,7 @@ impl Access {
 
 /// The columns [`Access`] reads, for queries that select it with more.
 pub const ACCESS_COLUMNS: &str =
-    "owner_id, visibility, publish_at, taken_down_at IS NOT NULL AS taken_down";
+    "owner_id, visibility, publish_at, taken_down_at IS NOT NULL AS taken_down, draft";
 
 /// The cloudcast's owner and visibility, if it exists.
 pub async fn load(pool: &PgPool, cloudcast: Uuid) -> Result<Option<Access>, sqlx::Error> {
@@ -117,7 +123,7 @@ pub async fn load_for(
 ) -> Result<Option<Viewed>, sqlx::Error> {
     sqlx::query_as(
         "SELECT c.owner_id, c.visibility, c.publish_at,
-                c.taken_down_at IS NOT NULL AS taken_down, c.hide_stats,
+                c.taken_down_at IS NOT NULL AS taken_down, c.draft, c.hide_stats,
                 COALESCE((SELECT u.is_admin FROM users u WHERE u.id = $2), false) AS viewer_is_admin
            FROM cloudcasts c WHERE c.id = $1",
     )
@@ -133,16 +139,16 @@ pub async fn load_for(
 pub fn sql_visible(alias: &str, viewer: &str) -> String {
     let private = Visibility::Private.as_str();
     format!(
-        "({alias}.owner_id = {viewer} OR ({alias}.visibility <> '{private}' AND {alias}.listed_at <= now() AND {alias}.taken_down_at IS NULL))"
+        "({alias}.owner_id = {viewer} OR ({alias}.visibility <> '{private}' AND {alias}.listed_at <= now() AND {alias}.taken_down_at IS NULL AND NOT {alias}.draft))"
     )
 }
 
 /// "May list" in SQL: public, ready, published (`listed_at` is
-/// `publish_at` when set) and not taken down. The same for every viewer.
+/// `publish_at` when set; not a draft) and not taken down. The same for every viewer.
 pub fn sql_listed(alias: &str) -> String {
     let (public, ready) = (Visibility::Public.as_str(), CloudcastStatus::Ready.as_str());
     format!(
-        "({alias}.visibility = '{public}' AND {alias}.status = '{ready}' AND {alias}.listed_at <= now() AND {alias}.taken_down_at IS NULL)"
+        "({alias}.visibility = '{public}' AND {alias}.status = '{ready}' AND {alias}.listed_at <= now() AND {alias}.taken_down_at IS NULL AND NOT {alias}.draft)"
     )
 }
 
@@ -185,6 +191,7 @@ mod tests {
             visibility,
             publish_at,
             taken_down: false,
+            draft: false,
         }
     }
 
@@ -223,6 +230,19 @@ mod tests {
     }
 
     #[test]
+    fn a_draft_is_its_owners_alone_until_published() {
+        let owner = Some(Uuid::from_u128(1));
+        let mut a = access(Visibility::Public, None);
+        a.draft = true;
+        assert!(a.visible_to(owner));
+        assert!(!a.visible_to(Some(Uuid::from_u128(2))));
+        assert!(!a.visible_to(None));
+        assert!(!a.is_public());
+        a.draft = false;
+        assert!(a.visible_to(None));
+    }
+
+    #[test]
     fn owners_and_admins_manage() {
         let owner = Uuid::from_u128(1);
         let other = Uuid::from_u128(2);
@@ -236,8 +256,9 @@ mod tests {
     fn the_sql_forms_name_the_same_columns() {
         assert_eq!(
             sql_visible("cc", "$3"),
-            "(cc.owner_id = $3 OR (cc.visibility <> 'private' AND cc.listed_at <= now() AND cc.taken_down_at IS NULL))"
+            "(cc.owner_id = $3 OR (cc.visibility <> 'private' AND cc.listed_at <= now() AND cc.taken_down_at IS NULL AND NOT cc.draft))"
         );
+        assert!(sql_listed("c").contains("NOT c.draft"));
         assert!(sql_listed("c").contains("c.taken_down_at IS NULL"));
         assert!(sql_listed("c").contains("c.visibility = 'public'"));
         assert!(sql_listed("c").contains("c.status = 'ready'"));

@@ -60,8 +60,8 @@ pub async fn finish(state: &IngestState, up: &UploadRow) -> Result<(), IngestErr
     let job = match &rejection {
         Some(reason) => {
             sqlx::query(
-                "INSERT INTO cloudcasts (id, owner_id, title, status, error, original_key, visibility)
-                 VALUES ($1, $2, $3, $4, $5, NULL, $6)",
+                "INSERT INTO cloudcasts (id, owner_id, title, status, error, original_key, visibility, draft)
+                 VALUES ($1, $2, $3, $4, $5, NULL, $6, $7)",
             )
             .bind(up.cloudcast_id)
             .bind(up.user_id)
@@ -69,14 +69,15 @@ pub async fn finish(state: &IngestState, up: &UploadRow) -> Result<(), IngestErr
             .bind(CloudcastStatus::Rejected)
             .bind(reason)
             .bind(up.visibility)
+            .bind(up.draft)
             .execute(&mut *tx)
             .await?;
             None
         }
         None => {
             sqlx::query(
-                "INSERT INTO cloudcasts (id, owner_id, title, status, original_key, visibility)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO cloudcasts (id, owner_id, title, status, original_key, visibility, draft)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
             .bind(up.cloudcast_id)
             .bind(up.user_id)
@@ -84,6 +85,7 @@ pub async fn finish(state: &IngestState, up: &UploadRow) -> Result<(), IngestErr
             .bind(CloudcastStatus::Processing)
             .bind(&up.s3_key)
             .bind(up.visibility)
+            .bind(up.draft)
             .execute(&mut *tx)
             .await?;
             Some(queue::enqueue(&mut tx, up.cloudcast_id).await?)

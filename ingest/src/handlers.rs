@@ -84,7 +84,7 @@ pub async fn options_one(
 
 /// `POST /api/v1/uploads` (tus creation).
 #[utoipa::path(post, path = "/api/v1/uploads", tag = "uploads",
-    summary = "Start a resumable tus upload (Upload-Length, Upload-Metadata with filename, title and visibility)",
+    summary = "Start a resumable tus upload (Upload-Length, Upload-Metadata with filename, title, visibility and draft)",
     params(("Tus-Resumable" = String, Header, description = "1.0.0")),
     responses(
         (status = 201, description = "Created; Location names the upload"),
@@ -93,7 +93,7 @@ pub async fn options_one(
         (status = 403, description = "Over the account's quota: unfinished uploads (`too_many_open_uploads`) or bytes held (`storage_quota_exceeded`); an unverified account has a small allowance", body = cloudcast_core::apidoc::ErrorBody),
         (status = 412, description = "Not tus 1.0.0", body = cloudcast_core::apidoc::ErrorBody),
         (status = 413, description = "Larger than allowed", body = cloudcast_core::apidoc::ErrorBody),
-        (status = 422, description = "The title or file name is too long or holds control characters, or the visibility is unknown", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 422, description = "The title or file name is too long or holds control characters, or the visibility or draft flag is unknown", body = cloudcast_core::apidoc::ErrorBody),
         (status = 423, description = "Another request is writing to this upload (creation-with-upload)", body = cloudcast_core::apidoc::ErrorBody),
         (status = 429, description = "Today's upload volume is used up (`daily_upload_volume_exceeded`, Retry-After: midnight UTC)", body = cloudcast_core::apidoc::ErrorBody)),
     security(("session" = [])))]
@@ -159,6 +159,17 @@ pub async fn create(
             IngestError::InvalidField("visibility must be public, unlisted or private".into())
         })?,
     };
+    // A draft stays its owner's until published (`POST .../publish`), so
+    // the details can be filled in while the file uploads.
+    let draft = match meta.get("draft").map(String::as_str) {
+        None | Some("false") => false,
+        Some("" | "true") => true,
+        Some(_) => {
+            return Err(IngestError::InvalidField(
+                "draft must be true or false (or empty, meaning true)".into(),
+            ));
+        }
+    };
 
     let id = Uuid::now_v7();
     let cloudcast_id = Uuid::now_v7();
@@ -182,8 +193,8 @@ pub async fn create(
         let s3_upload_id = state.storage.create_multipart(&key).await?;
         let expires_at = time::OffsetDateTime::now_utc() + state.uploads.expiry;
         sqlx::query(
-            "INSERT INTO uploads (id, user_id, cloudcast_id, filename, title, length, part_size, s3_key, s3_upload_id, expires_at, visibility)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            "INSERT INTO uploads (id, user_id, cloudcast_id, filename, title, length, part_size, s3_key, s3_upload_id, expires_at, visibility, draft)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(id)
         .bind(user)
@@ -196,6 +207,7 @@ pub async fn create(
         .bind(&s3_upload_id)
         .bind(expires_at)
         .bind(visibility)
+        .bind(draft)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

@@ -344,6 +344,7 @@ mod tests {
             cloudcast_id: Uuid::nil(),
             title: String::new(),
             visibility: cloudcast_core::states::Visibility::Public,
+            draft: false,
             length,
             offset_bytes: offset,
             part_size: 8 << 20,

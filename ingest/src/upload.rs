@@ -15,6 +15,8 @@ pub struct UploadRow {
     pub title: String,
     /// Chosen at creation (`Upload-Metadata` key `visibility`).
     pub visibility: Visibility,
+    /// Kept to its owner until published (`Upload-Metadata` key `draft`).
+    pub draft: bool,
     pub length: i64,
     pub offset_bytes: i64,
     pub part_size: i64,
@@ -26,7 +28,7 @@ pub struct UploadRow {
     pub expires_at: time::OffsetDateTime,
 }
 
-pub const UPLOAD_COLUMNS: &str = "id, user_id, cloudcast_id, title, visibility, length, offset_bytes, part_size, \
+pub const UPLOAD_COLUMNS: &str = "id, user_id, cloudcast_id, title, visibility, draft, length, offset_bytes, part_size, \
      s3_key, s3_upload_id, tail_key, tail_len, state, expires_at";
 
 /// The upload `id` if `user` owns it; someone else's looks exactly like a

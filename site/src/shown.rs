@@ -77,15 +77,21 @@ impl CardShown for Card {
         self.status.map_or("", |s| s.as_str())
     }
 
+    /// As `web/src/mix_editor.js::statusText` words it.
     fn status_text(&self) -> String {
-        match (self.status.map(|s| s.as_str()), self.progress) {
+        let text = match (self.status.map(|s| s.as_str()), self.progress) {
             (Some("processing"), Some(p)) => format!("processing, {p}%"),
             (Some("failed"), _) => format!(
                 "failed: {}",
                 self.error.as_deref().unwrap_or("processing failed")
             ),
             (Some(s), _) => format!("{s}, {}", self.visibility.map_or("public", |v| v.as_str())),
-            (None, _) => String::new(),
+            (None, _) => return String::new(),
+        };
+        if self.draft {
+            format!("{text} · draft: only you see it until you publish it")
+        } else {
+            text
         }
     }
 }

@@ -19,6 +19,7 @@ mod behind_a_balancer;
 mod catalogue;
 mod cluster;
 mod comments;
+mod drafts;
 mod edges;
 mod erasure;
 mod export;

@@ -189,6 +189,19 @@ async fn a_dj_and_a_listener_do_everything_in_a_browser() {
         .filter_map(|v| v.as_str())
         .collect();
     assert!(progress.iter().any(|p| p.contains("ready")), "{made}");
+    // Uploaded as a draft with its details typed during the upload: its
+    // DJ's alone until published.
+    assert!(
+        made["draftStatus"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("ready") && s.contains("draft")),
+        "{made}"
+    );
+    assert_eq!(
+        made["draftPage"],
+        json!({"before": 404, "after": 200}),
+        "{made}"
+    );
     assert_eq!(
         sys.pg_strings(
             "SELECT (email_verified_at IS NOT NULL)::text FROM users WHERE username = 'dawn_dj'"

@@ -9,6 +9,7 @@
 // and that script runs again each time its page is shown.
 
 import { createPlayer } from './player.js'
+import { detailsForm, saveDetails, statusText } from './mix_editor.js'
 import { Waveform } from './waveform.js'
 import { api, errorMessage, forget, loadToken, remember } from './session.js'
 
@@ -578,8 +579,9 @@ function mixesPage(main) {
       try {
         const cc = await api('GET', `/api/v1/cloudcasts/${li.dataset.mix}`)
         li.dataset.status = cc.status
-        li.querySelector('.mix-status').textContent =
-          cc.status === 'processing' && Number.isFinite(cc.progress) ? `processing, ${cc.progress}%` : `${cc.status}, ${cc.visibility}`
+        li.querySelector('.mix-status').textContent = statusText(cc)
+        const publish = li.querySelector('[data-publish]')
+        if (publish) publish.disabled = cc.status !== 'ready'
       } catch {
         // the next round asks again
       }
@@ -596,6 +598,17 @@ function mixesPage(main) {
         await api('DELETE', `/api/v1/cloudcasts/${id}`)
         li.remove()
         say(message, 'Deleted.')
+      } catch (err) {
+        say(message, err.message, 'error')
+      }
+    } else if (e.target.closest('[data-publish]')) {
+      const button = e.target.closest('[data-publish]')
+      try {
+        const cc = await api('POST', `/api/v1/cloudcasts/${id}/publish`)
+        delete li.dataset.draft
+        li.querySelector('.mix-status').textContent = statusText(cc)
+        button.remove()
+        say(message, `Published: “${cc.title}” is out.`)
       } catch (err) {
         say(message, err.message, 'error')
       }
@@ -632,61 +645,12 @@ function mixesPage(main) {
   }
 }
 
-const pad = (n) => String(n).padStart(2, '0')
-
-function field(form, id, label, input) {
-  input.id = id
-  const l = document.createElement('label')
-  l.htmlFor = id
-  l.textContent = label
-  form.append(l, input)
-  return input
-}
-
 function el(tag, props = {}) {
   return Object.assign(document.createElement(tag), props)
 }
 
-/** Tracklist as text: one `mm:ss Artist – Title` (or `h:mm:ss`) per line. */
-function tracksToText(tracks) {
-  return tracks
-    .map((t) => {
-      const s = Math.floor(t.start_ms / 1000)
-      const at = s >= 3600 ? `${Math.floor(s / 3600)}:${pad(Math.floor((s % 3600) / 60))}:${pad(s % 60)}` : `${pad(Math.floor(s / 60))}:${pad(s % 60)}`
-      return `${at} ${t.artist} – ${t.title}`
-    })
-    .join('\n')
-}
-
-function textToTracks(text) {
-  const out = []
-  for (const [n, line] of text.split('\n').entries()) {
-    if (!line.trim()) continue
-    const m = line.trim().match(/^(?:(\d+):)?(\d{1,2}):(\d{2})\s+(.*?)\s+[–-]\s+(.*)$/)
-    if (!m) throw new Error(`Tracklist line ${n + 1}: write it as "mm:ss Artist – Title".`)
-    const s = Number(m[1] || 0) * 3600 + Number(m[2]) * 60 + Number(m[3])
-    out.push({ start_ms: s * 1000, artist: m[4], title: m[5] })
-  }
-  return out
-}
-
 function fillEditForm(form, cc, li) {
-  form.replaceChildren()
-  const id = cc.id
-  const title = field(form, `t-${id}`, 'Title', el('input', { type: 'text', maxLength: 200, value: cc.title }))
-  const description = field(form, `d-${id}`, 'Description', el('textarea', { rows: 3, value: cc.description || '' }))
-  const tags = field(form, `g-${id}`, 'Tags (comma separated)', el('input', { type: 'text', value: (cc.tags || []).join(', ') }))
-  const tracklist = field(form, `k-${id}`, 'Tracklist (one "mm:ss Artist – Title" per line)', el('textarea', { rows: 5, value: tracksToText(cc.tracklist || []) }))
-  const visibility = field(form, `v-${id}`, 'Who can listen', el('select'))
-  for (const [v, text] of [['public', 'Everyone (public)'], ['unlisted', 'Anyone with the link (unlisted)'], ['private', 'Only me (private)']]) {
-    visibility.append(el('option', { value: v, textContent: text, selected: cc.visibility === v }))
-  }
-  const publishAt = field(form, `p-${id}`, 'Publish at (empty: now)', el('input', { type: 'datetime-local' }))
-  if (cc.publish_at) {
-    const d = new Date(cc.publish_at)
-    publishAt.value = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`
-  }
-  const cover = field(form, `c-${id}`, 'Cover picture (JPEG, PNG or WebP)', el('input', { type: 'file', accept: 'image/jpeg,image/png,image/webp' }))
+  const { values, cover } = detailsForm(form, cc, `m-${cc.id}`)
   const save = el('button', { type: 'submit', textContent: 'Save' })
   const status = el('p', { className: 'message' })
   status.setAttribute('role', 'status')
@@ -694,24 +658,7 @@ function fillEditForm(form, cc, li) {
   form.onsubmit = async (e) => {
     e.preventDefault()
     try {
-      const update = {
-        title: title.value.trim(),
-        description: description.value,
-        tags: tags.value.split(',').map((t) => t.trim()).filter(Boolean),
-        tracklist: textToTracks(tracklist.value),
-        visibility: visibility.value,
-        publish_at: publishAt.value ? new Date(publishAt.value).toISOString() : null,
-      }
-      const saved = await api('PATCH', `/api/v1/cloudcasts/${id}`, update)
-      if (cover.files[0]) {
-        const res = await fetch(`/api/v1/cloudcasts/${id}/picture`, {
-          method: 'PUT',
-          headers: { 'Content-Type': cover.files[0].type },
-          body: cover.files[0],
-          credentials: 'same-origin',
-        })
-        if (!res.ok) throw new Error(errorMessage(await res.text(), `The cover was refused (HTTP ${res.status}).`))
-      }
+      const saved = await saveDetails(cc.id, values(), cover.files[0])
       const a = li.querySelector('a')
       a.textContent = saved.title
       a.href = saved.url

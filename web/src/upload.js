@@ -1,4 +1,7 @@
-// Cloudcast DJ upload page: sign in, then a resumable tus upload of one mix.
+// Cloudcast DJ upload page: sign in, then a resumable tus upload of one mix,
+// uploaded as a draft: the details (mix_editor.js) are filled in while the
+// file uploads, sent once the cloudcast exists, and the DJ publishes it
+// when it is ready. "My mixes" below gains the new mix at once.
 //
 // Resuming: tus-js-client stores the upload URL in localStorage under a
 // fingerprint of the file (name, type, size, lastModified, endpoint). On Start
@@ -10,6 +13,7 @@
 // window.cloudcastUpload mirrors the page's state for tests and scripts.
 
 import { Upload, isSupported } from 'tus-js-client'
+import { detailsForm, saveDetails, statusText } from './mix_editor.js'
 import { TOKEN_KEY, api, authHeaders, errorMessage, loadToken, remember } from './session.js'
 
 const ENDPOINT = '/api/v1/uploads'
@@ -37,6 +41,10 @@ const ui = {
   progressText: $('progress-text'),
   status: $('status'),
   cloudcastStatus: $('cloudcast-status'),
+  detailsForm: $('details-form'),
+  saveDetails: $('save-details'),
+  publish: $('publish'),
+  detailsStatus: $('details-status'),
 }
 
 /** Public, test-visible state. One object, updated in place. */
@@ -51,8 +59,11 @@ const state = {
   cloudcastId: null,
   cloudcastStatus: null,
   error: null,
+  // The details: typed but not sent yet (`dirty`), sent, or published.
+  details: 'empty', // empty | dirty | saved | published
 }
 window.cloudcastUpload = state
+let details = null // the details form's { values(), cover }
 
 let upload = null // the current tus Upload
 let uploadFile = null // the File it belongs to
@@ -189,6 +200,9 @@ async function signOut() {
 
 function resetForNewUpload() {
   stopPolling()
+  ui.publish.disabled = true
+  if (state.details !== 'empty') state.details = 'dirty'
+
   Object.assign(state, {
     resumedFrom: null,
     uploadUrl: null,
@@ -207,7 +221,7 @@ function newUpload(file) {
     endpoint: ENDPOINT,
     chunkSize: chunkSize(),
     retryDelays: [0, 1000, 3000, 5000, 10000, 20000],
-    metadata: { filename: file.name, title: title || file.name },
+    metadata: { filename: file.name, title: title || file.name, draft: 'true' },
     headers: authHeaders(),
     storeFingerprintForResuming: true,
     removeFingerprintOnSuccess: true,
@@ -366,6 +380,8 @@ async function afterUpload(url) {
       const info = await api('GET', path)
       if (info.state === 'complete' && info.cloudcast_id) {
         state.cloudcastId = info.cloudcast_id
+        // Details typed while the file uploaded go now.
+        if (state.details === 'dirty') await sendDetails()
         pollCloudcast()
         return
       }
@@ -388,12 +404,17 @@ async function pollCloudcast() {
     const cc = await api('GET', `/api/v1/cloudcasts/${encodeURIComponent(id)}`)
     if (state.cloudcastId !== id) return // a new upload started meanwhile
     state.cloudcastStatus = cc.status
+    showInMyMixes(cc)
     switch (cc.status) {
       case 'processing':
         setCloudcastStatus(`Cloudcast ${cc.title ? `“${cc.title}” ` : ''}is processing…`)
         break
       case 'ready':
-        setCloudcastStatus(`Cloudcast “${cc.title}” is ready${cc.duration_ms ? ` (${formatDuration(cc.duration_ms)})` : ''}.`, 'ok')
+        setCloudcastStatus(
+          `Cloudcast “${cc.title}” is ready${cc.duration_ms ? ` (${formatDuration(cc.duration_ms)})` : ''}${cc.draft ? ': publish it when its details are done.' : '.'}`,
+          'ok',
+        )
+        ui.publish.disabled = !cc.draft
         return
       case 'failed':
       case 'rejected':
@@ -414,6 +435,115 @@ async function pollCloudcast() {
   pollTimer = setTimeout(pollCloudcast, POLL_MS)
 }
 
+// ---------------------------------------------------------------------------
+// The details, and publishing
+// ---------------------------------------------------------------------------
+
+function setDetailsStatus(text, kind = 'info') {
+  ui.detailsStatus.textContent = text
+  ui.detailsStatus.dataset.kind = kind
+}
+
+/** The details as typed, with the upload form's title. */
+function detailValues() {
+  const v = details.values()
+  const title = ui.title.value.trim()
+  if (title) v.title = title
+  return v
+}
+
+/** Sends the details once the cloudcast exists; until then keeps them for it. */
+async function sendDetails() {
+  let values
+  try {
+    values = detailValues()
+  } catch (err) {
+    setDetailsStatus(err.message, 'error')
+    return false
+  }
+  if (!state.cloudcastId) {
+    state.details = 'dirty'
+    setDetailsStatus('Kept: they are saved with the mix as soon as the upload finishes.')
+    return true
+  }
+  try {
+    const saved = await saveDetails(state.cloudcastId, values, details.cover.files[0])
+    details.cover.value = ''
+    state.details = 'saved'
+    setDetailsStatus('Details saved.', 'ok')
+    showInMyMixes(saved)
+    return true
+  } catch (err) {
+    state.details = 'dirty'
+    setDetailsStatus(err.message, 'error')
+    return false
+  }
+}
+
+async function publish() {
+  if (!state.cloudcastId) return
+  ui.publish.disabled = true
+  if (!(await sendDetails())) {
+    ui.publish.disabled = false
+    return
+  }
+  try {
+    const cc = await api('POST', `/api/v1/cloudcasts/${encodeURIComponent(state.cloudcastId)}/publish`)
+    state.details = 'published'
+    ui.detailsStatus.replaceChildren(`Published: “${cc.title}” is out. `, Object.assign(document.createElement('a'), { href: cc.url, textContent: 'Open its page' }))
+    ui.detailsStatus.dataset.kind = 'ok'
+    showInMyMixes(cc)
+  } catch (err) {
+    setDetailsStatus(err.message, 'error')
+    ui.publish.disabled = false
+  }
+}
+
+/** Adds or updates the mix in "My mixes" below, as the page's list shows it. */
+function showInMyMixes(cc) {
+  const list = $('mix-list')
+  if (!list) return
+  let li = $(`edit-${cc.id}`)
+  if (!li) {
+    $('no-mixes')?.remove()
+    li = document.createElement('li')
+    li.className = 'mix'
+    li.id = `edit-${cc.id}`
+    li.dataset.mix = cc.id
+    const p = document.createElement('p')
+    const a = Object.assign(document.createElement('a'), { href: cc.url, textContent: cc.title })
+    const st = Object.assign(document.createElement('span'), { className: 'mix-status' })
+    st.setAttribute('role', 'status')
+    p.append(a, ' · ', st)
+    const buttons = Object.assign(document.createElement('p'), { className: 'mix-buttons' })
+    const button = (text, attr, className = 'secondary') => {
+      const b = Object.assign(document.createElement('button'), { type: 'button', className, textContent: text })
+      b.setAttribute(attr, '')
+      return b
+    }
+    if (cc.draft) buttons.append(button('Publish', 'data-publish', ''))
+    const edit = button('Edit', 'data-edit')
+    edit.setAttribute('aria-expanded', 'false')
+    edit.setAttribute('aria-controls', `form-${cc.id}`)
+    const del = button('Delete', 'data-delete', 'danger')
+    del.setAttribute('aria-label', `Delete ${cc.title}`)
+    buttons.append(edit, ' ', del)
+    const form = Object.assign(document.createElement('form'), { className: 'stack mix-form', id: `form-${cc.id}`, hidden: true })
+    li.append(p, buttons, form)
+    list.prepend(li)
+  }
+  li.dataset.status = cc.status
+  if (cc.draft) li.dataset.draft = ''
+  else delete li.dataset.draft
+  const a = li.querySelector('a')
+  a.textContent = cc.title
+  a.href = cc.url
+  li.querySelector('.mix-status').textContent = statusText(cc)
+  const pub = li.querySelector('[data-publish]')
+  if (pub && !cc.draft) pub.remove()
+  else if (pub) pub.disabled = cc.status !== 'ready'
+}
+
 function formatDuration(ms) {
   const s = Math.round(ms / 1000)
   const h = Math.floor(s / 3600)
@@ -431,6 +561,16 @@ function init() {
   ui.uploadForm.addEventListener('submit', start)
   ui.pause.addEventListener('click', pause)
   ui.signout.addEventListener('click', signOut)
+  details = detailsForm(ui.detailsForm, {}, 'up', { withTitle: false })
+  ui.detailsForm.addEventListener('input', () => {
+    if (state.details !== 'published') state.details = 'dirty'
+  })
+  ui.detailsForm.addEventListener('submit', (e) => {
+    e.preventDefault()
+    sendDetails()
+  })
+  ui.saveDetails.addEventListener('click', sendDetails)
+  ui.publish.addEventListener('click', publish)
   ui.file.addEventListener('change', fileChosen)
   window.addEventListener('beforeunload', (e) => {
     if (state.state === 'uploading') {

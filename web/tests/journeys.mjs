@@ -54,7 +54,12 @@ async function dj(page, [base, verify, username, password, mixFile]) {
   await page.waitForSelector('#upload-section:not([hidden])', { timeout: TIMEOUT })
   await page.setInputFiles('#file', mixFile)
   await page.fill('#title', 'First light')
+  // The details, typed while the file uploads: the mix is a draft until published.
+  await page.fill('#up-description', 'Recorded at dawn.')
+  await page.fill('#up-tags', 'deep-house, sunrise')
+  await page.fill('#up-tracklist', '00:00 Opening – Warm-up\n00:20 Closing – Last light')
   await page.click('#start')
+  await page.click('#save-details')
   // Watch the progress: the upload's, then the transcoding's, as the page shows them.
   const seen = new Set()
   const deadline = Date.now() + 4 * TIMEOUT
@@ -68,16 +73,25 @@ async function dj(page, [base, verify, username, password, mixFile]) {
     await page.waitForTimeout(250)
   }
   const id = await page.evaluate(() => window.cloudcastUpload.cloudcastId)
+  // "My mixes" below has it already, live: a draft, ready to publish.
+  await until(page, 'the new mix in My mixes', (id) => !!document.querySelector(`#edit-${id} [data-publish]:not([disabled])`), id)
+  const draftStatus = (await page.textContent(`#edit-${id} .mix-status`)).trim()
+  const pagePath = await page.getAttribute(`#edit-${id} a`, 'href')
   await shot(page, 'upload')
-  // My mixes, through the site's own link: edit the new mix.
+  // Nobody else sees a draft: its page is as missing as an unknown one.
+  const stranger = await page.context().browser().newContext()
+  const other = await stranger.newPage()
+  const before = (await other.goto(`${base}${pagePath}`)).status()
+  await page.click('#publish')
+  await until(page, 'the mix to be published', () => document.getElementById('details-status').textContent.startsWith('Published'))
+  const after = (await other.goto(`${base}${pagePath}`)).status()
+  await stranger.close()
+  // My mixes, through the site's own link: rename the new mix.
   await page.click('header.site a[href="/upload"]')
   await page.waitForSelector(`#edit-${id} [data-edit]`)
   await page.click(`#edit-${id} [data-edit]`)
-  await page.waitForSelector(`#t-${id}`)
-  await page.fill(`#t-${id}`, 'First Light Session')
-  await page.fill(`#g-${id}`, 'deep-house, sunrise')
-  await page.fill(`#k-${id}`, '00:00 Opening – Warm-up\n00:20 Closing – Last light')
-  await page.fill(`#d-${id}`, 'Recorded at dawn.')
+  await page.waitForSelector(`#m-${id}-title`)
+  await page.fill(`#m-${id}-title`, 'First Light Session')
   await page.click(`#form-${id} button[type=submit]`)
   await until(page, 'the edit to be saved', (id) => document.querySelector(`#form-${id} .message`)?.textContent === 'Saved.', id)
   await shot(page, 'my-mixes')
@@ -88,7 +102,7 @@ async function dj(page, [base, verify, username, password, mixFile]) {
   await page.click('#play-this')
   await until(page, 'the DJ to hear two acknowledged beats', () => window.cloudcastPlayer.beatsAcked >= 2)
   await shot(page, 'cloudcast')
-  return { id, url: new URL(page.url()).pathname, title, tracks, progress: [...seen] }
+  return { id, url: new URL(page.url()).pathname, title, tracks, progress: [...seen], draftStatus, draftPage: { before, after } }
 }
 
 async function listener(page, [base, username, password, query]) {

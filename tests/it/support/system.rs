@@ -611,11 +611,19 @@ impl TestSystem {
             .expect("json")
     }
 
-    /// `GET /api/v1/cloudcasts/{id}` as JSON.
+    /// `GET /api/v1/cloudcasts/{id}` as JSON, as anyone sees it.
     pub async fn cloudcast(&self, id: &str) -> Value {
-        self.http
-            .get(self.url(&format!("/api/v1/cloudcasts/{id}")))
-            .send()
+        self.cloudcast_as(id, None).await
+    }
+
+    /// `GET /api/v1/cloudcasts/{id}` as JSON, as `token`'s user (a draft
+    /// is its owner's alone).
+    pub async fn cloudcast_as(&self, id: &str, token: Option<&str>) -> Value {
+        let mut req = self.http.get(self.url(&format!("/api/v1/cloudcasts/{id}")));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send()
             .await
             .expect("get cloudcast")
             .json()
@@ -625,9 +633,14 @@ impl TestSystem {
 
     /// Polls the cloudcast until it leaves `processing` (bounded).
     pub async fn wait_processed(&self, id: &str, limit: Duration) -> Value {
+        self.wait_processed_as(id, None, limit).await
+    }
+
+    /// [`TestSystem::wait_processed`] as `token`'s user.
+    pub async fn wait_processed_as(&self, id: &str, token: Option<&str>, limit: Duration) -> Value {
         let deadline = tokio::time::Instant::now() + limit;
         loop {
-            let v = self.cloudcast(id).await;
+            let v = self.cloudcast_as(id, token).await;
             if v["status"] != "processing" {
                 return v;
             }
