@@ -46,6 +46,10 @@ pub struct CommentView {
     pub status: CommentStatus,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: time::OffsetDateTime,
+    /// The comment this one answers (replies go one level deep).
+    pub parent_id: Option<Uuid>,
+    /// The moment of the mix it is about, in milliseconds from the start.
+    pub position_ms: Option<i64>,
 }
 
 /// A comment in the moderation queue.
@@ -72,6 +76,11 @@ pub struct Page<T> {
 #[serde(deny_unknown_fields)]
 pub struct NewComment {
     pub body: String,
+    /// Answers this top-level comment of the same cloudcast.
+    pub parent_id: Option<Uuid>,
+    /// About this moment of the mix (not for a reply); at most its duration.
+    #[schema(minimum = 0)]
+    pub position_ms: Option<u64>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -164,6 +173,20 @@ async fn access(
     }
 }
 
+/// SQL, on the cloudcast `cc`, naming the parameters that hold the author,
+/// the parent and the position: the position lies within the mix, and the
+/// parent is a top-level comment of this cloudcast that the author sees.
+fn fits(author: &str, parent: &str, position: &str) -> String {
+    let visible = CommentStatus::Visible.as_str();
+    format!(
+        "(({position}::bigint IS NULL OR cc.duration_ms IS NULL OR {position} <= cc.duration_ms)
+          AND ({parent}::uuid IS NULL OR EXISTS (
+               SELECT 1 FROM comments p
+                WHERE p.id = {parent} AND p.cloudcast_id = cc.id AND p.parent_id IS NULL
+                  AND (p.status = '{visible}' OR p.author_id = {author}))))"
+    )
+}
+
 /// `POST /api/v1/cloudcasts/{id}/comments` `{"body": "..."}`: 201 with the
 /// comment when published, 202 with `"status": "held"` when the filter holds
 /// it for review.
@@ -176,7 +199,7 @@ async fn access(
         (status = 202, description = "Held for review by the moderation filter", body = CommentView),
         (status = 403, description = "Its owner turned comments off (`comments_disabled`), or my email is not confirmed yet (`email_unverified`)", body = cloudcast_core::apidoc::ErrorBody),
         (status = 404, description = "No such cloudcast", body = cloudcast_core::apidoc::ErrorBody),
-        (status = 422, description = "Empty or too long", body = cloudcast_core::apidoc::ErrorBody)),
+        (status = 422, description = "Empty or too long; a parent that cannot be answered; a position past the end, or on a reply", body = cloudcast_core::apidoc::ErrorBody)),
     security(("session" = [])))]
 pub async fn create(
     State(state): State<CatalogState>,
@@ -185,6 +208,14 @@ pub async fn create(
     ApiJson(req): ApiJson<NewComment>,
 ) -> Result<(StatusCode, Json<CommentView>), CatalogError> {
     let body = clean_text("body", &req.body, MAX_BODY_CHARS)?;
+    if req.parent_id.is_some() && req.position_ms.is_some() {
+        return Err(CatalogError::InvalidField(
+            "position_ms: a reply sits with the comment it answers".into(),
+        ));
+    }
+    let position = req
+        .position_ms
+        .map(|p| i64::try_from(p).unwrap_or(i64::MAX));
     cloudcast_core::auth::require_verified(&state.pool, user, "comment").await?;
     let (status, held_reason) = match moderation::check(&body) {
         Verdict::Clean => (CommentStatus::Visible, None),
@@ -194,13 +225,14 @@ pub async fn create(
     // made private meanwhile takes no comment from others.
     let view: Option<CommentView> = sqlx::query_as(&format!(
         "WITH c AS (
-            INSERT INTO comments (id, cloudcast_id, author_id, body, status, held_reason)
-            SELECT $1, cc.id, $3, $4, $5, $6 FROM cloudcasts cc
-             WHERE cc.id = $2 AND {visible} AND NOT cc.disable_comments
-            RETURNING id, cloudcast_id, author_id, body, status, created_at)
-         SELECT c.id, c.cloudcast_id, u.username AS author, c.body, c.status, c.created_at
+            INSERT INTO comments (id, cloudcast_id, author_id, body, status, held_reason, parent_id, position_ms)
+            SELECT $1, cc.id, $3, $4, $5, $6, $7, $8 FROM cloudcasts cc
+             WHERE cc.id = $2 AND {visible} AND NOT cc.disable_comments AND {fits}
+            RETURNING id, cloudcast_id, author_id, body, status, created_at, parent_id, position_ms)
+         SELECT c.id, c.cloudcast_id, u.username AS author, c.body, c.status, c.created_at, c.parent_id, c.position_ms
            FROM c JOIN users u ON u.id = c.author_id",
-        visible = visibility::sql_visible("cc", "$3")
+        visible = visibility::sql_visible("cc", "$3"),
+        fits = fits("$3", "$7", "$8"),
     ))
     .bind(Uuid::now_v7())
     .bind(cloudcast)
@@ -208,21 +240,32 @@ pub async fn create(
     .bind(&body)
     .bind(status)
     .bind(&held_reason)
+    .bind(req.parent_id)
+    .bind(position)
     .fetch_optional(&state.pool)
     .await
     .map_err(gone("cloudcast"))?;
     let Some(view) = view else {
         // Nothing inserted: say why, without revealing a hidden cloudcast.
-        let disabled: Option<bool> = sqlx::query_scalar(&format!(
-            "SELECT cc.disable_comments FROM cloudcasts cc WHERE cc.id = $1 AND {}",
+        let why: Option<(bool, bool)> = sqlx::query_as(&format!(
+            "SELECT cc.disable_comments, {} FROM cloudcasts cc WHERE cc.id = $1 AND {}",
+            fits("$2", "$3", "$4"),
             visibility::sql_visible("cc", "$2")
         ))
         .bind(cloudcast)
         .bind(user)
+        .bind(req.parent_id)
+        .bind(position)
         .fetch_optional(&state.pool)
         .await?;
-        return Err(match disabled {
-            Some(true) => CatalogError::CommentsDisabled,
+        return Err(match why {
+            Some((true, _)) => CatalogError::CommentsDisabled,
+            Some((false, false)) if req.parent_id.is_some() => CatalogError::InvalidField(
+                "parent_id: not a comment of this cloudcast that can be answered (replies answer top-level comments)".into(),
+            ),
+            Some((false, false)) => CatalogError::InvalidField(
+                "position_ms: past the end of the mix".into(),
+            ),
             _ => CatalogError::NotFound("cloudcast"),
         });
     };
@@ -252,7 +295,7 @@ pub async fn list(
     visible_cloudcast(&state, cloudcast, user).await?;
     let (limit, offset) = paging(q.limit, q.offset);
     let rows: Vec<CommentView> = sqlx::query_as(
-        "SELECT c.id, c.cloudcast_id, u.username AS author, c.body, c.status, c.created_at
+        "SELECT c.id, c.cloudcast_id, u.username AS author, c.body, c.status, c.created_at, c.parent_id, c.position_ms
            FROM comments c JOIN users u ON u.id = c.author_id
           WHERE c.cloudcast_id = $1 AND (c.status = $5 OR c.author_id = $2)
           ORDER BY c.created_at, c.id
@@ -405,7 +448,7 @@ pub async fn admin_list(
     let status = q.status.unwrap_or(CommentStatus::Held);
     let (limit, offset) = paging(q.limit, q.offset);
     let rows: Vec<ModerationView> = sqlx::query_as(
-        "SELECT c.id, c.cloudcast_id, u.username AS author, c.body, c.status, c.created_at,
+        "SELECT c.id, c.cloudcast_id, u.username AS author, c.body, c.status, c.created_at, c.parent_id, c.position_ms,
                 c.held_reason,
                 (SELECT count(*) FROM comment_reports r WHERE r.comment_id = c.id) AS reports,
                 ARRAY(SELECT r.reason FROM comment_reports r WHERE r.comment_id = c.id
@@ -444,8 +487,8 @@ pub async fn admin_approve(
         "WITH c AS (
             UPDATE comments SET status = $2, held_reason = NULL, moderated_at = now()
              WHERE id = $1
-            RETURNING id, cloudcast_id, author_id, body, status, created_at)
-         SELECT c.id, c.cloudcast_id, u.username AS author, c.body, c.status, c.created_at
+            RETURNING id, cloudcast_id, author_id, body, status, created_at, parent_id, position_ms)
+         SELECT c.id, c.cloudcast_id, u.username AS author, c.body, c.status, c.created_at, c.parent_id, c.position_ms
            FROM c JOIN users u ON u.id = c.author_id",
     )
     .bind(id)

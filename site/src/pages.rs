@@ -272,10 +272,12 @@ pub async fn cloudcast(
         .viewer
         .as_ref()
         .is_some_and(|me| me.username.eq_ignore_ascii_case(&cc.owner));
+    let comments = crate::shown::threads(comments);
     let page = CloudcastPage {
         embed_code: crate::embed::iframe(&embed_url, &cc.title, 480, 120),
         page_url,
         own,
+        marks: CloudcastPage::marks_of(&comments, cc.duration_ms),
         comments,
         l,
         cc,

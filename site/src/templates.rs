@@ -157,9 +157,60 @@ pub struct CloudcastPage {
     pub l: Layout,
     pub cc: Cloudcast,
     pub own: bool,
-    pub comments: Vec<Comment>,
+    pub comments: Vec<Thread>,
+    /// The comments at a moment of the mix, placed along its waveform.
+    pub marks: Vec<CommentMark>,
     pub page_url: String,
     pub embed_code: String,
+}
+
+/// A comment at a moment of the mix, as a mark on its waveform.
+pub struct CommentMark {
+    pub id: uuid::Uuid,
+    pub at_ms: i64,
+    pub at: String,
+    pub percent: f64,
+    pub author: String,
+    pub excerpt: String,
+}
+
+impl CloudcastPage {
+    /// Is `username` the one signed in?
+    pub fn is_viewer(&self, username: &str) -> bool {
+        self.l
+            .viewer
+            .as_ref()
+            .is_some_and(|v| v.username.eq_ignore_ascii_case(username))
+    }
+
+    /// May the visitor delete `c`: its author, the mix's DJ, an
+    /// administrator (the API decides; this only offers the button).
+    pub fn may_delete(&self, c: &Comment) -> bool {
+        self.is_viewer(&c.author) || self.own || self.l.viewer.as_ref().is_some_and(|v| v.is_admin)
+    }
+
+    /// The marks of the comments at a moment of the mix (`duration_ms`).
+    pub fn marks_of(threads: &[Thread], duration_ms: Option<i64>) -> Vec<CommentMark> {
+        let Some(total) = duration_ms.filter(|d| *d > 0) else {
+            return Vec::new();
+        };
+        threads
+            .iter()
+            .filter_map(|t| {
+                let c = &t.comment;
+                let at_ms = c.position_ms?;
+                let excerpt: String = c.body.chars().take(80).collect();
+                Some(CommentMark {
+                    id: c.id,
+                    at_ms,
+                    at: crate::shown::clock(at_ms.max(0) as u64),
+                    percent: (at_ms as f64 * 100.0 / total as f64).clamp(0.0, 100.0),
+                    author: c.author.clone(),
+                    excerpt,
+                })
+            })
+            .collect()
+    }
 }
 
 #[derive(Template)]

@@ -163,6 +163,8 @@ async fn comments_show_the_username_only_and_private_cloudcasts_take_none_from_o
             "cloudcast_id",
             "created_at",
             "id",
+            "parent_id",
+            "position_ms",
             "status"
         ],
         "{c}"

@@ -36,6 +36,7 @@ mod transcode;
 mod trust;
 mod tus;
 mod uploads;
+mod web_comments;
 mod web_library;
 mod web_player;
 mod web_profile;

@@ -8,12 +8,13 @@
 // its own (upload, dashboard, settings) names it in `main[data-script]`,
 // and that script runs again each time its page is shown.
 
+import { commentsSection } from './comments.js'
 import { createPlayer } from './player.js'
 import { detailsForm, saveDetails, statusText } from './mix_editor.js'
+import { $, el, link, say, signedIn } from './ui.js'
 import { Waveform } from './waveform.js'
 import { api, errorMessage, forget, loadToken, remember } from './session.js'
 
-const $ = (id) => document.getElementById(id)
 
 // ---------------------------------------------------------------------------
 // The player bar
@@ -174,38 +175,6 @@ function mount() {
     main.append(s) // runs each time the page is shown
   }
   document.body.dataset.ready = 'true'
-}
-
-function say(el, text, kind = 'info') {
-  if (!el) return
-  el.textContent = text
-  el.dataset.kind = kind
-}
-
-/** An action that needs an account: a 401 says how to get one. */
-async function signedIn(fn, messageEl) {
-  try {
-    return await fn()
-  } catch (err) {
-    if (err.status === 401) {
-      messageEl.replaceChildren(
-        'Sign in to do that: ',
-        link('/sign-in?next=' + encodeURIComponent(location.pathname + location.search), 'sign in'),
-        ' or ',
-        link('/sign-up', 'sign up'),
-        '.',
-      )
-      messageEl.dataset.kind = 'error'
-    } else say(messageEl, err.message, 'error')
-    return undefined
-  }
-}
-
-function link(href, text) {
-  const a = document.createElement('a')
-  a.href = href
-  a.textContent = text
-  return a
 }
 
 /** A toggle button backed by PUT (on) and DELETE (off). */
@@ -371,39 +340,16 @@ function cloudcastPage(main) {
   })
   reportForm(id, message)
   counterNoticeForm(id)
-  const form = $('comment-form')
-  if (form) {
-    form.addEventListener('submit', async (e) => {
-      e.preventDefault()
-      const body = $('comment-body').value.trim()
-      if (!body) return say(message, 'Write something first.', 'error')
-      const c = await signedIn(() => api('POST', `/api/v1/cloudcasts/${id}/comments`, { body }), message)
-      if (!c) return
-      $('comment-body').value = ''
-      if (c.status === 'visible') {
-        const li = document.createElement('li')
-        li.dataset.comment = c.id
-        const who = document.createElement('p')
-        who.append(link(`/${c.author}`, c.author))
-        const text = document.createElement('p')
-        text.textContent = c.body
-        li.append(who, text)
-        $('comment-list').append(li)
-        say(message, 'Comment posted.')
-      } else say(message, 'Thanks: your comment waits for a moderator.')
-    })
-  }
-  $('comment-list').addEventListener('click', async (e) => {
-    const b = e.target.closest('[data-report]')
-    if (!b) return
-    const reason = window.prompt('Why should a moderator look at this comment?', 'spam')
-    if (!reason) return
-    const done = await signedIn(() => api('POST', `/api/v1/comments/${b.dataset.report}/report`, { reason }).then(() => true), message)
-    if (done) {
-      b.disabled = true
-      say(message, 'Reported: a moderator will look at it.')
-    }
+  const atMoment = commentsSection(id, {
+    playAt: (s) => playInBar(id, s),
+    position: () => (mine() ? player.position() : null),
+    message,
   })
+  const pin = (t) => {
+    if (mine()) atMoment(t)
+  }
+  player.on('progress', pin)
+  cleanups.push(() => player.off('progress', pin))
 }
 
 /** The report form under "Report": abuse, or a copyright notice with its particulars. */
@@ -643,10 +589,6 @@ function mixesPage(main) {
     const button = $(`edit-${hash[1]}`)?.querySelector('[data-edit]')
     if (button) button.click()
   }
-}
-
-function el(tag, props = {}) {
-  return Object.assign(document.createElement(tag), props)
 }
 
 function fillEditForm(form, cc, li) {

@@ -337,7 +337,8 @@ pub(super) const TABLES: &[Table] = &[
             export: &[Export::Json {
                 section: "comments",
                 one: false,
-                sql: "SELECT id, cloudcast_id, body, status, held_reason, created_at, moderated_at
+                sql: "SELECT id, cloudcast_id, parent_id, position_ms, body, status, held_reason,
+                             created_at, moderated_at
                         FROM comments WHERE author_id = $1 ORDER BY created_at",
             }],
             erase: Erase::Cascade,
