@@ -34,14 +34,17 @@ pub struct SessionRow {
     pub last_ms: u64,
 }
 
-/// A user's listen sessions, newest first.
+/// A user's listen sessions, newest first: of one cloudcast, or of all.
 pub async fn sessions(
     client: &clickhouse::Client,
     user: Uuid,
+    cloudcast: Option<Uuid>,
     limit: u32,
 ) -> Result<Vec<SessionRow>, AnalyticsError> {
+    let one = cloudcast.map(|c| c.to_string());
     let b = sql::Binds {
         user_id: Some(user.to_string()),
+        cloudcast_id: Some(one.as_deref().unwrap_or("")),
         limit: Some(limit),
         ..sql::Binds::default()
     };
@@ -133,12 +136,25 @@ fn titled<'a>(
     })
 }
 
-/// `GET /api/v1/me/history?limit=n`
+/// The query of my history: how many, and of which cloudcast.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryParams {
+    /// Entries at most.
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<u32>,
+    /// Only the sessions of this cloudcast (where to resume it).
+    pub cloudcast: Option<Uuid>,
+}
+
+/// `GET /api/v1/me/history?limit=n&cloudcast=id`
 #[utoipa::path(get, path = "/api/v1/me/history", tag = "analytics", operation_id = "my_history",
     summary = "My play history, newest first",
     description = "One entry per listening session: what, when, how long, and where it stopped. \
-        Newest first, `limit` of them (default 50).",
-    params(LimitParams),
+        Newest first, `limit` of them (default 50); `cloudcast` keeps that one's only (where to \
+        resume it).",
+    params(HistoryParams),
     responses(
         (status = 200, description = "My listening sessions", body = History),
         (status = 400, description = "Bad limit or query", body = cloudcast_core::apidoc::ErrorBody),
@@ -148,9 +164,13 @@ fn titled<'a>(
 pub async fn mine(
     State(state): State<AnalyticsState>,
     AuthUser(user): AuthUser,
-    ApiQuery(params): ApiQuery<LimitParams>,
+    ApiQuery(params): ApiQuery<HistoryParams>,
 ) -> Result<Json<History>, AnalyticsError> {
-    let rows = sessions(&state.clickhouse, user, params.limit(DEFAULT_LIMIT)?).await?;
+    let limit = LimitParams {
+        limit: params.limit,
+    }
+    .limit(DEFAULT_LIMIT)?;
+    let rows = sessions(&state.clickhouse, user, params.cloudcast, limit).await?;
     let titles = titles(&state.pool, &rows, Some(user)).await?;
     let history = titled(&rows, &titles)
         .map(|(r, cloudcast)| HistoryEntry {
@@ -186,7 +206,7 @@ pub async fn of_user(
     let user = visibility::public_activity_of(&state.pool, &username)
         .await?
         .ok_or(AnalyticsError::NotFound("user"))?;
-    let rows = sessions(&state.clickhouse, user, params.limit(DEFAULT_LIMIT)?).await?;
+    let rows = sessions(&state.clickhouse, user, None, params.limit(DEFAULT_LIMIT)?).await?;
     let titles = titles(&state.pool, &rows, None).await?;
     let activity = titled(&rows, &titles)
         .map(|(r, cloudcast)| ActivityEntry {

@@ -370,7 +370,7 @@ async fn views_answer_what_the_rows_say() {
 
     // Sessions: newest first, how long, where it stopped.
     let user1 = Uuid::parse_str(USER1).unwrap_or_else(|e| panic!("{e}"));
-    let sessions = history::sessions(&ch, user1, 10)
+    let sessions = history::sessions(&ch, user1, None, 10)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let summary: Vec<(&str, u64, u64)> = sessions

@@ -152,3 +152,86 @@ async fn the_web_player_plays_seeks_to_two_hours_and_reports_every_second() {
     assert!(past_two_hours >= 3, "beats after the seek: {rows:?}");
     sys.stop().await;
 }
+
+/// A player people keep open (`web/tests/player.mjs`): the queue goes on
+/// from the list a mix was started in, the lock screen shows the track
+/// playing, keys play, pause and seek, and the volume and the place in the
+/// mix survive a reload.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_player_queues_resumes_remembers_and_shows_the_track() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let sys = TestSystem::start_with("web_player_keep", |c| {
+        c.http.web_dir = root.join("web");
+        c.transcode.ladder_kbps = vec![64];
+    })
+    .await;
+    let dj = sys.user("pl_dj").await;
+    sys.user("pl_fan").await;
+    // Newest first on the profile: the short opener, then the long one.
+    let long = sys.ready_cloudcast(&dj, 60, "Long Haul").await;
+    let tracks = serde_json::json!({"tracklist": [
+        {"start_ms": 0, "artist": "A", "title": "One"},
+        {"start_ms": 15000, "artist": "B", "title": "Two"},
+    ]});
+    let status = sys
+        .http
+        .patch(sys.url(&format!(
+            "/api/v1/cloudcasts/{}",
+            long["id"].as_str().unwrap_or_default()
+        )))
+        .bearer_auth(&dj)
+        .json(&tracks)
+        .send()
+        .await
+        .expect("patch")
+        .status();
+    assert_eq!(status, 200);
+    sys.ready_cloudcast(&dj, 6, "Short Opener").await;
+
+    let seen = crate::support::run_page(
+        "player.mjs",
+        vec![
+            "keep".into(),
+            sys.base.clone(),
+            "pl_fan".into(),
+            "correct horse battery".into(),
+            "pl_dj".into(),
+        ],
+        &[("TIMEOUT_MS", "90000")],
+    )
+    .await;
+    assert_eq!(
+        seen["order"],
+        serde_json::json!(["Short Opener", "Long Haul"]),
+        "{seen}"
+    );
+    assert_eq!(seen["first"], "Short Opener", "{seen}");
+    assert_eq!(seen["upNext"], "Next: Long Haul", "{seen}");
+    assert_eq!(seen["second"], "Long Haul", "{seen}");
+    // Twenty seconds in far less: the keys moved it, not the playing.
+    assert!(
+        seen["keysTookMs"].as_u64().is_some_and(|ms| ms < 8000),
+        "{seen}"
+    );
+    assert_eq!(
+        seen["lockScreen"],
+        serde_json::json!({"title": "B – Two", "artist": "pl_dj", "album": "Long Haul", "artwork": ["100x100", "300x300", "600x600"]}),
+        "{seen}"
+    );
+    assert_eq!(seen["volumeAfterReload"], 0.3, "{seen}");
+    let volume = seen["audioVolume"].as_f64().unwrap_or(0.0);
+    assert!((volume - 0.3).abs() < 0.01, "{seen}");
+    let paused = seen["pausedAt"].as_f64().unwrap_or(0.0);
+    let resumed = seen["resumedAt"].as_f64().unwrap_or(0.0);
+    assert!(
+        resumed >= 19.0 && resumed <= paused + 6.0,
+        "paused at {paused}, resumed at {resumed}: {seen}"
+    );
+    assert!(
+        seen["note"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("Resumed at 0:2")),
+        "{seen}"
+    );
+    sys.stop().await;
+}

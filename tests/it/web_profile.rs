@@ -113,5 +113,9 @@ async fn a_profile_edited_in_the_browser_shows_its_public_fields_to_others() {
         "{other}"
     );
     assert_eq!(seen["own"]["bio"], other["bio"], "{seen}");
+    assert_eq!(
+        other["signUpHref"], "/sign-up?next=%2Fsunny_beam",
+        "{other}"
+    );
     sys.stop().await;
 }

@@ -64,7 +64,9 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
 /**
  * ui: { audio, play, currentTime, duration, message } (elements; all but audio may be null)
- * opts: { batchSecs, referrer() }
+ * opts: { batchSecs, referrer(), onNext(), onPrevious() } (the last two: the
+ * lock screen's next and previous buttons; without them, previous goes to
+ * the tracklist's previous track)
  */
 export function createPlayer(ui, opts = {}) {
   const audio = ui.audio
@@ -85,6 +87,7 @@ export function createPlayer(ui, opts = {}) {
     beatsAcked: 0,
     requests: 0,
     maxAckedPositionMs: null,
+    resumedAt: null, // where a mix heard before resumed, if it did
     lastBeat: null,
     pending: 0,
     error: null,
@@ -184,15 +187,69 @@ export function createPlayer(ui, opts = {}) {
     emit('load', cc)
   }
 
+  const hasSession = () => 'mediaSession' in navigator && typeof MediaMetadata !== 'undefined'
+  let shownTrack = null
+
+  /** The tracklist entry playing at `t` seconds, if the mix has a tracklist. */
+  function trackAt(t) {
+    const tracks = (cloudcast && cloudcast.tracklist) || []
+    let current = null
+    for (const tr of tracks) if (tr.start_ms <= t * 1000) current = tr
+    return current
+  }
+
+  /** The lock screen and notification: the track playing (else the mix), the DJ, the mix, its cover. */
+  function showOnLockScreen(t) {
+    if (!hasSession() || !cloudcast) return
+    const track = trackAt(t)
+    if (track === shownTrack && navigator.mediaSession.metadata) return
+    shownTrack = track
+    const pics = cloudcast.picture_urls || {}
+    const artwork = [
+      [pics.small, '100x100'],
+      [pics.medium, '300x300'],
+      [pics.large, '600x600'],
+    ]
+      .filter(([src]) => src)
+      .map(([src, sizes]) => ({ src: new URL(src, location.href).href, sizes, type: 'image/jpeg' }))
+    navigator.mediaSession.metadata = new MediaMetadata({
+      title: track ? `${track.artist} – ${track.title}` : cloudcast.title,
+      artist: cloudcast.owner,
+      album: cloudcast.title,
+      artwork,
+    })
+  }
+
+  function setPositionState() {
+    if (!hasSession() || !navigator.mediaSession.setPositionState) return
+    const duration = durationSec()
+    if (!(duration > 0)) return
+    try {
+      navigator.mediaSession.setPositionState({ duration, position: Math.min(audio.currentTime, duration), playbackRate: audio.playbackRate || 1 })
+    } catch {
+      // a position past a duration the browser knows better
+    }
+  }
+
   function setMediaSession(cc) {
-    if (!('mediaSession' in navigator) || typeof MediaMetadata === 'undefined') return
-    navigator.mediaSession.metadata = new MediaMetadata({ title: cc.title, artist: cc.owner, album: 'Cloudcast' })
+    if (!hasSession()) return
+    shownTrack = undefined
+    showOnLockScreen(0)
+    const previousTrack = () => {
+      const tracks = (cloudcast && cloudcast.tracklist) || []
+      const now = audio.currentTime * 1000
+      // Within 3 s of a track's start, the one before it; else this one's start.
+      const starts = tracks.map((t) => t.start_ms).filter((s) => s < now - 3000)
+      seek(starts.length ? starts[starts.length - 1] / 1000 : 0)
+    }
     const handlers = {
       play: () => play(),
       pause: () => audio.pause(),
       seekbackward: (d) => seek(audio.currentTime - (d.seekOffset || 10)),
       seekforward: (d) => seek(audio.currentTime + (d.seekOffset || 10)),
       seekto: (d) => seek(d.seekTime),
+      previoustrack: opts.onPrevious || previousTrack,
+      nexttrack: opts.onNext || null,
     }
     for (const [action, handler] of Object.entries(handlers)) {
       try {
@@ -308,7 +365,11 @@ export function createPlayer(ui, opts = {}) {
   }
 
   /** Loads mix `id` (the one playing stops); `at` seconds to start from. */
-  async function load(id, { autoplay = false, at = 0 } = {}) {
+  /**
+   * Loads `id` (and plays it with `autoplay`) from `at` seconds; a
+   * `resume` point within `nearEnd` seconds of the end starts over instead.
+   */
+  async function load(id, { autoplay = false, at = 0, resume = false, nearEnd = 30 } = {}) {
     const token = ++loadToken
     if (state.cloudcastId && state.cloudcastId !== id) {
       flushWithBeacon()
@@ -340,6 +401,8 @@ export function createPlayer(ui, opts = {}) {
     state.engine = engine
     state.ready = true
     setPlayerState('ready')
+    if (resume && durationSec() > 0 && at > durationSec() - nearEnd) at = 0
+    state.resumedAt = resume && at > 0 ? at : null
     if (at > 0) {
       const start = () => seek(at)
       audio.addEventListener('loadedmetadata', start, { once: true })
@@ -356,6 +419,8 @@ export function createPlayer(ui, opts = {}) {
     if (second !== shownSecond) {
       shownSecond = second
       if (ui.currentTime) ui.currentTime.textContent = formatTime(t)
+      showOnLockScreen(t)
+      if (second % 5 === 0) setPositionState()
     }
     emit('progress', t)
   }
@@ -575,6 +640,11 @@ export function createPlayer(ui, opts = {}) {
     duration: durationSec,
     cloudcast: () => cloudcast,
     paused: () => audio.paused,
+    /** The volume (0 to 1); sets it when given. */
+    volume: (v) => {
+      if (v !== undefined) audio.volume = Math.min(1, Math.max(0, v))
+      return audio.volume
+    },
     on: (event, fn) => listeners[event].push(fn),
     off: (event, fn) => {
       const list = listeners[event]

@@ -12,6 +12,7 @@ import { commentsSection } from './comments.js'
 import { createPlayer } from './player.js'
 import { detailsForm, saveDetails, statusText } from './mix_editor.js'
 import { $, el, link, say, signedIn } from './ui.js'
+import { Queue, forgetPosition, resumePoint, savePosition, shortcuts, volumeControl } from './listening.js'
 import { Waveform } from './waveform.js'
 import { api, errorMessage, forget, loadToken, remember } from './session.js'
 
@@ -23,10 +24,46 @@ import { api, errorMessage, forget, loadToken, remember } from './session.js'
 const bar = $('player-bar')
 const player = createPlayer(
   { audio: $('audio'), play: $('play'), currentTime: $('current-time'), duration: $('duration'), message: $('error') },
-  { batchSecs: document.body.dataset.beatBatchSecs },
+  { batchSecs: document.body.dataset.beatBatchSecs, onNext: () => playNext() },
 )
 window.cloudcastPlayer = player.state
-window.cloudcastSite = { player, navigations: 0 }
+
+// What plays next: the rest of the list a mix was started from, and picks.
+const queue = new Queue((next) => {
+  const b = $('next')
+  b.hidden = !next
+  $('up-next').textContent = next ? `Next: ${next.title}` : ''
+  if (next) b.setAttribute('aria-label', `Play next: ${next.title}`)
+})
+window.cloudcastSite = { player, queue, navigations: 0 }
+
+function playNext() {
+  const next = queue.take()
+  if (next) playInBar(next.id)
+}
+
+const setVolume = volumeControl($('volume'), player)
+shortcuts(player, { setVolume, next: playNext })
+$('next').addEventListener('click', playNext)
+
+// Where each mix stopped, for resuming it; a mix heard to its end starts over.
+let savedSecond = -1
+player.on('progress', (t) => {
+  const s = Math.floor(t)
+  if (s % 5 === 0 && s !== savedSecond && player.state.state === 'playing') {
+    savedSecond = s
+    savePosition(player.state.cloudcastId, t, player.duration())
+  }
+})
+player.on('state', (s) => {
+  const id = player.state.cloudcastId
+  if (!id) return
+  if (s === 'paused') savePosition(id, player.position(), player.duration())
+  if (s === 'ended') {
+    forgetPosition(id)
+    playNext()
+  }
+})
 
 const barWave = new Waveform($('bar-waveform'), {
   onSeek: (s) => player.seek(s),
@@ -54,8 +91,11 @@ player.on('progress', (t) => {
   slider.setAttribute('aria-valuetext', `${player.formatTime(t)} of ${player.formatTime(player.duration())}`)
 })
 
-/** Plays `id` in the bar: toggles it when it is the one loaded. */
-function playInBar(id, at) {
+/**
+ * Plays `id` in the bar: toggles it when it is the one loaded. Without
+ * `at`, a mix heard before resumes where it stopped.
+ */
+async function playInBar(id, at) {
   if (player.state.cloudcastId === id && player.state.state !== 'error') {
     if (at !== undefined) {
       player.seek(at)
@@ -63,14 +103,34 @@ function playInBar(id, at) {
     } else player.toggle()
     return
   }
-  player.load(id, { autoplay: true, at })
+  const note = $('resume-note')
+  note.hidden = true
+  const resume = at === undefined
+  const from = resume ? await resumePoint(id, !!loadToken()) : at
+  await player.load(id, { autoplay: true, at: from ?? 0, resume })
+  if (player.state.resumedAt !== null && player.state.cloudcastId === id) {
+    $('resume-at').textContent = player.formatTime(player.state.resumedAt)
+    note.hidden = false
+  }
 }
 
-// Any "play" button on a card.
+$('start-over').addEventListener('click', () => {
+  $('resume-note').hidden = true
+  player.seek(0)
+})
+
+// Any "play" button on a card: the rest of its list plays after it.
 document.addEventListener('click', (e) => {
+  const next = e.target.closest('[data-play-next]')
+  if (next) {
+    e.preventDefault()
+    queue.playNext({ id: next.dataset.playNext, title: next.dataset.title })
+    return
+  }
   const b = e.target.closest('[data-play]')
   if (!b) return
   e.preventDefault()
+  if (b.closest('ol.cards')) queue.fromList(b)
   playInBar(b.dataset.play, b.dataset.at === undefined ? undefined : Number(b.dataset.at))
 })
 
@@ -166,6 +226,13 @@ function mount() {
   // server): the header names the account, so the page scripts know it too.
   const me = $('nav-me')
   if (me && !loadToken()) remember({ expires_at: null }, me.textContent.trim())
+  // Signing in or up from a page comes back to it.
+  const here = location.pathname + location.search
+  if (!['/sign-in', '/sign-up'].includes(location.pathname)) {
+    for (const a of document.querySelectorAll('header.site a[href^="/sign-in"], header.site a[href^="/sign-up"]')) {
+      a.href = `${new URL(a.href).pathname}?next=${encodeURIComponent(here)}`
+    }
+  }
   wireHeader()
   const page = PAGES[main.dataset.page]
   if (page) page(main)

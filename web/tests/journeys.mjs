@@ -20,7 +20,7 @@ import { TIMEOUT, fail, player, run, shot, signIn, until } from './kit.mjs'
 
 async function signup(page, [base, username, email, password, birth]) {
   await page.goto(`${base}/`)
-  await page.click('header.site a[href="/sign-up"]')
+  await page.click('header.site a[href^="/sign-up"]')
   await page.waitForSelector('#signup-form')
   await page.fill('#su-username', username)
   await page.fill('#su-email', email)

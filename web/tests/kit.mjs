@@ -35,7 +35,7 @@ export async function until(page, what, fn, arg) {
 /** Signs in through the site's own form; lands on `/` (or `next`). */
 export async function signIn(page, base, login, password) {
   await page.goto(`${base}/`)
-  await page.click('header.site a[href="/sign-in"]')
+  await page.click('header.site a[href^="/sign-in"]')
   await page.waitForSelector('#site-signin-form')
   await page.fill('#si-login', login)
   await page.fill('#si-password', password)

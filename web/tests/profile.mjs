@@ -52,7 +52,10 @@ async function edit(page, [base, login, password, picture]) {
 
 async function view(page, [base, username]) {
   await page.goto(`${base}/${username}`)
-  return read(page)
+  const seen = await read(page)
+  // Signing up from here comes back here.
+  seen.signUpHref = await page.getAttribute('header.site a[href^="/sign-up"]', 'href')
+  return seen
 }
 
 run('profile.mjs', { edit, view })
