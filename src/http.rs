@@ -110,6 +110,7 @@ pub fn app(
             api: cloudcast_site::Api::new(api),
             public_url: services.config.public_url().into(),
             beat_batch_secs: services.config.analytics.player_batch_secs,
+            min_password_len: services.config.auth.min_password_len,
         }));
     }
     // Playlists and JSON compress well; media is already compressed and

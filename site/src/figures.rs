@@ -74,12 +74,21 @@ pub fn retention(rows: &[RetentionRow], duration_ms: u64, tracks: &[Track]) -> O
             }
         })
         .collect();
+    // The axes: positions in the mix along the bottom, listeners up the side.
+    let x_labels = (0..=4)
+        .map(|q| {
+            let s = span_s * f64::from(q) / 4.0;
+            (x(s), crate::shown::clock((s * 1000.0) as u64))
+        })
+        .collect();
     Some(Retention {
         width: WIDTH,
         height: HEIGHT,
         points,
         marks,
         tracks,
+        x_labels,
+        y_top: top as u64,
     })
 }
 
@@ -122,6 +131,10 @@ mod tests {
             "no one heard the last 10 s"
         );
         assert_eq!(r.marks[1].x, 320);
+        assert_eq!(r.y_top, 10);
+        let ends: Vec<&str> = r.x_labels.iter().map(|(_, l)| l.as_str()).collect();
+        assert_eq!(ends, ["0:00", "1:15", "2:30", "3:45", "5:00"]);
+        assert_eq!(r.x_labels[4].0, 800);
         assert!(r.points.starts_with("0,4 27,4 27,200 "), "{}", r.points);
     }
 

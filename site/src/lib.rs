@@ -36,6 +36,8 @@ pub struct SiteState {
     pub public_url: Arc<str>,
     /// How many seconds of heartbeats the player sends in one request.
     pub beat_batch_secs: u32,
+    /// `auth.min_password_len`, said where a password is chosen.
+    pub min_password_len: usize,
 }
 
 /// Paths whose errors stay JSON: the API, media and oEmbed (machines read them).

@@ -22,6 +22,8 @@ pub struct Layout {
     pub meta: Option<Meta>,
     pub noindex: bool,
     pub beat_batch_secs: u32,
+    /// The shortest password the API takes, said before it refuses one.
+    pub min_password_len: usize,
 }
 
 /// OpenGraph and Twitter card tags.
@@ -349,6 +351,10 @@ pub struct Retention {
     pub points: String,
     pub marks: Vec<Mark>,
     pub tracks: Vec<TrackRetention>,
+    /// Positions along the bottom axis: where, and the time in the mix.
+    pub x_labels: Vec<(u32, String)>,
+    /// The most listeners at any moment: the top of the side axis.
+    pub y_top: u64,
 }
 
 #[derive(Template)]

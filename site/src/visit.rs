@@ -69,6 +69,7 @@ pub(crate) async fn layout(
         viewer: viewer(state, v).await,
         page,
         beat_batch_secs: state.beat_batch_secs,
+        min_password_len: state.min_password_len,
         ..Layout::default()
     }
 }

@@ -357,6 +357,17 @@ async fn a_dj_and_a_listener_do_everything_in_a_browser() {
     let embedded = run_page("journeys.mjs", journey("embed", &[&outer]), &[]).await;
     // A second visit to the blog: another embed session.
     let again = run_page("journeys.mjs", journey("embed", &[&outer]), &[]).await;
+    // A signed-in visitor's embed draws its waveform too, framed or not.
+    let signed = run_page(
+        "journeys.mjs",
+        journey(
+            "embed-signed-in",
+            &[&base, "night_owl", "correct horse battery", &outer],
+        ),
+        &[],
+    )
+    .await;
+    assert_eq!(signed, json!({"framed": 200, "own": 200}), "{signed}");
     server.abort();
     assert!(again["beatsAcked"].as_u64().unwrap_or(0) >= 3, "{again}");
     assert!(
@@ -454,6 +465,15 @@ async fn a_dj_and_a_listener_do_everything_in_a_browser() {
         "{seen}"
     );
     assert_eq!(seen["trackRows"], 2, "each track's listeners: {seen}");
+    let axes = seen["axes"].as_array().cloned().unwrap_or_default();
+    assert_eq!(axes.len(), 6, "{seen}");
+    assert!(
+        axes[0]
+            .as_str()
+            .is_some_and(|a| a.ends_with("listeners") || a.ends_with("listener")),
+        "{seen}"
+    );
+    assert_eq!(axes[1], "0:00", "{seen}");
     // Who reached each track (00:00 and 00:20) and who left during it, as
     // the raw beats in ClickHouse tell it.
     let heard_from = |ms: u64| {
@@ -906,6 +926,15 @@ async fn forms_work_without_scripts_and_pages_keep_private_things_out() {
             }
         }
     }
+
+    // The password's rule is said before a password is refused, from the
+    // configuration (the tests' is the default, 10).
+    let (_, html) = page("/sign-up").await;
+    assert!(
+        html.contains("At least 10 characters."),
+        "the rule up front"
+    );
+    assert!(html.contains("minlength=\"10\""));
 
     // Sign-up without scripts: an under-13 is told and nothing is kept,
     // not even in the form sent back.

@@ -173,6 +173,8 @@ async function stats(page, [base, username, password, statsPath]) {
     listeners: Number(await text('#stat-listeners')),
     referrers: await page.locator('#referrers td:first-child').allTextContents(),
     trackRows: await page.locator('#track-retention tbody tr').count(),
+    // The curve's axes: listeners up the side, the time in the mix along the bottom.
+    axes: await page.locator('svg.retention .axis-label').allTextContents(),
     // Per track: [reached it, left during it].
     tracks: await page.$$eval('#track-retention tbody tr', (rows) =>
       rows.map((r) => [...r.querySelectorAll('td.num')].map((td) => Number(td.textContent.trim()))),
@@ -318,6 +320,24 @@ async function counter(page, [base, login, password, pagePath, statement]) {
   return { reason, message: await page.textContent('#counter-notice-message') }
 }
 
-const JOURNEYS = { signup, dj, listener, stats, embed, narrow, 'reset-request': resetRequest, reset, moderate, notice, decide, counter }
+/** Signed in, the embed's waveform loads: in another site's page, and opened on its own. */
+async function embedSignedIn(page, [base, login, password, outer]) {
+  await signIn(page, base, login, password)
+  const peaksStatus = (frame) =>
+    frame.evaluate(async () => {
+      const url = document.body.dataset.peaks
+      return url ? (await fetch(url, { credentials: 'same-origin' })).status : 0
+    })
+  await page.goto(outer)
+  await page.frameLocator('iframe').locator('body[data-ready=true]').waitFor({ timeout: TIMEOUT })
+  const framed = await peaksStatus(page.frames().find((f) => f !== page.mainFrame()))
+  const src = await page.getAttribute('iframe', 'src')
+  await page.goto(src)
+  await page.waitForSelector('body[data-ready=true]')
+  const own = await peaksStatus(page.mainFrame())
+  return { framed, own }
+}
+
+const JOURNEYS = { 'embed-signed-in': embedSignedIn, signup, dj, listener, stats, embed, narrow, 'reset-request': resetRequest, reset, moderate, notice, decide, counter }
 
 run('journeys.mjs', JOURNEYS)
