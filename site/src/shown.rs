@@ -268,22 +268,22 @@ pub trait UserShown {
 }
 
 impl UserShown for PublicUser {
-    /// The display name the user chose, else the username.
+    /// Their real name when they made it public, else the username.
     fn display_name(&self) -> String {
         self.profile
-            .get("display_name")
+            .get("real_name")
             .and_then(|v| v.as_str())
             .filter(|s| !s.is_empty())
             .unwrap_or(&self.username)
             .to_owned()
     }
 
-    /// The short public fields, as text (`display_name` is the heading;
+    /// The short public fields, as text (the real name is the heading;
     /// the bio and the links have their own places).
     fn fields(&self) -> Vec<(String, String)> {
         self.profile
             .iter()
-            .filter(|(k, _)| !matches!(k.as_str(), "display_name" | "bio" | "links"))
+            .filter(|(k, _)| !matches!(k.as_str(), "real_name" | "bio" | "links"))
             .filter_map(|(k, v)| {
                 let text = match v {
                     serde_json::Value::String(s) if !s.is_empty() => s.clone(),

@@ -97,7 +97,10 @@ async fn a_profile_edited_in_the_browser_shows_its_public_fields_to_others() {
         "{other}"
     );
     let fields = other["fields"].to_string();
-    assert!(fields.contains("real name: Sunny Beam"), "{other}");
+    assert_eq!(
+        other["name"], "Sunny Beam",
+        "the public real name heads the page: {other}"
+    );
     assert!(fields.contains("country: GB"), "{other}");
     assert!(!fields.contains("Leeds"), "the city is private: {other}");
     assert_eq!(

@@ -46,7 +46,7 @@ async function edit(page, [base, login, password, picture]) {
   await shot(page, 'settings-profile')
   await page.click('#profile-link')
   const own = await read(page)
-  await shot(page, 'profile')
+  await shot(page, 'profile-edited')
   return { avatarStatus, profileStatus, own }
 }
 
