@@ -107,6 +107,16 @@ pub fn router(state: SiteState) -> Router {
         .route("/moderation", get(pages::moderation))
         .route("/library", get(library::library))
         .route("/library/{section}", get(library::section))
+        // The short names people type; the library's sections are the pages.
+        .route("/feed", get(|| library::moved(library::Section::Feed)))
+        .route(
+            "/history",
+            get(|| library::moved(library::Section::History)),
+        )
+        .route(
+            "/listen-later",
+            get(|| library::moved(library::Section::ListenLater)),
+        )
         .route("/listen/{id}", get(pages::listen))
         .route("/embed/{id}", get(embed::embed))
         .route("/{username}", get(pages::profile))

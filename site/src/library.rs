@@ -182,6 +182,11 @@ fn heard(h: History, limit: usize) -> Vec<Entry> {
 }
 
 /// `/library`: every section's newest few.
+/// `/feed`, `/history` and `/listen-later`: permanently the library's section.
+pub async fn moved(section: Section) -> axum::response::Redirect {
+    axum::response::Redirect::permanent(&format!("/library/{}", section.slug()))
+}
+
 pub async fn library(
     State(state): State<SiteState>,
     peer: Peer,

@@ -222,5 +222,24 @@ async fn the_library_holds_what_the_api_holds_and_people_are_found() {
         "{:?}",
         resp.url()
     );
+    // The short names people type lead to the library's sections.
+    for (short, section) in [
+        ("/feed", "/library/feed"),
+        ("/history", "/library/history"),
+        ("/listen-later", "/library/listen-later"),
+    ] {
+        let resp = sys.http.get(sys.url(short)).send().await.expect(short);
+        let next = resp
+            .url()
+            .query_pairs()
+            .find(|(k, _)| k == "next")
+            .map(|(_, v)| v.into_owned());
+        assert_eq!(
+            next.as_deref(),
+            Some(section),
+            "{short} led to {}",
+            resp.url()
+        );
+    }
     sys.stop().await;
 }
