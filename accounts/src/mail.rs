@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use lettre::message::{Mailbox, header::ContentType};
+use lettre::message::Mailbox;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use sqlx::PgPool;
@@ -96,23 +97,34 @@ async fn deliver_batch(
 ) -> Result<(), AccountsError> {
     let mut tx = pool.begin().await?;
     // SKIP LOCKED: several nodes may run delivery without sending twice.
-    let batch: Vec<(Uuid, String, String, String)> = sqlx::query_as(
-        "SELECT id, to_address, subject, body FROM email_outbox
+    let batch: Vec<(Uuid, String, String, String, Option<String>)> = sqlx::query_as(
+        "SELECT id, to_address, subject, body, unsubscribe_url FROM email_outbox
           WHERE sent_at IS NULL AND attempts < 10
           ORDER BY created_at LIMIT 20 FOR UPDATE SKIP LOCKED",
     )
     .fetch_all(&mut *tx)
     .await?;
-    for (id, to, subject, body) in batch {
+    for (id, to, subject, body, unsubscribe) in batch {
         let result = async {
             let to: Mailbox = to.parse().map_err(|e| format!("bad address: {e}"))?;
-            let msg = Message::builder()
+            let mut msg = Message::builder()
                 .from(from.clone())
                 .to(to)
                 .subject(subject)
-                .header(ContentType::TEXT_PLAIN)
-                .body(body)
-                .map_err(|e| e.to_string())?;
+                .header(ContentType::TEXT_PLAIN);
+            if let Some(url) = unsubscribe {
+                // RFC 8058: the mail client's button POSTs to the URL.
+                msg = msg
+                    .raw_header(HeaderValue::new(
+                        HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                        format!("<{url}>"),
+                    ))
+                    .raw_header(HeaderValue::new(
+                        HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                        "List-Unsubscribe=One-Click".into(),
+                    ));
+            }
+            let msg = msg.body(body).map_err(|e| e.to_string())?;
             mailer.send(msg).await.map_err(|e| e.to_string())?;
             Ok::<(), String>(())
         }

@@ -18,8 +18,9 @@ use uuid::Uuid;
 
 use cloudcast_core::auth::{AdminUser, AuthUser, MaybeUser};
 use cloudcast_core::extract::{ApiJson, ApiPath, ApiQuery};
+use cloudcast_core::notify;
 use cloudcast_core::page::offset::{cut, paging};
-use cloudcast_core::states::CommentStatus;
+use cloudcast_core::states::{CommentStatus, NotificationKind};
 use cloudcast_core::text::clean_text;
 use cloudcast_core::visibility::{self, Access};
 
@@ -223,6 +224,7 @@ pub async fn create(
     };
     // The visibility check and the insert are one statement: a cloudcast
     // made private meanwhile takes no comment from others.
+    let mut tx = state.pool.begin().await?;
     let view: Option<CommentView> = sqlx::query_as(&format!(
         "WITH c AS (
             INSERT INTO comments (id, cloudcast_id, author_id, body, status, held_reason, parent_id, position_ms)
@@ -242,9 +244,15 @@ pub async fn create(
     .bind(&held_reason)
     .bind(req.parent_id)
     .bind(position)
-    .fetch_optional(&state.pool)
+    .fetch_optional(&mut *tx)
     .await
     .map_err(gone("cloudcast"))?;
+    if let Some(v) = &view
+        && held_reason.is_none()
+    {
+        tell(&mut tx, v.id).await?;
+    }
+    tx.commit().await?;
     let Some(view) = view else {
         // Nothing inserted: say why, without revealing a hidden cloudcast.
         let why: Option<(bool, bool)> = sqlx::query_as(&format!(
@@ -502,9 +510,63 @@ pub async fn admin_approve(
         .bind(id)
         .execute(&mut *tx)
         .await?;
+    // Held from the start, it told nobody yet.
+    tell(&mut tx, id).await?;
     tx.commit().await?;
     tracing::info!(comment_id = %id, by = %user, "comment approved");
     Ok(Json(view))
+}
+
+/// Most people one comment may name and tell.
+const MENTIONS_TOLD: usize = 10;
+
+/// Tells of the visible comment `id`: the mix's DJ (a comment), the author
+/// of the comment it answers (a reply) and the people it names (a
+/// mention), each once. Deleting the comment withdraws what it told.
+async fn tell(conn: &mut sqlx::PgConnection, id: Uuid) -> Result<(), CatalogError> {
+    let Some((author, cloudcast, owner, parent, parent_author, body)) =
+        sqlx::query_as::<_, (Uuid, Uuid, Uuid, Option<Uuid>, Option<Uuid>, String)>(
+            "SELECT c.author_id, c.cloudcast_id, cc.owner_id, c.parent_id, p.author_id, c.body
+               FROM comments c JOIN cloudcasts cc ON cc.id = c.cloudcast_id
+               LEFT JOIN comments p ON p.id = c.parent_id
+              WHERE c.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+    else {
+        return Ok(());
+    };
+    let mut told = vec![author];
+    let event = |kind, to: Uuid, object| {
+        notify::Event::new(kind, notify::To::User(to), object)
+            .by(author)
+            .about(cloudcast)
+            .comment(id)
+    };
+    if let (Some(parent), Some(to)) = (parent, parent_author)
+        && !told.contains(&to)
+    {
+        notify::record(conn, &event(NotificationKind::Reply, to, parent)).await?;
+        told.push(to);
+    }
+    if !told.contains(&owner) {
+        notify::record(conn, &event(NotificationKind::Comment, owner, cloudcast)).await?;
+        told.push(owner);
+    }
+    let names = crate::mentions::names(&body, MENTIONS_TOLD);
+    if !names.is_empty() {
+        let lower: Vec<String> = names.iter().map(|n| n.to_lowercase()).collect();
+        let named: Vec<Uuid> =
+            sqlx::query_scalar("SELECT id FROM users WHERE lower(username) = ANY($1)")
+                .bind(&lower)
+                .fetch_all(&mut *conn)
+                .await?;
+        for to in named.into_iter().filter(|u| !told.contains(u)) {
+            notify::record(conn, &event(NotificationKind::Mention, to, id)).await?;
+        }
+    }
+    Ok(())
 }
 
 /// `DELETE /api/v1/admin/comments/{id}`: removes the comment for good.
@@ -522,7 +584,22 @@ pub async fn admin_remove(
     ApiPath(id): ApiPath<Uuid>,
     AdminUser(user): AdminUser,
 ) -> Result<StatusCode, CatalogError> {
-    remove(&state, id).await?;
+    let mut tx = state.pool.begin().await?;
+    let removed: Option<(Uuid, String)> = sqlx::query_as(
+        "WITH c AS (DELETE FROM comments WHERE id = $1 RETURNING author_id, cloudcast_id)
+         SELECT c.author_id, cc.title FROM c JOIN cloudcasts cc ON cc.id = c.cloudcast_id",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((author, title)) = removed else {
+        return Err(CatalogError::NotFound("comment"));
+    };
+    let detail = format!("A moderator removed your comment on “{title}”.");
+    let decided = notify::Event::new(NotificationKind::Moderation, notify::To::User(author), id)
+        .detail(&detail);
+    notify::record(&mut tx, &decided).await?;
+    tx.commit().await?;
     tracing::info!(comment_id = %id, by = %user, "comment removed by moderation");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -13,8 +13,9 @@ use uuid::Uuid;
 
 use cloudcast_core::auth::{AdminUser, AuthUser};
 use cloudcast_core::extract::{ApiJson, ApiPath, ApiQuery};
+use cloudcast_core::notify;
 use cloudcast_core::outbox;
-use cloudcast_core::states::{CounterNoticeStatus, ReportStatus};
+use cloudcast_core::states::{CounterNoticeStatus, NotificationKind, ReportStatus};
 use cloudcast_core::visibility;
 
 use crate::error::gone;
@@ -290,6 +291,19 @@ pub async fn decide_counter_notice(
         let outcome = "the DJ answered with a counter-notice and the cloudcast was reinstated";
         tell_notifiers(&mut tx, &upheld, &owner.title, outcome, &note).await?;
     }
+    let detail = format!(
+        "Your counter-notice on “{}”: {outcome}. {note}",
+        owner.title
+    );
+    let decided = notify::Event::new(
+        NotificationKind::Moderation,
+        notify::To::User(owner.owner_id),
+        cloudcast,
+    )
+    .about(cloudcast)
+    .detail(&detail)
+    .mailed();
+    notify::record(&mut tx, &decided).await?;
     outbox::queue(
         &mut tx,
         Some(owner.owner_id),

@@ -11,7 +11,9 @@ use uuid::Uuid;
 
 use cloudcast_core::auth::{AuthUser, MaybeUser};
 use cloudcast_core::extract::{ApiPath, ApiQuery};
+use cloudcast_core::notify::{self, To};
 use cloudcast_core::page::{self, Page};
+use cloudcast_core::states::NotificationKind;
 use cloudcast_core::visibility;
 
 use crate::cards::{CARD_COLUMNS, CardRow, CloudcastCard};
@@ -62,13 +64,21 @@ pub async fn follow(
     if them == me {
         return Err(CatalogError::SelfFollow);
     }
-    sqlx::query(
+    let mut tx = state.pool.begin().await?;
+    let new = sqlx::query(
         "INSERT INTO follows (follower_id, followee_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
     )
     .bind(me)
     .bind(them)
-    .execute(&state.pool)
-    .await?;
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if new {
+        let followed = notify::Event::new(NotificationKind::Follower, To::User(them), them).by(me);
+        notify::record(&mut tx, &followed).await?;
+    }
+    tx.commit().await?;
     Ok(Json(FollowState {
         username: name,
         following: true,
@@ -120,11 +130,22 @@ pub async fn unfollow(
     ApiPath(username): ApiPath<String>,
 ) -> Result<Json<FollowState>, CatalogError> {
     let (them, name) = user_named(&state.pool, &username).await?;
+    let mut tx = state.pool.begin().await?;
     sqlx::query("DELETE FROM follows WHERE follower_id = $1 AND followee_id = $2")
         .bind(me)
         .bind(them)
-        .execute(&state.pool)
+        .execute(&mut *tx)
         .await?;
+    // Followed and gone within the hour: they need not hear of it.
+    notify::withdraw(
+        &mut tx,
+        NotificationKind::Follower,
+        To::User(them),
+        me,
+        them,
+    )
+    .await?;
+    tx.commit().await?;
     Ok(Json(FollowState {
         username: name,
         following: false,

@@ -22,6 +22,7 @@ pub mod follows;
 pub mod listen_later;
 pub mod lists;
 pub mod marks;
+pub mod mentions;
 pub mod metadata;
 pub mod moderation;
 pub mod pictures;

@@ -9,7 +9,9 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use cloudcast_core::notify::{self, To};
 use cloudcast_core::page::{self, Page};
+use cloudcast_core::states::NotificationKind;
 use cloudcast_core::visibility::{self, Access};
 
 use crate::cards::{CARD_COLUMNS, CardRow, CloudcastCard};
@@ -104,6 +106,9 @@ pub(crate) async fn set(
         })?
         .rows_affected();
     // Only a real change is an event, so repeated PUTs count once.
+    if let (1, Some(t)) = (changed, &target) {
+        tell(&mut tx, mark, user, id, t.access.owner_id, on).await?;
+    }
     if let (1, Some(events)) = (changed, mark.events()) {
         sqlx::query(&format!(
             "INSERT INTO {events} (user_id, cloudcast_id, delta) VALUES ($1, $2, $3)"
@@ -128,6 +133,37 @@ pub(crate) async fn set(
         )
     };
     Ok(Changed { count })
+}
+
+/// Who hears of a mark: the DJ of a favourite or a repost, and the
+/// reposter's followers of a repost; a mark taken back is withdrawn.
+async fn tell(
+    conn: &mut sqlx::PgConnection,
+    mark: Mark,
+    user: Uuid,
+    cloudcast: Uuid,
+    owner: Uuid,
+    on: bool,
+) -> Result<(), sqlx::Error> {
+    let told: &[(NotificationKind, To)] = match mark {
+        Mark::Favourite => &[(NotificationKind::Favourite, To::User(owner))],
+        Mark::Repost => &[
+            (NotificationKind::Repost, To::User(owner)),
+            (NotificationKind::FollowedRepost, To::FollowersOf(user)),
+        ],
+        Mark::ListenLater => &[],
+    };
+    for &(kind, to) in told {
+        if on {
+            let e = notify::Event::new(kind, to, cloudcast)
+                .by(user)
+                .about(cloudcast);
+            notify::record(conn, &e).await?;
+        } else {
+            notify::withdraw(conn, kind, to, user, cloudcast).await?;
+        }
+    }
+    Ok(())
 }
 
 /// A cloudcast in a list of marks, with when it was marked.

@@ -14,8 +14,9 @@ use uuid::Uuid;
 
 use cloudcast_core::auth::AdminUser;
 use cloudcast_core::extract::{ApiJson, ApiPath, ApiQuery};
+use cloudcast_core::notify;
 use cloudcast_core::outbox;
-use cloudcast_core::states::{ReportKind, ReportStatus};
+use cloudcast_core::states::{NotificationKind, ReportKind, ReportStatus};
 use cloudcast_core::visibility;
 
 use crate::{CatalogError, CatalogState, cards};
@@ -262,15 +263,28 @@ pub(crate) async fn tell_notifiers(
     outcome: &str,
     note: &str,
 ) -> Result<(), CatalogError> {
-    let to: Vec<(Option<Uuid>, String)> = sqlx::query_as(
-        "SELECT r.reporter_id, COALESCE(r.notifier_email, u.email)
+    let to: Vec<(Uuid, Option<Uuid>, String)> = sqlx::query_as(
+        "SELECT r.id, r.reporter_id, COALESCE(r.notifier_email, u.email)
            FROM cloudcast_reports r LEFT JOIN users u ON u.id = r.reporter_id
           WHERE r.id = ANY($1) AND COALESCE(r.notifier_email, u.email) IS NOT NULL",
     )
     .bind(reports)
     .fetch_all(&mut *conn)
     .await?;
-    for (user, address) in to {
+    for (report, user, address) in to {
+        if let Some(reporter) = user {
+            // Not about the cloudcast itself: a reporter hears of the
+            // decision whatever became of the mix.
+            let detail = format!("Your report on “{title}”: {outcome}.");
+            let decided = notify::Event::new(
+                NotificationKind::Moderation,
+                notify::To::User(reporter),
+                report,
+            )
+            .detail(&detail)
+            .mailed();
+            notify::record(conn, &decided).await?;
+        }
         outbox::queue(
             conn,
             user,
@@ -365,6 +379,16 @@ pub async fn decide_report(
             ReportKind::Copyright => "a copyright notice",
             ReportKind::Abuse => "a report",
         };
+        let detail = format!("“{title}” was taken down after {what}: {note}");
+        let taken = notify::Event::new(
+            NotificationKind::Moderation,
+            notify::To::User(owner.owner_id),
+            cloudcast,
+        )
+        .about(cloudcast)
+        .detail(&detail)
+        .mailed();
+        notify::record(&mut tx, &taken).await?;
         outbox::queue(
             &mut tx,
             Some(owner.owner_id),

@@ -28,6 +28,7 @@ pub mod keys;
 pub mod listener;
 pub mod metrics;
 pub mod netaddr;
+pub mod notify;
 pub mod origin;
 pub mod outbox;
 pub mod page;

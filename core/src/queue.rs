@@ -197,14 +197,25 @@ pub async fn fail(
         .execute(&mut *tx)
         .await?;
         if res.rows_affected() == 1 {
-            sqlx::query(
-                "UPDATE cloudcasts SET status = $3, error = $2, updated_at = now() WHERE id = $1",
+            let owner: Option<Uuid> = sqlx::query_scalar(
+                "UPDATE cloudcasts SET status = $3, error = $2, updated_at = now() WHERE id = $1
+                 RETURNING owner_id",
             )
             .bind(job.cloudcast_id)
             .bind(reason)
             .bind(CloudcastStatus::Failed)
-            .execute(&mut *tx)
+            .fetch_optional(&mut *tx)
             .await?;
+            if let Some(owner) = owner {
+                let failed = crate::notify::Event::new(
+                    crate::states::NotificationKind::ProcessingFailed,
+                    crate::notify::To::User(owner),
+                    job.cloudcast_id,
+                )
+                .about(job.cloudcast_id)
+                .detail(reason);
+                crate::notify::record(&mut tx, &failed).await?;
+            }
         }
     } else {
         sqlx::query(

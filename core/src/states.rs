@@ -236,6 +236,53 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// What a notification tells (`notifications.kind`).
+    NotificationKind {
+        /// Someone followed me.
+        Follower = "follower",
+        /// Someone commented on my mix.
+        Comment = "comment",
+        /// Someone answered my comment.
+        Reply = "reply",
+        /// Someone named me in a comment.
+        Mention = "mention",
+        /// Someone favourited my mix.
+        Favourite = "favourite",
+        /// Someone reposted my mix.
+        Repost = "repost",
+        /// Someone I follow published a mix.
+        NewMix = "new_mix",
+        /// Someone I follow reposted a mix.
+        FollowedRepost = "followed_repost",
+        /// My mix finished processing.
+        Processed = "processed",
+        /// My mix could not be processed.
+        ProcessingFailed = "processing_failed",
+        /// My data export is ready to download.
+        ExportReady = "export_ready",
+        /// A moderator decided about me, my mix or my report.
+        Moderation = "moderation",
+    }
+}
+
+text_enum! {
+    /// How a person hears of a kind of notification
+    /// (`notification_settings.delivery`).
+    Delivery {
+        /// On the site only.
+        InApp = "in_app",
+        /// On the site, and mailed at once.
+        Mail = "mail",
+        /// On the site, and in a daily digest.
+        Daily = "daily",
+        /// On the site, and in a weekly digest.
+        Weekly = "weekly",
+        /// Not at all.
+        Off = "off",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,6 +303,12 @@ mod tests {
         include_str!("../migrations/0012_quotas.sql"),
         include_str!("../migrations/0013_export_jobs.sql"),
         include_str!("../migrations/0014_takedowns.sql"),
+        include_str!("../migrations/0015_trust.sql"),
+        include_str!("../migrations/0016_tags_at_once.sql"),
+        include_str!("../migrations/0017_profile_links.sql"),
+        include_str!("../migrations/0018_drafts.sql"),
+        include_str!("../migrations/0019_comment_threads.sql"),
+        include_str!("../migrations/0020_notifications.sql"),
     ];
 
     /// `CHECK (column IN ('a', 'b'))` for these values.
@@ -288,6 +341,8 @@ mod tests {
         assert_checked("status", texts(CounterNoticeStatus::ALL));
         assert_checked("reason", texts(ErasureReason::ALL));
         assert_checked("visibility", texts(Visibility::ALL));
+        assert_checked("kind", texts(NotificationKind::ALL));
+        assert_checked("delivery", texts(Delivery::ALL));
     }
 
     #[test]

@@ -24,6 +24,17 @@ pub fn plain_text(name: &str, s: &str, max: usize, newlines: bool) -> Result<(),
     Ok(())
 }
 
+/// The first `max` characters of `text` on one line, with `…` when cut.
+pub fn excerpt(text: &str, max: usize) -> String {
+    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() <= max {
+        return one_line;
+    }
+    let mut cut: String = one_line.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
 /// Trims `text` and checks it is 1..=`max` characters of plain text
 /// (newlines and tabs allowed; `\r\n` becomes `\n`).
 pub fn clean_text(name: &str, text: &str, max: usize) -> Result<String, TextProblem> {
@@ -72,5 +83,12 @@ mod tests {
         );
         assert!(clean_text("body", "a\u{0}b", 20).is_err());
         assert!(clean_text("body", "a\tb", 20).is_ok());
+    }
+
+    #[test]
+    fn an_excerpt_is_one_line_and_cut_with_an_ellipsis() {
+        assert_eq!(excerpt("a\n b", 10), "a b");
+        assert_eq!(excerpt("abcdef", 4), "abc…");
+        assert_eq!(excerpt("abcd", 4), "abcd");
     }
 }

@@ -16,7 +16,8 @@ use std::time::Duration;
 use crate::config::PrivacyConfig;
 use cloudcast_core::error::Chain;
 use cloudcast_core::keys;
-use cloudcast_core::states::ExportState;
+use cloudcast_core::notify;
+use cloudcast_core::states::{ExportState, NotificationKind};
 use sqlx::PgPool;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -131,6 +132,7 @@ async fn build_one(state: &PrivacyState, job: &Leased) -> Result<(), PrivacyErro
             return Ok(());
         }
     };
+    let mut tx = pool.begin().await?;
     let done = sqlx::query(
         "UPDATE data_exports SET status = $4, s3_key = $2, size_bytes = $3,
                 ready_at = now(), lease_until = NULL
@@ -141,8 +143,18 @@ async fn build_one(state: &PrivacyState, job: &Leased) -> Result<(), PrivacyErro
     .bind(size as i64)
     .bind(ExportState::Ready)
     .bind(ExportState::Building)
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
+    if done.rows_affected() == 1 {
+        // The person asked and may have left the page: they hear of it.
+        let ready = notify::Event::new(
+            NotificationKind::ExportReady,
+            notify::To::User(job.user_id),
+            job.id,
+        );
+        notify::record(&mut tx, &ready).await?;
+    }
+    tx.commit().await?;
     if done.rows_affected() == 0 {
         // The account was erased while this was built (its rows went with
         // it); another node may be building the same archive only if this

@@ -10,8 +10,9 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use cloudcast_core::keys;
+use cloudcast_core::notify;
 use cloudcast_core::queue::{self, Job};
-use cloudcast_core::states::CloudcastStatus;
+use cloudcast_core::states::{CloudcastStatus, NotificationKind};
 use cloudcast_core::storage::Storage;
 use cloudcast_media::{FragmentIndex, index_fragmented_mp4};
 
@@ -135,10 +136,10 @@ pub async fn publish(
         .execute(&mut *tx)
         .await?;
     }
-    sqlx::query(
+    let owner: Uuid = sqlx::query_scalar(
         "UPDATE cloudcasts SET status = $7, error = NULL, media_version = $2, duration_ms = $3,
                 loudness_lufs = $4, loudness_range_lu = $5, true_peak_dbtp = $6, updated_at = now()
-         WHERE id = $1",
+         WHERE id = $1 RETURNING owner_id",
     )
     .bind(job.cloudcast_id)
     .bind(version)
@@ -147,8 +148,15 @@ pub async fn publish(
     .bind(all.loudness.range_lu)
     .bind(all.loudness.true_peak_dbtp)
     .bind(CloudcastStatus::Ready)
-    .execute(&mut *tx)
+    .fetch_one(&mut *tx)
     .await?;
+    let processed = notify::Event::new(
+        NotificationKind::Processed,
+        notify::To::User(owner),
+        job.cloudcast_id,
+    )
+    .about(job.cloudcast_id);
+    notify::record(&mut tx, &processed).await?;
     tx.commit().await?;
     tracing::info!(%version, duration_ms, "published");
     Ok(duration_ms)

@@ -346,6 +346,61 @@ pub(super) const TABLES: &[Table] = &[
         },
     ),
     pg(
+        "notifications",
+        Data::Personal {
+            export: &[Export::Json {
+                section: "notifications",
+                one: false,
+                sql: "SELECT n.kind, c.title AS cloudcast, n.detail, n.first_at, n.last_at, n.read_at, n.mailed_at,
+                             ARRAY(SELECT u.username FROM notification_events e JOIN users u ON u.id = e.actor_id
+                                    WHERE e.notification_id = n.id AND NOT u.is_minor ORDER BY e.at) AS by
+                        FROM notifications n LEFT JOIN cloudcasts c ON c.id = n.cloudcast_id
+                       WHERE n.recipient_id = $1 ORDER BY n.first_at",
+            }],
+            erase: Erase::Cascade,
+            kept: "while the account lives (a person may mark them read, not delete them)",
+        },
+    ),
+    pg(
+        "notification_events",
+        Data::Personal {
+            export: &[Export::Json {
+                section: "notified_by_me",
+                one: false,
+                sql: "SELECT n.kind, e.at FROM notification_events e
+                        JOIN notifications n ON n.id = e.notification_id
+                       WHERE e.actor_id = $1 ORDER BY e.at",
+            }],
+            erase: Erase::Cascade,
+            kept: "while the notification (its recipient's account) and the account that caused it live",
+        },
+    ),
+    pg(
+        "notification_settings",
+        Data::Personal {
+            export: &[Export::Json {
+                section: "notification_settings",
+                one: false,
+                sql: "SELECT kind, delivery, updated_at FROM notification_settings
+                       WHERE user_id = $1 ORDER BY kind",
+            }],
+            erase: Erase::Cascade,
+            kept: WITH_ACCOUNT,
+        },
+    ),
+    pg(
+        "notification_digests",
+        Data::Personal {
+            export: &[Export::Json {
+                section: "notification_digests",
+                one: false,
+                sql: "SELECT cadence, sent_at FROM notification_digests WHERE user_id = $1 ORDER BY cadence",
+            }],
+            erase: Erase::Cascade,
+            kept: WITH_ACCOUNT,
+        },
+    ),
+    pg(
         "comment_reports",
         Data::Personal {
             export: &[Export::Json {
