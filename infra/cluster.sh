@@ -116,6 +116,13 @@ $upstreams    }
             proxy_pass http://stream;
             proxy_buffering off;
         }
+        # The bell's live count: events pass as they come, and the stream
+        # stays open (the node sends a comment every 15 s).
+        location /api/v1/me/notifications/stream {
+            proxy_pass http://app;
+            proxy_buffering off;
+            proxy_read_timeout 1h;
+        }
         location / {
             proxy_pass http://app;
             # Uploads stream through to the node as they arrive.

@@ -15,6 +15,7 @@ use cloudcast_core::config::{
     QuotasConfig, S3Config, is_loopback_url, public_url,
 };
 use cloudcast_ingest::config::UploadsConfig;
+use cloudcast_notifications::config::NotificationsConfig;
 use cloudcast_privacy::config::PrivacyConfig;
 use cloudcast_stream::config::StreamConfig;
 use cloudcast_transcode::config::TranscodeConfig;
@@ -33,6 +34,7 @@ pub struct Config {
     pub stream: StreamConfig,
     pub analytics: AnalyticsConfig,
     pub privacy: PrivacyConfig,
+    pub notifications: NotificationsConfig,
     pub smtp: SmtpConfig,
     pub limits: LimitsConfig,
     pub quotas: QuotasConfig,
@@ -76,6 +78,7 @@ impl Checked for Config {
         self.stream.check(c);
         self.analytics.check(c);
         self.privacy.check(c);
+        self.notifications.check(c);
 
         // Spans two sections: the page is only for a machine of one's own.
         c.check(
@@ -131,7 +134,7 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{e}"));
         let defaults = serde_json::to_value(Config::default()).unwrap_or_default();
         let sections = defaults.as_object().cloned().unwrap_or_default();
-        assert_eq!(sections.len(), 13);
+        assert_eq!(sections.len(), 14);
         let mut missing = Vec::new();
         for (section, keys) in sections {
             for key in keys.as_object().map(|o| o.keys()).into_iter().flatten() {

@@ -60,7 +60,8 @@ pub fn app(
             .merge(cloudcast_accounts::router(services.accounts()))
             .merge(cloudcast_catalog::router(services.catalog()))
             .merge(cloudcast_ingest::router(services.ingest()))
-            .merge(cloudcast_privacy::router(privacy.clone()));
+            .merge(cloudcast_privacy::router(privacy.clone()))
+            .merge(cloudcast_notifications::router(services.notifications()));
     }
     if let (true, Some(beats)) = (Role::Stream.runs(roles), beats) {
         // Web players on other origins fetch ranges and read these headers.
@@ -111,11 +112,15 @@ pub fn app(
             public_url: services.config.public_url().into(),
             beat_batch_secs: services.config.analytics.player_batch_secs,
             min_password_len: services.config.auth.min_password_len,
+            notification_poll_secs: services.config.notifications.poll.as_secs(),
         }));
     }
     // Playlists and JSON compress well; media is already compressed and
     // must keep exact byte ranges, so audio is never re-encoded.
-    let compress = SizeAbove::new(256).and(NotForContentType::const_new("audio/"));
+    // Event streams neither: a compressor holds each event back.
+    let compress = SizeAbove::new(256)
+        .and(NotForContentType::const_new("audio/"))
+        .and(NotForContentType::const_new("text/event-stream"));
     // Only the request metrics sit on every route (they read the route's
     // pattern, which the router sets). The rest wraps the router once:
     // `Router::layer` wraps each route, and every request then cloned each
@@ -388,6 +393,7 @@ pub fn api_doc() -> utoipa::openapi::OpenApi {
     doc.merge(cloudcast_catalog::api_doc());
     doc.merge(cloudcast_ingest::api_doc());
     doc.merge(cloudcast_privacy::api_doc());
+    doc.merge(cloudcast_notifications::api_doc());
     doc.merge(cloudcast_stream::api_doc());
     doc.merge(cloudcast_analytics::api_doc());
     doc.merge(cloudcast_site::api_doc());

@@ -111,6 +111,8 @@ pub struct Services {
     /// The ClickHouse replicas found not running DDL, as the analytics
     /// role's watch last saw them (cluster mode; `/healthz` reports them).
     pub ddl_health: cloudcast_analytics::ddl::Health,
+    /// This node's live notification streams and the unsubscribe key.
+    pub notifications: cloudcast_notifications::Shared,
 }
 
 impl Services {
@@ -168,6 +170,17 @@ impl Services {
         }
     }
 
+    pub fn notifications(&self) -> cloudcast_notifications::NotificationsState {
+        cloudcast_notifications::NotificationsState {
+            pool: self.pool.clone(),
+            config: Arc::new(self.config.notifications.clone()),
+            hub: self.notifications.hub.clone(),
+            unsubscribe_key: self.notifications.unsubscribe_key.clone(),
+            public_url: self.public_url(),
+            max_json_bytes: self.config.http.max_json_bytes,
+        }
+    }
+
     pub fn analytics(&self) -> AnalyticsState {
         AnalyticsState {
             clickhouse: self.clickhouse.clone(),
@@ -194,6 +207,9 @@ impl Services {
         let listeners = Listeners::load(&pool)
             .await
             .context("loading the listener cookie key")?;
+        let notifications = cloudcast_notifications::Shared::load(&pool, &config.notifications)
+            .await
+            .context("loading the unsubscribe key")?;
         let limits = SigninLimits::new(
             pool.clone(),
             config.auth.login_per_minute_per_ip,
@@ -208,6 +224,7 @@ impl Services {
             listeners,
             limits,
             ddl_health: Default::default(),
+            notifications,
         })
     }
 }
@@ -347,6 +364,10 @@ pub async fn serve(config: Config, roles: &[Role]) -> anyhow::Result<Running> {
             PENDING_SWEEP_EVERY,
             shutdown.clone(),
         )));
+        tasks.extend(cloudcast_notifications::spawn(
+            services.notifications(),
+            shutdown.clone(),
+        ));
         // Once, in the background: avatars kept as uploaded by an earlier
         // release are made again (until then they are not served).
         tasks.push(tokio::spawn(

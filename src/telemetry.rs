@@ -68,4 +68,5 @@ fn describe() {
     cloudcast_analytics::metrics::describe();
     cloudcast_accounts::metrics::describe();
     cloudcast_privacy::metrics::describe();
+    cloudcast_notifications::metrics::describe();
 }

@@ -93,6 +93,7 @@ pub const RESERVED_USERNAMES: &[&str] = &[
     "terms",
     "trending",
     "undefined",
+    "unsubscribe",
     "upload",
     "uploads",
     "user",
