@@ -10,6 +10,7 @@ mod embed;
 mod error;
 mod figures;
 mod library;
+mod notifications;
 mod pages;
 mod shown;
 mod templates;
@@ -38,6 +39,9 @@ pub struct SiteState {
     pub beat_batch_secs: u32,
     /// `auth.min_password_len`, said where a password is chosen.
     pub min_password_len: usize,
+    /// `notifications.poll_secs`: how often a page without a live stream
+    /// asks for the unread count.
+    pub notification_poll_secs: u64,
 }
 
 /// Paths whose errors stay JSON: the API, media and oEmbed (machines read them).
@@ -72,6 +76,11 @@ pub const TOP_LEVEL: &[&str] = &[
     "moderation",
     "listen",
     "library",
+    "feed",
+    "history",
+    "listen-later",
+    "notifications",
+    "unsubscribe",
     "embed",
     "oembed",
     "assets",
@@ -116,6 +125,11 @@ pub fn router(state: SiteState) -> Router {
         .route(
             "/listen-later",
             get(|| library::moved(library::Section::ListenLater)),
+        )
+        .route("/notifications", get(notifications::page))
+        .route(
+            "/unsubscribe/{token}",
+            get(notifications::unsubscribe).post(notifications::unsubscribe_post),
         )
         .route("/listen/{id}", get(pages::listen))
         .route("/embed/{id}", get(embed::embed))

@@ -24,6 +24,10 @@ pub struct Layout {
     pub beat_batch_secs: u32,
     /// The shortest password the API takes, said before it refuses one.
     pub min_password_len: usize,
+    /// The signed-in visitor's unread notifications (the bell).
+    pub unread: Option<i64>,
+    /// How often a page without a live stream asks for that count.
+    pub poll_secs: u64,
 }
 
 /// OpenGraph and Twitter card tags.
@@ -273,6 +277,24 @@ pub struct LibraryPage {
     /// The one section shown on its own page; `None`: the overview.
     pub current: Option<crate::library::Section>,
     pub shelves: Vec<crate::library::Shelf>,
+}
+
+#[derive(Template)]
+#[template(path = "notifications.html")]
+pub struct NotificationsPage {
+    pub l: Layout,
+    pub page: crate::views::NotificationPage,
+    pub next: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "unsubscribe.html")]
+pub struct UnsubscribePage {
+    pub l: Layout,
+    /// The form's target (this page); `None` once done.
+    pub action: Option<String>,
+    /// What was stopped, or why not.
+    pub said: Option<String>,
 }
 
 #[derive(Template)]

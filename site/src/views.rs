@@ -20,3 +20,5 @@ pub use cloudcast_catalog::metadata::Track;
 pub use cloudcast_catalog::purchase_links::LinkCount;
 pub use cloudcast_catalog::search::{SearchResults, UserCard};
 pub use cloudcast_catalog::tags::TagView as Tag;
+pub use cloudcast_notifications::list::{NotificationPage, Unread};
+pub use cloudcast_notifications::settings::Unsubscribed;

@@ -64,12 +64,26 @@ pub(crate) async fn layout(
     title: impl Into<String>,
     page: &'static str,
 ) -> Layout {
+    let viewer = viewer(state, v).await;
+    let unread = match viewer {
+        Some(_) => match state
+            .api
+            .get::<Unread>("/api/v1/me/notifications/unread", v)
+            .await
+        {
+            Ok(Answer::Found(u)) => Some(u.unread),
+            _ => None,
+        },
+        None => None,
+    };
     Layout {
         title: title.into(),
-        viewer: viewer(state, v).await,
+        viewer,
         page,
         beat_batch_secs: state.beat_batch_secs,
         min_password_len: state.min_password_len,
+        unread,
+        poll_secs: state.notification_poll_secs,
         ..Layout::default()
     }
 }

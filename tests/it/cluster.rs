@@ -236,47 +236,6 @@ async fn zookeeper_stopped_under_load_delays_beats_and_counts_them_once() {
     sys.stop().await;
 }
 
-/// A real nginx (Debian's) in front of `ports`, as `infra/cluster.sh`
-/// configures it; returns the process and its port. One process (no
-/// master and workers), so the kill that ends the test leaves none behind.
-fn nginx_in_front_of(dir: &std::path::Path, ports: &[u16]) -> (crate::support::Node, u16) {
-    let port = crate::support::free_port();
-    let servers: String = ports
-        .iter()
-        .map(|p| format!("server 127.0.0.1:{p} max_fails=1 fail_timeout=5s; "))
-        .collect();
-    let d = dir.display();
-    let conf = format!(
-        "daemon off; master_process off; pid {d}/nginx.pid; error_log {d}/nginx.log warn;
-         {user}
-         events {{ worker_connections 256; }}
-         http {{ access_log off; client_max_body_size 0;
-           client_body_temp_path {d}/body; proxy_temp_path {d}/proxy;
-           fastcgi_temp_path {d}/fcgi; uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
-           upstream app {{ {servers} }}
-           server {{ listen 127.0.0.1:{port};
-             proxy_http_version 1.1; proxy_set_header Host $http_host;
-             proxy_set_header Connection \"\";
-             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-             proxy_next_upstream error timeout http_502 http_503;
-             proxy_connect_timeout 2s;
-             location / {{ proxy_pass http://app; proxy_request_buffering off; }} }} }}",
-        user = if nix_is_root() { "user root;" } else { "" },
-    );
-    let path = dir.join("nginx.conf");
-    std::fs::write(&path, conf).expect("nginx.conf");
-    let mut cmd = std::process::Command::new("nginx");
-    cmd.arg("-c").arg(&path);
-    (crate::support::Node::spawn(cmd), port)
-}
-
-fn nix_is_root() -> bool {
-    std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a fault test of several nodes behind nginx: run by `infra/dev test-cluster`"]
 async fn a_node_killed_behind_nginx_loses_no_upload_and_no_beat() {
@@ -300,7 +259,8 @@ async fn a_node_killed_behind_nginx_loses_no_upload_and_no_beat() {
     let _c = node(pc, &sys.dir.path().join("c-wal"));
     wait_for_port(pb).await;
     wait_for_port(pc).await;
-    let (_nginx, lb) = nginx_in_front_of(sys.dir.path(), &[pb, pc]);
+    let (_nginx, lbs) = crate::support::nodes::nginx_in_front_of(sys.dir.path(), &[&[pb, pc]]);
+    let lb = lbs[0];
     wait_for_port(lb).await;
     let base = format!("http://127.0.0.1:{lb}");
 

@@ -53,6 +53,60 @@ async function loadConsents() {
   $('consent-history').replaceChildren(...rows)
 }
 
+// How each kind of notification reaches me (the API names the choices).
+const DELIVERY = {
+  in_app: 'On the site only',
+  mail: 'Mail at once',
+  daily: 'Daily digest',
+  weekly: 'Weekly digest',
+  off: 'Off',
+}
+
+async function loadNotificationSettings() {
+  const s = await api('GET', '/api/v1/me/notification-settings')
+  const rows = s.kinds.map((k) => {
+    const tr = document.createElement('tr')
+    const select = document.createElement('select')
+    select.id = `notify-${k.kind}`
+    select.name = k.kind
+    select.disabled = k.choices.length < 2
+    for (const c of k.choices) {
+      const o = document.createElement('option')
+      o.value = c
+      o.textContent = DELIVERY[c] || c
+      o.selected = c === k.delivery
+      select.append(o)
+    }
+    const label = document.createElement('label')
+    label.htmlFor = select.id
+    label.textContent = k.label
+    const what = document.createElement('td')
+    what.append(label)
+    const how = document.createElement('td')
+    how.append(select)
+    tr.append(what, how)
+    return tr
+  })
+  $('notification-settings').replaceChildren(...rows)
+}
+
+async function saveNotificationSettings(event) {
+  event.preventDefault()
+  $('notification-settings-saved').textContent = ''
+  $('notification-settings-error').textContent = ''
+  const change = {}
+  for (const select of $('notification-settings').querySelectorAll('select:not(:disabled)')) {
+    change[select.name] = select.value
+  }
+  try {
+    await api('PUT', '/api/v1/me/notification-settings', change)
+    await loadNotificationSettings()
+    $('notification-settings-saved').textContent = 'Saved.'
+  } catch (err) {
+    $('notification-settings-error').textContent = err.message
+  }
+}
+
 async function loadKeys() {
   const keys = await api('GET', '/api/v1/me/api-keys')
   const rows = keys.map((k) => {
@@ -124,7 +178,13 @@ async function signedIn(login) {
   $('settings-section').hidden = false
   $('whoami').textContent = login || ''
   try {
-    await Promise.all([loadAccount(), loadConsents(), loadKeys(), profileEditor(login)])
+    await Promise.all([
+      loadAccount(),
+      loadConsents(),
+      loadNotificationSettings(),
+      loadKeys(),
+      profileEditor(login),
+    ])
     setState('ready')
   } catch (err) {
     if (err.status === 401) return showSignIn('Your session has ended; sign in again.')
@@ -283,6 +343,7 @@ function start() {
   $('signin-form').addEventListener('submit', submitSignIn)
   $('resend-verification').addEventListener('click', resendVerification)
   $('consents-form').addEventListener('submit', saveConsents)
+  $('notification-settings-form').addEventListener('submit', saveNotificationSettings)
   $('key-form').addEventListener('submit', createKey)
   $('export').addEventListener('click', exportData)
   $('delete-form').addEventListener('submit', deleteAccount)

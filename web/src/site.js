@@ -8,6 +8,7 @@
 // its own (upload, dashboard, settings) names it in `main[data-script]`,
 // and that script runs again each time its page is shown.
 
+import { showUnread, stopBell, wireBell } from './bell.js'
 import { commentsSection } from './comments.js'
 import { createPlayer } from './player.js'
 import { detailsForm, saveDetails, statusText } from './mix_editor.js'
@@ -273,10 +274,12 @@ function wireHeader() {
         // signed out already
       }
       forget()
+      stopBell()
       navigate('/', { push: true })
     })
   }
   wireSuggestions()
+  wireBell()
 }
 
 // Search as you type: the first few cloudcasts and people, as links.
@@ -789,6 +792,42 @@ function moderationPage() {
   counterNotices()
 }
 
+// My notifications: read one by opening it or with its button, or all.
+function notificationsPage(main) {
+  const read = async (id) => {
+    const done = await api('POST', `/api/v1/me/notifications/${id}/read`)
+    const item = main.querySelector(`[data-notification="${id}"]`)
+    if (item) {
+      item.classList.remove('unread')
+      item.querySelector('[data-mark-read]')?.remove()
+    }
+    showUnread(done.unread)
+  }
+  main.addEventListener('click', (e) => {
+    const mark = e.target.closest('[data-mark-read]')
+    if (mark) read(mark.dataset.markRead).catch(() => {})
+    const open = e.target.closest('a[data-read]')
+    if (open && open.closest('.unread')) read(open.dataset.read).catch(() => {})
+  })
+  const all = $('read-all')
+  if (all) {
+    all.addEventListener('click', async () => {
+      try {
+        await api('POST', '/api/v1/me/notifications/read')
+      } catch (err) {
+        return say($('notifications-message'), err.message)
+      }
+      for (const item of main.querySelectorAll('.notification.unread')) {
+        item.classList.remove('unread')
+        item.querySelector('[data-mark-read]')?.remove()
+      }
+      all.disabled = true
+      showUnread(0)
+      say($('notifications-message'), 'All read.')
+    })
+  }
+}
+
 const PAGES = {
   cloudcast: cloudcastPage,
   profile: profilePage,
@@ -797,6 +836,7 @@ const PAGES = {
   'reset-password': resetPage,
   upload: mixesPage,
   moderation: moderationPage,
+  notifications: notificationsPage,
 }
 
 if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', mount)
