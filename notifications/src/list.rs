@@ -199,7 +199,7 @@ pub async fn unread_of(conn: &mut PgConnection, user: Uuid) -> Result<i64, sqlx:
 }
 
 /// `GET /api/v1/me/notifications`
-#[utoipa::path(get, path = "/api/v1/me/notifications", tag = "notifications",
+#[utoipa::path(get, path = "/api/v1/me/notifications", tag = "notifications", operation_id = "my_notifications",
     summary = "My notifications, newest event first",
     params(ListQuery),
     responses(
@@ -242,7 +242,7 @@ pub async fn list(
 }
 
 /// `GET /api/v1/me/notifications/unread`
-#[utoipa::path(get, path = "/api/v1/me/notifications/unread", tag = "notifications",
+#[utoipa::path(get, path = "/api/v1/me/notifications/unread", tag = "notifications", operation_id = "unread_notifications",
     summary = "How many of my notifications are unread (what the bell shows; a page polls it when it cannot keep a stream)",
     responses(
         (status = 200, description = "The unread count", body = Unread),
@@ -259,7 +259,7 @@ pub async fn unread(
 }
 
 /// `POST /api/v1/me/notifications/{id}/read`
-#[utoipa::path(post, path = "/api/v1/me/notifications/{id}/read", tag = "notifications",
+#[utoipa::path(post, path = "/api/v1/me/notifications/{id}/read", tag = "notifications", operation_id = "read_notification",
     summary = "Mark one of my notifications read (idempotent)",
     params(("id" = Uuid, Path, description = "The notification")),
     responses(
@@ -294,7 +294,7 @@ pub async fn read_one(
 }
 
 /// `POST /api/v1/me/notifications/read`
-#[utoipa::path(post, path = "/api/v1/me/notifications/read", tag = "notifications",
+#[utoipa::path(post, path = "/api/v1/me/notifications/read", tag = "notifications", operation_id = "read_all_notifications",
     summary = "Mark all my notifications read",
     responses(
         (status = 200, description = "All read", body = Unread),

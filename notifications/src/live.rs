@@ -190,7 +190,7 @@ fn counts(w: Watch, closing: CancellationToken) -> impl Stream<Item = Result<Eve
 }
 
 /// `GET /api/v1/me/notifications/stream`
-#[utoipa::path(get, path = "/api/v1/me/notifications/stream", tag = "notifications",
+#[utoipa::path(get, path = "/api/v1/me/notifications/stream", tag = "notifications", operation_id = "notification_stream",
     summary = "My unread count, live (server-sent events)",
     description = "An `unread` event with `{\"unread\": n}` at once and whenever the count changes, on whichever node the change was made. A node keeps `notifications.max_streams` streams; past that it answers 503 and a client polls `GET /api/v1/me/notifications/unread` every `Retry-After` seconds.",
     responses(

@@ -86,7 +86,7 @@ fn view(all: Vec<(NotificationKind, Delivery)>) -> NotificationSettings {
 }
 
 /// `GET /api/v1/me/notification-settings`
-#[utoipa::path(get, path = "/api/v1/me/notification-settings", tag = "notifications",
+#[utoipa::path(get, path = "/api/v1/me/notification-settings", tag = "notifications", operation_id = "notification_settings",
     summary = "How I hear of each kind of notification",
     responses(
         (status = 200, description = "Every kind, with its delivery, default and choices", body = NotificationSettings),
@@ -144,7 +144,7 @@ async fn set(
 }
 
 /// `PUT /api/v1/me/notification-settings`
-#[utoipa::path(put, path = "/api/v1/me/notification-settings", tag = "notifications",
+#[utoipa::path(put, path = "/api/v1/me/notification-settings", tag = "notifications", operation_id = "set_notification_settings",
     summary = "Choose how I hear of some kinds of notification",
     request_body = SettingsChange,
     responses(
@@ -241,7 +241,7 @@ pub struct Unsubscribed {
 }
 
 /// `POST /api/v1/unsubscribe/{token}`
-#[utoipa::path(post, path = "/api/v1/unsubscribe/{token}", tag = "notifications",
+#[utoipa::path(post, path = "/api/v1/unsubscribe/{token}", tag = "notifications", operation_id = "unsubscribe",
     summary = "Stop a kind of notification mail, or a digest, with one click (RFC 8058; no session needed)",
     params(("token" = String, Path, description = "From the mail's List-Unsubscribe")),
     responses(
