@@ -215,6 +215,8 @@ fn fill(path: &str, w: &World) -> String {
             {
                 uuid_nil()
             }
+            ("id", p) if p.starts_with("/api/v1/me/notifications/") => uuid_nil(),
+            ("token", p) if p.starts_with("/api/v1/unsubscribe/") => "not-a-token".to_string(),
             ("n", _) => "0".to_string(),
             ("name", p) if p.contains("/datasets/") => "daily".to_string(),
             ("id", p) if p.starts_with("/stream/") => w.owner_cc.clone(),
@@ -451,7 +453,22 @@ async fn no_route_of_the_openapi_document_shows_an_email_or_a_private_field() {
                     .headers()
                     .get("content-type")
                     .is_some_and(|v| v == "application/zip");
-                let bytes = resp.bytes().await.expect("body");
+                let streaming = resp
+                    .headers()
+                    .get("content-type")
+                    .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
+                let bytes = if streaming {
+                    // A live stream never ends: its first event is what it shows.
+                    let mut resp = resp;
+                    tokio::time::timeout(Duration::from_secs(10), resp.chunk())
+                        .await
+                        .ok()
+                        .and_then(Result::ok)
+                        .flatten()
+                        .unwrap_or_default()
+                } else {
+                    resp.bytes().await.expect("body")
+                };
                 // An archive is searched file by file, decompressed.
                 let bytes = if zipped {
                     unzip_all(&bytes)
