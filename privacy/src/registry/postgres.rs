@@ -353,7 +353,7 @@ pub(super) const TABLES: &[Table] = &[
                 one: false,
                 // Who caused each is theirs, not mine: counted, not named.
                 sql: "SELECT n.kind, c.title AS cloudcast, n.detail, n.first_at, n.last_at, n.read_at, n.mailed_at,
-                             (SELECT count(*) FROM notification_events e WHERE e.notification_id = n.id) AS people
+                             (SELECT count(e.actor_id) FROM notification_events e WHERE e.notification_id = n.id) AS people
                         FROM notifications n LEFT JOIN cloudcasts c ON c.id = n.cloudcast_id
                        WHERE n.recipient_id = $1 ORDER BY n.first_at",
             }],
