@@ -6,7 +6,6 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 use time::OffsetDateTime;
@@ -303,7 +302,7 @@ pub async fn read_one(
 pub async fn read_all(
     State(state): State<NotificationsState>,
     AuthUser(me): AuthUser,
-) -> Result<(StatusCode, Json<Unread>), NotificationsError> {
+) -> Result<Json<Unread>, NotificationsError> {
     let mut tx = state.pool.begin().await?;
     sqlx::query(
         "UPDATE notifications SET read_at = now(), open = false
@@ -314,5 +313,5 @@ pub async fn read_all(
     .await?;
     notify::wake(&mut tx, &[me]).await?;
     tx.commit().await?;
-    Ok((StatusCode::OK, Json(Unread { unread: 0 })))
+    Ok(Json(Unread { unread: 0 }))
 }

@@ -62,24 +62,17 @@ impl Wake {
 pub struct Hub {
     wakes: broadcast::Sender<Wake>,
     permits: Arc<Semaphore>,
-    max: usize,
     /// Cancelled when the node shuts down: every stream ends.
     closing: CancellationToken,
 }
 
 impl Hub {
     pub fn new(max_streams: u32) -> Hub {
-        let max = max_streams as usize;
         Hub {
             wakes: broadcast::channel(WAKES_HELD).0,
-            permits: Arc::new(Semaphore::new(max)),
-            max,
+            permits: Arc::new(Semaphore::new(max_streams as usize)),
             closing: CancellationToken::new(),
         }
-    }
-
-    fn open(&self) -> usize {
-        self.max - self.permits.available_permits()
     }
 
     /// Listens on PostgreSQL and hands each wake to the streams, until
@@ -138,14 +131,12 @@ struct Watch {
     user: Uuid,
     wakes: broadcast::Receiver<Wake>,
     last: Option<i64>,
-    hub: Hub,
     _permit: OwnedSemaphorePermit,
 }
 
 impl Drop for Watch {
     fn drop(&mut self) {
-        // The permit goes back after this; the gauge says what remains.
-        crate::metrics::streams(self.hub.open().saturating_sub(1));
+        crate::metrics::stream_closed();
     }
 }
 
@@ -207,13 +198,12 @@ pub async fn stream(
         crate::metrics::stream_refused();
         return Err(NotificationsError::StreamsFull(state.config.poll.as_secs()));
     };
-    crate::metrics::streams(hub.open());
+    crate::metrics::stream_opened();
     let watch = Watch {
         pool: state.pool.clone(),
         user: me,
         wakes: hub.wakes.subscribe(),
         last: None,
-        hub: hub.clone(),
         _permit: permit,
     };
     let sse = Sse::new(counts(watch, hub.closing.clone()))
@@ -251,8 +241,8 @@ mod tests {
         let first = hub.permits.clone().try_acquire_owned();
         assert!(first.is_ok());
         assert!(hub.permits.clone().try_acquire_owned().is_err());
-        assert_eq!(hub.open(), 1);
+        assert_eq!(hub.permits.available_permits(), 0);
         drop(first);
-        assert_eq!(hub.open(), 0);
+        assert_eq!(hub.permits.available_permits(), 1);
     }
 }

@@ -20,8 +20,12 @@ pub fn describe() {
     );
 }
 
-pub(crate) fn streams(open: usize) {
-    metrics::gauge!(STREAMS).set(open as f64);
+pub(crate) fn stream_opened() {
+    metrics::gauge!(STREAMS).increment(1.0);
+}
+
+pub(crate) fn stream_closed() {
+    metrics::gauge!(STREAMS).decrement(1.0);
 }
 
 pub(crate) fn stream_refused() {

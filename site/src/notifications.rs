@@ -44,6 +44,14 @@ pub async fn page(
     ))
 }
 
+/// The unsubscribe page's frame, before and after the click; kept out of
+/// search engines (its address is a person's token).
+async fn unsubscribe_layout(state: &SiteState, v: &crate::api::Visitor) -> templates::Layout {
+    let mut l = layout(state, v, "Stop these mails", "unsubscribe").await;
+    l.noindex = true;
+    l
+}
+
 pub async fn unsubscribe(
     State(state): State<SiteState>,
     peer: Peer,
@@ -51,8 +59,7 @@ pub async fn unsubscribe(
     Path(token): Path<String>,
 ) -> Result<Response, SiteError> {
     let v = visitor(&headers, peer);
-    let mut l = layout(&state, &v, "Stop these mails", "unsubscribe").await;
-    l.noindex = true;
+    let l = unsubscribe_layout(&state, &v).await;
     let action = Some(format!("/unsubscribe/{}", enc(&token)));
     Ok(templates::page(
         StatusCode::OK,
@@ -72,8 +79,7 @@ pub async fn unsubscribe_post(
     Path(token): Path<String>,
 ) -> Result<Response, SiteError> {
     let v = visitor(&headers, peer);
-    let mut l = layout(&state, &v, "Stop these mails", "unsubscribe").await;
-    l.noindex = true;
+    let l = unsubscribe_layout(&state, &v).await;
     // The token alone says who and what; no session is needed or used.
     let reply = state
         .api

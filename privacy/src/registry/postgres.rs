@@ -172,7 +172,7 @@ pub(super) const TABLES: &[Table] = &[
             export: &[Export::Json {
                 section: "uploads",
                 one: false,
-                sql: "SELECT id, cloudcast_id, filename, title, length, offset_bytes, state,
+                sql: "SELECT id, cloudcast_id, filename, title, length, offset_bytes, state, draft,
                              created_at, updated_at, expires_at
                         FROM uploads WHERE user_id = $1 ORDER BY created_at",
             }],
@@ -199,7 +199,8 @@ pub(super) const TABLES: &[Table] = &[
                 sql: "SELECT id, title, slug, description, tags, tracklist, purchase_links, status,
                              visibility, secret AS unlisted_secret, publish_at, disable_comments,
                              hide_stats, duration_ms, loudness_lufs, loudness_range_lu,
-                             true_peak_dbtp, taken_down_at, takedown_reason, created_at, updated_at
+                             true_peak_dbtp, taken_down_at, takedown_reason, draft, announced_at,
+                             created_at, updated_at
                         FROM cloudcasts WHERE owner_id = $1 ORDER BY created_at",
             }],
             erase: Erase::Cascade,
