@@ -8,13 +8,14 @@ use std::path::Path;
 use figment::providers::Env;
 use serde::{Deserialize, Serialize};
 
-use cloudcast_accounts::config::{AuthConfig, SmtpConfig};
+use cloudcast_accounts::config::{AuthConfig, PoliciesConfig, SmtpConfig};
 use cloudcast_analytics::config::{AnalyticsConfig, ClickhouseConfig};
 use cloudcast_core::config::{
     self as layers, Checked, Checks, ConfigError, HttpConfig, LimitsConfig, PostgresConfig,
     QuotasConfig, S3Config, is_loopback_url, public_url,
 };
 use cloudcast_ingest::config::UploadsConfig;
+use cloudcast_moderation::config::ModerationConfig;
 use cloudcast_notifications::config::NotificationsConfig;
 use cloudcast_privacy::config::PrivacyConfig;
 use cloudcast_stream::config::StreamConfig;
@@ -35,6 +36,8 @@ pub struct Config {
     pub analytics: AnalyticsConfig,
     pub privacy: PrivacyConfig,
     pub notifications: NotificationsConfig,
+    pub policies: PoliciesConfig,
+    pub moderation: ModerationConfig,
     pub smtp: SmtpConfig,
     pub limits: LimitsConfig,
     pub quotas: QuotasConfig,
@@ -79,6 +82,8 @@ impl Checked for Config {
         self.analytics.check(c);
         self.privacy.check(c);
         self.notifications.check(c);
+        self.policies.check(c);
+        self.moderation.check(c);
 
         // Spans two sections: the page is only for a machine of one's own.
         c.check(
@@ -134,7 +139,7 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{e}"));
         let defaults = serde_json::to_value(Config::default()).unwrap_or_default();
         let sections = defaults.as_object().cloned().unwrap_or_default();
-        assert_eq!(sections.len(), 14);
+        assert_eq!(sections.len(), 16);
         let mut missing = Vec::new();
         for (section, keys) in sections {
             for key in keys.as_object().map(|o| o.keys()).into_iter().flatten() {

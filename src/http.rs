@@ -61,7 +61,10 @@ pub fn app(
             .merge(cloudcast_catalog::router(services.catalog()))
             .merge(cloudcast_ingest::router(services.ingest()))
             .merge(cloudcast_privacy::router(privacy.clone()))
-            .merge(cloudcast_notifications::router(services.notifications()));
+            .merge(cloudcast_notifications::router(services.notifications()))
+            .merge(cloudcast_moderation::router(
+                services.moderation(privacy.clone()),
+            ));
     }
     if let (true, Some(beats)) = (Role::Stream.runs(roles), beats) {
         // Web players on other origins fetch ranges and read these headers.
@@ -394,6 +397,7 @@ pub fn api_doc() -> utoipa::openapi::OpenApi {
     doc.merge(cloudcast_ingest::api_doc());
     doc.merge(cloudcast_privacy::api_doc());
     doc.merge(cloudcast_notifications::api_doc());
+    doc.merge(cloudcast_moderation::api_doc());
     doc.merge(cloudcast_stream::api_doc());
     doc.merge(cloudcast_analytics::api_doc());
     doc.merge(cloudcast_site::api_doc());

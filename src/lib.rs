@@ -130,6 +130,7 @@ impl Services {
             max_json_bytes: self.config.http.max_json_bytes,
             limits: self.limits.clone(),
             quotas: Arc::new(self.config.quotas.clone()),
+            ads_opt_out: self.config.policies.ads_opt_out,
         }
     }
 
@@ -167,6 +168,18 @@ impl Services {
                 self.pool.clone(),
                 self.config.privacy.api_key_per_minute,
             ),
+        }
+    }
+
+    /// `privacy`: the node's one privacy state, so the keys of a suspended
+    /// account leave the gate's cache at once.
+    pub fn moderation(&self, privacy: PrivacyState) -> cloudcast_moderation::ModerationState {
+        cloudcast_moderation::ModerationState {
+            pool: self.pool.clone(),
+            config: Arc::new(self.config.moderation.clone()),
+            privacy,
+            public_url: self.public_url(),
+            max_json_bytes: self.config.http.max_json_bytes,
         }
     }
 
@@ -338,6 +351,22 @@ pub async fn serve(config: Config, roles: &[Role]) -> anyhow::Result<Running> {
         None
     };
     if Role::Api.runs(roles) {
+        // The operator's policy texts, copied once per version; consent
+        // to ads that was only presumed is set off unless the operator
+        // keeps the opt-out.
+        cloudcast_accounts::policies::sync(&services.pool, &config.policies)
+            .await
+            .context("reading the policy documents [policies] names")?;
+        if !config.policies.ads_opt_out {
+            cloudcast_accounts::consents::withdraw_presumed(&services.pool).await?;
+        }
+        tasks.push(tokio::spawn(cloudcast_accounts::policies::run_announcer(
+            services.pool.clone(),
+            services.public_url(),
+            config.policies.announce_batch,
+            config.policies.announce_every,
+            shutdown.clone(),
+        )));
         tasks.push(tokio::spawn(cloudcast_ingest::expiry::run(
             services.ingest(),
             config.uploads.sweep,
@@ -362,6 +391,11 @@ pub async fn serve(config: Config, roles: &[Role]) -> anyhow::Result<Running> {
         tasks.push(tokio::spawn(cloudcast_accounts::registration::run_sweeper(
             services.pool.clone(),
             PENDING_SWEEP_EVERY,
+            shutdown.clone(),
+        )));
+        tasks.push(tokio::spawn(cloudcast_moderation::sweep::run(
+            services.moderation(services.privacy()),
+            config.moderation.sweep,
             shutdown.clone(),
         )));
         tasks.extend(cloudcast_notifications::spawn(

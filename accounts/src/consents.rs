@@ -1,6 +1,9 @@
-//! Consents: contact by third parties (opt-in, off by default) and
-//! personalised ads (on by default, opt-out). Every change is
-//! recorded with its time as proof. Withdrawing ad consent queues the
+//! Consents: contact by third parties and personalised ads, both opt-in:
+//! off unless given (an operator outside the EU may keep the policy's
+//! opt-out for ads: `policies.ads_opt_out`). Every change is recorded
+//! with its time, source and reason as proof. Accounts whose ad consent
+//! was only the old sign-up default are set off when a node starts
+//! ([`withdraw_presumed`]). Withdrawing ad consent queues the
 //! removal of the user's ad-interest rows in ClickHouse (done by the
 //! analytics node within seconds, and once more after stream nodes' consent
 //! caches and logs have caught up); new heartbeats stop counting as
@@ -24,8 +27,11 @@ use crate::{AccountsError, AccountsState};
 pub struct ConsentEvent {
     pub kind: String,
     pub granted: bool,
-    /// `signup` (the defaults of a new account) or `user`.
+    /// `signup` (the defaults of a new account), `user`, or `policy` (a
+    /// change of the site's rules, with its reason).
     pub source: String,
+    /// Why, for a change the site made.
+    pub reason: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
 }
@@ -55,7 +61,7 @@ async fn load(pool: &sqlx::PgPool, user: Uuid) -> Result<Consents, AccountsError
             .await?
             .ok_or(AccountsError::NotFound("account"))?;
     let history = sqlx::query_as(
-        "SELECT kind, granted, source, at FROM consent_events WHERE user_id = $1 ORDER BY at, id",
+        "SELECT kind, granted, source, reason, at FROM consent_events WHERE user_id = $1 ORDER BY at, id",
     )
     .bind(user)
     .fetch_all(pool)
@@ -67,23 +73,69 @@ async fn load(pool: &sqlx::PgPool, user: Uuid) -> Result<Consents, AccountsError
     })
 }
 
-/// Records the defaults of a new account (in its registration transaction).
+/// Records the consents of a new account (in its registration
+/// transaction): `ads_chosen` when the person gave or refused ad consent
+/// on the form (their act), else it is the site's default.
 pub async fn record_signup(
     tx: &mut sqlx::PgConnection,
     user: Uuid,
     personalised_ads: bool,
     third_party_contact: bool,
+    ads_chosen: bool,
 ) -> Result<(), AccountsError> {
     sqlx::query(
         "INSERT INTO consent_events (user_id, kind, granted, source)
-         VALUES ($1, 'personalised_ads', $2, 'signup'), ($1, 'third_party_contact', $3, 'signup')",
+         VALUES ($1, 'personalised_ads', $2, $4), ($1, 'third_party_contact', $3, 'signup')",
     )
     .bind(user)
     .bind(personalised_ads)
     .bind(third_party_contact)
+    .bind(if ads_chosen { "user" } else { "signup" })
     .execute(tx)
     .await?;
     Ok(())
+}
+
+/// Why [`withdraw_presumed`] set an account's ad consent off.
+pub const PRESUMED_REASON: &str = "consent to personalised ads must be given, not presumed \
+    (GDPR Art. 4(11), 7; ePrivacy): the sign-up default no longer counts as consent";
+
+/// Sets off the ad consent of every account whose consent was only the
+/// sign-up default (never given by the person), records why in their
+/// history, and queues the removal of their rows from the ad aggregates.
+/// Runs when a node starts unless the operator keeps the opt-out; a second
+/// run finds no one. Returns how many accounts changed.
+pub async fn withdraw_presumed(pool: &sqlx::PgPool) -> Result<u64, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let presumed: Vec<Uuid> = sqlx::query_scalar(
+        "UPDATE users u SET ads_consent = false
+          WHERE u.ads_consent
+            AND NOT EXISTS (SELECT 1 FROM consent_events e
+                             WHERE e.user_id = u.id AND e.kind = 'personalised_ads'
+                               AND e.source <> 'signup')
+          RETURNING u.id",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for user in &presumed {
+        sqlx::query(
+            "INSERT INTO consent_events (user_id, kind, granted, source, reason)
+             VALUES ($1, 'personalised_ads', false, 'policy', $2)",
+        )
+        .bind(user)
+        .bind(PRESUMED_REASON)
+        .execute(&mut *tx)
+        .await?;
+        purges::enqueue(&mut tx, *user, PurgeScope::AdInterest, &[], &[]).await?;
+    }
+    tx.commit().await?;
+    if !presumed.is_empty() {
+        tracing::info!(
+            accounts = presumed.len(),
+            "presumed ad consents set off and purged from the ad aggregates"
+        );
+    }
+    Ok(presumed.len() as u64)
 }
 
 /// `GET /api/v1/me/consents`

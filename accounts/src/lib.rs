@@ -1,5 +1,6 @@
 //! Accounts: registration (`registration.rs`), sessions and the signed-in
-//! account (`sessions.rs`), passwords (`passwords.rs`), profiles and
+//! account (`sessions.rs`), the privacy policy and terms with their
+//! versions (`policies.rs`), passwords (`passwords.rs`), profiles and
 //! avatars (`profiles.rs`), password reset and changes of password and
 //! email (`recovery.rs`), consents (`consents.rs`), the email outbox and
 //! its delivery (`mail.rs`), sign-in limits (`signin_limits.rs`) and the
@@ -14,6 +15,8 @@ pub mod mail;
 pub mod metrics;
 pub mod operators;
 pub mod passwords;
+pub mod policies;
+pub mod preferences;
 pub mod profiles;
 pub mod recovery;
 pub mod registration;
@@ -48,6 +51,8 @@ pub struct AccountsState {
     pub limits: SigninLimits,
     /// Shown to the owner in `/api/v1/me`.
     pub quotas: Arc<cloudcast_core::config::QuotasConfig>,
+    /// Personalised ads until withdrawn (`policies.ads_opt_out`).
+    pub ads_opt_out: bool,
 }
 
 impl FromRef<AccountsState> for PgPool {
@@ -72,6 +77,13 @@ fn routes() -> [OpenApiRouter<AccountsState>; 2] {
         .routes(routes!(sessions::sign_in, sessions::sign_out))
         .routes(routes!(sessions::me))
         .routes(routes!(consents::get, consents::put))
+        .routes(routes!(preferences::get, preferences::put))
+        .routes(routes!(policies::get_current))
+        .routes(routes!(policies::get_version))
+        .routes(routes!(policies::get_mine))
+        .routes(routes!(policies::accept_terms))
+        .routes(routes!(policies::privacy_shown))
+        .routes(routes!(policies::privacy_seen))
         .routes(routes!(profiles::get_own, profiles::put_own))
         .routes(routes!(profiles::get_public))
         .routes(routes!(profiles::get_avatar));
@@ -121,6 +133,14 @@ mod tests {
         ("get", "/api/v1/me"),
         ("get", "/api/v1/me/consents"),
         ("put", "/api/v1/me/consents"),
+        ("get", "/api/v1/me/preferences"),
+        ("put", "/api/v1/me/preferences"),
+        ("get", "/api/v1/policies/{kind}"),
+        ("get", "/api/v1/policies/{kind}/versions/{version}"),
+        ("get", "/api/v1/me/policies"),
+        ("post", "/api/v1/me/policies/terms/accept"),
+        ("post", "/api/v1/me/policies/privacy/shown"),
+        ("post", "/api/v1/me/policies/privacy/seen"),
         ("get", "/api/v1/me/profile"),
         ("put", "/api/v1/me/profile"),
         ("put", "/api/v1/me/avatar"),
@@ -131,7 +151,11 @@ mod tests {
     #[test]
     fn the_document_covers_every_route() {
         assert_eq!(
-            coverage_problems(&api_doc(), SERVED, &["accounts", "privacy", "users"]),
+            coverage_problems(
+                &api_doc(),
+                SERVED,
+                &["accounts", "privacy", "users", "policies"]
+            ),
             Vec::<String>::new()
         );
     }

@@ -47,71 +47,112 @@ pub enum Recipients<'a> {
 
 /// Queues a security notice (users are told of a breach that concerns
 /// them, by email) in the email outbox for each
-/// recipient, in one transaction: an unknown recipient queues nothing.
-/// Delivery follows through SMTP when configured. Returns how many.
+/// recipient (and for the alternative contact a person gave for security
+/// notices, policy §5), in one transaction: an unknown recipient queues
+/// nothing. Delivery follows through SMTP when configured.
 pub async fn notify_breach(
     state: &AccountsState,
     to: Recipients<'_>,
     message: &str,
-) -> Result<usize, AccountsError> {
+) -> Result<BreachNotice, AccountsError> {
     let message = message.trim();
     if message.is_empty() || message.len() > MAX_NOTICE_BYTES {
         return Err(AccountsError::InvalidField(format!(
             "the message must have 1 to {MAX_NOTICE_BYTES} bytes"
         )));
     }
-    let users: Vec<(Uuid, String, String)> = match to {
-        Recipients::All => {
-            sqlx::query_as("SELECT id, username, email FROM users ORDER BY created_at, id")
-                .fetch_all(&state.pool)
-                .await?
-        }
-        Recipients::Some(names) => {
-            let lowered: Vec<String> = names.iter().map(|n| n.trim().to_lowercase()).collect();
-            let found: Vec<(Uuid, String, String)> = sqlx::query_as(
-                "SELECT id, username, email FROM users
+    let users: Vec<(Uuid, String, String, Option<String>)> =
+        match to {
+            Recipients::All => sqlx::query_as(
+                "SELECT id, username, email, security_contact FROM users ORDER BY created_at, id",
+            )
+            .fetch_all(&state.pool)
+            .await?,
+            Recipients::Some(names) => {
+                let lowered: Vec<String> = names.iter().map(|n| n.trim().to_lowercase()).collect();
+                let found: Vec<(Uuid, String, String, Option<String>)> = sqlx::query_as(
+                    "SELECT id, username, email, security_contact FROM users
                   WHERE lower(username) = ANY($1) OR lower(email) = ANY($1)
                   ORDER BY created_at, id",
-            )
-            .bind(&lowered)
-            .fetch_all(&state.pool)
-            .await?;
-            let unknown: Vec<&String> = lowered
-                .iter()
-                .filter(|n| {
-                    !found
-                        .iter()
-                        .any(|(_, u, e)| &u.to_lowercase() == *n || &e.to_lowercase() == *n)
-                })
-                .collect();
-            if !unknown.is_empty() || lowered.is_empty() {
-                return Err(AccountsError::InvalidField(format!(
-                    "unknown users: {unknown:?} (nothing was queued)"
-                )));
+                )
+                .bind(&lowered)
+                .fetch_all(&state.pool)
+                .await?;
+                let unknown: Vec<&String> = lowered
+                    .iter()
+                    .filter(|n| {
+                        !found
+                            .iter()
+                            .any(|(_, u, e, _)| &u.to_lowercase() == *n || &e.to_lowercase() == *n)
+                    })
+                    .collect();
+                if !unknown.is_empty() || lowered.is_empty() {
+                    return Err(AccountsError::InvalidField(format!(
+                        "unknown users: {unknown:?} (nothing was queued)"
+                    )));
+                }
+                found
             }
-            found
-        }
-    };
+        };
     let mut tx = state.pool.begin().await?;
-    for (id, username, email) in &users {
+    let mut by_hand = Vec::new();
+    for (id, username, email, alternative) in &users {
         let body = format!(
             "Hello {username},\n\n{message}\n\nWe are telling you as our privacy policy promises \
-             (section 5). If you would rather be told another way, send us your alternative \
-             contact through the \"Reports\" option on the contact page.\n\nCloudcast\n"
+             (section 5). If you would rather be told another way, add an alternative contact \
+             for security notices in your settings ({}/settings).\n\nCloudcast\n",
+            state.public_url
         );
-        cloudcast_core::outbox::queue(
-            &mut tx,
-            Some(*id),
-            email,
-            "security_notice",
-            "Security notice from Cloudcast",
-            &body,
-        )
-        .await?;
+        // The account's address, and the alternative the person gave: a
+        // second address is mailed too; any other way (a phone, a postal
+        // address) is listed for the operator to reach by hand.
+        let mut to = vec![email.as_str()];
+        match alternative.as_deref().map(str::trim) {
+            Some(a) if crate::registration::validate_email(a).is_ok() => to.push(a),
+            Some(a) if !a.is_empty() => by_hand.push(ByHand {
+                username: username.clone(),
+                contact: a.to_string(),
+            }),
+            _ => {}
+        }
+        for address in to {
+            cloudcast_core::outbox::queue(
+                &mut tx,
+                Some(*id),
+                address,
+                "security_notice",
+                "Security notice from Cloudcast",
+                &body,
+            )
+            .await?;
+        }
     }
     tx.commit().await?;
-    tracing::info!(recipients = users.len(), "security notice queued");
-    Ok(users.len())
+    tracing::info!(
+        recipients = users.len(),
+        by_hand = by_hand.len(),
+        "security notice queued"
+    );
+    Ok(BreachNotice {
+        mailed: users.len(),
+        by_hand,
+    })
+}
+
+/// A person who asked to hear of security matters another way than mail.
+#[derive(Debug, Serialize)]
+pub struct ByHand {
+    pub username: String,
+    pub contact: String,
+}
+
+/// What [`notify_breach`] did.
+#[derive(Debug, Serialize)]
+pub struct BreachNotice {
+    /// Accounts mailed (at their address, and at an alternative one).
+    pub mailed: usize,
+    /// Accounts to reach by hand as well, at the contact they gave.
+    pub by_hand: Vec<ByHand>,
 }
 
 /// An operator's own allowances for one account; `None` keeps the

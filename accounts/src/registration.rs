@@ -4,9 +4,10 @@
 //! exists: a person under 13 is refused and nothing about them is stored;
 //! 13 to 17 year olds are marked as minors and shown the parental advice;
 //! a username, being public, may not be an email address. The signup
-//! consents (personalised ads on, third-party contact off) are recorded as
-//! the first entries of the consent history, and the confirmation mail is
-//! queued in the same transaction as the account.
+//! consents (personalised ads only if given, third-party contact off) are
+//! recorded as the first entries of the consent history, the policies
+//! shown and accepted are recorded (`policies.rs`), and the confirmation
+//! mail is queued in the same transaction as the account.
 //!
 //! Sign-up answers the same (202, "check your mail") whether or not the
 //! address has an account, with the password hashed either way, so nobody
@@ -76,6 +77,17 @@ pub struct NewAccount {
     #[serde(default)]
     #[schema(max_length = 2048)]
     pub next: Option<String>,
+    /// The version of the terms of service the person accepts: required,
+    /// and must be the one in force, when the site has terms
+    /// (`GET /api/v1/policies/terms`).
+    #[serde(default)]
+    #[schema(max_length = 64)]
+    pub terms: Option<String>,
+    /// Consent to personalised ads, given here or later in settings. Off
+    /// unless given (the operator may keep the policy's opt-out instead:
+    /// `policies.ads_opt_out`).
+    #[serde(default)]
+    pub personalised_ads: Option<bool>,
 }
 
 /// How long a sign-up holds its username while its link is not opened;
@@ -209,9 +221,10 @@ async fn checked(state: &AccountsState, req: &NewAccount) -> Result<(Date, bool)
 }
 
 /// Inserts an account (pending until `pending_until`, if given) with its
-/// signup consents; a username or address taken is its error.
+/// signup consents and policies; a username or address taken is its error.
 async fn insert_account(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    state: &AccountsState,
     req: &NewAccount,
     hash: &str,
     birth: Date,
@@ -244,8 +257,20 @@ async fn insert_account(
         }
         Err(e) => return Err(e.into()),
     }
-    // The defaults in force from the first moment (the columns' defaults).
-    crate::consents::record_signup(tx, id, true, false).await?;
+    // Personalised ads by consent (or the operator's opt-out); recorded
+    // from the first moment.
+    let ads = req.personalised_ads.unwrap_or(state.ads_opt_out);
+    sqlx::query("UPDATE users SET ads_consent = $2 WHERE id = $1")
+        .bind(id)
+        .bind(ads)
+        .execute(&mut **tx)
+        .await?;
+    let chosen = req.personalised_ads.is_some();
+    crate::consents::record_signup(tx, id, ads, false, chosen).await?;
+    // An account an operator makes is asked to accept the terms on its
+    // first visit (by the person, not the operator).
+    let vouched = pending_until.is_none() && req.terms.is_none();
+    crate::policies::at_sign_up(tx, id, req.terms.as_deref(), !vouched).await?;
     Ok(id)
 }
 
@@ -259,7 +284,7 @@ pub async fn create_account(
     let (birth, is_minor) = checked(state, &req).await?;
     let hash = hash_password(req.password.clone()).await?;
     let mut tx = state.pool.begin().await?;
-    let id = insert_account(&mut tx, &req, &hash, birth, is_minor, is_admin, None).await?;
+    let id = insert_account(&mut tx, state, &req, &hash, birth, is_minor, is_admin, None).await?;
     queue_verification(&mut tx, state, id, &req.username, &req.email, None).await?;
     tx.commit().await?;
     tracing::info!(user_id = %id, is_admin, "account registered");
@@ -298,6 +323,8 @@ pub async fn sign_up(
     let hash = hash_password(req.password.clone()).await?;
     let next = req.next.as_deref().map(|n| paths::local_path(Some(n)));
     let mut tx = state.pool.begin().await?;
+    // Before the address is looked at: the same answer either way.
+    crate::policies::terms_accepted_at_sign_up(&mut tx, req.terms.as_deref()).await?;
     // Sign-ups past their hold that name this username or address, and this
     // address's own earlier sign-up, make way.
     sqlx::query(
@@ -335,8 +362,17 @@ pub async fn sign_up(
         }
         None => {
             let until = OffsetDateTime::now_utc() + PENDING_HOLD;
-            let id =
-                insert_account(&mut tx, &req, &hash, birth, is_minor, false, Some(until)).await?;
+            let id = insert_account(
+                &mut tx,
+                state,
+                &req,
+                &hash,
+                birth,
+                is_minor,
+                false,
+                Some(until),
+            )
+            .await?;
             queue_verification(
                 &mut tx,
                 state,

@@ -86,7 +86,7 @@ pub async fn sign_in(
     let row: Option<(Uuid, String)> = sqlx::query_as(&format!(
         "SELECT u.id, u.password_hash FROM users u
           WHERE (lower(u.username) = $1 OR lower(u.email) = $1) AND {} LIMIT 1",
-        cloudcast_core::visibility::sql_account_active("u")
+        cloudcast_core::visibility::sql_account_confirmed("u")
     ))
     .bind(&login)
     .fetch_optional(&state.pool)
@@ -192,6 +192,21 @@ pub struct Me {
     /// What the account may keep and start, and what it uses.
     #[sqlx(skip)]
     pub quota: Option<cloudcast_core::quotas::QuotaReport>,
+    /// Suspended by a moderator until then (the year 9999: for good); the
+    /// decision and its appeal are at `/api/v1/me/decisions`.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub suspended_until: Option<OffsetDateTime>,
+    /// The terms in force wait for acceptance (this version).
+    #[sqlx(skip)]
+    #[serde(default)]
+    pub terms_due: Option<String>,
+    /// A new privacy version not dismissed yet: pages show its banner.
+    #[sqlx(skip)]
+    #[serde(default)]
+    pub privacy_news: Option<crate::policies::VersionSummary>,
+    /// Listening activity, favourites, reposts and follows kept private.
+    pub activity_private: bool,
 }
 
 /// `GET /api/v1/me`: the signed-in account, email included.
@@ -207,7 +222,9 @@ pub async fn me(
 ) -> Result<Json<Me>, AccountsError> {
     let mut me: Me = sqlx::query_as(
         "SELECT id, username, email, birth_date, is_minor, is_admin,
-                email_verified_at IS NOT NULL AS email_verified, created_at
+                email_verified_at IS NOT NULL AS email_verified, created_at,
+                CASE WHEN suspended_until > now() THEN suspended_until END AS suspended_until,
+                activity_private
            FROM users WHERE id = $1",
     )
     .bind(user)
@@ -218,6 +235,12 @@ pub async fn me(
         .is_minor
         .then_some(std::borrow::Cow::Borrowed(PARENTAL_ADVICE));
     me.quota = Some(cloudcast_core::quotas::report(&state.pool, &state.quotas, user).await?);
+    let policies = crate::policies::mine(&state.pool, user).await?;
+    me.terms_due = policies
+        .terms
+        .filter(|_| policies.terms_due)
+        .map(|t| t.version);
+    me.privacy_news = policies.privacy_news;
     Ok(Json(me))
 }
 

@@ -173,6 +173,7 @@ pub(crate) async fn load(
         concat!(
         "SELECT c.title, u.username AS owner, c.slug, c.secret, c.owner_id, c.visibility,
                 c.publish_at, c.taken_down_at IS NOT NULL AS taken_down, c.taken_down_at, c.draft,
+                COALESCE(c.owner_hidden_until > now(), false) AS owner_suspended,
                 c.takedown_reason,
                 EXISTS (SELECT 1 FROM counter_notices n
                          WHERE n.cloudcast_id = c.id AND n.status = 'open') AS counter_notice_open,

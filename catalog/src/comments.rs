@@ -159,6 +159,7 @@ async fn access(
     let row: Option<CommentAccess> = sqlx::query_as(
         "SELECT c.author_id, c.status, cc.owner_id, cc.visibility, cc.publish_at,
                 cc.taken_down_at IS NOT NULL AS taken_down, cc.draft,
+                COALESCE(cc.owner_hidden_until > now(), false) AS owner_suspended,
                 COALESCE((SELECT u.is_admin FROM users u WHERE u.id = $2), false) AS user_is_admin
            FROM comments c JOIN cloudcasts cc ON cc.id = c.cloudcast_id
           WHERE c.id = $1",
@@ -198,7 +199,7 @@ fn fits(author: &str, parent: &str, position: &str) -> String {
     responses(
         (status = 201, description = "Posted", body = CommentView),
         (status = 202, description = "Held for review by the moderation filter", body = CommentView),
-        (status = 403, description = "Its owner turned comments off (`comments_disabled`), or my email is not confirmed yet (`email_unverified`)", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 403, description = "Its owner turned comments off (`comments_disabled`), or my email is not confirmed yet (`email_unverified`), or a moderator took comments away (`account_restricted`)", body = cloudcast_core::apidoc::ErrorBody),
         (status = 404, description = "No such cloudcast", body = cloudcast_core::apidoc::ErrorBody),
         (status = 422, description = "Empty or too long; a parent that cannot be answered; a position past the end, or on a reply", body = cloudcast_core::apidoc::ErrorBody)),
     security(("session" = [])))]
@@ -218,6 +219,12 @@ pub async fn create(
         .position_ms
         .map(|p| i64::try_from(p).unwrap_or(i64::MAX));
     cloudcast_core::auth::require_verified(&state.pool, user, "comment").await?;
+    cloudcast_core::standing::require(
+        &state.pool,
+        user,
+        cloudcast_core::standing::Restriction::Comments,
+    )
+    .await?;
     let (status, held_reason) = match moderation::check(&body) {
         Verdict::Clean => (CommentStatus::Visible, None),
         Verdict::Held(reason) => (CommentStatus::Held, Some(reason)),

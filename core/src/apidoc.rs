@@ -180,6 +180,22 @@ pub fn standard_responses(
         .any(|r| value(r).get(SESSION).is_some());
     if takes_session {
         out.push(("401", "Not signed in, or the session is unknown or expired"));
+        let m = method
+            .to_uppercase()
+            .parse()
+            .unwrap_or(axum::http::Method::GET);
+        let refused = [
+            crate::standing::Standing::Suspended,
+            crate::standing::Standing::TermsDue(String::new()),
+        ]
+        .iter()
+        .any(|s| !crate::standing::allowed(s, &m, path));
+        if refused {
+            out.push((
+                "403",
+                "The terms in force wait for my acceptance (`terms_not_accepted`), or the account is suspended (`account_suspended`)",
+            ));
+        }
     }
     let params = op.parameters.iter().flatten();
     let typed_path = params.clone().any(|p| {

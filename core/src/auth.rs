@@ -3,7 +3,9 @@
 //!
 //! The extractors here are the one home of "who is asking": [`MaybeUser`]
 //! (anyone; a bad token is still a 401), [`AuthUser`] (signed in, else
-//! 401) and [`AdminUser`] (an administrator, else 403).
+//! 401) and [`AdminUser`] (an administrator, else 403). Each also holds
+//! a restricted account (terms not accepted, suspended) to the routes its
+//! standing allows (`standing.rs`).
 
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::HeaderMap;
@@ -18,6 +20,7 @@ use uuid::Uuid;
 use axum::http::StatusCode;
 
 use crate::error::{ApiError, ErrorCode};
+use crate::standing::{SQL_STANDING, Standing, allowed};
 
 /// Why a request's identity was refused.
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +34,16 @@ pub enum AuthError {
         "confirm your email address first: open the link we mailed you (new accounts may not {0} until then)"
     )]
     EmailUnverified(&'static str),
+    #[error(
+        "accept the terms of service first: read them at /terms (version {0}) and accept them with POST /api/v1/me/policies/terms/accept"
+    )]
+    TermsNotAccepted(String),
+    #[error(
+        "this account is suspended: read the decision and appeal at /settings (GET /api/v1/me/decisions); you may still export or erase your data"
+    )]
+    Suspended,
+    #[error("a moderator's decision does not let this account {0} now: read it at /settings")]
+    Restricted(&'static str),
     #[error("looking up the session failed")]
     Database(#[from] sqlx::Error),
 }
@@ -41,13 +54,20 @@ impl ErrorCode for AuthError {
             AuthError::Unauthorized(_) => "unauthorized",
             AuthError::NotAdmin => "forbidden",
             AuthError::EmailUnverified(_) => "email_unverified",
+            AuthError::TermsNotAccepted(_) => "terms_not_accepted",
+            AuthError::Suspended => "account_suspended",
+            AuthError::Restricted(_) => "account_restricted",
             AuthError::Database(_) => "database_unavailable",
         }
     }
     fn status(&self) -> StatusCode {
         match self {
             AuthError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            AuthError::NotAdmin | AuthError::EmailUnverified(_) => StatusCode::FORBIDDEN,
+            AuthError::NotAdmin
+            | AuthError::EmailUnverified(_)
+            | AuthError::TermsNotAccepted(_)
+            | AuthError::Suspended
+            | AuthError::Restricted(_) => StatusCode::FORBIDDEN,
             // A failed look-up is the database being away, not a bad request.
             AuthError::Database(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -155,6 +175,27 @@ pub async fn user_for_token(pool: &PgPool, token: &str) -> Result<Option<Uuid>, 
     Ok(user_for_token_hash(pool, &hash_token(token)).await?)
 }
 
+/// The user of a live session and what their standing lets them do.
+pub async fn session_for_token_hash(
+    pool: &PgPool,
+    hash: &[u8],
+) -> Result<Option<(Uuid, Standing)>, sqlx::Error> {
+    let row: Option<(Uuid, bool, Option<String>, Option<String>)> = crate::metrics::timed_pg(
+        "session_lookup",
+        sqlx::query_as(&format!(
+            "SELECT a.user_id, {SQL_STANDING}
+               FROM auth_tokens a JOIN users u ON u.id = a.user_id
+              WHERE a.token_hash = $1 AND a.expires_at > now()"
+        ))
+        .bind(hash)
+        .fetch_optional(pool),
+    )
+    .await?;
+    Ok(row.map(|(user, suspended, current, accepted)| {
+        (user, Standing::of(suspended, current, accepted))
+    }))
+}
+
 /// Is `user` an administrator? (Unknown users are not.)
 pub async fn is_admin(pool: &PgPool, user: Uuid) -> Result<bool, AuthError> {
     let row: Option<(bool,)> = sqlx::query_as("SELECT is_admin FROM users WHERE id = $1")
@@ -184,8 +225,12 @@ where
             return Ok(MaybeUser(None));
         };
         let pool = PgPool::from_ref(state);
-        match user_for_token(&pool, token).await? {
-            Some(id) => Ok(MaybeUser(Some(id))),
+        match session_for_token_hash(&pool, &hash_token(token)).await? {
+            Some((id, standing)) if allowed(&standing, &parts.method, parts.uri.path()) => {
+                Ok(MaybeUser(Some(id)))
+            }
+            Some((_, Standing::TermsDue(version))) => Err(AuthError::TermsNotAccepted(version)),
+            Some(_) => Err(AuthError::Suspended),
             None => Err(AuthError::Unauthorized("token is unknown or expired")),
         }
     }

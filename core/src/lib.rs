@@ -42,6 +42,7 @@ pub mod request_id;
 pub mod secrets;
 pub mod signing;
 pub mod slugs;
+pub mod standing;
 pub mod states;
 pub mod storage;
 pub mod text;

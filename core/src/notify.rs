@@ -5,7 +5,9 @@
 //! kind about the same object, or a new one: a group stays open while it is
 //! unread and younger than [`GROUP_WINDOW_SECS`], so a burst is one
 //! notification (and at most one mail). Nobody hears of their own doing,
-//! of a minor's activity, of an account waiting for its mailed link, or of
+//! of a minor's activity, of the follows, favourites and reposts of
+//! someone who keeps their activity private, of an account waiting for
+//! its mailed link or suspended, or of
 //! a cloudcast they do not own unless it is listed; a kind turned off is
 //! not written. On commit, PostgreSQL wakes every node's live streams
 //! (`LISTEN` on [`CHANNEL`]). The notifications crate reads, mails and
@@ -141,7 +143,19 @@ pub async fn record(conn: &mut PgConnection, e: &Event<'_>) -> Result<usize, sql
          RETURNING id, recipient_id",
         recipients = e.to.sql(),
         active = visibility::sql_account_active("u"),
-        public = visibility::sql_public_activity("a"),
+        // Listening activity (follows, favourites, reposts) kept private
+        // tells no one who; a comment is public whatever the switch.
+        public = if matches!(
+            e.kind,
+            NotificationKind::Follower
+                | NotificationKind::Favourite
+                | NotificationKind::Repost
+                | NotificationKind::FollowedRepost
+        ) {
+            visibility::sql_public_activity("a")
+        } else {
+            format!("(NOT a.is_minor AND {})", visibility::sql_account_active("a"))
+        },
         listed = visibility::sql_listed("c"),
         off = Delivery::Off.as_str(),
     ))

@@ -283,6 +283,123 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// A policy document (`policy_versions.kind`).
+    PolicyKind {
+        /// The privacy policy: shown, not forced.
+        Privacy = "privacy",
+        /// The terms of service: accepted before the API is used.
+        Terms = "terms",
+    }
+}
+
+text_enum! {
+    /// How a policy version was put before a person (`policy_showings.via`).
+    ShowingVia {
+        /// On the sign-up page.
+        SignUp = "signup",
+        /// The banner of a page, on the visit after a new version.
+        Banner = "banner",
+        /// The mail announcing a new version.
+        Mail = "mail",
+    }
+}
+
+text_enum! {
+    /// What a message through the contact page is about
+    /// (`contact_cases.topic`); [`CaseTopic::queue`] is where it goes.
+    CaseTopic {
+        /// An account pretends to be someone else.
+        Impersonation = "impersonation",
+        /// An account spams.
+        Spam = "spam",
+        /// An account harasses people.
+        Harassment = "harassment",
+        /// An account's holder is believed to be under 13 (policy §12).
+        Under13 = "under_13",
+        /// Another abuse by an account.
+        OtherAbuse = "other_abuse",
+        /// Withdraw a consent (policy §4, §16).
+        WithdrawConsent = "withdraw_consent",
+        /// Ask for one's data (policy §9).
+        DataAccess = "data_access",
+        /// A concern about privacy.
+        PrivacyConcern = "privacy_concern",
+        /// Feedback on the site.
+        Feedback = "feedback",
+    }
+}
+
+impl CaseTopic {
+    /// A report on an account (it names the account).
+    pub fn is_account_report(self) -> bool {
+        matches!(
+            self,
+            CaseTopic::Impersonation
+                | CaseTopic::Spam
+                | CaseTopic::Harassment
+                | CaseTopic::Under13
+                | CaseTopic::OtherAbuse
+        )
+    }
+
+    /// A privacy request: a queue of its own.
+    pub fn is_privacy_request(self) -> bool {
+        matches!(
+            self,
+            CaseTopic::WithdrawConsent | CaseTopic::DataAccess | CaseTopic::PrivacyConcern
+        )
+    }
+}
+
+text_enum! {
+    /// A contact case (`contact_cases.status`).
+    CaseStatus {
+        Open = "open",
+        /// Answered; the sender's contact is kept 30 days more.
+        Closed = "closed",
+    }
+}
+
+text_enum! {
+    /// What a decision on an account does (`account_decisions.action`).
+    AccountAction {
+        /// Signed out everywhere; hidden; may only read the decision,
+        /// appeal, export or erase.
+        Suspend = "suspend",
+        /// May not upload.
+        NoUploads = "no_uploads",
+        /// May not comment.
+        NoComments = "no_comments",
+        /// Confirmed under 13: suspended now, erased after the contest
+        /// period unless an appeal succeeds.
+        EraseMinor = "erase_minor",
+    }
+}
+
+text_enum! {
+    /// Where a decision on an account stands (`account_decisions.state`).
+    DecisionState {
+        /// In force (until its time, if it has one).
+        InForce = "in_force",
+        /// Lifted by a moderator or a granted appeal.
+        Lifted = "lifted",
+        /// The account was erased as decided.
+        CarriedOut = "carried_out",
+    }
+}
+
+text_enum! {
+    /// An appeal against a decision (`account_appeals.status`).
+    AppealStatus {
+        Open = "open",
+        /// The decision was lifted.
+        Granted = "granted",
+        /// The decision stands.
+        Rejected = "rejected",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -309,6 +426,7 @@ mod tests {
         include_str!("../migrations/0018_drafts.sql"),
         include_str!("../migrations/0019_comment_threads.sql"),
         include_str!("../migrations/0020_notifications.sql"),
+        include_str!("../migrations/0021_policy_channels.sql"),
     ];
 
     /// `CHECK (column IN ('a', 'b'))` for these values.
@@ -343,6 +461,13 @@ mod tests {
         assert_checked("visibility", texts(Visibility::ALL));
         assert_checked("kind", texts(NotificationKind::ALL));
         assert_checked("delivery", texts(Delivery::ALL));
+        assert_checked("kind", texts(PolicyKind::ALL));
+        assert_checked("via", texts(ShowingVia::ALL));
+        assert_checked("topic", texts(CaseTopic::ALL));
+        assert_checked("status", texts(CaseStatus::ALL));
+        assert_checked("action", texts(AccountAction::ALL));
+        assert_checked("state", texts(DecisionState::ALL));
+        assert_checked("status", texts(AppealStatus::ALL));
     }
 
     #[test]

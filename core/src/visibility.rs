@@ -42,6 +42,8 @@ pub struct Access {
     pub taken_down: bool,
     /// Not published yet by its DJ: hidden from all but its owner.
     pub draft: bool,
+    /// Its owner is suspended: hidden from all but its owner.
+    pub owner_suspended: bool,
 }
 
 impl Access {
@@ -57,6 +59,7 @@ impl Access {
         }
         !self.taken_down
             && !self.draft
+            && !self.owner_suspended
             && self.visibility != Visibility::Private
             && self.publish_at.is_none_or(|at| at <= now)
     }
@@ -72,6 +75,7 @@ impl Access {
         self.visibility == Visibility::Public
             && !self.taken_down
             && !self.draft
+            && !self.owner_suspended
             && self
                 .publish_at
                 .is_none_or(|at| at <= OffsetDateTime::now_utc())
@@ -80,7 +84,8 @@ impl Access {
 
 /// The columns [`Access`] reads, for queries that select it with more.
 pub const ACCESS_COLUMNS: &str =
-    "owner_id, visibility, publish_at, taken_down_at IS NOT NULL AS taken_down, draft";
+    "owner_id, visibility, publish_at, taken_down_at IS NOT NULL AS taken_down, draft,
+    COALESCE(owner_hidden_until > now(), false) AS owner_suspended";
 
 /// The cloudcast's owner and visibility, if it exists.
 pub async fn load(pool: &PgPool, cloudcast: Uuid) -> Result<Option<Access>, sqlx::Error> {
@@ -124,6 +129,7 @@ pub async fn load_for(
     sqlx::query_as(
         "SELECT c.owner_id, c.visibility, c.publish_at,
                 c.taken_down_at IS NOT NULL AS taken_down, c.draft, c.hide_stats,
+                COALESCE(c.owner_hidden_until > now(), false) AS owner_suspended,
                 COALESCE((SELECT u.is_admin FROM users u WHERE u.id = $2), false) AS viewer_is_admin
            FROM cloudcasts c WHERE c.id = $1",
     )
@@ -139,7 +145,8 @@ pub async fn load_for(
 pub fn sql_visible(alias: &str, viewer: &str) -> String {
     let private = Visibility::Private.as_str();
     format!(
-        "({alias}.owner_id = {viewer} OR ({alias}.visibility <> '{private}' AND {alias}.listed_at <= now() AND {alias}.taken_down_at IS NULL AND NOT {alias}.draft))"
+        "({alias}.owner_id = {viewer} OR ({alias}.visibility <> '{private}' AND {alias}.listed_at <= now() AND {alias}.taken_down_at IS NULL AND NOT {alias}.draft AND {}))",
+        sql_owner_shown(alias)
     )
 }
 
@@ -148,19 +155,39 @@ pub fn sql_visible(alias: &str, viewer: &str) -> String {
 pub fn sql_listed(alias: &str) -> String {
     let (public, ready) = (Visibility::Public.as_str(), CloudcastStatus::Ready.as_str());
     format!(
-        "({alias}.visibility = '{public}' AND {alias}.status = '{ready}' AND {alias}.listed_at <= now() AND {alias}.taken_down_at IS NULL AND NOT {alias}.draft)"
+        "({alias}.visibility = '{public}' AND {alias}.status = '{ready}' AND {alias}.listed_at <= now() AND {alias}.taken_down_at IS NULL AND NOT {alias}.draft AND {})",
+        sql_owner_shown(alias)
     )
 }
 
-/// In SQL: the user row `alias` may have its activity (listening,
-/// favourites, reposts, follows) shown to others: never a minor's.
-pub fn sql_public_activity(alias: &str) -> String {
-    format!("(NOT {alias}.is_minor AND {})", sql_account_active(alias))
+/// The cloudcast row `alias`'s owner is not suspended.
+fn sql_owner_shown(alias: &str) -> String {
+    format!("({alias}.owner_hidden_until IS NULL OR {alias}.owner_hidden_until <= now())")
 }
 
-/// An account in use: not a sign-up waiting for its mailed link (which
-/// cannot be told from no account at all). `alias` names the `users` row.
+/// In SQL: the user row `alias` may have its activity (listening,
+/// favourites, reposts, follows) shown to others: never a minor's, nor
+/// that of someone who keeps it private.
+pub fn sql_public_activity(alias: &str) -> String {
+    format!(
+        "(NOT {alias}.is_minor AND NOT {alias}.activity_private AND {})",
+        sql_account_active(alias)
+    )
+}
+
+/// An account shown: not a sign-up waiting for its mailed link (which
+/// cannot be told from no account at all), not suspended. `alias` names
+/// the `users` row.
 pub fn sql_account_active(alias: &str) -> String {
+    format!(
+        "({} AND ({alias}.suspended_until IS NULL OR {alias}.suspended_until <= now()))",
+        sql_account_confirmed(alias)
+    )
+}
+
+/// An account whose sign-up was confirmed (a suspended one included: it
+/// may sign in to read the decision, appeal, export or erase).
+pub fn sql_account_confirmed(alias: &str) -> String {
     format!("({alias}.pending_until IS NULL)")
 }
 
@@ -192,6 +219,7 @@ mod tests {
             publish_at,
             taken_down: false,
             draft: false,
+            owner_suspended: false,
         }
     }
 
@@ -243,6 +271,18 @@ mod tests {
     }
 
     #[test]
+    fn a_suspended_owners_cloudcasts_are_theirs_alone() {
+        let mut a = access(Visibility::Public, None);
+        a.owner_suspended = true;
+        assert!(a.visible_to(Some(Uuid::from_u128(1))));
+        assert!(!a.visible_to(Some(Uuid::from_u128(2))));
+        assert!(!a.visible_to(None));
+        assert!(!a.is_public());
+        assert!(sql_listed("c").contains("c.owner_hidden_until"));
+        assert!(sql_visible("c", "$1").contains("c.owner_hidden_until"));
+    }
+
+    #[test]
     fn owners_and_admins_manage() {
         let owner = Uuid::from_u128(1);
         let other = Uuid::from_u128(2);
@@ -256,7 +296,7 @@ mod tests {
     fn the_sql_forms_name_the_same_columns() {
         assert_eq!(
             sql_visible("cc", "$3"),
-            "(cc.owner_id = $3 OR (cc.visibility <> 'private' AND cc.listed_at <= now() AND cc.taken_down_at IS NULL AND NOT cc.draft))"
+            "(cc.owner_id = $3 OR (cc.visibility <> 'private' AND cc.listed_at <= now() AND cc.taken_down_at IS NULL AND NOT cc.draft AND (cc.owner_hidden_until IS NULL OR cc.owner_hidden_until <= now())))"
         );
         assert!(sql_listed("c").contains("NOT c.draft"));
         assert!(sql_listed("c").contains("c.taken_down_at IS NULL"));

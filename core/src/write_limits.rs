@@ -80,6 +80,7 @@ pub const LIMITED: &[(Method, &str, Write)] = &[
         Write::Comment,
     ),
     (Method::POST, "/api/v1/comments/{id}/report", Write::Report),
+    (Method::POST, "/api/v1/contact", Write::Report),
     (
         Method::POST,
         "/api/v1/cloudcasts/{id}/report",

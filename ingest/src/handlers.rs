@@ -7,6 +7,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use cloudcast_core::standing::Restriction;
 use serde::Serialize;
 use tracing::Instrument;
 use uuid::Uuid;
@@ -90,7 +91,7 @@ pub async fn options_one(
         (status = 201, description = "Created; Location names the upload"),
         (status = 400, description = "A tus header is missing or malformed, or the first bytes run past Upload-Length", body = cloudcast_core::apidoc::ErrorBody),
         (status = 401, description = "Not signed in", body = cloudcast_core::apidoc::ErrorBody),
-        (status = 403, description = "Over the account's quota: unfinished uploads (`too_many_open_uploads`) or bytes held (`storage_quota_exceeded`); an unverified account has a small allowance", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 403, description = "Over the account's quota: unfinished uploads (`too_many_open_uploads`) or bytes held (`storage_quota_exceeded`); an unverified account has a small allowance; a moderator took uploads away (`account_restricted`)", body = cloudcast_core::apidoc::ErrorBody),
         (status = 412, description = "Not tus 1.0.0", body = cloudcast_core::apidoc::ErrorBody),
         (status = 413, description = "Larger than allowed", body = cloudcast_core::apidoc::ErrorBody),
         (status = 422, description = "The title or file name is too long or holds control characters, or the visibility or draft flag is unknown", body = cloudcast_core::apidoc::ErrorBody),
@@ -104,6 +105,8 @@ pub async fn create(
     body: Body,
 ) -> Result<Response, IngestError> {
     tus::check_resumable(&headers)?;
+    // A moderator may have taken uploads away from this account.
+    cloudcast_core::standing::require(&state.pool, user, Restriction::Uploads).await?;
     if headers.contains_key("upload-defer-length") {
         return Err(IngestError::BadTusRequest(
             "Upload-Defer-Length is not supported; send Upload-Length".into(),

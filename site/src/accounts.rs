@@ -30,7 +30,9 @@ pub async fn sign_up(
     headers: HeaderMap,
     Query(p): Query<NextParams>,
 ) -> Response {
-    let l = layout(&state, &visitor(&headers, peer), "Sign up", "sign-up").await;
+    let v = visitor(&headers, peer);
+    let l = layout(&state, &v, "Sign up", "sign-up").await;
+    let (privacy_version, terms_version) = crate::policies::in_force(&state, &v).await;
     let page = SignUp {
         l,
         next: local_path(p.next.as_deref()),
@@ -38,6 +40,8 @@ pub async fn sign_up(
         email: String::new(),
         birth_date: String::new(),
         message: String::new(),
+        privacy_version,
+        terms_version,
     };
     templates::page(StatusCode::OK, &page)
 }
@@ -153,6 +157,10 @@ pub struct SignUpForm {
     #[serde(default)]
     birth_date: String,
     next: Option<String>,
+    /// The terms version the "I accept" box carries, when ticked.
+    terms: Option<String>,
+    /// The personalised-ads box, when ticked.
+    personalised_ads: Option<String>,
 }
 
 /// `POST /sign-up`, the sign-up form without scripts: "check your mail"
@@ -170,6 +178,8 @@ pub async fn sign_up_post(
         "password": f.password,
         "birth_date": f.birth_date,
         "next": next,
+        "terms": f.terms,
+        "personalised_ads": f.personalised_ads.is_some(),
     });
     let created = state.api.post("/api/v1/accounts", &v, &body).await?;
     if !created.status.is_success() {
@@ -180,8 +190,11 @@ pub async fn sign_up_post(
         } else {
             (f.username, f.email, f.birth_date, created.message())
         };
+        let (privacy_version, terms_version) = crate::policies::in_force(&state, &v).await;
         let page = SignUp {
             l: layout(&state, &v, "Sign up", "sign-up").await,
+            privacy_version,
+            terms_version,
             next,
             message: if under_13 { UNDER_13.into() } else { message },
             username,

@@ -95,19 +95,27 @@ impl Api {
     }
 
     /// `GET path` as `visitor`; a session the API no longer knows is
-    /// dropped and the request made again without it.
+    /// dropped and the request made again without it, and so is one whose
+    /// account must first accept the terms or is suspended (the page shows
+    /// what anyone sees, with the banner that says what to do).
     pub async fn get<T: DeserializeOwned>(
         &self,
         path: &str,
         visitor: &Visitor,
     ) -> Result<Answer<T>, SiteError> {
         let first = self.call(Method::GET, path, visitor, None).await?;
-        let answer = if first.0 == StatusCode::UNAUTHORIZED && visitor.cookie.is_some() {
-            self.call(Method::GET, path, &visitor.anonymous(), None)
-                .await?
-        } else {
-            first
-        };
+        let restricted = first.0 == StatusCode::FORBIDDEN
+            && matches!(
+                cloudcast_core::ApiError::code_in(&first.2).as_deref(),
+                Some("terms_not_accepted" | "account_suspended")
+            );
+        let answer =
+            if (first.0 == StatusCode::UNAUTHORIZED || restricted) && visitor.cookie.is_some() {
+                self.call(Method::GET, path, &visitor.anonymous(), None)
+                    .await?
+            } else {
+                first
+            };
         decode(path, answer)
     }
 

@@ -12,6 +12,7 @@ mod figures;
 mod library;
 mod notifications;
 mod pages;
+mod policies;
 mod shown;
 mod templates;
 mod views;
@@ -81,6 +82,9 @@ pub const TOP_LEVEL: &[&str] = &[
     "listen-later",
     "notifications",
     "unsubscribe",
+    "privacy",
+    "terms",
+    "contact",
     "embed",
     "oembed",
     "assets",
@@ -127,6 +131,9 @@ pub fn router(state: SiteState) -> Router {
             get(|| library::moved(library::Section::ListenLater)),
         )
         .route("/notifications", get(notifications::page))
+        .route("/privacy", get(policies::privacy))
+        .route("/terms", get(policies::terms))
+        .route("/contact", get(policies::contact))
         .route(
             "/unsubscribe/{token}",
             get(notifications::unsubscribe).post(notifications::unsubscribe_post),

@@ -239,6 +239,10 @@ pub struct SignUp {
     pub birth_date: String,
     /// Why a post without scripts was refused.
     pub message: String,
+    /// The privacy policy shown (its version), and the terms accepted by
+    /// signing up, when the site publishes them.
+    pub privacy_version: Option<String>,
+    pub terms_version: Option<String>,
 }
 
 #[derive(Template)]
@@ -480,4 +484,27 @@ pub fn mailbox_page(mails: Vec<MailView>) -> Response {
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
+}
+
+#[derive(Template)]
+#[template(path = "policy.html")]
+pub struct PolicyPage {
+    pub l: Layout,
+    pub heading: &'static str,
+    /// `privacy` or `terms`: the page's own path.
+    pub base: &'static str,
+    pub doc: cloudcast_accounts::policies::PolicyDocument,
+    /// The document as HTML (raw HTML in it escaped).
+    pub body: String,
+    /// The signed-in visitor is asked to accept this version.
+    pub accept: bool,
+}
+
+#[derive(Template)]
+#[template(path = "contact.html")]
+pub struct ContactPage {
+    pub l: Layout,
+    pub groups: Vec<(&'static str, Vec<crate::policies::Choice>)>,
+    /// The account reported, when a profile's link names one.
+    pub account: String,
 }

@@ -151,6 +151,9 @@ pub async fn run(config: Config, cmd: AdminCommand) -> anyhow::Result<()> {
                     password,
                     birth_date,
                     next: None,
+                    // Asked on the first visit, from the person themselves.
+                    terms: None,
+                    personalised_ads: None,
                 },
             )
             .await?;
@@ -186,8 +189,12 @@ pub async fn run(config: Config, cmd: AdminCommand) -> anyhow::Result<()> {
             } else {
                 operators::Recipients::Some(&users)
             };
-            let n = operators::notify_breach(&state, to, &message).await?;
-            println!("queued a security notice for {n} account(s)");
+            let notice = operators::notify_breach(&state, to, &message).await?;
+            println!("queued a security notice for {} account(s)", notice.mailed);
+            for p in &notice.by_hand {
+                // The person asked to be told this way too (policy §5).
+                println!("tell {} by hand as well: {}", p.username, p.contact);
+            }
         }
         AdminCommand::Quota {
             user,

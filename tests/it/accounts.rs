@@ -4,7 +4,7 @@
 //! profiles with per-field visibility, avatars, cloudcast metadata, and the
 //! operator commands.
 
-use crate::support::{TestSystem, json_of};
+use crate::support::{TestSystem, json_of, terms};
 use serde_json::{Value, json};
 
 fn years_ago(years: i32) -> String {
@@ -21,7 +21,7 @@ async fn teenagers_get_the_advice_cookies_work_and_sign_out_revokes() {
     let http = &sys.http;
     let (status, body) = json_of(
         http.post(sys.url("/api/v1/accounts"))
-            .json(&json!({"email": "teen@example.org", "username": "teen_dj", "password": "long enough pw", "birth_date": years_ago(15)}))
+            .json(&json!({"email": "teen@example.org", "username": "teen_dj", "password": "long enough pw", "birth_date": years_ago(15), "terms": terms()}))
             .send()
             .await
             .expect("register"),
@@ -42,7 +42,7 @@ async fn teenagers_get_the_advice_cookies_work_and_sign_out_revokes() {
     // Exactly 13 today is allowed.
     let (status, _) = json_of(
         http.post(sys.url("/api/v1/accounts"))
-            .json(&json!({"email": "thirteen@example.org", "username": "thirteen", "password": "long enough pw", "birth_date": years_ago(13)}))
+            .json(&json!({"email": "thirteen@example.org", "username": "thirteen", "password": "long enough pw", "birth_date": years_ago(13), "terms": terms()}))
             .send()
             .await
             .expect("register"),

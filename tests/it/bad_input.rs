@@ -1,7 +1,7 @@
 //! Bad input on every route gets a 4xx with a JSON body naming the problem;
 //! nothing a client sends produces a 500.
 
-use crate::support::TestSystem;
+use crate::support::{TestSystem, terms};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -26,7 +26,7 @@ async fn accounts_and_sessions_reject_bad_input() {
     let http = &sys.http;
     let accounts = sys.url("/api/v1/accounts");
     let post = |body: Value| http.post(&accounts).json(&body).send();
-    let ok = json!({"email": "a@example.org", "username": "alice", "password": "long enough pw", "birth_date": "1990-01-01"});
+    let ok = json!({"email": "a@example.org", "username": "alice", "password": "long enough pw", "birth_date": "1990-01-01", "terms": terms()});
 
     expect_error(
         http.post(&accounts)

@@ -10,7 +10,7 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::support::{PNG_1X1, TestSystem, call, json_of};
+use crate::support::{PNG_1X1, TestSystem, call, json_of, terms};
 
 async fn get(sys: &TestSystem, path: &str, token: Option<&str>) -> (u16, Value) {
     call(sys, Method::GET, path, token, None).await
@@ -891,7 +891,7 @@ async fn usernames_never_hide_a_page_of_the_site() {
             None,
             Some(
                 json!({"email": format!("x{}@example.org", name.len()), "username": name,
-                        "password": "correct horse battery", "birth_date": "1990-05-17"}),
+                        "password": "correct horse battery", "birth_date": "1990-05-17", "terms": terms()}),
             ),
         )
         .await;

@@ -9,7 +9,7 @@ use tokio::net::TcpStream;
 
 use serde_json::json;
 
-use crate::support::{TestSystem, json_of};
+use crate::support::{TestSystem, json_of, terms};
 
 fn addr(sys: &TestSystem) -> String {
     sys.base.trim_start_matches("http://").to_string()
@@ -196,7 +196,7 @@ async fn each_write_limit_trips_at_its_number_and_resets() {
     let signup = |name: &str| {
         http.post(sys.url("/api/v1/accounts")).json(&json!({
             "email": format!("{name}@example.org"), "username": name,
-            "password": "correct horse battery", "birth_date": "1990-01-01"}))
+            "password": "correct horse battery", "birth_date": "1990-01-01", "terms": terms()}))
     };
     ok(
         signup("lim_third")
@@ -230,6 +230,7 @@ async fn each_write_limit_trips_at_its_number_and_resets() {
             ("email", "lim_page@example.org"),
             ("password", "a long pass phrase"),
             ("birth_date", "1990-01-01"),
+            ("terms", &terms()),
         ])
         .send()
         .await

@@ -10,7 +10,7 @@ use crate::support::{TestSystem, json_of};
 use serde_json::{Value, json};
 
 /// Every file under `dir`, as paths relative to it.
-fn files(dir: &Path) -> Vec<String> {
+pub(crate) fn files(dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -32,7 +32,11 @@ fn files(dir: &Path) -> Vec<String> {
 /// Rows of every PostgreSQL table, as text, that contain one of `needles`.
 /// The tombstone tables may hold the account's id (nothing else): they are
 /// searched for `always` only.
-async fn pg_mentions(sys: &TestSystem, needles: &[String], always: &[String]) -> Vec<String> {
+pub(crate) async fn pg_mentions(
+    sys: &TestSystem,
+    needles: &[String],
+    always: &[String],
+) -> Vec<String> {
     let tables = sys
         .pg_strings(
             "SELECT table_name::text FROM information_schema.tables
@@ -61,7 +65,11 @@ async fn pg_mentions(sys: &TestSystem, needles: &[String], always: &[String]) ->
 
 /// Rows per ClickHouse table naming the user (by id or listener id) or one
 /// of `cloudcasts`; tables with none are left out.
-async fn ch_mentions(sys: &TestSystem, user: &str, cloudcasts: &[String]) -> Vec<(String, u64)> {
+pub(crate) async fn ch_mentions(
+    sys: &TestSystem,
+    user: &str,
+    cloudcasts: &[String],
+) -> Vec<(String, u64)> {
     let tables = sys
         .clickhouse_rows(
             "SELECT table, groupArray(name) AS cols FROM system.columns
@@ -115,7 +123,7 @@ async fn ch_mentions(sys: &TestSystem, user: &str, cloudcasts: &[String]) -> Vec
     out
 }
 
-async fn wait_ch<F: Fn(&[(String, u64)]) -> bool>(
+pub(crate) async fn wait_ch<F: Fn(&[(String, u64)]) -> bool>(
     sys: &TestSystem,
     user: &str,
     cloudcasts: &[String],
@@ -159,6 +167,15 @@ async fn an_erased_account_leaves_nothing_in_any_store() {
         .await;
     assert_eq!(pending.len(), 1);
     assert_eq!(sys.put_avatar(&dj).await, 204);
+    // Consent to personalised ads (off unless given) leaves ad-interest rows.
+    let resp = http
+        .put(sys.url("/api/v1/me/consents"))
+        .bearer_auth(&dj)
+        .json(&json!({"personalised_ads": true}))
+        .send()
+        .await
+        .expect("consent");
+    assert_eq!(resp.status(), 200);
     let resp = http
         .put(sys.url("/api/v1/me/profile"))
         .bearer_auth(&dj)

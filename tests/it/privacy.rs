@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::support::TestSystem;
+use crate::support::{TestSystem, terms};
 use serde_json::{Value, json};
 
 async fn consents(sys: &TestSystem, token: &str, body: Option<Value>) -> (u16, Value) {
@@ -30,7 +30,7 @@ async fn consents_are_recorded_and_a_withdrawal_empties_ad_interest() {
     let dj = sys.user("pc_dj").await;
     let fan = sys.user("pc_fan").await;
 
-    // Defaults: ads on (opt-out), third-party contact off (opt-in), both on record.
+    // Defaults: both off until given (consent is not presumed), on record.
     let (status, c) = consents(&sys, &fan, None).await;
     assert_eq!(status, 200, "{c}");
     assert_eq!(
@@ -38,7 +38,7 @@ async fn consents_are_recorded_and_a_withdrawal_empties_ad_interest() {
             c["personalised_ads"].as_bool(),
             c["third_party_contact"].as_bool()
         ),
-        (Some(true), Some(false))
+        (Some(false), Some(false))
     );
     let history = c["history"].as_array().expect("history");
     assert_eq!(history.len(), 2, "{c}");
@@ -74,7 +74,13 @@ async fn consents_are_recorded_and_a_withdrawal_empties_ad_interest() {
         assert_eq!(c["history"].as_array().map(Vec::len), Some(3), "{c}");
     }
 
-    // Listening with ad consent on fills the ad-interest aggregate.
+    // The fan gives ad consent; the DJ never does.
+    let (status, c) = consents(&sys, &fan, Some(json!({"personalised_ads": true}))).await;
+    assert_eq!(status, 200, "{c}");
+    assert_eq!(c["history"].as_array().map(Vec::len), Some(4), "{c}");
+
+    // Listening with ad consent on fills the ad-interest aggregate; the
+    // same listening without it leaves nothing there.
     let cc = sys.ready_cloudcast(&dj, 30, "Consent mix").await;
     let id = cc["id"].as_str().expect("id").to_string();
     let resp = sys
@@ -99,6 +105,8 @@ async fn consents_are_recorded_and_a_withdrawal_empties_ad_interest() {
         .await
         .expect("beats");
     assert_eq!(resp.status(), 202);
+    assert_eq!(sys.beats(&dj, &id, "pc-dj", 20).await, 202);
+    let dj_id = sys.me(&dj).await["id"].as_str().expect("id").to_string();
     let me: Value = sys
         .http
         .get(sys.url("/api/v1/me"))
@@ -118,6 +126,22 @@ async fn consents_are_recorded_and_a_withdrawal_empties_ad_interest() {
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
+    // The DJ's beats arrived with the fan's (the same log, the same
+    // shipment): none of them is an ad-interest row.
+    let sessions = format!("SELECT count() AS n FROM heartbeats WHERE user_id = '{dj_id}'");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while crate::support::ch_u64(&sys.clickhouse_rows(&sessions).await[0]["n"]) < 20 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the DJ's beats never arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert_eq!(
+        ad_seconds(&sys, &dj_id).await,
+        0,
+        "no consent, no ad interest"
+    );
 
     // Withdrawal: recorded as proof, and the user's ad-interest rows go.
     let (status, c) = consents(&sys, &fan, Some(json!({"personalised_ads": false}))).await;
@@ -150,8 +174,26 @@ async fn consents_are_recorded_and_a_withdrawal_empties_ad_interest() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn breach_notices_reach_the_chosen_users_through_smtp() {
     let (sys, mails) = TestSystem::start_with_smtp("privacy_breach").await;
+    let mut tokens = std::collections::HashMap::new();
     for name in ["pb_a", "pb_b", "pb_c"] {
-        sys.user(name).await;
+        tokens.insert(name, sys.user(name).await);
+    }
+    // pb_b would also hear of security matters at another address; pb_c
+    // by phone, which the operator is told to use by hand.
+    for (name, contact) in [
+        ("pb_b", "pb.b.other@example.net"),
+        ("pb_c", "+44 20 7946 0000"),
+    ] {
+        let (status, body) = crate::support::call(
+            &sys,
+            reqwest::Method::PUT,
+            "/api/v1/me/preferences",
+            Some(&tokens[name]),
+            Some(json!({"security_contact": contact})),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["security_contact"], contact);
     }
     let run = |args: &[&str]| sys.cli(args);
     let notice = "We found that a backup of our user database was exposed on 2026-11-28.";
@@ -192,18 +234,25 @@ async fn breach_notices_reach_the_chosen_users_through_smtp() {
                     .collect()
             })
             .unwrap_or_default();
-        if notices.len() >= 2 || tokio::time::Instant::now() > deadline {
+        if notices.len() >= 3 || tokio::time::Instant::now() > deadline {
             break notices;
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
     };
-    assert_eq!(notices.len(), 2, "{notices:?}");
+    assert_eq!(notices.len(), 3, "{notices:?}");
     let mut to: Vec<&str> = notices
         .iter()
         .filter_map(|m| m.lines().find(|l| l.starts_with("To: ")))
         .collect();
     to.sort_unstable();
-    assert_eq!(to, vec!["To: pb_a@example.org", "To: pb_b@example.org"]);
+    assert_eq!(
+        to,
+        vec![
+            "To: pb.b.other@example.net",
+            "To: pb_a@example.org",
+            "To: pb_b@example.org"
+        ]
+    );
     assert!(
         notices
             .iter()
@@ -217,13 +266,21 @@ async fn breach_notices_reach_the_chosen_users_through_smtp() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // The phone number is for the operator to use.
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("tell pb_c by hand as well: +44 20 7946 0000"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let pool = sqlx::PgPool::connect(&sys.pg_url).await.expect("pg");
     let queued: i64 =
         sqlx::query_scalar("SELECT count(*) FROM email_outbox WHERE kind = 'security_notice'")
             .fetch_one(&pool)
             .await
             .expect("count");
-    assert_eq!(queued, 5);
+    // Two (pb_a, pb_b at both addresses), then one per account and pb_b's other.
+    assert_eq!(queued, 3 + 4);
     sys.stop().await;
 }
 
@@ -246,7 +303,7 @@ async fn request_logs_keep_the_truncated_ip_and_no_email() {
         .post(format!("{base}/api/v1/accounts"))
         .json(
             &json!({"email": "logged.person@example.org", "username": "logged_person",
-                      "password": "correct horse battery", "birth_date": "1990-01-01"}),
+                      "password": "correct horse battery", "birth_date": "1990-01-01", "terms": terms()}),
         )
         .send()
         .await

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::support::{TestSystem, call, json_of};
+use crate::support::{TestSystem, call, json_of, terms};
 
 /// A browser's user agent of version `v` (not a bot, so its beats count).
 fn firefox(v: u32) -> String {
@@ -424,7 +424,7 @@ async fn no_answer_says_whether_an_address_has_an_account() {
     let owner = sys.user("oracle_owner").await;
     let sign_up = |username: &str, email: &str| {
         let body = json!({"email": email, "username": username,
-            "password": "correct horse battery", "birth_date": "1990-01-01"});
+            "password": "correct horse battery", "birth_date": "1990-01-01", "terms": terms()});
         async move { call(sys, Method::POST, "/api/v1/accounts", None, Some(body)).await }
     };
     let (taken_status, taken) = sign_up("oracle_second", "ORACLE_OWNER@example.org").await;

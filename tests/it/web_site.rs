@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::support::{TestSystem, ch_u64, json_of, make_mp3, run_page};
+use crate::support::{TestSystem, ch_u64, json_of, make_mp3, run_page, terms};
 
 fn journey(name: &str, args: &[&str]) -> Vec<String> {
     std::iter::once(name.to_string())
@@ -944,6 +944,7 @@ async fn forms_work_without_scripts_and_pages_keep_private_things_out() {
             ("email", format!("{username}@example.org")),
             ("password", "a long pass phrase".to_string()),
             ("birth_date", birth.to_string()),
+            ("terms", terms()),
         ])
     };
     let resp = signup("small_one", "2019-01-02")
@@ -969,6 +970,7 @@ async fn forms_work_without_scripts_and_pages_keep_private_things_out() {
             ("email", "plain_html@example.org"),
             ("password", "a long pass phrase"),
             ("birth_date", "1990-01-02"),
+            ("terms", &terms()),
             ("next", "/upload"),
         ])
         .send()

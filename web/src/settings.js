@@ -46,11 +46,83 @@ async function loadConsents() {
         cell(when(e.at)),
         cell(e.kind === 'personalised_ads' ? 'Personalised ads' : 'Contact by partners'),
         cell(e.granted ? 'yes' : 'no'),
-        cell(e.source === 'signup' ? 'default at sign-up' : 'you'),
+        cell(e.source === 'signup' ? 'default at sign-up' : e.source === 'policy' ? `the site: ${e.reason || ''}` : 'you'),
       )
       return tr
     })
   $('consent-history').replaceChildren(...rows)
+}
+
+const ACTIONS = {
+  suspend: 'Account suspended',
+  no_uploads: 'No uploads',
+  no_comments: 'No comments',
+  erase_minor: 'Account to be erased (under 13)',
+}
+
+function decisionItem(d) {
+  const li = document.createElement('li')
+  li.className = 'decision'
+  li.dataset.id = d.id
+  const head = document.createElement('p')
+  const until = d.erase_after ? `erased after ${when(d.erase_after)}` : d.until ? `until ${when(d.until)}` : 'for good'
+  head.append(Object.assign(document.createElement('strong'), { textContent: ACTIONS[d.action] || d.action }), ` (${until}; ${d.state.replace('_', ' ')}), decided ${when(d.created_at)}`)
+  const reasons = Object.assign(document.createElement('p'), { textContent: d.reasons, className: 'reasons' })
+  li.append(head, reasons)
+  if (d.appeal) {
+    const a = d.appeal
+    const said = a.status === 'open' ? 'Your appeal is waiting for a moderator.' : `Your appeal was ${a.status}${a.answer ? `: ${a.answer}` : '.'}`
+    li.append(Object.assign(document.createElement('p'), { className: 'appeal-status', textContent: said }))
+  }
+  if (d.state === 'in_force' && (!d.appeal || d.appeal.status !== 'open')) {
+    const form = document.createElement('form')
+    form.className = 'stack appeal-form'
+    const id = `appeal-${d.id}`
+    const label = Object.assign(document.createElement('label'), { htmlFor: id, textContent: 'Why this decision is wrong' })
+    const text = Object.assign(document.createElement('textarea'), { id, rows: 3, maxLength: 4000, required: true })
+    const send = Object.assign(document.createElement('button'), { type: 'submit', textContent: 'Appeal' })
+    form.append(label, text, send)
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault()
+      try {
+        await api('POST', `/api/v1/me/decisions/${d.id}/appeal`, { statement: text.value })
+        $('standing-status').textContent = 'Your appeal is in the moderators\' queue.'
+        await loadDecisions()
+      } catch (err) {
+        $('standing-status').textContent = err.message
+      }
+    })
+    li.append(form)
+  }
+  return li
+}
+
+async function loadDecisions() {
+  const decisions = await api('GET', '/api/v1/me/decisions')
+  $('standing').hidden = decisions.length === 0
+  $('decisions').replaceChildren(...decisions.map(decisionItem))
+}
+
+async function loadPreferences() {
+  const p = await api('GET', '/api/v1/me/preferences')
+  $('activity-private').checked = p.activity_private
+  $('security-contact').value = p.security_contact || ''
+}
+
+async function savePreferences(event) {
+  event.preventDefault()
+  $('preferences-saved').textContent = ''
+  $('preferences-error').textContent = ''
+  try {
+    await api('PUT', '/api/v1/me/preferences', {
+      activity_private: $('activity-private').checked,
+      security_contact: $('security-contact').value,
+    })
+    await loadPreferences()
+    $('preferences-saved').textContent = 'Saved.'
+  } catch (err) {
+    $('preferences-error').textContent = err.message
+  }
 }
 
 // How each kind of notification reaches me (the API names the choices).
@@ -177,19 +249,22 @@ async function signedIn(login) {
   $('signin-section').hidden = true
   $('settings-section').hidden = false
   $('whoami').textContent = login || ''
-  try {
-    await Promise.all([
-      loadAccount(),
-      loadConsents(),
-      loadNotificationSettings(),
-      loadKeys(),
-      profileEditor(login),
-    ])
-    setState('ready')
-  } catch (err) {
-    if (err.status === 401) return showSignIn('Your session has ended; sign in again.')
-    setState('error', err.message)
-  }
+  // A suspended account, or one asked to accept new terms, may read only
+  // some of these: the rest answer 403 and their cards stay empty.
+  const results = await Promise.allSettled([
+    loadDecisions(),
+    loadAccount(),
+    loadConsents(),
+    loadPreferences(),
+    loadNotificationSettings(),
+    loadKeys(),
+    profileEditor(login),
+  ])
+  const failed = results.filter((r) => r.status === 'rejected').map((r) => r.reason)
+  if (failed.some((e) => e.status === 401)) return showSignIn('Your session has ended; sign in again.')
+  const real = failed.filter((e) => !['account_suspended', 'terms_not_accepted'].includes(e.code))
+  if (real.length) setState('error', real[0].message)
+  else setState('ready')
 }
 
 async function saveConsents(event) {
@@ -343,6 +418,7 @@ function start() {
   $('signin-form').addEventListener('submit', submitSignIn)
   $('resend-verification').addEventListener('click', resendVerification)
   $('consents-form').addEventListener('submit', saveConsents)
+  $('preferences-form').addEventListener('submit', savePreferences)
   $('notification-settings-form').addEventListener('submit', saveNotificationSettings)
   $('key-form').addEventListener('submit', createKey)
   $('export').addEventListener('click', exportData)

@@ -15,6 +15,8 @@ import { detailsForm, saveDetails, statusText } from './mix_editor.js'
 import { $, el, link, say, signedIn } from './ui.js'
 import { Queue, forgetPosition, resumePoint, savePosition, shortcuts, volumeControl } from './listening.js'
 import { Waveform } from './waveform.js'
+import { contactPage, termsPage, wireBanners } from './policies.js'
+import { accountQueues, decisionForm } from './moderation_accounts.js'
 import { api, errorMessage, forget, loadToken, remember } from './session.js'
 
 
@@ -235,6 +237,7 @@ function mount() {
     }
   }
   wireHeader()
+  wireBanners()
   const page = PAGES[main.dataset.page]
   if (page) page(main)
   if (main.dataset.script) {
@@ -507,9 +510,18 @@ function signUpPage() {
       password: $('su-password').value,
       birth_date: $('su-birth').value,
       next: $('su-next').value || '/',
+      personalised_ads: $('su-ads').checked,
     }
     if (!body.username || !body.email || !body.password || !body.birth_date) {
       return say(message, 'Please fill in every field.', 'error')
+    }
+    const terms = $('su-terms')
+    if (terms) {
+      if (!terms.checked) {
+        terms.focus()
+        return say(message, 'Please read and accept the terms of service to sign up.', 'error')
+      }
+      body.terms = terms.value
     }
     $('signup').disabled = true
     try {
@@ -754,6 +766,8 @@ function moderationPage() {
         }
         if (cc.repeat_infringer) {
           li.append(el('p', { className: 'badge repeat-infringer', textContent: `Repeat infringer: ${cc.owner_strikes} cloudcasts taken down for copyright` }))
+          // The flag proposes a suspension of the owner's account.
+          li.append(decisionForm(cc.owner, { suggested: 'suspend', message }))
         }
         decision(li, r.id, `/api/v1/admin/reports/${r.id}/decision`, [
           ['take_down', 'Take down', 'danger'],
@@ -790,6 +804,7 @@ function moderationPage() {
   load()
   reports()
   counterNotices()
+  accountQueues(message)
 }
 
 // My notifications: read one by opening it or with its button, or all.
@@ -837,6 +852,8 @@ const PAGES = {
   upload: mixesPage,
   moderation: moderationPage,
   notifications: notificationsPage,
+  terms: termsPage,
+  contact: contactPage,
 }
 
 if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', mount)

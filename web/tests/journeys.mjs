@@ -26,6 +26,8 @@ async function signup(page, [base, username, email, password, birth]) {
   await page.fill('#su-email', email)
   await page.fill('#su-password', password)
   await page.fill('#su-birth', birth)
+  // The terms are accepted by ticking the box; the privacy policy is shown.
+  if (await page.locator('#su-terms').count()) await page.check('#su-terms')
   await page.click('#signup')
   await until(
     page,

@@ -23,7 +23,10 @@ pub(super) const TABLES: &[Table] = &[
                 section: "account",
                 one: true,
                 sql: "SELECT id, username, email, birth_date, is_minor, is_admin,
-                             email_verified_at, created_at, ads_consent, third_party_consent
+                             email_verified_at, created_at, ads_consent, third_party_consent,
+                             activity_private, security_contact, terms_version,
+                             privacy_seen_version, suspended_until, no_uploads_until,
+                             no_comments_until
                         FROM users WHERE id = $1",
             }],
             erase: Erase::Cascade,
@@ -50,7 +53,7 @@ pub(super) const TABLES: &[Table] = &[
             export: &[Export::Json {
                 section: "consent_history",
                 one: false,
-                sql: "SELECT kind, granted, source, at FROM consent_events
+                sql: "SELECT kind, granted, source, reason, at FROM consent_events
                        WHERE user_id = $1 ORDER BY at, id",
             }],
             erase: Erase::Cascade,
@@ -451,6 +454,82 @@ pub(super) const TABLES: &[Table] = &[
             }],
             erase: Erase::Cascade,
             kept: "with the account and the cloudcast",
+        },
+    ),
+    // --- PostgreSQL: policies, the contact page, decisions on accounts --
+    pg(
+        "policy_versions",
+        Data::Nobody("the text of each version of the privacy policy and the terms"),
+    ),
+    pg(
+        "policy_showings",
+        Data::Personal {
+            export: &[Export::Json {
+                section: "policies_shown",
+                one: false,
+                sql: "SELECT kind, version, via, shown_at FROM policy_showings
+                       WHERE user_id = $1 ORDER BY shown_at, id",
+            }],
+            erase: Erase::Cascade,
+            kept: WITH_ACCOUNT,
+        },
+    ),
+    pg(
+        "policy_acceptances",
+        Data::Personal {
+            export: &[Export::Json {
+                section: "terms_accepted",
+                one: false,
+                sql: "SELECT kind, version, accepted_at FROM policy_acceptances
+                       WHERE user_id = $1 ORDER BY accepted_at",
+            }],
+            erase: Erase::Cascade,
+            kept: WITH_ACCOUNT,
+        },
+    ),
+    pg(
+        "contact_cases",
+        Data::Personal {
+            // What I sent; cases about my account are the senders', and
+            // reach me as decisions.
+            export: &[Export::Json {
+                section: "contact_messages",
+                one: false,
+                sql: "SELECT k.id, k.topic, s.username AS about_account, k.name, k.email,
+                             k.message, k.status, k.answer, k.created_at, k.closed_at
+                        FROM contact_cases k LEFT JOIN users s ON s.id = k.subject_id
+                       WHERE k.reporter_id = $1 ORDER BY k.created_at",
+            }],
+            erase: Erase::Cascade,
+            kept: "with the sender's account and the account reported; a sender's name and address until 30 days after the case closes (moderation.contact_kept_secs)",
+        },
+    ),
+    pg(
+        "account_decisions",
+        Data::Personal {
+            export: &[Export::Json {
+                section: "decisions_on_my_account",
+                one: false,
+                sql: "SELECT id, action, reasons, until, erase_after, state, created_at, ended_at
+                        FROM account_decisions WHERE user_id = $1 ORDER BY created_at",
+            }],
+            erase: Erase::Kept(
+                "the record of a decision (DSA Art. 17, 24) outlives the account without naming it: its user_id is cleared",
+            ),
+            kept: "the record, for good; the account's id until it is erased",
+        },
+    ),
+    pg(
+        "account_appeals",
+        Data::Personal {
+            export: &[Export::Json {
+                section: "appeals",
+                one: false,
+                sql: "SELECT id, decision_id, statement, status, answer, created_at, decided_at
+                        FROM account_appeals WHERE user_id = $1 ORDER BY created_at",
+            }],
+            erase: Erase::Cascade,
+            kept: WITH_ACCOUNT,
         },
     ),
     // --- PostgreSQL: privacy and the system ----------------------------

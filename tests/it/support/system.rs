@@ -36,6 +36,17 @@ pub async fn call(
     json_of(req.send().await.expect("request")).await
 }
 
+/// The version of the terms in force a sign-up accepts (the shipped
+/// example's newest, which the tests' configuration keeps).
+pub fn terms() -> String {
+    Config::default()
+        .policies
+        .terms
+        .last()
+        .map(|t| t.version.clone())
+        .unwrap_or_default()
+}
+
 /// What a desktop Firefox sends.
 pub const BROWSER_UA: &str =
     "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
@@ -236,6 +247,7 @@ impl TestSystem {
                 "username": username,
                 "password": password,
                 "birth_date": birth_date,
+                "terms": terms(),
             }))
             .send()
             .await
@@ -279,6 +291,7 @@ impl TestSystem {
                 "username": username,
                 "password": "correct horse battery",
                 "birth_date": "1990-05-17",
+                "terms": terms(),
             }))
             .send()
             .await
