@@ -5,9 +5,11 @@
 # the link mailed to it (read from the outbox in $CLOUDCAST__POSTGRES__URL),
 # which confirms it and signs it in, and prints the session's token.
 bench_user() {
-  local base="$1" name="$2" password="$3" link
+  local base="$1" name="$2" password="$3" link terms
+  # The terms in force, which a sign-up accepts (none: none are asked for).
+  terms=$(curl -sf "$base/api/v1/policies/terms" | python3 -c 'import json,sys; print(json.load(sys.stdin)["version"])' 2>/dev/null || true)
   curl -sf "$base/api/v1/accounts" -H 'content-type: application/json' \
-    -d "{\"email\":\"$name@example.org\",\"username\":\"$name\",\"password\":\"$password\",\"birth_date\":\"1990-01-01\"}" >/dev/null
+    -d "{\"email\":\"$name@example.org\",\"username\":\"$name\",\"password\":\"$password\",\"birth_date\":\"1990-01-01\"${terms:+,\"terms\":\"$terms\"}}" >/dev/null
   link=$(psql -tA "$CLOUDCAST__POSTGRES__URL" \
     -c "SELECT body FROM email_outbox WHERE to_address = '$name@example.org' ORDER BY created_at DESC LIMIT 1" |
     grep -o 'token=[A-Za-z0-9_-]*' | head -1)

@@ -105,11 +105,18 @@ def psql(sql: str) -> str:
     ).stdout.strip()
 
 
+def terms_in_force(c) -> dict:
+    """The terms version a sign-up accepts, as a field (none: none asked)."""
+    status, data = c.request("GET", "/api/v1/policies/terms")
+    return {"terms": json_of(data)["version"]} if status == 200 else {}
+
+
 def account(n: int) -> str:
     c = Client(f"10.7.{n // 250}.{n % 250 + 1}")
     name = f"soak{n}"
     c.request("POST", "/api/v1/accounts", {
         "email": f"{name}@example.org", "username": name, "password": PASSWORD, "birth_date": "1990-01-01",
+        **terms_in_force(c),
     })
     # The account starts with the link mailed to it (read from the outbox),
     # which signs it in.
@@ -285,12 +292,14 @@ def slow_clients(held: list, closed: list):
 
 def flood(n: int, counts: dict):
     c = Client("198.51.100.7")
+    terms = terms_in_force(c)
     i = 0
     while not stop.is_set() and attack.is_set():
         i += 1
         if i % 10 == 0:
             status, _ = c.request("POST", "/api/v1/accounts", {
                 "email": f"flood{n}x{i}@example.org", "username": f"flood{n}x{i}", "password": PASSWORD, "birth_date": "1990-01-01",
+                **terms,
             })
         else:
             status, _ = c.request("GET", "/api/v1/cloudcasts?limit=50")
