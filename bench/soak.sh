@@ -36,6 +36,7 @@ export CLOUDCAST__S3__BUCKET=soak
 export CLOUDCAST__ANALYTICS__WAL_DIR="$WORK/wal" CLOUDCAST__TRANSCODE__WORK_DIR="$WORK/work"
 export CLOUDCAST__HTTP__TRUSTED_PROXIES='["127.0.0.1"]'
 export CLOUDCAST__HTTP__WEB_DIR="$ROOT/web"
+export CLOUDCAST__POLICIES__DIR="$ROOT/docs/policies"
 B="http://127.0.0.1:$PORT"
 target/release/cloudcast serve --listen "127.0.0.1:$PORT" >"$WORK/server.log" 2>&1 &
 SERVER=$!

@@ -49,6 +49,7 @@ cl_node_env() {
   echo CLOUDCAST__HTTP__PUBLIC_URL="http://127.0.0.1:$LB_PORT"
   echo CLOUDCAST__HTTP__TRUSTED_PROXIES='["127.0.0.1"]'
   echo CLOUDCAST__HTTP__WEB_DIR="$ROOT/web"
+  echo CLOUDCAST__POLICIES__DIR="$ROOT/docs/policies"
   echo CLOUDCAST__ANALYTICS__WAL_DIR="$CL_DIR/$name/wal"
   echo CLOUDCAST__TRANSCODE__WORK_DIR="$CL_DIR/$name/work"
 }

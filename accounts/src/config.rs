@@ -127,7 +127,7 @@ pub struct PolicyVersion {
     pub effective: String,
     /// What changed, in a sentence or two: the banner and the mail say it.
     pub summary: String,
-    /// The Markdown text, relative to the working directory.
+    /// The Markdown text, relative to [`PoliciesConfig::dir`].
     pub file: std::path::PathBuf,
 }
 
@@ -147,6 +147,9 @@ impl PolicyVersion {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PoliciesConfig {
+    /// The folder the versions' files are named in (relative to the
+    /// working directory), as `http.web_dir` is for the pages' assets.
+    pub dir: std::path::PathBuf,
     /// Every version of the privacy policy, oldest first: shown, not forced.
     pub privacy: Vec<PolicyVersion>,
     /// Every version of the terms, oldest first: accepted before the API
@@ -178,24 +181,21 @@ impl Default for PoliciesConfig {
     /// operator names their own.
     fn default() -> Self {
         Self {
+            dir: "docs/policies".into(),
             privacy: vec![
-                shipped(
-                    "2009-01-01",
-                    "The first version.",
-                    "docs/policies/privacy-2009-01-01.md",
-                ),
+                shipped("2009-01-01", "The first version.", "privacy-2009-01-01.md"),
                 shipped(
                     "2026-12-07",
                     "Personalised ads need your consent; your listening activity may be private; \
                      the contact page's Reports option; an alternative contact for security \
                      notices; changes are announced by mail and on your next visit.",
-                    "docs/policies/privacy-2026-12-07.md",
+                    "privacy-2026-12-07.md",
                 ),
             ],
             terms: vec![shipped(
                 "2026-12-07",
                 "The first version.",
-                "docs/policies/terms-2026-12-07.md",
+                "terms-2026-12-07.md",
             )],
             ads_opt_out: false,
             announce_batch: 500,

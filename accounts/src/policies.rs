@@ -69,10 +69,11 @@ pub async fn sync(pool: &PgPool, config: &PoliciesConfig) -> Result<(), std::io:
         (PolicyKind::Terms, &config.terms),
     ] {
         for v in versions {
-            let body = tokio::fs::read_to_string(&v.file).await.map_err(|e| {
+            let file = config.dir.join(&v.file);
+            let body = tokio::fs::read_to_string(&file).await.map_err(|e| {
                 std::io::Error::new(
                     e.kind(),
-                    format!("{kind} version {}: {}: {e}", v.version, v.file.display()),
+                    format!("{kind} version {}: {}: {e}", v.version, file.display()),
                 )
             })?;
             let Some(day) = v.effective_date() else {

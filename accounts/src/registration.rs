@@ -222,13 +222,13 @@ async fn checked(state: &AccountsState, req: &NewAccount) -> Result<(Date, bool)
 
 /// Inserts an account (pending until `pending_until`, if given) with its
 /// signup consents and policies; a username or address taken is its error.
+/// `born` is the birth date and minority [`checked`] found.
 async fn insert_account(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     state: &AccountsState,
     req: &NewAccount,
     hash: &str,
-    birth: Date,
-    is_minor: bool,
+    (birth, is_minor): (Date, bool),
     is_admin: bool,
     pending_until: Option<OffsetDateTime>,
 ) -> Result<Uuid, AccountsError> {
@@ -284,7 +284,16 @@ pub async fn create_account(
     let (birth, is_minor) = checked(state, &req).await?;
     let hash = hash_password(req.password.clone()).await?;
     let mut tx = state.pool.begin().await?;
-    let id = insert_account(&mut tx, state, &req, &hash, birth, is_minor, is_admin, None).await?;
+    let id = insert_account(
+        &mut tx,
+        state,
+        &req,
+        &hash,
+        (birth, is_minor),
+        is_admin,
+        None,
+    )
+    .await?;
     queue_verification(&mut tx, state, id, &req.username, &req.email, None).await?;
     tx.commit().await?;
     tracing::info!(user_id = %id, is_admin, "account registered");
@@ -367,8 +376,7 @@ pub async fn sign_up(
                 state,
                 &req,
                 &hash,
-                birth,
-                is_minor,
+                (birth, is_minor),
                 false,
                 Some(until),
             )

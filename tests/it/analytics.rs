@@ -77,9 +77,10 @@ async fn listening_feeds_stats_history_favourites_audiences_and_downloads() {
     let third = sys.user("an_third").await;
     let boss = sys.user("an_boss").await;
     sys.make_admin("an_boss").await;
-    // `an_shy` has withdrawn ad-personalisation consent.
-    sys.pg_exec("UPDATE users SET ads_consent = false WHERE username = 'an_shy'")
-        .await;
+    // `an_fan` and `an_third` consent to personalised ads; `an_shy` does
+    // not (consent is given, not presumed).
+    sys.consent_to_ads(&fan).await;
+    sys.consent_to_ads(&third).await;
 
     let cc = sys.ready_cloudcast(&dj, 60, "Analytics mix").await;
     let id = cc["id"].as_str().expect("id").to_string();

@@ -168,14 +168,7 @@ async fn an_erased_account_leaves_nothing_in_any_store() {
     assert_eq!(pending.len(), 1);
     assert_eq!(sys.put_avatar(&dj).await, 204);
     // Consent to personalised ads (off unless given) leaves ad-interest rows.
-    let resp = http
-        .put(sys.url("/api/v1/me/consents"))
-        .bearer_auth(&dj)
-        .json(&json!({"personalised_ads": true}))
-        .send()
-        .await
-        .expect("consent");
-    assert_eq!(resp.status(), 200);
+    sys.consent_to_ads(&dj).await;
     let resp = http
         .put(sys.url("/api/v1/me/profile"))
         .bearer_auth(&dj)

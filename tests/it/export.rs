@@ -57,6 +57,12 @@ async fn busy_user(sys: &TestSystem, name: &str) -> (String, String) {
             format!("/api/v1/cloudcasts/{id}/comments"),
             json!({"body": "Track 3 is the one"}),
         ),
+        // Consent given, then withdrawn: both are in the history.
+        (
+            "PUT",
+            "/api/v1/me/consents".to_string(),
+            json!({"personalised_ads": true}),
+        ),
         (
             "PUT",
             "/api/v1/me/consents".to_string(),
@@ -124,7 +130,7 @@ fn check_archive(bytes: &[u8], name: &str, beats: usize) {
     assert_eq!(doc["account"]["email"], format!("{name}@example.org"));
     assert_eq!(doc["profile"]["real_name"], "Alex Export");
     assert_eq!(doc["consents"]["personalised_ads"], false);
-    assert_eq!(doc["consent_history"].as_array().map(Vec::len), Some(3));
+    assert_eq!(doc["consent_history"].as_array().map(Vec::len), Some(4));
     assert_eq!(doc["cloudcasts"][0]["title"], "Export mix");
     assert_eq!(doc["uploads"].as_array().map(Vec::len), Some(1));
     assert_eq!(doc["comments"][0]["body"], "Track 3 is the one");

@@ -251,11 +251,13 @@ async fn people_hear_what_happens_to_them_grouped_private_and_by_mail() {
     assert!(t.iter().any(|x| x == "n_fan followed you"), "{t:?}");
 
     // A burst of 500 favourites is one notification.
-    sys.pg_exec(
-        "INSERT INTO users (id, email, username, password_hash, birth_date, is_minor, email_verified_at)
-         SELECT gen_random_uuid(), 'burst' || g || '@example.org', 'burst' || g, 'x', '1990-01-01', false, now()
+    // They accepted the terms in force, as a sign-up does.
+    sys.pg_exec(&format!(
+        "INSERT INTO users (id, email, username, password_hash, birth_date, is_minor, email_verified_at, terms_version)
+         SELECT gen_random_uuid(), 'burst' || g || '@example.org', 'burst' || g, 'x', '1990-01-01', false, now(), '{}'
            FROM generate_series(1, 500) g",
-    )
+        crate::support::terms()
+    ))
     .await;
     sys.pg_exec(
         "INSERT INTO auth_tokens (token_hash, user_id, expires_at)

@@ -216,6 +216,16 @@ fn fill(path: &str, w: &World) -> String {
                 uuid_nil()
             }
             ("id", p) if p.starts_with("/api/v1/me/notifications/") => uuid_nil(),
+            ("id", p)
+                if p.starts_with("/api/v1/admin/cases/")
+                    || p.starts_with("/api/v1/admin/appeals/")
+                    || p.starts_with("/api/v1/admin/decisions/")
+                    || p.starts_with("/api/v1/me/decisions/") =>
+            {
+                uuid_nil()
+            }
+            ("kind", p) if p.starts_with("/api/v1/policies/") => "privacy".to_string(),
+            ("version", p) if p.starts_with("/api/v1/policies/") => "2009-01-01".to_string(),
             ("token", p) if p.starts_with("/api/v1/unsubscribe/") => "not-a-token".to_string(),
             ("n", _) => "0".to_string(),
             ("name", p) if p.contains("/datasets/") => "daily".to_string(),

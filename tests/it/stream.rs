@@ -824,11 +824,8 @@ async fn heartbeats_are_enriched_on_the_server_and_rate_limited_per_ip() {
     let shy = sys.user("shy_enrich").await;
     let cc = sys.ready_cloudcast(&dj, 20, "Enrich").await;
     let id = cc["id"].as_str().expect("id").to_string();
-    let pool = sqlx::PgPool::connect(&sys.pg_url).await.expect("pg");
-    sqlx::query("UPDATE users SET ads_consent = false WHERE username = 'shy_enrich'")
-        .execute(&pool)
-        .await
-        .expect("opt out");
+    // The fan consents to personalised ads; shy does not.
+    sys.consent_to_ads(&fan).await;
     let beats = sys.url("/api/v1/heartbeats");
     let beat = |session: &str, referrer: Option<&str>| {
         let mut b =
@@ -941,12 +938,8 @@ async fn heartbeats_are_enriched_on_the_server_and_rate_limited_per_ip() {
         (Some(1), Some("bot"))
     );
     assert_eq!(fan_row["is_bot"].as_u64(), Some(0));
-    assert_eq!(
-        fan_row["ads_consent"].as_u64(),
-        Some(1),
-        "consent is on by default"
-    );
-    assert_eq!(shy_row["ads_consent"].as_u64(), Some(0), "opted out");
+    assert_eq!(fan_row["ads_consent"].as_u64(), Some(1), "consent given");
+    assert_eq!(shy_row["ads_consent"].as_u64(), Some(0), "never given");
     assert_eq!(
         anon["ads_consent"].as_u64(),
         Some(0),

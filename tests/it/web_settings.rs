@@ -40,9 +40,10 @@ async fn the_settings_page_exports_and_deletes_an_account() {
     assert_eq!(quota[0][0], "Unfinished uploads", "{shown}");
     assert_eq!(quota[0][1], "0", "{shown}");
 
-    // The defaults, then the change on record (newest first).
+    // The defaults (nothing presumed), then the change on record (newest
+    // first).
     assert_eq!(shown["thirdPartyBefore"], false, "{shown}");
-    assert_eq!(shown["adsBefore"], true, "{shown}");
+    assert_eq!(shown["adsBefore"], false, "{shown}");
     let history = shown["history"].as_array().expect("history");
     assert_eq!(history.len(), 3, "{shown}");
     assert_eq!(history[0][1], "Contact by partners", "{shown}");

@@ -804,6 +804,9 @@ async fn every_control_on_the_pages_is_named() {
         "/settings",
         "/dashboard",
         "/reset-password?token=x",
+        "/contact",
+        "/privacy",
+        "/terms",
     ] {
         let resp = sys
             .http

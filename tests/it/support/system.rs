@@ -376,7 +376,8 @@ impl TestSystem {
             &uuid::Uuid::new_v4().simple().to_string()[..8]
         ));
         std::fs::create_dir_all(&home).expect("a folder for the process");
-        let web = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("web");
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let web = root.join("web");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_cloudcast"));
         cmd.current_dir(&home)
             .env("CLOUDCAST__POSTGRES__URL", &self.pg_url)
@@ -385,6 +386,7 @@ impl TestSystem {
             .env("CLOUDCAST__TRANSCODE__WORK_DIR", home.join("work"))
             .env("CLOUDCAST__S3__EMBEDDED_ROOT", home.join("s3"))
             .env("CLOUDCAST__HTTP__WEB_DIR", web)
+            .env("CLOUDCAST__POLICIES__DIR", root.join("docs/policies"))
             .envs(lifted_env());
         if let Ok(url) = std::env::var("CLOUDCAST__CLICKHOUSE__URL") {
             cmd.env("CLOUDCAST__CLICKHOUSE__URL", url);
@@ -419,6 +421,20 @@ impl TestSystem {
             .execute(&mut conn)
             .await
             .expect("make admin");
+    }
+
+    /// `token`'s user consents to personalised ads in settings (off
+    /// unless given).
+    pub async fn consent_to_ads(&self, token: &str) {
+        let resp = self
+            .http
+            .put(self.url("/api/v1/me/consents"))
+            .bearer_auth(token)
+            .json(&serde_json::json!({"personalised_ads": true}))
+            .send()
+            .await
+            .expect("consent");
+        assert_eq!(resp.status(), 200, "consent to ads");
     }
 
     /// `GET /api/v1/me` for `token`'s user.
