@@ -277,6 +277,9 @@ pub struct PublicUser {
     /// minor, whose follow lists are never public.
     pub followers: Option<i64>,
     pub following: Option<i64>,
+    /// The profile takes comments (its owner's switch; never a minor's).
+    #[serde(default)]
+    pub comments_open: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -284,6 +287,7 @@ struct PublicCounts {
     cloudcasts: i64,
     followers: Option<i64>,
     following: Option<i64>,
+    comments_open: bool,
 }
 
 /// `GET /api/v1/users/{username}`: the public view. Never the email.
@@ -312,8 +316,10 @@ pub async fn get_public(
                     WHERE f.followee_id = me.id AND {o_public}) END AS followers,
                 CASE WHEN {me_public} THEN
                   (SELECT count(*) FROM follows f JOIN users o ON o.id = f.followee_id
-                    WHERE f.follower_id = me.id AND {o_public}) END AS following
+                    WHERE f.follower_id = me.id AND {o_public}) END AS following,
+                {open} AS comments_open
            FROM users me WHERE me.id = $1",
+        open = visibility::sql_profile_comments_open("me"),
         listed = visibility::sql_listed("c"),
         me_public = visibility::sql_public_activity("me"),
         o_public = visibility::sql_public_activity("o"),
@@ -348,6 +354,7 @@ pub async fn get_public(
         cloudcasts: counts.cloudcasts,
         followers: counts.followers,
         following: counts.following,
+        comments_open: counts.comments_open,
     }))
 }
 

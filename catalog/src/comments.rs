@@ -1,4 +1,9 @@
-//! Comments on cloudcasts and their moderation.
+//! Comments on cloudcasts and on people's profiles, and their moderation.
+//!
+//! A profile takes comments while its owner's switch is on, never a
+//! minor's (`visibility::sql_profile_comments_open`); its owner may delete
+//! them as a DJ may on a mix. Everything else (the filter, reports, the
+//! queue, replies, mentions, blocks) is the same on both.
 //!
 //! What a user writes here is public: a comment shows its author's username
 //! and nothing else of the account. A new comment passes the filter
@@ -22,7 +27,7 @@ use cloudcast_core::notify;
 use cloudcast_core::page::offset::{cut, paging};
 use cloudcast_core::states::{CommentStatus, NotificationKind};
 use cloudcast_core::text::clean_text;
-use cloudcast_core::visibility::{self, Access};
+use cloudcast_core::visibility;
 
 use crate::error::gone;
 use crate::moderation::{self, Verdict};
@@ -39,7 +44,11 @@ pub const REPORTS_TO_HOLD: i64 = 3;
 #[derive(Debug, Serialize, serde::Deserialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct CommentView {
     pub id: Uuid,
-    pub cloudcast_id: Uuid,
+    /// The mix it is on; `null` on a profile.
+    pub cloudcast_id: Option<Uuid>,
+    /// The profile it is on (its owner's username); `null` on a mix.
+    #[sqlx(default)]
+    pub profile: Option<String>,
     /// The author's username.
     pub author: String,
     pub body: String,
@@ -130,24 +139,35 @@ async fn visible_cloudcast(
     }
 }
 
+/// What a comment is on.
+#[derive(Debug, Clone, Copy)]
+enum On {
+    Cloudcast(Uuid),
+    /// A person's profile, by their id.
+    Profile(Uuid),
+}
+
 /// What decides who may see, report or delete a comment.
 #[derive(sqlx::FromRow)]
 struct CommentAccess {
     author_id: Uuid,
     status: CommentStatus,
-    #[sqlx(flatten)]
-    cloudcast: Access,
+    /// The mix's DJ, or the profile's owner.
+    owner_id: Uuid,
+    /// The mix it is on is visible to the user, or the profile it is on
+    /// shows comments.
+    on_shown: bool,
     user_is_admin: bool,
 }
 
 impl CommentAccess {
     /// Whether `user` can see the comment at all: their own always (so they
     /// can delete it even once the cloudcast went private), others' when
-    /// visible on a cloudcast visible to them.
+    /// visible on a cloudcast visible to them or a profile that shows them.
     fn seen_by(&self, user: Uuid) -> bool {
         self.user_is_admin
             || self.author_id == user
-            || (self.cloudcast.visible_to(Some(user)) && self.status == CommentStatus::Visible)
+            || (self.on_shown && self.status == CommentStatus::Visible)
     }
 }
 
@@ -156,14 +176,16 @@ async fn access(
     comment: Uuid,
     user: Uuid,
 ) -> Result<CommentAccess, CatalogError> {
-    let row: Option<CommentAccess> = sqlx::query_as(
-        "SELECT c.author_id, c.status, cc.owner_id, cc.visibility, cc.publish_at,
-                cc.taken_down_at IS NOT NULL AS taken_down, cc.draft,
-                COALESCE(cc.owner_hidden_until > now(), false) AS owner_suspended,
+    let row: Option<CommentAccess> = sqlx::query_as(&format!(
+        "SELECT c.author_id, c.status, COALESCE(cc.owner_id, c.profile_id) AS owner_id,
+                CASE WHEN cc.id IS NOT NULL THEN {visible}
+                     ELSE EXISTS (SELECT 1 FROM users pu WHERE pu.id = c.profile_id AND {open}) END AS on_shown,
                 COALESCE((SELECT u.is_admin FROM users u WHERE u.id = $2), false) AS user_is_admin
-           FROM comments c JOIN cloudcasts cc ON cc.id = c.cloudcast_id
+           FROM comments c LEFT JOIN cloudcasts cc ON cc.id = c.cloudcast_id
           WHERE c.id = $1",
-    )
+        visible = visibility::sql_visible("cc", "$2"),
+        open = visibility::sql_profile_comments_open("pu"),
+    ))
     .bind(comment)
     .bind(user)
     .fetch_optional(&state.pool)
@@ -199,7 +221,7 @@ fn fits(author: &str, parent: &str, position: &str) -> String {
     responses(
         (status = 201, description = "Posted", body = CommentView),
         (status = 202, description = "Held for review by the moderation filter", body = CommentView),
-        (status = 403, description = "Its owner turned comments off (`comments_disabled`), or my email is not confirmed yet (`email_unverified`), or a moderator took comments away (`account_restricted`)", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 403, description = "Its owner turned comments off (`comments_disabled`), or my email is not confirmed yet (`email_unverified`), or a moderator took comments away (`account_restricted`), or a block stands between me and the mix's owner or the comment I answer (`blocked`)", body = cloudcast_core::apidoc::ErrorBody),
         (status = 404, description = "No such cloudcast", body = cloudcast_core::apidoc::ErrorBody),
         (status = 422, description = "Empty or too long; a parent that cannot be answered; a position past the end, or on a reply", body = cloudcast_core::apidoc::ErrorBody)),
     security(("session" = [])))]
@@ -209,10 +231,48 @@ pub async fn create(
     ApiPath(cloudcast): ApiPath<Uuid>,
     ApiJson(req): ApiJson<NewComment>,
 ) -> Result<(StatusCode, Json<CommentView>), CatalogError> {
+    post(&state, user, On::Cloudcast(cloudcast), req).await
+}
+
+/// `POST /api/v1/users/{username}/comments` `{"body": "..."}`: as on a mix.
+#[utoipa::path(post, path = "/api/v1/users/{username}/comments", tag = "comments",
+    summary = "Comment on a person's profile",
+    params(("username" = String, Path, description = "Whose profile (any case)")),
+    request_body = NewComment,
+    responses(
+        (status = 201, description = "Posted", body = CommentView),
+        (status = 202, description = "Held for review by the moderation filter", body = CommentView),
+        (status = 403, description = "The profile takes no comments (its owner's switch, or a minor's: `comments_disabled`), or my email is not confirmed yet (`email_unverified`), or a moderator took comments away (`account_restricted`), or a block stands between me and the profile's owner or the comment I answer (`blocked`)", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 404, description = "No such user", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 422, description = "Empty or too long; a parent that cannot be answered; a position (a profile has no moments)", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
+pub async fn create_on_profile(
+    State(state): State<CatalogState>,
+    AuthUser(user): AuthUser,
+    ApiPath(username): ApiPath<String>,
+    ApiJson(req): ApiJson<NewComment>,
+) -> Result<(StatusCode, Json<CommentView>), CatalogError> {
+    let (profile, _) = crate::lists::user_named(&state.pool, &username).await?;
+    post(&state, user, On::Profile(profile), req).await
+}
+
+/// A comment by `user` on `on`: checked, filtered, inserted with the
+/// visibility check in the same statement, and told.
+async fn post(
+    state: &CatalogState,
+    user: Uuid,
+    on: On,
+    req: NewComment,
+) -> Result<(StatusCode, Json<CommentView>), CatalogError> {
     let body = clean_text("body", &req.body, MAX_BODY_CHARS)?;
     if req.parent_id.is_some() && req.position_ms.is_some() {
         return Err(CatalogError::InvalidField(
             "position_ms: a reply sits with the comment it answers".into(),
+        ));
+    }
+    if matches!(on, On::Profile(_)) && req.position_ms.is_some() {
+        return Err(CatalogError::InvalidField(
+            "position_ms: only a comment on a mix is about a moment of it".into(),
         ));
     }
     let position = req
@@ -225,13 +285,59 @@ pub async fn create(
         cloudcast_core::standing::Restriction::Comments,
     )
     .await?;
+    refuse_across_a_block(&state.pool, user, on, req.parent_id).await?;
     let (status, held_reason) = match moderation::check(&body) {
         Verdict::Clean => (CommentStatus::Visible, None),
         Verdict::Held(reason) => (CommentStatus::Held, Some(reason)),
     };
     // The visibility check and the insert are one statement: a cloudcast
-    // made private meanwhile takes no comment from others.
+    // made private (or a profile's comments turned off) meanwhile takes no
+    // comment from others.
     let mut tx = state.pool.begin().await?;
+    let cloudcast = match on {
+        On::Cloudcast(id) => id,
+        On::Profile(profile) => {
+            let view: Option<CommentView> = sqlx::query_as(&format!(
+                "WITH c AS (
+                    INSERT INTO comments (id, profile_id, author_id, body, status, held_reason, parent_id)
+                    SELECT $1, pu.id, $3, $4, $5, $6, $7 FROM users pu
+                     WHERE pu.id = $2 AND {open} AND {fits}
+                    RETURNING id, cloudcast_id, profile_id, author_id, body, status, created_at, parent_id, position_ms)
+                 SELECT c.id, c.cloudcast_id, pu.username AS profile, u.username AS author, c.body, c.status,
+                        c.created_at, c.parent_id, c.position_ms
+                   FROM c JOIN users u ON u.id = c.author_id JOIN users pu ON pu.id = c.profile_id",
+                open = visibility::sql_profile_comments_open("pu"),
+                fits = fits_profile("$3", "$7"),
+            ))
+            .bind(Uuid::now_v7())
+            .bind(profile)
+            .bind(user)
+            .bind(&body)
+            .bind(status)
+            .bind(&held_reason)
+            .bind(req.parent_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(gone("user"))?;
+            return posted(tx, view, held_reason, || async {
+                let open: Option<bool> = sqlx::query_scalar(&format!(
+                    "SELECT {} FROM users pu WHERE pu.id = $1",
+                    visibility::sql_profile_comments_open("pu")
+                ))
+                .bind(profile)
+                .fetch_optional(&state.pool)
+                .await?;
+                Ok(match open {
+                    Some(false) => CatalogError::ProfileCommentsOff,
+                    Some(true) => CatalogError::InvalidField(
+                        "parent_id: not a comment of this profile that can be answered (replies answer top-level comments)".into(),
+                    ),
+                    None => CatalogError::NotFound("user"),
+                })
+            })
+            .await;
+        }
+    };
     let view: Option<CommentView> = sqlx::query_as(&format!(
         "WITH c AS (
             INSERT INTO comments (id, cloudcast_id, author_id, body, status, held_reason, parent_id, position_ms)
@@ -254,13 +360,8 @@ pub async fn create(
     .fetch_optional(&mut *tx)
     .await
     .map_err(gone("cloudcast"))?;
-    if let Some(v) = &view
-        && held_reason.is_none()
-    {
-        tell(&mut tx, v.id).await?;
-    }
-    tx.commit().await?;
-    let Some(view) = view else {
+    let parent = req.parent_id;
+    posted(tx, view, held_reason, || async {
         // Nothing inserted: say why, without revealing a hidden cloudcast.
         let why: Option<(bool, bool)> = sqlx::query_as(&format!(
             "SELECT cc.disable_comments, {} FROM cloudcasts cc WHERE cc.id = $1 AND {}",
@@ -269,27 +370,104 @@ pub async fn create(
         ))
         .bind(cloudcast)
         .bind(user)
-        .bind(req.parent_id)
+        .bind(parent)
         .bind(position)
         .fetch_optional(&state.pool)
         .await?;
-        return Err(match why {
+        Ok(match why {
             Some((true, _)) => CatalogError::CommentsDisabled,
-            Some((false, false)) if req.parent_id.is_some() => CatalogError::InvalidField(
+            Some((false, false)) if parent.is_some() => CatalogError::InvalidField(
                 "parent_id: not a comment of this cloudcast that can be answered (replies answer top-level comments)".into(),
             ),
-            Some((false, false)) => CatalogError::InvalidField(
-                "position_ms: past the end of the mix".into(),
-            ),
+            Some((false, false)) => {
+                CatalogError::InvalidField("position_ms: past the end of the mix".into())
+            }
             _ => CatalogError::NotFound("cloudcast"),
-        });
+        })
+    })
+    .await
+}
+
+/// After the insert: tells of a published comment and commits; a comment
+/// not inserted is answered with `why` it was not.
+async fn posted<W, F>(
+    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    view: Option<CommentView>,
+    held_reason: Option<String>,
+    why: W,
+) -> Result<(StatusCode, Json<CommentView>), CatalogError>
+where
+    W: FnOnce() -> F,
+    F: std::future::Future<Output = Result<CatalogError, CatalogError>>,
+{
+    if let Some(v) = &view
+        && held_reason.is_none()
+    {
+        tell(&mut tx, v.id).await?;
+    }
+    tx.commit().await?;
+    let Some(view) = view else {
+        return Err(why().await?);
     };
     if let Some(reason) = &held_reason {
-        tracing::info!(comment_id = %view.id, cloudcast_id = %cloudcast, %reason, "comment held");
+        tracing::info!(comment_id = %view.id, cloudcast_id = ?view.cloudcast_id, %reason, "comment held");
         Ok((StatusCode::ACCEPTED, Json(view)))
     } else {
         Ok((StatusCode::CREATED, Json(view)))
     }
+}
+
+/// SQL, on the profile `pu`: the parent (if any) is a top-level comment of
+/// this profile that the author sees.
+fn fits_profile(author: &str, parent: &str) -> String {
+    let visible = CommentStatus::Visible.as_str();
+    format!(
+        "({parent}::uuid IS NULL OR EXISTS (
+              SELECT 1 FROM comments p
+               WHERE p.id = {parent} AND p.profile_id = pu.id AND p.parent_id IS NULL
+                 AND (p.status = '{visible}' OR p.author_id = {author})))"
+    )
+}
+
+/// A comment on a mix or profile whose owner, or in answer to a comment
+/// whose author, blocked me or was blocked by me is refused. Asked of a
+/// cloudcast I may view only, so a hidden one stays "not found".
+async fn refuse_across_a_block(
+    pool: &sqlx::PgPool,
+    me: Uuid,
+    on: On,
+    parent: Option<Uuid>,
+) -> Result<(), CatalogError> {
+    let (sql, id) = match on {
+        On::Cloudcast(id) => (
+            format!(
+                "SELECT {owner} OR EXISTS (SELECT 1 FROM comments p WHERE p.id = $3 AND {author})
+                   FROM cloudcasts cc WHERE cc.id = $1 AND {visible}",
+                owner = visibility::sql_blocked("cc.owner_id", "$2"),
+                author = visibility::sql_blocked("p.author_id", "$2"),
+                visible = visibility::sql_visible("cc", "$2"),
+            ),
+            id,
+        ),
+        On::Profile(id) => (
+            format!(
+                "SELECT {owner} OR EXISTS (SELECT 1 FROM comments p WHERE p.id = $3 AND {author})",
+                owner = visibility::sql_blocked("$1", "$2"),
+                author = visibility::sql_blocked("p.author_id", "$2"),
+            ),
+            id,
+        ),
+    };
+    let blocked: Option<bool> = sqlx::query_scalar(&sql)
+        .bind(id)
+        .bind(me)
+        .bind(parent)
+        .fetch_optional(pool)
+        .await?;
+    if blocked == Some(true) {
+        return Err(CatalogError::Blocked);
+    }
+    Ok(())
 }
 
 /// `GET /api/v1/cloudcasts/{id}/comments?limit=&offset=`: visible comments,
@@ -309,13 +487,15 @@ pub async fn list(
 ) -> Result<Json<Page<CommentView>>, CatalogError> {
     visible_cloudcast(&state, cloudcast, user).await?;
     let (limit, offset) = paging(q.limit, q.offset);
-    let rows: Vec<CommentView> = sqlx::query_as(
+    let rows: Vec<CommentView> = sqlx::query_as(&format!(
         "SELECT c.id, c.cloudcast_id, u.username AS author, c.body, c.status, c.created_at, c.parent_id, c.position_ms
            FROM comments c JOIN users u ON u.id = c.author_id
-          WHERE c.cloudcast_id = $1 AND (c.status = $5 OR c.author_id = $2)
+           JOIN cloudcasts cc ON cc.id = c.cloudcast_id
+          WHERE c.cloudcast_id = $1 AND (c.status = $5 OR c.author_id = $2) AND NOT {blocked}
           ORDER BY c.created_at, c.id
           LIMIT $3 OFFSET $4",
-    )
+        blocked = visibility::sql_comment_blocked("c.author_id", "$2", "cc.owner_id"),
+    ))
     .bind(cloudcast)
     .bind(user)
     .bind(i64::from(limit) + 1)
@@ -326,10 +506,47 @@ pub async fn list(
     Ok(Json(page(rows, limit, offset)))
 }
 
-/// `DELETE /api/v1/comments/{id}`: its author, the cloudcast's owner or an
-/// administrator deletes it for good.
+/// `GET /api/v1/users/{username}/comments?limit=&offset=`: the comments on
+/// a profile, oldest first (none while it takes none).
+#[utoipa::path(get, path = "/api/v1/users/{username}/comments", tag = "comments",
+    summary = "The comments on a person's profile, oldest first",
+    params(("username" = String, Path, description = "Whose profile (any case)"), ListQuery),
+    responses(
+        (status = 200, description = "Visible comments (and my own held ones); none while the profile takes none", body = Page<CommentView>),
+        (status = 404, description = "No such user", body = cloudcast_core::apidoc::ErrorBody)),
+    security((), ("session" = [])))]
+pub async fn list_on_profile(
+    State(state): State<CatalogState>,
+    MaybeUser(user): MaybeUser,
+    ApiPath(username): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<Page<CommentView>>, CatalogError> {
+    let (profile, _) = crate::lists::user_named(&state.pool, &username).await?;
+    let (limit, offset) = paging(q.limit, q.offset);
+    let rows: Vec<CommentView> = sqlx::query_as(&format!(
+        "SELECT c.id, c.cloudcast_id, pu.username AS profile, u.username AS author, c.body, c.status,
+                c.created_at, c.parent_id, c.position_ms
+           FROM comments c JOIN users u ON u.id = c.author_id JOIN users pu ON pu.id = c.profile_id
+          WHERE c.profile_id = $1 AND {open} AND (c.status = $5 OR c.author_id = $2) AND NOT {blocked}
+          ORDER BY c.created_at, c.id
+          LIMIT $3 OFFSET $4",
+        open = visibility::sql_profile_comments_open("pu"),
+        blocked = visibility::sql_comment_blocked("c.author_id", "$2", "c.profile_id"),
+    ))
+    .bind(profile)
+    .bind(user)
+    .bind(i64::from(limit) + 1)
+    .bind(i64::from(offset))
+    .bind(CommentStatus::Visible)
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(Json(page(rows, limit, offset)))
+}
+
+/// `DELETE /api/v1/comments/{id}`: its author, the cloudcast's (or
+/// profile's) owner or an administrator deletes it for good.
 #[utoipa::path(delete, path = "/api/v1/comments/{id}", tag = "comments",
-    summary = "Delete a comment (its author, the cloudcast's owner or an administrator)",
+    summary = "Delete a comment (its author, the cloudcast's or profile's owner, or an administrator)",
     params(("id" = Uuid, Path, description = "The comment")),
     responses(
         (status = 204, description = "Deleted"),
@@ -342,9 +559,9 @@ pub async fn delete(
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, CatalogError> {
     let a = access(&state, id, user).await?;
-    if user != a.author_id && user != a.cloudcast.owner_id && !a.user_is_admin {
+    if user != a.author_id && user != a.owner_id && !a.user_is_admin {
         return Err(CatalogError::Forbidden(
-            "only the comment's author, the cloudcast's owner or an administrator may delete it",
+            "only the comment's author, the owner of the cloudcast or profile it is on, or an administrator may delete it",
         ));
     }
     remove(&state, id).await?;
@@ -463,7 +680,8 @@ pub async fn admin_list(
     let status = q.status.unwrap_or(CommentStatus::Held);
     let (limit, offset) = paging(q.limit, q.offset);
     let rows: Vec<ModerationView> = sqlx::query_as(
-        "SELECT c.id, c.cloudcast_id, u.username AS author, c.body, c.status, c.created_at, c.parent_id, c.position_ms,
+        "SELECT c.id, c.cloudcast_id, (SELECT pu.username FROM users pu WHERE pu.id = c.profile_id) AS profile,
+                u.username AS author, c.body, c.status, c.created_at, c.parent_id, c.position_ms,
                 c.held_reason,
                 (SELECT count(*) FROM comment_reports r WHERE r.comment_id = c.id) AS reports,
                 ARRAY(SELECT r.reason FROM comment_reports r WHERE r.comment_id = c.id
@@ -502,8 +720,9 @@ pub async fn admin_approve(
         "WITH c AS (
             UPDATE comments SET status = $2, held_reason = NULL, moderated_at = now()
              WHERE id = $1
-            RETURNING id, cloudcast_id, author_id, body, status, created_at, parent_id, position_ms)
-         SELECT c.id, c.cloudcast_id, u.username AS author, c.body, c.status, c.created_at, c.parent_id, c.position_ms
+            RETURNING id, cloudcast_id, profile_id, author_id, body, status, created_at, parent_id, position_ms)
+         SELECT c.id, c.cloudcast_id, (SELECT pu.username FROM users pu WHERE pu.id = c.profile_id) AS profile,
+                u.username AS author, c.body, c.status, c.created_at, c.parent_id, c.position_ms
            FROM c JOIN users u ON u.id = c.author_id",
     )
     .bind(id)
@@ -527,14 +746,16 @@ pub async fn admin_approve(
 /// Most people one comment may name and tell.
 const MENTIONS_TOLD: usize = 10;
 
-/// Tells of the visible comment `id`: the mix's DJ (a comment), the author
-/// of the comment it answers (a reply) and the people it names (a
-/// mention), each once. Deleting the comment withdraws what it told.
+/// Tells of the visible comment `id`: the mix's DJ or the profile's owner
+/// (a comment), the author of the comment it answers (a reply) and the
+/// people it names (a mention), each once. Deleting the comment withdraws
+/// what it told.
 async fn tell(conn: &mut sqlx::PgConnection, id: Uuid) -> Result<(), CatalogError> {
     let Some((author, cloudcast, owner, parent, parent_author, body)) =
-        sqlx::query_as::<_, (Uuid, Uuid, Uuid, Option<Uuid>, Option<Uuid>, String)>(
-            "SELECT c.author_id, c.cloudcast_id, cc.owner_id, c.parent_id, p.author_id, c.body
-               FROM comments c JOIN cloudcasts cc ON cc.id = c.cloudcast_id
+        sqlx::query_as::<_, (Uuid, Option<Uuid>, Uuid, Option<Uuid>, Option<Uuid>, String)>(
+            "SELECT c.author_id, c.cloudcast_id, COALESCE(cc.owner_id, c.profile_id), c.parent_id,
+                    p.author_id, c.body
+               FROM comments c LEFT JOIN cloudcasts cc ON cc.id = c.cloudcast_id
                LEFT JOIN comments p ON p.id = c.parent_id
               WHERE c.id = $1",
         )
@@ -546,10 +767,13 @@ async fn tell(conn: &mut sqlx::PgConnection, id: Uuid) -> Result<(), CatalogErro
     };
     let mut told = vec![author];
     let event = |kind, to: Uuid, object| {
-        notify::Event::new(kind, notify::To::User(to), object)
+        let e = notify::Event::new(kind, notify::To::User(to), object)
             .by(author)
-            .about(cloudcast)
-            .comment(id)
+            .comment(id);
+        match cloudcast {
+            Some(cc) => e.about(cc),
+            None => e,
+        }
     };
     if let (Some(parent), Some(to)) = (parent, parent_author)
         && !told.contains(&to)
@@ -558,7 +782,11 @@ async fn tell(conn: &mut sqlx::PgConnection, id: Uuid) -> Result<(), CatalogErro
         told.push(to);
     }
     if !told.contains(&owner) {
-        notify::record(conn, &event(NotificationKind::Comment, owner, cloudcast)).await?;
+        let on_owner = match cloudcast {
+            Some(cc) => event(NotificationKind::Comment, owner, cc),
+            None => event(NotificationKind::ProfileComment, owner, owner),
+        };
+        notify::record(conn, &on_owner).await?;
         told.push(owner);
     }
     let names = crate::mentions::names(&body, MENTIONS_TOLD);
@@ -592,17 +820,23 @@ pub async fn admin_remove(
     AdminUser(user): AdminUser,
 ) -> Result<StatusCode, CatalogError> {
     let mut tx = state.pool.begin().await?;
-    let removed: Option<(Uuid, String)> = sqlx::query_as(
-        "WITH c AS (DELETE FROM comments WHERE id = $1 RETURNING author_id, cloudcast_id)
-         SELECT c.author_id, cc.title FROM c JOIN cloudcasts cc ON cc.id = c.cloudcast_id",
+    let removed: Option<(Uuid, Option<String>, Option<String>)> = sqlx::query_as(
+        "WITH c AS (DELETE FROM comments WHERE id = $1 RETURNING author_id, cloudcast_id, profile_id)
+         SELECT c.author_id, cc.title, pu.username FROM c
+           LEFT JOIN cloudcasts cc ON cc.id = c.cloudcast_id LEFT JOIN users pu ON pu.id = c.profile_id",
     )
     .bind(id)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((author, title)) = removed else {
+    let Some((author, title, profile)) = removed else {
         return Err(CatalogError::NotFound("comment"));
     };
-    let detail = format!("A moderator removed your comment on “{title}”.");
+    let on = match (title, profile) {
+        (Some(t), _) => format!("“{t}”"),
+        (None, Some(p)) => format!("{p}'s profile"),
+        (None, None) => "a profile".into(),
+    };
+    let detail = format!("A moderator removed your comment on {on}.");
     let decided = notify::Event::new(NotificationKind::Moderation, notify::To::User(author), id)
         .detail(&detail);
     notify::record(&mut tx, &decided).await?;

@@ -27,6 +27,8 @@ pub enum CatalogError {
     OwnComment,
     #[error("the owner of this cloudcast has turned comments off")]
     CommentsDisabled,
+    #[error("this profile takes no comments")]
+    ProfileCommentsOff,
     #[error("you cannot report your own cloudcast; delete it or change its visibility instead")]
     OwnReport,
     #[error("this {0} has been decided already")]
@@ -37,6 +39,13 @@ pub enum CatalogError {
     CounterNoticeOpen,
     #[error("you cannot follow yourself")]
     SelfFollow,
+    #[error("you cannot block yourself")]
+    SelfBlock,
+    /// One of the two blocked the other (which one is not said).
+    #[error(
+        "a block stands between you and this user: neither may follow the other or comment on the other's mixes or comments"
+    )]
+    Blocked,
     #[error("you cannot repost your own cloudcast")]
     OwnRepost,
     #[error("q: {0}")]
@@ -68,8 +77,12 @@ impl ErrorCode for CatalogError {
             CatalogError::NotReady => "not_ready",
             CatalogError::Forbidden(_) => "forbidden",
             CatalogError::OwnComment => "own_comment",
-            CatalogError::CommentsDisabled => "comments_disabled",
+            CatalogError::CommentsDisabled | CatalogError::ProfileCommentsOff => {
+                "comments_disabled"
+            }
             CatalogError::SelfFollow => "self_follow",
+            CatalogError::SelfBlock => "self_block",
+            CatalogError::Blocked => "blocked",
             CatalogError::OwnRepost | CatalogError::OwnReport => "own_cloudcast",
             CatalogError::Decided(_) => "already_decided",
             CatalogError::NotTakenDown => "not_taken_down",
@@ -91,10 +104,13 @@ impl ErrorCode for CatalogError {
             CatalogError::BadRequest(_)
             | CatalogError::OwnComment
             | CatalogError::SelfFollow
+            | CatalogError::SelfBlock
             | CatalogError::OwnRepost
             | CatalogError::OwnReport
             | CatalogError::Query(_) => StatusCode::BAD_REQUEST,
-            CatalogError::CommentsDisabled => StatusCode::FORBIDDEN,
+            CatalogError::CommentsDisabled
+            | CatalogError::ProfileCommentsOff
+            | CatalogError::Blocked => StatusCode::FORBIDDEN,
             CatalogError::UnsupportedImage(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             CatalogError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             CatalogError::Picture(e) => {

@@ -24,6 +24,9 @@ use crate::{CatalogError, CatalogState};
 pub struct FollowState {
     pub username: String,
     pub following: bool,
+    /// I blocked them (answered by `GET`; a block ends follows both ways).
+    #[serde(default)]
+    pub blocked: bool,
     /// Their followers now (minors not counted); `null` for a minor, whose
     /// follow lists are never public.
     pub followers: Option<i64>,
@@ -53,6 +56,7 @@ async fn followers_of(pool: &sqlx::PgPool, user: Uuid) -> Result<Option<i64>, Ca
         (status = 200, description = "Following", body = FollowState),
         (status = 400, description = "That is me (`self_follow`)", body = cloudcast_core::apidoc::ErrorBody),
         (status = 401, description = "Not signed in", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 403, description = "One of us blocked the other (`blocked`)", body = cloudcast_core::apidoc::ErrorBody),
         (status = 404, description = "No such user", body = cloudcast_core::apidoc::ErrorBody)),
     security(("session" = [])))]
 pub async fn follow(
@@ -65,6 +69,7 @@ pub async fn follow(
         return Err(CatalogError::SelfFollow);
     }
     let mut tx = state.pool.begin().await?;
+    crate::blocks::refuse_if_blocked(&mut tx, me, them).await?;
     let new = sqlx::query(
         "INSERT INTO follows (follower_id, followee_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
     )
@@ -82,6 +87,7 @@ pub async fn follow(
     Ok(Json(FollowState {
         username: name,
         following: true,
+        blocked: false,
         followers: followers_of(&state.pool, them).await?,
     }))
 }
@@ -111,6 +117,7 @@ pub async fn follow_state(
     Ok(Json(FollowState {
         username: name,
         following,
+        blocked: crate::blocks::i_blocked(&state.pool, me, them).await?,
         followers: followers_of(&state.pool, them).await?,
     }))
 }
@@ -149,6 +156,7 @@ pub async fn unfollow(
     Ok(Json(FollowState {
         username: name,
         following: false,
+        blocked: crate::blocks::i_blocked(&state.pool, me, them).await?,
         followers: followers_of(&state.pool, them).await?,
     }))
 }

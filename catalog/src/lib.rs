@@ -2,9 +2,10 @@
 //! (`cloudcasts.rs`) and their metadata rules (`metadata.rs`); the lists
 //! that find them (`lists.rs`: a user's, mine, the charts, by readable URL;
 //! `tags.rs`; `search.rs`), all made of the same cards (`cards.rs`);
-//! follows and the feed (`follows.rs`); what users mark cloudcasts with
+//! follows and the feed (`follows.rs`); blocks (`blocks.rs`); what users mark cloudcasts with
 //! (`marks.rs`: `favourites.rs`, `reposts.rs`, `listen_later.rs`);
-//! comments and their moderation (`comments.rs`, `moderation.rs`);
+//! comments on mixes and profiles and their moderation (`comments.rs`,
+//! `moderation.rs`);
 //! reports on cloudcasts and notice-and-takedown (`reports.rs` the
 //! notices, `takedowns.rs` the decisions, `counter_notices.rs` the DJ's
 //! answer); and
@@ -12,6 +13,7 @@
 //! PostgreSQL; statistics over it (and the charts' play counts) are the
 //! analytics crate's.
 
+pub mod blocks;
 pub mod cards;
 pub mod cloudcasts;
 pub mod comments;
@@ -77,6 +79,10 @@ fn routes() -> OpenApiRouter<CatalogState> {
         .routes(routes!(cloudcasts::retry))
         .routes(routes!(cloudcasts::publish))
         .routes(routes!(comments::list, comments::create))
+        .routes(routes!(
+            comments::list_on_profile,
+            comments::create_on_profile
+        ))
         .routes(routes!(comments::delete))
         .routes(routes!(comments::report))
         .routes(routes!(comments::admin_list))
@@ -105,6 +111,8 @@ fn routes() -> OpenApiRouter<CatalogState> {
             follows::unfollow,
             follows::follow_state
         ))
+        .routes(routes!(blocks::block, blocks::unblock))
+        .routes(routes!(blocks::mine))
         .routes(routes!(follows::followers))
         .routes(routes!(follows::following))
         .routes(routes!(follows::feed))
@@ -147,6 +155,8 @@ mod tests {
         ("post", "/api/v1/cloudcasts/{id}/publish"),
         ("get", "/api/v1/cloudcasts/{id}/comments"),
         ("post", "/api/v1/cloudcasts/{id}/comments"),
+        ("get", "/api/v1/users/{username}/comments"),
+        ("post", "/api/v1/users/{username}/comments"),
         ("delete", "/api/v1/comments/{id}"),
         ("post", "/api/v1/comments/{id}/report"),
         ("get", "/api/v1/admin/comments"),
@@ -174,6 +184,9 @@ mod tests {
         ("put", "/api/v1/users/{username}/follow"),
         ("delete", "/api/v1/users/{username}/follow"),
         ("get", "/api/v1/users/{username}/follow"),
+        ("put", "/api/v1/me/blocks/{username}"),
+        ("delete", "/api/v1/me/blocks/{username}"),
+        ("get", "/api/v1/me/blocks"),
         ("get", "/api/v1/users/{username}/followers"),
         ("get", "/api/v1/users/{username}/following"),
         ("get", "/api/v1/me/feed"),

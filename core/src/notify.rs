@@ -7,7 +7,8 @@
 //! notification (and at most one mail). Nobody hears of their own doing,
 //! of a minor's activity, of the follows, favourites and reposts of
 //! someone who keeps their activity private, of an account waiting for
-//! its mailed link or suspended, or of
+//! its mailed link or suspended, of someone they blocked or who blocked
+//! them, or of
 //! a cloudcast they do not own unless it is listed; a kind turned off is
 //! not written. On commit, PostgreSQL wakes every node's live streams
 //! (`LISTEN` on [`CHANNEL`]). The notifications crate reads, mails and
@@ -134,6 +135,7 @@ pub async fn record(conn: &mut PgConnection, e: &Event<'_>) -> Result<usize, sql
            FROM r JOIN users u ON u.id = r.id
           WHERE r.id IS DISTINCT FROM $6 AND {active}
             AND ($6::uuid IS NULL OR EXISTS (SELECT 1 FROM users a WHERE a.id = $6 AND {public}))
+            AND ($6::uuid IS NULL OR NOT {blocked})
             AND ($4::uuid IS NULL OR EXISTS (
                  SELECT 1 FROM cloudcasts c WHERE c.id = $4 AND (c.owner_id = r.id OR {listed})))
             AND NOT EXISTS (SELECT 1 FROM notification_settings s
@@ -157,6 +159,7 @@ pub async fn record(conn: &mut PgConnection, e: &Event<'_>) -> Result<usize, sql
             format!("(NOT a.is_minor AND {})", visibility::sql_account_active("a"))
         },
         listed = visibility::sql_listed("c"),
+        blocked = visibility::sql_blocked("r.id", "$6"),
         off = Delivery::Off.as_str(),
     ))
     .bind(e.to.id())

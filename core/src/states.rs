@@ -263,6 +263,8 @@ text_enum! {
         ExportReady = "export_ready",
         /// A moderator decided about me, my mix or my report.
         Moderation = "moderation",
+        /// Someone commented on my profile.
+        ProfileComment = "profile_comment",
     }
 }
 

@@ -23,6 +23,13 @@
 //! - An account whose sign-up is not confirmed yet (pending) is seen
 //!   nowhere: looked up by name it is as missing as an unknown one
 //!   ([`sql_account_active`]).
+//! - **A block** ([`sql_blocked`], [`blocked`]): between two people, one of
+//!   whom blocked the other, there are no follows, comments on each
+//!   other's mixes or comments, nor notifications of each other's doing;
+//!   the blocker sees none of the blocked one's comments, and neither
+//!   does anyone on the blocker's own mixes ([`sql_comment_blocked`]).
+//! - **Comments on a profile** ([`sql_profile_comments_open`]): taken and
+//!   shown while its owner's switch is on, never on a minor's profile.
 
 use sqlx::PgPool;
 use time::OffsetDateTime;
@@ -163,6 +170,45 @@ pub fn sql_listed(alias: &str) -> String {
 /// The cloudcast row `alias`'s owner is not suspended.
 fn sql_owner_shown(alias: &str) -> String {
     format!("({alias}.owner_hidden_until IS NULL OR {alias}.owner_hidden_until <= now())")
+}
+
+/// In SQL: one of the people `a` and `b` (SQL expressions for user ids)
+/// has blocked the other.
+pub fn sql_blocked(a: &str, b: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM user_blocks ub
+                  WHERE (ub.blocker_id = {a} AND ub.blocked_id = {b})
+                     OR (ub.blocker_id = {b} AND ub.blocked_id = {a}))"
+    )
+}
+
+/// In SQL: a comment by `author` on a mix owned by `owner` is hidden from
+/// `viewer` (SQL expressions for user ids; `viewer` may be NULL): the
+/// viewer or the mix's owner blocked its author.
+pub fn sql_comment_blocked(author: &str, viewer: &str, owner: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM user_blocks ub WHERE ub.blocked_id = {author}
+                  AND (ub.blocker_id = {viewer} OR ub.blocker_id = {owner}))"
+    )
+}
+
+/// In SQL: the profile of the user row `alias` takes comments and shows
+/// them: its owner's switch is on, the owner is no minor (a minor's
+/// profile never takes comments), and the account is shown.
+pub fn sql_profile_comments_open(alias: &str) -> String {
+    format!(
+        "(NOT {alias}.is_minor AND {alias}.profile_comments AND {})",
+        sql_account_active(alias)
+    )
+}
+
+/// Whether one of `a` and `b` has blocked the other ([`sql_blocked`]).
+pub async fn blocked(conn: &mut sqlx::PgConnection, a: Uuid, b: Uuid) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(&format!("SELECT {}", sql_blocked("$1", "$2")))
+        .bind(a)
+        .bind(b)
+        .fetch_one(conn)
+        .await
 }
 
 /// In SQL: the user row `alias` may have its activity (listening,

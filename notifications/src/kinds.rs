@@ -29,6 +29,7 @@ pub fn label(kind: K) -> &'static str {
     match kind {
         K::Follower => "New followers",
         K::Comment => "Comments on my mixes",
+        K::ProfileComment => "Comments on my profile",
         K::Reply => "Replies to my comments",
         K::Mention => "Mentions of me",
         K::Favourite => "Favourites of my mixes",
@@ -66,6 +67,7 @@ pub fn summary(
     match kind {
         K::Follower => format!("{who} followed you"),
         K::Comment => format!("{who} commented on {mix}"),
+        K::ProfileComment => format!("{who} commented on your profile"),
         K::Reply => format!("{who} replied to your comment on {mix}"),
         K::Mention => format!("{who} mentioned you in a comment on {mix}"),
         K::Favourite => format!("{who} favourited {mix}"),

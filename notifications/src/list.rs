@@ -149,6 +149,7 @@ impl Row {
             (NotificationKind::Follower, _) => format!("/{}/followers", self.recipient),
             (NotificationKind::ExportReady, _) => "/settings#export".into(),
             (NotificationKind::ProcessingFailed, _) => "/upload".into(),
+            (NotificationKind::ProfileComment, _) => at_comment(format!("/{}", self.recipient)),
             (
                 NotificationKind::Comment | NotificationKind::Reply | NotificationKind::Mention,
                 Some(mix),

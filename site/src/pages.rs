@@ -152,14 +152,20 @@ pub async fn profile(
         format!("/api/v1/users/{u}/reposts?limit=10"),
         format!("/api/v1/users/{u}/favourites?limit=10"),
         format!("/api/v1/users/{u}/activity?limit=10"),
+        format!("/api/v1/users/{u}/comments?limit=50"),
     ];
-    let (l, uploads, reposts, favourites, activity) = tokio::join!(
+    let (l, uploads, reposts, favourites, activity, comments) = tokio::join!(
         layout(&state, &v, user.display_name(), "profile"),
         cards(&state, &paths[0], &v),
         marked_cards(&state, &paths[1], &v),
         marked_cards(&state, &paths[2], &v),
         state.api.get::<Activity>(&paths[3], &v),
+        state.api.get::<CommentPage<Comment>>(&paths[4], &v),
     );
+    let comments = match comments? {
+        Answer::Found(c) => crate::shown::threads(c.comments),
+        _ => Vec::new(),
+    };
     let mut l = l;
     let url = format!("{}/{}", state.public_url, user.username);
     let uploads = uploads?;
@@ -191,24 +197,24 @@ pub async fn profile(
         .viewer
         .as_ref()
         .is_some_and(|me| me.username.eq_ignore_ascii_case(&user.username));
-    let following = if l.viewer.is_some() && !own {
-        matches!(
-            state
-                .api
-                .get::<FollowState>(&format!("/api/v1/users/{u}/follow"), &v)
-                .await?,
-            Answer::Found(FollowState {
-                following: true,
-                ..
-            })
-        )
+    let (following, blocked) = if l.viewer.is_some() && !own {
+        match state
+            .api
+            .get::<FollowState>(&format!("/api/v1/users/{u}/follow"), &v)
+            .await?
+        {
+            Answer::Found(f) => (f.following, f.blocked),
+            _ => (false, false),
+        }
     } else {
-        false
+        (false, false)
     };
     let page = ProfilePage {
         l,
         own,
         following,
+        blocked,
+        comments,
         cards: uploads,
         reposts: reposts?,
         favourites: favourites?,

@@ -189,6 +189,14 @@ pub struct Thread {
     pub replies: Vec<Comment>,
 }
 
+impl Thread {
+    /// The top-level comment, as a list of one (the page's templates walk
+    /// it as they walk the replies).
+    pub fn top(&self) -> Vec<&Comment> {
+        vec![&self.comment]
+    }
+}
+
 /// The comments in threads: top-level ones in order, each with its
 /// replies in order (a reply whose comment is not on this page stands alone).
 pub fn threads(comments: Vec<Comment>) -> Vec<Thread> {

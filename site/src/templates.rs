@@ -150,6 +150,10 @@ pub struct ProfilePage {
     pub own: bool,
     /// Whether the signed-in viewer follows them.
     pub following: bool,
+    /// Whether the signed-in viewer blocked them.
+    pub blocked: bool,
+    /// The comments on the profile, in threads (none while it takes none).
+    pub comments: Vec<Thread>,
     pub cards: Vec<Card>,
     pub reposts: Vec<Card>,
     pub favourites: Vec<Card>,
@@ -180,6 +184,27 @@ pub struct CommentMark {
     pub excerpt: String,
 }
 
+impl ProfilePage {
+    /// Is `username` the one signed in?
+    pub fn is_viewer(&self, username: &str) -> bool {
+        self.l
+            .viewer
+            .as_ref()
+            .is_some_and(|v| v.username.eq_ignore_ascii_case(username))
+    }
+
+    /// May the visitor delete `c`: its author, the profile's owner, an
+    /// administrator (the API decides; this only offers the button).
+    pub fn may_delete(&self, c: &Comment) -> bool {
+        self.is_viewer(&c.author) || self.own || self.l.viewer.as_ref().is_some_and(|v| v.is_admin)
+    }
+
+    /// May comments be answered here.
+    pub fn replies_open(&self) -> bool {
+        self.user.comments_open
+    }
+}
+
 impl CloudcastPage {
     /// Is `username` the one signed in?
     pub fn is_viewer(&self, username: &str) -> bool {
@@ -193,6 +218,11 @@ impl CloudcastPage {
     /// administrator (the API decides; this only offers the button).
     pub fn may_delete(&self, c: &Comment) -> bool {
         self.is_viewer(&c.author) || self.own || self.l.viewer.as_ref().is_some_and(|v| v.is_admin)
+    }
+
+    /// May comments be answered here.
+    pub fn replies_open(&self) -> bool {
+        !self.cc.disable_comments
     }
 
     /// The marks of the comments at a moment of the mix (`duration_ms`).

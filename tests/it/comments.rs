@@ -165,10 +165,12 @@ async fn comments_show_the_username_only_and_private_cloudcasts_take_none_from_o
             "id",
             "parent_id",
             "position_ms",
+            "profile",
             "status"
         ],
         "{c}"
     );
+    assert_eq!(c["profile"], Value::Null, "on a mix, not a profile");
     assert_eq!(c["author"], "cl_fan");
     assert_eq!(c["body"], "Great mix, loved the transition at 12:30!");
     assert_eq!(c["cloudcast_id"], cc.as_str());
@@ -596,5 +598,249 @@ async fn bad_comment_input_is_named_in_json() {
     let (status, resp) = report(&sys, &dj, id, &"x".repeat(500)).await;
     assert_eq!(status, 201, "{resp}");
     assert_eq!(count(&sys, "SELECT count(*) FROM comment_reports").await, 1);
+    sys.stop().await;
+}
+
+/// `POST /api/v1/users/{user}/comments`.
+async fn on_profile(sys: &TestSystem, token: &str, user: &str, body: Value) -> (u16, Value) {
+    crate::support::call(
+        sys,
+        reqwest::Method::POST,
+        &format!("/api/v1/users/{user}/comments"),
+        Some(token),
+        Some(body),
+    )
+    .await
+}
+
+/// The bodies on `user`'s profile as `token` (or a visitor) sees them.
+async fn profile_bodies(sys: &TestSystem, token: Option<&str>, user: &str) -> Vec<String> {
+    let (status, page) = crate::support::call(
+        sys,
+        reqwest::Method::GET,
+        &format!("/api/v1/users/{user}/comments"),
+        token,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    page["comments"]
+        .as_array()
+        .expect("comments")
+        .iter()
+        .filter_map(|c| c["body"].as_str().map(String::from))
+        .collect()
+}
+
+async fn preferences(sys: &TestSystem, token: &str, body: Value) -> (u16, Value) {
+    crate::support::call(
+        sys,
+        reqwest::Method::PUT,
+        "/api/v1/me/preferences",
+        Some(token),
+        Some(body),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn profiles_take_comments_moderated_reported_and_blocked_unless_off_or_a_minors() {
+    let sys = TestSystem::start("comments_profile").await;
+    let owner = sys.user("pc_owner").await;
+    let fan = sys.user("pc_fan").await;
+    let troll = sys.user("pc_troll").await;
+    let admin = sys.user("pc_admin").await;
+    sys.make_admin("pc_admin").await;
+    let teen_birth = format!("{}-01-01", time::OffsetDateTime::now_utc().year() - 15);
+    let teen = sys.user_born("pc_teen", &teen_birth).await;
+
+    // A comment on a profile: public, on the profile, told to its owner.
+    let (status, c) = on_profile(
+        &sys,
+        &fan,
+        "PC_Owner",
+        json!({"body": "Great sets, @pc_admin"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{c}");
+    assert_eq!(
+        (
+            c["profile"].as_str(),
+            c["cloudcast_id"].is_null(),
+            c["author"].as_str()
+        ),
+        (Some("pc_owner"), true, Some("pc_fan")),
+        "{c}"
+    );
+    let first = c["id"].as_str().expect("id").to_string();
+    assert_eq!(
+        profile_bodies(&sys, None, "pc_owner").await,
+        ["Great sets, @pc_admin"]
+    );
+    let (_, page) = crate::support::call(
+        &sys,
+        reqwest::Method::GET,
+        "/api/v1/me/notifications",
+        Some(&owner),
+        None,
+    )
+    .await;
+    assert_eq!(page["items"][0]["kind"], "profile_comment", "{page}");
+    assert_eq!(page["items"][0]["text"], "pc_fan commented on your profile");
+    assert_eq!(
+        page["items"][0]["url"],
+        format!("/pc_owner#comment-{first}")
+    );
+    let (_, page) = crate::support::call(
+        &sys,
+        reqwest::Method::GET,
+        "/api/v1/me/notifications",
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(page["items"][0]["kind"], "mention", "{page}");
+
+    // No moments on a profile; a reply answers a comment of this profile.
+    let (status, body) = on_profile(
+        &sys,
+        &fan,
+        "pc_owner",
+        json!({"body": "x", "position_ms": 5}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("invalid_field")),
+        "{body}"
+    );
+    let (status, reply) = on_profile(
+        &sys,
+        &owner,
+        "pc_owner",
+        json!({"body": "Thanks!", "parent_id": first}),
+    )
+    .await;
+    assert_eq!(status, 201, "{reply}");
+    let (status, body) = on_profile(
+        &sys,
+        &fan,
+        "pc_admin",
+        json!({"body": "x", "parent_id": first}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("invalid_field")),
+        "{body}"
+    );
+    let (status, _) = on_profile(&sys, &fan, "nobody_such", json!({"body": "hello"})).await;
+    assert_eq!(status, 404);
+
+    // The filter holds abuse for the queue, which says whose profile.
+    let (status, held) =
+        on_profile(&sys, &troll, "pc_owner", json!({"body": "kill yourself"})).await;
+    assert_eq!(
+        (status, held["status"].as_str()),
+        (202, Some("held")),
+        "{held}"
+    );
+    assert_eq!(
+        profile_bodies(&sys, Some(&fan), "pc_owner").await,
+        ["Great sets, @pc_admin", "Thanks!"]
+    );
+    let (_, queue) = admin_get(&sys, Some(&admin), "?status=held").await;
+    assert_eq!(queue["comments"][0]["profile"], "pc_owner", "{queue}");
+    // Reports work as on a mix; the profile's owner deletes what they will.
+    let (status, _) = report(&sys, &troll, &first, "spam").await;
+    assert_eq!(status, 201);
+    let (status, _) = delete(&sys, &owner, &format!("/api/v1/comments/{first}")).await;
+    assert_eq!(status, 204);
+    let (status, _) = delete(
+        &sys,
+        &fan,
+        &format!("/api/v1/comments/{}", reply["id"].as_str().unwrap_or("")),
+    )
+    .await;
+    assert_eq!(status, 404, "the reply went with its comment");
+    assert!(profile_bodies(&sys, None, "pc_owner").await.is_empty());
+    let (_, kept) = on_profile(&sys, &fan, "pc_owner", json!({"body": "Still a fan"})).await;
+    assert_eq!(kept["status"], "visible", "{kept}");
+
+    // The owner's switch: off, the profile takes and shows none.
+    let (status, prefs) = preferences(&sys, &owner, json!({"profile_comments": false})).await;
+    assert_eq!(
+        (status, prefs["profile_comments"].as_bool()),
+        (200, Some(false)),
+        "{prefs}"
+    );
+    let (status, body) = on_profile(&sys, &fan, "pc_owner", json!({"body": "hello?"})).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("comments_disabled")),
+        "{body}"
+    );
+    assert!(profile_bodies(&sys, None, "pc_owner").await.is_empty());
+    let (_, public) = crate::support::call(
+        &sys,
+        reqwest::Method::GET,
+        "/api/v1/users/pc_owner",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(public["comments_open"], false, "{public}");
+    let (status, _) = preferences(&sys, &owner, json!({"profile_comments": true})).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        profile_bodies(&sys, None, "pc_owner").await,
+        ["Still a fan"]
+    );
+
+    // A minor's profile never takes comments, and its switch stays off.
+    let (_, public) = crate::support::call(
+        &sys,
+        reqwest::Method::GET,
+        "/api/v1/users/pc_teen",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(public["comments_open"], false, "{public}");
+    let (status, body) = on_profile(&sys, &fan, "pc_teen", json!({"body": "hi"})).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("comments_disabled")),
+        "{body}"
+    );
+    let (status, body) = preferences(&sys, &teen, json!({"profile_comments": true})).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("invalid_field")),
+        "{body}"
+    );
+    assert_eq!(
+        count(&sys, "SELECT count(*) FROM comments c JOIN users u ON u.id = c.profile_id WHERE u.username = 'pc_teen'").await,
+        0
+    );
+
+    // A block: the blocked person may not comment on the blocker's profile,
+    // and their comment there is hidden.
+    let (status, _) = crate::support::call(
+        &sys,
+        reqwest::Method::PUT,
+        "/api/v1/me/blocks/pc_fan",
+        Some(&owner),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, body) = on_profile(&sys, &fan, "pc_owner", json!({"body": "let me in"})).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("blocked")),
+        "{body}"
+    );
+    assert!(profile_bodies(&sys, None, "pc_owner").await.is_empty());
     sys.stop().await;
 }

@@ -16,6 +16,7 @@ mod analytics;
 mod analytics_views;
 mod bad_input;
 mod behind_a_balancer;
+mod blocks;
 mod catalogue;
 mod cluster;
 mod comments;

@@ -232,3 +232,74 @@ async fn new_terms_and_a_new_privacy_version_meet_people_as_banners() {
     );
     sys.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_blocks_from_a_profile_and_unblocks_in_settings() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let sys = TestSystem::start_with("web_blocks", |c| {
+        c.http.web_dir = root.join("web");
+        c.transcode.ladder_kbps = vec![64];
+    })
+    .await;
+    let dj = sys.user("wb_dj").await;
+    let pest = sys.user("wb_pest").await;
+    let cc = sys.ready_cloudcast(&dj, 3, "Blocked Out").await;
+    let url = format!("{}{}", sys.base, cc["url"].as_str().expect("url"));
+    let (status, _) = call(
+        &sys,
+        reqwest::Method::PUT,
+        "/api/v1/users/wb_pest/follow",
+        Some(&dj),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let seen = run_page(
+        "policy.mjs",
+        args("blocks", &[&sys.base, "wb_dj", "wb_pest", &url, PASSWORD]),
+        &[],
+    )
+    .await;
+    assert_eq!(seen["followingBefore"], "true", "{seen}");
+    assert_eq!(seen["followingAfter"], "false", "{seen}");
+    assert!(
+        seen["said"]
+            .as_str()
+            .unwrap_or("")
+            .contains("You blocked wb_pest"),
+        "{seen}"
+    );
+    assert_eq!(seen["blockedAfterReload"], "true", "{seen}");
+    assert!(
+        seen["refused"]
+            .as_str()
+            .unwrap_or("")
+            .contains("a block stands between"),
+        "{seen}"
+    );
+    assert!(
+        seen["listed"][0].as_str().unwrap_or("").contains("wb_pest"),
+        "{seen}"
+    );
+    assert_eq!(seen["noneShown"], true, "{seen}");
+    // What the page did is what the stores hold: no block, no follow, no
+    // comment from the pest.
+    assert_eq!(
+        sys.pg_strings(
+            "SELECT (SELECT count(*) FROM user_blocks)::text || ' ' || (SELECT count(*) FROM follows)::text
+                    || ' ' || (SELECT count(*) FROM comments)::text"
+        )
+        .await,
+        ["0 0 0"]
+    );
+    let (_, page) = call(
+        &sys,
+        reqwest::Method::GET,
+        "/api/v1/me/notifications",
+        Some(&pest),
+        None,
+    )
+    .await;
+    assert_eq!(page["items"], serde_json::json!([]), "{page}");
+    sys.stop().await;
+}

@@ -122,3 +122,45 @@ async fn a_profile_edited_in_the_browser_shows_its_public_fields_to_others() {
     );
     sys.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_profile_takes_comments_in_the_browser_until_its_owner_turns_them_off() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let sys = TestSystem::start_with("web_profile_comments", |c| {
+        c.http.web_dir = root.join("web");
+    })
+    .await;
+    sys.user("wall_owner").await;
+    sys.user("wall_fan").await;
+    let seen = run_page(
+        "profile.mjs",
+        vec![
+            "comments".into(),
+            sys.base.clone(),
+            "wall_owner".into(),
+            "wall_fan".into(),
+            "correct horse battery".into(),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(seen["signedOut"], json!({"form": 1, "none": 1}), "{seen}");
+    assert_eq!(seen["said"], "Comment posted.", "{seen}");
+    assert_eq!(seen["ownerSaw"], json!(["Lovely sunrise sets"]), "{seen}");
+    assert_eq!(
+        seen["ownForm"], 0,
+        "the owner answers, and does not post on their own profile"
+    );
+    assert_eq!(seen["switchedOn"], true, "{seen}");
+    assert_eq!(seen["sectionAfterOff"], 0, "{seen}");
+    // What the pages did is what PostgreSQL holds.
+    assert_eq!(
+        sys.pg_strings(
+            "SELECT (SELECT count(*) FROM comments)::text || ' ' || profile_comments::text
+               FROM users WHERE username = 'wall_owner'"
+        )
+        .await,
+        ["0 false"]
+    );
+    sys.stop().await;
+}

@@ -1,8 +1,9 @@
-// A cloudcast page's comments: posting (at the moment playing, if asked),
-// one level of replies, deleting (its author, the mix's DJ, an
-// administrator: the API decides), reporting with a reason, and playing
-// from a comment's moment. The server renders the comments; new ones are
-// built here in the same shape (site/templates/cloudcast.html).
+// The comments of a cloudcast page or a profile: posting (on a mix, at the
+// moment playing, if asked), one level of replies, deleting (its author,
+// the mix's DJ or the profile's owner, an administrator: the API decides),
+// reporting with a reason, and playing from a comment's moment. The server
+// renders the comments; new ones are built here in the same shape
+// (site/templates/comment.html).
 
 import { api } from './session.js'
 import { $, el, link, say, signedIn } from './ui.js'
@@ -85,16 +86,15 @@ function inlineForm(after, { label, id, send, reasons }) {
 }
 
 /**
- * Wires the comments of the cloudcast `id`; `playAt(seconds)` plays it
- * from there, `position()` is where it plays now (or null when another
- * mix plays).
+ * Wires the comments posted to `path` (a cloudcast's or a profile's
+ * `/comments`); on a mix `playAt(seconds)` plays it from there,
+ * `position()` is where it plays now (or null when another mix plays).
  */
-export function commentsSection(id, { playAt, position, message }) {
+export function commentsSection(path, { playAt = () => {}, position = () => null, message }) {
   const list = $('comment-list')
   if (!list) return () => {}
-  const article = list.closest('article')
-  const post = async (body, extra) =>
-    signedIn(() => api('POST', `/api/v1/cloudcasts/${id}/comments`, { body, ...extra }), message)
+  const article = list.closest('article') || list.closest('section')
+  const post = async (body, extra) => signedIn(() => api('POST', path, { body, ...extra }), message)
 
   const form = $('comment-form')
   if (form) {
@@ -102,11 +102,11 @@ export function commentsSection(id, { playAt, position, message }) {
       e.preventDefault()
       const body = $('comment-body').value.trim()
       if (!body) return say(message, 'Write something first.', 'error')
-      const at = $('comment-at').checked ? position() : null
+      const at = $('comment-at')?.checked ? position() : null
       const c = await post(body, at === null ? {} : { position_ms: Math.floor(at * 1000) })
       if (!c) return
       $('comment-body').value = ''
-      $('comment-at').checked = false
+      if ($('comment-at')) $('comment-at').checked = false
       list.append(item(c, { top: true }))
       say(message, c.status === 'visible' ? 'Comment posted.' : 'Thanks: your comment waits for a moderator.')
     })

@@ -1,5 +1,5 @@
 // Settings and privacy (signed-in users): the profile (profile_editor.js),
-// consents with their history,
+// consents with their history, the people I blocked,
 // open-API keys, the data export and account deletion, over the same API
 // third-party clients use.
 //
@@ -107,6 +107,9 @@ async function loadPreferences() {
   const p = await api('GET', '/api/v1/me/preferences')
   $('activity-private').checked = p.activity_private
   $('security-contact').value = p.security_contact || ''
+  $('profile-comments').checked = p.profile_comments
+  $('profile-comments').disabled = !p.profile_comments_available
+  $('profile-comments-minor').hidden = p.profile_comments_available
 }
 
 async function savePreferences(event) {
@@ -117,6 +120,7 @@ async function savePreferences(event) {
     await api('PUT', '/api/v1/me/preferences', {
       activity_private: $('activity-private').checked,
       security_contact: $('security-contact').value,
+      ...($('profile-comments').disabled ? {} : { profile_comments: $('profile-comments').checked }),
     })
     await loadPreferences()
     $('preferences-saved').textContent = 'Saved.'
@@ -203,6 +207,33 @@ async function loadKeys() {
   $('keys').replaceChildren(...rows)
 }
 
+async function loadBlocks() {
+  const blocks = await api('GET', '/api/v1/me/blocks')
+  const items = blocks.map((b) => {
+    const li = document.createElement('li')
+    const link = document.createElement('a')
+    link.href = `/${encodeURIComponent(b.username)}`
+    link.textContent = b.username
+    const unblock = document.createElement('button')
+    unblock.type = 'button'
+    unblock.className = 'secondary'
+    unblock.textContent = 'Unblock'
+    unblock.setAttribute('aria-label', `Unblock ${b.username}`)
+    unblock.addEventListener('click', async () => {
+      try {
+        await api('DELETE', `/api/v1/me/blocks/${encodeURIComponent(b.username)}`)
+        await loadBlocks()
+      } catch (err) {
+        $('blocks-error').textContent = err.message
+      }
+    })
+    li.append(link, ` since ${when(b.blocked_at)} `, unblock)
+    return li
+  })
+  $('blocks').replaceChildren(...items)
+  $('blocks-none').hidden = items.length > 0
+}
+
 /** Bytes as people read them. */
 function size(n) {
   const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB']
@@ -256,6 +287,7 @@ async function signedIn(login) {
     loadAccount(),
     loadConsents(),
     loadPreferences(),
+    loadBlocks(),
     loadNotificationSettings(),
     loadKeys(),
     profileEditor(login),

@@ -249,7 +249,7 @@ function mount() {
 }
 
 /** A toggle button backed by PUT (on) and DELETE (off). */
-function toggleButton(button, path, messageEl, { on, off }) {
+function toggleButton(button, path, messageEl, { on, off, after }) {
   if (!button) return
   button.addEventListener('click', async () => {
     const pressed = button.getAttribute('aria-pressed') === 'true'
@@ -263,6 +263,7 @@ function toggleButton(button, path, messageEl, { on, off }) {
     const n = button.querySelector('.n')
     if (n) n.textContent = String(Math.max(0, Number(n.textContent) + (pressed ? -1 : 1)))
     say(messageEl, pressed ? off : on)
+    if (after) after(!pressed)
   })
 }
 
@@ -413,7 +414,7 @@ function cloudcastPage(main) {
   })
   reportForm(id, message)
   counterNoticeForm(id)
-  const atMoment = commentsSection(id, {
+  const atMoment = commentsSection(`/api/v1/cloudcasts/${id}/comments`, {
     playAt: (s) => playInBar(id, s),
     position: () => (mine() ? player.position() : null),
     message,
@@ -486,16 +487,30 @@ function counterNoticeForm(id) {
 }
 
 function profilePage(main) {
+  const user = main.querySelector('[data-profile]')?.dataset.profile
+  if (user) {
+    commentsSection(`/api/v1/users/${encodeURIComponent(user)}/comments`, { message: $('profile-comments-message') })
+  }
   const follow = main.querySelector('#follow')
   if (!follow) return
   const message = document.createElement('p')
   message.className = 'message'
   message.setAttribute('role', 'status')
   follow.after(message)
-  const user = follow.dataset.follow
   toggleButton(follow, `/api/v1/users/${encodeURIComponent(user)}/follow`, message, {
     on: `You follow ${user}.`,
     off: `You no longer follow ${user}.`,
+  })
+  const block = main.querySelector('#block')
+  toggleButton(block, `/api/v1/me/blocks/${encodeURIComponent(user)}`, message, {
+    on: `You blocked ${user}: you no longer follow each other, and neither of you can reach the other.`,
+    off: `You unblocked ${user}.`,
+    // A block ends the follows both ways: the follow button says so.
+    after: (blocked) => {
+      if (!blocked) return
+      follow.setAttribute('aria-pressed', 'false')
+      follow.textContent = follow.dataset.off
+    },
   })
 }
 
@@ -717,7 +732,7 @@ function moderationPage() {
       ...items.map((c) => {
         const li = el('li')
         li.dataset.comment = c.id
-        li.append(el('p', { textContent: `${c.author}: ${c.body}` }))
+        li.append(el('p', { textContent: `${c.author}${c.profile ? ` (on ${c.profile}'s profile)` : ''}: ${c.body}` }))
         const why = [c.held_reason, ...(c.report_reasons || []).map((r) => `reported: ${r}`)].filter(Boolean).join(' · ')
         li.append(el('p', { className: 'muted', textContent: `${c.status}${why ? ` · ${why}` : ''}` }))
         const approve = el('button', { type: 'button', textContent: 'Approve' })

@@ -8,6 +8,10 @@
 //   node web/tests/policy.mjs notices BASE LOGIN PASSWORD
 //     new terms and a new privacy version: the banners, accepting the
 //     terms, dismissing the privacy news.
+//   node web/tests/policy.mjs blocks BASE BLOCKER BLOCKED MIX_URL PASSWORD
+//     the blocked person tries to comment on the blocker's mix; the
+//     blocker blocks them from their profile, sees them in settings and
+//     unblocks them there.
 //
 // Each prints one line of JSON.
 
@@ -90,4 +94,49 @@ async function notices(page, [base, login, password]) {
   }
 }
 
-run('policy.mjs', { report, notices })
+async function blocks(page, [base, blocker, blocked, mix, password]) {
+  // The blocker blocks from the other's profile: the follow ends with it.
+  await signIn(page, base, blocker, password)
+  await page.goto(`${base}/${blocked}`)
+  const followingBefore = await page.getAttribute('#follow', 'aria-pressed')
+  await page.click('#block')
+  await until(page, 'the block', () => document.getElementById('block').getAttribute('aria-pressed') === 'true')
+  const said = await page.locator('#block + p.message, #follow + p.message').first().textContent()
+  const followingAfter = await page.getAttribute('#follow', 'aria-pressed')
+  await shot(page, 'profile-blocked')
+  await page.goto(`${base}/${blocked}`)
+  const blockedAfterReload = await page.getAttribute('#block', 'aria-pressed')
+
+  // The blocked person meets the block when they comment.
+  await page.context().clearCookies()
+  await page.evaluate(() => localStorage.clear())
+  await signIn(page, base, blocked, password)
+  await page.goto(mix)
+  await page.waitForSelector('#comment-form')
+  await page.fill('#comment-body', 'You cannot hide from me')
+  await page.click('#comment-send')
+  await until(page, 'the refusal', () => (document.getElementById('action-message')?.textContent || '').length > 0)
+  const refused = await page.locator('#action-message').textContent()
+
+  // Settings list whom the blocker blocked; unblocking empties the list.
+  await page.context().clearCookies()
+  await page.evaluate(() => localStorage.clear())
+  await signIn(page, base, blocker, password)
+  await page.goto(`${base}/settings`)
+  await until(page, 'the blocked accounts', () => document.querySelectorAll('#blocks li').length > 0)
+  const listed = await page.locator('#blocks li').allTextContents()
+  await shot(page, 'settings-blocks')
+  await page.click('#blocks li button')
+  await until(page, 'the unblock', () => document.querySelectorAll('#blocks li').length === 0)
+  return {
+    followingBefore,
+    followingAfter,
+    said,
+    blockedAfterReload,
+    refused,
+    listed,
+    noneShown: await page.isVisible('#blocks-none'),
+  }
+}
+
+run('policy.mjs', { report, notices, blocks })

@@ -4,6 +4,9 @@
 //
 //   node web/tests/profile.mjs edit BASE LOGIN PASSWORD PICTURE
 //   node web/tests/profile.mjs view BASE USERNAME
+//   node web/tests/profile.mjs comments BASE OWNER FAN PASSWORD
+//     a visitor sees the profile's comments; a fan comments; the owner
+//     deletes it, then turns comments on the profile off in settings.
 //
 // `WIDTH=375` runs one at phone width. Each prints one line of JSON.
 
@@ -58,4 +61,40 @@ async function view(page, [base, username]) {
   return seen
 }
 
-run('profile.mjs', { edit, view })
+async function comments(page, [base, owner, fan, password]) {
+  await page.goto(`${base}/${owner}`)
+  await page.waitForSelector('#profile-name')
+  const signedOut = { form: await page.locator('#comment-form').count(), none: await page.locator('#no-comments').count() }
+
+  await signIn(page, base, fan, password)
+  await page.goto(`${base}/${owner}`)
+  await page.fill('#comment-body', 'Lovely sunrise sets')
+  await page.click('#comment-send')
+  await until(page, 'the comment on the profile', () => [...document.querySelectorAll('#comment-list > li')].some((li) => li.textContent.includes('Lovely sunrise sets')))
+  const said = await page.textContent('#profile-comments-message')
+  await shot(page, 'profile-comment')
+
+  await page.context().clearCookies()
+  await page.evaluate(() => localStorage.clear())
+  await signIn(page, base, owner, password)
+  await page.goto(`${base}/${owner}`)
+  await page.waitForSelector('#comment-list > li')
+  const ownerSaw = await page.locator('#comment-list > li .comment-body').allTextContents()
+  const ownForm = await page.locator('#comment-form').count()
+  await page.click('#comment-list > li [data-delete-comment]')
+  await until(page, 'the comment to go', () => document.querySelectorAll('#comment-list > li').length === 0)
+
+  await page.goto(`${base}/settings`)
+  await until(page, 'the settings to load', () => window.cloudcastSettings && window.cloudcastSettings.state === 'ready')
+  const switchedOn = await page.isChecked('#profile-comments')
+  await page.uncheck('#profile-comments')
+  await page.click('#save-preferences')
+  await until(page, 'the preferences to be saved', () => document.getElementById('preferences-saved').textContent !== '')
+  await page.context().clearCookies()
+  await page.evaluate(() => localStorage.clear())
+  await page.goto(`${base}/${owner}`)
+  await page.waitForSelector('#profile-name')
+  return { signedOut, said, ownerSaw, ownForm, switchedOn, sectionAfterOff: await page.locator('#comments').count() }
+}
+
+run('profile.mjs', { edit, view, comments })

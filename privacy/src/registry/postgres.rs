@@ -24,7 +24,7 @@ pub(super) const TABLES: &[Table] = &[
                 one: true,
                 sql: "SELECT id, username, email, birth_date, is_minor, is_admin,
                              email_verified_at, created_at, ads_consent, third_party_consent,
-                             activity_private, security_contact, terms_version,
+                             activity_private, security_contact, profile_comments, terms_version,
                              privacy_seen_version, suspended_until, no_uploads_until,
                              no_comments_until
                         FROM users WHERE id = $1",
@@ -271,6 +271,20 @@ pub(super) const TABLES: &[Table] = &[
         },
     ),
     pg(
+        "user_blocks",
+        Data::Personal {
+            export: &[Export::Json {
+                section: "blocked",
+                one: false,
+                sql: "SELECT u.username, b.created_at FROM user_blocks b
+                        JOIN users u ON u.id = b.blocked_id
+                       WHERE b.blocker_id = $1 ORDER BY b.created_at",
+            }],
+            erase: Erase::Cascade,
+            kept: "until unblocked, or with either account",
+        },
+    ),
+    pg(
         "favourites",
         Data::Personal {
             export: &[Export::Json {
@@ -341,9 +355,10 @@ pub(super) const TABLES: &[Table] = &[
             export: &[Export::Json {
                 section: "comments",
                 one: false,
-                sql: "SELECT id, cloudcast_id, parent_id, position_ms, body, status, held_reason,
-                             created_at, moderated_at
-                        FROM comments WHERE author_id = $1 ORDER BY created_at",
+                sql: "SELECT c.id, c.cloudcast_id, pu.username AS profile, c.parent_id, c.position_ms,
+                             c.body, c.status, c.held_reason, c.created_at, c.moderated_at
+                        FROM comments c LEFT JOIN users pu ON pu.id = c.profile_id
+                       WHERE c.author_id = $1 ORDER BY c.created_at",
             }],
             erase: Erase::Cascade,
             kept: "until deleted, or with the account or the cloudcast",
