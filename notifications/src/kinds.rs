@@ -54,16 +54,22 @@ pub fn who(actors: &[String], count: i64) -> String {
     }
 }
 
-/// What a notification says, in one line.
+/// What a notification says, in one line. `title` names the mix it is
+/// about; `profile`, the person on whose profile a comment is.
 pub fn summary(
     kind: K,
     actors: &[String],
     count: i64,
     title: Option<&str>,
+    profile: Option<&str>,
     detail: Option<&str>,
 ) -> String {
     let who = who(actors, count);
-    let mix = title.map_or_else(|| "a mix".to_string(), |t| format!("“{t}”"));
+    let mix = match (title, profile) {
+        (Some(t), _) => format!("“{t}”"),
+        (None, Some(p)) => format!("{p}'s profile"),
+        (None, None) => "a mix".to_string(),
+    };
     match kind {
         K::Follower => format!("{who} followed you"),
         K::Comment => format!("{who} commented on {mix}"),
@@ -104,9 +110,14 @@ mod tests {
                 &names(&["ana", "bo", "cy"]),
                 500,
                 Some("Dawn"),
+                None,
                 None
             ),
             "ana and 499 others favourited “Dawn”"
+        );
+        assert_eq!(
+            summary(K::Reply, &names(&["ana"]), 1, None, Some("bo"), None),
+            "ana replied to your comment on bo's profile"
         );
     }
 

@@ -98,6 +98,8 @@ pub(crate) struct Row {
     pub actors: Vec<String>,
     pub comment: Option<String>,
     pub comment_id: Option<Uuid>,
+    /// Whose profile the comment is on (a comment on a profile).
+    pub profile: Option<String>,
 }
 
 /// The columns of [`Row`], over `notifications n` joined as [`FROM`] joins.
@@ -110,7 +112,10 @@ const COLUMNS: &str = "n.id, n.recipient_id, me.username AS recipient, n.kind, n
     (SELECT cm.body FROM notification_events e JOIN comments cm ON cm.id = e.comment_id
       WHERE e.notification_id = n.id ORDER BY e.at DESC LIMIT 1) AS comment,
     (SELECT e.comment_id FROM notification_events e
-      WHERE e.notification_id = n.id AND e.comment_id IS NOT NULL ORDER BY e.at DESC LIMIT 1) AS comment_id";
+      WHERE e.notification_id = n.id AND e.comment_id IS NOT NULL ORDER BY e.at DESC LIMIT 1) AS comment_id,
+    (SELECT pu.username FROM notification_events e JOIN comments cm ON cm.id = e.comment_id
+       JOIN users pu ON pu.id = cm.profile_id
+      WHERE e.notification_id = n.id ORDER BY e.at DESC LIMIT 1) AS profile";
 
 const FROM: &str = "notifications n JOIN users me ON me.id = n.recipient_id
     LEFT JOIN cloudcasts c ON c.id = n.cloudcast_id LEFT JOIN users o ON o.id = c.owner_id";
@@ -150,6 +155,11 @@ impl Row {
             (NotificationKind::ExportReady, _) => "/settings#export".into(),
             (NotificationKind::ProcessingFailed, _) => "/upload".into(),
             (NotificationKind::ProfileComment, _) => at_comment(format!("/{}", self.recipient)),
+            (NotificationKind::Reply | NotificationKind::Mention, None)
+                if self.profile.is_some() =>
+            {
+                at_comment(format!("/{}", self.profile.as_deref().unwrap_or_default()))
+            }
             (
                 NotificationKind::Comment | NotificationKind::Reply | NotificationKind::Mention,
                 Some(mix),
@@ -165,6 +175,7 @@ impl Row {
             &self.actors,
             self.actor_count,
             self.title.as_deref(),
+            self.profile.as_deref(),
             self.detail.as_deref(),
         );
         let url = self.url();

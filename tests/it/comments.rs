@@ -722,6 +722,26 @@ async fn profiles_take_comments_moderated_reported_and_blocked_unless_off_or_a_m
     )
     .await;
     assert_eq!(status, 201, "{reply}");
+    let (_, page) = crate::support::call(
+        &sys,
+        reqwest::Method::GET,
+        "/api/v1/me/notifications",
+        Some(&fan),
+        None,
+    )
+    .await;
+    let reply_url = format!("/pc_owner#comment-{}", reply["id"].as_str().unwrap_or(""));
+    assert_eq!(
+        (
+            page["items"][0]["text"].as_str(),
+            page["items"][0]["url"].as_str()
+        ),
+        (
+            Some("pc_owner replied to your comment on pc_owner's profile"),
+            Some(reply_url.as_str())
+        ),
+        "{page}"
+    );
     let (status, body) = on_profile(
         &sys,
         &fan,
