@@ -41,6 +41,9 @@ pub enum CatalogError {
     SelfFollow,
     #[error("you cannot block yourself")]
     SelfBlock,
+    /// As many of these as one may keep.
+    #[error("{0}: you have as many as one may keep")]
+    LimitReached(&'static str),
     /// One of the two blocked the other (which one is not said).
     #[error(
         "a block stands between you and this user: neither may follow the other or comment on the other's mixes or comments"
@@ -82,6 +85,7 @@ impl ErrorCode for CatalogError {
             }
             CatalogError::SelfFollow => "self_follow",
             CatalogError::SelfBlock => "self_block",
+            CatalogError::LimitReached(_) => "limit_reached",
             CatalogError::Blocked => "blocked",
             CatalogError::OwnRepost | CatalogError::OwnReport => "own_cloudcast",
             CatalogError::Decided(_) => "already_decided",
@@ -123,7 +127,8 @@ impl ErrorCode for CatalogError {
             | CatalogError::NotReady
             | CatalogError::Decided(_)
             | CatalogError::NotTakenDown
-            | CatalogError::CounterNoticeOpen => StatusCode::CONFLICT,
+            | CatalogError::CounterNoticeOpen
+            | CatalogError::LimitReached(_) => StatusCode::CONFLICT,
             CatalogError::Auth(e) => e.status(),
             CatalogError::Storage(e) => e.status(),
             CatalogError::Database(e) => database_status(e),

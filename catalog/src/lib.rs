@@ -9,7 +9,7 @@
 //! reports on cloudcasts and notice-and-takedown (`reports.rs` the
 //! notices, `takedowns.rs` the decisions, `counter_notices.rs` the DJ's
 //! answer); and
-//! purchase links (`purchase_links.rs`). Everything here lives in
+//! purchase links (`purchase_links.rs`); playlists (`playlists.rs`). Everything here lives in
 //! PostgreSQL; statistics over it (and the charts' play counts) are the
 //! analytics crate's.
 
@@ -28,6 +28,7 @@ pub mod mentions;
 pub mod metadata;
 pub mod moderation;
 pub mod pictures;
+pub mod playlists;
 pub mod purchase_links;
 pub mod reports;
 pub mod reposts;
@@ -121,6 +122,15 @@ fn routes() -> OpenApiRouter<CatalogState> {
         .routes(routes!(listen_later::add, listen_later::remove))
         .routes(routes!(listen_later::mine))
         .routes(routes!(pictures::get))
+        .routes(routes!(playlists::create))
+        .routes(routes!(
+            playlists::get,
+            playlists::update,
+            playlists::delete
+        ))
+        .routes(routes!(playlists::put_item, playlists::delete_item))
+        .routes(routes!(playlists::of_user))
+        .routes(routes!(playlists::mine))
 }
 
 /// Routes whose bodies are larger than JSON: their own body limit.
@@ -198,6 +208,14 @@ mod tests {
         ("get", "/api/v1/me/listen-later"),
         ("put", "/api/v1/cloudcasts/{id}/picture"),
         ("get", "/api/v1/cloudcasts/{id}/picture/{size}"),
+        ("post", "/api/v1/playlists"),
+        ("get", "/api/v1/playlists/{id}"),
+        ("patch", "/api/v1/playlists/{id}"),
+        ("delete", "/api/v1/playlists/{id}"),
+        ("put", "/api/v1/playlists/{id}/items/{cloudcast_id}"),
+        ("delete", "/api/v1/playlists/{id}/items/{cloudcast_id}"),
+        ("get", "/api/v1/users/{username}/playlists"),
+        ("get", "/api/v1/me/playlists"),
     ];
 
     #[test]
@@ -214,7 +232,8 @@ mod tests {
                     "follows",
                     "reposts",
                     "listen later",
-                    "moderation"
+                    "moderation",
+                    "playlists"
                 ]
             ),
             Vec::<String>::new()

@@ -66,6 +66,7 @@ pub const RESERVED_USERNAMES: &[&str] = &[
     "openapi",
     "openapi.json",
     "password",
+    "playlists",
     "popular",
     "privacy",
     "register",

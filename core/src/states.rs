@@ -430,6 +430,7 @@ mod tests {
         include_str!("../migrations/0020_notifications.sql"),
         include_str!("../migrations/0021_policy_channels.sql"),
         include_str!("../migrations/0022_blocks_and_profile_comments.sql"),
+        include_str!("../migrations/0023_playlists.sql"),
     ];
 
     /// `CHECK (column IN ('a', 'b'))` for these values.

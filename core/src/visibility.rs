@@ -28,6 +28,9 @@
 //!   other's mixes or comments, nor notifications of each other's doing;
 //!   the blocker sees none of the blocked one's comments, and neither
 //!   does anyone on the blocker's own mixes ([`sql_comment_blocked`]).
+//! - **A playlist** ([`sql_playlist_visible`], [`sql_playlist_listed`],
+//!   [`sql_in_playlist`]): public, unlisted or private as a mix is; the
+//!   mixes in it show as they would in a list, or to their own owner.
 //! - **Comments on a profile** ([`sql_profile_comments_open`]): taken and
 //!   shown while its owner's switch is on, never on a minor's profile.
 
@@ -165,6 +168,38 @@ pub fn sql_listed(alias: &str) -> String {
         "({alias}.visibility = '{public}' AND {alias}.status = '{ready}' AND {alias}.listed_at <= now() AND {alias}.taken_down_at IS NULL AND NOT {alias}.draft AND {})",
         sql_owner_shown(alias)
     )
+}
+
+/// In SQL: the playlist row `alias` may be viewed by `viewer` holding
+/// `secret` (SQL expressions; either may be NULL): its owner always;
+/// anyone else a public one, or an unlisted one with its secret, while its
+/// owner's account is shown. A private one does not exist for others.
+pub fn sql_playlist_visible(alias: &str, viewer: &str, secret: &str) -> String {
+    let (public, unlisted) = (Visibility::Public.as_str(), Visibility::Unlisted.as_str());
+    format!(
+        "({alias}.owner_id = {viewer} OR (({alias}.visibility = '{public}'
+            OR ({alias}.visibility = '{unlisted}' AND {alias}.secret = {secret}))
+          AND EXISTS (SELECT 1 FROM users po WHERE po.id = {alias}.owner_id AND {active})))",
+        active = sql_account_active("po"),
+    )
+}
+
+/// In SQL: the playlist row `alias` may be listed (a profile, search):
+/// public, its owner's account shown.
+pub fn sql_playlist_listed(alias: &str) -> String {
+    format!(
+        "({alias}.visibility = '{}' AND EXISTS (SELECT 1 FROM users po WHERE po.id = {alias}.owner_id AND {}))",
+        Visibility::Public.as_str(),
+        sql_account_active("po"),
+    )
+}
+
+/// In SQL: the cloudcast row `alias` shows in a playlist to `viewer`: it
+/// may be listed, or it is the viewer's own. An unlisted, private, taken
+/// down or unpublished mix of someone else's is left out, so a playlist
+/// never shows what its reader could not find, and never breaks.
+pub fn sql_in_playlist(alias: &str, viewer: &str) -> String {
+    format!("({} OR {alias}.owner_id = {viewer})", sql_listed(alias))
 }
 
 /// The cloudcast row `alias`'s owner is not suspended.

@@ -36,6 +36,8 @@ pub enum Write {
     Follow,
     Favourite,
     Repost,
+    /// Playlists made and mixes put in them.
+    Playlist,
     ApiKey,
     Export,
     VerificationMail,
@@ -53,6 +55,7 @@ impl Write {
             Write::Follow => "follows",
             Write::Favourite => "favourites",
             Write::Repost => "reposts",
+            Write::Playlist => "playlist changes",
             Write::ApiKey => "API keys created",
             Write::Export => "data exports",
             Write::VerificationMail => "verification mails",
@@ -79,6 +82,11 @@ pub const LIMITED: &[(Method, &str, Write)] = &[
         "/api/v1/cloudcasts/{id}/comments",
         Write::Comment,
     ),
+    (
+        Method::POST,
+        "/api/v1/users/{username}/comments",
+        Write::Comment,
+    ),
     (Method::POST, "/api/v1/comments/{id}/report", Write::Report),
     (Method::POST, "/api/v1/contact", Write::Report),
     (
@@ -91,12 +99,20 @@ pub const LIMITED: &[(Method, &str, Write)] = &[
         "/api/v1/users/{username}/follow",
         Write::Follow,
     ),
+    // A block is counted as a follow is: both change who reaches whom.
+    (Method::PUT, "/api/v1/me/blocks/{username}", Write::Follow),
     (
         Method::PUT,
         "/api/v1/cloudcasts/{id}/favourite",
         Write::Favourite,
     ),
     (Method::PUT, "/api/v1/cloudcasts/{id}/repost", Write::Repost),
+    (Method::POST, "/api/v1/playlists", Write::Playlist),
+    (
+        Method::PUT,
+        "/api/v1/playlists/{id}/items/{cloudcast_id}",
+        Write::Playlist,
+    ),
     (Method::POST, "/api/v1/me/api-keys", Write::ApiKey),
     (Method::POST, "/api/v1/me/exports", Write::Export),
     (Method::GET, "/api/v1/me/export", Write::Export),
@@ -163,7 +179,7 @@ fn address_key(ip: IpAddr) -> String {
 
 /// Every limited write's allowances: (write, counted per, the cells' scope
 /// in `rate_limits`, allowance, window).
-fn cells(cfg: &LimitsConfig) -> [(Write, Who, &'static str, u32, Duration); 18] {
+fn cells(cfg: &LimitsConfig) -> [(Write, Who, &'static str, u32, Duration); 20] {
     const MINUTE: Duration = Duration::from_secs(60);
     const HOUR: Duration = Duration::from_secs(3600);
     use Who::*;
@@ -257,6 +273,21 @@ fn cells(cfg: &LimitsConfig) -> [(Write, Who, &'static str, u32, Duration); 18] 
             Repost,
             Address,
             "repost_address",
+            cfg.marks_per_minute_per_address,
+            MINUTE,
+        ),
+        // A playlist is a mark of many mixes: the marks' allowance.
+        (
+            Playlist,
+            Account,
+            "playlist_account",
+            cfg.marks_per_minute_per_account,
+            MINUTE,
+        ),
+        (
+            Playlist,
+            Address,
+            "playlist_address",
             cfg.marks_per_minute_per_address,
             MINUTE,
         ),

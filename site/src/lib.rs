@@ -76,6 +76,7 @@ pub const TOP_LEVEL: &[&str] = &[
     "settings",
     "moderation",
     "listen",
+    "playlists",
     "library",
     "feed",
     "history",
@@ -139,6 +140,7 @@ pub fn router(state: SiteState) -> Router {
             get(notifications::unsubscribe).post(notifications::unsubscribe_post),
         )
         .route("/listen/{id}", get(pages::listen))
+        .route("/playlists/{id}", get(pages::playlist))
         .route("/embed/{id}", get(embed::embed))
         .route("/{username}", get(pages::profile))
         .route("/{username}/followers", get(library::people::<true>))

@@ -153,15 +153,21 @@ pub async fn profile(
         format!("/api/v1/users/{u}/favourites?limit=10"),
         format!("/api/v1/users/{u}/activity?limit=10"),
         format!("/api/v1/users/{u}/comments?limit=50"),
+        format!("/api/v1/users/{u}/playlists"),
     ];
-    let (l, uploads, reposts, favourites, activity, comments) = tokio::join!(
+    let (l, uploads, reposts, favourites, activity, comments, playlists) = tokio::join!(
         layout(&state, &v, user.display_name(), "profile"),
         cards(&state, &paths[0], &v),
         marked_cards(&state, &paths[1], &v),
         marked_cards(&state, &paths[2], &v),
         state.api.get::<Activity>(&paths[3], &v),
         state.api.get::<CommentPage<Comment>>(&paths[4], &v),
+        state.api.get::<Vec<PlaylistSummary>>(&paths[5], &v),
     );
+    let playlists = match playlists? {
+        Answer::Found(p) => p,
+        _ => Vec::new(),
+    };
     let comments = match comments? {
         Answer::Found(c) => crate::shown::threads(c.comments),
         _ => Vec::new(),
@@ -215,6 +221,7 @@ pub async fn profile(
         following,
         blocked,
         comments,
+        playlists,
         cards: uploads,
         reposts: reposts?,
         favourites: favourites?,
@@ -318,6 +325,66 @@ pub async fn listen(
 ) -> Result<Response, SiteError> {
     let cc = by_id(&state, &visitor(&headers, peer), &id).await?;
     Ok(moved_permanently(&cc.url).into_response())
+}
+
+/// `/playlists/{id}` (`?secret=` for an unlisted one): the mixes in order,
+/// to play through; its owner orders, edits and deletes it here.
+pub async fn playlist(
+    State(state): State<SiteState>,
+    peer: Peer,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(p): Query<SecretParams>,
+) -> Result<Response, SiteError> {
+    let v = visitor(&headers, peer);
+    let id: uuid::Uuid = id.parse().map_err(|_| SiteError::NotFound("playlist"))?;
+    let path = match &p.secret {
+        Some(s) => format!("/api/v1/playlists/{id}?secret={}", enc(s)),
+        None => format!("/api/v1/playlists/{id}"),
+    };
+    let (l, found_p) = tokio::join!(
+        layout(&state, &v, "Playlist", "playlist"),
+        found::<Playlist>(&state, &path, &v)
+    );
+    let (mut l, pl) = (l, found_p?);
+    l.title = pl.title.clone();
+    let page_url = absolute(&state, &pl.url);
+    l.noindex =
+        pl.url.contains("?secret=") || pl.visibility.is_some_and(|v| v != Visibility::Public);
+    l.meta = Some(Meta {
+        kind: "music.playlist",
+        title: pl.title.clone(),
+        description: if pl.description.is_empty() {
+            format!(
+                "A playlist by {} on Cloudcast: {} mixes.",
+                pl.owner,
+                pl.items.len()
+            )
+        } else {
+            cloudcast_core::text::excerpt(&pl.description, 200)
+        },
+        url: page_url.clone(),
+        image: pl
+            .picture_urls
+            .as_ref()
+            .map(|p| absolute(&state, &p.large))
+            .unwrap_or_else(|| format!("{}/assets/cover.svg", state.public_url)),
+        player: None,
+        oembed: None,
+    });
+    let own = l
+        .viewer
+        .as_ref()
+        .is_some_and(|me| me.username.eq_ignore_ascii_case(&pl.owner));
+    Ok(templates::page(
+        StatusCode::OK,
+        &PlaylistPage {
+            l,
+            p: pl,
+            own,
+            page_url,
+        },
+    ))
 }
 
 #[derive(Deserialize)]

@@ -154,11 +154,30 @@ pub struct ProfilePage {
     pub blocked: bool,
     /// The comments on the profile, in threads (none while it takes none).
     pub comments: Vec<Thread>,
+    /// Their public playlists.
+    pub playlists: Vec<PlaylistSummary>,
     pub cards: Vec<Card>,
     pub reposts: Vec<Card>,
     pub favourites: Vec<Card>,
     /// `None` where the activity is not public (a minor's never is).
     pub activity: Option<Vec<ActivityEntry>>,
+}
+
+#[derive(Template)]
+#[template(path = "playlist.html")]
+pub struct PlaylistPage {
+    pub l: Layout,
+    pub p: Playlist,
+    /// The signed-in viewer owns it.
+    pub own: bool,
+    pub page_url: String,
+}
+
+impl PlaylistPage {
+    /// Is the playlist's visibility (known to its owner) `v`?
+    pub fn visibility_is(&self, v: &str) -> bool {
+        self.p.visibility.is_some_and(|x| x.as_str() == v)
+    }
 }
 
 #[derive(Template)]

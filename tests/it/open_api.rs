@@ -224,6 +224,8 @@ fn fill(path: &str, w: &World) -> String {
             {
                 uuid_nil()
             }
+            ("id", p) if p.starts_with("/api/v1/playlists/") => uuid_nil(),
+            ("cloudcast_id", p) if p.starts_with("/api/v1/playlists/") => w.owner_cc.clone(),
             ("kind", p) if p.starts_with("/api/v1/policies/") => "privacy".to_string(),
             ("version", p) if p.starts_with("/api/v1/policies/") => "2009-01-01".to_string(),
             ("token", p) if p.starts_with("/api/v1/unsubscribe/") => "not-a-token".to_string(),

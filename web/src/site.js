@@ -17,6 +17,7 @@ import { Queue, forgetPosition, resumePoint, savePosition, shortcuts, volumeCont
 import { Waveform } from './waveform.js'
 import { contactPage, termsPage, wireBanners } from './policies.js'
 import { accountQueues, decisionForm } from './moderation_accounts.js'
+import { addToPlaylist, playlistPage } from './playlists.js'
 import { api, errorMessage, forget, loadToken, remember } from './session.js'
 
 
@@ -413,6 +414,7 @@ function cloudcastPage(main) {
     if (!box.hidden) $('share-url').select()
   })
   reportForm(id, message)
+  addToPlaylist(id, message)
   counterNoticeForm(id)
   const atMoment = commentsSection(`/api/v1/cloudcasts/${id}/comments`, {
     playAt: (s) => playInBar(id, s),
@@ -496,7 +498,9 @@ function profilePage(main) {
   const message = document.createElement('p')
   message.className = 'message'
   message.setAttribute('role', 'status')
-  follow.after(message)
+  // Below the profile's buttons, so they stay on one line.
+  const last = main.querySelector('#report-account') || follow
+  last.after(message)
   toggleButton(follow, `/api/v1/users/${encodeURIComponent(user)}/follow`, message, {
     on: `You follow ${user}.`,
     off: `You no longer follow ${user}.`,
@@ -861,6 +865,7 @@ function notificationsPage(main) {
 const PAGES = {
   cloudcast: cloudcastPage,
   profile: profilePage,
+  playlist: playlistPage,
   'sign-up': signUpPage,
   'sign-in': signInPage,
   'reset-password': resetPage,

@@ -101,7 +101,7 @@ async function blocks(page, [base, blocker, blocked, mix, password]) {
   const followingBefore = await page.getAttribute('#follow', 'aria-pressed')
   await page.click('#block')
   await until(page, 'the block', () => document.getElementById('block').getAttribute('aria-pressed') === 'true')
-  const said = await page.locator('#block + p.message, #follow + p.message').first().textContent()
+  const said = await page.locator('#report-account + p.message').first().textContent()
   const followingAfter = await page.getAttribute('#follow', 'aria-pressed')
   await shot(page, 'profile-blocked')
   await page.goto(`${base}/${blocked}`)

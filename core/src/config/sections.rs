@@ -23,7 +23,8 @@ pub struct LimitsConfig {
     pub comments_per_minute_per_address: u32,
     pub reports_per_hour_per_account: u32,
     pub reports_per_hour_per_address: u32,
-    /// Follows, favourites and reposts, each counted on its own.
+    /// Follows (and blocks), favourites, reposts and playlist changes, each
+    /// counted on its own.
     pub marks_per_minute_per_account: u32,
     pub marks_per_minute_per_address: u32,
     pub api_keys_per_hour_per_account: u32,

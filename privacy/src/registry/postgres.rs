@@ -350,6 +350,33 @@ pub(super) const TABLES: &[Table] = &[
         },
     ),
     pg(
+        "playlists",
+        Data::Personal {
+            export: &[Export::Json {
+                section: "playlists",
+                one: false,
+                sql: "SELECT id, title, description, visibility, created_at, updated_at
+                        FROM playlists WHERE owner_id = $1 ORDER BY created_at",
+            }],
+            erase: Erase::Cascade,
+            kept: "until deleted, or with the account",
+        },
+    ),
+    pg(
+        "playlist_items",
+        Data::Personal {
+            export: &[Export::Json {
+                section: "playlist_items",
+                one: false,
+                sql: "SELECT i.playlist_id, i.cloudcast_id, i.position, i.added_at
+                        FROM playlist_items i JOIN playlists p ON p.id = i.playlist_id
+                       WHERE p.owner_id = $1 ORDER BY i.playlist_id, i.position",
+            }],
+            erase: Erase::Cascade,
+            kept: "with its playlist; a mix deleted or erased leaves it",
+        },
+    ),
+    pg(
         "comments",
         Data::Personal {
             export: &[Export::Json {

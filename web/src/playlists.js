@@ -1,0 +1,129 @@
+// Playlists in the browser: "Add to a playlist" on a mix's page (a new one
+// made on the way), and a playlist's page: play all (the player's queue
+// goes on through it), share, and for its owner the order (move up, move
+// down, take out), its title, description and who sees it, and deletion.
+// Everything goes through the API (catalog/src/playlists.rs).
+
+import { api } from './session.js'
+import { $, el, link, say, signedIn } from './ui.js'
+
+const NEW = 'new'
+
+/** The "Add to a playlist" form of the mix `cloudcastId`'s page. */
+export async function addToPlaylist(cloudcastId, message) {
+  const form = $('add-to-playlist')
+  if (!form) return
+  const pick = $('playlist-pick')
+  const title = $('playlist-new')
+  const fill = async () => {
+    let mine = []
+    try {
+      mine = await api('GET', '/api/v1/me/playlists')
+    } catch {
+      mine = []
+    }
+    pick.replaceChildren(
+      ...mine.map((p) => el('option', { value: p.id, textContent: p.title })),
+      el('option', { value: NEW, textContent: 'New playlist…' }),
+    )
+    title.hidden = pick.value !== NEW
+  }
+  pick.addEventListener('change', () => {
+    title.hidden = pick.value !== NEW
+    if (!title.hidden) title.focus()
+  })
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault()
+    let id = pick.value
+    let name = pick.selectedOptions[0]?.textContent || ''
+    if (id === NEW) {
+      name = title.value.trim()
+      if (!name) return say(message, 'Give the new playlist a title first.', 'error')
+      const made = await signedIn(() => api('POST', '/api/v1/playlists', { title: name }), message)
+      if (!made) return
+      id = made.id
+    }
+    const p = await signedIn(() => api('PUT', `/api/v1/playlists/${id}/items/${cloudcastId}`), message)
+    if (!p) return
+    title.value = ''
+    await fill()
+    pick.value = p.id
+    title.hidden = true
+    message.replaceChildren('Added to ', link(p.url, p.title), '.')
+    message.dataset.kind = 'info'
+  })
+  await fill()
+}
+
+/** A playlist's page. */
+export function playlistPage(main) {
+  const section = main.querySelector('[data-playlist]')
+  if (!section) return
+  const id = section.dataset.playlist
+  const message = $('playlist-message')
+  const list = $('playlist-items')
+  $('play-all')?.addEventListener('click', () => list.querySelector('[data-play]')?.click())
+  const share = $('share')
+  share?.addEventListener('click', () => {
+    const box = $('share-box')
+    box.hidden = !box.hidden
+    share.setAttribute('aria-expanded', String(!box.hidden))
+    if (!box.hidden) $('share-url').select()
+  })
+  const form = $('playlist-form')
+  if (!form) return // not its owner
+
+  const items = () => [...list.querySelectorAll(':scope > li')]
+  const place = async (li, position) => {
+    const cc = li.querySelector('[data-play]').dataset.play
+    const p = await signedIn(() => api('PUT', `/api/v1/playlists/${id}/items/${cc}`, { position }), message)
+    if (!p) return
+    const order = p.items.map((c) => c.id)
+    const byId = new Map(items().map((x) => [x.querySelector('[data-play]').dataset.play, x]))
+    list.replaceChildren(...order.map((c) => byId.get(c)).filter(Boolean))
+    say(message, 'Order saved.')
+  }
+  for (const li of items()) {
+    const title = li.querySelector('[data-play]').dataset.title
+    const tools = el('span', { className: 'order-tools' })
+    const up = el('button', { type: 'button', className: 'secondary', textContent: '↑' })
+    up.setAttribute('aria-label', `Move ${title} up`)
+    const down = el('button', { type: 'button', className: 'secondary', textContent: '↓' })
+    down.setAttribute('aria-label', `Move ${title} down`)
+    const out = el('button', { type: 'button', className: 'secondary', textContent: 'Remove' })
+    out.setAttribute('aria-label', `Take ${title} out of the playlist`)
+    up.addEventListener('click', () => place(li, Math.max(0, items().indexOf(li) - 1)))
+    down.addEventListener('click', () => place(li, items().indexOf(li) + 1))
+    out.addEventListener('click', async () => {
+      const cc = li.querySelector('[data-play]').dataset.play
+      const p = await signedIn(() => api('DELETE', `/api/v1/playlists/${id}/items/${cc}`), message)
+      if (!p) return
+      li.remove()
+      say(message, `${title} is out of the playlist.`)
+    })
+    tools.append(up, down, out)
+    li.append(tools)
+  }
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault()
+    const p = await signedIn(
+      () =>
+        api('PATCH', `/api/v1/playlists/${id}`, {
+          title: $('pl-title').value,
+          description: $('pl-description').value,
+          visibility: $('pl-visibility').value,
+        }),
+      message,
+    )
+    if (!p) return
+    $('playlist-title').textContent = p.title
+    $('share-url').value = new URL(p.url, location.origin).href
+    say(message, 'Saved.')
+  })
+  $('pl-delete').addEventListener('click', async () => {
+    if (!window.confirm('Delete this playlist? The mixes stay.')) return
+    const owner = section.querySelector('.owner a')?.getAttribute('href') || '/'
+    const done = await signedIn(() => api('DELETE', `/api/v1/playlists/${id}`).then(() => true), message)
+    if (done) location.href = owner
+  })
+}

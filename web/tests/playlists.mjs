@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+// Playlists in headless Chromium on the real system (tests/it/web_playlists.rs
+// prepares two mixes and checks the stores):
+//
+//   node web/tests/playlists.mjs make BASE LOGIN PASSWORD MIX_A_URL MIX_B_URL
+//     a listener makes a playlist from a mix's page, adds a second mix,
+//     moves it first on the playlist's page, plays all (the queue goes on
+//     through the playlist), makes it unlisted, and a visitor without an
+//     account opens its secret link.
+//
+// Prints one line of JSON.
+
+import { player, run, shot, signIn, until } from './kit.mjs'
+
+const saidAdded = () => (document.getElementById('action-message')?.textContent || '').startsWith('Added to')
+
+async function make(page, [base, login, password, mixA, mixB]) {
+  await signIn(page, base, login, password)
+  await page.goto(mixA)
+  await until(page, 'my playlists in the picker', () => !!document.querySelector('#playlist-pick option[value=new]'))
+  await page.selectOption('#playlist-pick', 'new')
+  await page.fill('#playlist-new', 'Road Trip')
+  await page.click('#playlist-add')
+  await until(page, 'the first mix added', saidAdded)
+  await page.goto(mixB)
+  await until(page, 'my playlists in the picker', () => document.querySelectorAll('#playlist-pick option').length > 1)
+  const offered = await page.locator('#playlist-pick option').allTextContents()
+  await page.click('#playlist-add')
+  await until(page, 'the second mix added', saidAdded)
+  await page.click('#action-message a')
+  await page.waitForSelector('#playlist-items li')
+  const before = await page.locator('#playlist-items .card-title').allTextContents()
+  await page.locator('#playlist-items li').nth(1).locator('button[aria-label^="Move"][aria-label$="up"]').click()
+  await until(page, 'the order saved', () => document.getElementById('playlist-message').textContent === 'Order saved.')
+  await page.reload()
+  await page.waitForSelector('#playlist-items li')
+  const after = await page.locator('#playlist-items .card-title').allTextContents()
+  await shot(page, 'playlist')
+
+  await page.click('#play-all')
+  await until(page, 'the playlist to play', () => window.cloudcastPlayer.state === 'playing')
+  const playing = (await player(page)).title
+  const queued = await page.evaluate(() => window.cloudcastSite.queue.items.map((i) => i.title))
+
+  await page.selectOption('#pl-visibility', 'unlisted')
+  await page.click('#pl-save')
+  await until(page, 'the playlist saved', () => document.getElementById('playlist-message').textContent === 'Saved.')
+  const secretLink = await page.inputValue('#share-url')
+
+  await page.context().clearCookies()
+  await page.evaluate(() => localStorage.clear())
+  await page.goto(secretLink)
+  await page.waitForSelector('#playlist-title')
+  const visitor = {
+    title: await page.textContent('#playlist-title'),
+    items: await page.locator('#playlist-items .card-title').allTextContents(),
+    edit: await page.locator('#playlist-form').count(),
+  }
+  const bare = await page.goto(secretLink.split('?')[0])
+  return { offered, before, after, playing, queued, secretLink, visitor, bareStatus: bare.status() }
+}
+
+run('playlists.mjs', { make })
