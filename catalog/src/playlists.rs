@@ -460,6 +460,33 @@ pub async fn delete_item(
     Ok(Json(view_of(&state, p, Some(me)).await?))
 }
 
+/// The document search matches a public playlist by, over `p` (its
+/// index is `playlists_search`).
+pub(crate) const SEARCH_DOC: &str = "(setweight(to_tsvector('simple', p.title), 'A')
+    || setweight(to_tsvector('simple', p.description), 'D'))";
+
+/// The playlists `ids` that may be listed, in that order, as `viewer` sees
+/// them (search results).
+pub(crate) async fn listed_summaries(
+    state: &CatalogState,
+    ids: &[Uuid],
+    viewer: Option<Uuid>,
+) -> Result<Vec<PlaylistSummary>, CatalogError> {
+    let mut found = select_summaries(
+        state,
+        &format!(
+            "p.id = ANY($1) AND {}",
+            visibility::sql_playlist_listed("p")
+        ),
+        ids,
+        viewer,
+        false,
+    )
+    .await?;
+    found.sort_by_key(|s| ids.iter().position(|i| *i == s.id));
+    Ok(found)
+}
+
 /// Playlists of `owner` as `viewer` sees them in a list: `all` of them
 /// (the owner's own list), else the listed ones.
 async fn summaries(
@@ -467,6 +494,26 @@ async fn summaries(
     owner: Uuid,
     viewer: Option<Uuid>,
     all: bool,
+) -> Result<Vec<PlaylistSummary>, CatalogError> {
+    let filter = if all {
+        "p.owner_id = ANY($1)".to_string()
+    } else {
+        format!(
+            "p.owner_id = ANY($1) AND {}",
+            visibility::sql_playlist_listed("p")
+        )
+    };
+    select_summaries(state, &filter, &[owner], viewer, all).await
+}
+
+/// Summaries of the playlists `filter` (SQL over `p`, with `$1` = `ids`)
+/// picks, latest changed first; `own` shows their visibility.
+async fn select_summaries(
+    state: &CatalogState,
+    filter: &str,
+    ids: &[Uuid],
+    viewer: Option<Uuid>,
+    own: bool,
 ) -> Result<Vec<PlaylistSummary>, CatalogError> {
     #[derive(sqlx::FromRow)]
     struct Row {
@@ -476,11 +523,6 @@ async fn summaries(
         cover_id: Option<Uuid>,
         cover_version: Option<Uuid>,
     }
-    let filter = if all {
-        "TRUE".to_string()
-    } else {
-        visibility::sql_playlist_listed("p")
-    };
     let rows: Vec<Row> = sqlx::query_as(&format!(
         "SELECT {PLAYLIST_COLUMNS},
                 (SELECT count(*) FROM playlist_items i JOIN cloudcasts c ON c.id = i.cloudcast_id
@@ -491,11 +533,11 @@ async fn summaries(
                 SELECT c.id, c.picture_version FROM playlist_items i JOIN cloudcasts c ON c.id = i.cloudcast_id
                  WHERE i.playlist_id = p.id AND {shown}
                  ORDER BY i.position, i.added_at LIMIT 1) cv ON true
-          WHERE p.owner_id = $1 AND {filter}
+          WHERE {filter}
           ORDER BY p.updated_at DESC, p.id LIMIT $3",
         shown = visibility::sql_in_playlist("c", "$2"),
     ))
-    .bind(owner)
+    .bind(ids)
     .bind(viewer)
     .bind(MAX_PLAYLISTS)
     .fetch_all(&state.pool)
@@ -507,7 +549,7 @@ async fn summaries(
             picture_urls: r
                 .cover_id
                 .map(|c| crate::pictures::urls(c, r.cover_version)),
-            visibility: all.then_some(r.p.visibility),
+            visibility: own.then_some(r.p.visibility),
             id: r.p.id,
             title: r.p.title,
             owner: r.p.owner,

@@ -39,6 +39,7 @@ pub enum SearchType {
     Cloudcast,
     User,
     Tag,
+    Playlist,
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -48,7 +49,7 @@ pub struct SearchQuery {
     /// What to look for: at least 2 characters.
     #[param(min_length = 2, max_length = 100)]
     pub q: String,
-    /// `cloudcast` (the default), `user` or `tag`.
+    /// `cloudcast` (the default), `user`, `tag` or `playlist`.
     #[serde(rename = "type")]
     #[param(rename = "type", inline)]
     pub kind: Option<SearchType>,
@@ -82,6 +83,8 @@ pub struct SearchResults {
     pub users: Option<Vec<UserCard>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<TagView>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub playlists: Option<Vec<crate::playlists::PlaylistSummary>>,
     pub next_cursor: Option<String>,
 }
 
@@ -190,11 +193,12 @@ enum SearchKey {
     CloudcastTypo(u64, Uuid),
     User(u64, String),
     Tag(u64, String),
+    Playlist(u64, Uuid),
 }
 
-/// `GET /api/v1/search?q=&type=cloudcast|user|tag`
+/// `GET /api/v1/search?q=&type=cloudcast|user|tag|playlist`
 #[utoipa::path(get, path = "/api/v1/search", tag = "catalogue", operation_id = "search",
-    summary = "Search cloudcasts (title, description, tags, tracklist, owner), users or tags",
+    summary = "Search cloudcasts (title, description, tags, tracklist, owner), users, tags or public playlists (title, description)",
     description = "Ranked full-text search; the last word also matches as a prefix from 3 characters. Queries of 4 characters or more also match usernames and tags with typos, and cloudcast titles with typos when the words as typed match nothing. Public, ready, published cloudcasts only.",
     params(SearchQuery),
     responses(
@@ -213,6 +217,7 @@ pub async fn search(
         cloudcasts: None,
         users: None,
         tags: None,
+        playlists: None,
         next_cursor: None,
     };
     match q.kind.unwrap_or_default() {
@@ -363,6 +368,42 @@ pub async fn search(
                     })
                     .collect(),
             );
+            out.next_cursor = next;
+        }
+        SearchType::Playlist => {
+            let after = match page.after {
+                None => None,
+                Some(SearchKey::Playlist(r, id)) => Some((f64::from_bits(r), id)),
+                Some(_) => return Err(page::PageError::Cursor.into()),
+            };
+            let keyset = if after.is_some() {
+                " AND (rank < $3 OR (rank = $3 AND id > $4))"
+            } else {
+                ""
+            };
+            // Public ones only, on the partial index; who may list them
+            // (the owner's account shown) is checked with the summaries.
+            let sql = format!(
+                "SELECT id, rank FROM (
+                    SELECT p.id, ts_rank({doc}, to_tsquery('simple', $1))::float8 AS rank
+                      FROM playlists p
+                     WHERE p.visibility = '{public}' AND {doc} @@ to_tsquery('simple', $1)) hits
+                  WHERE true{keyset} ORDER BY rank DESC, id LIMIT $2",
+                doc = crate::playlists::SEARCH_DOC,
+                public = cloudcast_core::states::Visibility::Public.as_str(),
+            );
+            let mut query = sqlx::query_as::<_, (Uuid, f64)>(&sql)
+                .persistent(false)
+                .bind(&p.tsquery)
+                .bind(fetch);
+            if let Some((r, id)) = after {
+                query = query.bind(r).bind(id);
+            }
+            let rows = query.fetch_all(&state.pool).await?;
+            let (rows, next) =
+                page::finish(rows, limit, |(id, r)| SearchKey::Playlist(r.to_bits(), *id));
+            let ids: Vec<Uuid> = rows.into_iter().map(|(id, _)| id).collect();
+            out.playlists = Some(crate::playlists::listed_summaries(&state, &ids, viewer).await?);
             out.next_cursor = next;
         }
     }

@@ -13,6 +13,10 @@ CREATE TABLE playlists (
     updated_at  timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX playlists_by_owner ON playlists (owner_id, created_at DESC);
+-- Search finds public playlists by title (weighted) and description.
+CREATE INDEX playlists_search ON playlists USING gin (
+    (setweight(to_tsvector('simple', title), 'A') || setweight(to_tsvector('simple', description), 'D')))
+    WHERE visibility = 'public';
 
 CREATE TABLE playlist_items (
     playlist_id  uuid NOT NULL REFERENCES playlists (id) ON DELETE CASCADE,

@@ -67,6 +67,7 @@ pub async fn search(
         subtitle: None,
         users: Vec::new(),
         tags: Vec::new(),
+        playlists: Vec::new(),
         cards: Vec::new(),
         empty: "Nothing matched. Try fewer or other words.",
         next: None,
@@ -75,14 +76,21 @@ pub async fn search(
         page.empty = "Type a title, a DJ or a tag in the search box.";
         return Ok(templates::page(StatusCode::OK, &page));
     }
-    // The API answers one kind per query: mixes, people and tags, asked at once.
+    // The API answers one kind per query: mixes, people, tags and
+    // playlists, asked at once.
     let ask =
         |kind: &str, limit: u32| format!("/api/v1/search?q={}&type={kind}&limit={limit}", enc(&q));
-    let paths = [ask("cloudcast", 30), ask("user", 10), ask("tag", 15)];
-    let (mixes, users, tags) = tokio::join!(
+    let paths = [
+        ask("cloudcast", 30),
+        ask("user", 10),
+        ask("tag", 15),
+        ask("playlist", 10),
+    ];
+    let (mixes, users, tags, playlists) = tokio::join!(
         state.api.get::<SearchResults>(&paths[0], &v),
         state.api.get::<SearchResults>(&paths[1], &v),
         state.api.get::<SearchResults>(&paths[2], &v),
+        state.api.get::<SearchResults>(&paths[3], &v),
     );
     match mixes? {
         Answer::Found(r) => page.cards = r.cloudcasts.unwrap_or_default(),
@@ -98,6 +106,9 @@ pub async fn search(
     }
     if let Answer::Found(r) = tags? {
         page.tags = r.tags.unwrap_or_default();
+    }
+    if let Answer::Found(r) = playlists? {
+        page.playlists = r.playlists.unwrap_or_default();
     }
     Ok(templates::page(StatusCode::OK, &page))
 }
@@ -125,6 +136,7 @@ pub async fn tag(
         subtitle: None,
         users: Vec::new(),
         tags: Vec::new(),
+        playlists: Vec::new(),
         cards: list.items,
         empty: "No cloudcasts carry this tag yet.",
         next: list

@@ -137,6 +137,8 @@ pub struct ListPage {
     pub subtitle: Option<String>,
     pub users: Vec<UserCard>,
     pub tags: Vec<Tag>,
+    /// Public playlists found (search only).
+    pub playlists: Vec<PlaylistSummary>,
     pub cards: Vec<Card>,
     pub empty: &'static str,
     pub next: Option<String>,

@@ -294,6 +294,13 @@ async fn playlists_keep_their_order_and_show_only_what_their_reader_may_see() {
         json!([]),
         "a private one is listed nowhere but mine"
     );
+    let search = "/api/v1/search?q=sunday+morn&type=playlist";
+    let (status, found) = call(&sys, Method::GET, search, None, None).await;
+    assert_eq!(
+        (status, found["playlists"].clone()),
+        (200, json!([])),
+        "{found}"
+    );
     call(
         &sys,
         Method::PATCH,
@@ -314,6 +321,17 @@ async fn playlists_keep_their_order_and_show_only_what_their_reader_may_see() {
         (theirs[0]["title"].as_str(), theirs[0]["mixes"].as_i64()),
         (Some("Sunday Morning"), Some(2)),
         "{theirs}"
+    );
+    // Search finds a public one by its words (the last as a prefix).
+    let (status, found) = call(&sys, Method::GET, search, None, None).await;
+    assert_eq!(
+        (
+            status,
+            found["playlists"][0]["title"].as_str(),
+            found["playlists"][0]["owner"].as_str()
+        ),
+        (200, Some("Sunday Morning"), Some("pl_fan")),
+        "{found}"
     );
     let (_, mine) = call(&sys, Method::GET, "/api/v1/me/playlists", Some(&dj), None).await;
     assert_eq!(

@@ -44,6 +44,7 @@ async fn a_listener_makes_orders_and_plays_a_playlist_in_the_browser() {
     );
     assert_eq!(seen["playing"], "Beta Road", "{seen}");
     assert_eq!(seen["queued"], serde_json::json!(["Alpha Road"]), "{seen}");
+    assert_eq!(seen["found"], serde_json::json!(["Road Trip"]), "{seen}");
     assert!(
         seen["secretLink"]
             .as_str()

@@ -5,8 +5,8 @@
 //   node web/tests/playlists.mjs make BASE LOGIN PASSWORD MIX_A_URL MIX_B_URL
 //     a listener makes a playlist from a mix's page, adds a second mix,
 //     moves it first on the playlist's page, plays all (the queue goes on
-//     through the playlist), makes it unlisted, and a visitor without an
-//     account opens its secret link.
+//     through the playlist), finds it by search, makes it unlisted, and a
+//     visitor without an account opens its secret link.
 //
 // Prints one line of JSON.
 
@@ -42,6 +42,13 @@ async function make(page, [base, login, password, mixA, mixB]) {
   const playing = (await player(page)).title
   const queued = await page.evaluate(() => window.cloudcastSite.queue.items.map((i) => i.title))
 
+  // Search finds it while it is public.
+  const here = page.url()
+  await page.goto(`${base}/search?q=road+trip`)
+  const found = await page.locator('#found-playlists a').allTextContents()
+  await page.goto(here)
+  await page.waitForSelector('#playlist-form')
+
   await page.selectOption('#pl-visibility', 'unlisted')
   await page.click('#pl-save')
   await until(page, 'the playlist saved', () => document.getElementById('playlist-message').textContent === 'Saved.')
@@ -57,7 +64,7 @@ async function make(page, [base, login, password, mixA, mixB]) {
     edit: await page.locator('#playlist-form').count(),
   }
   const bare = await page.goto(secretLink.split('?')[0])
-  return { offered, before, after, playing, queued, secretLink, visitor, bareStatus: bare.status() }
+  return { offered, before, after, playing, queued, found, secretLink, visitor, bareStatus: bare.status() }
 }
 
 run('playlists.mjs', { make })
