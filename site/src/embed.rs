@@ -13,13 +13,15 @@ use cloudcast_core::states::Visibility;
 
 use crate::api::Visitor;
 use crate::templates::{self, EmbedPage};
-use crate::views::{Card, Cloudcast, Listing};
+use crate::views::{Card, Cloudcast, Listing, Playlist};
 use crate::visit::{Peer, absolute, by_id, by_slug, found, visitor};
 use crate::{SiteError, SiteState, enc};
 
 /// The player's natural size.
 const WIDTH: u32 = 480;
 const HEIGHT: u32 = 120;
+/// A playlist's: the player and about five of its mixes beneath.
+const PLAYLIST_HEIGHT: u32 = 300;
 
 /// The iframe that embeds a cloudcast's player.
 pub fn iframe(src: &str, title: &str, width: u32, height: u32) -> String {
@@ -53,21 +55,66 @@ pub async fn embed(
         page_url: absolute(&state, &cc.url),
         beat_batch_secs: state.beat_batch_secs,
         cc,
+        playlist: None,
     };
-    let mut resp = templates::page(StatusCode::OK, &page);
-    // Meant to be framed by any site (`frame-ancestors *`).
+    Ok(framable(templates::page(StatusCode::OK, &page)))
+}
+
+/// Meant to be framed by any site (`frame-ancestors *`).
+fn framable(mut resp: Response) -> Response {
     resp.headers_mut().insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(crate::templates::EMBED_CSP),
     );
-    Ok(resp)
+    resp
+}
+
+#[derive(Deserialize)]
+pub struct SecretParam {
+    secret: Option<String>,
+}
+
+/// The API's path of playlist `id` (with an unlisted one's `secret`).
+fn playlist_path(id: uuid::Uuid, secret: Option<&str>) -> String {
+    match secret {
+        Some(s) => format!("/api/v1/playlists/{id}?secret={}", enc(s)),
+        None => format!("/api/v1/playlists/{id}"),
+    }
+}
+
+/// `/embed/playlist/{id}` (`?secret=` for an unlisted one): the compact
+/// player going through a playlist, its mixes listed beneath. Anonymous,
+/// as every embed.
+pub async fn embed_playlist(
+    State(state): State<SiteState>,
+    peer: Peer,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<SecretParam>,
+) -> Result<Response, SiteError> {
+    let v = visitor(&headers, peer).anonymous();
+    let id: uuid::Uuid = id.parse().map_err(|_| SiteError::NotFound("playlist"))?;
+    let pl: Playlist = found(&state, &playlist_path(id, q.secret.as_deref()), &v).await?;
+    let first = pl
+        .items
+        .first()
+        .ok_or(SiteError::NotFound("a mix in this playlist"))?;
+    let cc = by_id(&state, &v, &first.id.to_string()).await?;
+    let page = EmbedPage {
+        page_url: absolute(&state, &pl.url),
+        beat_batch_secs: state.beat_batch_secs,
+        cc,
+        playlist: Some((pl.title, absolute(&state, &pl.url), pl.items)),
+    };
+    Ok(framable(templates::page(StatusCode::OK, &page)))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct OEmbedQuery {
     /// A page of this site: a cloudcast's (`/{username}/{slug}` or
-    /// `/listen/{id}`) or a profile (`/{username}`, its newest cloudcast).
+    /// `/listen/{id}`), a profile (`/{username}`, its newest cloudcast) or a
+    /// playlist's (`/playlists/{id}`, with `?secret=` for an unlisted one).
     #[param(max_length = 2048)]
     url: String,
     /// `json` (the only format served; `xml` answers 501).
@@ -101,15 +148,15 @@ pub struct OEmbed {
 
 /// `GET /oembed`: how to embed a cloudcast (oEmbed 1.0, type `rich`).
 #[utoipa::path(get, path = "/oembed", tag = "catalogue",
-    summary = "oEmbed for a cloudcast's page",
+    summary = "oEmbed for a cloudcast's or a playlist's page",
     description = "For a public or unlisted cloudcast's page URL on this site (or a profile's: \
-        its newest cloudcast), the iframe of its embed player, sized to fit `maxwidth` and \
-        `maxheight`.",
+        its newest cloudcast; or a public or unlisted playlist's, which plays through it), the \
+        iframe of its embed player, sized to fit `maxwidth` and `maxheight`.",
     params(OEmbedQuery),
     responses(
         (status = 200, description = "The oEmbed document", body = OEmbed),
         (status = 400, description = "`url` is missing or not a URL, or `format` is not an oEmbed format", body = cloudcast_core::apidoc::ErrorBody),
-        (status = 404, description = "Not a cloudcast of this site that anyone may see", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 404, description = "Not a cloudcast (or a playlist with a mix in it) of this site that anyone may see", body = cloudcast_core::apidoc::ErrorBody),
         (status = 501, description = "`format=xml`: only JSON is served", body = cloudcast_core::apidoc::ErrorBody),
         (status = 503, description = "The catalogue is unavailable", body = cloudcast_core::apidoc::ErrorBody)),
     security(()))]
@@ -145,6 +192,39 @@ pub async fn oembed(
         return Err(not_ours());
     }
     let v = visitor(&headers, peer).anonymous();
+    let width = q.maxwidth.map_or(WIDTH, |w| w.min(WIDTH));
+    let base = &state.public_url;
+    if let Some(pl) = shared_playlist(&state, &v, &url).await? {
+        // The player and a few of its mixes beneath.
+        let height = q
+            .maxheight
+            .map_or(PLAYLIST_HEIGHT, |h| h.min(PLAYLIST_HEIGHT));
+        let secret = url.query_pairs().find(|(k, _)| k == "secret");
+        let src = match secret {
+            Some((_, s)) => format!("{base}/embed/playlist/{}?secret={}", pl.id, enc(&s)),
+            None => format!("{base}/embed/playlist/{}", pl.id),
+        };
+        return Ok(Json(OEmbed {
+            version: "1.0",
+            kind: "rich",
+            provider_name: "Cloudcast",
+            provider_url: base.to_string(),
+            html: iframe(&src, &pl.title, width, height),
+            author_url: format!("{base}/{}", pl.owner),
+            thumbnail_url: pl
+                .picture_urls
+                .as_ref()
+                .map(|p| absolute(&state, &p.large))
+                .unwrap_or_else(|| format!("{base}/assets/cover.svg")),
+            thumbnail_width: 600,
+            thumbnail_height: 600,
+            cache_age: 3600,
+            title: pl.title,
+            author_name: pl.owner,
+            width,
+            height,
+        }));
+    }
     let cc = match shared_cloudcast(&state, &v, &url).await {
         Ok(Some(cc)) => cc,
         Ok(None) | Err(SiteError::NotFound(_) | SiteError::Refused(..)) => return Err(not_ours()),
@@ -159,9 +239,7 @@ pub async fn oembed(
     if cc.visibility == Visibility::Private {
         return Err(not_ours());
     }
-    let width = q.maxwidth.map_or(WIDTH, |w| w.min(WIDTH));
     let height = q.maxheight.map_or(HEIGHT, |h| h.min(HEIGHT));
-    let base = &state.public_url;
     let src = format!("{base}/embed/{}", cc.id);
     Ok(Json(OEmbed {
         version: "1.0",
@@ -179,6 +257,34 @@ pub async fn oembed(
         width,
         height,
     }))
+}
+
+/// The playlist a shared `/playlists/{id}` page of this site is, if anyone
+/// may see it and a mix in it plays (a private one is its owner's alone,
+/// and this answer is for anyone).
+async fn shared_playlist(
+    state: &SiteState,
+    v: &Visitor,
+    url: &url::Url,
+) -> Result<Option<Playlist>, ApiError> {
+    let segments: Vec<&str> = url.path_segments().map(|s| s.collect()).unwrap_or_default();
+    let ["playlists", id] = segments.as_slice() else {
+        return Ok(None);
+    };
+    let not_found = || ApiError::not_found("playlist");
+    let id: uuid::Uuid = id.parse().map_err(|_| not_found())?;
+    let secret = url
+        .query_pairs()
+        .find(|(k, _)| k == "secret")
+        .map(|(_, v)| v.into_owned());
+    match found::<Playlist>(state, &playlist_path(id, secret.as_deref()), v).await {
+        Ok(p) if !p.items.is_empty() => Ok(Some(p)),
+        Ok(_) | Err(SiteError::NotFound(_) | SiteError::Refused(..)) => Err(not_found()),
+        Err(_) => Err(ApiError::server(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "catalogue_unavailable",
+        )),
+    }
 }
 
 /// The cloudcast a shared page of this site plays: a cloudcast's page

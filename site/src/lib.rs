@@ -142,6 +142,7 @@ pub fn router(state: SiteState) -> Router {
         .route("/listen/{id}", get(pages::listen))
         .route("/playlists/{id}", get(pages::playlist))
         .route("/embed/{id}", get(embed::embed))
+        .route("/embed/playlist/{id}", get(embed::embed_playlist))
         .route("/{username}", get(pages::profile))
         .route("/{username}/followers", get(library::people::<true>))
         .route("/{username}/following", get(library::people::<false>))

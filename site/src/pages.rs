@@ -361,6 +361,14 @@ pub async fn playlist(
     let (mut l, pl) = (l, found_p?);
     l.title = pl.title.clone();
     let page_url = absolute(&state, &pl.url);
+    // Its embed plays it through (a private one is embedded nowhere).
+    let embed = (!pl.items.is_empty() && pl.visibility != Some(Visibility::Private)).then(|| {
+        format!("{}/embed{}", state.public_url, pl.url).replacen(
+            "/embed/playlists/",
+            "/embed/playlist/",
+            1,
+        )
+    });
     l.noindex =
         pl.url.contains("?secret=") || pl.visibility.is_some_and(|v| v != Visibility::Public);
     l.meta = Some(Meta {
@@ -381,13 +389,22 @@ pub async fn playlist(
             .as_ref()
             .map(|p| absolute(&state, &p.large))
             .unwrap_or_else(|| format!("{}/assets/cover.svg", state.public_url)),
-        player: None,
-        oembed: None,
+        player: embed.clone(),
+        oembed: embed.as_ref().map(|_| {
+            format!(
+                "{}/oembed?url={}&format=json",
+                state.public_url,
+                enc(&page_url)
+            )
+        }),
     });
     let own = l
         .viewer
         .as_ref()
         .is_some_and(|me| me.username.eq_ignore_ascii_case(&pl.owner));
+    let embed_code = embed
+        .map(|src| crate::embed::iframe(&src, &pl.title, 480, 300))
+        .unwrap_or_default();
     Ok(templates::page(
         StatusCode::OK,
         &PlaylistPage {
@@ -395,6 +412,7 @@ pub async fn playlist(
             p: pl,
             own,
             page_url,
+            embed_code,
         },
     ))
 }

@@ -173,6 +173,8 @@ pub struct PlaylistPage {
     /// The signed-in viewer owns it.
     pub own: bool,
     pub page_url: String,
+    /// The iframe of its embed player; empty when it has none.
+    pub embed_code: String,
 }
 
 impl PlaylistPage {
@@ -273,9 +275,12 @@ impl CloudcastPage {
 #[derive(Template)]
 #[template(path = "embed.html")]
 pub struct EmbedPage {
+    /// The mix it starts with.
     pub cc: Cloudcast,
     pub page_url: String,
     pub beat_batch_secs: u32,
+    /// A playlist's embed: its title, page and mixes, played in turn.
+    pub playlist: Option<(String, String, Vec<Card>)>,
 }
 
 #[derive(Template)]

@@ -60,6 +60,43 @@ async fn a_listener_makes_orders_and_plays_a_playlist_in_the_browser() {
     );
     assert_eq!(seen["visitor"]["edit"], 0, "{seen}");
     assert_eq!(seen["bareStatus"], 404, "unlisted: not without its secret");
+    assert!(
+        seen["embedSrc"]
+            .as_str()
+            .unwrap_or("")
+            .contains("/embed/playlist/"),
+        "{seen}"
+    );
+    assert_eq!(
+        (seen["embedFirst"].as_str(), seen["embedSecond"].as_str()),
+        (Some("Beta Road"), Some("Alpha Road")),
+        "{seen}"
+    );
+    // oEmbed answers for its page (its secret kept), as for a mix's.
+    let secret_link = seen["secretLink"].as_str().unwrap_or("");
+    let (status, o) = crate::support::json_of(
+        sys.http
+            .get(sys.url("/oembed"))
+            .query(&[("url", secret_link), ("format", "json")])
+            .send()
+            .await
+            .expect("oembed"),
+    )
+    .await;
+    assert_eq!(status, 200, "{o}");
+    assert_eq!(
+        (o["type"].as_str(), o["title"].as_str()),
+        (Some("rich"), Some("Road Trip")),
+        "{o}"
+    );
+    assert!(
+        o["html"]
+            .as_str()
+            .unwrap_or("")
+            .contains("/embed/playlist/")
+            && o["html"].as_str().unwrap_or("").contains("secret="),
+        "{o}"
+    );
     assert_eq!(
         sys.pg_strings(
             "SELECT p.title || ' ' || p.visibility || ' ' || string_agg(c.title, ',' ORDER BY i.position)

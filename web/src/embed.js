@@ -7,14 +7,17 @@
 //           {method: 'getPosition'|'getDuration', id?}  -> {event: 'position'|'duration', value, id}
 //   receive {event: 'ready'|'play'|'pause'|'ended'|'progress', value?: seconds}
 // Every message the player sends carries `source: 'cloudcast'` and the cloudcast's id.
+//
+// A playlist's embed (`/embed/playlist/{id}`) lists its mixes beneath: one
+// ends, the next plays; any of them plays when chosen.
 
 import { createPlayer } from './player.js'
 import { Waveform } from './waveform.js'
 
 const $ = (id) => document.getElementById(id)
 const body = document.body
-const id = body.dataset.cloudcast
-const durationS = Number(body.dataset.durationMs) / 1000
+let id = body.dataset.cloudcast
+let durationS = Number(body.dataset.durationMs) / 1000
 
 // Inside an iframe, document.referrer is the embedding page (its origin
 // under the default referrer policy): where the embed plays is what the
@@ -33,6 +36,40 @@ const wave = new Waveform($('waveform'), {
 wave.load(body.dataset.peaks)
 
 let loaded = null
+
+const list = $('embed-list')
+const entries = list ? [...list.querySelectorAll('[data-id]')] : []
+
+/** Plays entry `i` of a playlist's embed from its start. */
+async function playEntry(i) {
+  const b = entries[i]
+  if (!b) return
+  let cc
+  try {
+    const res = await fetch(`/api/v1/cloudcasts/${b.dataset.id}`, { credentials: 'omit' })
+    if (!res.ok) throw new Error(String(res.status))
+    cc = await res.json()
+  } catch {
+    $('error').textContent = `${b.dataset.title} cannot be played now.`
+    return
+  }
+  for (const e of entries) e.setAttribute('aria-current', String(e === b))
+  id = cc.id
+  durationS = (cc.duration_ms || 0) / 1000
+  body.dataset.cloudcast = id
+  const title = $('embed-title')
+  title.textContent = cc.title
+  title.href = b.dataset.url
+  $('embed-owner').textContent = cc.owner
+  playButton.setAttribute('aria-label', `Play ${cc.title}`)
+  wave.load(cc.peaks_url)
+  loaded = player.load(id, { autoplay: true })
+}
+
+list?.addEventListener('click', (e) => {
+  const b = e.target.closest('[data-id]')
+  if (b) playEntry(entries.indexOf(b))
+})
 
 /** Loads on first use (no stream is opened until someone presses play). */
 function start(at) {
@@ -73,7 +110,11 @@ player.on('state', (s) => {
   playButton.setAttribute('aria-label', playing ? 'Pause' : 'Play')
   if (s === 'playing') post('play', player.position())
   else if (s === 'paused') post('pause', player.position())
-  else if (s === 'ended') post('ended', player.position())
+  else if (s === 'ended') {
+    post('ended', player.position())
+    const now = entries.findIndex((e) => e.getAttribute('aria-current') === 'true')
+    if (now >= 0 && now + 1 < entries.length) playEntry(now + 1)
+  }
 })
 
 window.addEventListener('message', (e) => {

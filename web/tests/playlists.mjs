@@ -6,7 +6,8 @@
 //     a listener makes a playlist from a mix's page, adds a second mix,
 //     moves it first on the playlist's page, plays all (the queue goes on
 //     through the playlist), finds it by search, makes it unlisted, and a
-//     visitor without an account opens its secret link.
+//     visitor without an account opens its secret link and its embed,
+//     which plays one mix after the other.
 //
 // Prints one line of JSON.
 
@@ -63,8 +64,17 @@ async function make(page, [base, login, password, mixA, mixB]) {
     items: await page.locator('#playlist-items .card-title').allTextContents(),
     edit: await page.locator('#playlist-form').count(),
   }
+  // Its embed, as another site frames it: one mix ends, the next plays.
+  const embedCode = await page.inputValue('#embed-code')
+  const embedSrc = embedCode.match(/src="([^"]+)"/)[1].replaceAll('&amp;', '&')
+  await page.goto(embedSrc)
+  await page.click('#play')
+  await until(page, 'the embed to play', () => window.cloudcastPlayer.state === 'playing')
+  const embedFirst = await page.getAttribute('#embed-list [aria-current="true"]', 'data-title')
+  await until(page, 'the embed to go on to the next mix', () => document.querySelector('#embed-list [aria-current="true"]')?.dataset.title !== document.querySelector('#embed-list [data-id]').dataset.title && window.cloudcastPlayer.state === 'playing')
+  const embedSecond = await page.getAttribute('#embed-list [aria-current="true"]', 'data-title')
   const bare = await page.goto(secretLink.split('?')[0])
-  return { offered, before, after, playing, queued, found, secretLink, visitor, bareStatus: bare.status() }
+  return { offered, before, after, playing, queued, found, secretLink, visitor, embedSrc, embedFirst, embedSecond, bareStatus: bare.status() }
 }
 
 run('playlists.mjs', { make })
