@@ -38,6 +38,11 @@ async fn a_listener_makes_orders_and_plays_a_playlist_in_the_browser() {
         "{seen}"
     );
     assert_eq!(
+        seen["dragged"],
+        serde_json::json!(["Alpha Road", "Beta Road"]),
+        "{seen}"
+    );
+    assert_eq!(
         seen["after"],
         serde_json::json!(["Beta Road", "Alpha Road"]),
         "{seen}"

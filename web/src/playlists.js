@@ -1,7 +1,7 @@
 // Playlists in the browser: "Add to a playlist" on a mix's page (a new one
 // made on the way), and a playlist's page: play all (the player's queue
-// goes on through it), share, and for its owner the order (move up, move
-// down, take out), its title, description and who sees it, and deletion.
+// goes on through it), share, and for its owner the order (drag, or move
+// up and down by button; take out), its title, description and who sees it, and deletion.
 // Everything goes through the API (catalog/src/playlists.rs).
 
 import { api } from './session.js'
@@ -83,7 +83,30 @@ export function playlistPage(main) {
     list.replaceChildren(...order.map((c) => byId.get(c)).filter(Boolean))
     say(message, 'Order saved.')
   }
+  // Drag a mix to its place (the buttons do the same by keyboard).
+  let dragged = null
+  list.addEventListener('dragstart', (e) => {
+    dragged = e.target.closest('li')
+    if (!dragged) return
+    e.dataTransfer.effectAllowed = 'move'
+    e.dataTransfer.setData('text/plain', dragged.querySelector('[data-play]').dataset.play)
+    dragged.classList.add('dragging')
+  })
+  list.addEventListener('dragend', () => dragged?.classList.remove('dragging'))
+  list.addEventListener('dragover', (e) => {
+    if (dragged) e.preventDefault()
+  })
+  list.addEventListener('drop', (e) => {
+    e.preventDefault()
+    const target = e.target.closest('li')
+    if (!dragged || !target || target === dragged) return
+    const to = items().indexOf(target)
+    const moving = dragged
+    dragged = null
+    place(moving, to)
+  })
   for (const li of items()) {
+    li.draggable = true
     const title = li.querySelector('[data-play]').dataset.title
     const tools = el('span', { className: 'order-tools' })
     const up = el('button', { type: 'button', className: 'secondary', textContent: '↑' })

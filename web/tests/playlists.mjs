@@ -4,7 +4,7 @@
 //
 //   node web/tests/playlists.mjs make BASE LOGIN PASSWORD MIX_A_URL MIX_B_URL
 //     a listener makes a playlist from a mix's page, adds a second mix,
-//     moves it first on the playlist's page, plays all (the queue goes on
+//     moves it first on the playlist's page (a button, then dragging), plays all (the queue goes on
 //     through the playlist), finds it by search, makes it unlisted, and a
 //     visitor without an account opens its secret link and its embed,
 //     which plays one mix after the other.
@@ -33,6 +33,12 @@ async function make(page, [base, login, password, mixA, mixB]) {
   const before = await page.locator('#playlist-items .card-title').allTextContents()
   await page.locator('#playlist-items li').nth(1).locator('button[aria-label^="Move"][aria-label$="up"]').click()
   await until(page, 'the order saved', () => document.getElementById('playlist-message').textContent === 'Order saved.')
+  // Dragged back and forth: the last drop is the order kept.
+  await page.locator('#playlist-items li').nth(0).dragTo(page.locator('#playlist-items li').nth(1))
+  await until(page, 'the drag saved', (t) => document.querySelector('#playlist-items .card-title').textContent === t, before[0])
+  const dragged = await page.locator('#playlist-items .card-title').allTextContents()
+  await page.locator('#playlist-items li').nth(0).dragTo(page.locator('#playlist-items li').nth(1))
+  await until(page, 'the second drag saved', (t) => document.querySelector('#playlist-items .card-title').textContent !== t, before[0])
   await page.reload()
   await page.waitForSelector('#playlist-items li')
   const after = await page.locator('#playlist-items .card-title').allTextContents()
@@ -74,7 +80,7 @@ async function make(page, [base, login, password, mixA, mixB]) {
   await until(page, 'the embed to go on to the next mix', () => document.querySelector('#embed-list [aria-current="true"]')?.dataset.title !== document.querySelector('#embed-list [data-id]').dataset.title && window.cloudcastPlayer.state === 'playing')
   const embedSecond = await page.getAttribute('#embed-list [aria-current="true"]', 'data-title')
   const bare = await page.goto(secretLink.split('?')[0])
-  return { offered, before, after, playing, queued, found, secretLink, visitor, embedSrc, embedFirst, embedSecond, bareStatus: bare.status() }
+  return { offered, before, dragged, after, playing, queued, found, secretLink, visitor, embedSrc, embedFirst, embedSecond, bareStatus: bare.status() }
 }
 
 run('playlists.mjs', { make })
