@@ -1,5 +1,5 @@
-// Playlists in the browser: "Add to a playlist" on a mix's page (a new one
-// made on the way), and a playlist's page: play all (the player's queue
+// Playlists in the browser: "Add to a playlist" on a mix's page and from
+// any card's "+" (a new one made on the way), and a playlist's page: play all (the player's queue
 // goes on through it), share, and for its owner the order (drag, or move
 // up and down by button; take out), its title, description and who sees it, and deletion.
 // Everything goes through the API (catalog/src/playlists.rs).
@@ -9,12 +9,11 @@ import { $, el, link, say, signedIn } from './ui.js'
 
 const NEW = 'new'
 
-/** The "Add to a playlist" form of the mix `cloudcastId`'s page. */
-export async function addToPlaylist(cloudcastId, message) {
-  const form = $('add-to-playlist')
-  if (!form) return
-  const pick = $('playlist-pick')
-  const title = $('playlist-new')
+/**
+ * Wires an "add to a playlist" form: `pick` lists my playlists and "New
+ * playlist…" (which shows `title`); submitting adds the mix `cloudcastId`.
+ */
+async function wirePicker(form, pick, title, cloudcastId, message) {
   const fill = async () => {
     let mine = []
     try {
@@ -35,9 +34,8 @@ export async function addToPlaylist(cloudcastId, message) {
   form.addEventListener('submit', async (e) => {
     e.preventDefault()
     let id = pick.value
-    let name = pick.selectedOptions[0]?.textContent || ''
     if (id === NEW) {
-      name = title.value.trim()
+      const name = title.value.trim()
       if (!name) return say(message, 'Give the new playlist a title first.', 'error')
       const made = await signedIn(() => api('POST', '/api/v1/playlists', { title: name }), message)
       if (!made) return
@@ -51,8 +49,40 @@ export async function addToPlaylist(cloudcastId, message) {
     title.hidden = true
     message.replaceChildren('Added to ', link(p.url, p.title), '.')
     message.dataset.kind = 'info'
+    form.dispatchEvent(new CustomEvent('added'))
   })
   await fill()
+}
+
+/** The "Add to a playlist" form of the mix `cloudcastId`'s page. */
+export async function addToPlaylist(cloudcastId, message) {
+  const form = $('add-to-playlist')
+  if (!form) return
+  await wirePicker(form, $('playlist-pick'), $('playlist-new'), cloudcastId, message)
+}
+
+/** A card's "+" (any list): the same form, under the card. */
+export function addFromCard(button) {
+  // Inside the card's text, so it wraps within the card's column.
+  const body = button.closest('li').querySelector('.card-body')
+  const open = body.querySelector(':scope > form.card-playlist')
+  if (open) return open.remove()
+  const id = button.dataset.addToPlaylist
+  const form = el('form', { className: 'card-playlist inline-row' })
+  const pick = el('select', { id: `pick-${id}` })
+  const title = el('input', { type: 'text', maxLength: 100, placeholder: "New playlist's title", hidden: true })
+  title.setAttribute('aria-label', "New playlist's title")
+  const message = el('p', { className: 'message' })
+  message.setAttribute('role', 'status')
+  form.append(
+    el('label', { htmlFor: pick.id, textContent: `Add ${button.dataset.title} to` }),
+    pick,
+    title,
+    el('button', { type: 'submit', className: 'secondary', textContent: 'Add' }),
+    message,
+  )
+  body.append(form)
+  wirePicker(form, pick, title, id, message).then(() => pick.focus())
 }
 
 /** A playlist's page. */

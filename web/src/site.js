@@ -17,7 +17,7 @@ import { Queue, forgetPosition, resumePoint, savePosition, shortcuts, volumeCont
 import { Waveform } from './waveform.js'
 import { contactPage, termsPage, wireBanners } from './policies.js'
 import { accountQueues, decisionForm } from './moderation_accounts.js'
-import { addToPlaylist, playlistPage } from './playlists.js'
+import { addFromCard, addToPlaylist, playlistPage } from './playlists.js'
 import { api, errorMessage, forget, loadToken, remember } from './session.js'
 
 
@@ -129,6 +129,12 @@ document.addEventListener('click', (e) => {
   if (next) {
     e.preventDefault()
     queue.playNext({ id: next.dataset.playNext, title: next.dataset.title })
+    return
+  }
+  const add = e.target.closest('[data-add-to-playlist]')
+  if (add) {
+    e.preventDefault()
+    addFromCard(add)
     return
   }
   const b = e.target.closest('[data-play]')

@@ -3,7 +3,8 @@
 // prepares two mixes and checks the stores):
 //
 //   node web/tests/playlists.mjs make BASE LOGIN PASSWORD MIX_A_URL MIX_B_URL
-//     a listener makes a playlist from a mix's page, adds a second mix,
+//     a listener makes a playlist from a mix's page, adds a second mix
+//     from a list (the DJ's profile),
 //     moves it first on the playlist's page (a button, then dragging), plays all (the queue goes on
 //     through the playlist), finds it by search, makes it unlisted, and a
 //     visitor without an account opens its secret link and its embed,
@@ -23,12 +24,16 @@ async function make(page, [base, login, password, mixA, mixB]) {
   await page.fill('#playlist-new', 'Road Trip')
   await page.click('#playlist-add')
   await until(page, 'the first mix added', saidAdded)
-  await page.goto(mixB)
-  await until(page, 'my playlists in the picker', () => document.querySelectorAll('#playlist-pick option').length > 1)
-  const offered = await page.locator('#playlist-pick option').allTextContents()
-  await page.click('#playlist-add')
-  await until(page, 'the second mix added', saidAdded)
-  await page.click('#action-message a')
+  // The second from a list: the DJ's profile, the card's "+".
+  await page.goto(`${base}/${new URL(mixB).pathname.split('/')[1]}`)
+  const card = page.locator('#h-uploads + ol.cards > li', { hasText: 'Beta Road' })
+  await card.locator('[data-add-to-playlist]').click()
+  await until(page, 'my playlists under the card', () => document.querySelectorAll('form.card-playlist option').length > 1)
+  const offered = await card.locator('form.card-playlist option').allTextContents()
+  await shot(page, 'card-playlist')
+  await card.locator('form.card-playlist button[type=submit]').click()
+  await until(page, 'the second mix added', () => (document.querySelector('form.card-playlist .message')?.textContent || '').startsWith('Added to'))
+  await card.locator('form.card-playlist .message a').click()
   await page.waitForSelector('#playlist-items li')
   const before = await page.locator('#playlist-items .card-title').allTextContents()
   await page.locator('#playlist-items li').nth(1).locator('button[aria-label^="Move"][aria-label$="up"]').click()
