@@ -173,24 +173,35 @@ pub fn sql_listed(alias: &str) -> String {
 /// In SQL: the playlist row `alias` may be viewed by `viewer` holding
 /// `secret` (SQL expressions; either may be NULL): its owner always;
 /// anyone else a public one, or an unlisted one with its secret, while its
-/// owner's account is shown. A private one does not exist for others.
+/// owner's account is shown and is no minor's (what a minor gathers is
+/// their listening activity, never public). A private one does not exist
+/// for others.
 pub fn sql_playlist_visible(alias: &str, viewer: &str, secret: &str) -> String {
     let (public, unlisted) = (Visibility::Public.as_str(), Visibility::Unlisted.as_str());
     format!(
         "({alias}.owner_id = {viewer} OR (({alias}.visibility = '{public}'
             OR ({alias}.visibility = '{unlisted}' AND {alias}.secret = {secret}))
-          AND EXISTS (SELECT 1 FROM users po WHERE po.id = {alias}.owner_id AND {active})))",
-        active = sql_account_active("po"),
+          AND {owner}))",
+        owner = sql_playlist_owner_shown(alias),
     )
 }
 
 /// In SQL: the playlist row `alias` may be listed (a profile, search):
-/// public, its owner's account shown.
+/// public, its owner's account shown and no minor's.
 pub fn sql_playlist_listed(alias: &str) -> String {
     format!(
-        "({alias}.visibility = '{}' AND EXISTS (SELECT 1 FROM users po WHERE po.id = {alias}.owner_id AND {}))",
+        "({alias}.visibility = '{}' AND {})",
         Visibility::Public.as_str(),
-        sql_account_active("po"),
+        sql_playlist_owner_shown(alias),
+    )
+}
+
+/// The playlist row `alias`'s owner is shown to others: an account in use,
+/// not a minor.
+fn sql_playlist_owner_shown(alias: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM users po WHERE po.id = {alias}.owner_id AND NOT po.is_minor AND {})",
+        sql_account_active("po")
     )
 }
 

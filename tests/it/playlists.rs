@@ -360,6 +360,37 @@ async fn playlists_keep_their_order_and_show_only_what_their_reader_may_see() {
     .await;
     assert_eq!(titles(&p), ["Aurora"]);
 
+    // A minor's playlist is theirs alone, whatever it says: what a minor
+    // gathers is their listening activity, never public.
+    let teen_birth = format!("{}-01-01", time::OffsetDateTime::now_utc().year() - 15);
+    let teen = sys.user_born("pl_teen", &teen_birth).await;
+    let (status, tp) = call(
+        &sys,
+        Method::POST,
+        "/api/v1/playlists",
+        Some(&teen),
+        Some(json!({"title": "Teen picks"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{tp}");
+    let teen_list = format!("/api/v1/playlists/{}", tp["id"].as_str().unwrap_or(""));
+    assert_eq!(
+        call(&sys, Method::GET, &teen_list, Some(&teen), None)
+            .await
+            .0,
+        200
+    );
+    assert_eq!(call(&sys, Method::GET, &teen_list, None, None).await.0, 404);
+    let (_, listed) = call(
+        &sys,
+        Method::GET,
+        "/api/v1/users/pl_teen/playlists",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(listed, json!([]));
+
     // Taken out, then deleted; the export held it first.
     let (status, p) = call(&sys, Method::DELETE, &item(&a), Some(&fan), None).await;
     assert_eq!((status, p["items"].clone()), (200, json!([])));
