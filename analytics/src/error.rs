@@ -15,6 +15,8 @@ pub enum AnalyticsError {
     NotFound(&'static str),
     #[error("the owner of this cloudcast keeps its statistics to themselves")]
     StatsHidden,
+    #[error("only the cloudcast's owner or an administrator may read this")]
+    NotOwner,
     #[error("{0}")]
     BadQuery(String),
     #[error(transparent)]
@@ -59,6 +61,7 @@ impl ErrorCode for AnalyticsError {
             AnalyticsError::Database(_) => "database",
             AnalyticsError::NotFound(_) => "not_found",
             AnalyticsError::StatsHidden => "stats_hidden",
+            AnalyticsError::NotOwner => "not_owner",
             AnalyticsError::BadQuery(_) => "bad_query",
             AnalyticsError::Auth(e) => e.code(),
             AnalyticsError::Catalog(e) => e.code(),
@@ -75,7 +78,7 @@ impl ErrorCode for AnalyticsError {
         match self {
             AnalyticsError::Clickhouse(_) => StatusCode::SERVICE_UNAVAILABLE,
             AnalyticsError::NotFound(_) => StatusCode::NOT_FOUND,
-            AnalyticsError::StatsHidden => StatusCode::FORBIDDEN,
+            AnalyticsError::StatsHidden | AnalyticsError::NotOwner => StatusCode::FORBIDDEN,
             AnalyticsError::BadQuery(_) => StatusCode::BAD_REQUEST,
             AnalyticsError::Auth(e) => e.status(),
             AnalyticsError::Catalog(e) => e.status(),

@@ -5,7 +5,8 @@
 //! charts computed into PostgreSQL (`charts.rs`), the removals erasure,
 //! cloudcast deletion and consent withdrawal queue (`purge.rs`), and the
 //! queries over the materialized views with the API built on them:
-//! statistics (`stats.rs`), history (`history.rs`) and the analysts'
+//! statistics (`stats.rs`), the rights report (`rights.rs`: seconds heard
+//! of each tracklist entry, CSV), history (`history.rs`) and the analysts'
 //! dashboard and downloads (`dashboard.rs`, `columnar.rs`). The queries are
 //! files in `analytics/queries/` (`sql.rs`); date ranges are `dates.rs`.
 //! DDL sent to every replica goes one issuer at a time, and a replica that
@@ -24,6 +25,7 @@ pub mod history;
 pub mod lifecycle;
 pub mod metrics;
 pub mod purge;
+pub mod rights;
 pub mod rollup;
 pub mod schema;
 pub mod ship;
@@ -94,6 +96,8 @@ pub fn server_client(cfg: &ClickhouseConfig) -> clickhouse::Client {
 fn routes() -> OpenApiRouter<AnalyticsState> {
     OpenApiRouter::new()
         .routes(routes!(stats::cloudcast_stats))
+        .routes(routes!(rights::of_cloudcast))
+        .routes(routes!(rights::mine))
         .routes(routes!(history::mine))
         .routes(routes!(history::of_user))
         .routes(routes!(dashboard::ad_audiences))
@@ -119,6 +123,8 @@ mod tests {
     /// Every route [`router`] serves.
     const SERVED: &[(&str, &str)] = &[
         ("get", "/api/v1/cloudcasts/{id}/stats"),
+        ("get", "/api/v1/cloudcasts/{id}/rights-report"),
+        ("get", "/api/v1/me/rights-report"),
         ("get", "/api/v1/me/history"),
         ("get", "/api/v1/users/{username}/activity"),
         ("get", "/api/v1/ads/audiences"),

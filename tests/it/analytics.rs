@@ -402,3 +402,106 @@ async fn the_dashboard_shows_the_numbers_in_chromium_and_downloads_parquet() {
     assert_eq!(table["columns"]["plays"], json!([2]), "{table}");
     sys.stop().await;
 }
+
+/// The rights report's rows of a CSV answer: (track number, heard_seconds),
+/// the first after four fields without commas, the last at the end.
+fn rights_rows(csv_text: &str) -> Vec<(String, u64)> {
+    csv_text
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let track = l.split(',').nth(4)?.to_string();
+            let heard = l.rsplit_once(',')?.1.parse().ok()?;
+            Some((track, heard))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rights_report_gives_the_seconds_heard_of_each_track() {
+    let sys = TestSystem::start("rights_report").await;
+    let dj = sys.user("rr_dj").await;
+    let fan = sys.user("rr_fan").await;
+    let other = sys.user("rr_other").await;
+    let cc = sys.ready_cloudcast(&dj, 40, "Rights mix").await;
+    let id = cc["id"].as_str().expect("id").to_string();
+    let resp = sys
+        .http
+        .patch(sys.url(&format!("/api/v1/cloudcasts/{id}")))
+        .bearer_auth(&dj)
+        .json(&json!({"tracklist": [
+            {"start_ms": 0, "artist": "Ada", "title": "One"},
+            {"start_ms": 20_000, "artist": "Bo", "title": "Two, remixed"}
+        ]}))
+        .send()
+        .await
+        .expect("tracklist");
+    assert_eq!(resp.status(), 200);
+    // The fan hears all 40 s; the other the first 15 s: slices 0 and 10
+    // have two listeners, 20 and 30 one. Track one (0-20 s): 40
+    // listener-seconds; track two (20-40 s): 20.
+    listen(&sys, Some(&fan), &id, "rr-1", 40, "").await;
+    listen(&sys, Some(&other), &id, "rr-2", 15, "").await;
+    let path = format!("/api/v1/cloudcasts/{id}/rights-report");
+    let want = vec![("1".to_string(), 40), ("2".to_string(), 20)];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let text = loop {
+        let resp = sys
+            .http
+            .get(sys.url(&path))
+            .bearer_auth(&dj)
+            .send()
+            .await
+            .expect("report");
+        assert_eq!(resp.status(), 200);
+        assert!(
+            resp.headers()["content-type"]
+                .to_str()
+                .unwrap_or("")
+                .starts_with("text/csv"),
+            "{:?}",
+            resp.headers()
+        );
+        let text = resp.text().await.expect("csv");
+        if rights_rows(&text) == want || tokio::time::Instant::now() > deadline {
+            break text;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    assert_eq!(rights_rows(&text), want, "{text}");
+    // A title with a comma is quoted whole.
+    assert!(
+        text.contains(",Ada,One,40") && text.contains(",Bo,\"Two, remixed\",20"),
+        "{text}"
+    );
+    assert!(text.starts_with(
+        "from,to,cloudcast_id,cloudcast_title,track,start_s,end_s,artist,title,heard_seconds"
+    ));
+
+    // The DJ's month: the same rows; others may not read it.
+    let month = &time::OffsetDateTime::now_utc().date().to_string()[..7];
+    let resp = sys
+        .http
+        .get(sys.url(&format!("/api/v1/me/rights-report?month={month}")))
+        .bearer_auth(&dj)
+        .send()
+        .await
+        .expect("month");
+    assert_eq!(resp.status(), 200);
+    assert_eq!(rights_rows(&resp.text().await.expect("csv")), want);
+    let (status, body) = get(&sys, Some(&fan), &path).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("not_owner")),
+        "{body}"
+    );
+    let (status, _) = get(&sys, None, &path).await;
+    assert_eq!(status, 401);
+    let (status, body) = get(&sys, Some(&dj), "/api/v1/me/rights-report?month=2026-13").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("bad_query")),
+        "{body}"
+    );
+    sys.stop().await;
+}

@@ -505,6 +505,19 @@ async fn a_dj_and_a_listener_do_everything_in_a_browser() {
         ]),
         "{seen}"
     );
+    // The rights report the page downloads: a row per track, the first
+    // heard at least the first slice's 10 s by each of its listeners.
+    let rights = seen["rights"].as_array().cloned().unwrap_or_default();
+    assert_eq!(rights.len(), 3, "a header and two tracks: {seen}");
+    let heard_first: u64 = rights[1]
+        .as_str()
+        .and_then(|l| l.rsplit_once(','))
+        .and_then(|(_, n)| n.parse().ok())
+        .unwrap_or(0);
+    assert!(
+        heard_first >= first * 10,
+        "{heard_first} < {first} x 10: {seen}"
+    );
     sys.stop().await;
 }
 

@@ -16,6 +16,7 @@
 // Each prints one line of JSON with what it saw. Env: SHOTS=folder saves a
 // screenshot of each main page there; TIMEOUT_MS bounds each wait.
 
+import { readFile } from 'node:fs/promises'
 import { TIMEOUT, fail, player, run, shot, signIn, until } from './kit.mjs'
 
 async function signup(page, [base, username, email, password, birth]) {
@@ -181,6 +182,12 @@ async function stats(page, [base, username, password, statsPath]) {
     tracks: await page.$$eval('#track-retention tbody tr', (rows) =>
       rows.map((r) => [...r.querySelectorAll('td.num')].map((td) => Number(td.textContent.trim()))),
     ),
+    // The rights report, downloaded as the DJ would: its CSV lines.
+    rights: await (async () => {
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click('#rights-report')])
+      const file = await download.path()
+      return (await readFile(file, 'utf8')).trim().split('\n')
+    })(),
   }
 }
 
