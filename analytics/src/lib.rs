@@ -98,6 +98,7 @@ fn routes() -> OpenApiRouter<AnalyticsState> {
         .routes(routes!(stats::cloudcast_stats))
         .routes(routes!(rights::of_cloudcast))
         .routes(routes!(rights::mine))
+        .routes(routes!(rights::all))
         .routes(routes!(history::mine))
         .routes(routes!(history::of_user))
         .routes(routes!(dashboard::ad_audiences))
@@ -125,6 +126,7 @@ mod tests {
         ("get", "/api/v1/cloudcasts/{id}/stats"),
         ("get", "/api/v1/cloudcasts/{id}/rights-report"),
         ("get", "/api/v1/me/rights-report"),
+        ("get", "/api/v1/admin/rights-report"),
         ("get", "/api/v1/me/history"),
         ("get", "/api/v1/users/{username}/activity"),
         ("get", "/api/v1/ads/audiences"),

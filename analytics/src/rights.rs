@@ -16,7 +16,7 @@ use serde::Deserialize;
 use time::{Date, Month};
 use uuid::Uuid;
 
-use cloudcast_core::auth::AuthUser;
+use cloudcast_core::auth::{AdminUser, AuthUser};
 use cloudcast_core::extract::{ApiPath, ApiQuery};
 
 use crate::dates::{DateRange, Params};
@@ -25,7 +25,8 @@ use crate::{AnalyticsError, AnalyticsState};
 
 /// Width of a retention slice, in seconds (`queries/retention.sql`).
 const SLICE_S: u64 = 10;
-/// Mixes one catalogue report covers at most (a bound on its queries).
+/// Mixes one month's report covers at most (a bound on its queries: one
+/// retention query each; past it, the newest are left out).
 const MAX_MIXES: i64 = 2000;
 
 /// One tracklist entry and what was heard of it.
@@ -290,19 +291,48 @@ pub async fn mine(
     AuthUser(user): AuthUser,
     ApiQuery(q): ApiQuery<MonthParams>,
 ) -> Result<Response, AnalyticsError> {
-    let range = month_range(q.month.as_deref(), DateRange::today())?;
+    month_report(&state, Some(user), q.month.as_deref()).await
+}
+
+/// `GET /api/v1/admin/rights-report?month=YYYY-MM`
+#[utoipa::path(get, path = "/api/v1/admin/rights-report", tag = "analytics",
+    summary = "The whole catalogue's rights report for a month, as CSV (administrators only)",
+    description = "Every mix with a tracklist, of every DJ (the columns of a mix's report).",
+    params(MonthParams),
+    responses(
+        (status = 200, description = "The report", content_type = "text/csv", body = String),
+        (status = 400, description = "A bad month (`bad_query`)", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 401, description = "Not signed in", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 403, description = "Not an administrator", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 503, description = "Analytics unavailable", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
+pub async fn all(
+    State(state): State<AnalyticsState>,
+    AdminUser(_admin): AdminUser,
+    ApiQuery(q): ApiQuery<MonthParams>,
+) -> Result<Response, AnalyticsError> {
+    month_report(&state, None, q.month.as_deref()).await
+}
+
+/// The month's report for `owner`'s mixes, or every DJ's.
+async fn month_report(
+    state: &AnalyticsState,
+    owner: Option<Uuid>,
+    month: Option<&str>,
+) -> Result<Response, AnalyticsError> {
+    let range = month_range(month, DateRange::today())?;
     let mixes: Vec<MixRow> = sqlx::query_as(
         "SELECT id, title, duration_ms, tracklist FROM cloudcasts
-          WHERE owner_id = $1 AND jsonb_array_length(tracklist) > 0
+          WHERE ($1::uuid IS NULL OR owner_id = $1) AND jsonb_array_length(tracklist) > 0
           ORDER BY created_at, id LIMIT $2",
     )
-    .bind(user)
+    .bind(owner)
     .bind(MAX_MIXES)
     .fetch_all(&state.pool)
     .await?;
     let mut rows = Vec::with_capacity(mixes.len());
     for m in mixes {
-        rows.push(rows_of(&state, m, &range).await?);
+        rows.push(rows_of(state, m, &range).await?);
     }
     let (from, _) = range.bounds();
     csv_response(

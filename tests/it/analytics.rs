@@ -495,6 +495,20 @@ async fn the_rights_report_gives_the_seconds_heard_of_each_track() {
         (403, Some("not_owner")),
         "{body}"
     );
+    // An administrator reads every DJ's month; others may not.
+    let admin = sys.user("rr_admin").await;
+    sys.make_admin("rr_admin").await;
+    let all = format!("/api/v1/admin/rights-report?month={month}");
+    let resp = sys
+        .http
+        .get(sys.url(&all))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("all");
+    assert_eq!(resp.status(), 200);
+    assert_eq!(rights_rows(&resp.text().await.expect("csv")), want);
+    assert_eq!(get(&sys, Some(&dj), &all).await.0, 403);
     let (status, _) = get(&sys, None, &path).await;
     assert_eq!(status, 401);
     let (status, body) = get(&sys, Some(&dj), "/api/v1/me/rights-report?month=2026-13").await;
