@@ -8,39 +8,8 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use crate::notifications::texts;
 use crate::support::{TestSystem, call};
-
-async fn texts(sys: &TestSystem, token: &str) -> Vec<String> {
-    let (status, page) = call(
-        sys,
-        Method::GET,
-        "/api/v1/me/notifications?limit=100",
-        Some(token),
-        None,
-    )
-    .await;
-    assert_eq!(status, 200, "{page}");
-    page["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .filter_map(|n| n["text"].as_str().map(String::from))
-        .collect()
-}
-
-/// `account.json` of `token`'s export (small: answered at once).
-async fn account_json(sys: &TestSystem, token: &str) -> Value {
-    let resp = sys
-        .http
-        .get(sys.url("/api/v1/me/export"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("export");
-    assert_eq!(resp.status(), 200);
-    let bytes = resp.bytes().await.expect("archive");
-    serde_json::from_slice(&crate::export::unzip(&bytes)["account.json"]).expect("JSON")
-}
 
 fn authors(page: &Value) -> Vec<String> {
     page["comments"]
@@ -276,7 +245,7 @@ async fn a_block_ends_follows_and_refuses_comments_follows_and_notifications() {
 
     // The DJ's export lists whom they blocked; the pest's does not say.
     for (token, blocked) in [(&dj, json!([{"username": "bl_pest"}])), (&pest, json!([]))] {
-        let doc = account_json(&sys, token).await;
+        let doc = sys.exported_account(token).await;
         let names: Vec<Value> = doc["blocked"]
             .as_array()
             .expect("a blocked section")

@@ -8,7 +8,7 @@ use crate::support::{TestSystem, json_of};
 use serde_json::{Value, json};
 
 /// The archive's files, by name.
-pub(crate) fn unzip(bytes: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
+fn unzip(bytes: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a zip archive");
     let mut out = std::collections::BTreeMap::new();
     for i in 0..zip.len() {

@@ -25,7 +25,7 @@ async fn notices(sys: &TestSystem, token: &str) -> Value {
 }
 
 /// The texts of `token`'s notifications, newest first.
-async fn texts(sys: &TestSystem, token: &str) -> Vec<String> {
+pub(crate) async fn texts(sys: &TestSystem, token: &str) -> Vec<String> {
     notices(sys, token).await["items"]
         .as_array()
         .map(|a| {

@@ -394,16 +394,7 @@ async fn playlists_keep_their_order_and_show_only_what_their_reader_may_see() {
     // Taken out, then deleted; the export held it first.
     let (status, p) = call(&sys, Method::DELETE, &item(&a), Some(&fan), None).await;
     assert_eq!((status, p["items"].clone()), (200, json!([])));
-    let resp = sys
-        .http
-        .get(sys.url("/api/v1/me/export"))
-        .bearer_auth(&fan)
-        .send()
-        .await
-        .expect("export");
-    let bytes = resp.bytes().await.expect("archive");
-    let doc: Value =
-        serde_json::from_slice(&crate::export::unzip(&bytes)["account.json"]).expect("JSON");
+    let doc = sys.exported_account(&fan).await;
     assert_eq!(
         doc["playlists"][0]["title"], "Sunday Morning",
         "{}",
