@@ -207,21 +207,23 @@ pub struct CommentMark {
     pub excerpt: String,
 }
 
-impl ProfilePage {
+impl Layout {
     /// Is `username` the one signed in?
     pub fn is_viewer(&self, username: &str) -> bool {
-        self.l
-            .viewer
+        self.viewer
             .as_ref()
             .is_some_and(|v| v.username.eq_ignore_ascii_case(username))
     }
 
-    /// May the visitor delete `c`: its author, the profile's owner, an
-    /// administrator (the API decides; this only offers the button).
-    pub fn may_delete(&self, c: &Comment) -> bool {
-        self.is_viewer(&c.author) || self.own || self.l.viewer.as_ref().is_some_and(|v| v.is_admin)
+    /// May the visitor delete `c`: its author, the owner of the mix or
+    /// profile it is on (`owner_here`), an administrator (the API decides;
+    /// this only offers the button).
+    pub fn may_delete(&self, c: &Comment, owner_here: bool) -> bool {
+        owner_here || self.is_viewer(&c.author) || self.viewer.as_ref().is_some_and(|v| v.is_admin)
     }
+}
 
+impl ProfilePage {
     /// May comments be answered here.
     pub fn replies_open(&self) -> bool {
         self.user.comments_open
@@ -229,20 +231,6 @@ impl ProfilePage {
 }
 
 impl CloudcastPage {
-    /// Is `username` the one signed in?
-    pub fn is_viewer(&self, username: &str) -> bool {
-        self.l
-            .viewer
-            .as_ref()
-            .is_some_and(|v| v.username.eq_ignore_ascii_case(username))
-    }
-
-    /// May the visitor delete `c`: its author, the mix's DJ, an
-    /// administrator (the API decides; this only offers the button).
-    pub fn may_delete(&self, c: &Comment) -> bool {
-        self.is_viewer(&c.author) || self.own || self.l.viewer.as_ref().is_some_and(|v| v.is_admin)
-    }
-
     /// May comments be answered here.
     pub fn replies_open(&self) -> bool {
         !self.cc.disable_comments
