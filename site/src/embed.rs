@@ -82,6 +82,15 @@ fn playlist_path(id: uuid::Uuid, secret: Option<&str>) -> String {
     }
 }
 
+/// The embed player of the playlist whose page is `page` (the API's `url`:
+/// its path, with an unlisted one's `?secret=`).
+pub(crate) fn playlist_src(base: &str, page: &str) -> String {
+    format!(
+        "{base}/embed/playlist/{}",
+        page.trim_start_matches("/playlists/")
+    )
+}
+
 /// `/embed/playlist/{id}` (`?secret=` for an unlisted one): the compact
 /// player going through a playlist, its mixes listed beneath. Anonymous,
 /// as every embed.
@@ -199,11 +208,7 @@ pub async fn oembed(
         let height = q
             .maxheight
             .map_or(PLAYLIST_HEIGHT, |h| h.min(PLAYLIST_HEIGHT));
-        let secret = url.query_pairs().find(|(k, _)| k == "secret");
-        let src = match secret {
-            Some((_, s)) => format!("{base}/embed/playlist/{}?secret={}", pl.id, enc(&s)),
-            None => format!("{base}/embed/playlist/{}", pl.id),
-        };
+        let src = playlist_src(base, &pl.url);
         return Ok(Json(OEmbed {
             version: "1.0",
             kind: "rich",
@@ -330,6 +335,18 @@ async fn shared_cloudcast(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_playlist_embeds_by_its_page_keeping_its_secret() {
+        assert_eq!(
+            playlist_src("https://c.example", "/playlists/7?secret=s"),
+            "https://c.example/embed/playlist/7?secret=s"
+        );
+        assert_eq!(
+            playlist_src("https://c.example", "/playlists/7"),
+            "https://c.example/embed/playlist/7"
+        );
+    }
 
     #[test]
     fn iframe_attributes_are_escaped() {

@@ -211,10 +211,7 @@ pub async fn profile(
         player,
         url,
     });
-    let own = l
-        .viewer
-        .as_ref()
-        .is_some_and(|me| me.username.eq_ignore_ascii_case(&user.username));
+    let own = l.is_viewer(&user.username);
     let (following, blocked) = if l.viewer.is_some() && !own {
         match state
             .api
@@ -293,10 +290,7 @@ pub async fn cloudcast(
             enc(&page_url)
         )),
     });
-    let own = l
-        .viewer
-        .as_ref()
-        .is_some_and(|me| me.username.eq_ignore_ascii_case(&cc.owner));
+    let own = l.is_viewer(&cc.owner);
     let comments = crate::shown::threads(comments);
     let page = CloudcastPage {
         embed_code: crate::embed::iframe(&embed_url, &cc.title, 480, 120),
@@ -354,21 +348,16 @@ pub async fn playlist(
         Some(s) => format!("/api/v1/playlists/{id}?secret={}", enc(s)),
         None => format!("/api/v1/playlists/{id}"),
     };
-    let (l, found_p) = tokio::join!(
+    let (mut l, pl) = tokio::join!(
         layout(&state, &v, "Playlist", "playlist"),
         found::<Playlist>(&state, &path, &v)
     );
-    let (mut l, pl) = (l, found_p?);
+    let pl = pl?;
     l.title = pl.title.clone();
     let page_url = absolute(&state, &pl.url);
     // Its embed plays it through (a private one is embedded nowhere).
-    let embed = (!pl.items.is_empty() && pl.visibility != Some(Visibility::Private)).then(|| {
-        format!("{}/embed{}", state.public_url, pl.url).replacen(
-            "/embed/playlists/",
-            "/embed/playlist/",
-            1,
-        )
-    });
+    let embed = (!pl.items.is_empty() && pl.visibility != Some(Visibility::Private))
+        .then(|| crate::embed::playlist_src(&state.public_url, &pl.url));
     l.noindex =
         pl.url.contains("?secret=") || pl.visibility.is_some_and(|v| v != Visibility::Public);
     l.meta = Some(Meta {
@@ -398,10 +387,7 @@ pub async fn playlist(
             )
         }),
     });
-    let own = l
-        .viewer
-        .as_ref()
-        .is_some_and(|me| me.username.eq_ignore_ascii_case(&pl.owner));
+    let own = l.is_viewer(&pl.owner);
     let embed_code = embed
         .map(|src| crate::embed::iframe(&src, &pl.title, 480, 300))
         .unwrap_or_default();
