@@ -192,6 +192,26 @@ pub fn encode(batch: &RecordBatch, format: Format) -> Result<Vec<u8>, AnalyticsE
     Ok(out)
 }
 
+/// A download: `body` as `content_type`, saved as `file`.
+pub fn attachment(
+    content_type: &'static str,
+    file: &str,
+    body: Vec<u8>,
+) -> Result<axum::response::Response, AnalyticsError> {
+    use axum::http::{HeaderValue, header};
+    use axum::response::IntoResponse;
+    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{file}\""))
+        .map_err(|_| AnalyticsError::Encode("bad file name".into()))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
+        .into_response())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,8 +5,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -329,23 +328,9 @@ pub async fn download(
     // Encoding a result of at most a few thousand rows takes milliseconds.
     let body = columnar::encode(&batch, format)?;
     let (from, to) = r.bounds();
-    let disposition = format!(
-        "attachment; filename=\"{name}_{from}_{to}.{}\"",
-        format.extension()
-    );
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(format.content_type()),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                HeaderValue::from_str(&disposition)
-                    .map_err(|_| AnalyticsError::Encode("bad file name".into()))?,
-            ),
-        ],
+    crate::columnar::attachment(
+        format.content_type(),
+        &format!("{name}_{from}_{to}.{}", format.extension()),
         body,
     )
-        .into_response())
 }

@@ -10,8 +10,7 @@
 //! add up to the curve's whole.
 
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Deserialize;
 use time::{Date, Month};
 use uuid::Uuid;
@@ -146,23 +145,8 @@ fn csv_of(range: &DateRange, mixes: &[MixRows]) -> Result<Vec<u8>, AnalyticsErro
         .map_err(|e| AnalyticsError::Encode(e.to_string()))
 }
 
-fn csv_response(body: Vec<u8>, file: &str) -> Result<Response, AnalyticsError> {
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/csv; charset=utf-8"),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                HeaderValue::from_str(&format!("attachment; filename=\"{file}\""))
-                    .map_err(|_| AnalyticsError::Encode("bad file name".into()))?,
-            ),
-        ],
-        body,
-    )
-        .into_response())
-}
+/// What the reports are served as.
+const CSV: &str = "text/csv; charset=utf-8";
 
 #[derive(sqlx::FromRow)]
 struct MixRow {
@@ -223,9 +207,10 @@ pub async fn of_cloudcast(
             .ok_or(AnalyticsError::NotFound("cloudcast"))?;
     let rows = rows_of(&state, m, &range).await?;
     let (from, to) = range.bounds();
-    csv_response(
-        csv_of(&range, std::slice::from_ref(&rows))?,
+    crate::columnar::attachment(
+        CSV,
         &format!("rights_{id}_{from}_{to}.csv"),
+        csv_of(&range, std::slice::from_ref(&rows))?,
     )
 }
 
@@ -335,9 +320,10 @@ async fn month_report(
         rows.push(rows_of(state, m, &range).await?);
     }
     let (from, _) = range.bounds();
-    csv_response(
-        csv_of(&range, &rows)?,
+    crate::columnar::attachment(
+        CSV,
         &format!("rights_{}.csv", &from[..7]),
+        csv_of(&range, &rows)?,
     )
 }
 
