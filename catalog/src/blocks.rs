@@ -74,7 +74,7 @@ pub async fn block(
     .await?;
     // Each one's part in the other's notifications goes (a notification
     // left with nobody is not shown: `notify::sql_shown`).
-    let changed: Vec<Uuid> = sqlx::query_scalar(
+    let mut changed: Vec<Uuid> = sqlx::query_scalar(
         "DELETE FROM notification_events e USING notifications n
           WHERE e.notification_id = n.id
             AND ((n.recipient_id = $1 AND e.actor_id = $2) OR (n.recipient_id = $2 AND e.actor_id = $1))
@@ -84,7 +84,6 @@ pub async fn block(
     .bind(them)
     .fetch_all(&mut *tx)
     .await?;
-    let mut changed = changed;
     changed.sort_unstable();
     changed.dedup();
     notify::wake(&mut tx, &changed).await?;

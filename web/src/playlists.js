@@ -5,7 +5,7 @@
 // Everything goes through the API (catalog/src/playlists.rs).
 
 import { api } from './session.js'
-import { $, el, link, say, signedIn } from './ui.js'
+import { $, el, link, say, signedIn, wireShare } from './ui.js'
 
 const NEW = 'new'
 
@@ -93,13 +93,7 @@ export function playlistPage(main) {
   const message = $('playlist-message')
   const list = $('playlist-items')
   $('play-all')?.addEventListener('click', () => list.querySelector('[data-play]')?.click())
-  const share = $('share')
-  share?.addEventListener('click', () => {
-    const box = $('share-box')
-    box.hidden = !box.hidden
-    share.setAttribute('aria-expanded', String(!box.hidden))
-    if (!box.hidden) $('share-url').select()
-  })
+  wireShare()
   const form = $('playlist-form')
   if (!form) return // not its owner
 

@@ -12,7 +12,7 @@ import { showUnread, stopBell, wireBell } from './bell.js'
 import { commentsSection } from './comments.js'
 import { createPlayer } from './player.js'
 import { detailsForm, saveDetails, statusText } from './mix_editor.js'
-import { $, el, link, say, signedIn } from './ui.js'
+import { $, el, link, say, signedIn, wireShare } from './ui.js'
 import { Queue, forgetPosition, resumePoint, savePosition, shortcuts, volumeControl } from './listening.js'
 import { Waveform } from './waveform.js'
 import { contactPage, termsPage, wireBanners } from './policies.js'
@@ -412,13 +412,7 @@ function cloudcastPage(main) {
       off: `You no longer follow ${follow.dataset.follow}.`,
     })
   }
-  const share = $('share')
-  share.addEventListener('click', () => {
-    const box = $('share-box')
-    box.hidden = !box.hidden
-    share.setAttribute('aria-expanded', String(!box.hidden))
-    if (!box.hidden) $('share-url').select()
-  })
+  wireShare()
   reportForm(id, message)
   addToPlaylist(id, message)
   counterNoticeForm(id)

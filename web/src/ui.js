@@ -33,3 +33,14 @@ export async function signedIn(fn, messageEl) {
     return undefined
   }
 }
+
+/** A page's Share button: it shows its link (selected, to copy) and embed code. */
+export function wireShare() {
+  const share = $('share')
+  share?.addEventListener('click', () => {
+    const box = $('share-box')
+    box.hidden = !box.hidden
+    share.setAttribute('aria-expanded', String(!box.hidden))
+    if (!box.hidden) $('share-url').select()
+  })
+}
