@@ -447,6 +447,7 @@ pub async fn serve(config: Config, roles: &[Role]) -> anyhow::Result<Running> {
             services.pool.clone(),
             services.clickhouse.clone(),
             rule,
+            config.analytics.min_audience,
             config.analytics.charts,
             shutdown.clone(),
         )));

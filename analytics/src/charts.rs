@@ -111,22 +111,27 @@ pub async fn compute_once(
     Ok(ids.len())
 }
 
-/// Computes the charts and recounts tags every `every` until shutdown.
+/// Computes the charts, recounts tags and finds related cloudcasts
+/// (`related.rs`, floored at `min_audience`) every `every` until shutdown.
 pub async fn run(
     pool: sqlx::PgPool,
     ch: clickhouse::Client,
     rule: Rule,
+    min_audience: u64,
     every: Duration,
     shutdown: CancellationToken,
 ) {
+    let chain = |e: AnalyticsError| cloudcast_core::error::Chain(&e).to_string();
     cloudcast_core::periodic::every("charts", every, shutdown, || async {
         // Tags are recounted even when the charts cannot be computed.
         let charted = compute_once(&pool, &ch, rule).await;
         cloudcast_catalog::tags::recount(&pool)
             .await
             .map_err(|e| e.to_string())?;
-        let n = charted.map_err(|e| cloudcast_core::error::Chain(&e).to_string())?;
-        tracing::debug!(charted = n, "charts computed");
+        let related = crate::related::compute_once(&pool, &ch, rule, min_audience).await;
+        let n = charted.map_err(chain)?;
+        let pairs = related.map_err(chain)?;
+        tracing::debug!(charted = n, related = pairs, "charts computed");
         Ok::<(), String>(())
     })
     .await

@@ -2,7 +2,8 @@
 //! heartbeat shipper from the write-ahead log (`ship.rs`, with
 //! `tombstones.rs` for erased accounts), the copy of favourite and repost
 //! events (`event_sync.rs`), the roll-up of finished days (`rollup.rs`), the
-//! charts computed into PostgreSQL (`charts.rs`), the removals erasure,
+//! charts computed into PostgreSQL (`charts.rs`) with "more like this"
+//! from co-listening (`related.rs`), the removals erasure,
 //! cloudcast deletion and consent withdrawal queue (`purge.rs`), and the
 //! queries over the materialized views with the API built on them:
 //! statistics (`stats.rs`), the rights report (`rights.rs`: seconds heard
@@ -25,6 +26,7 @@ pub mod history;
 pub mod lifecycle;
 pub mod metrics;
 pub mod purge;
+pub mod related;
 pub mod rights;
 pub mod rollup;
 pub mod schema;

@@ -32,6 +32,7 @@ pub const HISTORY: Query = query!("history");
 pub const AD_AUDIENCES: Query = query!("ad_audiences");
 pub const FAVOURITES: Query = query!("favourites");
 pub const CHARTS: Query = query!("charts");
+pub const CO_LISTENING: Query = query!("co_listening");
 /// The listening rule on days not rolled up yet: not a query of its own,
 /// but the text the others include where they say `{counted_live}`, with
 /// its binds where their `Binds:` say `counted_live`.
@@ -52,6 +53,7 @@ pub const ALL: &[Query] = &[
     AD_AUDIENCES,
     FAVOURITES,
     CHARTS,
+    CO_LISTENING,
 ];
 
 impl Query {
@@ -98,6 +100,7 @@ impl Query {
                 "min_audience" => q.bind(b.min_audience.ok_or_else(missing)?),
                 "listeners_per_address" => q.bind(b.listeners_per_address.ok_or_else(missing)?),
                 "session_slack_secs" => q.bind(b.session_slack_secs.ok_or_else(missing)?),
+                "listen_min_seconds" => q.bind(b.listen_min_seconds.ok_or_else(missing)?),
                 _ => return Err(missing()),
             };
         }
@@ -164,6 +167,9 @@ pub struct Binds<'a> {
     pub listeners_per_address: Option<u32>,
     /// `analytics.session_slack_secs`, for the listening rule.
     pub session_slack_secs: Option<u32>,
+    /// Counted seconds of one cloudcast that make a listener one of its
+    /// audience for co-listening.
+    pub listen_min_seconds: Option<u64>,
 }
 
 impl Binds<'_> {

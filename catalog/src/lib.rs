@@ -9,7 +9,8 @@
 //! reports on cloudcasts and notice-and-takedown (`reports.rs` the
 //! notices, `takedowns.rs` the decisions, `counter_notices.rs` the DJ's
 //! answer); and
-//! purchase links (`purchase_links.rs`); playlists (`playlists.rs`). Everything here lives in
+//! purchase links (`purchase_links.rs`); playlists (`playlists.rs`); "more like
+//! this" (`related.rs`, read from what the analytics crate computes). Everything here lives in
 //! PostgreSQL; statistics over it (and the charts' play counts) are the
 //! analytics crate's.
 
@@ -30,6 +31,7 @@ pub mod moderation;
 pub mod pictures;
 pub mod playlists;
 pub mod purchase_links;
+pub mod related;
 pub mod reports;
 pub mod reposts;
 pub mod search;
@@ -104,6 +106,7 @@ fn routes() -> OpenApiRouter<CatalogState> {
         .routes(routes!(lists::user_cloudcasts))
         .routes(routes!(lists::my_cloudcasts))
         .routes(routes!(lists::by_slug))
+        .routes(routes!(related::related))
         .routes(routes!(tags::list))
         .routes(routes!(tags::cloudcasts))
         .routes(routes!(search::search))

@@ -431,6 +431,7 @@ mod tests {
         include_str!("../migrations/0021_policy_channels.sql"),
         include_str!("../migrations/0022_blocks_and_profile_comments.sql"),
         include_str!("../migrations/0023_playlists.sql"),
+        include_str!("../migrations/0024_related.sql"),
     ];
 
     /// `CHECK (column IN ('a', 'b'))` for these values.

@@ -266,12 +266,18 @@ pub async fn cloudcast(
         return Ok(moved_permanently(&cc.url).into_response());
     }
     let comments_path = format!("/api/v1/cloudcasts/{}/comments?limit=50", cc.id);
-    let (mut l, comments) = tokio::join!(
+    let related_path = format!("/api/v1/cloudcasts/{}/related?limit=6", cc.id);
+    let (mut l, comments, related) = tokio::join!(
         layout(&state, &v, cc.title.clone(), "cloudcast"),
-        state.api.get::<CommentPage<Comment>>(&comments_path, &v)
+        state.api.get::<CommentPage<Comment>>(&comments_path, &v),
+        state.api.get::<Related>(&related_path, &v)
     );
     let comments = match comments? {
         Answer::Found(c) => c.comments,
+        _ => Vec::new(),
+    };
+    let related = match related? {
+        Answer::Found(r) => r.items,
         _ => Vec::new(),
     };
     let page_url = absolute(&state, &cc.url);
@@ -298,6 +304,7 @@ pub async fn cloudcast(
         own,
         marks: CloudcastPage::marks_of(&comments, cc.duration_ms),
         comments,
+        related,
         l,
         cc,
     };

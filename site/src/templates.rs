@@ -193,6 +193,8 @@ pub struct CloudcastPage {
     pub comments: Vec<Thread>,
     /// The comments at a moment of the mix, placed along its waveform.
     pub marks: Vec<CommentMark>,
+    /// "More like this", as the API answers the visitor.
+    pub related: Vec<RelatedCloudcast>,
     pub page_url: String,
     pub embed_code: String,
 }

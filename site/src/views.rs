@@ -19,6 +19,7 @@ pub use cloudcast_catalog::marks::Marked;
 pub use cloudcast_catalog::metadata::Track;
 pub use cloudcast_catalog::playlists::{PlaylistSummary, PlaylistView as Playlist};
 pub use cloudcast_catalog::purchase_links::LinkCount;
+pub use cloudcast_catalog::related::{Related, RelatedCloudcast};
 pub use cloudcast_catalog::search::{SearchResults, UserCard};
 pub use cloudcast_catalog::tags::TagView as Tag;
 pub use cloudcast_notifications::list::{NotificationPage, Unread};

@@ -186,6 +186,7 @@ fn literal(name: &str) -> String {
         "min_audience" => "2".into(),
         "listeners_per_address" => "16".into(),
         "session_slack_secs" => "10".into(),
+        "listen_min_seconds" => "30".into(),
         other => panic!("no test value for bind {other}"),
     }
 }

@@ -34,6 +34,7 @@ mod playlists;
 mod policy_channels;
 mod privacy;
 mod registry;
+mod related;
 mod stream;
 mod takedowns;
 mod transcode;

@@ -236,6 +236,12 @@ pub(super) const TABLES: &[Table] = &[
         Data::Nobody("plays per cloudcast over 30 and 7 days, for the charts"),
     ),
     pg(
+        "related_cloudcasts",
+        Data::Nobody(
+            "pairs of cloudcasts heard by the same people, counted only from min_audience people up (no person in it)",
+        ),
+    ),
+    pg(
         "renditions",
         Data::Nobody("the transcoded files of a cloudcast and their fragment index"),
     ),

@@ -773,22 +773,29 @@ impl TestSystem {
 
     /// Rows of a ClickHouse query on this test's database, as JSON objects.
     pub async fn clickhouse_rows(&self, sql: &str) -> Vec<Value> {
+        let text = self
+            .clickhouse_exec(&format!("{sql} FORMAT JSONEachRow"))
+            .await;
+        text.lines()
+            .map(|l| serde_json::from_str(l).expect("JSON row"))
+            .collect()
+    }
+
+    /// Runs one ClickHouse statement on this test's database; its answer.
+    pub async fn clickhouse_exec(&self, sql: &str) -> String {
         let ch = std::env::var("CLOUDCAST__CLICKHOUSE__URL")
             .unwrap_or_else(|_| "http://127.0.0.1:8123".into());
-        let text = reqwest::Client::new()
+        reqwest::Client::new()
             .post(format!("{ch}/?database={}", self.db_name))
-            .body(format!("{sql} FORMAT JSONEachRow"))
+            .body(sql.to_string())
             .send()
             .await
             .expect("ClickHouse answers")
             .error_for_status()
-            .expect("query succeeds")
+            .expect("statement succeeds")
             .text()
             .await
-            .expect("text");
-        text.lines()
-            .map(|l| serde_json::from_str(l).expect("JSON row"))
-            .collect()
+            .expect("text")
     }
 }
 
