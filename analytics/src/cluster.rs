@@ -40,6 +40,7 @@ pub const SHARDING: &[(&str, &str)] = &[
     ("ad_interest", "cityHash64(user_id)"),
     ("favourite_events", "event_id"),
     ("repost_events", "event_id"),
+    ("follow_events", "event_id"),
     ("rollup_days", "toUInt32(toRelativeDayNum(day))"),
     ("day_beats", "toUInt32(toRelativeDayNum(day))"),
 ];

@@ -1,9 +1,9 @@
-//! Favourite and repost events copied from PostgreSQL (the truth:
-//! `favourite_events`, `repost_events`) to the ClickHouse tables of the same
-//! names for statistics, by id: a high-water mark read back from
+//! Favourite, repost and follow events copied from PostgreSQL (the truth:
+//! `favourite_events`, `repost_events`, `follow_events`) to the ClickHouse
+//! tables of the same names for statistics, by id: a high-water mark read back from
 //! ClickHouse, a look-back for late commits, and an advisory lock so one
 //! node copies at a time. ClickHouse never decides what a user's
-//! favourites or reposts are.
+//! favourites, reposts or follows are.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -25,8 +25,30 @@ const SETTLE: &str = "2 seconds";
 /// Lock id (arbitrary, fixed) so only one node copies at a time.
 const COPY_LOCK: i64 = 0x0c10_dca5_7fa7;
 
-/// The event tables copied; the same name and columns on both sides.
-pub const TABLES: &[&str] = &["favourite_events", "repost_events"];
+/// The event tables copied, and the column naming what the event is
+/// about; the same names and columns on both sides.
+pub const TABLES: &[(&str, Subject)] = &[
+    ("favourite_events", Subject::Cloudcast),
+    ("repost_events", Subject::Cloudcast),
+    ("follow_events", Subject::Followee),
+];
+
+/// What an event is about.
+#[derive(Debug, Clone, Copy)]
+pub enum Subject {
+    Cloudcast,
+    /// The account followed.
+    Followee,
+}
+
+impl Subject {
+    fn column(self) -> &'static str {
+        match self {
+            Subject::Cloudcast => "cloudcast_id",
+            Subject::Followee => "followee_id",
+        }
+    }
+}
 
 #[derive(Debug, Serialize, clickhouse::Row)]
 struct EventRow {
@@ -37,14 +59,36 @@ struct EventRow {
     delta: i8,
 }
 
+#[derive(Debug, Serialize, clickhouse::Row)]
+struct FollowRow {
+    event_id: u64,
+    ts: u32,
+    user_id: String,
+    followee_id: String,
+    delta: i8,
+}
+
+/// One ClickHouse insert of `rows` into `table`.
+async fn insert<R>(ch: &clickhouse::Client, table: &str, rows: Vec<R>) -> Result<(), AnalyticsError>
+where
+    R: clickhouse::RowOwned + clickhouse::RowWrite,
+{
+    let mut insert = ch.insert::<R>(table).await?;
+    for row in &rows {
+        insert.write(row).await?;
+    }
+    insert.end().await?;
+    Ok(())
+}
+
 /// One copy round of every table; returns the number of events copied.
 pub async fn copy_once(
     pool: &sqlx::PgPool,
     ch: &clickhouse::Client,
 ) -> Result<usize, AnalyticsError> {
     let mut n = 0;
-    for table in TABLES {
-        n += copy_table(pool, ch, table).await?;
+    for (table, subject) in TABLES {
+        n += copy_table(pool, ch, table, *subject).await?;
     }
     Ok(n)
 }
@@ -54,6 +98,7 @@ async fn copy_table(
     pool: &sqlx::PgPool,
     ch: &clickhouse::Client,
     table: &str,
+    subject: Subject,
 ) -> Result<usize, AnalyticsError> {
     let mut tx = pool.begin().await?;
     let (locked,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_xact_lock($1)")
@@ -81,40 +126,53 @@ async fn copy_table(
         .into_iter()
         .collect();
     let rows: Vec<(i64, Uuid, Uuid, i16, OffsetDateTime)> = sqlx::query_as(&format!(
-        "SELECT id, user_id, cloudcast_id, delta, at FROM {table}
+        "SELECT id, user_id, {column}, delta, at FROM {table}
           WHERE id > $1 AND at < now() - interval '{SETTLE}'
-          ORDER BY id LIMIT $2"
+          ORDER BY id LIMIT $2",
+        column = subject.column()
     ))
     .bind(floor)
     .bind(COPY_BATCH)
     .fetch_all(&mut *tx)
     .await?;
-    let missing: Vec<EventRow> = rows
+    let missing: Vec<_> = rows
         .into_iter()
-        .filter_map(|(id, user, cc, delta, at)| {
+        .filter_map(|(id, user, about, delta, at)| {
             let event_id = u64::try_from(id).ok()?;
             (!present.contains(&event_id)).then(|| EventRow {
                 event_id,
                 ts: u32::try_from(at.unix_timestamp()).unwrap_or(0),
                 user_id: user.to_string(),
-                cloudcast_id: cc.to_string(),
+                cloudcast_id: about.to_string(),
                 delta: i8::try_from(delta).unwrap_or(0),
             })
         })
         .collect();
-    if missing.is_empty() {
+    let n = missing.len();
+    if n == 0 {
         return Ok(0);
     }
-    let mut insert = ch.insert::<EventRow>(table).await?;
-    for row in &missing {
-        insert.write(row).await?;
+    match subject {
+        Subject::Cloudcast => insert(ch, table, missing).await?,
+        Subject::Followee => {
+            let rows = missing
+                .into_iter()
+                .map(|e| FollowRow {
+                    event_id: e.event_id,
+                    ts: e.ts,
+                    user_id: e.user_id,
+                    followee_id: e.cloudcast_id,
+                    delta: e.delta,
+                })
+                .collect();
+            insert(ch, table, rows).await?
+        }
     }
-    insert.end().await?;
     tx.commit().await?;
-    Ok(missing.len())
+    Ok(n)
 }
 
-/// Copies favourite and repost events to ClickHouse every `every` until shutdown.
+/// Copies favourite, repost and follow events to ClickHouse every `every` until shutdown.
 /// Failures (ClickHouse down) are retried on the next round; nothing is lost
 /// because PostgreSQL keeps every event.
 pub async fn run_copier(
@@ -128,7 +186,7 @@ pub async fn run_copier(
         if n > 0 {
             tracing::debug!(
                 events = n,
-                "favourite and repost events copied to ClickHouse"
+                "favourite, repost and follow events copied to ClickHouse"
             );
         }
         Ok::<(), AnalyticsError>(())

@@ -6,7 +6,8 @@
 //! from co-listening (`related.rs`), the removals erasure,
 //! cloudcast deletion and consent withdrawal queue (`purge.rs`), and the
 //! queries over the materialized views with the API built on them:
-//! statistics (`stats.rs`), the rights report (`rights.rs`: seconds heard
+//! statistics (`stats.rs`), insights across a DJ's catalogue
+//! (`insights.rs`), the rights report (`rights.rs`: seconds heard
 //! of each tracklist entry, CSV), history (`history.rs`) and the analysts'
 //! dashboard and downloads (`dashboard.rs`, `columnar.rs`). The queries are
 //! files in `analytics/queries/` (`sql.rs`); date ranges are `dates.rs`.
@@ -23,6 +24,7 @@ pub mod ddl;
 pub mod error;
 pub mod event_sync;
 pub mod history;
+pub mod insights;
 pub mod lifecycle;
 pub mod metrics;
 pub mod purge;
@@ -101,6 +103,7 @@ fn routes() -> OpenApiRouter<AnalyticsState> {
         .routes(routes!(rights::of_cloudcast))
         .routes(routes!(rights::mine))
         .routes(routes!(rights::all))
+        .routes(routes!(insights::mine))
         .routes(routes!(history::mine))
         .routes(routes!(history::of_user))
         .routes(routes!(dashboard::ad_audiences))

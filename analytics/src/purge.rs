@@ -151,25 +151,26 @@ pub async fn purge_once(
 }
 
 /// The tables an erasure must visit: every MergeTree-family table of the
-/// database with a `user_id` or `cloudcast_id` column. Read from the schema,
-/// so a table added later is covered without a change here.
-async fn erasable_tables(
-    ch: &clickhouse::Client,
-) -> Result<Vec<(String, bool, bool)>, AnalyticsError> {
+/// database with a `user_id`, `followee_id` (a followed account: follow
+/// events) or `cloudcast_id` column. Read from the schema, so a table added
+/// later is covered without a change here.
+async fn erasable_tables(ch: &clickhouse::Client) -> Result<Vec<Erasable>, AnalyticsError> {
     #[derive(clickhouse::Row, serde::Deserialize)]
     struct T {
         table: String,
         has_user: u8,
         has_cloudcast: u8,
+        has_followee: u8,
     }
     let rows: Vec<T> = ch
         .query(
             "SELECT table,
                     max(name = 'user_id') AS has_user,
-                    max(name = 'cloudcast_id') AS has_cloudcast
+                    max(name = 'cloudcast_id') AS has_cloudcast,
+                    max(name = 'followee_id') AS has_followee
                FROM system.columns
               WHERE database = currentDatabase()
-                AND name IN ('user_id', 'cloudcast_id')
+                AND name IN ('user_id', 'cloudcast_id', 'followee_id')
                 AND table IN (SELECT name FROM system.tables
                                WHERE database = currentDatabase()
                                  AND engine LIKE '%MergeTree')
@@ -180,8 +181,46 @@ async fn erasable_tables(
         .await?;
     Ok(rows
         .into_iter()
-        .map(|t| (t.table, t.has_user == 1, t.has_cloudcast == 1))
+        .map(|t| Erasable {
+            table: t.table,
+            user: t.has_user == 1,
+            cloudcast: t.has_cloudcast == 1,
+            followee: t.has_followee == 1,
+        })
         .collect())
+}
+
+/// A table an erasure visits, and the columns that name what it erases.
+struct Erasable {
+    table: String,
+    user: bool,
+    cloudcast: bool,
+    followee: bool,
+}
+
+impl Erasable {
+    /// The condition on its rows, with its binds in order (users' ids for
+    /// user columns, cloudcasts' for the cloudcast column); `None` when
+    /// nothing here names what is erased.
+    fn condition<'a>(
+        &self,
+        users: &'a Vec<String>,
+        cloudcasts: &'a Vec<String>,
+    ) -> Option<(String, Vec<&'a Vec<String>>)> {
+        let mut parts = Vec::new();
+        let mut binds = Vec::new();
+        for (has, column, ids) in [
+            (self.user, "user_id", users),
+            (self.followee, "followee_id", users),
+            (self.cloudcast, "cloudcast_id", cloudcasts),
+        ] {
+            if has && !ids.is_empty() {
+                parts.push(format!("has(?, {column})"));
+                binds.push(ids);
+            }
+        }
+        (!parts.is_empty()).then(|| (parts.join(" OR "), binds))
+    }
 }
 
 /// Passes over the tables an erasure makes at most: the first removes the
@@ -211,9 +250,9 @@ pub async fn erase(
     if cluster.is_some() {
         // The rows live in the local tables; counts read the whole cluster
         // through the Distributed table of the plain name.
-        tables.retain_mut(|(t, _, _)| match t.strip_suffix(LOCAL) {
+        tables.retain_mut(|t| match t.table.strip_suffix(LOCAL) {
             Some(plain) => {
-                *t = plain.to_string();
+                t.table = plain.to_string();
                 true
             }
             None => false,
@@ -221,24 +260,14 @@ pub async fn erase(
     }
     for _ in 0..ERASE_PASSES {
         let mut issued = 0;
-        for (table, has_user, has_cloudcast) in &tables {
-            let by_user = *has_user && !users.is_empty();
-            let by_cloudcast = *has_cloudcast && !cloudcasts.is_empty();
-            let cond = match (by_user, by_cloudcast) {
-                (true, true) => "has(?, user_id) OR has(?, cloudcast_id)",
-                (true, false) => "has(?, user_id)",
-                (false, true) => "has(?, cloudcast_id)",
-                (false, false) => continue,
+        for t in &tables {
+            let table = &t.table;
+            let Some((cond, ids)) = t.condition(&users, &cloudcasts) else {
+                continue;
             };
             let bind = |sql: &str| {
-                let mut q = ch.query(sql);
-                if by_user {
-                    q = q.bind(&users);
-                }
-                if by_cloudcast {
-                    q = q.bind(&cloudcasts);
-                }
-                q
+                ids.iter()
+                    .fold(ch.query(sql), |q, ids| q.bind(ids.as_slice()))
             };
             // A mutation rewrites every part it touches: only where needed.
             let left: u64 = bind(&format!("SELECT count() FROM `{table}` WHERE {cond}"))

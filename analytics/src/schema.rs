@@ -36,6 +36,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "listening_rule",
         include_str!("../migrations/0008_listening_rule.sql"),
     ),
+    (
+        9,
+        "follow_events",
+        include_str!("../migrations/0009_follow_events.sql"),
+    ),
 ];
 
 /// The migration that brought the listening rule: once applied, the

@@ -33,6 +33,13 @@ pub const AD_AUDIENCES: Query = query!("ad_audiences");
 pub const FAVOURITES: Query = query!("favourites");
 pub const CHARTS: Query = query!("charts");
 pub const CO_LISTENING: Query = query!("co_listening");
+pub const CATALOGUE_MIXES: Query = query!("catalogue_mixes");
+pub const CATALOGUE_DAILY: Query = query!("catalogue_daily");
+pub const RETURNING: Query = query!("returning");
+pub const CATALOGUE_REFERRERS: Query = query!("catalogue_referrers");
+pub const CATALOGUE_DEVICES: Query = query!("catalogue_devices");
+pub const CATALOGUE_ACCOUNTS: Query = query!("catalogue_accounts");
+pub const FOLLOWER_DAYS: Query = query!("follower_days");
 /// The listening rule on days not rolled up yet: not a query of its own,
 /// but the text the others include where they say `{counted_live}`, with
 /// its binds where their `Binds:` say `counted_live`.
@@ -54,6 +61,13 @@ pub const ALL: &[Query] = &[
     FAVOURITES,
     CHARTS,
     CO_LISTENING,
+    CATALOGUE_MIXES,
+    CATALOGUE_DAILY,
+    RETURNING,
+    CATALOGUE_REFERRERS,
+    CATALOGUE_DEVICES,
+    CATALOGUE_ACCOUNTS,
+    FOLLOWER_DAYS,
 ];
 
 impl Query {
@@ -101,6 +115,7 @@ impl Query {
                 "listeners_per_address" => q.bind(b.listeners_per_address.ok_or_else(missing)?),
                 "session_slack_secs" => q.bind(b.session_slack_secs.ok_or_else(missing)?),
                 "listen_min_seconds" => q.bind(b.listen_min_seconds.ok_or_else(missing)?),
+                "cloudcast_ids" => q.bind(b.cloudcast_ids.ok_or_else(missing)?),
                 _ => return Err(missing()),
             };
         }
@@ -170,6 +185,8 @@ pub struct Binds<'a> {
     /// Counted seconds of one cloudcast that make a listener one of its
     /// audience for co-listening.
     pub listen_min_seconds: Option<u64>,
+    /// A set of cloudcasts (a DJ's), for the insights.
+    pub cloudcast_ids: Option<&'a [String]>,
 }
 
 impl Binds<'_> {

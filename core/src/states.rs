@@ -432,6 +432,7 @@ mod tests {
         include_str!("../migrations/0022_blocks_and_profile_comments.sql"),
         include_str!("../migrations/0023_playlists.sql"),
         include_str!("../migrations/0024_related.sql"),
+        include_str!("../migrations/0025_follow_events.sql"),
     ];
 
     /// `CHECK (column IN ('a', 'b'))` for these values.

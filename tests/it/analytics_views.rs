@@ -144,6 +144,16 @@ fn insert_sql() -> String {
     )
 }
 
+/// USER2 and USER3 follow USER1 on day 1 (event 2 copied twice), USER3
+/// unfollows on day 2.
+fn follow_events_sql() -> String {
+    format!(
+        "INSERT INTO follow_events (event_id, ts, user_id, followee_id, delta) VALUES \
+         (1, {D1}, '{USER2}', '{USER1}', 1), (2, {D1}, '{USER3}', '{USER1}', 1), \
+         (2, {D1}, '{USER3}', '{USER1}', 1), (3, {D2}, '{USER3}', '{USER1}', -1)"
+    )
+}
+
 fn favourite_events_sql() -> String {
     // Event 2 is copied twice (a repeated copy round): counted once.
     format!(
@@ -187,6 +197,7 @@ fn literal(name: &str) -> String {
         "listeners_per_address" => "16".into(),
         "session_slack_secs" => "10".into(),
         "listen_min_seconds" => "30".into(),
+        "cloudcast_ids" => format!("['{A}', '{B}']"),
         other => panic!("no test value for bind {other}"),
     }
 }
@@ -261,7 +272,7 @@ async fn setup_on(cluster: Option<&str>) -> (clickhouse::Client, Config) {
         .await
         .unwrap_or_else(|e| panic!("migrations: {e}"));
     let client = cloudcast_analytics::client(&config.clickhouse);
-    for stmt in [insert_sql(), favourite_events_sql()] {
+    for stmt in [insert_sql(), favourite_events_sql(), follow_events_sql()] {
         client
             .query(&stmt)
             .execute()
@@ -413,6 +424,55 @@ async fn views_answer_what_the_rows_say() {
     assert!(
         floor.is_empty(),
         "an audience of 2 shown under a floor of 3: {floor:?}"
+    );
+
+    // A DJ's insights over A and B: each mix as its own statistics count it
+    // (A: 3 plays, 141 s, 4 listeners), days over both (user2 heard both on
+    // day 1: one listener), one cohort of the 4 listeners, sources and
+    // devices over both (beats, re-sent ones included), the accounts, and
+    // USER1's follows.
+    let every = [
+        ("cloudcast_from", "''".to_string()),
+        ("cloudcast_to", "'~'".to_string()),
+    ];
+    let tsv = |q: sql::Query| {
+        let text = inlined_with(&q, &every);
+        let ch = ch.clone();
+        async move {
+            let bytes = ch
+                .query(&text)
+                .fetch_bytes("TSV")
+                .unwrap_or_else(|e| panic!("{}: {e}", q.name))
+                .collect()
+                .await
+                .unwrap_or_else(|e| panic!("{}: {e}", q.name));
+            String::from_utf8_lossy(&bytes).trim_end().to_string()
+        }
+    };
+    assert_eq!(
+        tsv(sql::CATALOGUE_MIXES).await,
+        format!("{A}\t3\t141\t4\n{B}\t1\t40\t1")
+    );
+    assert_eq!(
+        tsv(sql::CATALOGUE_DAILY).await,
+        "2026-11-01\t4\t150\t3\n2026-11-02\t1\t31\t1"
+    );
+    assert_eq!(tsv(sql::RETURNING).await, "2026-11-01\t0\t4");
+    assert_eq!(
+        tsv(sql::CATALOGUE_REFERRERS).await,
+        "example.org\t3\t131\n\t1\t20\nblog.net\t1\t35"
+    );
+    assert_eq!(
+        tsv(sql::CATALOGUE_DEVICES).await,
+        "\tFirefox\t3\t151\n\tSafari\t1\t35"
+    );
+    assert_eq!(
+        tsv(sql::CATALOGUE_ACCOUNTS).await,
+        format!("{USER1}\n{USER2}\n{USER3}")
+    );
+    assert_eq!(
+        tsv(sql::FOLLOWER_DAYS).await,
+        "2026-11-01\t2\t0\n2026-11-02\t0\t1"
     );
 
     drop_db(&config).await;
@@ -758,6 +818,7 @@ async fn a_current_clickhouse_gives_the_same_answers() {
     }
     statements.push(insert_sql());
     statements.push(favourite_events_sql());
+    statements.push(follow_events_sql());
     for (day, beats) in [("'2026-11-01'", 255), ("'2026-11-02'", 31)] {
         statements.push(roll_day(1, day));
         statements.push(

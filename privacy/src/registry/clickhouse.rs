@@ -113,6 +113,16 @@ pub(super) const TABLES: &[Table] = &[
         },
     ),
     ch(
+        "follow_events",
+        Data::Personal {
+            export: &[Export::Through(
+                "follow_history in account.json (the same events)",
+            )],
+            erase: Erase::Mutation,
+            kept: "with the account and the account followed (a copy of PostgreSQL's)",
+        },
+    ),
+    ch(
         "referrer_days",
         Data::Nobody(
             "listeners per referring domain, cloudcast and day (hashed listener ids in exact-distinct states)",

@@ -317,6 +317,20 @@ pub(super) const TABLES: &[Table] = &[
         },
     ),
     pg(
+        "follow_events",
+        Data::Personal {
+            export: &[Export::Json {
+                section: "follow_history",
+                one: false,
+                sql: "SELECT u.username AS followed, e.delta, e.at FROM follow_events e
+                        JOIN users u ON u.id = e.followee_id
+                       WHERE e.user_id = $1 ORDER BY e.id",
+            }],
+            erase: Erase::Cascade,
+            kept: "with the account, and with the account followed (a DJ's followers over time)",
+        },
+    ),
+    pg(
         "reposts",
         Data::Personal {
             export: &[Export::Json {
