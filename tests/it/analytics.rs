@@ -519,3 +519,148 @@ async fn the_rights_report_gives_the_seconds_heard_of_each_track() {
     );
     sys.stop().await;
 }
+
+/// Sets `token`'s public profile country.
+async fn show_country(sys: &TestSystem, token: &str, country: &str) {
+    let resp = sys
+        .http
+        .put(sys.url("/api/v1/me/profile"))
+        .bearer_auth(token)
+        .json(&json!({"country": country, "visibility": {"country": "public"}}))
+        .send()
+        .await
+        .expect("profile");
+    assert_eq!(resp.status(), 200, "{:?}", resp.text().await);
+}
+
+async fn follow(sys: &TestSystem, token: &str, username: &str, on: bool) {
+    let req = if on {
+        sys.http
+            .put(sys.url(&format!("/api/v1/users/{username}/follow")))
+    } else {
+        sys.http
+            .delete(sys.url(&format!("/api/v1/users/{username}/follow")))
+    };
+    let resp = req.bearer_auth(token).send().await.expect("follow");
+    assert_eq!(resp.status(), 200, "{:?}", resp.text().await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn insights_add_up_the_mixes_and_show_groups_only_above_the_floor() {
+    let sys = TestSystem::start_with("insights", |c| c.analytics.min_audience = 2).await;
+    let dj = sys.user("in_dj").await;
+    let a = sys.ready_cloudcast(&dj, 40, "Insight A").await;
+    let b = sys.ready_cloudcast(&dj, 40, "Insight B").await;
+    let (a, b) = (
+        a["id"].as_str().expect("id").to_string(),
+        b["id"].as_str().expect("id").to_string(),
+    );
+    let f1 = sys.user("in_f1").await;
+    let f2 = sys.user("in_f2").await;
+    let f3 = sys.user("in_f3").await;
+    let minor = sys.user_born("in_minor", "2012-03-01").await;
+    for (t, c) in [(&f1, "GB"), (&f2, "GB"), (&f3, "FR"), (&minor, "GB")] {
+        show_country(&sys, t, c).await;
+    }
+    // f1 hears both; f2, the minor A; f3 and an anonymous browser B.
+    listen(&sys, Some(&f1), &a, "in-1a", 35, "https://blog.example/x").await;
+    listen(&sys, Some(&f1), &b, "in-1b", 20, "").await;
+    listen(&sys, Some(&f2), &a, "in-2a", 40, "").await;
+    listen(&sys, Some(&minor), &a, "in-ma", 10, "").await;
+    listen(&sys, Some(&f3), &b, "in-3b", 31, "").await;
+    listen(&sys, None, &b, "in-xb", 33, "https://blog.example/y").await;
+    // Three follow, one leaves: two followers, two more than before.
+    for t in [&f1, &f2, &f3] {
+        follow(&sys, t, "in_dj", true).await;
+    }
+    follow(&sys, &f3, "in_dj", false).await;
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
+    let (sa, sb, ins) = loop {
+        let (_, sa) = get(&sys, Some(&dj), &format!("/api/v1/cloudcasts/{a}/stats")).await;
+        let (_, sb) = get(&sys, Some(&dj), &format!("/api/v1/cloudcasts/{b}/stats")).await;
+        let (status, ins) = get(&sys, Some(&dj), "/api/v1/me/insights").await;
+        assert_eq!(status, 200, "{ins}");
+        let done = sa["listened_seconds"] == 85
+            && sb["listened_seconds"] == 84
+            && ins["totals"]["listened_seconds"] == 169
+            && ins["totals"]["followers_change"] == 2;
+        if done || tokio::time::Instant::now() > deadline {
+            break (sa, sb, ins);
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    let n = |v: &Value| v.as_u64().unwrap_or(u64::MAX);
+    // Totals are the sums of the mixes' own statistics.
+    let t = &ins["totals"];
+    assert_eq!(n(&t["plays"]), n(&sa["plays"]) + n(&sb["plays"]), "{ins}");
+    assert_eq!(n(&t["plays"]), 4, "{ins}");
+    assert_eq!(
+        n(&t["listened_seconds"]),
+        n(&sa["listened_seconds"]) + n(&sb["listened_seconds"]),
+        "{ins}"
+    );
+    // Listeners are people: f1 heard both and counts once (3 + 3 - 1).
+    assert_eq!(n(&t["listeners"]), 5, "{ins}");
+    assert_eq!(
+        (t["followers"].clone(), t["followers_change"].clone()),
+        (json!(2), json!(2)),
+        "{ins}"
+    );
+    let today = ins["by_day"]
+        .as_array()
+        .and_then(|d| d.last())
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(today["followers"], 2, "{ins}");
+    assert_eq!(today["plays"], 4, "{ins}");
+    // Top mixes: each as its statistics say, A first (two plays, 85 s).
+    let top = ins["top"].as_array().expect("top");
+    assert_eq!(top.len(), 2, "{ins}");
+    for (row, stats) in [(&top[0], &sa), (&top[1], &sb)] {
+        assert_eq!(row["plays"], stats["plays"], "{ins}");
+        assert_eq!(row["listened_seconds"], stats["listened_seconds"], "{ins}");
+        assert_eq!(row["listeners"], stats["listeners"], "{ins}");
+    }
+    assert_eq!(top[0]["title"], "Insight A", "{ins}");
+    assert_eq!(top[0]["url"], "/in_dj/insight-a", "{ins}");
+    let blog = ins["referrers"]
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["domain"] == "blog.example"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(blog["listeners"], 2, "{ins}");
+    // One cohort, this month, of all five; countries from public profiles
+    // only: two adults show GB (the minor never counts), one FR (below the floor).
+    assert_eq!(ins["cohorts"].as_array().map(Vec::len), Some(1), "{ins}");
+    assert_eq!(ins["cohorts"][0]["listeners"], 5, "{ins}");
+    assert_eq!(
+        ins["countries"],
+        json!([{"country": "GB", "listeners": 2}]),
+        "{ins}"
+    );
+    assert_eq!(ins["min_audience"], 2, "{ins}");
+    assert!(
+        ins["devices"].as_array().is_some_and(|d| !d.is_empty()),
+        "{ins}"
+    );
+
+    // Someone else's catalogue is not theirs to read; bad input is named.
+    let (status, other) = get(&sys, Some(&f1), "/api/v1/me/insights").await;
+    assert_eq!(status, 200, "{other}");
+    assert_eq!(other["totals"]["plays"], 0, "{other}");
+    assert_eq!(other["top"], json!([]), "{other}");
+    let (status, _) = get(&sys, None, "/api/v1/me/insights").await;
+    assert_eq!(status, 401);
+    for (q, code) in [
+        ("from=2026-13-01", "bad_query"),
+        ("from=2026-12-07&to=2026-01-01", "bad_query"),
+        ("limit=0", "bad_query"),
+        ("nope=1", "invalid_query"),
+    ] {
+        let (status, v) = get(&sys, Some(&dj), &format!("/api/v1/me/insights?{q}")).await;
+        assert_eq!(status, 400, "{q}: {v}");
+        assert_eq!(v["error"]["code"], code, "{q}: {v}");
+    }
+    sys.stop().await;
+}
