@@ -47,6 +47,7 @@ pub const RESERVED_USERNAMES: &[&str] = &[
     "imprint",
     "index",
     "index.html",
+    "insights",
     "legal",
     "library",
     "listen",

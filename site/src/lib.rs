@@ -118,6 +118,7 @@ pub fn router(state: SiteState) -> Router {
         .route("/upload", get(pages::upload))
         .route("/dashboard", get(pages::dashboard))
         .route("/settings", get(pages::settings))
+        .route("/insights", get(pages::insights))
         .route("/moderation", get(pages::moderation))
         .route("/library", get(library::library))
         .route("/library/{section}", get(library::section))

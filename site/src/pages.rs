@@ -475,6 +475,64 @@ pub async fn stats(
     Ok(templates::page(StatusCode::OK, &page))
 }
 
+/// A DJ's insights across their catalogue, drawn on the server.
+pub async fn insights(
+    State(state): State<SiteState>,
+    peer: Peer,
+    headers: HeaderMap,
+    Query(p): Query<RangeParams>,
+) -> Result<Response, SiteError> {
+    let v = visitor(&headers, peer);
+    let mut l = layout(&state, &v, "Insights", "insights").await;
+    if l.viewer.is_none() {
+        return Ok(sign_in_first("/insights"));
+    }
+    let mut path = "/api/v1/me/insights?".to_string();
+    for (k, val) in [("from", &p.from), ("to", &p.to)] {
+        if let Some(val) = val.as_deref().filter(|s| !s.is_empty()) {
+            path.push_str(&format!("{k}={}&", enc(val)));
+        }
+    }
+    let i: Insights = found(&state, path.trim_end_matches(['?', '&']), &v).await?;
+    l.noindex = true;
+    let page = InsightsPage {
+        l,
+        hours: format!("{:.1}", i.totals.listened_seconds as f64 / 3600.0),
+        // Days with listening; followers on the first day and where they changed.
+        days: bars(
+            i.by_day
+                .iter()
+                .filter(|d| d.listeners > 0)
+                .map(|d| (d.day.clone(), d.plays, d.listeners)),
+        ),
+        followers: bars(
+            i.by_day
+                .iter()
+                .enumerate()
+                .filter(|(n, d)| *n == 0 || i.by_day[n - 1].followers != d.followers)
+                .map(|(_, d)| (d.day.clone(), d.followers.max(0) as u64, 0)),
+        ),
+        referrers: bars(i.referrers.iter().map(|r| {
+            let name = if r.domain.is_empty() {
+                "(direct)".to_owned()
+            } else {
+                r.domain.clone()
+            };
+            (name, r.listeners, 0)
+        })),
+        devices: bars(i.devices.iter().map(|d| {
+            let device = if d.device.is_empty() {
+                "unknown device"
+            } else {
+                &d.device
+            };
+            (format!("{} · {device}", d.browser), d.listeners, 0)
+        })),
+        i,
+    };
+    Ok(templates::page(StatusCode::OK, &page))
+}
+
 pub async fn upload(
     State(state): State<SiteState>,
     peer: Peer,

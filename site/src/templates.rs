@@ -443,6 +443,18 @@ pub struct StatsPage {
     pub links: Vec<LinkCount>,
 }
 
+#[derive(Template)]
+#[template(path = "insights.html")]
+pub struct InsightsPage {
+    pub l: Layout,
+    pub i: Insights,
+    pub hours: String,
+    pub days: Vec<Bar>,
+    pub followers: Vec<Bar>,
+    pub referrers: Vec<Bar>,
+    pub devices: Vec<Bar>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use crate::support::{BROWSER_UA, TestSystem, json_of};
+use crate::support::{BROWSER_UA, TestSystem, json_of, run_page};
 use serde_json::{Value, json};
 
 /// Sends `seconds` beats of one session (position = second), in batches.
@@ -547,7 +547,12 @@ async fn follow(sys: &TestSystem, token: &str, username: &str, on: bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn insights_add_up_the_mixes_and_show_groups_only_above_the_floor() {
-    let sys = TestSystem::start_with("insights", |c| c.analytics.min_audience = 2).await;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let sys = TestSystem::start_with("insights", |c| {
+        c.analytics.min_audience = 2;
+        c.http.web_dir = root.join("web");
+    })
+    .await;
     let dj = sys.user("in_dj").await;
     let a = sys.ready_cloudcast(&dj, 40, "Insight A").await;
     let b = sys.ready_cloudcast(&dj, 40, "Insight B").await;
@@ -644,6 +649,35 @@ async fn insights_add_up_the_mixes_and_show_groups_only_above_the_floor() {
         ins["devices"].as_array().is_some_and(|d| !d.is_empty()),
         "{ins}"
     );
+
+    // The page, in Chromium: what the API said, from My mixes.
+    let seen = run_page(
+        "insights.mjs",
+        vec![
+            "look".into(),
+            sys.base.clone(),
+            "in_dj".into(),
+            "correct horse battery".into(),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(seen["signedOut"], "/sign-in", "{seen}");
+    assert_eq!(seen["plays"], "4", "{seen}");
+    assert_eq!(seen["listeners"], "5", "{seen}");
+    assert_eq!(seen["followers"], "2", "{seen}");
+    assert_eq!(seen["change"], "+2 in these dates", "{seen}");
+    assert_eq!(seen["top"], json!(["Insight A", "Insight B"]), "{seen}");
+    assert_eq!(seen["cohorts"], json!(["5"]), "{seen}");
+    assert_eq!(seen["countries"], json!(["GB", "2"]), "{seen}");
+    assert!(
+        seen["referrers"]
+            .as_array()
+            .is_some_and(|r| r.contains(&json!("blog.example"))),
+        "{seen}"
+    );
+    assert_eq!(seen["emptyPlays"], "0", "{seen}");
+    assert_eq!(seen["emptyTop"], 0, "{seen}");
 
     // Someone else's catalogue is not theirs to read; bad input is named.
     let (status, other) = get(&sys, Some(&f1), "/api/v1/me/insights").await;
