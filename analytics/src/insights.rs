@@ -117,6 +117,17 @@ pub struct Insights {
     pub min_audience: u64,
 }
 
+/// One of the DJ's mixes, to name it.
+#[derive(sqlx::FromRow)]
+struct Mix {
+    id: Uuid,
+    title: String,
+    slug: Option<String>,
+    visibility: Visibility,
+    secret: String,
+    owner: String,
+}
+
 #[derive(Debug, Deserialize, clickhouse::Row)]
 struct MixRow {
     cloudcast_id: String,
@@ -231,14 +242,14 @@ pub async fn of_owner(
 ) -> Result<Insights, AnalyticsError> {
     let ch = &state.clickhouse;
     let floor = state.config.min_audience.max(1);
-    let mixes: Vec<(Uuid, String, Option<String>, Visibility, String, String)> = sqlx::query_as(
-        "SELECT c.id, c.title, c.slug, c.visibility, c.secret, u.username
+    let mixes: Vec<Mix> = sqlx::query_as(
+        "SELECT c.id, c.title, c.slug, c.visibility, c.secret, u.username AS owner
            FROM cloudcasts c JOIN users u ON u.id = c.owner_id WHERE c.owner_id = $1",
     )
     .bind(owner)
     .fetch_all(&state.pool)
     .await?;
-    let mut ids: Vec<String> = mixes.iter().map(|m| m.0.to_string()).collect();
+    let mut ids: Vec<String> = mixes.iter().map(|m| m.id.to_string()).collect();
     if ids.is_empty() {
         // An empty array literal has no element type on 18.16 (`has([], x)`
         // fails); an id no cloudcast has matches nothing the same.
@@ -328,8 +339,7 @@ pub async fn of_owner(
         .map(|r| (r.cohort, r.months_later, r.listeners))
         .collect();
     let (cohorts, listeners) = cohorts(&rows, floor);
-    let titles: BTreeMap<String, &(Uuid, String, Option<String>, Visibility, String, String)> =
-        mixes.iter().map(|m| (m.0.to_string(), m)).collect();
+    let titles: BTreeMap<String, &Mix> = mixes.iter().map(|m| (m.id.to_string(), m)).collect();
     let totals = Totals {
         plays: per_mix.iter().map(|m| m.plays).sum(),
         listened_seconds: per_mix.iter().map(|m| m.listened_seconds).sum(),
@@ -340,11 +350,17 @@ pub async fn of_owner(
     let top = per_mix
         .into_iter()
         .filter_map(|m| {
-            let (id, title, slug, vis, secret, owner) = titles.get(&m.cloudcast_id)?;
+            let mix = titles.get(&m.cloudcast_id)?;
             Some(MixFigures {
-                cloudcast_id: *id,
-                title: title.clone(),
-                url: cards::url(owner, slug.as_deref(), *id, *vis, secret),
+                cloudcast_id: mix.id,
+                title: mix.title.clone(),
+                url: cards::url(
+                    &mix.owner,
+                    mix.slug.as_deref(),
+                    mix.id,
+                    mix.visibility,
+                    &mix.secret,
+                ),
                 plays: m.plays,
                 listened_seconds: m.listened_seconds,
                 listeners: m.listeners,
