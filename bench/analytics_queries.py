@@ -78,6 +78,9 @@ binds = {
     "min_audience": "50",
     "listeners_per_address": "16",
     "session_slack_secs": "10",
+    "listen_min_seconds": "300",
+    # A DJ's catalogue for the insights: ten of the 200 cloudcasts.
+    "cloudcast_ids": "[" + ", ".join(f"'cc-{i}'" for i in range(0, 200, 20)) + "]",
 }
 queries = root / "analytics" / "queries"
 
