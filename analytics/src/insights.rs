@@ -386,7 +386,7 @@ pub async fn of_owner(
 }
 
 /// `GET /api/v1/me/insights?from=&to=&limit=`
-#[utoipa::path(get, path = "/api/v1/me/insights", tag = "analytics",
+#[utoipa::path(get, path = "/api/v1/me/insights", tag = "analytics", operation_id = "my_insights",
     summary = "Insights across all my mixes: totals and trends, top mixes, sources, devices, returning listeners, countries",
     description = "Counted as each mix's statistics are (the totals are the sums of the per-mix figures), from the rollups. \
         Followers over time from follow events. Cohorts: listeners by the month they first heard one of my mixes within the range, \

@@ -6,7 +6,8 @@
 //! from co-listening (`related.rs`), the removals erasure,
 //! cloudcast deletion and consent withdrawal queue (`purge.rs`), and the
 //! queries over the materialized views with the API built on them:
-//! statistics (`stats.rs`), insights across a DJ's catalogue
+//! statistics (`stats.rs`, with the room read track by track in
+//! `tracks.rs`), insights across a DJ's catalogue
 //! (`insights.rs`), the rights report (`rights.rs`: seconds heard
 //! of each tracklist entry, CSV), history (`history.rs`) and the analysts'
 //! dashboard and downloads (`dashboard.rs`, `columnar.rs`). The queries are
@@ -36,6 +37,7 @@ pub mod ship;
 pub mod sql;
 pub mod stats;
 pub mod tombstones;
+pub mod tracks;
 
 use std::sync::Arc;
 
@@ -132,6 +134,7 @@ mod tests {
         ("get", "/api/v1/cloudcasts/{id}/rights-report"),
         ("get", "/api/v1/me/rights-report"),
         ("get", "/api/v1/admin/rights-report"),
+        ("get", "/api/v1/me/insights"),
         ("get", "/api/v1/me/history"),
         ("get", "/api/v1/users/{username}/activity"),
         ("get", "/api/v1/ads/audiences"),

@@ -40,6 +40,7 @@ pub const CATALOGUE_REFERRERS: Query = query!("catalogue_referrers");
 pub const CATALOGUE_DEVICES: Query = query!("catalogue_devices");
 pub const CATALOGUE_ACCOUNTS: Query = query!("catalogue_accounts");
 pub const FOLLOWER_DAYS: Query = query!("follower_days");
+pub const SESSION_POSITIONS: Query = query!("session_positions");
 /// The listening rule on days not rolled up yet: not a query of its own,
 /// but the text the others include where they say `{counted_live}`, with
 /// its binds where their `Binds:` say `counted_live`.
@@ -68,6 +69,7 @@ pub const ALL: &[Query] = &[
     CATALOGUE_DEVICES,
     CATALOGUE_ACCOUNTS,
     FOLLOWER_DAYS,
+    SESSION_POSITIONS,
 ];
 
 impl Query {

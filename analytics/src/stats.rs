@@ -175,6 +175,12 @@ pub struct Stats {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub purchase_links: Option<Vec<LinkCount>>,
+    /// Only for the owner and administrators: per tracklist entry, who
+    /// skipped past it, who went back to hear it again, and the change of
+    /// loudness where it starts (`tracks.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub tracks: Option<Vec<crate::tracks::TrackRead>>,
 }
 
 /// A cloudcast as the statistics endpoints see it.
@@ -212,7 +218,9 @@ pub(crate) async fn subject(
 #[utoipa::path(get, path = "/api/v1/cloudcasts/{id}/stats", tag = "analytics",
     summary = "A cloudcast's listening statistics",
     description = "Plays, listeners and seconds by day. Its owner (or an administrator) \
-        also gets the retention curve, referrers, browsers and purchase-link counts.",
+        also gets the retention curve, referrers, browsers, purchase-link counts and, per track \
+        of the tracklist, who skipped past it, who went back to hear it again and the change \
+        of loudness where it starts (flagged past 3 LU).",
     params(("id" = Uuid, Path, description = "The cloudcast"), Params),
     responses(
         (status = 200, description = "Statistics for the range", body = Stats),
@@ -255,12 +263,22 @@ pub async fn cloudcast_stats(
         referrers: None,
         browsers: None,
         purchase_links: None,
+        tracks: None,
     };
     if who.full {
         stats.retention = Some(retention(ch, &cc, &range).await?);
         stats.referrers = Some(referrers(ch, &cc, &range, limit).await?);
         stats.browsers = Some(browsers(ch, &cc, &range, limit).await?);
         stats.purchase_links = Some(purchase_links::counts(&state.pool, id).await?);
+        let (tracklist, duration_ms): (serde_json::Value, Option<i64>) =
+            sqlx::query_as("SELECT tracklist, duration_ms FROM cloudcasts WHERE id = $1")
+                .bind(id)
+                .fetch_one(&state.pool)
+                .await?;
+        let entries: Vec<crate::rights::Entry> =
+            serde_json::from_value(tracklist).unwrap_or_default();
+        stats.tracks =
+            Some(crate::tracks::read(ch, &state.pool, id, &entries, duration_ms, &range).await?);
     }
     Ok(Json(stats))
 }

@@ -166,6 +166,7 @@ mod tests {
         ("delete", "/api/v1/cloudcasts/{id}"),
         ("post", "/api/v1/cloudcasts/{id}/retry"),
         ("post", "/api/v1/cloudcasts/{id}/publish"),
+        ("get", "/api/v1/cloudcasts/{id}/related"),
         ("get", "/api/v1/cloudcasts/{id}/comments"),
         ("post", "/api/v1/cloudcasts/{id}/comments"),
         ("get", "/api/v1/users/{username}/comments"),

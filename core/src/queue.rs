@@ -2,6 +2,9 @@
 //! Every statement that touches `transcode_jobs` lives here: the upload's
 //! completion enqueues, workers lease, renew, finish and fail, owners retry,
 //! and the catalogue reads a job's progress through [`job_progress_of_c!`].
+//! Besides transcodes it holds the loudness backfill ([`JobKind::Loudness`]:
+//! measure a published mix again, publish nothing), which waits behind
+//! every transcode and never fails its mix.
 //!
 //! A running job holds a lease that its worker renews; a job whose lease ran
 //! out (its worker died) is leased again by the next worker. Failures retry
@@ -13,7 +16,7 @@ use std::time::Duration;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::states::{CloudcastStatus, JobState};
+use crate::states::{CloudcastStatus, JobKind, JobState};
 
 /// The latest job's progress (0 to 1) of the cloudcast aliased `c`, as a
 /// SQL expression for the cards and pages that show it; a literal, so the
@@ -21,7 +24,7 @@ use crate::states::{CloudcastStatus, JobState};
 #[macro_export]
 macro_rules! job_progress_of_c {
     () => {
-        "(SELECT j.progress FROM transcode_jobs j WHERE j.cloudcast_id = c.id
+        "(SELECT j.progress FROM transcode_jobs j WHERE j.cloudcast_id = c.id AND j.kind = 'transcode'
           ORDER BY j.created_at DESC LIMIT 1)"
     };
 }
@@ -48,6 +51,38 @@ pub async fn enqueue(tx: &mut PgConnection, cloudcast: Uuid) -> Result<Uuid, sql
     Ok(id)
 }
 
+/// Queues a loudness measurement for up to `limit` published mixes that
+/// have no loudness series and never had one queued (a failed measurement
+/// is not queued again: its mix plays on, without the series). Returns how
+/// many were queued; workers are woken.
+pub async fn enqueue_loudness_backfill(pool: &PgPool, limit: i64) -> Result<u64, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let queued = sqlx::query(
+        "INSERT INTO transcode_jobs (id, cloudcast_id, state, kind)
+         SELECT gen_random_uuid(), c.id, $1, $2 FROM cloudcasts c
+          WHERE c.status = $3 AND c.media_version IS NOT NULL
+            AND NOT EXISTS (SELECT 1 FROM cloudcast_loudness l WHERE l.cloudcast_id = c.id)
+            AND NOT EXISTS (SELECT 1 FROM transcode_jobs j WHERE j.cloudcast_id = c.id AND j.kind = $2)
+          ORDER BY c.created_at
+          LIMIT $4",
+    )
+    .bind(JobState::Queued)
+    .bind(JobKind::Loudness)
+    .bind(CloudcastStatus::Ready)
+    .bind(limit)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if queued > 0 {
+        sqlx::query("SELECT pg_notify($1, 'loudness')")
+            .bind(CHANNEL)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(queued)
+}
+
 /// Jobs waiting for a worker (for the queue-depth gauge).
 pub async fn depth(pool: &PgPool) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT count(*) FROM transcode_jobs WHERE state = $1")
@@ -62,9 +97,11 @@ pub struct Job {
     pub cloudcast_id: Uuid,
     pub attempts: i32,
     pub original_key: String,
+    pub kind: JobKind,
 }
 
-/// Takes the oldest runnable job, if any.
+/// Takes the oldest runnable job, if any: transcodes before loudness
+/// measurements, so a backfill never keeps a DJ waiting.
 pub async fn lease(
     pool: &PgPool,
     worker: &str,
@@ -75,7 +112,7 @@ pub async fn lease(
              SELECT id FROM transcode_jobs
              WHERE (state = $3 AND run_after <= now())
                 OR (state = $4 AND lease_until < now())
-             ORDER BY run_after
+             ORDER BY kind <> $5, run_after
              LIMIT 1
              FOR UPDATE SKIP LOCKED
          )
@@ -84,12 +121,13 @@ pub async fn lease(
                 lease_until = now() + make_interval(secs => $2), updated_at = now()
            FROM next, cloudcasts c
           WHERE j.id = next.id AND c.id = j.cloudcast_id
-         RETURNING j.id, j.cloudcast_id, j.attempts, c.original_key",
+         RETURNING j.id, j.cloudcast_id, j.attempts, c.original_key, j.kind",
     )
     .bind(worker)
     .bind(lease.as_secs_f64())
     .bind(JobState::Queued)
     .bind(JobState::Running)
+    .bind(JobKind::Transcode)
     .fetch_optional(pool)
     .await
 }
@@ -141,12 +179,13 @@ pub async fn retry_failed(pool: &PgPool, cloudcast: Uuid) -> Result<bool, sqlx::
     let job: Option<Uuid> = sqlx::query_scalar(
         "UPDATE transcode_jobs SET state = $2, attempts = 0, error = NULL, progress = 0,
                 run_after = now(), lease_until = NULL, updated_at = now()
-          WHERE cloudcast_id = $1 AND state = $3
+          WHERE cloudcast_id = $1 AND state = $3 AND kind = $4
           RETURNING id",
     )
     .bind(cloudcast)
     .bind(JobState::Queued)
     .bind(JobState::Failed)
+    .bind(JobKind::Transcode)
     .fetch_optional(&mut *tx)
     .await?;
     let Some(job) = job else {
@@ -196,7 +235,8 @@ pub async fn fail(
         .bind(JobState::Running)
         .execute(&mut *tx)
         .await?;
-        if res.rows_affected() == 1 {
+        // A failed measurement leaves its published mix as it is.
+        if res.rows_affected() == 1 && job.kind == JobKind::Transcode {
             let owner: Option<Uuid> = sqlx::query_scalar(
                 "UPDATE cloudcasts SET status = $3, error = $2, updated_at = now() WHERE id = $1
                  RETURNING owner_id",

@@ -148,6 +148,17 @@ text_enum! {
 }
 
 text_enum! {
+    /// What a job in `transcode_jobs` does (`transcode_jobs.kind`).
+    JobKind {
+        /// Decode, encode the ladder, publish a new version.
+        Transcode = "transcode",
+        /// Decode only, to measure the loudness series of a mix published
+        /// before it was kept (the backfill).
+        Loudness = "loudness",
+    }
+}
+
+text_enum! {
     /// A background data export (`exports.status`).
     ExportState {
         Building = "building",
@@ -433,6 +444,7 @@ mod tests {
         include_str!("../migrations/0023_playlists.sql"),
         include_str!("../migrations/0024_related.sql"),
         include_str!("../migrations/0025_follow_events.sql"),
+        include_str!("../migrations/0026_loudness_series.sql"),
     ];
 
     /// `CHECK (column IN ('a', 'b'))` for these values.
@@ -457,6 +469,7 @@ mod tests {
         assert_checked("state", texts(UploadState::ALL));
         assert_checked("status", texts(CloudcastStatus::ALL));
         assert_checked("state", texts(JobState::ALL));
+        assert_checked("kind", texts(JobKind::ALL));
         assert_checked("status", texts(ExportState::ALL));
         assert_checked("status", texts(CommentStatus::ALL));
         assert_checked("scope", texts(PurgeScope::ALL));

@@ -698,3 +698,137 @@ async fn insights_add_up_the_mixes_and_show_groups_only_above_the_floor() {
     }
     sys.stop().await;
 }
+
+/// Beats of one session at the given positions (seconds), one a second.
+async fn beats_at(sys: &TestSystem, token: &str, id: &str, session: &str, positions: &[u64]) {
+    let beats: Vec<Value> = positions
+        .iter()
+        .enumerate()
+        .map(|(seq, p)| json!({"cloudcast_id": id, "session_id": session, "seq": seq, "position_ms": p * 1000}))
+        .collect();
+    let resp = sys
+        .http
+        .post(sys.url("/api/v1/heartbeats"))
+        .bearer_auth(token)
+        .json(&beats)
+        .send()
+        .await
+        .expect("beats");
+    assert_eq!(resp.status(), 202, "{:?}", resp.text().await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_room_is_read_track_by_track_with_skips_replays_and_loudness() {
+    let sys = TestSystem::start_with("room_read", |c| {
+        c.transcode.ladder_kbps = vec![64];
+        c.transcode.loudness_backfill = Duration::from_secs(1);
+    })
+    .await;
+    let dj = sys.user("rr_room_dj").await;
+    // Two tones, 10 s each, the second 6 dB (6.02 LU) louder.
+    let wav = crate::support::tones_wav(10, &[0.1, 0.2]);
+    let id = sys.upload(&dj, &wav, 2, "Two tones").await;
+    let cc = sys.wait_processed(&id, Duration::from_secs(60)).await;
+    assert_eq!(cc["status"], "ready", "{cc}");
+    let resp = sys
+        .http
+        .patch(sys.url(&format!("/api/v1/cloudcasts/{id}")))
+        .bearer_auth(&dj)
+        .json(&json!({"tracklist": [
+            {"start_ms": 0, "artist": "Tone", "title": "Quiet"},
+            {"start_ms": 10_000, "artist": "Tone", "title": "Loud"}
+        ]}))
+        .send()
+        .await
+        .expect("tracklist");
+    assert_eq!(resp.status(), 200);
+
+    // f1 hears 5 s of the first track and jumps to the second: a skip.
+    // f2 starts in the second, goes back 14 s into the first: heard again.
+    // f3 plays on from the start: neither.
+    let (f1, f2, f3) = (
+        sys.user("rr_room_1").await,
+        sys.user("rr_room_2").await,
+        sys.user("rr_room_3").await,
+    );
+    beats_at(&sys, &f1, &id, "room-1", &[0, 1, 2, 3, 4, 15, 16, 17]).await;
+    beats_at(
+        &sys,
+        &f2,
+        &id,
+        "room-2",
+        &[10, 11, 12, 13, 14, 15, 16, 17, 3, 4, 5],
+    )
+    .await;
+    let on: Vec<u64> = (0..13).collect();
+    beats_at(&sys, &f3, &id, "room-3", &on).await;
+
+    let path = format!("/api/v1/cloudcasts/{id}/stats");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let stats = loop {
+        let (status, stats) = get(&sys, Some(&dj), &path).await;
+        assert_eq!(status, 200, "{stats}");
+        if stats["tracks"][0]["replayed"] == 1 || tokio::time::Instant::now() > deadline {
+            break stats;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    let t = &stats["tracks"];
+    assert_eq!(
+        (t[0]["skipped"].clone(), t[0]["replayed"].clone()),
+        (json!(1), json!(1)),
+        "{stats}"
+    );
+    assert_eq!(
+        (t[1]["skipped"].clone(), t[1]["replayed"].clone()),
+        (json!(0), json!(0)),
+        "{stats}"
+    );
+    // The loudness where the second starts: 6 LU up, flagged; none before the first.
+    let jump = t[1]["loudness_jump_lu"].as_f64().unwrap_or(f64::NAN);
+    assert!((jump - 6.02).abs() < 0.5, "{stats}");
+    assert_eq!(t[1]["loudness_flag"], true, "{stats}");
+    assert!(t[0]["loudness_jump_lu"].is_null(), "{stats}");
+    assert_eq!(t[0]["loudness_flag"], false, "{stats}");
+    // Others never see the room read.
+    let (_, public) = get(&sys, Some(&f1), &path).await;
+    assert!(public.get("tracks").is_none(), "{public}");
+
+    // A mix published before the series was kept is measured by a queued
+    // job, without a new transcode.
+    let version = sys
+        .pg_strings(&format!(
+            "SELECT media_version::text FROM cloudcasts WHERE id = '{id}'"
+        ))
+        .await;
+    sys.pg_exec(&format!(
+        "DELETE FROM cloudcast_loudness WHERE cloudcast_id = '{id}'"
+    ))
+    .await;
+    let (_, gone) = get(&sys, Some(&dj), &path).await;
+    assert!(gone["tracks"][1]["loudness_jump_lu"].is_null(), "{gone}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let back = loop {
+        let (_, s) = get(&sys, Some(&dj), &path).await;
+        if s["tracks"][1]["loudness_flag"] == true || tokio::time::Instant::now() > deadline {
+            break s;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(back["tracks"][1]["loudness_flag"], true, "{back}");
+    let jobs = sys
+        .pg_strings(&format!(
+            "SELECT kind || ':' || state FROM transcode_jobs WHERE cloudcast_id = '{id}' ORDER BY created_at"
+        ))
+        .await;
+    assert_eq!(jobs, vec!["transcode:done", "loudness:done"]);
+    let after = sys
+        .pg_strings(&format!(
+            "SELECT media_version::text FROM cloudcasts WHERE id = '{id}'"
+        ))
+        .await;
+    assert_eq!(version, after, "no new transcode");
+    let (_, cc) = get(&sys, Some(&dj), &format!("/api/v1/cloudcasts/{id}")).await;
+    assert_eq!(cc["status"], "ready", "{cc}");
+    sys.stop().await;
+}

@@ -1014,7 +1014,8 @@ async fn a_cluster_answers_as_one_server_does() {
     }
 
     // The month's raw beats go once it is expired and rolled up; no
-    // statistic changes.
+    // statistic changes, but for the one query that reads raw beats (the
+    // jumps of sessions, documented as kept `raw_months`): it has nothing.
     let later = date!(2027 - 01 - 15);
     for ch in [&one, &many] {
         let dropped = cloudcast_analytics::lifecycle::drop_expired(ch, &DdlLock::local(), 1, later)
@@ -1023,6 +1024,17 @@ async fn a_cluster_answers_as_one_server_does() {
         assert_eq!(dropped, vec![202611]);
         assert_eq!(count(ch, "SELECT count() FROM heartbeats").await, 0);
     }
+    let erased: Vec<(String, String)> = erased
+        .into_iter()
+        .map(|(name, rows)| {
+            let rows = if name == sql::SESSION_POSITIONS.name {
+                String::new()
+            } else {
+                rows
+            };
+            (name, rows)
+        })
+        .collect();
     assert_eq!(answers(&one).await, erased, "a drop changed the statistics");
     assert_eq!(
         answers(&many).await,

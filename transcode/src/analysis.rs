@@ -1,5 +1,7 @@
 //! Measurements taken from the same decoded PCM the encoders get: EBU R128
-//! loudness (integrated, range, true peak; the `ebur128` crate) and waveform
+//! loudness (integrated, range, true peak, and the short-term loudness once
+//! a second, which the statistics lay over the tracklist so a changed
+//! tracklist needs no new transcode; the `ebur128` crate) and waveform
 //! peaks at two resolutions, in BBC audiowaveform's formats, which peaks.js
 //! reads: the overview (10 pixels a second, JSON) and the fine one for
 //! zooming (512 samples a pixel, peaks.js's closest default zoom level, in
@@ -122,6 +124,9 @@ pub struct Analyzer {
     ebu: Option<EbuR128>,
     channels: usize,
     sample_rate: u32,
+    /// Frames fed since the last short-term value.
+    in_second: usize,
+    short_term: Vec<Option<f32>>,
     overview: Peaks,
     fine: Peaks,
     error: Option<String>,
@@ -134,6 +139,9 @@ pub struct Analysis {
     pub overview: Waveform,
     /// [`FINE_SAMPLES_PER_PIXEL`] samples a pixel.
     pub fine: Waveform,
+    /// Short-term loudness (EBU R128: the last 3 s), LUFS, at the end of
+    /// each whole second; `None` for silence.
+    pub short_term: Vec<Option<f32>>,
     pub error: Option<String>,
 }
 
@@ -143,15 +151,20 @@ fn to_i8(v: f32) -> i8 {
 
 impl Analyzer {
     pub fn new(channels: u32, sample_rate: u32) -> Analyzer {
-        let (ebu, error) =
-            match EbuR128::new(channels, sample_rate, Mode::I | Mode::LRA | Mode::TRUE_PEAK) {
-                Ok(e) => (Some(e), None),
-                Err(e) => (None, Some(format!("loudness meter: {e:?}"))),
-            };
+        let (ebu, error) = match EbuR128::new(
+            channels,
+            sample_rate,
+            Mode::I | Mode::LRA | Mode::S | Mode::TRUE_PEAK,
+        ) {
+            Ok(e) => (Some(e), None),
+            Err(e) => (None, Some(format!("loudness meter: {e:?}"))),
+        };
         Analyzer {
             ebu,
             channels: channels.max(1) as usize,
             sample_rate,
+            in_second: 0,
+            short_term: Vec::new(),
             overview: Peaks::new(sample_rate / PIXELS_PER_SECOND),
             fine: Peaks::new(FINE_SAMPLES_PER_PIXEL),
             error,
@@ -160,17 +173,40 @@ impl Analyzer {
 
     /// Feeds interleaved float frames.
     pub fn add(&mut self, frames: &[f32]) {
-        if let Some(ebu) = self.ebu.as_mut()
-            && let Err(e) = ebu.add_frames_f32(frames)
-        {
-            self.error = Some(format!("loudness meter: {e:?}"));
-            self.ebu = None;
+        // Fed up to each second's end, where the short-term value is read.
+        let per_second = self.sample_rate.max(1) as usize;
+        let mut rest = frames;
+        while !rest.is_empty() {
+            let room = (per_second - self.in_second) * self.channels;
+            let (now, later) = rest.split_at(room.min(rest.len()));
+            self.meter(now);
+            self.in_second += now.len() / self.channels;
+            if self.in_second == per_second {
+                self.in_second = 0;
+                let value = self
+                    .ebu
+                    .as_ref()
+                    .and_then(|e| e.loudness_shortterm().ok())
+                    .filter(|v| v.is_finite())
+                    .map(|v| v as f32);
+                self.short_term.push(value);
+            }
+            rest = later;
         }
         for frame in frames.chunks_exact(self.channels) {
             // One channel in the waveform: the mean of the channels.
             let v = frame.iter().sum::<f32>() / self.channels as f32;
             self.overview.add(v);
             self.fine.add(v);
+        }
+    }
+
+    fn meter(&mut self, frames: &[f32]) {
+        if let Some(ebu) = self.ebu.as_mut()
+            && let Err(e) = ebu.add_frames_f32(frames)
+        {
+            self.error = Some(format!("loudness meter: {e:?}"));
+            self.ebu = None;
         }
     }
 
@@ -193,6 +229,7 @@ impl Analyzer {
             loudness,
             overview: self.overview.finish(self.sample_rate),
             fine: self.fine.finish(self.sample_rate),
+            short_term: self.short_term,
             error: self.error,
         }
     }
@@ -221,6 +258,7 @@ mod tests {
             overview: w,
             fine,
             error: err,
+            ..
         } = a.finish();
         assert!(err.is_none());
         assert_eq!(
@@ -241,6 +279,22 @@ mod tests {
     }
 
     #[test]
+    fn short_term_loudness_is_read_once_a_second() {
+        // 5 s of a sine, then 5 s of the same 6 dB louder (twice the
+        // amplitude), fed in odd-sized pieces.
+        let mut a = Analyzer::new(2, 48000);
+        let mut pcm = sine(5, 48000, 0.25);
+        pcm.extend(sine(5, 48000, 0.5));
+        for piece in pcm.chunks(2 * 12_345) {
+            a.add(piece);
+        }
+        let st = a.finish().short_term;
+        assert_eq!(st.len(), 10, "one value a second");
+        let (quiet, loud) = (st[3].unwrap_or(f32::NAN), st[9].unwrap_or(f32::NAN));
+        assert!(((loud - quiet) - 6.02).abs() < 0.1, "{quiet} then {loud}");
+    }
+
+    #[test]
     fn silence_has_no_loudness() {
         let mut a = Analyzer::new(2, 44100);
         a.add(&vec![0.0; 44100 * 2 * 5]);
@@ -252,6 +306,13 @@ mod tests {
         assert_eq!(l.integrated_lufs, None);
         assert_eq!(l.true_peak_dbtp, None);
         assert!(w.data.iter().all(|&v| v == 0));
+        assert_eq!(a_short_term_of_silence(), vec![None; 5]);
+    }
+
+    fn a_short_term_of_silence() -> Vec<Option<f32>> {
+        let mut a = Analyzer::new(2, 44100);
+        a.add(&vec![0.0; 44100 * 2 * 5]);
+        a.finish().short_term
     }
 
     #[test]

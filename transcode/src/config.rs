@@ -25,6 +25,10 @@ pub struct TranscodeConfig {
     /// Hard limit on one job's run time.
     #[serde(rename = "job_timeout_secs", with = "units::secs")]
     pub job_timeout: Duration,
+    /// How often a batch of published mixes without a loudness series is
+    /// queued to be measured (the backfill; transcodes go first).
+    #[serde(rename = "loudness_backfill_secs", with = "units::secs")]
+    pub loudness_backfill: Duration,
 }
 
 impl Default for TranscodeConfig {
@@ -37,6 +41,7 @@ impl Default for TranscodeConfig {
             lease: Duration::from_secs(60),
             max_attempts: 3,
             job_timeout: Duration::from_secs(3600),
+            loudness_backfill: Duration::from_secs(60),
         }
     }
 }
@@ -65,6 +70,11 @@ impl Checked for TranscodeConfig {
         c.duration_at_least(
             "transcode.job_timeout_secs",
             self.job_timeout,
+            Duration::from_secs(1),
+        );
+        c.duration_at_least(
+            "transcode.loudness_backfill_secs",
+            self.loudness_backfill,
             Duration::from_secs(1),
         );
     }

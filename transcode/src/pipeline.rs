@@ -47,6 +47,8 @@ pub struct LadderOutput {
     pub waveform: Waveform,
     /// The fine one for zooming (audiowaveform `.dat`).
     pub fine_waveform: Waveform,
+    /// Short-term loudness once a second (LUFS; `None` for silence).
+    pub short_term: Vec<Option<f32>>,
 }
 
 pub fn rendition_name(kbps: u32) -> String {
@@ -79,7 +81,8 @@ fn gst_err(e: impl std::fmt::Display) -> TranscodeError {
 
 /// Encodes `input` into one fragmented MP4 per bitrate in `out_dir`, and
 /// measures loudness and waveform peaks on the way. `progress` is kept at
-/// the percentage of the input decoded so far.
+/// the percentage of the input decoded so far. With no bitrates it only
+/// measures (the loudness backfill of mixes transcoded before the series).
 pub fn encode_ladder(
     input: &Path,
     out_dir: &Path,
@@ -258,6 +261,7 @@ pub fn encode_ladder(
         loudness: analysis.loudness,
         waveform: analysis.overview,
         fine_waveform: analysis.fine,
+        short_term: analysis.short_term,
     })
 }
 

@@ -26,6 +26,7 @@ pub struct Outputs {
     pub loudness: Loudness,
     pub waveform: Waveform,
     pub fine_waveform: Waveform,
+    pub short_term: Vec<Option<f32>>,
 }
 
 pub struct Indexed {
@@ -41,7 +42,26 @@ pub fn index_all(out: LadderOutput) -> Result<Outputs, TranscodeError> {
         loudness: out.loudness,
         waveform: out.waveform,
         fine_waveform: out.fine_waveform,
+        short_term: out.short_term,
     })
+}
+
+/// Keeps a mix's short-term loudness series (replacing an older one), in
+/// the caller's transaction: the one writer of `cloudcast_loudness`.
+pub async fn store_loudness(
+    tx: &mut sqlx::PgConnection,
+    cloudcast: Uuid,
+    short_term: &[Option<f32>],
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO cloudcast_loudness (cloudcast_id, short_term) VALUES ($1, $2)
+         ON CONFLICT (cloudcast_id) DO UPDATE SET short_term = EXCLUDED.short_term, measured_at = now()",
+    )
+    .bind(cloudcast)
+    .bind(short_term)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }
 
 fn index_renditions(renditions: Vec<Rendition>) -> Result<Vec<Indexed>, TranscodeError> {
@@ -150,6 +170,7 @@ pub async fn publish(
     .bind(CloudcastStatus::Ready)
     .fetch_one(&mut *tx)
     .await?;
+    store_loudness(&mut tx, job.cloudcast_id, &all.short_term).await?;
     let processed = notify::Event::new(
         NotificationKind::Processed,
         notify::To::User(owner),

@@ -1,5 +1,8 @@
 //! The worker loop: wait for a job (NOTIFY or a periodic look), lease it,
 //! download the original, encode, index, publish; renew the lease meanwhile.
+//! A loudness job decodes and measures only, and stores the series. Each
+//! worker process also queues the loudness backfill of mixes published
+//! before the series was kept, a batch at a time.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,10 +16,11 @@ use tracing::Instrument;
 
 use crate::config::TranscodeConfig;
 use cloudcast_core::queue::{self, Job};
+use cloudcast_core::states::JobKind;
 use cloudcast_core::storage::Storage;
 
 use crate::pipeline::{LadderSpec, encode_ladder};
-use crate::publish::{index_all, publish};
+use crate::publish::{index_all, publish, store_loudness};
 use crate::{TranscodeError, metrics};
 
 #[derive(Clone)]
@@ -45,9 +49,35 @@ pub async fn run_workers(state: WorkerState, shutdown: CancellationToken) {
         state.pool.clone(),
         shutdown.clone(),
     )));
+    tasks.push(tokio::spawn(backfill(
+        state.pool.clone(),
+        state.config.loudness_backfill,
+        shutdown.clone(),
+    )));
     for t in tasks {
         let _ = t.await;
     }
+}
+
+/// Loudness measurements queued per round of the backfill
+/// (`transcode.loudness_backfill_secs`): a batch the workers get through
+/// between rounds, behind any transcode (the queue leases transcodes first).
+const BACKFILL_BATCH: i64 = 20;
+
+/// Queues the loudness backfill, a batch a round, until nothing is left
+/// (and again after a restart, which finds only what is still missing).
+async fn backfill(pool: PgPool, every: Duration, shutdown: CancellationToken) {
+    cloudcast_core::periodic::every("loudness_backfill", every, shutdown, || async {
+        let n = queue::enqueue_loudness_backfill(&pool, BACKFILL_BATCH).await?;
+        if n > 0 {
+            tracing::info!(
+                queued = n,
+                "loudness measurements queued for published mixes"
+            );
+        }
+        Ok::<(), sqlx::Error>(())
+    })
+    .await
 }
 
 /// How often the queue-depth gauge is refreshed.
@@ -143,7 +173,14 @@ async fn run_job(state: &WorkerState, worker_id: &str, job: Job, shutdown: &Canc
     ));
     let work_dir = cfg.work_dir.join(job.id.to_string());
     let started = std::time::Instant::now();
-    let result = transcode(state, worker_id, &job, &work_dir, cancel.clone(), progress).await;
+    let result = match job.kind {
+        JobKind::Transcode => {
+            transcode(state, worker_id, &job, &work_dir, cancel.clone(), progress).await
+        }
+        JobKind::Loudness => {
+            measure(state, worker_id, &job, &work_dir, cancel.clone(), progress).await
+        }
+    };
     renewer.abort();
     let _ = tokio::fs::remove_dir_all(&work_dir).await;
     let outcome = match &result {
@@ -202,6 +239,40 @@ async fn transcode(
     .await
     .map_err(TranscodeError::Thread)??;
     publish(&state.pool, &state.storage, job, worker_id, &outputs).await
+}
+
+/// The loudness backfill: decodes the original as a transcode would (no
+/// renditions), stores the series; returns the measured length in ms.
+async fn measure(
+    state: &WorkerState,
+    worker_id: &str,
+    job: &Job,
+    work_dir: &PathBuf,
+    cancel: Arc<AtomicBool>,
+    progress: Arc<AtomicU8>,
+) -> Result<i64, TranscodeError> {
+    tokio::fs::create_dir_all(work_dir).await?;
+    let input = work_dir.join("original");
+    state.storage.get_to_file(&job.original_key, &input).await?;
+    let cfg = &state.config;
+    let spec = LadderSpec {
+        bitrates_kbps: Vec::new(),
+        sample_rate: cfg.sample_rate,
+        timeout: cfg.job_timeout,
+    };
+    let out_dir = work_dir.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        encode_ladder(&input, &out_dir, &spec, &cancel, &progress)
+    })
+    .await
+    .map_err(TranscodeError::Thread)??;
+    let mut tx = state.pool.begin().await?;
+    if !queue::complete(&mut tx, job.id, worker_id).await? {
+        return Err(TranscodeError::Cancelled);
+    }
+    store_loudness(&mut tx, job.cloudcast_id, &out.short_term).await?;
+    tx.commit().await?;
+    Ok(i64::try_from(out.short_term.len()).unwrap_or(i64::MAX) * 1000)
 }
 
 async fn renew_lease(

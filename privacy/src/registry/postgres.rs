@@ -236,6 +236,10 @@ pub(super) const TABLES: &[Table] = &[
         Data::Nobody("plays per cloudcast over 30 and 7 days, for the charts"),
     ),
     pg(
+        "cloudcast_loudness",
+        Data::Nobody("a mix's short-term loudness once a second (with the cloudcast)"),
+    ),
+    pg(
         "related_cloudcasts",
         Data::Nobody(
             "pairs of cloudcasts heard by the same people, counted only from min_audience people up (no person in it)",

@@ -20,16 +20,39 @@ pub fn noise(len: usize, seed: u64) -> Vec<u8> {
 /// A valid WAV file (16-bit stereo 44.1 kHz) of noise, `len` bytes in all:
 /// audio that passes the probe yet does not compress.
 pub fn noise_wav(len: usize, seed: u64) -> Vec<u8> {
-    let data_len = (len - 44) as u32 & !3;
-    let mut out = Vec::with_capacity(len);
+    let data_len = (len - 44) & !3;
+    wav(&noise(data_len, seed))
+}
+
+/// 16-bit stereo 44.1 kHz PCM with its WAV header.
+fn wav(pcm: &[u8]) -> Vec<u8> {
+    let data_len = pcm.len() as u32;
+    let mut out = Vec::with_capacity(44 + pcm.len());
     out.extend_from_slice(b"RIFF");
     out.extend_from_slice(&(36 + data_len).to_le_bytes());
     out.extend_from_slice(
         b"WAVEfmt \x10\0\0\0\x01\0\x02\0\x44\xac\0\0\x10\xb1\x02\0\x04\0\x10\0data",
     );
     out.extend_from_slice(&data_len.to_le_bytes());
-    out.extend_from_slice(&noise(data_len as usize, seed));
+    out.extend_from_slice(pcm);
     out
+}
+
+/// A WAV file (16-bit stereo 44.1 kHz) of a 1 kHz tone: `seconds` at each
+/// amplitude in turn (twice the amplitude is 6.02 dB, so 6.02 LU, louder).
+pub fn tones_wav(seconds: u32, amplitudes: &[f32]) -> Vec<u8> {
+    let rate = 44_100u32;
+    let mut pcm = Vec::new();
+    for (n, &amp) in amplitudes.iter().enumerate() {
+        for i in 0..seconds * rate {
+            let t = f64::from(n as u32 * seconds * rate + i) / f64::from(rate);
+            let v =
+                (f64::from(amp) * (2.0 * std::f64::consts::PI * 1000.0 * t).sin() * 32767.0) as i16;
+            pcm.extend_from_slice(&v.to_le_bytes());
+            pcm.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    wav(&pcm)
 }
 
 pub fn b64(s: &str) -> String {

@@ -12,7 +12,7 @@ pub mod smtp;
 pub mod system;
 
 pub use browser::run_page;
-pub use media::{b64, decoded_seconds, make_mp3, noise, noise_wav};
+pub use media::{b64, decoded_seconds, make_mp3, noise, noise_wav, tones_wav};
 pub use nodes::{Node, free_port, wait_for_port};
 
 pub use system::{BROWSER_UA, PNG_1X1, TestSystem, account_json, call, ch_u64, json_of, terms};
