@@ -468,6 +468,7 @@ pub async fn stats(
                 .map(|r| (r.browser.clone(), r.listeners, 0)),
         ),
         links: s.purchase_links.take().unwrap_or_default(),
+        reads: s.tracks.take().unwrap_or_default(),
         retention,
         cc,
         s,

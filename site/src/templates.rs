@@ -435,12 +435,26 @@ pub struct StatsPage {
     pub l: Layout,
     pub cc: Cloudcast,
     pub s: Stats,
+    /// The API's room read, by track number.
+    pub reads: Vec<TrackRead>,
     pub hours: String,
     pub days: Vec<Bar>,
     pub retention: Option<Retention>,
     pub referrers: Vec<Bar>,
     pub browsers: Vec<Bar>,
     pub links: Vec<LinkCount>,
+}
+
+impl StatsPage {
+    /// The room read of track `n` (1, 2, ...), when the API gave one.
+    pub fn read(&self, n: &usize) -> Option<&TrackRead> {
+        self.reads.iter().find(|r| r.number == *n)
+    }
+}
+
+/// A change of loudness as the track table shows it: "+6.0 LU".
+pub fn lu(jump: &Option<f32>) -> String {
+    jump.map_or_else(String::new, |j| format!("{j:+.1} LU"))
 }
 
 #[derive(Template)]

@@ -11,6 +11,7 @@ pub use cloudcast_accounts::sessions::Me;
 pub use cloudcast_analytics::history::{Activity, ActivityEntry, History};
 pub use cloudcast_analytics::insights::Insights;
 pub use cloudcast_analytics::stats::{RetentionRow, Stats};
+pub use cloudcast_analytics::tracks::TrackRead;
 pub use cloudcast_catalog::cards::CloudcastCard as Card;
 pub use cloudcast_catalog::cloudcasts::CloudcastView as Cloudcast;
 pub use cloudcast_catalog::comments::{CommentView as Comment, Page as CommentPage};

@@ -505,6 +505,25 @@ async fn a_dj_and_a_listener_do_everything_in_a_browser() {
         ]),
         "{seen}"
     );
+    // The room read beside each track: counts of skips and replays, and
+    // the loudness change where the second track starts (none before the first).
+    let room = seen["roomRead"].as_array().cloned().unwrap_or_default();
+    assert_eq!(room.len(), 2, "{seen}");
+    assert_eq!(room[0][2], "", "{seen}");
+    for row in &room {
+        assert!(
+            row[0].as_str().is_some_and(|n| n.parse::<u64>().is_ok()),
+            "{seen}"
+        );
+        assert!(
+            row[1].as_str().is_some_and(|n| n.parse::<u64>().is_ok()),
+            "{seen}"
+        );
+    }
+    assert!(
+        room[1][2].as_str().is_some_and(|t| t.ends_with(" LU")),
+        "the series measured at transcode: {seen}"
+    );
     // The rights report the page downloads: a row per track, the first
     // heard at least the first slice's 10 s by each of its listeners.
     let rights = seen["rights"].as_array().cloned().unwrap_or_default();

@@ -180,7 +180,11 @@ async function stats(page, [base, username, password, statsPath]) {
     axes: await page.locator('svg.retention .axis-label').allTextContents(),
     // Per track: [reached it, left during it].
     tracks: await page.$$eval('#track-retention tbody tr', (rows) =>
-      rows.map((r) => [...r.querySelectorAll('td.num')].map((td) => Number(td.textContent.trim()))),
+      rows.map((r) => [...r.querySelectorAll('td.num')].slice(0, 2).map((td) => Number(td.textContent.trim()))),
+    ),
+    // Per track, the room read: [skipped past, heard again, loudness change].
+    roomRead: await page.$$eval('#track-retention tbody tr', (rows) =>
+      rows.map((r) => [...r.querySelectorAll('td.num')].slice(2).map((td) => td.textContent.trim())),
     ),
     // The rights report, downloaded as the DJ would: its CSV lines.
     rights: await (async () => {
