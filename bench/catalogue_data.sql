@@ -63,6 +63,18 @@ SELECT id, p30, p7, prev, ln(1 + p7) * (p7 + 1) / (prev + 1)
           FROM cloudcasts WHERE abs(hashtext(id::text)) % 3 = 0) x;
 UPDATE cloudcast_tags t SET plays_30d = k.plays_30d, trending = k.trending
   FROM cloudcast_charts k WHERE k.cloudcast_id = t.cloudcast_id;
+-- "More like this": 20 co-listened neighbours for one cloudcast in ten, as
+-- analytics/src/related.rs stores them; the others are filled by tags.
+WITH numbered AS (SELECT id, row_number() OVER (ORDER BY id) AS n FROM cloudcasts),
+     total AS (SELECT count(*) AS n FROM numbered)
+INSERT INTO related_cloudcasts (cloudcast_id, related_id, listeners, score)
+SELECT a.id, b.id, 70 - k, 1.0 / (k + 1)
+  FROM numbered a
+ CROSS JOIN generate_series(1, 20) k
+ CROSS JOIN total
+  JOIN numbered b ON b.n = 1 + (a.n * 7 + k * 104729) % total.n
+ WHERE a.n % 10 = 0 AND b.id <> a.id
+ON CONFLICT DO NOTHING;
 INSERT INTO tag_counts (tag, cloudcasts)
 SELECT t.tag, count(*) FROM cloudcast_tags t JOIN cloudcasts c ON c.id = t.cloudcast_id
  WHERE c.visibility = 'public' AND c.status = 'ready' AND c.listed_at <= now() GROUP BY t.tag;

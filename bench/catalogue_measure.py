@@ -77,6 +77,25 @@ def chart_sql(sort):
  ORDER BY k.{col} DESC, k.cloudcast_id DESC LIMIT 21"""
 
 
+def related_sql(cc):
+    """catalog/src/related.rs: co-listened first, then shared tags."""
+    return f"""WITH co AS (SELECT r.related_id AS id, 0 AS tier, r.score AS rank, r.listeners::bigint AS n
+   FROM related_cloudcasts r WHERE r.cloudcast_id = '{cc}' ORDER BY r.score DESC, r.related_id LIMIT 20),
+ tagged AS (SELECT x.cloudcast_id AS id, 1 AS tier, count(*)::float8 AS rank, max(x.plays_30d) AS n
+   FROM unnest((SELECT tags FROM cloudcasts WHERE id = '{cc}')) AS t(tag)
+   CROSS JOIN LATERAL (SELECT ct.cloudcast_id, ct.plays_30d FROM cloudcast_tags ct WHERE ct.tag = t.tag
+                        ORDER BY ct.plays_30d DESC, ct.cloudcast_id DESC LIMIT 100) x
+  WHERE x.cloudcast_id <> '{cc}' GROUP BY x.cloudcast_id),
+ k AS (SELECT DISTINCT ON (id) id, tier, rank, n FROM (SELECT * FROM co UNION ALL SELECT * FROM tagged) a ORDER BY id, tier)
+ SELECT {CARD}, k.tier FROM k JOIN cloudcasts c ON c.id = k.id JOIN users u ON u.id = c.owner_id
+  WHERE {LISTED} ORDER BY k.tier, k.rank DESC, k.n DESC, c.id LIMIT 6"""
+
+
+def ids(sql):
+    out = subprocess.run(["psql", "-X", "-tA", PG_URL, "-c", sql], capture_output=True, text=True, check=True)
+    return out.stdout.split()
+
+
 WORDS = ["sunset", "warehouse", "techno", "jazz", "voyage", "anthems", "rooftop", "groove"]
 PAIRS = ["dub trance", "heat session", "rooftop signal", "club sunrise", "trance electro"]
 TYPOS = ["warehuose", "sesion", "midnigth", "rythm", "classcs"]
@@ -94,6 +113,14 @@ CASES = {
     "chart: new": [("/api/v1/cloudcasts?sort=new", chart_sql("new"))],
     "chart: popular": [("/api/v1/cloudcasts?sort=popular", chart_sql("popular"))],
     "chart: trending": [("/api/v1/cloudcasts?sort=trending", chart_sql("trending"))],
+    "more like this: co-listened": [
+        (f"/api/v1/cloudcasts/{cc}/related", related_sql(cc))
+        for cc in ids(f"""SELECT c.id FROM cloudcasts c WHERE {LISTED}
+             AND EXISTS (SELECT 1 FROM related_cloudcasts r WHERE r.cloudcast_id = c.id) LIMIT 20""")],
+    "more like this: by tags": [
+        (f"/api/v1/cloudcasts/{cc}/related", related_sql(cc))
+        for cc in ids(f"""SELECT c.id FROM cloudcasts c WHERE {LISTED}
+             AND NOT EXISTS (SELECT 1 FROM related_cloudcasts r WHERE r.cloudcast_id = c.id) LIMIT 20""")],
 }
 
 

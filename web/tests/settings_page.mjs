@@ -52,6 +52,8 @@ async function main() {
     await page.click('#create-key')
     await page.waitForSelector('#new-key:not([hidden])', { timeout: 10_000 })
     shown.key = (await page.textContent('#new-key-value')).trim()
+    // The list is read again after the key is shown: wait for its row.
+    await page.waitForFunction(() => document.querySelectorAll('#keys tr').length > 0, null, { timeout: 10_000 })
     shown.keys = await rows(page, 'keys')
     // The key reads public data as a third party would.
     const viaKey = await context.request.get(`${root}/api/v1/users/${login}`, { headers: { 'X-Api-Key': shown.key } })
