@@ -4,13 +4,14 @@
 -- only from `analytics.min_audience` people up. No address is geolocated.
 -- GLOBAL: in a cluster the small list of rolled-up days is read once and
 -- sent to every shard (a plain IN over a Distributed table is refused there).
--- Binds: from, to, cloudcast_ids, counted_live, cloudcast_ids.
+-- Binds: cloudcast_from, cloudcast_to, from, to, cloudcast_ids, counted_live, cloudcast_ids.
 SELECT user_id
 FROM
 (
     SELECT user_id
     FROM listener_day_totals
-    WHERE day >= toDate(?) AND day <= toDate(?) AND is_bot = 0 AND user_id != ''
+    WHERE cloudcast_id >= ? AND cloudcast_id <= ?
+      AND day >= toDate(?) AND day <= toDate(?) AND is_bot = 0 AND user_id != ''
       AND has(?, cloudcast_id)
       AND day GLOBAL IN (SELECT day FROM rollup_days GROUP BY day HAVING argMax(rolled, version) = 1)
     UNION ALL

@@ -1,6 +1,7 @@
 -- A DJ's follows and unfollows per UTC day from a date on (events copied
--- from PostgreSQL by id; a repeated copy counts once): the insights walk
--- back from today's follower count to draw followers over time.
+-- from PostgreSQL by id; a repeated copy counts once), every follower
+-- counted: the analysts' view. The insights page counts in PostgreSQL,
+-- where it is known whose activity may be shown (analytics/src/insights.rs).
 -- Binds: user_id, from.
 SELECT toString(d) AS day,
        toUInt64(countIf(delta > 0)) AS added,

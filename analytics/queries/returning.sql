@@ -5,7 +5,7 @@
 -- once, so their sizes add up to the distinct listeners of the range.
 -- GLOBAL: in a cluster the small list of rolled-up days is read once and
 -- sent to every shard (a plain IN over a Distributed table is refused there).
--- Binds: from, to, cloudcast_ids, counted_live, cloudcast_ids.
+-- Binds: cloudcast_from, cloudcast_to, from, to, cloudcast_ids, counted_live, cloudcast_ids.
 SELECT toString(first_month) AS cohort,
        toUInt32((toYear(month) * 12 + toMonth(month)) - (toYear(first_month) * 12 + toMonth(first_month))) AS months_later,
        toUInt64(count()) AS listeners
@@ -16,7 +16,8 @@ FROM
     (
         SELECT listener_id, toStartOfMonth(day) AS m
         FROM listener_day_totals
-        WHERE day >= toDate(?) AND day <= toDate(?) AND is_bot = 0
+        WHERE cloudcast_id >= ? AND cloudcast_id <= ?
+          AND day >= toDate(?) AND day <= toDate(?) AND is_bot = 0
           AND has(?, cloudcast_id)
           AND day GLOBAL IN (SELECT day FROM rollup_days GROUP BY day HAVING argMax(rolled, version) = 1)
         UNION ALL

@@ -33,6 +33,9 @@ use crate::{AnalyticsError, AnalyticsState};
 
 /// Rows in the top lists unless `limit` says otherwise.
 const TOP_N: u32 = 10;
+/// ClickHouse's `max_query_size` for the insights' queries, which carry
+/// the DJ's ids (about 40 bytes each, twice): 4 MiB holds 50,000 mixes.
+const MAX_QUERY_BYTES: u32 = 4 << 20;
 
 /// The totals of the range over every mix.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
@@ -143,13 +146,6 @@ struct CohortRow {
     listeners: u64,
 }
 
-#[derive(Debug, Deserialize, clickhouse::Row)]
-struct FollowDay {
-    day: String,
-    added: u64,
-    removed: u64,
-}
-
 /// Cohorts from their rows: each cohort's size (months later 0) and who
 /// came back after; the total is every cohort's size, floor or not.
 pub fn cohorts(rows: &[(String, u32, u64)], floor: u64) -> (Vec<Cohort>, u64) {
@@ -255,77 +251,87 @@ pub async fn of_owner(
         // fails); an id no cloudcast has matches nothing the same.
         ids.push(String::new());
     }
+    ids.sort_unstable();
+    let lowest = ids.first().cloned().unwrap_or_default();
+    let highest = ids.last().cloned().unwrap_or_default();
     let b = Binds {
         cloudcast_ids: Some(&ids),
+        cloudcast_range: Some((&lowest, &highest)),
         limit: Some(limit),
-        user_id: Some(owner.to_string()),
         ..Binds::ruled(range, Rule::of(&state.config))
     };
-    let run =
-        |q: sql::Query| -> Result<clickhouse::query::Query, AnalyticsError> { q.bound(ch, &b) };
-    let per_mix: Vec<MixRow> = timed(
-        sql::CATALOGUE_MIXES.name,
-        run(sql::CATALOGUE_MIXES)?.fetch_all(),
-    )
-    .await?;
-    let days: Vec<DayRow> = timed(
-        sql::CATALOGUE_DAILY.name,
-        run(sql::CATALOGUE_DAILY)?.fetch_all(),
-    )
-    .await?;
-    let cohort_rows: Vec<CohortRow> =
-        timed(sql::RETURNING.name, run(sql::RETURNING)?.fetch_all()).await?;
-    let referrers: Vec<ReferrerRow> = timed(
-        sql::CATALOGUE_REFERRERS.name,
-        run(sql::CATALOGUE_REFERRERS)?.fetch_all(),
-    )
-    .await?;
-    let devices: Vec<DeviceRow> = timed(
-        sql::CATALOGUE_DEVICES.name,
-        run(sql::CATALOGUE_DEVICES)?.fetch_all(),
-    )
-    .await?;
-    let accounts: Vec<String> = timed(
-        sql::CATALOGUE_ACCOUNTS.name,
-        run(sql::CATALOGUE_ACCOUNTS)?.fetch_all(),
-    )
-    .await?;
-    let follow_days: Vec<FollowDay> = timed(
-        sql::FOLLOWER_DAYS.name,
-        run(sql::FOLLOWER_DAYS)?.fetch_all(),
-    )
-    .await?;
+    // A DJ's ids are inlined twice in a query: room for thousands of mixes
+    // beyond ClickHouse's default 256 KiB.
+    let run = |q: sql::Query| -> Result<clickhouse::query::Query, AnalyticsError> {
+        Ok(q.bound(ch, &b)?
+            .with_setting("max_query_size", MAX_QUERY_BYTES.to_string()))
+    };
+    // The queries are independent: run together, the page waits for the slowest.
+    let (per_mix, days, cohort_rows, referrers, devices, accounts) = tokio::try_join!(
+        timed(
+            sql::CATALOGUE_MIXES.name,
+            run(sql::CATALOGUE_MIXES)?.fetch_all::<MixRow>()
+        ),
+        timed(
+            sql::CATALOGUE_DAILY.name,
+            run(sql::CATALOGUE_DAILY)?.fetch_all::<DayRow>()
+        ),
+        timed(
+            sql::RETURNING.name,
+            run(sql::RETURNING)?.fetch_all::<CohortRow>()
+        ),
+        timed(
+            sql::CATALOGUE_REFERRERS.name,
+            run(sql::CATALOGUE_REFERRERS)?.fetch_all::<ReferrerRow>()
+        ),
+        timed(
+            sql::CATALOGUE_DEVICES.name,
+            run(sql::CATALOGUE_DEVICES)?.fetch_all::<DeviceRow>()
+        ),
+        timed(
+            sql::CATALOGUE_ACCOUNTS.name,
+            run(sql::CATALOGUE_ACCOUNTS)?.fetch_all::<String>()
+        ),
+    )?;
 
     let accounts: Vec<Uuid> = accounts
         .iter()
         .filter_map(|a| Uuid::parse_str(a).ok())
         .collect();
+    let public = visibility::sql_public_activity("u");
     let countries: Vec<(String, i64)> = sqlx::query_as(&format!(
         "SELECT p.country, count(*) FROM profiles p JOIN users u ON u.id = p.user_id
           WHERE p.user_id = ANY($1) AND p.country IS NOT NULL
-            AND p.visibility ->> 'country' = 'public' AND {}
+            AND p.visibility ->> 'country' = 'public' AND {public}
           GROUP BY p.country HAVING count(*) >= $2
-          ORDER BY count(*) DESC, p.country",
-        visibility::sql_public_activity("u")
+          ORDER BY count(*) DESC, p.country"
     ))
     .bind(&accounts)
     .bind(i64::try_from(floor).unwrap_or(i64::MAX))
     .fetch_all(&state.pool)
     .await?;
-    let (followers,): (i64,) =
-        sqlx::query_as("SELECT count(*) FROM follows WHERE followee_id = $1")
-            .bind(owner)
-            .fetch_one(&state.pool)
-            .await?;
-
-    let changes: Vec<(String, i64)> = follow_days
-        .into_iter()
-        .map(|d| {
-            let net = i64::try_from(d.added).unwrap_or(i64::MAX)
-                - i64::try_from(d.removed).unwrap_or(i64::MAX);
-            (d.day, net)
-        })
-        .collect();
+    // Followers as the profile counts them: only those whose activity may
+    // be public (never a minor, nor someone who keeps it private), so the
+    // curve cannot tell when a hidden follower came or went. PostgreSQL
+    // knows whose activity is public; ClickHouse's copy of the events is
+    // the analysts' (follower_days.sql).
+    let (followers,): (i64,) = sqlx::query_as(&format!(
+        "SELECT count(*) FROM follows f JOIN users u ON u.id = f.follower_id
+          WHERE f.followee_id = $1 AND {public}"
+    ))
+    .bind(owner)
+    .fetch_one(&state.pool)
+    .await?;
+    let changes: Vec<(String, i64)> = sqlx::query_as(&format!(
+        "SELECT to_char(e.at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, sum(e.delta)::bigint
+           FROM follow_events e JOIN users u ON u.id = e.user_id
+          WHERE e.followee_id = $1 AND e.at >= $2 AND {public}
+          GROUP BY 1 ORDER BY 1"
+    ))
+    .bind(owner)
+    .bind(range.from.midnight().assume_utc())
+    .fetch_all(&state.pool)
+    .await?;
     let by_followers = followers_by_day(range, followers, &changes);
     let before = followers
         - changes

@@ -66,25 +66,40 @@ pub fn neighbours(
     min_audience: u32,
     keep: usize,
 ) -> Vec<Neighbour> {
+    // Each listener's most heard, then by index so equal seconds cut alike.
+    let lists: Vec<Vec<(usize, u64)>> = listeners
+        .iter()
+        .map(|heard| {
+            let mut heard = heard.clone();
+            heard.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            heard.truncate(PER_LISTENER);
+            heard
+        })
+        .collect();
     let mut audience = vec![0u32; n];
+    for &(a, _) in lists.iter().flatten() {
+        audience[a] += 1;
+    }
+    // A cloudcast heard by fewer than the floor can be in no pair that
+    // reaches it: left out before pairing, which keeps the pair count to
+    // what may be kept.
+    let floor = min_audience.max(1);
     let mut both: HashMap<(usize, usize), u32> = HashMap::new();
-    for heard in listeners {
-        let mut heard = heard.clone();
-        // Most heard first, then by index so equal seconds cut alike.
-        heard.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        heard.truncate(PER_LISTENER);
-        for &(a, _) in &heard {
-            audience[a] += 1;
-        }
-        for (i, &(a, _)) in heard.iter().enumerate() {
-            for &(b, _) in &heard[i + 1..] {
+    for heard in &lists {
+        let kept: Vec<usize> = heard
+            .iter()
+            .map(|&(a, _)| a)
+            .filter(|&a| audience[a] >= floor)
+            .collect();
+        for (i, &a) in kept.iter().enumerate() {
+            for &b in &kept[i + 1..] {
                 *both.entry((a.min(b), a.max(b))).or_insert(0) += 1;
             }
         }
     }
     let mut by_cloudcast: HashMap<usize, Vec<Neighbour>> = HashMap::new();
     for ((a, b), count) in both {
-        if count < min_audience.max(1) {
+        if count < floor {
             continue;
         }
         let score = f64::from(count) / (f64::from(audience[a]) * f64::from(audience[b])).sqrt();
@@ -111,12 +126,32 @@ pub fn neighbours(
     out
 }
 
+/// Who is behind a listener's list.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Account {
+    /// No account: counted (nobody can be named from it).
+    Anonymous,
+    User(Uuid),
+    /// An id that is no account's: never counted.
+    Unknown,
+}
+
+impl Account {
+    fn of(user_id: &str) -> Account {
+        match (user_id.is_empty(), Uuid::parse_str(user_id)) {
+            (true, _) => Account::Anonymous,
+            (false, Ok(id)) => Account::User(id),
+            (false, Err(_)) => Account::Unknown,
+        }
+    }
+}
+
 /// Who heard what, from ClickHouse: cloudcast ids, each listener's list
-/// (by index into the ids) and the account behind each list, if any.
+/// (by index into the ids) and the account behind each list.
 struct Listening {
     cloudcasts: Vec<Uuid>,
     lists: Vec<Vec<(usize, u64)>>,
-    accounts: Vec<Option<Uuid>>,
+    accounts: Vec<Account>,
 }
 
 async fn listening(ch: &clickhouse::Client, rule: Rule) -> Result<Listening, AnalyticsError> {
@@ -144,7 +179,7 @@ async fn listening(ch: &clickhouse::Client, rule: Rule) -> Result<Listening, Ana
         };
         if current.as_deref() != Some(row.listener_id.as_str()) {
             out.lists.push(Vec::new());
-            out.accounts.push(Uuid::parse_str(&row.user_id).ok());
+            out.accounts.push(Account::of(&row.user_id));
             current = Some(row.listener_id);
         }
         let next = index.len();
@@ -193,7 +228,14 @@ pub async fn compute_once(
         return Ok(0);
     }
     let heard = timed(sql::CO_LISTENING.name, listening(ch, rule)).await?;
-    let mut accounts: Vec<Uuid> = heard.accounts.iter().flatten().copied().collect();
+    let mut accounts: Vec<Uuid> = heard
+        .accounts
+        .iter()
+        .filter_map(|a| match a {
+            Account::User(id) => Some(*id),
+            _ => None,
+        })
+        .collect();
     accounts.sort_unstable();
     accounts.dedup();
     let usable = usable_accounts(pool, accounts).await?;
@@ -203,7 +245,11 @@ pub async fn compute_once(
         .lists
         .into_iter()
         .zip(&heard.accounts)
-        .filter(|(_, account)| account.is_none_or(|id| usable.contains(&id)))
+        .filter(|(_, account)| match account {
+            Account::Anonymous => true,
+            Account::User(id) => usable.contains(id),
+            Account::Unknown => false,
+        })
         .map(|(list, _)| list)
         .collect();
     let floor = u32::try_from(min_audience).unwrap_or(u32::MAX);
@@ -272,6 +318,14 @@ mod tests {
         };
         assert_eq!(score(0, 1), score(1, 0));
         assert!((score(0, 1).unwrap_or(0.0) - 3.0 / 12f64.sqrt()).abs() < 1e-9);
+    }
+
+    #[test]
+    fn an_account_id_that_is_no_uuid_never_counts() {
+        assert_eq!(Account::of(""), Account::Anonymous);
+        assert_eq!(Account::of("not-an-id"), Account::Unknown);
+        let id = Uuid::from_u128(7);
+        assert_eq!(Account::of(&id.to_string()), Account::User(id));
     }
 
     #[test]

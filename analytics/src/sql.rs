@@ -104,11 +104,17 @@ impl Query {
                 // One cloudcast is the range [id, id]; all of them ("") is
                 // every id. A range, unlike `? = '' OR ..`, keeps ClickHouse
                 // on the primary key.
-                "cloudcast_from" => q.bind(b.cloudcast_id.ok_or_else(missing)?),
-                "cloudcast_to" => q.bind(match b.cloudcast_id.ok_or_else(missing)? {
-                    "" => ALL_IDS_END,
-                    id => id,
-                }),
+                "cloudcast_from" => match b.cloudcast_range {
+                    Some((lowest, _)) => q.bind(lowest),
+                    None => q.bind(b.cloudcast_id.ok_or_else(missing)?),
+                },
+                "cloudcast_to" => match b.cloudcast_range {
+                    Some((_, highest)) => q.bind(highest),
+                    None => q.bind(match b.cloudcast_id.ok_or_else(missing)? {
+                        "" => ALL_IDS_END,
+                        id => id,
+                    }),
+                },
                 "from" => q.bind(b.from.as_deref().ok_or_else(missing)?),
                 "to" => q.bind(b.to.as_deref().ok_or_else(missing)?),
                 "limit" => q.bind(b.limit.ok_or_else(missing)?),
@@ -189,6 +195,9 @@ pub struct Binds<'a> {
     pub listen_min_seconds: Option<u64>,
     /// A set of cloudcasts (a DJ's), for the insights.
     pub cloudcast_ids: Option<&'a [String]>,
+    /// The lowest and highest id of that set: the primary-key range its
+    /// queries read (in place of `cloudcast_id`'s).
+    pub cloudcast_range: Option<(&'a str, &'a str)>,
 }
 
 impl Binds<'_> {

@@ -277,8 +277,17 @@ pub async fn cloudcast_stats(
                 .await?;
         let entries: Vec<crate::rights::Entry> =
             serde_json::from_value(tracklist).unwrap_or_default();
-        stats.tracks =
-            Some(crate::tracks::read(ch, &state.pool, id, &entries, duration_ms, &range).await?);
+        // The room read is a part of the page, not the page: when it cannot
+        // be read (raw beats too many for ClickHouse's limits), the rest shows.
+        stats.tracks = match crate::tracks::read(ch, &state.pool, id, &entries, duration_ms, &range)
+            .await
+        {
+            Ok(tracks) => Some(tracks),
+            Err(e) => {
+                tracing::warn!(cloudcast = %id, error = %cloudcast_core::error::Chain(&e), "the room read failed");
+                None
+            }
+        };
     }
     Ok(Json(stats))
 }

@@ -32,6 +32,9 @@ pub const SKIP_HEARD_MS: u64 = 10_000;
 pub const REPLAY_MIN_MS: u64 = 10_000;
 /// Forward movement beyond playing on by more than this is a jump.
 pub const JUMP_SLACK_MS: u64 = 5_000;
+/// The jumps are read from raw beats over at most the range's last days:
+/// a bound on the beats one statistics page may read.
+pub const MAX_DAYS: i64 = 31;
 /// A change of loudness larger than this between two tracks is flagged.
 pub const FLAG_LU: f32 = 3.0;
 /// Seconds of loudness averaged on each side of a transition. After it the
@@ -46,7 +49,8 @@ pub struct TrackRead {
     /// 1, 2, 3... in tracklist order.
     pub number: usize,
     pub start_ms: u64,
-    /// Listeners who jumped past it having heard less than 10 s of it.
+    /// Listeners who jumped past it having heard less than 10 s of it (in
+    /// the range's last 31 days at most: read from raw beats).
     pub skipped: u64,
     /// Listeners who jumped back more than 10 s into it.
     pub replayed: u64,
@@ -165,9 +169,15 @@ pub async fn read(
     }
     let tracks = bounds(entries, duration_ms.and_then(|d| u64::try_from(d).ok()));
     let id = cloudcast.to_string();
+    let recent = DateRange {
+        from: range
+            .from
+            .max(range.to - time::Duration::days(MAX_DAYS - 1)),
+        to: range.to,
+    };
     let b = Binds {
         cloudcast_id: Some(&id),
-        ..Binds::range(range)
+        ..Binds::range(&recent)
     };
     let (mut skipped, mut replayed): (Vec<HashSet<String>>, Vec<HashSet<String>>) = (
         vec![HashSet::new(); tracks.len()],

@@ -14,3 +14,6 @@ CREATE TABLE cloudcast_loudness (
 -- a mix transcoded before the series existed (a queued backfill).
 ALTER TABLE transcode_jobs
     ADD COLUMN kind text NOT NULL DEFAULT 'transcode' CHECK (kind IN ('transcode', 'loudness'));
+-- One measurement per mix, ever: two nodes queueing the backfill at once
+-- cannot queue it twice.
+CREATE UNIQUE INDEX transcode_jobs_one_loudness ON transcode_jobs (cloudcast_id) WHERE kind = 'loudness';

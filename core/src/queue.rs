@@ -51,11 +51,12 @@ pub async fn enqueue(tx: &mut PgConnection, cloudcast: Uuid) -> Result<Uuid, sql
     Ok(id)
 }
 
-/// Queues a loudness measurement for up to `limit` published mixes that
-/// have no loudness series and never had one queued (a failed measurement
-/// is not queued again: its mix plays on, without the series). Returns how
-/// many were queued; workers are woken.
-pub async fn enqueue_loudness_backfill(pool: &PgPool, limit: i64) -> Result<u64, sqlx::Error> {
+/// Tops the loudness backfill up to `batch` waiting measurements: queues
+/// published mixes that have no loudness series and never had one queued
+/// (a failed measurement is not queued again: its mix plays on, without
+/// the series; a unique index keeps it to one per mix whichever node
+/// queues). Returns how many were queued; workers are woken.
+pub async fn enqueue_loudness_backfill(pool: &PgPool, batch: i64) -> Result<u64, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let queued = sqlx::query(
         "INSERT INTO transcode_jobs (id, cloudcast_id, state, kind)
@@ -64,12 +65,15 @@ pub async fn enqueue_loudness_backfill(pool: &PgPool, limit: i64) -> Result<u64,
             AND NOT EXISTS (SELECT 1 FROM cloudcast_loudness l WHERE l.cloudcast_id = c.id)
             AND NOT EXISTS (SELECT 1 FROM transcode_jobs j WHERE j.cloudcast_id = c.id AND j.kind = $2)
           ORDER BY c.created_at
-          LIMIT $4",
+          LIMIT GREATEST(0, $4 - (SELECT count(*) FROM transcode_jobs w
+                                   WHERE w.kind = $2 AND w.state IN ($1, $5)))
+         ON CONFLICT (cloudcast_id) WHERE kind = 'loudness' DO NOTHING",
     )
     .bind(JobState::Queued)
     .bind(JobKind::Loudness)
     .bind(CloudcastStatus::Ready)
-    .bind(limit)
+    .bind(batch)
+    .bind(JobState::Running)
     .execute(&mut *tx)
     .await?
     .rows_affected();
@@ -83,10 +87,12 @@ pub async fn enqueue_loudness_backfill(pool: &PgPool, limit: i64) -> Result<u64,
     Ok(queued)
 }
 
-/// Jobs waiting for a worker (for the queue-depth gauge).
+/// Transcodes waiting for a worker (for the queue-depth gauge; the
+/// loudness backfill waits behind them and is not counted).
 pub async fn depth(pool: &PgPool) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT count(*) FROM transcode_jobs WHERE state = $1")
+    sqlx::query_scalar("SELECT count(*) FROM transcode_jobs WHERE state = $1 AND kind = $2")
         .bind(JobState::Queued)
+        .bind(JobKind::Transcode)
         .fetch_one(pool)
         .await
 }

@@ -59,9 +59,10 @@ pub async fn run_workers(state: WorkerState, shutdown: CancellationToken) {
     }
 }
 
-/// Loudness measurements queued per round of the backfill
-/// (`transcode.loudness_backfill_secs`): a batch the workers get through
-/// between rounds, behind any transcode (the queue leases transcodes first).
+/// Loudness measurements kept waiting by the backfill, topped up each
+/// round (`transcode.loudness_backfill_secs`): a batch the workers get
+/// through between rounds, behind any transcode (the queue leases
+/// transcodes first).
 const BACKFILL_BATCH: i64 = 20;
 
 /// Queues the loudness backfill, a batch a round, until nothing is left
