@@ -114,12 +114,15 @@ print(f"  runs ours {ours}, direct {direct}")
 print(f"dashboard queries over {q['rows']:,} heartbeats (generated in {q['generate_secs']} s, rolled up in {q['rollup_secs']} s; rows {q['counts']}):")
 # Retention over every cloudcast at once is a download only (the dashboard
 # shows the retention of one cloudcast), so it is reported but not judged.
+# The insights' queries are judged in their "(all)" form: a DJ's mixes
+# spread over the whole key range, and `has` keeps their set.
+unserved = {"retention (all)": "download only"}
 worst = 0
 for name, r in q["queries"].items():
-    served = name != "retention (all)"
+    served = name not in unserved
     if served:
         worst = max(worst, r["p95_ms"])
-    note = "" if served else "   (download only)"
+    note = "" if served else f"   ({unserved[name]})"
     print(f"  {name:28s} p50 {r['p50_ms']:7.1f} ms   p95 {r['p95_ms']:7.1f} ms{note}")
 print(f"worst p95 of the API and dashboard queries: {worst:.1f} ms (goal < 100 ms)")
 with open(sys.argv[4], "w") as f:

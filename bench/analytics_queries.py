@@ -115,7 +115,9 @@ for path in sorted(queries.glob("*.sql")):
     for n in expanded:
         sql = sql.replace("?", every[n], 1)
     variants = {path.stem: sql}
-    if "cloudcast_from" in names:  # the dashboard's all-cloudcasts form too
+    # The dashboard's all-cloudcasts form too; not for the sessions'
+    # positions, only ever read for one mix (all of them is every beat).
+    if "cloudcast_from" in names and path.stem != "session_positions":
         variants[path.stem + " (all)"] = sql.replace("cloudcast_id >= 'cc-7'", "cloudcast_id >= ''").replace(
             "cloudcast_id <= 'cc-7'", "cloudcast_id <= '\x7f'")
     for name, q in variants.items():
