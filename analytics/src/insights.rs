@@ -205,12 +205,9 @@ pub fn followers_by_day(
     out
 }
 
-/// Every day of `range` with the figures of the days that have some.
-fn calendar(
-    range: &DateRange,
-    days: Vec<DayRow>,
-    followers: Vec<(String, i64)>,
-) -> Vec<InsightDay> {
+/// Every day of the follower curve (the range's) with the figures of the
+/// days that have some.
+fn calendar(days: Vec<DayRow>, followers: Vec<(String, i64)>) -> Vec<InsightDay> {
     let mut by_day: BTreeMap<String, DayRow> =
         days.into_iter().map(|d| (d.day.clone(), d)).collect();
     followers
@@ -225,7 +222,6 @@ fn calendar(
                 day,
             }
         })
-        .filter(|d| d.day.as_str() >= day_string(range.from).as_str())
         .collect()
 }
 
@@ -333,12 +329,8 @@ pub async fn of_owner(
     .fetch_all(&state.pool)
     .await?;
     let by_followers = followers_by_day(range, followers, &changes);
-    let before = followers
-        - changes
-            .iter()
-            .filter(|(d, _)| d.as_str() >= day_string(range.from).as_str())
-            .map(|(_, n)| n)
-            .sum::<i64>();
+    // `changes` starts with the range: before it, today's count less them all.
+    let before = followers - changes.iter().map(|(_, n)| n).sum::<i64>();
     let at_end = by_followers.last().map_or(followers, |(_, n)| *n);
     let rows: Vec<(String, u32, u64)> = cohort_rows
         .into_iter()
@@ -378,7 +370,7 @@ pub async fn of_owner(
         from: range.bounds().0,
         to: range.bounds().1,
         totals,
-        by_day: calendar(range, days, by_followers),
+        by_day: calendar(days, by_followers),
         top,
         referrers,
         devices,

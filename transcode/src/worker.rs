@@ -19,7 +19,7 @@ use cloudcast_core::queue::{self, Job};
 use cloudcast_core::states::JobKind;
 use cloudcast_core::storage::Storage;
 
-use crate::pipeline::{LadderSpec, encode_ladder};
+use crate::pipeline::{LadderOutput, LadderSpec, encode_ladder};
 use crate::publish::{index_all, publish, store_loudness};
 use crate::{TranscodeError, metrics};
 
@@ -222,23 +222,8 @@ async fn transcode(
     cancel: Arc<AtomicBool>,
     progress: Arc<AtomicU8>,
 ) -> Result<i64, TranscodeError> {
-    tokio::fs::create_dir_all(work_dir).await?;
-    let input = work_dir.join("original");
-    let bytes = state.storage.get_to_file(&job.original_key, &input).await?;
-    tracing::info!(bytes, "original downloaded");
-    let cfg = &state.config;
-    let spec = LadderSpec {
-        bitrates_kbps: cfg.ladder_kbps.clone(),
-        sample_rate: cfg.sample_rate,
-        timeout: cfg.job_timeout,
-    };
-    let out_dir = work_dir.clone();
-    let outputs = tokio::task::spawn_blocking(move || {
-        let out = encode_ladder(&input, &out_dir, &spec, &cancel, &progress)?;
-        index_all(out)
-    })
-    .await
-    .map_err(TranscodeError::Thread)??;
+    let ladder = state.config.ladder_kbps.clone();
+    let outputs = decode(state, job, work_dir, ladder, cancel, progress, index_all).await?;
     publish(&state.pool, &state.storage, job, worker_id, &outputs).await
 }
 
@@ -252,21 +237,7 @@ async fn measure(
     cancel: Arc<AtomicBool>,
     progress: Arc<AtomicU8>,
 ) -> Result<i64, TranscodeError> {
-    tokio::fs::create_dir_all(work_dir).await?;
-    let input = work_dir.join("original");
-    state.storage.get_to_file(&job.original_key, &input).await?;
-    let cfg = &state.config;
-    let spec = LadderSpec {
-        bitrates_kbps: Vec::new(),
-        sample_rate: cfg.sample_rate,
-        timeout: cfg.job_timeout,
-    };
-    let out_dir = work_dir.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        encode_ladder(&input, &out_dir, &spec, &cancel, &progress)
-    })
-    .await
-    .map_err(TranscodeError::Thread)??;
+    let out = decode(state, job, work_dir, Vec::new(), cancel, progress, Ok).await?;
     let mut tx = state.pool.begin().await?;
     if !queue::complete(&mut tx, job.id, worker_id).await? {
         return Err(TranscodeError::Cancelled);
@@ -274,6 +245,36 @@ async fn measure(
     store_loudness(&mut tx, job.cloudcast_id, &out.short_term).await?;
     tx.commit().await?;
     Ok(i64::try_from(out.short_term.len()).unwrap_or(i64::MAX) * 1000)
+}
+
+/// What both kinds of job do first: download the original, decode it once
+/// through the ladder of `bitrates_kbps` (none: measure only) and finish
+/// with `then`, all on a blocking thread.
+async fn decode<T: Send + 'static>(
+    state: &WorkerState,
+    job: &Job,
+    work_dir: &PathBuf,
+    bitrates_kbps: Vec<u32>,
+    cancel: Arc<AtomicBool>,
+    progress: Arc<AtomicU8>,
+    then: fn(LadderOutput) -> Result<T, TranscodeError>,
+) -> Result<T, TranscodeError> {
+    tokio::fs::create_dir_all(work_dir).await?;
+    let input = work_dir.join("original");
+    let bytes = state.storage.get_to_file(&job.original_key, &input).await?;
+    tracing::info!(bytes, "original downloaded");
+    let cfg = &state.config;
+    let spec = LadderSpec {
+        bitrates_kbps,
+        sample_rate: cfg.sample_rate,
+        timeout: cfg.job_timeout,
+    };
+    let out_dir = work_dir.clone();
+    tokio::task::spawn_blocking(move || {
+        then(encode_ladder(&input, &out_dir, &spec, &cancel, &progress)?)
+    })
+    .await
+    .map_err(TranscodeError::Thread)?
 }
 
 async fn renew_lease(
