@@ -138,6 +138,7 @@ mod tests {
             timescale,
             segments,
             file_size: offset + 125, // trailing mfra
+            ..FragmentIndex::default()
         }
     }
 

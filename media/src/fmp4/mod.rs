@@ -31,7 +31,7 @@ pub struct Segment {
     pub ticks: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FragmentIndex {
     /// Length of the init segment (`ftyp` + `moov`, and anything between
     /// them), which always starts at offset 0.
@@ -40,6 +40,19 @@ pub struct FragmentIndex {
     pub timescale: u32,
     pub segments: Vec<Segment>,
     pub file_size: u64,
+    /// The audio track's id (0 in indexes stored before it was kept).
+    #[serde(default)]
+    pub track_id: u32,
+    /// The first fragment's decode time (`tfdt`), in `timescale` ticks.
+    #[serde(default)]
+    pub first_decode_time: u64,
+    /// A segment index (`sidx`) precedes the fragments, so progressive
+    /// players know every seek point at once (see `sidx.rs`).
+    #[serde(default)]
+    pub sidx: bool,
+    /// Some `tfhd` names absolute file offsets: the fragments cannot be moved.
+    #[serde(skip)]
+    pub absolute_offsets: bool,
 }
 
 impl FragmentIndex {
@@ -296,10 +309,12 @@ fn parse_moof(
     body_offset: u64,
     moof_offset: u64,
     moov: &MoovInfo,
-) -> Result<(u32, u64), IndexError> {
+) -> Result<MoofInfo, IndexError> {
     let mut samples: u32 = 0;
     let mut ticks: u64 = 0;
     let mut found_track = false;
+    let mut decode_time = None;
+    let mut absolute = false;
     for traf in children(*b"moof", body, body_offset) {
         let traf = traf?;
         if &traf.kind != b"traf" {
@@ -311,11 +326,17 @@ fn parse_moof(
             .iter()
             .find(|b| &b.kind == b"tfhd")
             .ok_or_else(|| malformed(traf.kind, traf.offset, "traf has no tfhd"))?;
-        let (track_id, tfhd_duration) = parse_tfhd(tfhd)?;
+        let (track_id, tfhd_duration, base_offset) = parse_tfhd(tfhd)?;
+        absolute |= base_offset;
         if track_id != moov.track_id {
             continue;
         }
         found_track = true;
+        if decode_time.is_none()
+            && let Some(tfdt) = boxes.iter().find(|b| &b.kind == b"tfdt")
+        {
+            decode_time = Some(parse_tfdt(tfdt)?);
+        }
         // Fallback chain for durations: trun per-sample > tfhd > trex.
         let default_duration = tfhd_duration.or(moov.trex_duration);
         for trun in boxes.iter().filter(|b| &b.kind == b"trun") {
@@ -333,16 +354,47 @@ fn parse_moof(
             offset: moof_offset,
         });
     }
-    Ok((samples, ticks))
+    Ok(MoofInfo {
+        samples,
+        ticks,
+        decode_time,
+        absolute,
+    })
 }
 
-/// Returns (track_ID, default_sample_duration if flag 0x08 is set).
-fn parse_tfhd(tfhd: &Child<'_>) -> Result<(u32, Option<u32>), IndexError> {
+/// What one `moof` says of the audio track.
+struct MoofInfo {
+    samples: u32,
+    ticks: u64,
+    /// Its `tfdt`, when present.
+    decode_time: Option<u64>,
+    /// A `tfhd` with an absolute base data offset.
+    absolute: bool,
+}
+
+/// `baseMediaDecodeTime` of a `tfdt` (32 or 64 bits by version).
+fn parse_tfdt(tfdt: &Child<'_>) -> Result<u64, IndexError> {
+    let bad = || malformed(tfdt.kind, tfdt.offset, "box too short");
+    let mut c = Cursor::new(tfdt.body);
+    let (version, _) = c.full_box().ok_or_else(bad)?;
+    if version == 1 {
+        let hi = u64::from(c.u32().ok_or_else(bad)?);
+        let lo = u64::from(c.u32().ok_or_else(bad)?);
+        Ok(hi << 32 | lo)
+    } else {
+        Ok(u64::from(c.u32().ok_or_else(bad)?))
+    }
+}
+
+/// Returns (track_ID, default_sample_duration if flag 0x08 is set, whether
+/// an absolute base data offset is given).
+fn parse_tfhd(tfhd: &Child<'_>) -> Result<(u32, Option<u32>, bool), IndexError> {
     let bad = || malformed(tfhd.kind, tfhd.offset, "box too short for its flags");
     let mut c = Cursor::new(tfhd.body);
     let (_, flags) = c.full_box().ok_or_else(bad)?;
     let track_id = c.u32().ok_or_else(bad)?;
-    if flags & 0x01 != 0 {
+    let base_offset = flags & 0x01 != 0;
+    if base_offset {
         c.skip(8).ok_or_else(bad)?; // base_data_offset
     }
     if flags & 0x02 != 0 {
@@ -353,7 +405,7 @@ fn parse_tfhd(tfhd: &Child<'_>) -> Result<(u32, Option<u32>), IndexError> {
     } else {
         None
     };
-    Ok((track_id, duration))
+    Ok((track_id, duration, base_offset))
 }
 
 /// Returns (sample_count, total ticks) of one `trun`.
@@ -406,6 +458,9 @@ pub fn index_fragmented_mp4<R: Read + Seek>(r: &mut R) -> Result<FragmentIndex, 
     let mut segments = Vec::new();
     // moof waiting for its mdat: (header, samples, ticks).
     let mut pending: Option<(BoxHeader, u32, u64)> = None;
+    let mut first_decode_time = None;
+    let mut absolute_offsets = false;
+    let mut sidx = false;
     let mut seen_moof = false;
     // An mdat before any moof means either a plain (non-fragmented) MP4 or a
     // broken one; decide which once we know whether fragments follow.
@@ -446,9 +501,13 @@ pub fn index_fragmented_mp4<R: Read + Seek>(r: &mut R) -> Result<FragmentIndex, 
                 }
                 let info = moov.as_ref().ok_or(IndexError::MissingMoov)?;
                 let body = read_body(r, &h, MAX_MOOF_BYTES)?;
-                let (samples, ticks) = parse_moof(&body, h.offset + h.header_len, h.offset, info)?;
+                let m = parse_moof(&body, h.offset + h.header_len, h.offset, info)?;
+                if !seen_moof {
+                    first_decode_time = m.decode_time;
+                }
+                absolute_offsets |= m.absolute;
                 seen_moof = true;
-                pending = Some((h, samples, ticks));
+                pending = Some((h, m.samples, m.ticks));
             }
             b"mdat" => {
                 if seen_moof {
@@ -456,6 +515,7 @@ pub fn index_fragmented_mp4<R: Read + Seek>(r: &mut R) -> Result<FragmentIndex, 
                 }
                 early_mdat.get_or_insert(h.offset);
             }
+            b"sidx" if moov.is_some() && !seen_moof => sidx = true,
             // ftyp, free, skip, mfra, udta, …: nothing to index.
             _ => {}
         }
@@ -475,8 +535,15 @@ pub fn index_fragmented_mp4<R: Read + Seek>(r: &mut R) -> Result<FragmentIndex, 
         timescale: moov.timescale,
         segments,
         file_size,
+        track_id: moov.track_id,
+        first_decode_time: first_decode_time.unwrap_or(0),
+        sidx,
+        absolute_offsets,
     })
 }
+
+mod sidx;
+pub use sidx::{SidxError, add_sidx, sidx_box};
 
 #[cfg(test)]
 mod tests;

@@ -358,6 +358,7 @@ fn bandwidth_and_durations() {
             },
         ],
         file_size: 9177,
+        ..FragmentIndex::default()
     };
     assert_eq!(idx.duration_ms(), 8000);
     // 6000*8/6 = 8000; 3000*8/2 = 12000; zero-duration segment ignored.
@@ -370,9 +371,78 @@ fn bandwidth_and_durations() {
         timescale: 0,
         segments: vec![],
         file_size: 0,
+        ..FragmentIndex::default()
     };
     assert_eq!(empty.duration_ms(), 0);
     assert_eq!(empty.peak_bandwidth(), 0);
     assert_eq!(empty.average_bandwidth(), 0);
     assert_eq!(empty.max_segment_duration_secs(), 0.0);
+}
+
+#[test]
+fn a_segment_index_is_added_before_the_fragments() {
+    let head = [ftyp(), moov(0)].concat();
+    let tfdt_at = |t: u64| full(b"tfdt", 1, 0, &t.to_be_bytes());
+    let frag = |t: u64, durations: &[u32], payload: usize| {
+        let tfhd = full(b"tfhd", 0, 0x02_0000, &u32s(&[1]));
+        let mut trun_body = u32s(&[durations.len() as u32, 0]);
+        for d in durations {
+            trun_body.extend(u32s(&[*d, 300]));
+        }
+        let trun = full(b"trun", 0, 0x301, &trun_body);
+        let mfhd = full(b"mfhd", 0, 0, &u32s(&[1]));
+        let traf = bx(b"traf", &[tfhd, tfdt_at(t), trun].concat());
+        [bx(b"moof", &[mfhd, traf].concat()), mdat(payload)].concat()
+    };
+    let f1 = frag(2048, &[1024, 1024], 700);
+    let f2 = frag(4096, &[1024], 300);
+    let mfra = bx(b"mfra", &[0u8; 8]);
+    let file = [head.clone(), f1.clone(), f2.clone(), mfra].concat();
+    let before = index(&file).expect("valid file");
+    assert!(!before.sidx);
+    assert_eq!(before.first_decode_time, 2048);
+    assert_eq!(before.track_id, 1);
+
+    let mut out = Vec::new();
+    let written = add_sidx(&mut IoCursor::new(&file), &mut out).expect("rewritten");
+    assert_eq!(written, out.len() as u64);
+    let after = index(&out).expect("still a valid file");
+    assert!(after.sidx);
+    let sidx_len = 40 + 12 * 2;
+    // The init is unchanged, the fragments follow the index, the mfra is gone.
+    assert_eq!(&out[..head.len()], &head[..]);
+    assert_eq!(out.len(), head.len() + sidx_len + f1.len() + f2.len());
+    assert_eq!(after.segments[0].offset, (head.len() + sidx_len) as u64);
+    let lengths = |i: &FragmentIndex| {
+        i.segments
+            .iter()
+            .map(|s| (s.length, s.ticks))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(lengths(&after), lengths(&before));
+    // The index names each fragment's size and duration, SAP at its start.
+    let b = &out[head.len()..head.len() + sidx_len];
+    assert_eq!(&b[4..8], b"sidx");
+    let u32_at = |o: usize| u32::from_be_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]);
+    assert_eq!(u32_at(16), TS);
+    assert_eq!(
+        u64::from_be_bytes(b[20..28].try_into().expect("8 bytes")),
+        2048
+    );
+    assert_eq!(u16::from_be_bytes([b[38], b[39]]), 2);
+    assert_eq!(u64::from(u32_at(40)), f1.len() as u64);
+    assert_eq!(u32_at(44), 2048);
+    assert_eq!(u32_at(48), 0x9000_0000);
+    assert_eq!(u64::from(u32_at(52)), f2.len() as u64);
+    // Adding it again replaces it: the same bytes.
+    let mut again = Vec::new();
+    add_sidx(&mut IoCursor::new(&out), &mut again).expect("rewritten again");
+    assert_eq!(again, out);
+
+    // Fragments naming absolute offsets are refused rather than broken.
+    let absolute = [head, moof_count_only(Some(1024), 2), mdat(10)].concat();
+    assert!(matches!(
+        add_sidx(&mut IoCursor::new(&absolute), &mut Vec::new()),
+        Err(SidxError::AbsoluteOffsets)
+    ));
 }
