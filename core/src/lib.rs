@@ -15,7 +15,7 @@
 //!   analytics removals; `outbox.rs`: the email outbox's one writer; `states.rs`: every state enum;
 //! - `db.rs` (PostgreSQL and its migrations), `storage.rs` (S3 and the
 //!   embedded endpoint), `signing.rs` (stream URLs), `ratelimit.rs`,
-//!   `listener.rs`, `netaddr.rs`, `text.rs` (typed text's rules), `secrets.rs`, `extract.rs`, `apidoc.rs`,
+//!   `listener.rs`, `netaddr.rs`, `text.rs` (typed text's rules), `validators.rs` (HTTP dates, `If-None-Match`), `secrets.rs`, `extract.rs`, `apidoc.rs`,
 //!   `metrics.rs`.
 
 pub mod apidoc;
@@ -46,6 +46,7 @@ pub mod standing;
 pub mod states;
 pub mod storage;
 pub mod text;
+pub mod validators;
 pub mod visibility;
 pub mod write_limits;
 

@@ -60,29 +60,7 @@ pub fn decide(
     }
 }
 
-/// Has the representation changed since the `If-Modified-Since` date?
-/// `true` (send it) when the date is not a valid HTTP date, as RFC 9110
-/// 13.1.3 says to ignore the header then. Compared in whole seconds, the
-/// resolution of `Last-Modified`.
-pub fn modified_since(if_modified_since: &str, last_modified_unix: i64) -> bool {
-    let Ok(since) = httpdate::parse_http_date(if_modified_since.trim()) else {
-        return true;
-    };
-    let since = match since.duration_since(std::time::UNIX_EPOCH) {
-        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-        Err(_) => return true,
-    };
-    last_modified_unix > since
-}
-
-/// Does `If-None-Match` match our tag (weak comparison, `*` matches)?
-pub fn none_match(if_none_match: &str, etag: &str) -> bool {
-    let ours = etag.trim_start_matches("W/");
-    if_none_match
-        .split(',')
-        .map(str::trim)
-        .any(|t| t == "*" || t.trim_start_matches("W/") == ours)
-}
+pub use cloudcast_core::validators::{modified_since, none_match};
 
 #[cfg(test)]
 mod tests {
