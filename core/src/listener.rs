@@ -182,6 +182,19 @@ impl Listeners {
         Ok(ip_hash(&key, ip))
     }
 
+    /// 32 hex digits naming a podcast client for download counting (IAB
+    /// v2.1): its address (IPv6 cut to its /64, which one household or
+    /// phone keeps while its interface id rotates) and user agent, under
+    /// today's key, so one hash is one client for one UTC day.
+    pub async fn download_hash(
+        &self,
+        ip: IpAddr,
+        headers: &HeaderMap,
+    ) -> Result<String, sqlx::Error> {
+        let (_, key) = self.key_today().await?;
+        Ok(download_hash(&key, ip, user_agent(headers)))
+    }
+
     /// The listener a request without an account or a signed cookie is:
     /// its address and user agent under today's key.
     pub async fn client(&self, ip: IpAddr, headers: &HeaderMap) -> Result<Listener, sqlx::Error> {
@@ -272,6 +285,24 @@ fn client_hash(key: &[u8], ip: IpAddr, user_agent: &str) -> String {
     hex::encode(&digest[..16])
 }
 
+/// See [`Listeners::download_hash`]; labelled apart from the other hashes.
+fn download_hash(key: &[u8], ip: IpAddr, user_agent: &str) -> String {
+    let address = match canonical(ip) {
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        v4 => v4.to_string(),
+    };
+    let digest = mac(
+        key,
+        &[b"download", address.as_bytes(), user_agent.as_bytes()],
+    )
+    .finalize()
+    .into_bytes();
+    hex::encode(&digest[..16])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -335,5 +366,27 @@ mod tests {
         assert_ne!(c, client_hash(b"day1", ip("203.0.113.77"), "curl"));
         assert_ne!(c, client_hash(b"day2", ip("203.0.113.77"), "ffmpeg"));
         assert_eq!(c, client_hash(b"day1", ip("::ffff:203.0.113.77"), "ffmpeg"));
+        // Downloads: one IPv6 /64 is one client; another /64 or agent is not.
+        let d = download_hash(b"day1", ip("2001:db8:1:2:aaaa::1"), "AntennaPod/3");
+        assert_eq!(
+            d,
+            download_hash(b"day1", ip("2001:db8:1:2:bbbb::9"), "AntennaPod/3")
+        );
+        assert_ne!(
+            d,
+            download_hash(b"day1", ip("2001:db8:1:3::1"), "AntennaPod/3")
+        );
+        assert_ne!(
+            d,
+            download_hash(b"day1", ip("2001:db8:1:2::1"), "Overcast/3")
+        );
+        assert_ne!(
+            d,
+            download_hash(b"day2", ip("2001:db8:1:2::1"), "AntennaPod/3")
+        );
+        assert_ne!(
+            download_hash(b"day1", ip("203.0.113.77"), "x"),
+            download_hash(b"day1", ip("203.0.113.78"), "x")
+        );
     }
 }

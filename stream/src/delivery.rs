@@ -10,9 +10,6 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use time::OffsetDateTime;
-use time::format_description::FormatItem;
-use time::macros::format_description;
 
 use futures::StreamExt;
 use uuid::Uuid;
@@ -20,26 +17,19 @@ use uuid::Uuid;
 use cloudcast_core::extract::ApiPath;
 use cloudcast_core::keys;
 use cloudcast_core::signing::{SignatureError, Signed, unix_now};
+use cloudcast_core::states::Downloads;
 use cloudcast_core::storage::StorageError;
 
 use crate::cache::{self, FetchError};
 use crate::conditional::{RangeDecision, decide, modified_since, none_match};
+use crate::downloads;
 use crate::lookup::StreamInfo;
 use crate::playlists::{self, PublishedRendition};
 use crate::{StreamError, StreamState};
 
 const PLAYLIST_TYPE: &str = "application/vnd.apple.mpegurl";
 
-/// IMF-fixdate (RFC 9110 5.6.7), always in GMT.
-const HTTP_DATE: &[FormatItem<'static>] = format_description!(
-    "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
-);
-
-pub fn http_date(t: OffsetDateTime) -> String {
-    t.to_offset(time::UtcOffset::UTC)
-        .format(HTTP_DATE)
-        .unwrap_or_default()
-}
+pub use cloudcast_core::validators::http_date;
 
 /// The signature of a stream URL, as `stream_url` and the playlists give it.
 #[derive(Debug, Default, utoipa::IntoParams)]
@@ -57,6 +47,9 @@ struct StreamQuery {
     /// A rendition's version, for a media file that has since been re-published.
     #[param(rename = "v")]
     version: Option<Uuid>,
+    /// `1`: a download is saved rather than shown (`Content-Disposition: attachment`).
+    #[param(rename = "a")]
+    attachment: Option<bool>,
 }
 
 impl StreamQuery {
@@ -77,6 +70,7 @@ fn parse_query(raw: Option<&str>) -> StreamQuery {
             Some(("exp", v)) => q.exp = v.parse().ok(),
             Some(("sig", v)) => q.sig = Some(v.to_string()),
             Some(("v", v)) => q.version = Uuid::parse_str(v).ok(),
+            Some(("a", v)) => q.attachment = Some(v == "1"),
             _ => {}
         }
     }
@@ -107,8 +101,12 @@ async fn requesting_user(
     params(
         ("id" = Uuid, Path, description = "The cloudcast"),
         ("file" = String, Path, description = "`master.m3u8`, `<rendition>.m3u8`, \
-            `<rendition>.mp4`, `peaks.json` (the waveform overview) or `peaks.dat` (the fine \
-            waveform, 512 samples a pixel)"),
+            `<rendition>.mp4`, `peaks.json` (the waveform overview), `peaks.dat` (the fine \
+            waveform, 512 samples a pixel), or, for a mix its DJ offers for download, \
+            `download.m4a` (the best AAC rendition, with a segment index, so progressive \
+            players seek at once) and `original` (the uploaded file, when that is what is \
+            offered). Downloads are counted as the IAB Podcast Measurement Technical \
+            Guidelines 2.1 say (see the API's `downloads` statistics)"),
         StreamQuery,
         ("Range" = Option<String>, Header, nullable = false, description = "One byte range of a `.mp4`, e.g. `bytes=0-1023`"),
         ("If-Range" = Option<String>, Header, nullable = false, description = "The range applies only if this ETag or date still matches"),
@@ -116,18 +114,19 @@ async fn requesting_user(
         ("If-Modified-Since" = Option<String>, Header, nullable = false, description = "An HTTP date; ignored when `If-None-Match` is sent")),
     responses(
         (status = 200, description = "The master or media playlist, the whole media file, \
-            or the waveform (BBC audiowaveform JSON, or its binary `.dat`)",
+            the waveform (BBC audiowaveform JSON, or its binary `.dat`), or a download",
             content(
                 ("application/vnd.apple.mpegurl"),
                 ("audio/mp4"),
                 ("application/json"),
-                ("application/octet-stream"))),
+                ("application/octet-stream"),
+                ("audio/*"))),
         (status = 206, description = "The requested byte range of a media file",
             content_type = "audio/mp4",
             headers(("Content-Range" = String, description = "`bytes first-last/size`"))),
         (status = 304, description = "The media file matches `If-None-Match`, or has not changed since `If-Modified-Since`"),
         (status = 403, description = "Unsigned, expired or badly signed URL, or another listener's", body = cloudcast_core::apidoc::ErrorBody),
-        (status = 404, description = "No such cloudcast, file or rendition, or not visible to this user", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 404, description = "No such cloudcast, file or rendition, not visible to this user, or no download offered", body = cloudcast_core::apidoc::ErrorBody),
         (status = 416, description = "The range lies outside the file", body = cloudcast_core::apidoc::ErrorBody),
         (status = 503, description = "Media storage or the database unavailable; retry (Retry-After)", body = cloudcast_core::apidoc::ErrorBody)),
     security((), ("session" = [])))]
@@ -204,8 +203,22 @@ pub async fn get_file(
         };
         return media(
             &state,
-            rendition,
+            &Served::rendition(rendition),
             info.access.is_public(),
+            &method,
+            &headers,
+            None,
+        )
+        .await;
+    }
+    if file == "download.m4a" || file == "original" {
+        let attachment = q.attachment.unwrap_or(false);
+        return download(
+            &state,
+            &info,
+            file == "original",
+            attachment,
+            peer,
             &method,
             &headers,
         )
@@ -257,12 +270,155 @@ async fn peaks(
     Ok(resp)
 }
 
+/// A file served with ranges and validators: a rendition, or a download.
+struct Served {
+    key: Arc<str>,
+    size: u64,
+    etag: HeaderValue,
+    last_modified: HeaderValue,
+    modified_unix: i64,
+    content_type: HeaderValue,
+    /// `Content-Disposition`, for downloads.
+    disposition: Option<HeaderValue>,
+}
+
+impl Served {
+    fn rendition(r: &PublishedRendition) -> Served {
+        Served {
+            key: r.s3_key.clone(),
+            size: r.size,
+            etag: r.etag.clone(),
+            last_modified: r.last_modified.clone(),
+            modified_unix: r.modified_unix,
+            content_type: HeaderValue::from_static("audio/mp4"),
+            disposition: None,
+        }
+    }
+}
+
+/// `download.m4a` or `original` of a mix its DJ offers for download; the
+/// request is recorded for counting unless the OPAWG list names a bot.
+async fn download(
+    state: &StreamState,
+    info: &StreamInfo,
+    original: bool,
+    attachment: bool,
+    peer: SocketAddr,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<Response, StreamError> {
+    let not_offered = StreamError::NotFound("download");
+    let best = info.best().ok_or(StreamError::NotFound("download"))?;
+    let (mut served, minute_bytes, extension) = match (original, info.downloads) {
+        (false, Downloads::Aac | Downloads::Original) => {
+            let served = Served::rendition(best);
+            (
+                served,
+                downloads::minute_bytes_of_rendition(&best.index),
+                "m4a",
+            )
+        }
+        (true, Downloads::Original) => {
+            let o = info.original.as_ref().ok_or(not_offered)?;
+            let extension = o
+                .filename
+                .rsplit_once('.')
+                .map(|(_, e)| e)
+                .filter(|e| e.len() <= 5 && e.bytes().all(|b| b.is_ascii_alphanumeric()))
+                .unwrap_or("bin");
+            let served = Served {
+                key: o.s3_key.clone(),
+                size: o.size,
+                etag: HeaderValue::from_str(&format!("\"{}-original\"", info.id.simple()))
+                    .map_err(|e| StreamError::CorruptIndex(Box::new(e)))?,
+                // The original never changes once uploaded.
+                last_modified: best.last_modified.clone(),
+                modified_unix: best.modified_unix,
+                content_type: HeaderValue::from_static(audio_type(extension)),
+                disposition: None,
+            };
+            let minute = downloads::minute_bytes_of_original(o.size, info.duration_ms);
+            (served, minute, extension)
+        }
+        _ => return Err(not_offered),
+    };
+    served.disposition = HeaderValue::from_str(&format!(
+        "{}; filename=\"{}.{extension}\"",
+        if attachment { "attachment" } else { "inline" },
+        file_name(&info.title)
+    ))
+    .ok();
+    let ua = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let count = match &*downloads::classify(ua) {
+        downloads::Client::Bot => None,
+        downloads::Client::App(app) => Some(downloads::DownloadRequest {
+            cloudcast: info.id,
+            client_hash: state
+                .listeners
+                .download_hash(peer.ip(), headers)
+                .await
+                .map_err(|e| StreamError::DatabaseUnavailable(Arc::new(e)))?,
+            app: app.clone(),
+            bytes: 0,
+            minute_bytes,
+        }),
+    };
+    media(
+        state,
+        &served,
+        info.access.is_public(),
+        method,
+        headers,
+        count,
+    )
+    .await
+}
+
+/// The type of an original by its extension (what uploads accept).
+fn audio_type(extension: &str) -> &'static str {
+    match extension.to_ascii_lowercase().as_str() {
+        "mp3" => "audio/mpeg",
+        "m4a" | "mp4" | "aac" => "audio/mp4",
+        "wav" => "audio/wav",
+        "flac" => "audio/flac",
+        "ogg" | "oga" | "opus" => "audio/ogg",
+        "aif" | "aiff" => "audio/aiff",
+        _ => "application/octet-stream",
+    }
+}
+
+/// A title as a file name any system keeps: ASCII letters, digits and a
+/// few marks; the rest becomes `_`.
+fn file_name(title: &str) -> String {
+    let name: String = title
+        .chars()
+        .take(100)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || " -_.,()".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let name = name.trim().trim_matches('.');
+    if name.is_empty() {
+        "cloudcast".into()
+    } else {
+        name.to_string()
+    }
+}
+
 async fn media(
     state: &StreamState,
-    r: &PublishedRendition,
+    r: &Served,
     public: bool,
     method: &Method,
     headers: &HeaderMap,
+    count: Option<downloads::DownloadRequest>,
 ) -> Result<Response, StreamError> {
     let etag = r.etag.to_str().unwrap_or_default();
     let last_modified = r.last_modified.to_str().unwrap_or_default();
@@ -283,6 +439,9 @@ async fn media(
             header::CACHE_CONTROL,
             HeaderValue::from_static(cache_control),
         );
+    if let Some(d) = &r.disposition {
+        builder = builder.header(header::CONTENT_DISPOSITION, d.clone());
+    }
 
     // RFC 9110 13.2.2: If-None-Match first; If-Modified-Since only without it.
     let not_modified = match header_str(header::IF_NONE_MATCH) {
@@ -302,20 +461,21 @@ async fn media(
         last_modified,
         size,
     );
-    let audio = HeaderValue::from_static("audio/mp4");
     let (status, first, last) = match decision {
         RangeDecision::Unsatisfiable => {
             return Err(StreamError::RangeNotSatisfiable { size });
         }
         RangeDecision::Full => {
-            builder = builder.header(header::CONTENT_TYPE, audio);
+            builder = builder.header(header::CONTENT_TYPE, r.content_type.clone());
             (StatusCode::OK, 0, size.saturating_sub(1))
         }
         RangeDecision::Partial { first, last } => {
-            builder = builder.header(header::CONTENT_TYPE, audio).header(
-                header::CONTENT_RANGE,
-                format!("bytes {first}-{last}/{size}"),
-            );
+            builder = builder
+                .header(header::CONTENT_TYPE, r.content_type.clone())
+                .header(
+                    header::CONTENT_RANGE,
+                    format!("bytes {first}-{last}/{size}"),
+                );
             (StatusCode::PARTIAL_CONTENT, first, last)
         }
     };
@@ -326,7 +486,7 @@ async fn media(
     let body = if *method == Method::HEAD || length == 0 {
         Body::empty()
     } else {
-        ranged_body(state, r.s3_key.clone(), size, first, last).await?
+        ranged_body(state, r.key.clone(), size, first, last, count).await?
     };
     finish(builder, body)
 }
@@ -340,25 +500,31 @@ const GATHER_CHUNKS: usize = 4;
 /// Bytes `first..=last` from the chunk cache. At least the first chunk is
 /// fetched before answering, so an S3 outage is a clean 503 rather than a
 /// cut body.
+/// `count`: a download request, recorded with the bytes the body delivers.
 async fn ranged_body(
     state: &StreamState,
     key: Arc<str>,
     size: u64,
     first: u64,
     last: u64,
+    count: Option<downloads::DownloadRequest>,
 ) -> Result<Body, StreamError> {
     let chunks = state.chunks.clone();
     let spans: Vec<_> = cache::spans(chunks.chunk_size(), first, last).collect();
+    let counted = |s: futures::stream::BoxStream<'static, Result<bytes::Bytes, std::io::Error>>,
+                   r: downloads::DownloadRequest| {
+        Body::from_stream(downloads::Counted::new(s, r, state.downloads.clone()))
+    };
     if spans.len() <= GATHER_CHUNKS {
         let mut parts = Vec::with_capacity(spans.len());
         for &(i, a, b) in &spans {
             parts.push(chunks.chunk(&key, i, size).await?.slice(a..b));
         }
-        return Ok(match parts.len() {
-            1 => Body::from(parts.swap_remove(0)),
-            _ => Body::from_stream(futures::stream::iter(
-                parts.into_iter().map(Ok::<_, std::io::Error>),
-            )),
+        let stream = futures::stream::iter(parts.clone().into_iter().map(Ok::<_, std::io::Error>));
+        return Ok(match (count, parts.len()) {
+            (Some(r), _) => counted(stream.boxed(), r),
+            (None, 1) => Body::from(parts.swap_remove(0)),
+            (None, _) => Body::from_stream(stream),
         });
     }
     let mut spans = spans.into_iter();
@@ -379,9 +545,11 @@ async fn ranged_body(
             }
         })
         .buffered(READ_AHEAD);
-    Ok(Body::from_stream(
-        futures::stream::once(async move { Ok::<_, std::io::Error>(head) }).chain(tail),
-    ))
+    let stream = futures::stream::once(async move { Ok::<_, std::io::Error>(head) }).chain(tail);
+    Ok(match count {
+        Some(r) => counted(stream.boxed(), r),
+        None => Body::from_stream(stream),
+    })
 }
 
 /// Header values above are all valid; a builder error would be our bug.
@@ -394,13 +562,6 @@ fn finish(builder: axum::http::response::Builder, body: Body) -> Result<Response
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn http_dates_are_imf_fixdate() {
-        let t = OffsetDateTime::from_unix_timestamp(1_795_928_400)
-            .unwrap_or(OffsetDateTime::UNIX_EPOCH);
-        assert_eq!(http_date(t), "Sun, 29 Nov 2026 05:00:00 GMT");
-    }
 
     #[test]
     fn query_parsing_ignores_junk() {

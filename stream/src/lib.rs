@@ -6,13 +6,15 @@
 //! RFC 9110 ranges and validators, `playlists.rs` for the playlists and
 //! `cache.rs` for the bytes); `heartbeats.rs` takes beats into the log
 //! (`beats/`), enriched by `agent.rs` (user agents) and
-//! `core/src/listener.rs` (who is listening, hashed addresses); `lookup.rs` caches what every request asks PostgreSQL.
+//! `core/src/listener.rs` (who is listening, hashed addresses); `lookup.rs` caches what every request asks PostgreSQL;
+//! `downloads.rs` records the requests for downloads a DJ allows.
 
 pub mod agent;
 pub mod cache;
 pub mod conditional;
 pub mod config;
 pub mod delivery;
+pub mod downloads;
 pub mod error;
 pub mod heartbeats;
 pub mod lookup;
@@ -59,6 +61,8 @@ pub struct Shared {
     /// Who is listening: signed cookies, hashed addresses.
     pub listeners: Listeners,
     pub intake_limit: KeyedLimit<IpAddr>,
+    /// Where finished download requests are recorded.
+    pub downloads: downloads::Recorder,
 }
 
 impl StreamState {
@@ -80,6 +84,7 @@ impl StreamState {
                 config.s3_timeout,
             ),
             lookups: lookup::Lookups::new(pool.clone()),
+            downloads: downloads::Recorder::start(pool.clone()),
             intake_limit: KeyedLimit::per_second(config.intake_per_ip_per_sec, config.intake_burst),
             pool,
             config,

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use cloudcast_core::auth;
 use cloudcast_core::metrics::timed_pg;
-use cloudcast_core::states::CloudcastStatus;
+use cloudcast_core::states::{CloudcastStatus, Downloads};
 use cloudcast_core::visibility::{self, Access};
 
 use crate::StreamError;
@@ -29,6 +29,21 @@ pub struct StreamInfo {
     /// Tags, carried by heartbeats into the ad-interest aggregates.
     pub tags: Arc<[String]>,
     pub renditions: Vec<PublishedRendition>,
+    /// What its DJ offers for download.
+    pub downloads: Downloads,
+    /// The uploaded file, when it is what is offered.
+    pub original: Option<Original>,
+    /// For the name a download is saved under.
+    pub title: String,
+}
+
+/// The uploaded original of a mix offered as its download.
+#[derive(Debug)]
+pub struct Original {
+    pub s3_key: Arc<str>,
+    pub size: u64,
+    /// The name it was uploaded under (its extension names its type).
+    pub filename: String,
 }
 
 impl StreamInfo {
@@ -38,6 +53,10 @@ impl StreamInfo {
     /// May `user` (None: anonymous) have this cloudcast?
     pub fn visible_to(&self, user: Option<Uuid>) -> bool {
         self.access.visible_to(user)
+    }
+    /// The best AAC rendition (the ladder is read in ascending bit rate).
+    pub fn best(&self) -> Option<&PublishedRendition> {
+        self.renditions.last()
     }
 }
 
@@ -95,12 +114,19 @@ impl Lookups {
                     access: Access,
                     duration_ms: Option<i64>,
                     tags: Vec<String>,
+                    title: String,
+                    downloads: Downloads,
+                    original_key: Option<String>,
+                    original_size: Option<i64>,
+                    original_name: Option<String>,
                 }
                 let row: Option<Row> = timed_pg(
                     "stream_cloudcast_lookup",
                     sqlx::query_as(&format!(
-                        "SELECT {}, duration_ms, tags FROM cloudcasts
-                          WHERE id = $1 AND status = $2",
+                        "SELECT {}, duration_ms, tags, title, downloads, original_key,
+                                (SELECT u.length FROM uploads u WHERE u.cloudcast_id = cloudcasts.id) AS original_size,
+                                (SELECT u.filename FROM uploads u WHERE u.cloudcast_id = cloudcasts.id) AS original_name
+                           FROM cloudcasts WHERE id = $1 AND status = $2",
                         visibility::ACCESS_COLUMNS
                     ))
                     .bind(id)
@@ -108,8 +134,16 @@ impl Lookups {
                     .fetch_optional(&self.pool),
                 )
                 .await?;
-                let Some(Row { access, duration_ms, tags }) = row else {
+                let Some(r) = row else {
                     return Ok(None);
+                };
+                let original = match (r.downloads, r.original_key, r.original_size) {
+                    (Downloads::Original, Some(key), Some(size)) => Some(Original {
+                        s3_key: key.into(),
+                        size: size.max(0) as u64,
+                        filename: r.original_name.unwrap_or_default(),
+                    }),
+                    _ => None,
                 };
                 let renditions = match playlists::published(&self.pool, id).await {
                     Ok(r) => r,
@@ -122,10 +156,13 @@ impl Lookups {
                 };
                 Ok(Some(Arc::new(StreamInfo {
                     id,
-                    access,
-                    duration_ms: duration_ms.unwrap_or(0).max(0) as u64,
-                    tags: tags.into(),
+                    access: r.access,
+                    duration_ms: r.duration_ms.unwrap_or(0).max(0) as u64,
+                    tags: r.tags.into(),
                     renditions,
+                    downloads: r.downloads,
+                    original,
+                    title: r.title,
                 })))
             })
             .await

@@ -6,6 +6,7 @@ pub const CACHE_MISSES: &str = "cloudcast_stream_cache_misses_total";
 pub const S3_FETCHES: &str = "cloudcast_stream_s3_fetches_total";
 pub const S3_FAILURES: &str = "cloudcast_stream_s3_failures_total";
 pub const HEARTBEATS: &str = "cloudcast_heartbeats_accepted_total";
+pub const DOWNLOADS_DROPPED: &str = "cloudcast_download_requests_dropped_total";
 
 /// Registers the descriptions (called once by the binary at start).
 pub fn describe() {
@@ -21,6 +22,10 @@ pub fn describe() {
         "Ranged S3 reads for the chunk cache that failed or timed out"
     );
     describe_counter!(HEARTBEATS, "Heartbeats accepted by intake (answered 202)");
+    describe_counter!(
+        DOWNLOADS_DROPPED,
+        "Download requests not recorded because the writer's queue was full"
+    );
 }
 
 /// Makes the cache's counters visible at zero from the start (a counter
@@ -32,6 +37,7 @@ pub(crate) fn register() {
         S3_FETCHES,
         S3_FAILURES,
         HEARTBEATS,
+        DOWNLOADS_DROPPED,
     ] {
         metrics::counter!(name).increment(0);
     }
@@ -55,4 +61,8 @@ pub(crate) fn s3_failure() {
 
 pub(crate) fn heartbeats_accepted(n: usize) {
     metrics::counter!(HEARTBEATS).increment(n as u64);
+}
+
+pub(crate) fn download_dropped() {
+    metrics::counter!(DOWNLOADS_DROPPED).increment(1);
 }
