@@ -107,16 +107,24 @@ pub const RESERVED_USERNAMES: &[&str] = &[
     "www",
 ];
 
-/// A profile's own sub-pages (`/{username}/favourites`, ...).
+/// A profile's own sub-pages (`/{username}/favourites`, ...) and files
+/// (`/{username}/podcast.rss`, the feed podcast apps read, and the other
+/// feed names apps try).
 pub const RESERVED_SLUGS: &[&str] = &[
     "activity",
+    "atom.xml",
     "embed",
     "favourites",
     "followers",
     "following",
     "history",
     "listens",
+    "podcast",
+    "podcast.rss",
+    "podcast.xml",
     "reposts",
+    "rss",
+    "rss.xml",
     "stats",
     "uploads",
 ];
@@ -165,6 +173,7 @@ mod tests {
         assert!(!is_reserved_username("dj_one"));
         assert!(is_reserved_slug("Followers"));
         assert!(!is_reserved_slug("summer-mix"));
+        assert!(is_reserved_slug("Podcast.RSS"));
     }
 
     #[test]

@@ -2,9 +2,10 @@
 //! Every statement that touches `transcode_jobs` lives here: the upload's
 //! completion enqueues, workers lease, renew, finish and fail, owners retry,
 //! and the catalogue reads a job's progress through [`job_progress_of_c!`].
-//! Besides transcodes it holds the loudness backfill ([`JobKind::Loudness`]:
-//! measure a published mix again, publish nothing), which waits behind
-//! every transcode and never fails its mix.
+//! Besides transcodes it holds two backfills ([`JobKind::Loudness`]:
+//! measure a published mix again, publish nothing; [`JobKind::SeekIndex`]:
+//! add the segment index to its renditions, published as a new version),
+//! which wait behind every transcode and never fail their mix.
 //!
 //! A running job holds a lease that its worker renews; a job whose lease ran
 //! out (its worker died) is leased again by the next worker. Failures retry
@@ -51,26 +52,43 @@ pub async fn enqueue(tx: &mut PgConnection, cloudcast: Uuid) -> Result<Uuid, sql
     Ok(id)
 }
 
-/// Tops the loudness backfill up to `batch` waiting measurements: queues
-/// published mixes that have no loudness series and never had one queued
-/// (a failed measurement is not queued again: its mix plays on, without
-/// the series; a unique index keeps it to one per mix whichever node
-/// queues). Returns how many were queued; workers are woken.
-pub async fn enqueue_loudness_backfill(pool: &PgPool, batch: i64) -> Result<u64, sqlx::Error> {
+/// Tops a backfill (`kind`: [`JobKind::Loudness`] or [`JobKind::SeekIndex`])
+/// up to `batch` waiting jobs: queues published mixes that lack what it
+/// adds (the loudness series; the segment index of their renditions) and
+/// never had one queued (a failed job is not queued again: its mix plays
+/// on without it; a unique index keeps it to one per mix whichever node
+/// queues). Mixes offered for download come first. Returns how many were
+/// queued; workers are woken.
+pub async fn enqueue_backfill(
+    pool: &PgPool,
+    kind: JobKind,
+    batch: i64,
+) -> Result<u64, sqlx::Error> {
+    let missing = match kind {
+        JobKind::Loudness => {
+            "NOT EXISTS (SELECT 1 FROM cloudcast_loudness l WHERE l.cloudcast_id = c.id)"
+        }
+        JobKind::SeekIndex => {
+            "EXISTS (SELECT 1 FROM renditions r
+                      WHERE r.cloudcast_id = c.id AND r.version = c.media_version
+                        AND NOT COALESCE((r.fragment_index->>'sidx')::boolean, false))"
+        }
+        JobKind::Transcode => return Ok(0),
+    };
     let mut tx = pool.begin().await?;
-    let queued = sqlx::query(
+    // `kind` names a constant partial index; nothing here is input.
+    let queued = sqlx::query(&format!(
         "INSERT INTO transcode_jobs (id, cloudcast_id, state, kind)
          SELECT gen_random_uuid(), c.id, $1, $2 FROM cloudcasts c
-          WHERE c.status = $3 AND c.media_version IS NOT NULL
-            AND NOT EXISTS (SELECT 1 FROM cloudcast_loudness l WHERE l.cloudcast_id = c.id)
+          WHERE c.status = $3 AND c.media_version IS NOT NULL AND {missing}
             AND NOT EXISTS (SELECT 1 FROM transcode_jobs j WHERE j.cloudcast_id = c.id AND j.kind = $2)
-          ORDER BY c.created_at
+          ORDER BY c.downloads = 'off', c.created_at
           LIMIT GREATEST(0, $4 - (SELECT count(*) FROM transcode_jobs w
                                    WHERE w.kind = $2 AND w.state IN ($1, $5)))
-         ON CONFLICT (cloudcast_id) WHERE kind = 'loudness' DO NOTHING",
-    )
+         ON CONFLICT (cloudcast_id) WHERE kind = '{kind}' DO NOTHING"
+    ))
     .bind(JobState::Queued)
-    .bind(JobKind::Loudness)
+    .bind(kind)
     .bind(CloudcastStatus::Ready)
     .bind(batch)
     .bind(JobState::Running)
@@ -78,8 +96,9 @@ pub async fn enqueue_loudness_backfill(pool: &PgPool, batch: i64) -> Result<u64,
     .await?
     .rows_affected();
     if queued > 0 {
-        sqlx::query("SELECT pg_notify($1, 'loudness')")
+        sqlx::query("SELECT pg_notify($1, $2)")
             .bind(CHANNEL)
+            .bind(kind.as_str())
             .execute(&mut *tx)
             .await?;
     }

@@ -155,6 +155,23 @@ text_enum! {
         /// Decode only, to measure the loudness series of a mix published
         /// before it was kept (the backfill).
         Loudness = "loudness",
+        /// Add the segment index to renditions published without one (the
+        /// backfill): progressive players then seek at once.
+        SeekIndex = "seek_index",
+    }
+}
+
+text_enum! {
+    /// What a mix offers for download (`cloudcasts.downloads`), as its DJ
+    /// chose; only mixes with a download are in the DJ's podcast feed.
+    Downloads {
+        /// Streaming only (the default: many mixes' tracks are licensed
+        /// for streaming alone).
+        Off = "off",
+        /// The best AAC rendition, as an `.m4a`.
+        Aac = "aac",
+        /// The file the DJ uploaded.
+        Original = "original",
     }
 }
 
@@ -445,6 +462,7 @@ mod tests {
         include_str!("../migrations/0024_related.sql"),
         include_str!("../migrations/0025_follow_events.sql"),
         include_str!("../migrations/0026_loudness_series.sql"),
+        include_str!("../migrations/0027_podcasts.sql"),
     ];
 
     /// `CHECK (column IN ('a', 'b'))` for these values.
@@ -478,6 +496,7 @@ mod tests {
         assert_checked("status", texts(CounterNoticeStatus::ALL));
         assert_checked("reason", texts(ErasureReason::ALL));
         assert_checked("visibility", texts(Visibility::ALL));
+        assert_checked("downloads", texts(Downloads::ALL));
         assert_checked("kind", texts(NotificationKind::ALL));
         assert_checked("delivery", texts(Delivery::ALL));
         assert_checked("kind", texts(PolicyKind::ALL));

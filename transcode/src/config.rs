@@ -25,8 +25,9 @@ pub struct TranscodeConfig {
     /// Hard limit on one job's run time.
     #[serde(rename = "job_timeout_secs", with = "units::secs")]
     pub job_timeout: Duration,
-    /// How often a batch of published mixes without a loudness series is
-    /// queued to be measured (the backfill; transcodes go first).
+    /// How often a batch of published mixes without a loudness series, and
+    /// one of mixes whose renditions have no segment index, are queued (the
+    /// backfills; transcodes go first). The name predates the second.
     #[serde(rename = "loudness_backfill_secs", with = "units::secs")]
     pub loudness_backfill: Duration,
 }

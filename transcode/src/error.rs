@@ -16,6 +16,8 @@ pub enum TranscodeError {
     Thread(#[source] tokio::task::JoinError),
     #[error("could not index the encoded file")]
     Index(#[from] cloudcast_media::IndexError),
+    #[error("could not add the segment index to the encoded file")]
+    SeekIndex(#[from] cloudcast_media::SidxError),
     #[error("could not serialise {what}")]
     Serialise {
         what: &'static str,
@@ -33,6 +35,11 @@ pub enum TranscodeError {
 impl TranscodeError {
     /// Retrying cannot help a file that is not audio.
     pub fn is_permanent(&self) -> bool {
-        matches!(self, TranscodeError::BadInput(_))
+        // A file whose fragments cannot take a segment index never will.
+        matches!(
+            self,
+            TranscodeError::BadInput(_)
+                | TranscodeError::SeekIndex(cloudcast_media::SidxError::AbsoluteOffsets)
+        )
     }
 }

@@ -4,7 +4,8 @@
 //! again simply publishes another version.
 
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, BufWriter};
+use std::path::Path;
 
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -14,7 +15,7 @@ use cloudcast_core::notify;
 use cloudcast_core::queue::{self, Job};
 use cloudcast_core::states::{CloudcastStatus, NotificationKind};
 use cloudcast_core::storage::Storage;
-use cloudcast_media::{FragmentIndex, index_fragmented_mp4};
+use cloudcast_media::{FragmentIndex, add_sidx, index_fragmented_mp4};
 
 use crate::TranscodeError;
 use crate::analysis::{Loudness, Waveform};
@@ -64,12 +65,29 @@ pub async fn store_loudness(
     Ok(())
 }
 
+/// Rewrites the rendition at `path` with a segment index before its
+/// fragments (`media/src/fmp4/sidx.rs`), in place, and indexes the result.
+pub fn add_seek_index(path: &Path) -> Result<FragmentIndex, TranscodeError> {
+    let tmp = path.with_extension("sidx.tmp");
+    {
+        let mut reader = BufReader::new(File::open(path)?);
+        let mut writer = BufWriter::new(File::create(&tmp)?);
+        add_sidx(&mut reader, &mut writer)?;
+        writer
+            .into_inner()
+            .map_err(|e| e.into_error())?
+            .sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    let mut reader = BufReader::new(File::open(path)?);
+    Ok(index_fragmented_mp4(&mut reader)?)
+}
+
 fn index_renditions(renditions: Vec<Rendition>) -> Result<Vec<Indexed>, TranscodeError> {
     renditions
         .into_iter()
         .map(|r| {
-            let mut reader = BufReader::new(File::open(&r.path)?);
-            let index = index_fragmented_mp4(&mut reader)?;
+            let index = add_seek_index(&r.path)?;
             if index.segments.is_empty() {
                 return Err(TranscodeError::BadInput(
                     "the file decoded to no audio at all".into(),
@@ -181,4 +199,118 @@ pub async fn publish(
     tx.commit().await?;
     tracing::info!(%version, duration_ms, "published");
     Ok(duration_ms)
+}
+
+/// One rendition of the published version, as the seek-index backfill
+/// reads it again.
+#[derive(sqlx::FromRow)]
+struct PublishedRow {
+    name: String,
+    bitrate_kbps: i32,
+    s3_key: String,
+}
+
+/// The seek-index backfill: the published version's renditions, with a
+/// segment index added, published as a new version (peaks copied, nothing
+/// else changes), so players holding the old playlists finish on the old
+/// files. Nothing is switched when the mix was transcoded again meanwhile.
+/// Returns the mix's duration in ms.
+pub async fn republish_with_seek_index(
+    pool: &PgPool,
+    storage: &Storage,
+    job: &Job,
+    worker: &str,
+    work_dir: &Path,
+) -> Result<i64, TranscodeError> {
+    let (old, duration_ms): (Option<Uuid>, Option<i64>) =
+        sqlx::query_as("SELECT media_version, duration_ms FROM cloudcasts WHERE id = $1")
+            .bind(job.cloudcast_id)
+            .fetch_optional(pool)
+            .await?
+            .unwrap_or((None, None));
+    let Some(old) = old else {
+        return Err(TranscodeError::Cancelled);
+    };
+    let rows: Vec<PublishedRow> = sqlx::query_as(
+        "SELECT name, bitrate_kbps, s3_key FROM renditions WHERE cloudcast_id = $1 AND version = $2",
+    )
+    .bind(job.cloudcast_id)
+    .bind(old)
+    .fetch_all(pool)
+    .await?;
+    tokio::fs::create_dir_all(work_dir).await?;
+    let version = Uuid::now_v7();
+    let mut indexed = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let path = work_dir.join(format!("{}.mp4", row.name));
+        storage.get_to_file(&row.s3_key, &path).await?;
+        let p = path.clone();
+        let index = tokio::task::spawn_blocking(move || add_seek_index(&p))
+            .await
+            .map_err(TranscodeError::Thread)??;
+        let key = keys::rendition(job.cloudcast_id, version, &row.name);
+        storage.put_file(&key, &path, "audio/mp4").await?;
+        indexed.push((row, key, index));
+    }
+    for (from, to, kind) in [
+        (
+            keys::peaks(job.cloudcast_id, old),
+            keys::peaks(job.cloudcast_id, version),
+            "application/json",
+        ),
+        (
+            keys::peaks_fine(job.cloudcast_id, old),
+            keys::peaks_fine(job.cloudcast_id, version),
+            "application/octet-stream",
+        ),
+    ] {
+        let bytes = storage.get_bytes(&from).await?;
+        storage.put_bytes(&to, bytes, kind).await?;
+    }
+    let mut tx = pool.begin().await?;
+    if !queue::complete(&mut tx, job.id, worker).await? {
+        tx.rollback().await?;
+        let prefix = keys::media_version(job.cloudcast_id, version);
+        if let Err(e) = storage.delete_prefix(&prefix).await {
+            tracing::warn!(error = %cloudcast_core::error::Chain(&e), %prefix, "deleting unpublished media failed");
+        }
+        return Err(TranscodeError::Cancelled);
+    }
+    for (row, key, index) in &indexed {
+        let index_json =
+            serde_json::to_value(index).map_err(|source| TranscodeError::Serialise {
+                what: "the fragment index",
+                source,
+            })?;
+        sqlx::query(
+            "INSERT INTO renditions (cloudcast_id, version, name, bitrate_kbps, s3_key, size_bytes, fragment_index)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(job.cloudcast_id)
+        .bind(version)
+        .bind(&row.name)
+        .bind(row.bitrate_kbps)
+        .bind(key)
+        .bind(index.file_size as i64)
+        .bind(index_json)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let switched = sqlx::query(
+        "UPDATE cloudcasts SET media_version = $2 WHERE id = $1 AND media_version = $3 AND status = $4",
+    )
+    .bind(job.cloudcast_id)
+    .bind(version)
+    .bind(old)
+    .bind(CloudcastStatus::Ready)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    if switched == 0 {
+        tracing::info!(%version, "the mix changed meanwhile; the seek index was not switched in");
+    } else {
+        tracing::info!(%version, "renditions republished with their segment index");
+    }
+    Ok(duration_ms.unwrap_or(0))
 }

@@ -1,8 +1,9 @@
 //! The worker loop: wait for a job (NOTIFY or a periodic look), lease it,
 //! download the original, encode, index, publish; renew the lease meanwhile.
-//! A loudness job decodes and measures only, and stores the series. Each
-//! worker process also queues the loudness backfill of mixes published
-//! before the series was kept, a batch at a time.
+//! A loudness job decodes and measures only, and stores the series; a
+//! seek-index job adds the segment index to the published renditions.
+//! Each worker process also queues both backfills (mixes published before
+//! the series or the index were kept), a batch at a time.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -20,7 +21,7 @@ use cloudcast_core::states::JobKind;
 use cloudcast_core::storage::Storage;
 
 use crate::pipeline::{LadderOutput, LadderSpec, encode_ladder};
-use crate::publish::{index_all, publish, store_loudness};
+use crate::publish::{index_all, publish, republish_with_seek_index, store_loudness};
 use crate::{TranscodeError, metrics};
 
 #[derive(Clone)]
@@ -68,13 +69,12 @@ const BACKFILL_BATCH: i64 = 20;
 /// Queues the loudness backfill, a batch a round, until nothing is left
 /// (and again after a restart, which finds only what is still missing).
 async fn backfill(pool: PgPool, every: Duration, shutdown: CancellationToken) {
-    cloudcast_core::periodic::every("loudness_backfill", every, shutdown, || async {
-        let n = queue::enqueue_loudness_backfill(&pool, BACKFILL_BATCH).await?;
-        if n > 0 {
-            tracing::info!(
-                queued = n,
-                "loudness measurements queued for published mixes"
-            );
+    cloudcast_core::periodic::every("backfill", every, shutdown, || async {
+        for kind in [JobKind::Loudness, JobKind::SeekIndex] {
+            let n = queue::enqueue_backfill(&pool, kind, BACKFILL_BATCH).await?;
+            if n > 0 {
+                tracing::info!(queued = n, %kind, "backfill queued for published mixes");
+            }
         }
         Ok::<(), sqlx::Error>(())
     })
@@ -180,6 +180,9 @@ async fn run_job(state: &WorkerState, worker_id: &str, job: Job, shutdown: &Canc
         }
         JobKind::Loudness => {
             measure(state, worker_id, &job, &work_dir, cancel.clone(), progress).await
+        }
+        JobKind::SeekIndex => {
+            republish_with_seek_index(&state.pool, &state.storage, &job, worker_id, &work_dir).await
         }
     };
     renewer.abort();
