@@ -41,6 +41,7 @@ pub const SHARDING: &[(&str, &str)] = &[
     ("favourite_events", "event_id"),
     ("repost_events", "event_id"),
     ("follow_events", "event_id"),
+    ("download_requests", "cityHash64(cloudcast_id)"),
     ("rollup_days", "toUInt32(toRelativeDayNum(day))"),
     ("day_beats", "toUInt32(toRelativeDayNum(day))"),
 ];

@@ -1,6 +1,7 @@
 //! Favourite, repost and follow events copied from PostgreSQL (the truth:
 //! `favourite_events`, `repost_events`, `follow_events`) to the ClickHouse
-//! tables of the same names for statistics, by id: a high-water mark read back from
+//! tables of the same names for statistics, and download requests
+//! (`download_requests`, a buffer emptied once copied), by id: a high-water mark read back from
 //! ClickHouse, a look-back for late commits, and an advisory lock so one
 //! node copies at a time. ClickHouse never decides what a user's
 //! favourites, reposts or follows are.
@@ -90,6 +91,96 @@ pub async fn copy_once(
     for (table, subject) in TABLES {
         n += copy_table(pool, ch, table, *subject).await?;
     }
+    n += copy_downloads(pool, ch).await?;
+    Ok(n)
+}
+
+#[derive(Debug, Serialize, clickhouse::Row)]
+struct DownloadRow {
+    request_id: u64,
+    ts: u32,
+    cloudcast_id: String,
+    client_hash: String,
+    app: String,
+    bytes: u64,
+    minute_bytes: u64,
+}
+
+/// How long copied download requests stay in PostgreSQL (a buffer, not
+/// the record): past the look-back, long enough for any late commit.
+const DOWNLOADS_KEPT: &str = "1 day";
+
+/// One round of download requests (`stream/src/downloads.rs` writes them):
+/// copied like the events, then those copied and older than
+/// [`DOWNLOADS_KEPT`] are deleted from PostgreSQL.
+async fn copy_downloads(
+    pool: &sqlx::PgPool,
+    ch: &clickhouse::Client,
+) -> Result<usize, AnalyticsError> {
+    let mut tx = pool.begin().await?;
+    let (locked,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_xact_lock($1)")
+        .bind(COPY_LOCK)
+        .fetch_one(&mut *tx)
+        .await?;
+    if !locked {
+        return Ok(0);
+    }
+    let copied: u64 = crate::metrics::timed(
+        "event_sync",
+        ch.query("SELECT toUInt64(max(request_id)) FROM download_requests")
+            .fetch_one(),
+    )
+    .await?;
+    let floor = i64::try_from(copied)
+        .unwrap_or(i64::MAX)
+        .saturating_sub(LOOKBACK_IDS)
+        .max(0);
+    let present: HashSet<u64> = ch
+        .query("SELECT request_id FROM download_requests WHERE request_id > ?")
+        .bind(floor)
+        .fetch_all::<u64>()
+        .await?
+        .into_iter()
+        .collect();
+    type Request = (i64, OffsetDateTime, Uuid, String, String, i64, i64);
+    let rows: Vec<Request> = sqlx::query_as(&format!(
+        "SELECT id, at, cloudcast_id, client_hash, app, bytes, minute_bytes FROM download_requests
+          WHERE id > $1 AND at < now() - interval '{SETTLE}'
+          ORDER BY id LIMIT $2"
+    ))
+    .bind(floor)
+    .bind(COPY_BATCH)
+    .fetch_all(&mut *tx)
+    .await?;
+    let missing: Vec<DownloadRow> = rows
+        .into_iter()
+        .filter_map(
+            |(id, at, cloudcast, client_hash, app, bytes, minute_bytes)| {
+                let request_id = u64::try_from(id).ok()?;
+                (!present.contains(&request_id)).then(|| DownloadRow {
+                    request_id,
+                    ts: u32::try_from(at.unix_timestamp()).unwrap_or(0),
+                    cloudcast_id: cloudcast.to_string(),
+                    client_hash,
+                    app,
+                    bytes: u64::try_from(bytes).unwrap_or(0),
+                    minute_bytes: u64::try_from(minute_bytes).unwrap_or(0),
+                })
+            },
+        )
+        .collect();
+    let n = missing.len();
+    if n > 0 {
+        insert(ch, "download_requests", missing).await?;
+    }
+    // Only what ClickHouse holds (below its maximum as read this round).
+    sqlx::query(&format!(
+        "DELETE FROM download_requests WHERE id <= $1 AND at < now() - interval '{DOWNLOADS_KEPT}'"
+    ))
+    .bind(i64::try_from(copied).unwrap_or(0))
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
     Ok(n)
 }
 

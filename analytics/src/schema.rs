@@ -41,6 +41,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "follow_events",
         include_str!("../migrations/0009_follow_events.sql"),
     ),
+    (
+        10,
+        "download_requests",
+        include_str!("../migrations/0010_download_requests.sql"),
+    ),
 ];
 
 /// The migration that brought the listening rule: once applied, the

@@ -41,6 +41,7 @@ pub const CATALOGUE_DEVICES: Query = query!("catalogue_devices");
 pub const CATALOGUE_ACCOUNTS: Query = query!("catalogue_accounts");
 pub const FOLLOWER_DAYS: Query = query!("follower_days");
 pub const SESSION_POSITIONS: Query = query!("session_positions");
+pub const DOWNLOADS: Query = query!("downloads");
 /// The listening rule on days not rolled up yet: not a query of its own,
 /// but the text the others include where they say `{counted_live}`, with
 /// its binds where their `Binds:` say `counted_live`.
@@ -70,6 +71,7 @@ pub const ALL: &[Query] = &[
     CATALOGUE_ACCOUNTS,
     FOLLOWER_DAYS,
     SESSION_POSITIONS,
+    DOWNLOADS,
 ];
 
 impl Query {

@@ -141,6 +141,91 @@ pub async fn browsers(
     .await?)
 }
 
+/// Downloads on one day by one app (`queries/downloads.sql`).
+#[derive(Debug, Clone, Serialize, Deserialize, clickhouse::Row, utoipa::ToSchema)]
+pub struct DownloadRow {
+    pub day: String,
+    /// As the OPAWG user-agent list names it (`Other` when unlisted).
+    pub app: String,
+    pub downloads: u64,
+}
+
+/// A mix's downloads, counted by the IAB Podcast Measurement Technical
+/// Guidelines 2.1.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DownloadStats {
+    pub total: u64,
+    pub by_day: Vec<DayCount>,
+    pub by_app: Vec<AppCount>,
+    /// How they are counted, in words.
+    pub rule: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DayCount {
+    pub day: String,
+    pub downloads: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AppCount {
+    pub app: String,
+    pub downloads: u64,
+}
+
+/// The rule as the statistics page and the API state it.
+pub const DOWNLOAD_RULE: &str = "Counted as the IAB Podcast Measurement Technical Guidelines \
+    (v2.1) say: one download per listener's address (IPv6 by its /64) and app per episode per \
+    UTC day, once at least one minute of audio has been delivered; bots and agents that do not \
+    listen (the OPAWG list) are not counted.";
+
+pub async fn downloads(
+    client: &clickhouse::Client,
+    cloudcast: &str,
+    r: &DateRange,
+) -> Result<DownloadStats, AnalyticsError> {
+    let b = Binds {
+        cloudcast_id: Some(cloudcast),
+        ..Binds::range(r)
+    };
+    let rows: Vec<DownloadRow> = timed(
+        sql::DOWNLOADS.name,
+        sql::DOWNLOADS.bound(client, &b)?.fetch_all(),
+    )
+    .await?;
+    Ok(summarise_downloads(&rows))
+}
+
+/// Totals by day (in order) and by app (most first).
+pub fn summarise_downloads(rows: &[DownloadRow]) -> DownloadStats {
+    let mut by_day: Vec<DayCount> = Vec::new();
+    let mut apps: std::collections::BTreeMap<&str, u64> = Default::default();
+    for r in rows {
+        match by_day.last_mut() {
+            Some(d) if d.day == r.day => d.downloads += r.downloads,
+            _ => by_day.push(DayCount {
+                day: r.day.clone(),
+                downloads: r.downloads,
+            }),
+        }
+        *apps.entry(&r.app).or_default() += r.downloads;
+    }
+    let mut by_app: Vec<AppCount> = apps
+        .into_iter()
+        .map(|(app, downloads)| AppCount {
+            app: app.to_string(),
+            downloads,
+        })
+        .collect();
+    by_app.sort_by(|a, b| b.downloads.cmp(&a.downloads).then(a.app.cmp(&b.app)));
+    DownloadStats {
+        total: by_day.iter().map(|d| d.downloads).sum(),
+        by_day,
+        by_app,
+        rule: DOWNLOAD_RULE.into(),
+    }
+}
+
 /// Sums of the daily rows: plays and seconds add up across days; listeners
 /// do not (one listener on two days is one listener), so they are counted
 /// separately.
@@ -181,6 +266,11 @@ pub struct Stats {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub tracks: Option<Vec<crate::tracks::TrackRead>>,
+    /// Only for the owner and administrators: downloads (podcast apps and
+    /// the page's download), by day and by app.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub downloads: Option<DownloadStats>,
 }
 
 /// A cloudcast as the statistics endpoints see it.
@@ -220,7 +310,8 @@ pub(crate) async fn subject(
     description = "Plays, listeners and seconds by day. Its owner (or an administrator) \
         also gets the retention curve, referrers, browsers, purchase-link counts and, per track \
         of the tracklist, who skipped past it, who went back to hear it again and the change \
-        of loudness where it starts (flagged past 3 LU).",
+        of loudness where it starts (flagged past 3 LU), and downloads by day and by app \
+        (counted by the IAB Podcast Measurement Technical Guidelines 2.1).",
     params(("id" = Uuid, Path, description = "The cloudcast"), Params),
     responses(
         (status = 200, description = "Statistics for the range", body = Stats),
@@ -264,12 +355,14 @@ pub async fn cloudcast_stats(
         browsers: None,
         purchase_links: None,
         tracks: None,
+        downloads: None,
     };
     if who.full {
         stats.retention = Some(retention(ch, &cc, &range).await?);
         stats.referrers = Some(referrers(ch, &cc, &range, limit).await?);
         stats.browsers = Some(browsers(ch, &cc, &range, limit).await?);
         stats.purchase_links = Some(purchase_links::counts(&state.pool, id).await?);
+        stats.downloads = Some(downloads(ch, &cc, &range).await?);
         let (tracklist, duration_ms): (serde_json::Value, Option<i64>) =
             sqlx::query_as("SELECT tracklist, duration_ms FROM cloudcasts WHERE id = $1")
                 .bind(id)
@@ -295,6 +388,35 @@ pub async fn cloudcast_stats(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn downloads_add_up_by_day_and_app() {
+        let row = |day: &str, app: &str, downloads| DownloadRow {
+            day: day.into(),
+            app: app.into(),
+            downloads,
+        };
+        let s = summarise_downloads(&[
+            row("2026-12-06", "AntennaPod", 2),
+            row("2026-12-06", "Overcast", 1),
+            row("2026-12-07", "Overcast", 3),
+        ]);
+        assert_eq!(s.total, 6);
+        assert_eq!(
+            s.by_day
+                .iter()
+                .map(|d| (d.day.as_str(), d.downloads))
+                .collect::<Vec<_>>(),
+            [("2026-12-06", 3), ("2026-12-07", 3)]
+        );
+        assert_eq!(
+            s.by_app
+                .iter()
+                .map(|a| (a.app.as_str(), a.downloads))
+                .collect::<Vec<_>>(),
+            [("Overcast", 4), ("AntennaPod", 2)]
+        );
+    }
 
     #[test]
     fn totals_add_plays_and_seconds() {

@@ -123,6 +123,12 @@ pub(super) const TABLES: &[Table] = &[
         },
     ),
     ch(
+        "download_requests",
+        Data::Nobody(
+            "requests for downloads, from which downloads are counted: the mix, the time, the app and bytes, and a hash of address and user agent under the day's key (deleted after a day), linked to no account; removed with the cloudcast",
+        ),
+    ),
+    ch(
         "referrer_days",
         Data::Nobody(
             "listeners per referring domain, cloudcast and day (hashed listener ids in exact-distinct states)",

@@ -203,7 +203,7 @@ pub(super) const TABLES: &[Table] = &[
                              visibility, secret AS unlisted_secret, publish_at, disable_comments,
                              hide_stats, duration_ms, loudness_lufs, loudness_range_lu,
                              true_peak_dbtp, taken_down_at, takedown_reason, draft, announced_at,
-                             created_at, updated_at
+                             downloads, created_at, updated_at
                         FROM cloudcasts WHERE owner_id = $1 ORDER BY created_at",
             }],
             erase: Erase::Cascade,
@@ -234,6 +234,25 @@ pub(super) const TABLES: &[Table] = &[
     pg(
         "cloudcast_charts",
         Data::Nobody("plays per cloudcast over 30 and 7 days, for the charts"),
+    ),
+    pg(
+        "podcast_feeds",
+        Data::Personal {
+            export: &[Export::Json {
+                section: "podcast_feed",
+                one: true,
+                sql: "SELECT guid, enabled, category, explicit, contact_email, updated_at
+                        FROM podcast_feeds WHERE user_id = $1",
+            }],
+            erase: Erase::Cascade,
+            kept: "with the account (the contact address until the DJ clears it)",
+        },
+    ),
+    pg(
+        "download_requests",
+        Data::Nobody(
+            "requests for a mix's download: the mix, the time, the app and bytes, and a hash of address and user agent under the day's key (deleted after a day), linked to no account; copied to ClickHouse and deleted after a day",
+        ),
     ),
     pg(
         "cloudcast_loudness",
