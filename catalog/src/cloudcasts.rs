@@ -15,7 +15,7 @@ use cloudcast_core::auth::{AuthUser, MaybeUser};
 use cloudcast_core::extract::{ApiJson, ApiPath};
 use cloudcast_core::listener::Listener;
 use cloudcast_core::signing::unix_now;
-use cloudcast_core::states::{CloudcastStatus, PurgeScope, Visibility};
+use cloudcast_core::states::{CloudcastStatus, Downloads, PurgeScope, Visibility};
 use cloudcast_core::text::plain_text;
 use cloudcast_core::visibility::{self, Access};
 use cloudcast_core::{keys, purges, queue, slugs};
@@ -58,6 +58,12 @@ pub struct CloudcastView {
     /// Signed, expiring URL of the HLS master playlist, bound to the
     /// listener who asked; set once ready.
     pub stream_url: Option<String>,
+    /// What its DJ offers for download: `off` (streaming only), `aac`
+    /// (the best AAC rendition) or `original` (the uploaded file).
+    pub downloads: Downloads,
+    /// Where to download it (a stable URL that redirects to the file,
+    /// signed for whoever follows it); set when offered and ready.
+    pub download_url: Option<String>,
     /// Signed URL of the waveform overview (audiowaveform JSON, 10 pixels
     /// a second, for peaks.js).
     pub peaks_url: Option<String>,
@@ -127,6 +133,7 @@ struct Row {
     listed_at: OffsetDateTime,
     disable_comments: bool,
     hide_stats: bool,
+    downloads: Downloads,
     picture_version: Option<Uuid>,
     progress: Option<i16>,
     favourites: i64,
@@ -179,7 +186,7 @@ pub(crate) async fn load(
                          WHERE n.cloudcast_id = c.id AND n.status = 'open') AS counter_notice_open,
                 c.status, c.duration_ms, c.error, c.description, c.tags,
                 c.tracklist, c.purchase_links, c.listed_at, c.disable_comments, c.hide_stats,
-                c.picture_version, ",
+                c.downloads, c.picture_version, ",
         cloudcast_core::job_progress_of_c!(),
         " AS progress,
                 (SELECT count(*) FROM favourites f WHERE f.cloudcast_id = c.id) AS favourites,
@@ -227,6 +234,9 @@ pub(crate) async fn load(
             hide_stats: r.hide_stats,
             progress: (r.status == CloudcastStatus::Processing).then(|| r.progress.unwrap_or(0)),
             stream_url: ready.then(|| signed("master.m3u8")),
+            download_url: (ready && r.downloads != Downloads::Off)
+                .then(|| format!("{}/api/v1/cloudcasts/{id}/download", state.public_url)),
+            downloads: r.downloads,
             peaks_url: ready.then(|| signed("peaks.json")),
             peaks_fine_url: ready.then(|| signed("peaks.dat")),
             loudness: ready.then_some(LoudnessView {
@@ -269,7 +279,7 @@ pub(crate) async fn load(
 /// (its address and user agent), so a player that keeps no cookies (ffmpeg,
 /// an app) can use it and no one else can; a browser also gets a cookie,
 /// and its stream requests then carry both.
-async fn listener_of(
+pub(crate) async fn listener_of(
     state: &CatalogState,
     user: Option<Uuid>,
     ip: IpAddr,
@@ -381,6 +391,9 @@ pub struct MetadataUpdate {
     pub publish_at: Option<Option<Timestamp>>,
     pub disable_comments: Option<bool>,
     pub hide_stats: Option<bool>,
+    /// Offer it for download (and in my podcast feed): `aac` or
+    /// `original`; `off` for streaming only.
+    pub downloads: Option<Downloads>,
 }
 
 /// An RFC 3339 time in a request.
@@ -405,7 +418,7 @@ where
 /// `PATCH /api/v1/cloudcasts/{id}`: the owner edits the metadata. A new
 /// title gives a new slug; the old one keeps resolving.
 #[utoipa::path(patch, path = "/api/v1/cloudcasts/{id}", tag = "cloudcasts",
-    summary = "Change a cloudcast's title, description, tags, tracklist, links, visibility or schedule",
+    summary = "Change a cloudcast's title, description, tags, tracklist, links, visibility, schedule or downloads",
     params(("id" = Uuid, Path, description = "The cloudcast")),
     request_body = MetadataUpdate,
     responses(
@@ -474,7 +487,7 @@ pub async fn update_metadata(
     sqlx::query(
         "UPDATE cloudcasts SET title = $2, description = $3, tags = $4, tracklist = $5,
                 purchase_links = $6, visibility = $7, publish_at = $8,
-                disable_comments = $9, hide_stats = $10, updated_at = now()
+                disable_comments = $9, hide_stats = $10, downloads = $11, updated_at = now()
           WHERE id = $1",
     )
     .bind(id)
@@ -487,6 +500,7 @@ pub async fn update_metadata(
     .bind(publish_at)
     .bind(update.disable_comments.unwrap_or(current.disable_comments))
     .bind(update.hide_stats.unwrap_or(current.hide_stats))
+    .bind(update.downloads.unwrap_or(current.downloads))
     .execute(&mut *tx)
     .await?;
     if let Some(t) = &title

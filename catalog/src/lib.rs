@@ -9,7 +9,8 @@
 //! reports on cloudcasts and notice-and-takedown (`reports.rs` the
 //! notices, `takedowns.rs` the decisions, `counter_notices.rs` the DJ's
 //! answer); and
-//! purchase links (`purchase_links.rs`); playlists (`playlists.rs`); "more like
+//! purchase links (`purchase_links.rs`); playlists (`playlists.rs`); podcast
+//! feeds, chapters and the download URLs (`podcast.rs`); "more like
 //! this" (`related.rs`, read from what the analytics crate computes). Everything here lives in
 //! PostgreSQL; statistics over it (and the charts' play counts) are the
 //! analytics crate's.
@@ -30,6 +31,7 @@ pub mod metadata;
 pub mod moderation;
 pub mod pictures;
 pub mod playlists;
+pub mod podcast;
 pub mod purchase_links;
 pub mod related;
 pub mod reports;
@@ -134,6 +136,12 @@ fn routes() -> OpenApiRouter<CatalogState> {
         .routes(routes!(playlists::put_item, playlists::delete_item))
         .routes(routes!(playlists::of_user))
         .routes(routes!(playlists::mine))
+        .routes(routes!(podcast::get_mine, podcast::put_mine))
+        .routes(routes!(podcast::feed))
+        .routes(routes!(podcast::of_user))
+        .routes(routes!(podcast::chapters))
+        .routes(routes!(podcast::enclosure))
+        .routes(routes!(podcast::download))
 }
 
 /// Routes whose bodies are larger than JSON: their own body limit.
@@ -167,6 +175,13 @@ mod tests {
         ("post", "/api/v1/cloudcasts/{id}/retry"),
         ("post", "/api/v1/cloudcasts/{id}/publish"),
         ("get", "/api/v1/cloudcasts/{id}/related"),
+        ("get", "/api/v1/me/podcast"),
+        ("put", "/api/v1/me/podcast"),
+        ("get", "/{username}/podcast.rss"),
+        ("get", "/api/v1/users/{username}/podcast"),
+        ("get", "/api/v1/cloudcasts/{id}/chapters.json"),
+        ("get", "/api/v1/cloudcasts/{id}/enclosure.m4a"),
+        ("get", "/api/v1/cloudcasts/{id}/download"),
         ("get", "/api/v1/cloudcasts/{id}/comments"),
         ("post", "/api/v1/cloudcasts/{id}/comments"),
         ("get", "/api/v1/users/{username}/comments"),
@@ -236,6 +251,7 @@ mod tests {
                     "follows",
                     "reposts",
                     "listen later",
+                    "podcasts",
                     "moderation",
                     "playlists"
                 ]

@@ -166,8 +166,9 @@ pub async fn profile(
         format!("/api/v1/users/{u}/activity?limit=10"),
         format!("/api/v1/users/{u}/comments?limit=50"),
         format!("/api/v1/users/{u}/playlists"),
+        format!("/api/v1/users/{u}/podcast"),
     ];
-    let (l, uploads, reposts, favourites, activity, comments, playlists) = tokio::join!(
+    let (l, uploads, reposts, favourites, activity, comments, playlists, podcast) = tokio::join!(
         layout(&state, &v, user.display_name(), "profile"),
         cards(&state, &paths[0], &v),
         marked_cards(&state, &paths[1], &v),
@@ -175,7 +176,13 @@ pub async fn profile(
         state.api.get::<Activity>(&paths[3], &v),
         state.api.get::<CommentPage<Comment>>(&paths[4], &v),
         state.api.get::<Vec<PlaylistSummary>>(&paths[5], &v),
+        state.api.get::<PublicFeed>(&paths[6], &v),
     );
+    // Off, the profile names no feed.
+    let podcast = match podcast? {
+        Answer::Found(f) => Some(f.url),
+        _ => None,
+    };
     let playlists = match playlists? {
         Answer::Found(p) => p,
         _ => Vec::new(),
@@ -210,6 +217,7 @@ pub async fn profile(
             .map(|_| format!("{}/oembed?url={}&format=json", state.public_url, enc(&url))),
         player,
         url,
+        feed: podcast.clone(),
     });
     let own = l.is_viewer(&user.username);
     let (following, blocked) = if l.viewer.is_some() && !own {
@@ -231,6 +239,7 @@ pub async fn profile(
         blocked,
         comments,
         playlists,
+        podcast,
         cards: uploads,
         reposts: reposts?,
         favourites: favourites?,
@@ -295,6 +304,7 @@ pub async fn cloudcast(
             state.public_url,
             enc(&page_url)
         )),
+        feed: None,
     });
     let own = l.is_viewer(&cc.owner);
     let comments = crate::shown::threads(comments);
@@ -393,6 +403,7 @@ pub async fn playlist(
                 enc(&page_url)
             )
         }),
+        feed: None,
     });
     let own = l.is_viewer(&pl.owner);
     let embed_code = embed
@@ -469,6 +480,18 @@ pub async fn stats(
         ),
         links: s.purchase_links.take().unwrap_or_default(),
         reads: s.tracks.take().unwrap_or_default(),
+        download_days: bars(
+            s.downloads
+                .iter()
+                .flat_map(|d| &d.by_day)
+                .map(|d| (d.day.clone(), d.downloads, 0)),
+        ),
+        download_apps: bars(
+            s.downloads
+                .iter()
+                .flat_map(|d| &d.by_app)
+                .map(|a| (a.app.clone(), a.downloads, 0)),
+        ),
         retention,
         cc,
         s,

@@ -40,6 +40,8 @@ pub struct Meta {
     pub image: String,
     pub player: Option<String>,
     pub oembed: Option<String>,
+    /// A podcast feed to discover (`<link rel="alternate">`).
+    pub feed: Option<String>,
 }
 
 /// Renders a page, or the error page when rendering fails.
@@ -158,6 +160,8 @@ pub struct ProfilePage {
     pub comments: Vec<Thread>,
     /// Their public playlists.
     pub playlists: Vec<PlaylistSummary>,
+    /// Their podcast feed's URL, when it is on.
+    pub podcast: Option<String>,
     pub cards: Vec<Card>,
     pub reposts: Vec<Card>,
     pub favourites: Vec<Card>,
@@ -443,6 +447,9 @@ pub struct StatsPage {
     pub referrers: Vec<Bar>,
     pub browsers: Vec<Bar>,
     pub links: Vec<LinkCount>,
+    /// Downloads (podcast apps and the page) by day and by app.
+    pub download_days: Vec<Bar>,
+    pub download_apps: Vec<Bar>,
 }
 
 impl StatsPage {

@@ -20,6 +20,7 @@ pub use cloudcast_catalog::lists::Listing;
 pub use cloudcast_catalog::marks::Marked;
 pub use cloudcast_catalog::metadata::Track;
 pub use cloudcast_catalog::playlists::{PlaylistSummary, PlaylistView as Playlist};
+pub use cloudcast_catalog::podcast::PublicFeed;
 pub use cloudcast_catalog::purchase_links::LinkCount;
 pub use cloudcast_catalog::related::{Related, RelatedCloudcast};
 pub use cloudcast_catalog::search::{SearchResults, UserCard};

@@ -31,6 +31,7 @@ mod notifications;
 mod open_api;
 mod pipeline;
 mod playlists;
+mod podcast;
 mod policy_channels;
 mod privacy;
 mod registry;

@@ -127,6 +127,16 @@ export function detailsForm(form, cc, prefix, { withTitle = true } = {}) {
     const d = new Date(cc.publish_at)
     publishAt.value = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`
   }
+  const downloads = field(
+    form,
+    id('downloads'),
+    'Downloads and podcast apps',
+    el('select'),
+    'Offered, the mix can be downloaded from its page and goes into your podcast feed. Leave it off when its tracks are licensed for streaming only.',
+  )
+  for (const [v, text] of [['off', 'Streaming only (no download)'], ['aac', 'Offer a download (AAC, .m4a)'], ['original', 'Offer the file I uploaded']]) {
+    downloads.append(el('option', { value: v, textContent: text, selected: (cc.downloads || 'off') === v }))
+  }
   const noComments = check(form, id('no-comments'), 'Turn comments off')
   noComments.checked = !!cc.disable_comments
   const hideStats = check(form, id('hide-stats'), 'Hide plays and counts from others')
@@ -141,6 +151,7 @@ export function detailsForm(form, cc, prefix, { withTitle = true } = {}) {
       publish_at: publishAt.value ? new Date(publishAt.value).toISOString() : null,
       disable_comments: noComments.checked,
       hide_stats: hideStats.checked,
+      downloads: downloads.value,
     }
     if (title && title.value.trim()) v.title = title.value.trim()
     return v

@@ -129,6 +129,38 @@ async function savePreferences(event) {
   }
 }
 
+// Apple's top-level categories, as the API takes them.
+const CATEGORIES = ['Arts', 'Business', 'Comedy', 'Education', 'Fiction', 'Government', 'History', 'Health & Fitness', 'Kids & Family', 'Leisure', 'Music', 'News', 'Religion & Spirituality', 'Science', 'Society & Culture', 'Sports', 'Technology', 'True Crime', 'TV & Film']
+
+async function loadPodcast() {
+  const f = await api('GET', '/api/v1/me/podcast')
+  $('podcast-feed-url').value = f.url
+  $('podcast-items').textContent = `${f.items} ${f.items === 1 ? 'mix' : 'mixes'} in it now.`
+  $('podcast-enabled').checked = f.enabled
+  $('podcast-explicit').checked = f.explicit
+  $('podcast-contact').value = f.contact_email || ''
+  const select = $('podcast-category')
+  select.replaceChildren(...CATEGORIES.map((c) => Object.assign(document.createElement('option'), { value: c, textContent: c, selected: c === f.category })))
+}
+
+async function savePodcast(event) {
+  event.preventDefault()
+  $('podcast-saved').textContent = ''
+  $('podcast-error').textContent = ''
+  try {
+    await api('PUT', '/api/v1/me/podcast', {
+      enabled: $('podcast-enabled').checked,
+      category: $('podcast-category').value,
+      explicit: $('podcast-explicit').checked,
+      contact_email: $('podcast-contact').value.trim() || null,
+    })
+    await loadPodcast()
+    $('podcast-saved').textContent = 'Saved.'
+  } catch (err) {
+    $('podcast-error').textContent = err.message
+  }
+}
+
 // How each kind of notification reaches me (the API names the choices).
 const DELIVERY = {
   in_app: 'On the site only',
@@ -287,6 +319,7 @@ async function signedIn(login) {
     loadAccount(),
     loadConsents(),
     loadPreferences(),
+    loadPodcast(),
     loadBlocks(),
     loadNotificationSettings(),
     loadKeys(),
@@ -451,6 +484,7 @@ function start() {
   $('resend-verification').addEventListener('click', resendVerification)
   $('consents-form').addEventListener('submit', saveConsents)
   $('preferences-form').addEventListener('submit', savePreferences)
+  $('podcast-form').addEventListener('submit', savePodcast)
   $('notification-settings-form').addEventListener('submit', saveNotificationSettings)
   $('key-form').addEventListener('submit', createKey)
   $('export').addEventListener('click', exportData)
