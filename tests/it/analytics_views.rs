@@ -154,6 +154,19 @@ fn follow_events_sql() -> String {
     )
 }
 
+/// Requests for A's download (minute_bytes 1000): client h1 (AntennaPod)
+/// twice on day 1, 600 + 500 bytes (request 2 copied twice): a download;
+/// h2 (Overcast) 900 bytes on day 1: under a minute; h1 again on day 2,
+/// 1000 bytes: a download that day; h3 on day 1, 2000 bytes of B.
+fn download_requests_sql() -> String {
+    format!(
+        "INSERT INTO download_requests (request_id, ts, cloudcast_id, client_hash, app, bytes, minute_bytes) VALUES \
+         (1, {D1}, '{A}', 'h1', 'AntennaPod', 600, 1000), (2, {D1} + 60, '{A}', 'h1', 'AntennaPod', 500, 1000), \
+         (2, {D1} + 60, '{A}', 'h1', 'AntennaPod', 500, 1000), (3, {D1}, '{A}', 'h2', 'Overcast', 900, 1000), \
+         (4, {D2}, '{A}', 'h1', 'AntennaPod', 1000, 1000), (5, {D1}, '{B}', 'h3', 'Overcast', 2000, 1000)"
+    )
+}
+
 fn favourite_events_sql() -> String {
     // Event 2 is copied twice (a repeated copy round): counted once.
     format!(
@@ -272,7 +285,12 @@ async fn setup_on(cluster: Option<&str>) -> (clickhouse::Client, Config) {
         .await
         .unwrap_or_else(|e| panic!("migrations: {e}"));
     let client = cloudcast_analytics::client(&config.clickhouse);
-    for stmt in [insert_sql(), favourite_events_sql(), follow_events_sql()] {
+    for stmt in [
+        insert_sql(),
+        favourite_events_sql(),
+        follow_events_sql(),
+        download_requests_sql(),
+    ] {
         client
             .query(&stmt)
             .execute()
@@ -819,6 +837,7 @@ async fn a_current_clickhouse_gives_the_same_answers() {
     statements.push(insert_sql());
     statements.push(favourite_events_sql());
     statements.push(follow_events_sql());
+    statements.push(download_requests_sql());
     for (day, beats) in [("'2026-11-01'", 255), ("'2026-11-02'", 31)] {
         statements.push(roll_day(1, day));
         statements.push(
@@ -1062,5 +1081,25 @@ async fn raw_beats_stay_until_their_days_are_rolled_up() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(none.is_empty());
+    drop_db(&config).await;
+}
+
+/// The IAB rule on the fixture: A has one download on each day (h1's two
+/// requests add up to a minute; h2's one does not; a request copied twice
+/// counts once), B is not A.
+#[tokio::test]
+async fn downloads_are_counted_by_the_iab_rule() {
+    let (ch, config) = setup().await;
+    let rows = ch
+        .query(&inlined(&sql::DOWNLOADS))
+        .fetch_bytes("TSV")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .collect()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        String::from_utf8_lossy(&rows),
+        "2026-11-01\tAntennaPod\t1\n2026-11-02\tAntennaPod\t1\n"
+    );
     drop_db(&config).await;
 }
