@@ -309,7 +309,7 @@ struct Item {
     responses(
         (status = 200, description = "The feed", content_type = "application/rss+xml"),
         (status = 304, description = "Unchanged since the poll's ETag or date"),
-        (status = 404, description = "No such DJ, or their feed is off", body = cloudcast_core::apidoc::ErrorBody)),
+        (status = 404, description = "No such DJ, or their feed is off (an HTML page, as every page path answers)", content_type = "text/html")),
     security(()))]
 pub async fn feed(
     State(state): State<CatalogState>,
@@ -354,10 +354,18 @@ pub async fn feed(
         "\"{}\"",
         hex::encode(&Sha256::digest(body.as_bytes())[..12])
     );
+    // Any of the DJ's mixes changing (one made private leaves the feed) or
+    // a scheduled one coming out changes the feed; so do its settings.
+    let touched: Option<OffsetDateTime> =
+        sqlx::query_scalar("SELECT max(updated_at) FROM cloudcasts WHERE owner_id = $1")
+            .bind(owner.id)
+            .fetch_one(&state.pool)
+            .await?;
     let changed = items
         .iter()
         .map(|i| i.updated_at.max(i.listed_at))
         .chain([settings.updated_at])
+        .chain(touched)
         .max()
         .unwrap_or(settings.updated_at);
     let last_modified = http_date(changed);

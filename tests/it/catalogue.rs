@@ -921,10 +921,17 @@ async fn usernames_never_hide_a_page_of_the_site() {
 
     // Every top-level path the site serves is reserved.
     let (_, doc) = get(&sys, "/api/openapi.json", None).await;
-    let mut firsts: Vec<String> = doc["paths"]
-        .as_object()
-        .expect("paths")
-        .keys()
+    let paths: Vec<&String> = doc["paths"].as_object().expect("paths").keys().collect();
+    // A profile's own files (`/{username}/podcast.rss`) are kept from slugs.
+    for p in paths.iter().filter_map(|p| p.strip_prefix("/{username}/")) {
+        assert!(
+            cloudcast_core::paths::is_reserved_slug(p),
+            "/{{username}}/{p} is served but not reserved"
+        );
+    }
+    let mut firsts: Vec<String> = paths
+        .iter()
+        .filter(|p| !p.starts_with("/{username}/"))
         .filter_map(|p| {
             p.trim_start_matches('/')
                 .split('/')

@@ -276,7 +276,7 @@ fn check_media(text: &str) -> f64 {
         .expect("init byte range at 0")
         .parse()
         .expect("length");
-    let (mut total, mut next_offset, mut segments) = (0.0, init_len, 0);
+    let (mut total, mut next_offset, mut segments, mut sidx_len) = (0.0, init_len, 0, 0);
     for (i, line) in lines.iter().enumerate() {
         if let Some(d) = line.strip_prefix("#EXTINF:") {
             let d: f64 = d.trim_end_matches(',').parse().expect("duration");
@@ -287,15 +287,23 @@ fn check_media(text: &str) -> f64 {
                 .expect("BYTERANGE after EXTINF");
             let (len, off) = range.split_once('@').expect("len@offset");
             let (len, off): (u64, u64) = (len.parse().expect("len"), off.parse().expect("off"));
-            assert_eq!(
-                off, next_offset,
-                "segments are contiguous after the init section"
-            );
+            if segments == 0 {
+                // The segment index sits between the init section and the
+                // first fragment (progressive players seek by it).
+                sidx_len = off - init_len;
+            } else {
+                assert_eq!(off, next_offset, "segments are contiguous");
+            }
             next_offset = off + len;
             assert!(lines[i + 2].contains(".mp4?"), "a media URI follows");
             segments += 1;
         }
     }
     assert!(segments > 10, "{segments} segments");
+    assert_eq!(
+        sidx_len,
+        40 + 12 * segments,
+        "one segment index entry a fragment"
+    );
     total
 }
