@@ -17,4 +17,6 @@ CREATE TABLE IF NOT EXISTS download_requests
 )
 ENGINE = ReplacingMergeTree()
 PARTITION BY toYYYYMM(ts)
-ORDER BY request_id
+-- A request's id always comes with the same mix: copies still merge into
+-- one row, and a mix's statistics read only its key range.
+ORDER BY (cloudcast_id, request_id)

@@ -1,7 +1,7 @@
 //! Favourite, repost and follow events copied from PostgreSQL (the truth:
 //! `favourite_events`, `repost_events`, `follow_events`) to the ClickHouse
-//! tables of the same names for statistics, and download requests
-//! (`download_requests`, a buffer emptied once copied), by id: a high-water mark read back from
+//! tables of the same names for statistics, by id, and download requests
+//! (`download_requests`, a buffer emptied as it is copied): a high-water mark read back from
 //! ClickHouse, a look-back for late commits, and an advisory lock so one
 //! node copies at a time. ClickHouse never decides what a user's
 //! favourites, reposts or follows are.
@@ -106,13 +106,11 @@ struct DownloadRow {
     minute_bytes: u64,
 }
 
-/// How long copied download requests stay in PostgreSQL (a buffer, not
-/// the record): past the look-back, long enough for any late commit.
-const DOWNLOADS_KEPT: &str = "1 day";
-
-/// One round of download requests (`stream/src/downloads.rs` writes them):
-/// copied like the events, then those copied and older than
-/// [`DOWNLOADS_KEPT`] are deleted from PostgreSQL.
+/// One round of download requests (`stream/src/downloads.rs` writes them
+/// to PostgreSQL, a buffer): the oldest settled ones are copied unless
+/// ClickHouse has them already (a round cut off before its delete), then
+/// deleted from PostgreSQL. Only ids read this round are deleted, so a
+/// request committed late is copied in a later round, never lost.
 async fn copy_downloads(
     pool: &sqlx::PgPool,
     ch: &clickhouse::Client,
@@ -125,33 +123,32 @@ async fn copy_downloads(
     if !locked {
         return Ok(0);
     }
-    let copied: u64 = crate::metrics::timed(
-        "event_sync",
-        ch.query("SELECT toUInt64(max(request_id)) FROM download_requests")
-            .fetch_one(),
-    )
-    .await?;
-    let floor = i64::try_from(copied)
-        .unwrap_or(i64::MAX)
-        .saturating_sub(LOOKBACK_IDS)
-        .max(0);
-    let present: HashSet<u64> = ch
-        .query("SELECT request_id FROM download_requests WHERE request_id > ?")
-        .bind(floor)
-        .fetch_all::<u64>()
-        .await?
-        .into_iter()
-        .collect();
     type Request = (i64, OffsetDateTime, Uuid, String, String, i64, i64);
     let rows: Vec<Request> = sqlx::query_as(&format!(
         "SELECT id, at, cloudcast_id, client_hash, app, bytes, minute_bytes FROM download_requests
-          WHERE id > $1 AND at < now() - interval '{SETTLE}'
-          ORDER BY id LIMIT $2"
+          WHERE at < now() - interval '{SETTLE}'
+          ORDER BY id LIMIT $1"
     ))
-    .bind(floor)
     .bind(COPY_BATCH)
     .fetch_all(&mut *tx)
     .await?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
+    let (lowest, highest) = (ids[0], ids[ids.len() - 1]);
+    let present: HashSet<u64> = crate::metrics::timed(
+        "event_sync",
+        ch.query(
+            "SELECT request_id FROM download_requests WHERE request_id >= ? AND request_id <= ?",
+        )
+        .bind(lowest)
+        .bind(highest)
+        .fetch_all::<u64>(),
+    )
+    .await?
+    .into_iter()
+    .collect();
     let missing: Vec<DownloadRow> = rows
         .into_iter()
         .filter_map(
@@ -173,13 +170,10 @@ async fn copy_downloads(
     if n > 0 {
         insert(ch, "download_requests", missing).await?;
     }
-    // Only what ClickHouse holds (below its maximum as read this round).
-    sqlx::query(&format!(
-        "DELETE FROM download_requests WHERE id <= $1 AND at < now() - interval '{DOWNLOADS_KEPT}'"
-    ))
-    .bind(i64::try_from(copied).unwrap_or(0))
-    .execute(&mut *tx)
-    .await?;
+    sqlx::query("DELETE FROM download_requests WHERE id = ANY($1)")
+        .bind(&ids)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(n)
 }

@@ -111,7 +111,10 @@ struct FeedRow {
     category: String,
     explicit: bool,
     contact_email: Option<String>,
-    updated_at: OffsetDateTime,
+    /// The feed's body digest as last served, and when it last changed:
+    /// its Last-Modified (never an earlier time, and nothing a hidden mix did).
+    etag: Option<String>,
+    changed_at: OffsetDateTime,
 }
 
 /// The feed's settings row, made (with its guid, from today's URL) on
@@ -122,21 +125,29 @@ async fn feed_row(
     username: &str,
 ) -> Result<FeedRow, CatalogError> {
     let guid = podcast_guid(&feed_url(state, username));
-    Ok(sqlx::query_as(
-        "WITH made AS (
-             INSERT INTO podcast_feeds (user_id, guid) VALUES ($1, $2)
-             ON CONFLICT (user_id) DO NOTHING
-             RETURNING guid, enabled, category, explicit, contact_email, updated_at)
-         SELECT * FROM made
-         UNION ALL
-         SELECT guid, enabled, category, explicit, contact_email, updated_at
-           FROM podcast_feeds WHERE user_id = $1",
-    )
+    let made: Option<FeedRow> = sqlx::query_as(&format!(
+        "INSERT INTO podcast_feeds (user_id, guid) VALUES ($1, $2)
+         ON CONFLICT (user_id) DO NOTHING RETURNING {FEED_COLUMNS}"
+    ))
     .bind(user)
     .bind(guid)
+    .fetch_optional(&state.pool)
+    .await?;
+    if let Some(row) = made {
+        return Ok(row);
+    }
+    // Made before, or by a request at the same moment (whose row this
+    // statement's snapshot may not see; this one's does).
+    Ok(sqlx::query_as(&format!(
+        "SELECT {FEED_COLUMNS} FROM podcast_feeds WHERE user_id = $1"
+    ))
+    .bind(user)
     .fetch_one(&state.pool)
     .await?)
 }
+
+/// The columns of [`FeedRow`].
+const FEED_COLUMNS: &str = "guid, enabled, category, explicit, contact_email, etag, changed_at";
 
 async fn my_feed(state: &CatalogState, user: Uuid) -> Result<MyFeed, CatalogError> {
     let username: String = sqlx::query_scalar("SELECT username FROM users WHERE id = $1")
@@ -290,7 +301,6 @@ struct Item {
     tracklist: serde_json::Value,
     duration_ms: Option<i64>,
     listed_at: OffsetDateTime,
-    updated_at: OffsetDateTime,
     picture_version: Option<Uuid>,
     size_bytes: i64,
     tags: Vec<String>,
@@ -335,7 +345,7 @@ pub async fn feed(
     }
     let items: Vec<Item> = sqlx::query_as(&format!(
         "SELECT c.id, c.title, c.slug, c.secret, c.description, c.tracklist, c.duration_ms,
-                c.listed_at, c.updated_at, c.picture_version, r.size_bytes, c.tags
+                c.listed_at, c.picture_version, r.size_bytes, c.tags
            FROM cloudcasts c
            JOIN LATERAL (SELECT r.size_bytes FROM renditions r
                           WHERE r.cloudcast_id = c.id AND r.version = c.media_version
@@ -354,20 +364,20 @@ pub async fn feed(
         "\"{}\"",
         hex::encode(&Sha256::digest(body.as_bytes())[..12])
     );
-    // Any of the DJ's mixes changing (one made private leaves the feed) or
-    // a scheduled one coming out changes the feed; so do its settings.
-    let touched: Option<OffsetDateTime> =
-        sqlx::query_scalar("SELECT max(updated_at) FROM cloudcasts WHERE owner_id = $1")
-            .bind(owner.id)
-            .fetch_one(&state.pool)
-            .await?;
-    let changed = items
-        .iter()
-        .map(|i| i.updated_at.max(i.listed_at))
-        .chain([settings.updated_at])
-        .chain(touched)
-        .max()
-        .unwrap_or(settings.updated_at);
+    let changed = if settings.etag.as_deref() == Some(etag.as_str()) {
+        settings.changed_at
+    } else {
+        // The body changed since it was last served: from now. Two nodes
+        // serving the same new body both write it; either time is right.
+        sqlx::query_scalar(
+            "UPDATE podcast_feeds SET etag = $2, changed_at = now() WHERE user_id = $1
+             RETURNING changed_at",
+        )
+        .bind(owner.id)
+        .bind(&etag)
+        .fetch_one(&state.pool)
+        .await?
+    };
     let last_modified = http_date(changed);
     let unchanged = match headers
         .get(header::IF_NONE_MATCH)
@@ -413,7 +423,8 @@ fn x(s: &str) -> String {
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
             '\t' | '\n' | '\r' => out.push(c),
-            c if c.is_control() => {}
+            // Not characters in XML 1.0, though text may hold them.
+            c if c.is_control() || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
             c => out.push(c),
         }
     }
@@ -597,7 +608,7 @@ pub async fn chapters(
     MaybeUser(user): MaybeUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Response, CatalogError> {
-    visibility::load(&state.pool, id)
+    let access = visibility::load(&state.pool, id)
         .await?
         .filter(|a| a.visible_to(user))
         .ok_or(CatalogError::NotFound("cloudcast"))?;
@@ -613,9 +624,14 @@ pub async fn chapters(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json+chapters"),
     );
+    // Only a public mix's chapters may sit in a shared cache.
     h.insert(
         header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=300"),
+        HeaderValue::from_static(if access.is_public() {
+            "public, max-age=300"
+        } else {
+            "private, max-age=300"
+        }),
     );
     Ok(resp)
 }
@@ -695,8 +711,20 @@ async fn redirect(
     } else {
         ""
     };
+    // The AAC file of the version published now: a download resumed after
+    // the mix is republished still gets the bytes it began with.
+    let version: Option<Uuid> =
+        sqlx::query_scalar("SELECT media_version FROM cloudcasts WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&state.pool)
+            .await?
+            .flatten();
+    let version = match (file, version) {
+        ("download.m4a", Some(v)) => format!("&v={v}"),
+        _ => String::new(),
+    };
     let location = format!(
-        "{}/stream/{id}/{file}?{signed}{attachment}",
+        "{}/stream/{id}/{file}?{signed}{attachment}{version}",
         state.public_url
     );
     let mut resp = StatusCode::FOUND.into_response();

@@ -21,7 +21,12 @@ CREATE TABLE podcast_feeds (
     -- Shown in the feed as itunes:owner only when the DJ sets it: the
     -- account's own address never is.
     contact_email text,
-    updated_at    timestamptz NOT NULL DEFAULT now()
+    updated_at    timestamptz NOT NULL DEFAULT now(),
+    -- The feed's body digest as last served and when it last changed: its
+    -- Last-Modified moves only when the feed does, never back, and tells
+    -- nothing of mixes outside it.
+    etag          text,
+    changed_at    timestamptz NOT NULL DEFAULT now()
 );
 
 -- Requests for a mix's download (stream/src/downloads.rs), the bytes each
@@ -31,7 +36,8 @@ CREATE TABLE podcast_feeds (
 CREATE TABLE download_requests (
     id            bigserial PRIMARY KEY,
     cloudcast_id  uuid NOT NULL REFERENCES cloudcasts (id) ON DELETE CASCADE,
-    at            timestamptz NOT NULL DEFAULT now(),
+    -- When the request began (the day its client hash was made for).
+    at            timestamptz NOT NULL,
     client_hash   text NOT NULL,
     app           text NOT NULL,
     bytes         bigint NOT NULL CHECK (bytes >= 0),

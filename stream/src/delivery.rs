@@ -212,17 +212,12 @@ pub async fn get_file(
         .await;
     }
     if file == "download.m4a" || file == "original" {
-        let attachment = q.attachment.unwrap_or(false);
-        return download(
-            &state,
-            &info,
-            file == "original",
-            attachment,
-            peer,
-            &method,
-            &headers,
-        )
-        .await;
+        let asked = Asked {
+            original: file == "original",
+            attachment: q.attachment.unwrap_or(false),
+            version: q.version,
+        };
+        return download(&state, &info, asked, peer, &method, &headers).await;
     }
     Err(StreamError::NotFound("stream file"))
 }
@@ -280,6 +275,8 @@ struct Served {
     content_type: HeaderValue,
     /// `Content-Disposition`, for downloads.
     disposition: Option<HeaderValue>,
+    /// Its URL names bytes that never change (a version's file).
+    immutable: bool,
 }
 
 impl Served {
@@ -292,8 +289,20 @@ impl Served {
             modified_unix: r.modified_unix,
             content_type: HeaderValue::from_static("audio/mp4"),
             disposition: None,
+            immutable: true,
         }
     }
+}
+
+/// What a download request asks.
+struct Asked {
+    /// The uploaded file rather than the AAC rendition.
+    original: bool,
+    /// Saved as a file (`Content-Disposition: attachment`).
+    attachment: bool,
+    /// The published version the URL was made for: a range resumed after a
+    /// republish gets the bytes it started with.
+    version: Option<Uuid>,
 }
 
 /// `download.m4a` or `original` of a mix its DJ offers for download; the
@@ -301,20 +310,30 @@ impl Served {
 async fn download(
     state: &StreamState,
     info: &StreamInfo,
-    original: bool,
-    attachment: bool,
+    asked: Asked,
     peer: SocketAddr,
     method: &Method,
     headers: &HeaderMap,
 ) -> Result<Response, StreamError> {
+    let started = time::OffsetDateTime::now_utc();
     let not_offered = StreamError::NotFound("download");
     let best = info.best().ok_or(StreamError::NotFound("download"))?;
-    let (mut served, minute_bytes, extension) = match (original, info.downloads) {
+    let (mut served, minute_bytes, extension) = match (asked.original, info.downloads) {
         (false, Downloads::Aac | Downloads::Original) => {
-            let served = Served::rendition(best);
+            let older;
+            let rendition = match asked.version {
+                Some(v) if v != best.version => {
+                    older = playlists::rendition(&state.pool, info.id, &best.name, Some(v)).await?;
+                    &older
+                }
+                _ => best,
+            };
+            let mut served = Served::rendition(rendition);
+            // Only a URL naming its version may be kept for good.
+            served.immutable = asked.version.is_some();
             (
                 served,
-                downloads::minute_bytes_of_rendition(&best.index),
+                downloads::minute_bytes_of_rendition(&rendition.index),
                 "m4a",
             )
         }
@@ -336,6 +355,7 @@ async fn download(
                 modified_unix: best.modified_unix,
                 content_type: HeaderValue::from_static(audio_type(extension)),
                 disposition: None,
+                immutable: true,
             };
             let minute = downloads::minute_bytes_of_original(o.size, info.duration_ms);
             (served, minute, extension)
@@ -344,7 +364,11 @@ async fn download(
     };
     served.disposition = HeaderValue::from_str(&format!(
         "{}; filename=\"{}.{extension}\"",
-        if attachment { "attachment" } else { "inline" },
+        if asked.attachment {
+            "attachment"
+        } else {
+            "inline"
+        },
         file_name(&info.title)
     ))
     .ok();
@@ -356,6 +380,7 @@ async fn download(
         downloads::Client::Bot => None,
         downloads::Client::App(app) => Some(downloads::DownloadRequest {
             cloudcast: info.id,
+            at: started,
             client_hash: state
                 .listeners
                 .download_hash(peer.ip(), headers)
@@ -426,10 +451,10 @@ async fn media(
 
     // A version's bytes never change, but a private, unlisted or scheduled
     // mix must not sit in shared caches, which would serve it past the check.
-    let cache_control = if public {
-        "public, max-age=31536000, immutable"
-    } else {
-        "private, max-age=3600"
+    let cache_control = match (public, r.immutable) {
+        (true, true) => "public, max-age=31536000, immutable",
+        (true, false) => "public, max-age=3600",
+        (false, _) => "private, max-age=3600",
     };
     let mut builder = Response::builder()
         .header(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"))

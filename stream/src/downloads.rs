@@ -29,6 +29,8 @@ use cloudcast_media::FragmentIndex;
 #[derive(Debug, Clone)]
 pub struct DownloadRequest {
     pub cloudcast: Uuid,
+    /// When it began: the day its client hash was made for.
+    pub at: time::OffsetDateTime,
     pub client_hash: String,
     pub app: String,
     pub bytes: u64,
@@ -61,11 +63,24 @@ impl Recorder {
     }
 }
 
+/// Tries per batch: a brief PostgreSQL failover does not lose what is
+/// queued (the queue fills meanwhile, and is bounded).
+const TRIES: u32 = 3;
+
 async fn write(pool: PgPool, mut rx: mpsc::Receiver<DownloadRequest>) {
     let mut batch = Vec::with_capacity(BATCH);
     while rx.recv_many(&mut batch, BATCH).await > 0 {
-        if let Err(e) = insert(&pool, &batch).await {
-            tracing::warn!(error = %cloudcast_core::error::Chain(&e), rows = batch.len(), "recording download requests failed");
+        for attempt in 1..=TRIES {
+            match insert(&pool, &batch).await {
+                Ok(()) => break,
+                Err(e) if attempt < TRIES => {
+                    tracing::debug!(error = %cloudcast_core::error::Chain(&e), attempt, "recording download requests failed; retrying");
+                    tokio::time::sleep(std::time::Duration::from_secs(u64::from(attempt))).await;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %cloudcast_core::error::Chain(&e), rows = batch.len(), "recording download requests failed");
+                }
+            }
         }
         batch.clear();
     }
@@ -73,12 +88,14 @@ async fn write(pool: PgPool, mut rx: mpsc::Receiver<DownloadRequest>) {
 
 async fn insert(pool: &PgPool, rows: &[DownloadRequest]) -> Result<(), sqlx::Error> {
     let mut ids = Vec::with_capacity(rows.len());
+    let mut ats = Vec::with_capacity(rows.len());
     let mut hashes = Vec::with_capacity(rows.len());
     let mut apps = Vec::with_capacity(rows.len());
     let mut bytes = Vec::with_capacity(rows.len());
     let mut minute = Vec::with_capacity(rows.len());
     for r in rows {
         ids.push(r.cloudcast);
+        ats.push(r.at);
         hashes.push(r.client_hash.clone());
         apps.push(r.app.clone());
         bytes.push(i64::try_from(r.bytes).unwrap_or(i64::MAX));
@@ -86,9 +103,9 @@ async fn insert(pool: &PgPool, rows: &[DownloadRequest]) -> Result<(), sqlx::Err
     }
     // A mix deleted meanwhile has no row to refer to: skipped.
     sqlx::query(
-        "INSERT INTO download_requests (cloudcast_id, client_hash, app, bytes, minute_bytes)
-         SELECT r.* FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::bigint[])
-                AS r(cloudcast_id, client_hash, app, bytes, minute_bytes)
+        "INSERT INTO download_requests (cloudcast_id, at, client_hash, app, bytes, minute_bytes)
+         SELECT r.* FROM unnest($1::uuid[], $6::timestamptz[], $2::text[], $3::text[], $4::bigint[], $5::bigint[])
+                AS r(cloudcast_id, at, client_hash, app, bytes, minute_bytes)
           WHERE EXISTS (SELECT 1 FROM cloudcasts c WHERE c.id = r.cloudcast_id)",
     )
     .bind(&ids)
@@ -96,6 +113,7 @@ async fn insert(pool: &PgPool, rows: &[DownloadRequest]) -> Result<(), sqlx::Err
     .bind(&apps)
     .bind(&bytes)
     .bind(&minute)
+    .bind(&ats)
     .execute(pool)
     .await?;
     Ok(())

@@ -263,6 +263,45 @@ async fn a_djs_feed_is_read_by_podcast_apps_and_their_downloads_are_counted() {
         "no tracklist, no chapters"
     );
 
+    // A private mix's chapters: its owner's alone, and never in a shared cache.
+    let chapters_c = sys.url(&format!("/api/v1/cloudcasts/{c}/chapters.json"));
+    assert_eq!(fetch_as(ANTENNAPOD, &chapters_c, None).await.0, 404);
+    let own = sys
+        .http
+        .get(&chapters_c)
+        .bearer_auth(&dj)
+        .send()
+        .await
+        .expect("chapters");
+    assert_eq!(own.status(), 200);
+    assert!(header(&own, "cache-control").starts_with("private"));
+
+    // The enclosure redirects to the version published now, signed for the app.
+    let no_follow = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(ANTENNAPOD)
+        .build()
+        .expect("client");
+    let redirect = no_follow
+        .get(sys.url(&format!("/api/v1/cloudcasts/{a}/enclosure.m4a")))
+        .send()
+        .await
+        .expect("enclosure");
+    assert_eq!(redirect.status(), 302);
+    assert_eq!(header(&redirect, "cache-control"), "private, no-store");
+    let location = header(&redirect, "location");
+    let version = sys
+        .pg_strings(&format!(
+            "SELECT media_version::text FROM cloudcasts WHERE id = '{a}'"
+        ))
+        .await
+        .remove(0);
+    assert!(
+        location.contains(&format!("/stream/{a}/download.m4a?"))
+            && location.ends_with(&format!("&v={version}")),
+        "{location}"
+    );
+
     // ffmpeg plays the enclosure and seeks to its middle at once: the
     // segment index is at its head.
     let enclosure_d = sys.url(&format!("/api/v1/cloudcasts/{d}/enclosure.m4a"));

@@ -87,7 +87,17 @@ fn index_renditions(renditions: Vec<Rendition>) -> Result<Vec<Indexed>, Transcod
     renditions
         .into_iter()
         .map(|r| {
-            let index = add_seek_index(&r.path)?;
+            let index = match add_seek_index(&r.path) {
+                Ok(index) => index,
+                // A muxer naming absolute offsets: published without the
+                // segment index (players walk the fragments) rather than not at all.
+                Err(TranscodeError::SeekIndex(cloudcast_media::SidxError::AbsoluteOffsets)) => {
+                    tracing::warn!(rendition = %r.name, "fragments name absolute offsets; published without a segment index");
+                    let mut reader = BufReader::new(File::open(&r.path)?);
+                    index_fragmented_mp4(&mut reader)?
+                }
+                Err(e) => return Err(e),
+            };
             if index.segments.is_empty() {
                 return Err(TranscodeError::BadInput(
                     "the file decoded to no audio at all".into(),
@@ -267,14 +277,35 @@ pub async fn republish_with_seek_index(
         let bytes = storage.get_bytes(&from).await?;
         storage.put_bytes(&to, bytes, kind).await?;
     }
-    let mut tx = pool.begin().await?;
-    if !queue::complete(&mut tx, job.id, worker).await? {
-        tx.rollback().await?;
+    let drop_version = || async {
         let prefix = keys::media_version(job.cloudcast_id, version);
         if let Err(e) = storage.delete_prefix(&prefix).await {
             tracing::warn!(error = %cloudcast_core::error::Chain(&e), %prefix, "deleting unpublished media failed");
         }
+    };
+    let mut tx = pool.begin().await?;
+    if !queue::complete(&mut tx, job.id, worker).await? {
+        tx.rollback().await?;
+        drop_version().await;
         return Err(TranscodeError::Cancelled);
+    }
+    // Switched only from the version read above: a mix transcoded (or
+    // deleted) meanwhile keeps what it has, and this version goes.
+    let switched = sqlx::query(
+        "UPDATE cloudcasts SET media_version = $2 WHERE id = $1 AND media_version = $3 AND status = $4",
+    )
+    .bind(job.cloudcast_id)
+    .bind(version)
+    .bind(old)
+    .bind(CloudcastStatus::Ready)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if switched == 0 {
+        tx.commit().await?;
+        drop_version().await;
+        tracing::info!(%version, "the mix changed meanwhile; the seek index was not switched in");
+        return Ok(duration_ms.unwrap_or(0));
     }
     for (row, key, index) in &indexed {
         let index_json =
@@ -296,21 +327,7 @@ pub async fn republish_with_seek_index(
         .execute(&mut *tx)
         .await?;
     }
-    let switched = sqlx::query(
-        "UPDATE cloudcasts SET media_version = $2 WHERE id = $1 AND media_version = $3 AND status = $4",
-    )
-    .bind(job.cloudcast_id)
-    .bind(version)
-    .bind(old)
-    .bind(CloudcastStatus::Ready)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
     tx.commit().await?;
-    if switched == 0 {
-        tracing::info!(%version, "the mix changed meanwhile; the seek index was not switched in");
-    } else {
-        tracing::info!(%version, "renditions republished with their segment index");
-    }
+    tracing::info!(%version, "renditions republished with their segment index");
     Ok(duration_ms.unwrap_or(0))
 }

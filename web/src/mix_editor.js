@@ -132,7 +132,7 @@ export function detailsForm(form, cc, prefix, { withTitle = true } = {}) {
     id('downloads'),
     'Downloads and podcast apps',
     el('select'),
-    'Offered, the mix can be downloaded from its page and goes into your podcast feed. Leave it off when its tracks are licensed for streaming only.',
+    'Offered, the mix has a download button on its page and goes into your podcast feed. Off, it is only streamed (as any stream, it can still be recorded); choose off when its tracks are licensed for streaming only.',
   )
   for (const [v, text] of [['off', 'Streaming only (no download)'], ['aac', 'Offer a download (AAC, .m4a)'], ['original', 'Offer the file I uploaded']]) {
     downloads.append(el('option', { value: v, textContent: text, selected: (cc.downloads || 'off') === v }))

@@ -251,7 +251,7 @@ pub(super) const TABLES: &[Table] = &[
     pg(
         "download_requests",
         Data::Nobody(
-            "requests for a mix's download: the mix, the time, the app and bytes, and a hash of address and user agent under the day's key (deleted after a day), linked to no account; copied to ClickHouse and deleted after a day",
+            "requests for a mix's download: the mix, the time, the app and bytes, and a hash of address and user agent under the day's key (deleted after a day), linked to no account; deleted once copied to ClickHouse (seconds)",
         ),
     ),
     pg(
