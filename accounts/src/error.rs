@@ -22,6 +22,14 @@ pub enum AccountsError {
     BadCredentials,
     #[error("the password is wrong; this change needs the account's current password")]
     WrongPassword,
+    #[error(
+        "this account signs in with a code too: send `code`, from the authenticator app or a recovery code"
+    )]
+    SecondFactorRequired,
+    #[error("the code is wrong or was used already")]
+    WrongCode,
+    #[error("an authenticator app is enrolled already; remove it first")]
+    AlreadyEnrolled,
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("too many attempts; retry in {0} s")]
@@ -49,6 +57,9 @@ impl ErrorCode for AccountsError {
         match self {
             AccountsError::InvalidField(_) => "invalid_field",
             AccountsError::WrongPassword => "wrong_password",
+            AccountsError::SecondFactorRequired => "second_factor_required",
+            AccountsError::WrongCode => "wrong_code",
+            AccountsError::AlreadyEnrolled => "already_enrolled",
             AccountsError::UnderAge => "under_13",
             AccountsError::EmailTaken => "email_taken",
             AccountsError::UsernameTaken => "username_taken",
@@ -68,13 +79,16 @@ impl ErrorCode for AccountsError {
 
     fn status(&self) -> StatusCode {
         match self {
-            AccountsError::WrongPassword => StatusCode::FORBIDDEN,
+            AccountsError::WrongPassword
+            | AccountsError::SecondFactorRequired
+            | AccountsError::WrongCode => StatusCode::FORBIDDEN,
             AccountsError::InvalidField(_) | AccountsError::UnderAge => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             AccountsError::EmailTaken
             | AccountsError::UsernameTaken
-            | AccountsError::AlreadyVerified => StatusCode::CONFLICT,
+            | AccountsError::AlreadyVerified
+            | AccountsError::AlreadyEnrolled => StatusCode::CONFLICT,
             AccountsError::BadCredentials => StatusCode::UNAUTHORIZED,
             AccountsError::NotFound(_) => StatusCode::NOT_FOUND,
             AccountsError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,

@@ -21,6 +21,7 @@ pub mod profiles;
 pub mod recovery;
 pub mod registration;
 pub mod reserved;
+pub mod second_factor;
 pub mod sessions;
 pub mod signin_limits;
 
@@ -76,6 +77,13 @@ fn routes() -> [OpenApiRouter<AccountsState>; 2] {
         .routes(routes!(recovery::confirm_email_change))
         .routes(routes!(sessions::sign_in, sessions::sign_out))
         .routes(routes!(sessions::me))
+        .routes(routes!(second_factor::second_step))
+        .routes(routes!(second_factor::status))
+        .routes(routes!(
+            second_factor::begin_totp,
+            second_factor::remove_totp
+        ))
+        .routes(routes!(second_factor::confirm_totp))
         .routes(routes!(consents::get, consents::put))
         .routes(routes!(preferences::get, preferences::put))
         .routes(routes!(policies::get_current))
@@ -130,6 +138,11 @@ mod tests {
         ("get", "/api/v1/accounts/confirm-email-change"),
         ("post", "/api/v1/sessions"),
         ("delete", "/api/v1/sessions"),
+        ("post", "/api/v1/sessions/second-factor"),
+        ("get", "/api/v1/me/second-factor"),
+        ("post", "/api/v1/me/second-factor/totp"),
+        ("delete", "/api/v1/me/second-factor/totp"),
+        ("post", "/api/v1/me/second-factor/totp/confirm"),
         ("get", "/api/v1/me"),
         ("get", "/api/v1/me/consents"),
         ("put", "/api/v1/me/consents"),

@@ -214,6 +214,10 @@ pub struct PasswordChange {
     pub current_password: String,
     #[schema(min_length = 10, max_length = 1024)]
     pub new_password: String,
+    /// With an authenticator app enrolled: its code, or a recovery code.
+    #[serde(default)]
+    #[schema(max_length = 64)]
+    pub code: Option<String>,
 }
 
 /// `PUT /api/v1/me/password`
@@ -223,7 +227,7 @@ pub struct PasswordChange {
     responses(
         (status = 204, description = "Changed; my other sessions are signed out"),
         (status = 401, description = "Not signed in", body = cloudcast_core::apidoc::ErrorBody),
-        (status = 403, description = "The current password is wrong (`wrong_password`)", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 403, description = "The current password is wrong (`wrong_password`), or the account's second factor is missing or wrong (`second_factor_required`, `wrong_code`)", body = cloudcast_core::apidoc::ErrorBody),
         (status = 422, description = "The new password is too short", body = cloudcast_core::apidoc::ErrorBody),
         (status = 429, description = "Too many attempts", body = cloudcast_core::apidoc::ErrorBody)),
     security(("session" = [])))]
@@ -236,6 +240,14 @@ pub async fn change_password(
 ) -> Result<StatusCode, AccountsError> {
     validate_password(&req.new_password, state.auth.min_password_len)?;
     check_password(&state, peer, user, req.current_password).await?;
+    crate::second_factor::require_code(
+        &state.pool,
+        &state.limits,
+        peer.ip(),
+        user,
+        req.code.as_deref(),
+    )
+    .await?;
     let hash = hash_password(req.new_password).await?;
     // This session stays signed in; every other one is signed out.
     let keep = auth::credential(&headers)?.map(hash_token);
@@ -255,6 +267,10 @@ pub struct EmailChange {
     /// The new address; it takes effect once confirmed from a link sent to it.
     #[schema(max_length = 254)]
     pub email: String,
+    /// With an authenticator app enrolled: its code, or a recovery code.
+    #[serde(default)]
+    #[schema(max_length = 64)]
+    pub code: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -272,7 +288,7 @@ pub struct EmailPending {
             address belongs to another account, its owner is told instead: the answer is the \
             same); the old address is told", body = EmailPending),
         (status = 401, description = "Not signed in", body = cloudcast_core::apidoc::ErrorBody),
-        (status = 403, description = "The password is wrong (`wrong_password`)", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 403, description = "The password is wrong (`wrong_password`), or the account's second factor is missing or wrong (`second_factor_required`, `wrong_code`)", body = cloudcast_core::apidoc::ErrorBody),
         (status = 422, description = "Not an email address", body = cloudcast_core::apidoc::ErrorBody),
         (status = 429, description = "Too many attempts", body = cloudcast_core::apidoc::ErrorBody)),
     security(("session" = [])))]
@@ -284,6 +300,14 @@ pub async fn change_email(
 ) -> Result<(StatusCode, Json<EmailPending>), AccountsError> {
     validate_email(&req.email)?;
     check_password(&state, peer, user, req.password).await?;
+    crate::second_factor::require_code(
+        &state.pool,
+        &state.limits,
+        peer.ip(),
+        user,
+        req.code.as_deref(),
+    )
+    .await?;
     let mut tx = state.pool.begin().await?;
     // An address in use answers as a free one does (nobody learns whose it
     // is); its owner hears of the attempt instead of getting a link.

@@ -68,7 +68,7 @@ pub fn clear_session_cookie(public_url: &str, headers: &HeaderMap) -> Option<Hea
     request_body = Credentials,
     responses(
         (status = 200, description = "A bearer token (and the session cookie)", body = SessionCreated),
-        (status = 401, description = "Wrong login or password", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 401, description = "Wrong login or password; or, for an account with an authenticator app, `second_factor_required` with a `challenge` (in `error`) to send with the code to `/api/v1/sessions/second-factor`", body = cloudcast_core::apidoc::ErrorBody),
         (status = 429, description = "Too many attempts (Retry-After)", body = cloudcast_core::apidoc::ErrorBody)))]
 pub async fn sign_in(
     State(state): State<AccountsState>,
@@ -98,6 +98,17 @@ pub async fn sign_in(
     if !verify_password(req.password, hash).await? {
         tracing::info!(user_id = %user_id, "sign-in refused: wrong password");
         return Err(AccountsError::BadCredentials);
+    }
+    if crate::second_factor::enrolled(&state.pool, user_id).await? {
+        // No session yet: the code comes next, with this challenge.
+        let challenge = crate::second_factor::open_challenge(&state.pool, user_id).await?;
+        tracing::info!(user_id = %user_id, "password right; a second factor is asked");
+        let body = serde_json::json!({"error": {
+            "code": "second_factor_required",
+            "message": "enter the code of your authenticator app (or a recovery code)",
+            "challenge": challenge,
+        }});
+        return Ok((StatusCode::UNAUTHORIZED, Json(body)).into_response());
     }
     let resp = open(&state, user_id, &headers).await?;
     tracing::info!(user_id = %user_id, "signed in");

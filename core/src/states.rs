@@ -463,6 +463,7 @@ mod tests {
         include_str!("../migrations/0025_follow_events.sql"),
         include_str!("../migrations/0026_loudness_series.sql"),
         include_str!("../migrations/0027_podcasts.sql"),
+        include_str!("../migrations/0028_second_factors.sql"),
     ];
 
     /// `CHECK (column IN ('a', 'b'))` for these values.

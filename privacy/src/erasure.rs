@@ -136,6 +136,10 @@ pub async fn erase(
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct Confirm {
     pub password: String,
+    /// With an authenticator app enrolled: its code, or a recovery code.
+    #[serde(default)]
+    #[schema(max_length = 64)]
+    pub code: Option<String>,
 }
 
 /// `DELETE /api/v1/me` with `{"password": ".."}`: erases the signed-in
@@ -147,6 +151,7 @@ pub struct Confirm {
     responses(
         (status = 200, description = "Erased from every store (analytics within seconds)", body = Erased),
         (status = 401, description = "Not signed in, or the password is wrong", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 403, description = "The account's second factor is missing or wrong (`second_factor_required`, `wrong_code`)", body = cloudcast_core::apidoc::ErrorBody),
         (status = 429, description = "Too many attempts", body = cloudcast_core::apidoc::ErrorBody)),
     security(("session" = [])))]
 pub async fn delete_me(
@@ -159,6 +164,14 @@ pub async fn delete_me(
     if !confirm_password(&state.pool, &state.limits, peer.ip(), user, req.password).await? {
         return Err(PrivacyError::BadPassword);
     }
+    cloudcast_accounts::second_factor::require_code(
+        &state.pool,
+        &state.limits,
+        peer.ip(),
+        user,
+        req.code.as_deref(),
+    )
+    .await?;
     let keys: Vec<Vec<u8>> = sqlx::query_scalar("SELECT key_hash FROM api_keys WHERE user_id = $1")
         .bind(user)
         .fetch_all(&state.pool)

@@ -63,6 +63,7 @@ pub async fn sign_in(
         next: local_path(p.next.as_deref()),
         login: String::new(),
         message: String::new(),
+        challenge: String::new(),
     };
     templates::page(StatusCode::OK, &page)
 }
@@ -123,25 +124,46 @@ pub struct SignInForm {
     #[serde(default)]
     password: String,
     next: Option<String>,
+    /// The second step: the challenge a right password opened, and the code.
+    #[serde(default)]
+    challenge: String,
+    #[serde(default)]
+    code: String,
 }
 
-/// `POST /sign-in`, the sign-in form without scripts: signed in, on to `next`.
+/// `POST /sign-in`, the sign-in form without scripts: signed in, on to
+/// `next`; for an account with an authenticator app the page comes back
+/// asking for the code, which is posted with the challenge.
 pub async fn sign_in_post(
     State(state): State<SiteState>,
     OwnForm(v): OwnForm,
     Form(f): Form<SignInForm>,
 ) -> Result<Response, SiteError> {
-    let body = json!({"login": f.login.trim(), "password": f.password});
-    let reply = state.api.post("/api/v1/sessions", &v, &body).await?;
+    let reply = if f.challenge.is_empty() {
+        let body = json!({"login": f.login.trim(), "password": f.password});
+        state.api.post("/api/v1/sessions", &v, &body).await?
+    } else {
+        let body = json!({"challenge": f.challenge, "code": f.code.trim()});
+        state
+            .api
+            .post("/api/v1/sessions/second-factor", &v, &body)
+            .await?
+    };
     let next = local_path(f.next.as_deref());
     if reply.status.is_success() {
         return Ok(with_cookies(Redirect::to(&next).into_response(), &reply));
     }
+    let challenge = if reply.code().as_deref() == Some("second_factor_required") {
+        reply.challenge().unwrap_or_default()
+    } else {
+        String::new()
+    };
     let page = SignIn {
         l: layout(&state, &v, "Sign in", "sign-in").await,
         next,
         login: f.login,
         message: reply.message(),
+        challenge,
     };
     Ok(templates::page(reply.status, &page))
 }

@@ -38,6 +38,13 @@ impl Reply {
         cloudcast_core::ApiError::code_in(&self.body)
     }
 
+    /// The challenge of a `second_factor_required` answer to a password.
+    pub fn challenge(&self) -> Option<String> {
+        self.json()["error"]["challenge"]
+            .as_str()
+            .map(str::to_owned)
+    }
+
     /// The message of a refusal, else the status's reason.
     pub fn message(&self) -> String {
         cloudcast_core::ApiError::message_in(&self.body).unwrap_or_else(|| {

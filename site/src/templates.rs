@@ -303,6 +303,9 @@ pub struct SignIn {
     pub login: String,
     /// Why a post without scripts was refused.
     pub message: String,
+    /// After a right password on an account with an authenticator app: the
+    /// challenge the code goes with (empty before).
+    pub challenge: String,
 }
 
 #[derive(Template)]

@@ -36,6 +36,7 @@ mod policy_channels;
 mod privacy;
 mod registry;
 mod related;
+mod second_factor;
 mod stream;
 mod takedowns;
 mod transcode;

@@ -54,7 +54,10 @@ export async function api(method, path, body) {
     const err = new Error(errorMessage(text, `${method} ${path} failed: HTTP ${res.status}`))
     err.status = res.status
     try {
-      err.code = JSON.parse(text).error.code
+      const e = JSON.parse(text).error
+      err.code = e.code
+      // A right password on an account with an authenticator app.
+      err.challenge = e.challenge
     } catch {
       err.code = undefined
     }
@@ -64,10 +67,24 @@ export async function api(method, path, body) {
 }
 
 /** Signs in and keeps the session for this tab; returns the session. */
-export async function signIn(login, password) {
-  const session = await api('POST', '/api/v1/sessions', { login, password })
+export async function signIn(login, password, askCode = promptCode) {
+  let session
+  try {
+    session = await api('POST', '/api/v1/sessions', { login, password })
+  } catch (err) {
+    if (err.code !== 'second_factor_required') throw err
+    const code = await askCode()
+    session = await api('POST', '/api/v1/sessions/second-factor', { challenge: err.challenge, code })
+  }
   remember(session, login)
   return session
+}
+
+/** The second step where a page has no field of its own for it. */
+async function promptCode() {
+  const code = window.prompt('The code of your authenticator app (or a recovery code):')
+  if (!code) throw new Error('Signing in needs the code of your authenticator app.')
+  return code.trim()
 }
 
 /** Forgets this tab's session. */

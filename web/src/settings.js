@@ -129,6 +129,69 @@ async function savePreferences(event) {
   }
 }
 
+// Two-step sign-in: enrol an authenticator app (its QR code, then a first
+// code turns it on and shows the recovery codes once), or turn it off.
+async function loadSecondFactor() {
+  const f = await api('GET', '/api/v1/me/second-factor')
+  status.secondFactor = f.totp
+  $('sf-state').textContent = f.totp
+    ? `On: signing in asks for a code from your authenticator app. ${f.recovery_codes_left} recovery code(s) left.`
+    : 'Off: signing in asks for your password alone. An authenticator app adds a code, so a stolen password is not enough.'
+  $('sf-begin-form').hidden = f.totp
+  $('sf-remove-form').hidden = !f.totp
+  for (const el of document.querySelectorAll('.sf-needed')) el.hidden = !f.totp
+}
+
+/** The code field's value when the account asks for one. */
+const codeOf = (id) => (status.secondFactor ? { code: $(id).value.trim() } : {})
+
+async function beginSecondFactor(event) {
+  await formAction(
+    event,
+    'sf-message',
+    async () => {
+      const e = await api('POST', '/api/v1/me/second-factor/totp', { password: $('sf-password').value })
+      $('sf-password').value = ''
+      $('sf-qr').src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(e.qr_svg)}`
+      $('sf-secret').textContent = e.secret
+      $('sf-enrol').hidden = false
+      $('sf-first-code').focus()
+    },
+    '',
+  )
+}
+
+async function confirmSecondFactor(event) {
+  await formAction(
+    event,
+    'sf-message',
+    async () => {
+      const r = await api('POST', '/api/v1/me/second-factor/totp/confirm', { code: $('sf-first-code').value.trim() })
+      $('sf-first-code').value = ''
+      $('sf-enrol').hidden = true
+      $('sf-code-list').replaceChildren(...r.recovery_codes.map((c) => Object.assign(document.createElement('li'), { textContent: c })))
+      $('sf-codes').hidden = false
+      await loadSecondFactor()
+    },
+    'Two-step sign-in is on.',
+  )
+}
+
+async function removeSecondFactor(event) {
+  await formAction(
+    event,
+    'sf-message',
+    async () => {
+      await api('DELETE', '/api/v1/me/second-factor/totp', { password: $('sf-remove-password').value, code: $('sf-remove-code').value.trim() })
+      $('sf-remove-password').value = ''
+      $('sf-remove-code').value = ''
+      $('sf-codes').hidden = true
+      await loadSecondFactor()
+    },
+    'Two-step sign-in is off.',
+  )
+}
+
 // Apple's top-level categories, as the API takes them.
 const CATEGORIES = ['Arts', 'Business', 'Comedy', 'Education', 'Fiction', 'Government', 'History', 'Health & Fitness', 'Kids & Family', 'Leisure', 'Music', 'News', 'Religion & Spirituality', 'Science', 'Society & Culture', 'Sports', 'Technology', 'True Crime', 'TV & Film']
 
@@ -320,6 +383,7 @@ async function signedIn(login) {
     loadConsents(),
     loadPreferences(),
     loadPodcast(),
+    loadSecondFactor(),
     loadBlocks(),
     loadNotificationSettings(),
     loadKeys(),
@@ -411,7 +475,7 @@ async function deleteAccount(event) {
   $('delete-error').textContent = ''
   if (!window.confirm('Delete your account and everything held about you? This cannot be undone.')) return
   try {
-    const erased = await api('DELETE', '/api/v1/me', { password: $('delete-password').value })
+    const erased = await api('DELETE', '/api/v1/me', { password: $('delete-password').value, ...codeOf('delete-code') })
     forget()
     $('settings-section').hidden = true
     $('deleted-section').hidden = false
@@ -446,7 +510,7 @@ function changePassword(event) {
     event,
     'password-status',
     async () => {
-      await api('PUT', '/api/v1/me/password', { current_password: $('pw-current').value, new_password: $('pw-new').value })
+      await api('PUT', '/api/v1/me/password', { current_password: $('pw-current').value, new_password: $('pw-new').value, ...codeOf('pw-code') })
       $('pw-current').value = ''
       $('pw-new').value = ''
     },
@@ -460,7 +524,7 @@ function changeEmail(event) {
     event,
     'email-status',
     async () => {
-      await api('PUT', '/api/v1/me/email', { email, password: $('em-password').value })
+      await api('PUT', '/api/v1/me/email', { email, password: $('em-password').value, ...codeOf('em-code') })
       $('em-password').value = ''
     },
     `We sent a link to ${email}: open it to start using that address.`,
@@ -485,6 +549,9 @@ function start() {
   $('consents-form').addEventListener('submit', saveConsents)
   $('preferences-form').addEventListener('submit', savePreferences)
   $('podcast-form').addEventListener('submit', savePodcast)
+  $('sf-begin-form').addEventListener('submit', beginSecondFactor)
+  $('sf-confirm-form').addEventListener('submit', confirmSecondFactor)
+  $('sf-remove-form').addEventListener('submit', removeSecondFactor)
   $('notification-settings-form').addEventListener('submit', saveNotificationSettings)
   $('key-form').addEventListener('submit', createKey)
   $('export').addEventListener('click', exportData)

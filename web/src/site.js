@@ -568,15 +568,25 @@ function signUpPage() {
 function signInPage() {
   const form = $('site-signin-form')
   const message = $('signin-message')
+  // A right password on an account with an authenticator app opens a
+  // challenge: the code field shows, and the next submit sends the code.
+  let challenge = null
   form.addEventListener('submit', async (e) => {
     e.preventDefault()
     const login = $('si-login').value.trim()
     try {
-      const session = await api('POST', '/api/v1/sessions', { login, password: $('si-password').value })
+      const session = challenge
+        ? await api('POST', '/api/v1/sessions/second-factor', { challenge, code: $('si-code').value.trim() })
+        : await api('POST', '/api/v1/sessions', { login, password: $('si-password').value })
       remember(session, login)
       navigate(form.dataset.next || '/', { push: true })
     } catch (err) {
-      say(message, err.message, 'error')
+      if (err.code === 'second_factor_required') {
+        challenge = err.challenge
+        $('si-code-step').hidden = false
+        $('si-code').focus()
+        say(message, 'Enter the code of your authenticator app, or one of your recovery codes.')
+      } else say(message, err.message, 'error')
     }
   })
   $('resend-form').addEventListener('submit', async (e) => {

@@ -87,6 +87,47 @@ pub(super) const TABLES: &[Table] = &[
         },
     ),
     pg(
+        "totp_factors",
+        Data::Personal {
+            export: &[Export::Json {
+                section: "second_factor",
+                one: true,
+                // Never the secret.
+                sql: "SELECT created_at, confirmed_at FROM totp_factors WHERE user_id = $1",
+            }],
+            erase: Erase::Cascade,
+            kept: "until removed, or with the account",
+        },
+    ),
+    pg(
+        "recovery_codes",
+        Data::Personal {
+            export: &[Export::Json {
+                section: "recovery_codes",
+                one: true,
+                // How many, never the codes (only their hashes are kept).
+                sql: "SELECT count(code_hash) FILTER (WHERE used_at IS NULL) AS unused,
+                             count(code_hash) FILTER (WHERE used_at IS NOT NULL) AS used
+                        FROM recovery_codes WHERE user_id = $1",
+            }],
+            erase: Erase::Cascade,
+            kept: "until the authenticator app is removed, or with the account",
+        },
+    ),
+    pg(
+        "signin_challenges",
+        Data::Personal {
+            export: &[Export::Json {
+                section: "signin_challenges",
+                one: false,
+                sql: "SELECT expires_at, attempts FROM signin_challenges
+                       WHERE user_id = $1 ORDER BY expires_at",
+            }],
+            erase: Erase::Cascade,
+            kept: "five minutes (the step between the password and the code)",
+        },
+    ),
+    pg(
         "password_resets",
         Data::Personal {
             export: &[Export::Json {
