@@ -228,6 +228,7 @@ pub struct ConfirmRequest {
     request_body = ConfirmRequest,
     responses(
         (status = 200, description = "Confirmed; a bearer token (and the session cookie)", body = crate::sessions::SessionCreated),
+        (status = 403, description = "Confirmed, but the account signs in with a second factor: no session (`second_factor_required`); sign in with the password and the code", body = cloudcast_core::apidoc::ErrorBody),
         (status = 422, description = "An unknown, used or expired token", body = cloudcast_core::apidoc::ErrorBody)))]
 pub async fn confirm_and_sign_in(
     State(state): State<AccountsState>,
@@ -238,6 +239,13 @@ pub async fn confirm_and_sign_in(
         return Err(AccountsError::InvalidField("token: missing".into()));
     }
     let user = confirm(&state.pool, &req.token).await?;
+    // A mailed link proves the mailbox, not the second factor: the address
+    // is confirmed, and an account with an authenticator app signs in as
+    // always (password, then code).
+    if crate::second_factor::enrolled(&state.pool, user).await? {
+        tracing::info!(user_id = %user, "email confirmed; no session without the second factor");
+        return Err(AccountsError::SecondFactorRequired);
+    }
     let resp = crate::sessions::open(&state, user, &headers).await?;
     tracing::info!(user_id = %user, "signed in from a mailed link");
     Ok(resp.into_response())

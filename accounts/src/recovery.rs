@@ -178,6 +178,11 @@ async fn set_password(
         .bind(keep)
         .execute(&mut *tx)
         .await?;
+    // A challenge opened with the old password takes no code now.
+    sqlx::query("DELETE FROM signin_challenges WHERE user_id = $1")
+        .bind(user)
+        .execute(&mut *tx)
+        .await?;
     cloudcast_core::outbox::queue(
         tx,
         Some(user),

@@ -99,54 +99,146 @@ pub async fn check_code(
     user: Uuid,
     code: &str,
 ) -> Result<bool, AccountsError> {
-    let row: Option<(String, Option<Vec<u8>>, i64)> = sqlx::query_as(
-        "SELECT lower(u.username), f.secret, COALESCE(f.last_step, 0) FROM users u
+    type Row = (String, String, Option<Vec<u8>>, i64, Option<i64>);
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT lower(u.username), u.email, f.secret, COALESCE(f.last_step, 0),
+                CEIL(EXTRACT(EPOCH FROM (f.locked_until - now())))::bigint
+           FROM users u
            LEFT JOIN totp_factors f ON f.user_id = u.id AND f.confirmed_at IS NOT NULL
           WHERE u.id = $1",
     )
     .bind(user)
     .fetch_optional(pool)
     .await?;
-    let (login, secret, last_step) = row.ok_or(AccountsError::NotFound("account"))?;
-    limits.check_login(ip, &login).await?;
+    let (login, email, secret, last_step, locked_for) =
+        row.ok_or(AccountsError::NotFound("account"))?;
+    // Keyed by the account, whatever login the password was typed with.
+    limits.check_login(ip, &format!("account:{user}")).await?;
+    if let Some(secs) = locked_for.filter(|s| *s > 0) {
+        return Err(AccountsError::RateLimited(
+            u64::try_from(secs).unwrap_or(3600),
+        ));
+    }
     let code = code.trim();
-    if code.len() > 64 {
-        return Ok(false);
-    }
-    if code.len() == DIGITS && code.bytes().all(|b| b.is_ascii_digit()) {
-        let Some(secret) = secret else {
-            return Ok(false);
-        };
-        let t = totp(secret, &login)?;
-        let step = now_secs() / STEP_SECS;
-        for s in [step.saturating_sub(1), step, step + 1] {
-            let s_i64 = i64::try_from(s).unwrap_or(i64::MAX);
-            if s_i64 <= last_step || t.generate(s * STEP_SECS) != code {
-                continue;
-            }
-            // Taken once: a code seen (or an earlier one) never opens again.
-            let taken = sqlx::query(
-                "UPDATE totp_factors SET last_step = $2 WHERE user_id = $1 AND last_step < $2",
-            )
-            .bind(user)
-            .bind(s_i64)
-            .execute(pool)
-            .await?
-            .rows_affected();
-            return Ok(taken == 1);
+    let good = if code.len() > 64 {
+        false
+    } else if code.len() == DIGITS && code.bytes().all(|b| b.is_ascii_digit()) {
+        match secret {
+            Some(secret) => take_totp(pool, user, &login, secret, last_step, code).await?,
+            None => false,
         }
-        return Ok(false);
+    } else {
+        let spent = sqlx::query(
+            "UPDATE recovery_codes SET used_at = now()
+              WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL",
+        )
+        .bind(user)
+        .bind(recovery_hash(code))
+        .execute(pool)
+        .await?
+        .rows_affected()
+            == 1;
+        if spent {
+            let mut conn = pool.acquire().await?;
+            cloudcast_core::outbox::queue(
+                &mut conn,
+                Some(user),
+                &email,
+                "recovery_code_used",
+                "A recovery code of your Cloudcast account was used",
+                "Hello,\n\nOne of your recovery codes was just used to confirm a sign-in or a \
+                 change. If this was not you, reset your password and remove the authenticator \
+                 app from Settings, then set it up again.\n",
+            )
+            .await?;
+        }
+        spent
+    };
+    record_attempt(pool, user, &email, good).await?;
+    Ok(good)
+}
+
+/// A TOTP code of the step before, now or after that is later than the
+/// last one taken: taken now (once, whoever asks at the same moment).
+async fn take_totp(
+    pool: &sqlx::PgPool,
+    user: Uuid,
+    login: &str,
+    secret: Vec<u8>,
+    last_step: i64,
+    code: &str,
+) -> Result<bool, AccountsError> {
+    let t = totp(secret, login)?;
+    let step = now_secs() / STEP_SECS;
+    for s in [step.saturating_sub(1), step, step + 1] {
+        let s_i64 = i64::try_from(s).unwrap_or(i64::MAX);
+        if s_i64 <= last_step || t.generate(s * STEP_SECS) != code {
+            continue;
+        }
+        let taken = sqlx::query(
+            "UPDATE totp_factors SET last_step = $2 WHERE user_id = $1 AND last_step < $2",
+        )
+        .bind(user)
+        .bind(s_i64)
+        .execute(pool)
+        .await?
+        .rows_affected();
+        return Ok(taken == 1);
     }
-    let spent = sqlx::query(
-        "UPDATE recovery_codes SET used_at = now()
-          WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL",
+    Ok(false)
+}
+
+/// Wrong codes in a row before the account takes none for a while.
+const FAILURES_BEFORE_LOCK: i32 = 10;
+
+/// Counts a wrong code across challenges (a new challenge costs only the
+/// password): past [`FAILURES_BEFORE_LOCK`] no code is taken for an hour,
+/// doubling with each further ten, and the owner is mailed. A right code
+/// starts the count again.
+async fn record_attempt(
+    pool: &sqlx::PgPool,
+    user: Uuid,
+    email: &str,
+    good: bool,
+) -> Result<(), AccountsError> {
+    if good {
+        sqlx::query("UPDATE totp_factors SET failures = 0, locked_until = NULL WHERE user_id = $1")
+            .bind(user)
+            .execute(pool)
+            .await?;
+        return Ok(());
+    }
+    let locked: Option<i32> = sqlx::query_scalar(
+        "UPDATE totp_factors SET failures = failures + 1,
+                locked_until = CASE WHEN (failures + 1) % $2 = 0
+                    THEN now() + make_interval(hours => LEAST(1 << ((failures + 1) / $2 - 1), 64))
+                    ELSE locked_until END
+          WHERE user_id = $1 AND confirmed_at IS NOT NULL
+          RETURNING CASE WHEN failures % $2 = 0 THEN failures END",
     )
     .bind(user)
-    .bind(recovery_hash(code))
-    .execute(pool)
+    .bind(FAILURES_BEFORE_LOCK)
+    .fetch_optional(pool)
     .await?
-    .rows_affected();
-    Ok(spent == 1)
+    .flatten();
+    if let Some(n) = locked {
+        tracing::warn!(user_id = %user, failures = n, "second factor locked after wrong codes");
+        let mut conn = pool.acquire().await?;
+        cloudcast_core::outbox::queue(
+            &mut conn,
+            Some(user),
+            email,
+            "second_factor_locked",
+            "Wrong codes were tried on your Cloudcast account",
+            &format!(
+                "Hello,\n\n{n} wrong codes were tried after your password was given right, so your \
+                 account takes no code for a while. If this was not you, your password is known \
+                 to someone: reset it now.\n"
+            ),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// For the actions that ask for the password again: nothing more without a
@@ -230,7 +322,13 @@ pub async fn second_step(
     let Some(user) = user else {
         return Err(AccountsError::BadCredentials);
     };
-    if !check_code(&state.pool, &state.limits, peer.ip(), user, &req.code).await? {
+    let good = match check_code(&state.pool, &state.limits, peer.ip(), user, &req.code).await {
+        Ok(good) => good,
+        // Erased meanwhile: as any wrong answer.
+        Err(AccountsError::NotFound(_)) => false,
+        Err(e) => return Err(e),
+    };
+    if !good {
         tracing::info!(user_id = %user, "sign-in refused: wrong second factor");
         return Err(AccountsError::BadCredentials);
     }
@@ -325,15 +423,21 @@ pub async fn begin_totp(
     let mut secret = vec![0u8; 20];
     rand::thread_rng().fill_bytes(&mut secret);
     let t = totp(secret.clone(), &username)?;
-    sqlx::query(
+    // Never over a confirmed one (one confirmed since the check above).
+    let started = sqlx::query(
         "INSERT INTO totp_factors (user_id, secret) VALUES ($1, $2)
-         ON CONFLICT (user_id) DO UPDATE SET secret = EXCLUDED.secret, confirmed_at = NULL,
-                last_step = 0, created_at = now()",
+         ON CONFLICT (user_id) DO UPDATE SET secret = EXCLUDED.secret, last_step = 0,
+                failures = 0, locked_until = NULL, created_at = now()
+          WHERE totp_factors.confirmed_at IS NULL",
     )
     .bind(user)
     .bind(&secret)
     .execute(&state.pool)
-    .await?;
+    .await?
+    .rows_affected();
+    if started == 0 {
+        return Err(AccountsError::AlreadyEnrolled);
+    }
     let otpauth_url = t.get_url();
     let qr_svg = qrcode::QrCode::new(otpauth_url.as_bytes())
         .map(|q| {
@@ -363,8 +467,9 @@ pub struct RecoveryCodes {
     pub recovery_codes: Vec<String>,
 }
 
-/// `POST /api/v1/me/second-factor/totp/confirm`: the app's first code turns
-/// the factor on; ten recovery codes are made, shown this once.
+/// `POST /api/v1/me/second-factor/totp/confirm`: the app's first code (within
+/// 15 minutes of the start) turns the factor on; ten recovery codes are
+/// made, shown this once; every other session of the account ends.
 #[utoipa::path(post, path = "/api/v1/me/second-factor/totp/confirm", tag = "accounts",
     summary = "Confirm my authenticator app with its first code; my recovery codes, shown once",
     request_body = FirstCode,
@@ -372,24 +477,29 @@ pub struct RecoveryCodes {
         (status = 200, description = "On; the recovery codes", body = RecoveryCodes),
         (status = 401, description = "Not signed in", body = cloudcast_core::apidoc::ErrorBody),
         (status = 403, description = "The code is wrong (`wrong_code`)", body = cloudcast_core::apidoc::ErrorBody),
-        (status = 404, description = "No enrolment started", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 404, description = "No enrolment started in the last 15 minutes", body = cloudcast_core::apidoc::ErrorBody),
         (status = 429, description = "Too many attempts", body = cloudcast_core::apidoc::ErrorBody)),
     security(("session" = [])))]
 pub async fn confirm_totp(
     State(state): State<AccountsState>,
     AuthUser(user): AuthUser,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<FirstCode>,
 ) -> Result<Json<RecoveryCodes>, AccountsError> {
     let pending: Option<(String, Vec<u8>)> = sqlx::query_as(
         "SELECT lower(u.username), f.secret FROM totp_factors f JOIN users u ON u.id = f.user_id
-          WHERE f.user_id = $1 AND f.confirmed_at IS NULL",
+          WHERE f.user_id = $1 AND f.confirmed_at IS NULL
+            AND f.created_at > now() - interval '15 minutes'",
     )
     .bind(user)
     .fetch_optional(&state.pool)
     .await?;
     let (login, secret) = pending.ok_or(AccountsError::NotFound("enrolment"))?;
-    state.limits.check_login(peer.ip(), &login).await?;
+    state
+        .limits
+        .check_login(peer.ip(), &format!("account:{user}"))
+        .await?;
     let code = req.code.trim();
     let step = now_secs() / STEP_SECS;
     let t = totp(secret, &login)?;
@@ -417,6 +527,14 @@ pub async fn confirm_totp(
     .ok_or(AccountsError::NotFound("enrolment"))?;
     sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
         .bind(user)
+        .execute(&mut *tx)
+        .await?;
+    // Someone who turns this on because a session may be stolen: every
+    // other session ends, as on a new password.
+    let keep = cloudcast_core::auth::credential(&headers)?.map(hash_token);
+    sqlx::query("DELETE FROM auth_tokens WHERE user_id = $1 AND token_hash IS DISTINCT FROM $2")
+        .bind(user)
+        .bind(keep)
         .execute(&mut *tx)
         .await?;
     for c in &codes {
@@ -481,6 +599,10 @@ pub async fn remove_totp(
         .execute(&mut *tx)
         .await?;
     sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+        .bind(user)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM signin_challenges WHERE user_id = $1")
         .bind(user)
         .execute(&mut *tx)
         .await?;

@@ -10,6 +10,10 @@ CREATE TABLE totp_factors (
     confirmed_at timestamptz,
     -- The last 30-second step a code was taken for: each code works once.
     last_step    bigint NOT NULL DEFAULT 0,
+    -- Wrong codes since the last right one, across challenges; past ten the
+    -- account takes no code until `locked_until` (an hour, doubling).
+    failures     integer NOT NULL DEFAULT 0,
+    locked_until timestamptz,
     created_at   timestamptz NOT NULL DEFAULT now()
 );
 

@@ -323,9 +323,21 @@ mod tests {
     #[test]
     fn no_section_selects_a_secret() {
         for (_, _, sql) in registry::json_sections() {
-            for secret in ["password_hash", "token_hash", "key_hash", "*"] {
+            for secret in [
+                "password_hash",
+                "token_hash",
+                "key_hash",
+                "code_hash)",
+                "code_hash,",
+                "*",
+            ] {
                 assert!(!sql.contains(secret), "{sql} selects {secret}");
             }
+            // The authenticator app's shared secret never leaves.
+            assert!(
+                !sql.contains("totp_factors") || !sql.contains("secret"),
+                "{sql}"
+            );
         }
     }
 }

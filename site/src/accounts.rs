@@ -306,6 +306,11 @@ pub async fn verify_email(
         let next = local_path(p.next.as_deref());
         return Ok(with_cookies(Redirect::to(&next).into_response(), &reply));
     }
+    if reply.code().as_deref() == Some("second_factor_required") {
+        // Confirmed; the account signs in with its code, on the sign-in page.
+        let next = local_path(p.next.as_deref());
+        return Ok(Redirect::to(&format!("/sign-in?next={}", crate::enc(&next))).into_response());
+    }
     let page = MessagePage {
         l: layout(&state, &v, "Email address", "landing").await,
         heading: "Email address",

@@ -287,6 +287,65 @@ async fn a_stolen_password_alone_no_longer_opens_an_account() {
     .await;
     assert_eq!(status, 401, "once");
 
+    // A mailed confirmation link left over confirms, but opens no session.
+    let token_value = "a-leftover-confirmation-link-token-000000000";
+    sys.pg_exec(&format!(
+        "INSERT INTO email_verifications (token_hash, user_id, expires_at)
+         SELECT sha256('{token_value}'::bytea), id, now() + interval '1 day' FROM users WHERE username = 'tf_user'"
+    ))
+    .await;
+    let resp = reqwest::Client::new()
+        .post(sys.url("/api/v1/accounts/confirm"))
+        .json(&json!({"token": token_value}))
+        .send()
+        .await
+        .expect("confirm");
+    assert!(
+        resp.headers().get("set-cookie").is_none(),
+        "no session from a mailed link"
+    );
+    let (status, v) = json_of(resp).await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (403, Some("second_factor_required")),
+        "{v}"
+    );
+
+    // Wrong codes across fresh challenges lock the code step for a while,
+    // and the owner is told.
+    let locker = sys.user("tf_locked").await;
+    let locker_secret = enrol(&sys, &locker).await;
+    for _ in 0..10 {
+        let ch = challenge(&sys, "tf_locked").await;
+        let (status, _) = call(
+            &sys,
+            "POST",
+            "/api/v1/sessions/second-factor",
+            None,
+            json!({"challenge": ch, "code": "000000"}),
+        )
+        .await;
+        assert_eq!(status, 401);
+    }
+    let ch = challenge(&sys, "tf_locked").await;
+    let (status, v) = call(
+        &sys,
+        "POST",
+        "/api/v1/sessions/second-factor",
+        None,
+        json!({"challenge": ch, "code": pyotp(&locker_secret, 1)}),
+    )
+    .await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (429, Some("rate_limited")),
+        "even the right code waits: {v}"
+    );
+    let told = sys
+        .pg_strings("SELECT o.kind FROM email_outbox o JOIN users u ON u.id = o.user_id WHERE u.username = 'tf_locked' AND o.kind = 'second_factor_locked'")
+        .await;
+    assert_eq!(told.len(), 1);
+
     // What asks for the password again asks for a code too.
     let change = json!({"current_password": PASSWORD, "new_password": PASSWORD});
     let (status, v) = call(
@@ -345,10 +404,20 @@ async fn a_stolen_password_alone_no_longer_opens_an_account() {
     // Enrolment was mailed to the account's address.
     let mailed = sys
         .pg_strings(
-            "SELECT kind FROM email_outbox WHERE kind LIKE 'second_factor%' ORDER BY created_at",
+            "SELECT o.kind FROM email_outbox o JOIN users u ON u.id = o.user_id
+              WHERE u.username = 'tf_user'
+                AND o.kind IN ('second_factor_added', 'second_factor_removed', 'recovery_code_used')
+              ORDER BY o.created_at, o.kind",
         )
         .await;
-    assert_eq!(mailed, ["second_factor_added"]);
+    assert_eq!(
+        mailed,
+        [
+            "second_factor_added",
+            "recovery_code_used",
+            "recovery_code_used"
+        ]
+    );
 
     // The page: the password, then the code field, then the code.
     let page = run_page(
@@ -456,7 +525,8 @@ async fn a_stolen_password_alone_no_longer_opens_an_account() {
     assert_eq!(s, json!({"totp": false, "recovery_codes_left": 0}));
     let mailed = sys
         .pg_strings(
-            "SELECT kind FROM email_outbox WHERE kind LIKE 'second_factor%' ORDER BY created_at",
+            "SELECT o.kind FROM email_outbox o JOIN users u ON u.id = o.user_id
+              WHERE u.username = 'tf_user' AND o.kind LIKE 'second_factor%' ORDER BY o.created_at",
         )
         .await;
     assert_eq!(mailed, ["second_factor_added", "second_factor_removed"]);

@@ -586,6 +586,13 @@ function signInPage() {
         $('si-code-step').hidden = false
         $('si-code').focus()
         say(message, 'Enter the code of your authenticator app, or one of your recovery codes.')
+      } else if (challenge && err.code === 'invalid_credentials') {
+        // A wrong code, or a challenge spent or expired (the answer does not
+        // say which): start again from the password.
+        challenge = null
+        $('si-code-step').hidden = true
+        $('si-code').value = ''
+        say(message, 'That code was not accepted: enter your password again, then a current code.', 'error')
       } else say(message, err.message, 'error')
     }
   })

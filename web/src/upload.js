@@ -14,7 +14,7 @@
 
 import { Upload, isSupported } from 'tus-js-client'
 import { detailsForm, saveDetails, statusText } from './mix_editor.js'
-import { TOKEN_KEY, api, authHeaders, errorMessage, loadToken, remember } from './session.js'
+import { TOKEN_KEY, api, authHeaders, errorMessage, loadToken, signIn as sessionSignIn } from './session.js'
 
 const ENDPOINT = '/api/v1/uploads'
 const DEFAULT_CHUNK = 8 * 1024 * 1024
@@ -161,8 +161,8 @@ async function signIn(event) {
   }
   ui.signin.disabled = true
   try {
-    const session = await api('POST', '/api/v1/sessions', { login, password })
-    remember(session, login)
+    // The shared sign-in: with an authenticator app it asks for the code.
+    await sessionSignIn(login, password)
     ui.password.value = ''
     showSignedIn(login)
     await whoAmI()

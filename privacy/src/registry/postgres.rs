@@ -106,8 +106,8 @@ pub(super) const TABLES: &[Table] = &[
                 section: "recovery_codes",
                 one: true,
                 // How many, never the codes (only their hashes are kept).
-                sql: "SELECT count(code_hash) FILTER (WHERE used_at IS NULL) AS unused,
-                             count(code_hash) FILTER (WHERE used_at IS NOT NULL) AS used
+                sql: "SELECT count(user_id) FILTER (WHERE used_at IS NULL) AS unused,
+                             count(used_at) AS used
                         FROM recovery_codes WHERE user_id = $1",
             }],
             erase: Erase::Cascade,
