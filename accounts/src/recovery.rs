@@ -18,7 +18,7 @@ use uuid::Uuid;
 use cloudcast_core::auth::{self, AuthUser, hash_token, new_token};
 use cloudcast_core::extract::{ApiJson, ApiQuery};
 
-use crate::passwords::{confirm_password, hash_password};
+use crate::passwords::hash_password;
 use crate::registration::{validate_email, validate_password};
 use crate::{AccountsError, AccountsState};
 
@@ -198,14 +198,25 @@ async fn set_password(
     Ok(())
 }
 
-/// The signed-in user's password must be `given`.
+/// The signed-in user's password must be `given`, with a code when the
+/// account has an authenticator app.
 async fn check_password(
     state: &AccountsState,
     peer: SocketAddr,
     user: Uuid,
     given: String,
+    code: Option<&str>,
 ) -> Result<(), AccountsError> {
-    if confirm_password(&state.pool, &state.limits, peer.ip(), user, given).await? {
+    let confirmed = crate::second_factor::confirm_identity(
+        &state.pool,
+        &state.limits,
+        peer.ip(),
+        user,
+        given,
+        code,
+    )
+    .await?;
+    if confirmed {
         Ok(())
     } else {
         Err(AccountsError::WrongPassword)
@@ -244,12 +255,11 @@ pub async fn change_password(
     ApiJson(req): ApiJson<PasswordChange>,
 ) -> Result<StatusCode, AccountsError> {
     validate_password(&req.new_password, state.auth.min_password_len)?;
-    check_password(&state, peer, user, req.current_password).await?;
-    crate::second_factor::require_code(
-        &state.pool,
-        &state.limits,
-        peer.ip(),
+    check_password(
+        &state,
+        peer,
         user,
+        req.current_password,
         req.code.as_deref(),
     )
     .await?;
@@ -304,15 +314,7 @@ pub async fn change_email(
     ApiJson(req): ApiJson<EmailChange>,
 ) -> Result<(StatusCode, Json<EmailPending>), AccountsError> {
     validate_email(&req.email)?;
-    check_password(&state, peer, user, req.password).await?;
-    crate::second_factor::require_code(
-        &state.pool,
-        &state.limits,
-        peer.ip(),
-        user,
-        req.code.as_deref(),
-    )
-    .await?;
+    check_password(&state, peer, user, req.password, req.code.as_deref()).await?;
     let mut tx = state.pool.begin().await?;
     // An address in use answers as a free one does (nobody learns whose it
     // is); its owner hears of the attempt instead of getting a link.

@@ -262,6 +262,26 @@ pub async fn require_code(
     }
 }
 
+/// What a stolen session alone must not do asks for the person again: the
+/// password (`passwords::confirm_password`, in the sign-in buckets) and,
+/// with an authenticator app enrolled, a code ([`require_code`]). `Ok(false)`
+/// for a wrong password (each caller answers it its own way); a missing or
+/// wrong code is an error.
+pub async fn confirm_identity(
+    pool: &sqlx::PgPool,
+    limits: &SigninLimits,
+    ip: IpAddr,
+    user: Uuid,
+    password: String,
+    code: Option<&str>,
+) -> Result<bool, AccountsError> {
+    if !confirm_password(pool, limits, ip, user, password).await? {
+        return Ok(false);
+    }
+    require_code(pool, limits, ip, user, code).await?;
+    Ok(true)
+}
+
 /// A challenge for `user`, whose password was right: the token to send
 /// back with the code (only its hash is kept).
 pub async fn open_challenge(pool: &sqlx::PgPool, user: Uuid) -> Result<String, AccountsError> {
@@ -589,10 +609,18 @@ pub async fn remove_totp(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiJson(req): ApiJson<RemoveFactor>,
 ) -> Result<StatusCode, AccountsError> {
-    if !confirm_password(&state.pool, &state.limits, peer.ip(), user, req.password).await? {
+    let confirmed = confirm_identity(
+        &state.pool,
+        &state.limits,
+        peer.ip(),
+        user,
+        req.password,
+        Some(&req.code),
+    )
+    .await?;
+    if !confirmed {
         return Err(AccountsError::WrongPassword);
     }
-    require_code(&state.pool, &state.limits, peer.ip(), user, Some(&req.code)).await?;
     let mut tx = state.pool.begin().await?;
     sqlx::query("DELETE FROM totp_factors WHERE user_id = $1")
         .bind(user)

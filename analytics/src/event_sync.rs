@@ -82,6 +82,16 @@ where
     Ok(())
 }
 
+/// Takes the copiers' lock for the transaction; `false` when another node
+/// holds it (that node copies this round).
+async fn copy_lock(tx: &mut sqlx::PgConnection) -> Result<bool, sqlx::Error> {
+    let (locked,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_xact_lock($1)")
+        .bind(COPY_LOCK)
+        .fetch_one(&mut *tx)
+        .await?;
+    Ok(locked)
+}
+
 /// One copy round of every table; returns the number of events copied.
 pub async fn copy_once(
     pool: &sqlx::PgPool,
@@ -116,11 +126,7 @@ async fn copy_downloads(
     ch: &clickhouse::Client,
 ) -> Result<usize, AnalyticsError> {
     let mut tx = pool.begin().await?;
-    let (locked,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_xact_lock($1)")
-        .bind(COPY_LOCK)
-        .fetch_one(&mut *tx)
-        .await?;
-    if !locked {
+    if !copy_lock(&mut tx).await? {
         return Ok(0);
     }
     type Request = (i64, OffsetDateTime, Uuid, String, String, i64, i64);
@@ -186,11 +192,7 @@ async fn copy_table(
     subject: Subject,
 ) -> Result<usize, AnalyticsError> {
     let mut tx = pool.begin().await?;
-    let (locked,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_xact_lock($1)")
-        .bind(COPY_LOCK)
-        .fetch_one(&mut *tx)
-        .await?;
-    if !locked {
+    if !copy_lock(&mut tx).await? {
         return Ok(0);
     }
     let copied: u64 = crate::metrics::timed(

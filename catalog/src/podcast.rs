@@ -27,11 +27,11 @@ use uuid::Uuid;
 use cloudcast_core::auth::{AuthUser, MaybeUser};
 use cloudcast_core::extract::{ApiJson, ApiPath};
 use cloudcast_core::signing::unix_now;
-use cloudcast_core::states::Downloads;
+use cloudcast_core::states::{CloudcastStatus, Downloads};
 use cloudcast_core::validators::{http_date, none_match};
 use cloudcast_core::visibility;
 
-use crate::cloudcasts::{listener_of, load};
+use crate::cloudcasts::listener_of;
 use crate::metadata::Track;
 use crate::{CatalogError, CatalogState, cards, pictures};
 
@@ -695,16 +695,31 @@ async fn redirect(
     headers: &HeaderMap,
     asked: Asked,
 ) -> Result<Response, CatalogError> {
-    let (me, new_cookie) = listener_of(state, user, peer.ip(), headers).await?;
-    let loaded = load(state, id, user, &me).await?;
-    if !loaded.reachable_by(user, None) || loaded.view.stream_url.is_none() {
-        return Err(CatalogError::NotFound("cloudcast"));
+    // What the redirect needs, in one small read (not the whole view).
+    #[derive(sqlx::FromRow)]
+    struct Offered {
+        #[sqlx(flatten)]
+        access: visibility::Access,
+        status: CloudcastStatus,
+        downloads: Downloads,
+        media_version: Option<Uuid>,
     }
-    let file = match (asked, loaded.view.downloads) {
+    let offered: Option<Offered> = sqlx::query_as(&format!(
+        "SELECT {}, status, downloads, media_version FROM cloudcasts WHERE id = $1",
+        visibility::ACCESS_COLUMNS
+    ))
+    .bind(id)
+    .fetch_optional(&state.pool)
+    .await?;
+    let offered = offered
+        .filter(|o| o.access.visible_to(user) && o.status == CloudcastStatus::Ready)
+        .ok_or(CatalogError::NotFound("cloudcast"))?;
+    let file = match (asked, offered.downloads) {
         (_, Downloads::Off) => return Err(CatalogError::NotFound("download")),
         (Asked::Enclosure, _) | (Asked::Download, Downloads::Aac) => "download.m4a",
         (Asked::Download, Downloads::Original) => "original",
     };
+    let (me, new_cookie) = listener_of(state, user, peer.ip(), headers).await?;
     let signed = state.signer.sign(id, &me, unix_now()).query();
     let attachment = if matches!(asked, Asked::Download) {
         "&a=1"
@@ -713,13 +728,7 @@ async fn redirect(
     };
     // The AAC file of the version published now: a download resumed after
     // the mix is republished still gets the bytes it began with.
-    let version: Option<Uuid> =
-        sqlx::query_scalar("SELECT media_version FROM cloudcasts WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&state.pool)
-            .await?
-            .flatten();
-    let version = match (file, version) {
+    let version = match (file, offered.media_version) {
         ("download.m4a", Some(v)) => format!("&v={v}"),
         _ => String::new(),
     };

@@ -16,7 +16,7 @@ use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
-use cloudcast_accounts::passwords::confirm_password;
+use cloudcast_accounts::second_factor::confirm_identity;
 use cloudcast_accounts::sessions::clear_session_cookie;
 use cloudcast_core::auth::AuthUser;
 use cloudcast_core::error::Chain;
@@ -161,17 +161,18 @@ pub async fn delete_me(
     headers: HeaderMap,
     ApiJson(req): ApiJson<Confirm>,
 ) -> Result<Response, PrivacyError> {
-    if !confirm_password(&state.pool, &state.limits, peer.ip(), user, req.password).await? {
-        return Err(PrivacyError::BadPassword);
-    }
-    cloudcast_accounts::second_factor::require_code(
+    let confirmed = confirm_identity(
         &state.pool,
         &state.limits,
         peer.ip(),
         user,
+        req.password,
         req.code.as_deref(),
     )
     .await?;
+    if !confirmed {
+        return Err(PrivacyError::BadPassword);
+    }
     let keys: Vec<Vec<u8>> = sqlx::query_scalar("SELECT key_hash FROM api_keys WHERE user_id = $1")
         .bind(user)
         .fetch_all(&state.pool)

@@ -52,16 +52,22 @@ const BOT_WORDS: [&str; 6] = ["bot", "crawler", "spider", "headless", "curl/", "
 static PARSED: LazyLock<moka::sync::Cache<String, Arc<Agent>>> =
     LazyLock::new(|| moka::sync::Cache::new(10_000));
 
-/// The longest user agent parsed; longer ones are cut (real ones are < 512 B).
+/// The longest user agent read; longer ones are cut (real ones are < 512 B).
 const MAX_UA: usize = 1024;
 
-/// Parses (or recalls) a user agent.
-pub fn parse(ua: &str) -> Arc<Agent> {
+/// A user agent cut to [`MAX_UA`] bytes (at a character boundary), as
+/// every reader of it here keeps it.
+pub(crate) fn cut(ua: &str) -> &str {
     let mut end = ua.len().min(MAX_UA);
     while !ua.is_char_boundary(end) {
         end -= 1;
     }
-    let ua = &ua[..end];
+    &ua[..end]
+}
+
+/// Parses (or recalls) a user agent.
+pub fn parse(ua: &str) -> Arc<Agent> {
+    let ua = cut(ua);
     if let Some(a) = PARSED.get(ua) {
         return a;
     }

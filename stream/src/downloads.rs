@@ -255,17 +255,10 @@ static LISTS: LazyLock<Vec<(&'static str, List)>> = LazyLock::new(|| {
 static CLASSIFIED: LazyLock<moka::sync::Cache<String, Arc<Client>>> =
     LazyLock::new(|| moka::sync::Cache::new(10_000));
 
-/// The longest user agent read; longer ones are cut.
-const MAX_UA: usize = 1024;
-
 /// Classifies a user agent with the OPAWG list (bots, then apps,
 /// libraries, browsers; the first match wins). An empty one is a bot.
 pub fn classify(ua: &str) -> Arc<Client> {
-    let mut end = ua.len().min(MAX_UA);
-    while !ua.is_char_boundary(end) {
-        end -= 1;
-    }
-    let ua = ua[..end].trim();
+    let ua = crate::agent::cut(ua).trim();
     if let Some(c) = CLASSIFIED.get(ua) {
         return c;
     }
@@ -288,11 +281,6 @@ fn classify_uncached(ua: &str) -> Client {
         }
     }
     Client::App("Other".into())
-}
-
-/// Compiles the list now rather than on the first download.
-pub fn warm_up() {
-    LazyLock::force(&LISTS);
 }
 
 #[cfg(test)]

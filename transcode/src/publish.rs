@@ -111,6 +111,45 @@ fn index_renditions(renditions: Vec<Rendition>) -> Result<Vec<Indexed>, Transcod
         .collect()
 }
 
+/// Deletes the files of a version that was not published (a lost lease, a
+/// mix deleted or changed meanwhile); a failure leaves them for erasure.
+async fn drop_version(storage: &Storage, cloudcast: Uuid, version: Uuid) {
+    let prefix = keys::media_version(cloudcast, version);
+    if let Err(e) = storage.delete_prefix(&prefix).await {
+        tracing::warn!(error = %cloudcast_core::error::Chain(&e), %prefix, "deleting unpublished media failed");
+    }
+}
+
+/// Records one rendition of `version` (its file under `keys::rendition`),
+/// in the publishing transaction: the one writer of `renditions`.
+async fn insert_rendition(
+    tx: &mut sqlx::PgConnection,
+    cloudcast: Uuid,
+    version: Uuid,
+    name: &str,
+    bitrate_kbps: i32,
+    index: &FragmentIndex,
+) -> Result<(), TranscodeError> {
+    let index_json = serde_json::to_value(index).map_err(|source| TranscodeError::Serialise {
+        what: "the fragment index",
+        source,
+    })?;
+    sqlx::query(
+        "INSERT INTO renditions (cloudcast_id, version, name, bitrate_kbps, s3_key, size_bytes, fragment_index)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(cloudcast)
+    .bind(version)
+    .bind(name)
+    .bind(bitrate_kbps)
+    .bind(keys::rendition(cloudcast, version, name))
+    .bind(index.file_size as i64)
+    .bind(index_json)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
 /// Uploads and switches; returns the published duration in ms.
 pub async fn publish(
     pool: &PgPool,
@@ -158,30 +197,19 @@ pub async fn publish(
         // Our lease ran out and another worker has the job, or the cloudcast
         // (its account) was deleted meanwhile: publish nothing, keep nothing.
         tx.rollback().await?;
-        let prefix = keys::media_version(job.cloudcast_id, version);
-        if let Err(e) = storage.delete_prefix(&prefix).await {
-            tracing::warn!(error = %cloudcast_core::error::Chain(&e), %prefix, "deleting unpublished media failed");
-        }
+        drop_version(storage, job.cloudcast_id, version).await;
         return Err(TranscodeError::Cancelled);
     }
     for out in outputs {
-        let index_json =
-            serde_json::to_value(&out.index).map_err(|source| TranscodeError::Serialise {
-                what: "the fragment index",
-                source,
-            })?;
-        sqlx::query(
-            "INSERT INTO renditions (cloudcast_id, version, name, bitrate_kbps, s3_key, size_bytes, fragment_index)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        let r = &out.rendition;
+        insert_rendition(
+            &mut tx,
+            job.cloudcast_id,
+            version,
+            &r.name,
+            r.bitrate_kbps as i32,
+            &out.index,
         )
-        .bind(job.cloudcast_id)
-        .bind(version)
-        .bind(&out.rendition.name)
-        .bind(out.rendition.bitrate_kbps as i32)
-        .bind(keys::rendition(job.cloudcast_id, version, &out.rendition.name))
-        .bind(out.index.file_size as i64)
-        .bind(index_json)
-        .execute(&mut *tx)
         .await?;
     }
     let owner: Uuid = sqlx::query_scalar(
@@ -260,7 +288,7 @@ pub async fn republish_with_seek_index(
             .map_err(TranscodeError::Thread)??;
         let key = keys::rendition(job.cloudcast_id, version, &row.name);
         storage.put_file(&key, &path, "audio/mp4").await?;
-        indexed.push((row, key, index));
+        indexed.push((row, index));
     }
     for (from, to, kind) in [
         (
@@ -277,16 +305,10 @@ pub async fn republish_with_seek_index(
         let bytes = storage.get_bytes(&from).await?;
         storage.put_bytes(&to, bytes, kind).await?;
     }
-    let drop_version = || async {
-        let prefix = keys::media_version(job.cloudcast_id, version);
-        if let Err(e) = storage.delete_prefix(&prefix).await {
-            tracing::warn!(error = %cloudcast_core::error::Chain(&e), %prefix, "deleting unpublished media failed");
-        }
-    };
     let mut tx = pool.begin().await?;
     if !queue::complete(&mut tx, job.id, worker).await? {
         tx.rollback().await?;
-        drop_version().await;
+        drop_version(storage, job.cloudcast_id, version).await;
         return Err(TranscodeError::Cancelled);
     }
     // Switched only from the version read above: a mix transcoded (or
@@ -303,28 +325,19 @@ pub async fn republish_with_seek_index(
     .rows_affected();
     if switched == 0 {
         tx.commit().await?;
-        drop_version().await;
+        drop_version(storage, job.cloudcast_id, version).await;
         tracing::info!(%version, "the mix changed meanwhile; the seek index was not switched in");
         return Ok(duration_ms.unwrap_or(0));
     }
-    for (row, key, index) in &indexed {
-        let index_json =
-            serde_json::to_value(index).map_err(|source| TranscodeError::Serialise {
-                what: "the fragment index",
-                source,
-            })?;
-        sqlx::query(
-            "INSERT INTO renditions (cloudcast_id, version, name, bitrate_kbps, s3_key, size_bytes, fragment_index)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    for (row, index) in &indexed {
+        insert_rendition(
+            &mut tx,
+            job.cloudcast_id,
+            version,
+            &row.name,
+            row.bitrate_kbps,
+            index,
         )
-        .bind(job.cloudcast_id)
-        .bind(version)
-        .bind(&row.name)
-        .bind(row.bitrate_kbps)
-        .bind(key)
-        .bind(index.file_size as i64)
-        .bind(index_json)
-        .execute(&mut *tx)
         .await?;
     }
     tx.commit().await?;
