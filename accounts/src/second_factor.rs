@@ -564,15 +564,16 @@ pub async fn confirm_totp(
             .execute(&mut *tx)
             .await?;
     }
-    cloudcast_core::outbox::queue(
+    cloudcast_core::notify::security_event(
         &mut tx,
-        Some(user),
+        user,
         &email,
         "second_factor_added",
         "Your Cloudcast sign-in now asks for a code",
         "Hello,\n\nAn authenticator app was just added to your account: signing in now asks \
          for its code after your password. If this was not you, reset your password and \
          write to us from the contact page.\n",
+        "An authenticator app was added: signing in now asks for its code",
     )
     .await?;
     tx.commit().await?;
@@ -638,15 +639,16 @@ pub async fn remove_totp(
         .bind(user)
         .fetch_one(&mut *tx)
         .await?;
-    cloudcast_core::outbox::queue(
+    cloudcast_core::notify::security_event(
         &mut tx,
-        Some(user),
+        user,
         &email,
         "second_factor_removed",
         "Your Cloudcast sign-in no longer asks for a code",
         "Hello,\n\nThe authenticator app of your account was just removed: signing in asks \
          for your password alone. If this was not you, reset your password and write to us \
          from the contact page.\n",
+        "The authenticator app was removed: signing in asks for the password alone",
     )
     .await?;
     tx.commit().await?;

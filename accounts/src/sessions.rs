@@ -188,11 +188,19 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RequestCredential {
 pub struct Me {
     pub id: Uuid,
     pub username: String,
-    /// Only ever shown to the account itself.
+    /// Only ever shown to the account itself: absent when a third-party
+    /// app asks (an app never sees it).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[schema(required = false)]
     pub email: String,
-    #[serde(with = "iso_date")]
-    #[schema(value_type = String, format = Date)]
-    pub birth_date: Date,
+    /// Absent when a third-party app asks.
+    #[serde(
+        with = "iso_date::option",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>, format = Date, required = false)]
+    pub birth_date: Option<Date>,
     pub is_minor: bool,
     pub is_admin: bool,
     pub email_verified: bool,
@@ -220,7 +228,8 @@ pub struct Me {
     pub activity_private: bool,
 }
 
-/// `GET /api/v1/me`: the signed-in account, email included.
+/// `GET /api/v1/me`: the signed-in account, email included (not for a
+/// third-party app, which sees neither the email nor the birth date).
 #[utoipa::path(get, path = "/api/v1/me", tag = "accounts",
     summary = "My account (the only response with my email)",
     responses(
@@ -230,6 +239,7 @@ pub struct Me {
 pub async fn me(
     State(state): State<AccountsState>,
     AuthUser(user): AuthUser,
+    app: Option<axum::Extension<cloudcast_core::scopes::Delegated>>,
 ) -> Result<Json<Me>, AccountsError> {
     let mut me: Me = sqlx::query_as(
         "SELECT id, username, email, birth_date, is_minor, is_admin,
@@ -252,6 +262,12 @@ pub async fn me(
         .filter(|_| policies.terms_due)
         .map(|t| t.version);
     me.privacy_news = policies.privacy_news;
+    if app.is_some() {
+        // The consent page promises an app never sees these.
+        me.email.clear();
+        me.birth_date = None;
+        me.quota = None;
+    }
     Ok(Json(me))
 }
 

@@ -13,11 +13,16 @@
 
 use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
 use utoipa::openapi::response::ResponseBuilder;
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, AuthorizationCode, Flow, HttpAuthScheme, HttpBuilder, OAuth2, Scopes,
+    SecurityScheme,
+};
 use utoipa::openapi::{ContentBuilder, InfoBuilder, OpenApi, Ref, RefOr};
 
 /// A signed-in user: `Authorization: Bearer <token>` or the `cc_session` cookie.
 pub const SESSION: &str = "session";
+/// A third-party app's access token (OAuth 2.0), within its scopes.
+pub const OAUTH2: &str = "oauth2";
 /// A third party's open-API key in `X-Api-Key`: public data only, read only.
 pub const API_KEY: &str = "api_key";
 
@@ -180,6 +185,10 @@ pub fn standard_responses(
         .any(|r| value(r).get(SESSION).is_some());
     if takes_session {
         out.push(("401", "Not signed in, or the session is unknown or expired"));
+        out.push((
+            "403",
+            "A third-party app's token does not cover this route (`insufficient_scope`; the scopes each route needs are its `oauth2` requirement)",
+        ));
         let m = method
             .to_uppercase()
             .parse()
@@ -287,6 +296,7 @@ fn add_standard_responses(doc: &mut OpenApi) {
     use std::collections::BTreeMap;
     for (path, item) in doc.paths.paths.iter_mut() {
         for (method, op) in operations_mut(item) {
+            add_app_scope(path, method, op);
             let mut causes: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
             for (status, description) in standard_responses(path, method, op) {
                 causes.entry(status).or_default().push(description);
@@ -298,6 +308,26 @@ fn add_standard_responses(doc: &mut OpenApi) {
                     .or_insert_with(|| error_response(&descriptions.join("; ")));
             }
         }
+    }
+}
+
+/// A route a third-party app may call for a person gets the `oauth2`
+/// requirement naming the scope it needs (`scopes.rs`), beside the session.
+fn add_app_scope(path: &str, method: &str, op: &mut Operation) {
+    use crate::scopes::{Need, need};
+    use utoipa::openapi::security::SecurityRequirement;
+    let takes_session = op
+        .security
+        .iter()
+        .flatten()
+        .any(|r| value(r).get(SESSION).is_some());
+    let Ok(m) = axum::http::Method::from_bytes(method.to_ascii_uppercase().as_bytes()) else {
+        return;
+    };
+    if let (true, Need::Scope(scope)) = (takes_session, need(&m, path)) {
+        op.security
+            .get_or_insert_with(Vec::new)
+            .push(SecurityRequirement::new(OAUTH2, [scope.as_str()]));
     }
 }
 
@@ -327,6 +357,23 @@ pub fn finish(mut doc: OpenApi) -> OpenApi {
                 ))
                 .build(),
         ),
+    );
+    let scopes = crate::scopes::Scope::ALL
+        .iter()
+        .map(|s| (s.as_str(), s.words()));
+    components.add_security_scheme(
+        OAUTH2,
+        SecurityScheme::OAuth2(OAuth2::with_description(
+            [Flow::AuthorizationCode(AuthorizationCode::new(
+                "/oauth/authorize",
+                "/oauth/token",
+                Scopes::from_iter(scopes),
+            ))],
+            "A third-party app acting for a person who allowed it: the authorization \
+             code flow with PKCE (S256), metadata at /.well-known/oauth-authorization-server. \
+             An access token reaches the routes its scopes cover (403 `insufficient_scope` \
+             past them) and never the account's own settings.",
+        )),
     );
     components.add_security_scheme(
         API_KEY,

@@ -7,7 +7,8 @@
 //! `uploads/<upload>/tail-<id>` (bytes of an unfinished upload past its
 //! last full part), `media/<cloudcast>/<version>/` (renditions and
 //! waveform of one published version), `pictures/<cloudcast>/<version>/`
-//! (cover picture sizes), `avatars/<user>/<id>`,
+//! (cover picture sizes), `avatars/<user>/<id>` (and the logos of the
+//! user's apps, `avatars/<user>/apps/<app>/`),
 //! `exports/<user>/<export>.zip`.
 
 use uuid::Uuid;
@@ -51,6 +52,17 @@ pub fn avatar(user: Uuid, version: Uuid, size: u32) -> String {
 /// Everything of one version of a user's avatar.
 pub fn avatar_version(user: Uuid, version: Uuid) -> String {
     format!("avatars/{user}/{version}/")
+}
+
+/// A version of a third-party app's logo (a square JPEG made from the
+/// upload). Under its owner's avatars, so erasing the owner removes it.
+pub fn app_logo(owner: Uuid, app: Uuid, version: Uuid) -> String {
+    format!("{}{version}.jpg", app_logos(owner, app))
+}
+
+/// Every version of an app's logo.
+pub fn app_logos(owner: Uuid, app: Uuid) -> String {
+    format!("avatars/{owner}/apps/{app}/")
 }
 
 /// The sizes an avatar is kept in; the last is served unless one is asked.
@@ -124,6 +136,7 @@ mod tests {
             avatar(user, Uuid::from_u128(6), 100),
             export_archive(user, Uuid::from_u128(7)),
             picture(cc, v, 300),
+            app_logo(user, Uuid::from_u128(8), v),
         ];
         for key in &keys {
             assert!(

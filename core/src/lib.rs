@@ -6,6 +6,7 @@
 //! - `error.rs`: error codes and the one JSON error body (`request_id.rs`
 //!   ties a 5xx to its log line);
 //! - `auth.rs`: sessions and the extractors for users and administrators;
+//!   `scopes.rs`: what a third-party app's token may reach, and its gate;
 //! - `visibility.rs`: who may see and who may list a cloudcast (and a
 //!   minor's activity);
 //! - `paths.rs`: the names kept for the site (no username or slug hides a
@@ -39,6 +40,7 @@ pub mod queue;
 pub mod quotas;
 pub mod ratelimit;
 pub mod request_id;
+pub mod scopes;
 pub mod secrets;
 pub mod signing;
 pub mod slugs;

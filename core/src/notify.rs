@@ -114,6 +114,27 @@ impl<'a> Event<'a> {
     }
 }
 
+/// A change to how `user`'s account is entered (a sign-in factor added or
+/// removed, an app connected): mailed to `email` at once, whatever the
+/// settings, and notified on the site with `detail`, in the caller's
+/// transaction.
+pub async fn security_event(
+    conn: &mut PgConnection,
+    user: Uuid,
+    email: &str,
+    mail_kind: &str,
+    subject: &str,
+    body: &str,
+    detail: &str,
+) -> Result<(), sqlx::Error> {
+    crate::outbox::queue(&mut *conn, Some(user), email, mail_kind, subject, body).await?;
+    let told = Event::new(NotificationKind::Security, To::User(user), Uuid::now_v7())
+        .detail(detail)
+        .mailed();
+    record(conn, &told).await?;
+    Ok(())
+}
+
 /// Writes `e` for each of its recipients; returns how many were told.
 pub async fn record(conn: &mut PgConnection, e: &Event<'_>) -> Result<usize, sqlx::Error> {
     // Groups past their window close first, so the insert below opens a
@@ -253,6 +274,7 @@ pub const ACTORLESS: &[NotificationKind] = &[
     NotificationKind::ProcessingFailed,
     NotificationKind::ExportReady,
     NotificationKind::Moderation,
+    NotificationKind::Security,
 ];
 
 /// In SQL: the notification row `alias` may be shown (and mailed) to its

@@ -63,6 +63,7 @@ pub const RESERVED_USERNAMES: &[&str] = &[
     "new",
     "notifications",
     "null",
+    "oauth",
     "oembed",
     "openapi",
     "openapi.json",
@@ -159,6 +160,21 @@ pub fn is_reserved_username(name: &str) -> bool {
 
 pub fn is_reserved_slug(slug: &str) -> bool {
     listed(RESERVED_SLUGS, slug)
+}
+
+/// Does `path` fit the route `pattern`, where a `{..}` segment fits any
+/// one segment and a last `**` the rest of the path, if any?
+pub fn fits(pattern: &str, path: &str) -> bool {
+    let mut p = pattern.split('/');
+    let mut q = path.split('/');
+    loop {
+        match (p.next(), q.next()) {
+            (Some("**"), _) => return true,
+            (None, None) => return true,
+            (Some(a), Some(b)) if a.starts_with('{') || a == b => {}
+            _ => return false,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -293,6 +293,9 @@ text_enum! {
         Moderation = "moderation",
         /// Someone commented on my profile.
         ProfileComment = "profile_comment",
+        /// My account's sign-in changed: a factor added or removed, an app
+        /// connected (mailed as well, whatever the settings).
+        Security = "security",
     }
 }
 
@@ -464,6 +467,7 @@ mod tests {
         include_str!("../migrations/0026_loudness_series.sql"),
         include_str!("../migrations/0027_podcasts.sql"),
         include_str!("../migrations/0028_second_factors.sql"),
+        include_str!("../migrations/0029_oauth.sql"),
     ];
 
     /// `CHECK (column IN ('a', 'b'))` for these values.

@@ -24,6 +24,7 @@ use uuid::Uuid;
 use crate::ApiError;
 use crate::auth;
 use crate::config::LimitsConfig;
+use crate::paths::fits;
 use crate::ratelimit::{KeyedLimit, SharedLimit};
 
 /// A kind of write with an allowance of its own.
@@ -42,6 +43,8 @@ pub enum Write {
     Export,
     VerificationMail,
     Picture,
+    /// Requests to the OAuth token and revocation endpoints.
+    AppToken,
 }
 
 impl Write {
@@ -60,6 +63,7 @@ impl Write {
             Write::Export => "data exports",
             Write::VerificationMail => "verification mails",
             Write::Picture => "pictures set",
+            Write::AppToken => "token requests from this address",
         }
     }
 }
@@ -114,6 +118,11 @@ pub const LIMITED: &[(Method, &str, Write)] = &[
         Write::Playlist,
     ),
     (Method::POST, "/api/v1/me/api-keys", Write::ApiKey),
+    // Apps are developers' credentials, as keys are.
+    (Method::POST, "/api/v1/me/apps", Write::ApiKey),
+    (Method::POST, "/api/v1/me/apps/{id}/secret", Write::ApiKey),
+    (Method::POST, "/oauth/token", Write::AppToken),
+    (Method::POST, "/oauth/revoke", Write::AppToken),
     (Method::POST, "/api/v1/me/exports", Write::Export),
     (Method::GET, "/api/v1/me/export", Write::Export),
     (
@@ -134,20 +143,8 @@ pub const LIMITED: &[(Method, &str, Write)] = &[
         Write::Picture,
     ),
     (Method::PUT, "/api/v1/me/avatar", Write::Picture),
+    (Method::PUT, "/api/v1/me/apps/{id}/logo", Write::Picture),
 ];
-
-/// Does `path` fit `pattern`, where a `{..}` segment fits any one segment?
-fn fits(pattern: &str, path: &str) -> bool {
-    let mut p = pattern.split('/');
-    let mut q = path.split('/');
-    loop {
-        match (p.next(), q.next()) {
-            (None, None) => return true,
-            (Some(a), Some(b)) if a.starts_with('{') || a == b => {}
-            _ => return false,
-        }
-    }
-}
 
 /// The limited write a request is, if any.
 pub fn write_of(method: &Method, path: &str) -> Option<Write> {
@@ -179,7 +176,7 @@ fn address_key(ip: IpAddr) -> String {
 
 /// Every limited write's allowances: (write, counted per, the cells' scope
 /// in `rate_limits`, allowance, window).
-fn cells(cfg: &LimitsConfig) -> [(Write, Who, &'static str, u32, Duration); 20] {
+fn cells(cfg: &LimitsConfig) -> [(Write, Who, &'static str, u32, Duration); 21] {
     const MINUTE: Duration = Duration::from_secs(60);
     const HOUR: Duration = Duration::from_secs(3600);
     use Who::*;
@@ -325,6 +322,13 @@ fn cells(cfg: &LimitsConfig) -> [(Write, Who, &'static str, u32, Duration); 20] 
             "picture_account",
             cfg.pictures_per_hour_per_account,
             HOUR,
+        ),
+        (
+            AppToken,
+            Address,
+            "app_token_address",
+            cfg.app_tokens_per_minute_per_address,
+            MINUTE,
         ),
     ]
 }

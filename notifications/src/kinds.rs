@@ -20,6 +20,8 @@ pub fn default_delivery(kind: K) -> Delivery {
 pub fn choices(kind: K) -> &'static [Delivery] {
     match kind {
         K::Moderation => &[Delivery::Mail],
+        // Mailed apart from these settings (accounts, apps): always shown.
+        K::Security => &[Delivery::InApp],
         _ => Delivery::ALL,
     }
 }
@@ -40,6 +42,7 @@ pub fn label(kind: K) -> &'static str {
         K::ProcessingFailed => "My upload failed",
         K::ExportReady => "My data export is ready",
         K::Moderation => "Moderation decisions (always mailed)",
+        K::Security => "Sign-in changes and connected apps (always mailed)",
     }
 }
 
@@ -87,6 +90,7 @@ pub fn summary(
         },
         K::ExportReady => "Your data export is ready to download".into(),
         K::Moderation => detail.unwrap_or("A moderator made a decision").into(),
+        K::Security => detail.unwrap_or("Your account's sign-in changed").into(),
     }
 }
 

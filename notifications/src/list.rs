@@ -153,6 +153,7 @@ impl Row {
         match (self.kind, mix) {
             (NotificationKind::Follower, _) => format!("/{}/followers", self.recipient),
             (NotificationKind::ExportReady, _) => "/settings#export".into(),
+            (NotificationKind::Security, _) => "/settings#security".into(),
             (NotificationKind::ProcessingFailed, _) => "/upload".into(),
             (NotificationKind::ProfileComment, _) => at_comment(format!("/{}", self.recipient)),
             (NotificationKind::Reply | NotificationKind::Mention, None)

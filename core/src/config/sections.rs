@@ -35,6 +35,9 @@ pub struct LimitsConfig {
     pub account_mails_per_hour_per_address: u32,
     /// Cover pictures and avatars set (each decoded and made again).
     pub pictures_per_hour_per_account: u32,
+    /// Requests to the OAuth token and revocation endpoints, per address
+    /// (guessing codes, refresh tokens or secrets).
+    pub app_tokens_per_minute_per_address: u32,
     /// Reads without an account or API key, per address and node (API,
     /// pages, oEmbed; not media, which players fetch by the range).
     pub anonymous_reads_per_minute_per_address: u32,
@@ -72,6 +75,7 @@ allowances!(
     verification_mails_per_hour_per_account,
     account_mails_per_hour_per_address,
     pictures_per_hour_per_account,
+    app_tokens_per_minute_per_address,
     anonymous_reads_per_minute_per_address,
 );
 
@@ -92,6 +96,7 @@ impl Default for LimitsConfig {
             verification_mails_per_hour_per_account: 3,
             account_mails_per_hour_per_address: 10,
             pictures_per_hour_per_account: 30,
+            app_tokens_per_minute_per_address: 60,
             anonymous_reads_per_minute_per_address: 600,
         }
     }
