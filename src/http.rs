@@ -58,6 +58,7 @@ pub fn app(
     if Role::Api.runs(roles) {
         api = api
             .merge(cloudcast_accounts::router(services.accounts()))
+            .merge(cloudcast_apps::router(services.apps()))
             .merge(cloudcast_catalog::router(services.catalog()))
             .merge(cloudcast_ingest::router(services.ingest()))
             .merge(cloudcast_privacy::router(privacy.clone()))
@@ -150,6 +151,12 @@ pub fn app(
                 &services.config.public_url(),
             )),
             guard,
+        ))
+        // An app's token reaches what its scopes cover, and is refused
+        // before it counts against any write allowance.
+        .layer(axum::middleware::from_fn_with_state(
+            services.pool.clone(),
+            cloudcast_core::scopes::gate,
         ))
         .layer(axum::middleware::from_fn_with_state(
             std::sync::Arc::new(cloudcast_core::write_limits::Limits::new(
@@ -393,6 +400,7 @@ struct RootDoc;
 pub fn api_doc() -> utoipa::openapi::OpenApi {
     let mut doc = <RootDoc as utoipa::OpenApi>::openapi();
     doc.merge(cloudcast_accounts::api_doc());
+    doc.merge(cloudcast_apps::api_doc());
     doc.merge(cloudcast_catalog::api_doc());
     doc.merge(cloudcast_ingest::api_doc());
     doc.merge(cloudcast_privacy::api_doc());

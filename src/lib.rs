@@ -134,6 +134,16 @@ impl Services {
         }
     }
 
+    pub fn apps(&self) -> cloudcast_apps::AppsState {
+        cloudcast_apps::AppsState {
+            pool: self.pool.clone(),
+            storage: self.storage.clone(),
+            public_url: self.public_url(),
+            max_json_bytes: self.config.http.max_json_bytes,
+            max_logo_bytes: self.config.uploads.max_avatar_bytes,
+        }
+    }
+
     pub fn catalog(&self) -> CatalogState {
         CatalogState {
             pool: self.pool.clone(),

@@ -278,9 +278,13 @@ pub async fn decide(
     );
     let mut keys = Vec::new();
     if revoked {
-        // Every session and key ends now; a new sign-in only reaches the
-        // decision, the appeal, the export and the erasure.
+        // Every session, key and app's grant ends now; a new sign-in only
+        // reaches the decision, the appeal, the export and the erasure.
         sqlx::query("DELETE FROM auth_tokens WHERE user_id = $1")
+            .bind(user)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM oauth_grants WHERE user_id = $1")
             .bind(user)
             .execute(&mut *tx)
             .await?;

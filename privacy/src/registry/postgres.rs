@@ -66,11 +66,72 @@ pub(super) const TABLES: &[Table] = &[
             export: &[Export::Json {
                 section: "sign_ins",
                 one: false,
-                sql: "SELECT created_at, expires_at FROM auth_tokens
-                       WHERE user_id = $1 ORDER BY created_at",
+                sql: "SELECT a.created_at, a.expires_at, o.name AS app, a.scopes
+                        FROM auth_tokens a
+                        LEFT JOIN oauth_grants g ON g.id = a.grant_id
+                        LEFT JOIN oauth_apps o ON o.id = g.app_id
+                       WHERE a.user_id = $1 ORDER BY a.created_at",
             }],
             erase: Erase::Cascade,
-            kept: "until the session ends or expires",
+            kept: "until the session ends or expires (an app's access token: an hour)",
+        },
+    ),
+    pg(
+        "oauth_apps",
+        Data::Personal {
+            export: &[Export::Json {
+                section: "registered_apps",
+                one: false,
+                sql: "SELECT client_id, name, website, redirect_uris,
+                             secret_hash IS NOT NULL AS confidential, created_at
+                        FROM oauth_apps WHERE owner_id = $1 ORDER BY created_at",
+            }],
+            erase: Erase::Cascade,
+            kept: "until the developer deletes the app; with the account, and every grant of it",
+        },
+    ),
+    pg(
+        "oauth_grants",
+        Data::Personal {
+            export: &[Export::Json {
+                section: "connected_apps",
+                one: false,
+                sql: "SELECT o.name AS app, o.client_id, g.scopes, g.created_at, g.last_used_at
+                        FROM oauth_grants g JOIN oauth_apps o ON o.id = g.app_id
+                       WHERE g.user_id = $1 ORDER BY g.created_at",
+            }],
+            erase: Erase::Cascade,
+            kept: "until the person disconnects the app or it is deleted",
+        },
+    ),
+    pg(
+        "oauth_codes",
+        Data::Personal {
+            export: &[Export::Json {
+                section: "app_authorization_codes",
+                one: false,
+                sql: "SELECT o.name AS app, c.scopes, c.expires_at, c.used_at
+                        FROM oauth_codes c JOIN oauth_grants g ON g.id = c.grant_id
+                        JOIN oauth_apps o ON o.id = g.app_id
+                       WHERE g.user_id = $1 ORDER BY c.expires_at",
+            }],
+            erase: Erase::Cascade,
+            kept: "a minute (single use); deleted a day after",
+        },
+    ),
+    pg(
+        "oauth_refresh_tokens",
+        Data::Personal {
+            export: &[Export::Json {
+                section: "app_refresh_tokens",
+                one: false,
+                sql: "SELECT o.name AS app, r.scopes, r.created_at, r.expires_at, r.used_at
+                        FROM oauth_refresh_tokens r JOIN oauth_grants g ON g.id = r.grant_id
+                        JOIN oauth_apps o ON o.id = g.app_id
+                       WHERE g.user_id = $1 ORDER BY r.created_at",
+            }],
+            erase: Erase::Cascade,
+            kept: "30 days, or until used (then replaced), revoked or disconnected",
         },
     ),
     pg(
