@@ -71,7 +71,7 @@ pub async fn sign_in(
 /// A form posted from another site is refused: it could sign a visitor in
 /// to an account of the attacker's (login CSRF). Browsers say where a post
 /// comes from in `Sec-Fetch-Site`, older ones in `Origin`.
-fn from_another_site(headers: &HeaderMap) -> bool {
+pub(crate) fn from_another_site(headers: &HeaderMap) -> bool {
     let text = |name| {
         headers
             .get(name)

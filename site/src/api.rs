@@ -146,6 +146,21 @@ impl Api {
         })
     }
 
+    /// `GET path` as `visitor`, the answer as it came (a refusal's headers
+    /// too, such as the `Location` of an authorization refused back to
+    /// its app).
+    pub async fn get_reply(&self, path: &str, visitor: &Visitor) -> Result<Reply, SiteError> {
+        let (status, headers, body) = self.call(Method::GET, path, visitor, None).await?;
+        if status.is_server_error() {
+            return Err(SiteError::Unavailable(status));
+        }
+        Ok(Reply {
+            status,
+            headers,
+            body,
+        })
+    }
+
     async fn call(
         &self,
         method: Method,

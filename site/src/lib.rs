@@ -6,6 +6,7 @@
 
 mod accounts;
 mod api;
+mod apps;
 mod embed;
 mod error;
 mod figures;
@@ -47,10 +48,17 @@ pub struct SiteState {
 
 /// Paths whose errors stay JSON: the API, media and oEmbed (machines read them).
 pub fn is_machine_path(path: &str) -> bool {
-    ["/api/", "/stream/", "/oembed", "/healthz", "/metrics"]
-        .iter()
-        .any(|p| path.starts_with(p))
-        || path == "/api"
+    [
+        "/api/",
+        "/stream/",
+        "/oembed",
+        "/healthz",
+        "/metrics",
+        "/.well-known/",
+    ]
+    .iter()
+    .any(|p| path.starts_with(p))
+        || matches!(path, "/api" | "/oauth/token" | "/oauth/revoke")
 }
 
 fn oembed_routes() -> OpenApiRouter<SiteState> {
@@ -89,6 +97,8 @@ pub const TOP_LEVEL: &[&str] = &[
     "embed",
     "oembed",
     "assets",
+    "oauth",
+    "developers",
 ];
 
 /// Every page of the site, and `/oembed`.
@@ -133,6 +143,11 @@ pub fn router(state: SiteState) -> Router {
             get(|| library::moved(library::Section::ListenLater)),
         )
         .route("/notifications", get(notifications::page))
+        .route(
+            "/oauth/authorize",
+            get(apps::consent).post(apps::consent_post),
+        )
+        .route("/developers", get(apps::developers))
         .route("/privacy", get(policies::privacy))
         .route("/terms", get(policies::terms))
         .route("/contact", get(policies::contact))

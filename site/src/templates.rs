@@ -385,6 +385,33 @@ pub struct SettingsPage {
 }
 
 #[derive(Template)]
+#[template(path = "pages/developers.html")]
+pub struct DevelopersPage {
+    pub l: Layout,
+    /// Each scope and what it lets an app do.
+    pub scopes: Vec<(&'static str, &'static str)>,
+}
+
+#[derive(Template)]
+#[template(path = "consent.html")]
+pub struct ConsentPage {
+    pub l: Layout,
+    /// Who is asked (the signed-in person).
+    pub username: String,
+    pub app_name: String,
+    pub developer: String,
+    pub website: Option<String>,
+    pub logo_url: Option<String>,
+    /// Each scope asked and what it lets the app do.
+    pub scopes: Vec<(String, String)>,
+    pub granted_before: bool,
+    /// The scheme and host the answer goes to.
+    pub redirect_host: String,
+    /// The request's parameters, carried by the form.
+    pub fields: Vec<(&'static str, String)>,
+}
+
+#[derive(Template)]
 #[template(path = "pages/moderation.html")]
 pub struct ModerationPage {
     pub l: Layout,

@@ -302,6 +302,37 @@ async function loadKeys() {
   $('keys').replaceChildren(...rows)
 }
 
+async function loadConnectedApps() {
+  const apps = await api('GET', '/api/v1/me/connected-apps')
+  const items = apps.map((a) => {
+    const li = document.createElement('li')
+    li.dataset.clientId = a.client_id
+    const name = document.createElement('strong')
+    name.textContent = a.name
+    const can = document.createElement('ul')
+    can.replaceChildren(...a.scopes.map((s) => Object.assign(document.createElement('li'), { textContent: s.words })))
+    const since = document.createElement('p')
+    since.className = 'muted'
+    since.textContent = `Connected ${when(a.connected_at)}; last used ${when(a.last_used_at)}`
+    const off = document.createElement('button')
+    off.type = 'button'
+    off.className = 'secondary'
+    off.textContent = 'Disconnect'
+    off.addEventListener('click', async () => {
+      try {
+        await api('DELETE', `/api/v1/me/connected-apps/${a.id}`)
+        await loadConnectedApps()
+      } catch (err) {
+        $('apps-error').textContent = err.message
+      }
+    })
+    li.append(name, can, since, off)
+    return li
+  })
+  $('apps-list').replaceChildren(...items)
+  $('apps-none').hidden = items.length > 0
+}
+
 async function loadBlocks() {
   const blocks = await api('GET', '/api/v1/me/blocks')
   const items = blocks.map((b) => {
@@ -387,6 +418,7 @@ async function signedIn(login) {
     loadBlocks(),
     loadNotificationSettings(),
     loadKeys(),
+    loadConnectedApps(),
     profileEditor(login),
   ])
   const failed = results.filter((r) => r.status === 'rejected').map((r) => r.reason)
