@@ -28,6 +28,7 @@ mod fuzz_api;
 mod heartbeat_log;
 mod metrics;
 mod notifications;
+mod oauth;
 mod open_api;
 mod pipeline;
 mod playlists;

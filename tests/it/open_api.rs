@@ -225,6 +225,13 @@ fn fill(path: &str, w: &World) -> String {
                 uuid_nil()
             }
             ("id", p) if p.starts_with("/api/v1/playlists/") => uuid_nil(),
+            ("id", p)
+                if p.starts_with("/api/v1/me/apps/")
+                    || p.starts_with("/api/v1/me/connected-apps/") =>
+            {
+                uuid_nil()
+            }
+            ("client_id", _) => "cci_unknown".to_string(),
             ("cloudcast_id", p) if p.starts_with("/api/v1/playlists/") => w.owner_cc.clone(),
             ("kind", p) if p.starts_with("/api/v1/policies/") => "privacy".to_string(),
             ("version", p) if p.starts_with("/api/v1/policies/") => "2009-01-01".to_string(),

@@ -834,6 +834,7 @@ async fn every_control_on_the_pages_is_named() {
         stats.as_str(),
         "/upload",
         "/settings",
+        "/developers",
         "/dashboard",
         "/reset-password?token=x",
         "/contact",
@@ -892,6 +893,7 @@ async fn every_control_on_the_pages_is_named() {
         "/search?q=named",
         "/upload",
         "/settings",
+        "/developers",
     ];
     let mut args = vec!["narrow".to_string(), sys.base.clone()];
     args.extend(paths.iter().map(|p| p.to_string()));
