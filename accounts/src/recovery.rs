@@ -158,8 +158,8 @@ pub async fn confirm_reset(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Stores the new hash, signs out every session but `keep`, and tells the
-/// account's address.
+/// Stores the new hash, signs out every session but `keep`, disconnects
+/// every app, and tells the account's address.
 async fn set_password(
     tx: &mut sqlx::PgConnection,
     user: Uuid,
@@ -173,11 +173,7 @@ async fn set_password(
     .bind(hash)
     .fetch_one(&mut *tx)
     .await?;
-    sqlx::query("DELETE FROM auth_tokens WHERE user_id = $1 AND token_hash IS DISTINCT FROM $2")
-        .bind(user)
-        .bind(keep)
-        .execute(&mut *tx)
-        .await?;
+    cloudcast_core::auth::end_sessions(tx, user, keep).await?;
     // A challenge opened with the old password takes no code now.
     sqlx::query("DELETE FROM signin_challenges WHERE user_id = $1")
         .bind(user)
@@ -190,8 +186,9 @@ async fn set_password(
         "password_changed",
         "Your Cloudcast password was changed",
         &format!(
-            "Hello {username},\n\nThe password of your account was just changed, and its other \
-             sessions were signed out. If this was not you, ask for a password reset now.\n"
+            "Hello {username},\n\nThe password of your account was just changed: its other \
+             sessions were signed out and the apps it had allowed were disconnected. If this \
+             was not you, ask for a password reset now.\n"
         ),
     )
     .await?;

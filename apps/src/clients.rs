@@ -91,13 +91,16 @@ pub(crate) fn logo_url(client_id: &str, version: Option<Uuid>) -> Option<String>
     version.map(|v| format!("/api/v1/apps/{client_id}/logo?v={v}"))
 }
 
-/// The app with this client id.
+/// The app with this client id; none while its developer is suspended
+/// (its grants were revoked with the decision, and it gets no new ones).
 pub(crate) async fn by_client_id(
     pool: &sqlx::PgPool,
     client_id: &str,
 ) -> Result<Option<AppRow>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT {APP_COLUMNS} FROM oauth_apps WHERE client_id = $1"
+        "SELECT {APP_COLUMNS} FROM oauth_apps a
+          WHERE client_id = $1
+            AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = a.owner_id AND u.suspended_until > now())"
     ))
     .bind(client_id)
     .fetch_optional(pool)

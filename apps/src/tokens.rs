@@ -94,6 +94,12 @@ fn client_credentials(
                 "client_id in the body differs from the one in Authorization".into(),
             ));
         }
+        if secret.is_some() {
+            // RFC 6749 §2.3: one way of authenticating per request.
+            return Err(OAuthError::InvalidRequest(
+                "send the client secret once: in Authorization or in the body, not both".into(),
+            ));
+        }
         return Ok((i, Some(p)));
     }
     match id {
@@ -149,13 +155,16 @@ async fn revoke_family(conn: &mut PgConnection, family: Uuid) -> Result<(), sqlx
     Ok(())
 }
 
-/// A new access and refresh token of `family`.
+/// A new access token with `scopes` and a refresh token of `family` with
+/// `refresh_scopes` (RFC 6749 §6: a refresh narrowed to fewer scopes keeps
+/// the grant's for the next one).
 async fn mint(
     conn: &mut PgConnection,
     grant: Uuid,
     user: Uuid,
     family: Uuid,
     scopes: &[String],
+    refresh_scopes: &[String],
 ) -> Result<TokenResponse, sqlx::Error> {
     let access = random_secret(ACCESS_PREFIX);
     let refresh = random_secret(REFRESH_PREFIX);
@@ -177,7 +186,7 @@ async fn mint(
     .bind(hash_token(&refresh))
     .bind(grant)
     .bind(family)
-    .bind(scopes)
+    .bind(refresh_scopes)
     .execute(&mut *conn)
     .await?;
     // Expired refresh tokens can no longer be reused to any effect.
@@ -277,7 +286,7 @@ async fn exchange_code(
                 c.expires_at > now() AS live, c.used_at IS NOT NULL AS used,
                 g.app_id, g.user_id, COALESCE(u.suspended_until > now(), false) AS suspended
            FROM oauth_codes c JOIN oauth_grants g ON g.id = c.grant_id JOIN users u ON u.id = g.user_id
-          WHERE c.code_hash = $1 FOR UPDATE OF c",
+          WHERE c.code_hash = $1 FOR UPDATE OF c FOR SHARE OF g",
     )
     .bind(hash_token(code))
     .fetch_optional(&mut *tx)
@@ -327,7 +336,10 @@ async fn exchange_code(
         .bind(hash_token(code))
         .execute(&mut *tx)
         .await?;
-    let tokens = mint(&mut tx, c.grant_id, c.user_id, c.family, &c.scopes).await?;
+    let tokens = mint(
+        &mut tx, c.grant_id, c.user_id, c.family, &c.scopes, &c.scopes,
+    )
+    .await?;
     tx.commit().await?;
     tracing::info!(app_id = %app.id, user_id = %c.user_id, "tokens issued for a code");
     Ok(tokens)
@@ -365,7 +377,7 @@ async fn refresh(
                 COALESCE(u.suspended_until > now(), false) AS suspended
            FROM oauth_refresh_tokens r JOIN oauth_grants g ON g.id = r.grant_id
            JOIN users u ON u.id = g.user_id
-          WHERE r.token_hash = $1 FOR UPDATE OF r",
+          WHERE r.token_hash = $1 FOR UPDATE OF r FOR SHARE OF g",
     )
     .bind(hash_token(token))
     .fetch_optional(&mut *tx)
@@ -410,7 +422,7 @@ async fn refresh(
         .bind(hash_token(token))
         .execute(&mut *tx)
         .await?;
-    let tokens = mint(&mut tx, r.grant_id, r.user_id, r.family, &scopes).await?;
+    let tokens = mint(&mut tx, r.grant_id, r.user_id, r.family, &scopes, &r.scopes).await?;
     tx.commit().await?;
     Ok(tokens)
 }
@@ -549,6 +561,10 @@ mod tests {
         let (id, secret) = client_credentials(&h, None, None).expect("credentials");
         assert_eq!((id.as_str(), secret.as_deref()), ("my:id", Some("s+cret")));
         assert!(client_credentials(&h, Some("other"), None).is_err());
+        assert!(
+            client_credentials(&h, None, Some("s+cret")).is_err(),
+            "two ways at once"
+        );
         assert!(client_credentials(&HeaderMap::new(), None, None).is_err());
         let (id, secret) =
             client_credentials(&HeaderMap::new(), Some("pub"), None).expect("public");

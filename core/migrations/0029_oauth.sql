@@ -2,7 +2,7 @@
 -- developers register, what a person granted each, the one-minute codes of
 -- the authorization step and the refresh tokens. Access tokens are sessions
 -- (`auth_tokens`) tied to a grant and carrying its scopes, so every route
--- that knows who is asking knows an app's user, and `apps/src/gate.rs`
+-- that knows who is asking knows an app's user, and `core/src/scopes.rs`
 -- holds each to its scopes. Only hashes of codes, tokens and secrets.
 CREATE TABLE oauth_apps (
     id            uuid PRIMARY KEY,

@@ -22,6 +22,9 @@ use axum::http::StatusCode;
 use crate::error::{ApiError, ErrorCode};
 use crate::standing::{SQL_STANDING, Standing, allowed};
 
+/// A credential was sent and names no live session or app token.
+const UNKNOWN_TOKEN: &str = "token is unknown or expired";
+
 /// Why a request's identity was refused.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -60,6 +63,22 @@ impl ErrorCode for AuthError {
             AuthError::Database(_) => "database_unavailable",
         }
     }
+    /// RFC 6750 §3: a 401 names the scheme, and a token that was sent and
+    /// is no good says so (an OAuth client refreshes on it).
+    fn headers(&self, headers: &mut HeaderMap) {
+        if let AuthError::Unauthorized(why) = self {
+            let value = if *why == UNKNOWN_TOKEN {
+                "Bearer realm=\"cloudcast\", error=\"invalid_token\""
+            } else {
+                "Bearer realm=\"cloudcast\""
+            };
+            headers.insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static(value),
+            );
+        }
+    }
+
     fn status(&self) -> StatusCode {
         match self {
             AuthError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
@@ -196,6 +215,27 @@ pub async fn session_for_token_hash(
     }))
 }
 
+/// Ends every session of `user` but `keep` (the one asking, if any) and
+/// disconnects every app it allowed: after a password reset or change, a
+/// new second factor or a suspension, whoever held the account before
+/// keeps nothing, not even an app they connected.
+pub async fn end_sessions(
+    conn: &mut sqlx::PgConnection,
+    user: Uuid,
+    keep: Option<Vec<u8>>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM auth_tokens WHERE user_id = $1 AND token_hash IS DISTINCT FROM $2")
+        .bind(user)
+        .bind(keep)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM oauth_grants WHERE user_id = $1")
+        .bind(user)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// Is `user` an administrator? (Unknown users are not.)
 pub async fn is_admin(pool: &PgPool, user: Uuid) -> Result<bool, AuthError> {
     let row: Option<(bool,)> = sqlx::query_as("SELECT is_admin FROM users WHERE id = $1")
@@ -231,7 +271,7 @@ where
             }
             Some((_, Standing::TermsDue(version))) => Err(AuthError::TermsNotAccepted(version)),
             Some(_) => Err(AuthError::Suspended),
-            None => Err(AuthError::Unauthorized("token is unknown or expired")),
+            None => Err(AuthError::Unauthorized(UNKNOWN_TOKEN)),
         }
     }
 }

@@ -280,14 +280,14 @@ pub async fn decide(
     if revoked {
         // Every session, key and app's grant ends now; a new sign-in only
         // reaches the decision, the appeal, the export and the erasure.
-        sqlx::query("DELETE FROM auth_tokens WHERE user_id = $1")
-            .bind(user)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM oauth_grants WHERE user_id = $1")
-            .bind(user)
-            .execute(&mut *tx)
-            .await?;
+        cloudcast_core::auth::end_sessions(&mut tx, user, None).await?;
+        // The apps this account made stop acting for anyone.
+        sqlx::query(
+            "DELETE FROM oauth_grants WHERE app_id IN (SELECT id FROM oauth_apps WHERE owner_id = $1)",
+        )
+        .bind(user)
+        .execute(&mut *tx)
+        .await?;
         keys = sqlx::query_scalar("DELETE FROM api_keys WHERE user_id = $1 RETURNING key_hash")
             .bind(user)
             .fetch_all(&mut *tx)

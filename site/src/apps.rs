@@ -13,7 +13,7 @@ use serde_json::json;
 
 use crate::accounts::from_another_site;
 use crate::api::Reply;
-use crate::templates::{self, ConsentPage, DevelopersPage};
+use crate::templates::{self, ConsentPage, ConsentRefusedPage, DevelopersPage};
 use crate::visit::{Peer, layout, sign_in_first, visitor};
 use crate::{SiteError, SiteState};
 
@@ -75,7 +75,22 @@ pub async fn consent(
         .get_reply(&format!("/api/v1/oauth/authorization?{query}"), &v)
         .await?;
     if !reply.status.is_success() {
-        return Ok(unframed(refused(&reply)));
+        let back = reply
+            .headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        return Ok(unframed(match back {
+            Some(back) => templates::page(
+                reply.status,
+                &ConsentRefusedPage {
+                    l,
+                    message: reply.message(),
+                    back,
+                },
+            ),
+            None => templates::error_page(reply.status, &reply.message()),
+        }));
     }
     let c = reply.json();
     let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);

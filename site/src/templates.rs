@@ -392,6 +392,18 @@ pub struct DevelopersPage {
     pub scopes: Vec<(&'static str, &'static str)>,
 }
 
+/// An app's faulty request, shown before anything is asked (never
+/// followed on its own: a redirect from here would make this site an open
+/// redirector for any registered address).
+#[derive(Template)]
+#[template(path = "consent_refused.html")]
+pub struct ConsentRefusedPage {
+    pub l: Layout,
+    pub message: String,
+    /// The app's redirect URI with the error.
+    pub back: String,
+}
+
 #[derive(Template)]
 #[template(path = "consent.html")]
 pub struct ConsentPage {

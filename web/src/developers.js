@@ -97,7 +97,8 @@ function showCreated(clientId, secret) {
   $('dev-secret').textContent = secret || ''
   $('dev-secret-line').hidden = !secret
   $('dev-created').hidden = false
-  status.created = { client_id: clientId, client_secret: secret || null }
+  // The secret stays on the page alone (no global a script could read).
+  status.created = { client_id: clientId, confidential: !!secret }
 }
 
 async function register(event) {
