@@ -113,6 +113,9 @@ pub struct Services {
     pub ddl_health: cloudcast_analytics::ddl::Health,
     /// This node's live notification streams and the unsubscribe key.
     pub notifications: cloudcast_notifications::Shared,
+    /// The passkeys' relying party: the host of the public URL (none for
+    /// an IP address, where passkeys cannot work).
+    pub webauthn: Option<Arc<cloudcast_accounts::Webauthn>>,
 }
 
 impl Services {
@@ -131,6 +134,7 @@ impl Services {
             limits: self.limits.clone(),
             quotas: Arc::new(self.config.quotas.clone()),
             ads_opt_out: self.config.policies.ads_opt_out,
+            webauthn: self.webauthn.clone(),
         }
     }
 
@@ -238,7 +242,9 @@ impl Services {
             config.auth.login_per_minute_per_ip,
             config.auth.login_per_minute_per_account,
         );
+        let webauthn = cloudcast_accounts::passkeys::relying_party(&config.public_url());
         Ok(Services {
+            webauthn,
             config: Arc::new(config),
             pool,
             storage,

@@ -32,6 +32,20 @@ pub enum AccountsError {
     AlreadyEnrolled,
     #[error("{0} not found")]
     NotFound(&'static str),
+    #[error(
+        "passkeys need this server's public address (http.public_url) to name a host, not an IP address"
+    )]
+    PasskeysUnavailable,
+    #[error("an account may hold at most {0} passkeys; remove one first")]
+    TooManyPasskeys(i64),
+    #[error("{0}")]
+    PasskeyRefused(String),
+    #[error("this passkey is registered already")]
+    PasskeyTaken,
+    /// A ceremony's state that would not (de)serialise, or webauthn-rs
+    /// failing on its own input: never the client's doing.
+    #[error("the passkey ceremony failed: {0}")]
+    Webauthn(String),
     #[error("too many attempts; retry in {0} s")]
     RateLimited(u64),
     #[error("{0}")]
@@ -66,6 +80,11 @@ impl ErrorCode for AccountsError {
             AccountsError::AlreadyVerified => "already_verified",
             AccountsError::BadCredentials => "invalid_credentials",
             AccountsError::NotFound(_) => "not_found",
+            AccountsError::PasskeysUnavailable => "passkeys_unavailable",
+            AccountsError::TooManyPasskeys(_) => "too_many_passkeys",
+            AccountsError::PasskeyRefused(_) => "passkey_refused",
+            AccountsError::PasskeyTaken => "passkey_taken",
+            AccountsError::Webauthn(_) => "internal",
             AccountsError::RateLimited(_) => "rate_limited",
             AccountsError::TooLarge(_) => "too_large",
             AccountsError::UnsupportedImage(_) => "unsupported_image",
@@ -91,6 +110,11 @@ impl ErrorCode for AccountsError {
             | AccountsError::AlreadyEnrolled => StatusCode::CONFLICT,
             AccountsError::BadCredentials => StatusCode::UNAUTHORIZED,
             AccountsError::NotFound(_) => StatusCode::NOT_FOUND,
+            AccountsError::PasskeysUnavailable
+            | AccountsError::TooManyPasskeys(_)
+            | AccountsError::PasskeyTaken => StatusCode::CONFLICT,
+            AccountsError::PasskeyRefused(_) => StatusCode::BAD_REQUEST,
+            AccountsError::Webauthn(_) => StatusCode::INTERNAL_SERVER_ERROR,
             AccountsError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             AccountsError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AccountsError::UnsupportedImage(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -114,6 +138,13 @@ impl ErrorCode for AccountsError {
     }
 }
 impl_api_error!(AccountsError);
+
+impl AccountsError {
+    /// A failure inside a passkey ceremony that is not the client's.
+    pub fn passkey(e: impl std::fmt::Display) -> AccountsError {
+        AccountsError::Webauthn(e.to_string())
+    }
+}
 
 impl From<cloudcast_core::text::TextProblem> for AccountsError {
     fn from(p: cloudcast_core::text::TextProblem) -> Self {

@@ -3,7 +3,8 @@
 //! versions (`policies.rs`), passwords (`passwords.rs`), profiles and
 //! avatars (`profiles.rs`), password reset and changes of password and
 //! email (`recovery.rs`), consents (`consents.rs`), the email outbox and
-//! its delivery (`mail.rs`), sign-in limits (`signin_limits.rs`) and the
+//! its delivery (`mail.rs`), two-step sign-in (`second_factor.rs`) and
+//! passkeys (`passkeys.rs`), sign-in limits (`signin_limits.rs`) and the
 //! operators' commands (`operators.rs`), and the rename of accounts whose
 //! username became one of the site's addresses (`reserved.rs`).
 
@@ -14,6 +15,7 @@ pub mod error;
 pub mod mail;
 pub mod metrics;
 pub mod operators;
+pub mod passkeys;
 pub mod passwords;
 pub mod policies;
 pub mod preferences;
@@ -37,6 +39,8 @@ use utoipa_axum::routes;
 
 pub use error::AccountsError;
 pub use signin_limits::SigninLimits;
+/// The passkeys' relying party, for whoever builds [`AccountsState`].
+pub use webauthn_rs::Webauthn;
 
 #[derive(Clone)]
 pub struct AccountsState {
@@ -54,6 +58,9 @@ pub struct AccountsState {
     pub quotas: Arc<cloudcast_core::config::QuotasConfig>,
     /// Personalised ads until withdrawn (`policies.ads_opt_out`).
     pub ads_opt_out: bool,
+    /// The passkeys' relying party (`passkeys.rs`); `None` when the public
+    /// URL names no host.
+    pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
 }
 
 impl FromRef<AccountsState> for PgPool {
@@ -84,6 +91,11 @@ fn routes() -> [OpenApiRouter<AccountsState>; 2] {
             second_factor::remove_totp
         ))
         .routes(routes!(second_factor::confirm_totp))
+        .routes(routes!(passkeys::list, passkeys::add))
+        .routes(routes!(passkeys::begin_registration))
+        .routes(routes!(passkeys::remove))
+        .routes(routes!(passkeys::sign_in_challenge))
+        .routes(routes!(passkeys::sign_in))
         .routes(routes!(consents::get, consents::put))
         .routes(routes!(preferences::get, preferences::put))
         .routes(routes!(policies::get_current))
@@ -143,6 +155,12 @@ mod tests {
         ("post", "/api/v1/me/second-factor/totp"),
         ("delete", "/api/v1/me/second-factor/totp"),
         ("post", "/api/v1/me/second-factor/totp/confirm"),
+        ("get", "/api/v1/me/passkeys"),
+        ("post", "/api/v1/me/passkeys"),
+        ("post", "/api/v1/me/passkeys/registration"),
+        ("delete", "/api/v1/me/passkeys/{id}"),
+        ("post", "/api/v1/sessions/passkey/challenge"),
+        ("post", "/api/v1/sessions/passkey"),
         ("get", "/api/v1/me"),
         ("get", "/api/v1/me/consents"),
         ("put", "/api/v1/me/consents"),

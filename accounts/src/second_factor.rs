@@ -79,14 +79,82 @@ fn new_recovery_code() -> String {
     format!("{}-{}", &chars[..5], &chars[5..])
 }
 
-/// Whether `user` has a confirmed factor.
-pub async fn enrolled(pool: &sqlx::PgPool, user: Uuid) -> Result<bool, AccountsError> {
+/// Whether `user` has a confirmed authenticator app (what a code is asked
+/// for again, before erasure or a new password or email).
+pub async fn totp_enrolled(pool: &sqlx::PgPool, user: Uuid) -> Result<bool, AccountsError> {
     Ok(sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL)",
     )
     .bind(user)
     .fetch_one(pool)
     .await?)
+}
+
+/// How `user` may finish signing in after a right password, if the
+/// password alone may not: `totp` (an authenticator app's code),
+/// `recovery_code`, `passkey`. Empty: the password opens a session.
+pub async fn factors(pool: &sqlx::PgPool, user: Uuid) -> Result<Vec<&'static str>, AccountsError> {
+    let (totp, recovery, passkey): (bool, bool, bool) = sqlx::query_as(
+        "SELECT EXISTS (SELECT 1 FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL),
+                EXISTS (SELECT 1 FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL),
+                EXISTS (SELECT 1 FROM passkeys WHERE user_id = $1)",
+    )
+    .bind(user)
+    .fetch_one(pool)
+    .await?;
+    if !totp && !passkey {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    if totp {
+        out.push("totp");
+    }
+    if passkey {
+        out.push("passkey");
+    }
+    if recovery {
+        out.push("recovery_code");
+    }
+    Ok(out)
+}
+
+/// Ten new recovery codes for `user` (any unused ones before are void),
+/// to be shown once; only their hashes are kept.
+pub async fn new_recovery_codes(
+    conn: &mut sqlx::PgConnection,
+    user: Uuid,
+) -> Result<Vec<String>, AccountsError> {
+    let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
+    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+        .bind(user)
+        .execute(&mut *conn)
+        .await?;
+    for c in &codes {
+        sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
+            .bind(user)
+            .bind(recovery_hash(c))
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(codes)
+}
+
+/// [`enrolled`] inside a transaction (adding a factor asks whether it is
+/// the first).
+pub async fn enrolled_in(conn: &mut sqlx::PgConnection, user: Uuid) -> Result<bool, AccountsError> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL)
+             OR EXISTS (SELECT 1 FROM passkeys WHERE user_id = $1)",
+    )
+    .bind(user)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Whether the password alone may not open `user`'s account: an
+/// authenticator app or a passkey is enrolled.
+pub async fn enrolled(pool: &sqlx::PgPool, user: Uuid) -> Result<bool, AccountsError> {
+    Ok(!factors(pool, user).await?.is_empty())
 }
 
 /// Is `code` good for `user`: a TOTP code of the step before, now or after
@@ -251,7 +319,7 @@ pub async fn require_code(
     user: Uuid,
     code: Option<&str>,
 ) -> Result<(), AccountsError> {
-    if !enrolled(pool, user).await? {
+    if !totp_enrolled(pool, user).await? {
         return Ok(());
     }
     let code = code.ok_or(AccountsError::SecondFactorRequired)?;
@@ -388,7 +456,7 @@ pub async fn status(
     .fetch_one(&state.pool)
     .await?;
     Ok(Json(SecondFactorStatus {
-        totp: enrolled(&state.pool, user).await?,
+        totp: totp_enrolled(&state.pool, user).await?,
         recovery_codes_left: left,
     }))
 }
@@ -432,7 +500,7 @@ pub async fn begin_totp(
     if !confirm_password(&state.pool, &state.limits, peer.ip(), user, req.password).await? {
         return Err(AccountsError::WrongPassword);
     }
-    if enrolled(&state.pool, user).await? {
+    if totp_enrolled(&state.pool, user).await? {
         return Err(AccountsError::AlreadyEnrolled);
     }
     let username: String = sqlx::query_scalar("SELECT username FROM users WHERE id = $1")
@@ -533,7 +601,6 @@ pub async fn confirm_totp(
     let Some(step_taken) = matched else {
         return Err(AccountsError::WrongCode);
     };
-    let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
     let mut tx = state.pool.begin().await?;
     let email: String = sqlx::query_scalar(
         "UPDATE totp_factors f SET confirmed_at = now(), last_step = $2
@@ -545,25 +612,11 @@ pub async fn confirm_totp(
     .fetch_optional(&mut *tx)
     .await?
     .ok_or(AccountsError::NotFound("enrolment"))?;
-    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
-        .bind(user)
-        .execute(&mut *tx)
-        .await?;
     // Someone who turns this on because a session may be stolen: every
     // other session ends, as on a new password.
     let keep = cloudcast_core::auth::credential(&headers)?.map(hash_token);
-    sqlx::query("DELETE FROM auth_tokens WHERE user_id = $1 AND token_hash IS DISTINCT FROM $2")
-        .bind(user)
-        .bind(keep)
-        .execute(&mut *tx)
-        .await?;
-    for c in &codes {
-        sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
-            .bind(user)
-            .bind(recovery_hash(c))
-            .execute(&mut *tx)
-            .await?;
-    }
+    cloudcast_core::auth::end_sessions(&mut tx, user, keep).await?;
+    let codes = new_recovery_codes(&mut tx, user).await?;
     cloudcast_core::notify::security_event(
         &mut tx,
         user,

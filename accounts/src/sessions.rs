@@ -68,7 +68,7 @@ pub fn clear_session_cookie(public_url: &str, headers: &HeaderMap) -> Option<Hea
     request_body = Credentials,
     responses(
         (status = 200, description = "A bearer token (and the session cookie)", body = SessionCreated),
-        (status = 401, description = "Wrong login or password; or, for an account with an authenticator app, `second_factor_required` with a `challenge` (in `error`) to send with the code to `/api/v1/sessions/second-factor`", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 401, description = "Wrong login or password; or, for an account with an authenticator app or a passkey, `second_factor_required` with a `challenge` (in `error`) to send with the code to `/api/v1/sessions/second-factor`, and the `methods` that finish the sign-in (`totp`, `passkey`: sign in with `/api/v1/sessions/passkey`, `recovery_code`)", body = cloudcast_core::apidoc::ErrorBody),
         (status = 429, description = "Too many attempts (Retry-After)", body = cloudcast_core::apidoc::ErrorBody)))]
 pub async fn sign_in(
     State(state): State<AccountsState>,
@@ -99,14 +99,22 @@ pub async fn sign_in(
         tracing::info!(user_id = %user_id, "sign-in refused: wrong password");
         return Err(AccountsError::BadCredentials);
     }
-    if crate::second_factor::enrolled(&state.pool, user_id).await? {
-        // No session yet: the code comes next, with this challenge.
+    let factors = crate::second_factor::factors(&state.pool, user_id).await?;
+    if !factors.is_empty() {
+        // No session yet: the code (with this challenge) or a passkey
+        // comes next.
         let challenge = crate::second_factor::open_challenge(&state.pool, user_id).await?;
         tracing::info!(user_id = %user_id, "password right; a second factor is asked");
+        let message = if factors.contains(&"totp") {
+            "enter the code of your authenticator app (or a recovery code)"
+        } else {
+            "this account signs in with a passkey: use it (or a recovery code)"
+        };
         let body = serde_json::json!({"error": {
             "code": "second_factor_required",
-            "message": "enter the code of your authenticator app (or a recovery code)",
+            "message": message,
             "challenge": challenge,
+            "methods": factors,
         }});
         return Ok((StatusCode::UNAUTHORIZED, Json(body)).into_response());
     }

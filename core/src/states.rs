@@ -300,6 +300,16 @@ text_enum! {
 }
 
 text_enum! {
+    /// A WebAuthn ceremony in progress (`webauthn_ceremonies.kind`).
+    Ceremony {
+        /// Adding a passkey to a signed-in account.
+        Register = "register",
+        /// Signing in with a passkey (no account named yet).
+        SignIn = "sign_in",
+    }
+}
+
+text_enum! {
     /// How a person hears of a kind of notification
     /// (`notification_settings.delivery`).
     Delivery {
@@ -468,6 +478,7 @@ mod tests {
         include_str!("../migrations/0027_podcasts.sql"),
         include_str!("../migrations/0028_second_factors.sql"),
         include_str!("../migrations/0029_oauth.sql"),
+        include_str!("../migrations/0030_passkeys.sql"),
     ];
 
     /// `CHECK (column IN ('a', 'b'))` for these values.
@@ -503,6 +514,7 @@ mod tests {
         assert_checked("visibility", texts(Visibility::ALL));
         assert_checked("downloads", texts(Downloads::ALL));
         assert_checked("kind", texts(NotificationKind::ALL));
+        assert_checked("kind", texts(Ceremony::ALL));
         assert_checked("delivery", texts(Delivery::ALL));
         assert_checked("kind", texts(PolicyKind::ALL));
         assert_checked("via", texts(ShowingVia::ALL));

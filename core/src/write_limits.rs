@@ -45,6 +45,8 @@ pub enum Write {
     Picture,
     /// Requests to the OAuth token and revocation endpoints.
     AppToken,
+    /// Passkey sign-ins started (each a stored ceremony).
+    PasskeyCeremony,
 }
 
 impl Write {
@@ -64,6 +66,7 @@ impl Write {
             Write::VerificationMail => "verification mails",
             Write::Picture => "pictures set",
             Write::AppToken => "token requests from this address",
+            Write::PasskeyCeremony => "passkey sign-ins started from this address",
         }
     }
 }
@@ -123,6 +126,11 @@ pub const LIMITED: &[(Method, &str, Write)] = &[
     (Method::POST, "/api/v1/me/apps/{id}/secret", Write::ApiKey),
     (Method::POST, "/oauth/token", Write::AppToken),
     (Method::POST, "/oauth/revoke", Write::AppToken),
+    (
+        Method::POST,
+        "/api/v1/sessions/passkey/challenge",
+        Write::PasskeyCeremony,
+    ),
     (Method::POST, "/api/v1/me/exports", Write::Export),
     (Method::GET, "/api/v1/me/export", Write::Export),
     (
@@ -176,7 +184,7 @@ fn address_key(ip: IpAddr) -> String {
 
 /// Every limited write's allowances: (write, counted per, the cells' scope
 /// in `rate_limits`, allowance, window).
-fn cells(cfg: &LimitsConfig) -> [(Write, Who, &'static str, u32, Duration); 21] {
+fn cells(cfg: &LimitsConfig) -> [(Write, Who, &'static str, u32, Duration); 22] {
     const MINUTE: Duration = Duration::from_secs(60);
     const HOUR: Duration = Duration::from_secs(3600);
     use Who::*;
@@ -328,6 +336,13 @@ fn cells(cfg: &LimitsConfig) -> [(Write, Who, &'static str, u32, Duration); 21] 
             Address,
             "app_token_address",
             cfg.app_tokens_per_minute_per_address,
+            MINUTE,
+        ),
+        (
+            PasskeyCeremony,
+            Address,
+            "passkey_ceremony_address",
+            cfg.passkey_sign_ins_per_minute_per_address,
             MINUTE,
         ),
     ]

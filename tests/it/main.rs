@@ -30,6 +30,7 @@ mod metrics;
 mod notifications;
 mod oauth;
 mod open_api;
+mod passkeys;
 mod pipeline;
 mod playlists;
 mod podcast;

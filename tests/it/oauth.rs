@@ -420,6 +420,31 @@ async fn an_app_gets_nothing_it_was_not_given() {
     );
     assert_eq!(query(&location, "error").as_deref(), Some("invalid_scope"));
     assert_eq!(query(&location, "state").as_deref(), Some("s2"));
+    // On the page such a fault is shown with a link back, never followed
+    // on its own (no open redirector before anything is asked).
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let page = no_redirects
+        .get(sys.url(&format!(
+            "/oauth/authorize?response_type=code&client_id={conf_id}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&scope=admin&state=s3"
+        )))
+        .header("cookie", format!("cc_session={fan}"))
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(page.status(), 400);
+    assert!(page.headers().get("location").is_none());
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+    let html = page.text().await.expect("html");
+    assert!(
+        html.contains(
+            "id=\"back-to-app\" class=\"button\" href=\"https://app.example/cb?error=invalid_scope"
+        ),
+        "{html}"
+    );
+
     // A public app must use PKCE, and S256 only.
     let (_, code, location) = consent(&format!(
         "response_type=code&client_id={pub_id}&redirect_uri=com.example.phone%3A%2Fcb"

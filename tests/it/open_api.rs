@@ -227,7 +227,8 @@ fn fill(path: &str, w: &World) -> String {
             ("id", p) if p.starts_with("/api/v1/playlists/") => uuid_nil(),
             ("id", p)
                 if p.starts_with("/api/v1/me/apps/")
-                    || p.starts_with("/api/v1/me/connected-apps/") =>
+                    || p.starts_with("/api/v1/me/connected-apps/")
+                    || p.starts_with("/api/v1/me/passkeys/") =>
             {
                 uuid_nil()
             }

@@ -5,7 +5,9 @@
 //
 // window.cloudcastSettings mirrors the page's state for tests and scripts.
 
+import { createPasskey, passkeysHere } from './passkey.js'
 import { profileEditor } from './profile_editor.js'
+import { say } from './ui.js'
 import { api, authHeaders, errorMessage, forget, loadToken, signIn } from './session.js'
 
 const $ = (id) => document.getElementById(id)
@@ -140,6 +142,64 @@ async function loadSecondFactor() {
   $('sf-begin-form').hidden = f.totp
   $('sf-remove-form').hidden = !f.totp
   for (const el of document.querySelectorAll('.sf-needed')) el.hidden = !f.totp
+}
+
+async function loadPasskeys() {
+  const keys = await api('GET', '/api/v1/me/passkeys')
+  status.passkeys = keys.length
+  const items = keys.map((k) => {
+    const li = document.createElement('li')
+    li.dataset.passkey = k.id
+    const name = document.createElement('strong')
+    name.textContent = k.name
+    const when_ = document.createElement('span')
+    when_.className = 'muted'
+    when_.textContent = ` added ${when(k.created_at)}; last used ${when(k.last_used_at)} `
+    const remove = document.createElement('button')
+    remove.type = 'button'
+    remove.className = 'secondary'
+    remove.textContent = 'Remove'
+    remove.addEventListener('click', async () => {
+      if (!$('pk-password').value) {
+        say($('pk-message'), 'Enter your password above first, to remove a passkey.', 'error')
+        return
+      }
+      try {
+        await api('DELETE', `/api/v1/me/passkeys/${k.id}`, { password: $('pk-password').value, ...codeOf('pk-code') })
+        $('pk-password').value = ''
+        await loadPasskeys()
+        say($('pk-message'), `Removed ${k.name}.`, 'ok')
+      } catch (err) {
+        say($('pk-message'), err.message, 'error')
+      }
+    })
+    li.append(name, when_, remove)
+    return li
+  })
+  $('pk-list').replaceChildren(...items)
+}
+
+async function addPasskey(event) {
+  await formAction(
+    event,
+    'pk-message',
+    async () => {
+      const { ceremony, options } = await api('POST', '/api/v1/me/passkeys/registration', {
+        password: $('pk-password').value,
+        ...codeOf('pk-code'),
+      })
+      const credential = await createPasskey(options)
+      const added = await api('POST', '/api/v1/me/passkeys', { ceremony, name: $('pk-name').value, credential })
+      $('pk-password').value = ''
+      $('pk-name').value = ''
+      if (added.recovery_codes.length) {
+        $('pk-code-list').replaceChildren(...added.recovery_codes.map((c) => Object.assign(document.createElement('li'), { textContent: c })))
+        $('pk-codes').hidden = false
+      }
+      await loadPasskeys()
+    },
+    'Passkey added: use it on the sign-in page.',
+  )
 }
 
 /** The code field's value when the account asks for one. */
@@ -415,6 +475,7 @@ async function signedIn(login) {
     loadPreferences(),
     loadPodcast(),
     loadSecondFactor(),
+    loadPasskeys(),
     loadBlocks(),
     loadNotificationSettings(),
     loadKeys(),
@@ -584,6 +645,11 @@ function start() {
   $('sf-begin-form').addEventListener('submit', beginSecondFactor)
   $('sf-confirm-form').addEventListener('submit', confirmSecondFactor)
   $('sf-remove-form').addEventListener('submit', removeSecondFactor)
+  $('pk-form').addEventListener('submit', addPasskey)
+  if (!passkeysHere()) {
+    $('pk-form').hidden = true
+    $('pk-unsupported').hidden = false
+  }
   $('notification-settings-form').addEventListener('submit', saveNotificationSettings)
   $('key-form').addEventListener('submit', createKey)
   $('export').addEventListener('click', exportData)

@@ -19,6 +19,7 @@ import { contactPage, termsPage, wireBanners } from './policies.js'
 import { accountQueues, decisionForm } from './moderation_accounts.js'
 import { addFromCard, addToPlaylist, playlistPage } from './playlists.js'
 import { api, errorMessage, forget, loadToken, remember } from './session.js'
+import { passkeysHere, signInWithPasskey } from './passkey.js'
 
 
 // ---------------------------------------------------------------------------
@@ -568,6 +569,18 @@ function signUpPage() {
 function signInPage() {
   const form = $('site-signin-form')
   const message = $('signin-message')
+  const withPasskey = $('site-passkey')
+  if (passkeysHere()) {
+    withPasskey.hidden = false
+    withPasskey.addEventListener('click', async () => {
+      try {
+        await signInWithPasskey()
+        navigate(form.dataset.next || '/', { push: true })
+      } catch (err) {
+        say(message, err.name === 'NotAllowedError' ? 'No passkey was used.' : err.message, 'error')
+      }
+    })
+  }
   // A right password on an account with an authenticator app opens a
   // challenge: the code field shows, and the next submit sends the code.
   let challenge = null
@@ -585,7 +598,7 @@ function signInPage() {
         challenge = err.challenge
         $('si-code-step').hidden = false
         $('si-code').focus()
-        say(message, 'Enter the code of your authenticator app, or one of your recovery codes.')
+        say(message, err.message)
       } else if (challenge && err.code === 'invalid_credentials') {
         // A wrong code, or a challenge spent or expired (the answer does not
         // say which): start again from the password.

@@ -38,6 +38,8 @@ pub struct LimitsConfig {
     /// Requests to the OAuth token and revocation endpoints, per address
     /// (guessing codes, refresh tokens or secrets).
     pub app_tokens_per_minute_per_address: u32,
+    /// Passkey sign-ins started, per address (each stores a ceremony).
+    pub passkey_sign_ins_per_minute_per_address: u32,
     /// Reads without an account or API key, per address and node (API,
     /// pages, oEmbed; not media, which players fetch by the range).
     pub anonymous_reads_per_minute_per_address: u32,
@@ -76,6 +78,7 @@ allowances!(
     account_mails_per_hour_per_address,
     pictures_per_hour_per_account,
     app_tokens_per_minute_per_address,
+    passkey_sign_ins_per_minute_per_address,
     anonymous_reads_per_minute_per_address,
 );
 
@@ -97,6 +100,7 @@ impl Default for LimitsConfig {
             account_mails_per_hour_per_address: 10,
             pictures_per_hour_per_account: 30,
             app_tokens_per_minute_per_address: 60,
+            passkey_sign_ins_per_minute_per_address: 30,
             anonymous_reads_per_minute_per_address: 600,
         }
     }

@@ -131,7 +131,7 @@ pub(super) const TABLES: &[Table] = &[
                        WHERE g.user_id = $1 ORDER BY r.created_at",
             }],
             erase: Erase::Cascade,
-            kept: "30 days, or until used (then replaced), revoked or disconnected",
+            kept: "30 days (a used one is kept till then, so its reuse is caught), or until revoked or disconnected",
         },
     ),
     pg(
@@ -173,6 +173,32 @@ pub(super) const TABLES: &[Table] = &[
             }],
             erase: Erase::Cascade,
             kept: "until the authenticator app is removed, or with the account",
+        },
+    ),
+    pg(
+        "passkeys",
+        Data::Personal {
+            export: &[Export::Json {
+                section: "passkeys",
+                one: false,
+                sql: "SELECT name, created_at, last_used_at FROM passkeys
+                       WHERE user_id = $1 ORDER BY created_at",
+            }],
+            erase: Erase::Cascade,
+            kept: "until removed, or with the account",
+        },
+    ),
+    pg(
+        "webauthn_ceremonies",
+        Data::Personal {
+            export: &[Export::Json {
+                section: "passkey_ceremonies",
+                one: false,
+                sql: "SELECT kind, expires_at FROM webauthn_ceremonies
+                       WHERE user_id = $1 ORDER BY expires_at",
+            }],
+            erase: Erase::Cascade,
+            kept: "five minutes (a passkey being added or used); a sign-in's names no account",
         },
     ),
     pg(
