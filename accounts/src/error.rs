@@ -42,6 +42,8 @@ pub enum AccountsError {
     PasskeyRefused(String),
     #[error("this passkey is registered already")]
     PasskeyTaken,
+    #[error("recovery codes need an authenticator app or a passkey to recover: add one first")]
+    NoSecondFactor,
     /// A ceremony's state that would not (de)serialise, or webauthn-rs
     /// failing on its own input: never the client's doing.
     #[error("the passkey ceremony failed: {0}")]
@@ -84,6 +86,7 @@ impl ErrorCode for AccountsError {
             AccountsError::TooManyPasskeys(_) => "too_many_passkeys",
             AccountsError::PasskeyRefused(_) => "passkey_refused",
             AccountsError::PasskeyTaken => "passkey_taken",
+            AccountsError::NoSecondFactor => "no_second_factor",
             AccountsError::Webauthn(_) => "internal",
             AccountsError::RateLimited(_) => "rate_limited",
             AccountsError::TooLarge(_) => "too_large",
@@ -112,7 +115,8 @@ impl ErrorCode for AccountsError {
             AccountsError::NotFound(_) => StatusCode::NOT_FOUND,
             AccountsError::PasskeysUnavailable
             | AccountsError::TooManyPasskeys(_)
-            | AccountsError::PasskeyTaken => StatusCode::CONFLICT,
+            | AccountsError::PasskeyTaken
+            | AccountsError::NoSecondFactor => StatusCode::CONFLICT,
             AccountsError::PasskeyRefused(_) => StatusCode::BAD_REQUEST,
             AccountsError::Webauthn(_) => StatusCode::INTERNAL_SERVER_ERROR,
             AccountsError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,

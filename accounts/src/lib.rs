@@ -94,6 +94,9 @@ fn routes() -> [OpenApiRouter<AccountsState>; 2] {
         .routes(routes!(passkeys::list, passkeys::add))
         .routes(routes!(passkeys::begin_registration))
         .routes(routes!(passkeys::remove))
+        .routes(routes!(passkeys::begin_assertion))
+        .routes(routes!(passkeys::answer_assertion))
+        .routes(routes!(second_factor::renew_recovery_codes))
         .routes(routes!(passkeys::sign_in_challenge))
         .routes(routes!(passkeys::sign_in))
         .routes(routes!(consents::get, consents::put))
@@ -159,6 +162,9 @@ mod tests {
         ("post", "/api/v1/me/passkeys"),
         ("post", "/api/v1/me/passkeys/registration"),
         ("delete", "/api/v1/me/passkeys/{id}"),
+        ("post", "/api/v1/me/passkeys/assertion"),
+        ("post", "/api/v1/me/passkeys/assertion/answer"),
+        ("post", "/api/v1/me/second-factor/recovery-codes"),
         ("post", "/api/v1/sessions/passkey/challenge"),
         ("post", "/api/v1/sessions/passkey"),
         ("get", "/api/v1/me"),

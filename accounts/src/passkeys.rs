@@ -9,9 +9,11 @@
 //!
 //! A passkey is a factor of its own (the authenticator verified the
 //! person): an account with one is no longer opened by the password alone
-//! (`second_factor::factors`); the first one added brings ten recovery
-//! codes when the account has none. Adding and removing are mailed and
-//! notified.
+//! (`second_factor::factors`), and the actions that ask for the person
+//! again take a one-time code a passkey gives ([`answer_assertion`]) where
+//! an authenticator app's code would go. The account's first factor brings
+//! ten recovery codes and ends its other sessions and apps. Adding and
+//! removing are mailed and notified.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -28,18 +30,42 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 use webauthn_rs::prelude::{
     CreationChallengeResponse, DiscoverableAuthentication, DiscoverableKey, Passkey,
-    PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential,
-    RequestChallengeResponse, Url, Webauthn, WebauthnBuilder,
+    PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential,
+    RequestChallengeResponse, Url, Webauthn, WebauthnBuilder, WebauthnError,
 };
 use webauthn_rs_proto::ResidentKeyRequirement;
 
-use crate::second_factor::confirm_identity;
+use crate::second_factor::require_identity;
 use crate::{AccountsError, AccountsState};
 
 /// A ceremony left this long is void.
 const CEREMONY_SECS: i64 = 300;
 /// Passkeys one account may hold.
 const MAX_PASSKEYS: i64 = 10;
+
+/// The one-time code a passkey gives for an action that asks for the
+/// person again: `pkc_` and 43 characters, taken by `check_code`.
+pub const PROOF_PREFIX: &str = "pkc_";
+
+/// Takes `user`'s passkey code (once, within five minutes).
+pub(crate) async fn take_proof(
+    pool: &sqlx::PgPool,
+    user: Uuid,
+    code: &str,
+) -> Result<bool, AccountsError> {
+    let hash = hex::encode(cloudcast_core::auth::hash_token(code));
+    Ok(sqlx::query(
+        "DELETE FROM webauthn_ceremonies
+          WHERE user_id = $1 AND kind = $2 AND state->>'hash' = $3 AND expires_at > now()",
+    )
+    .bind(user)
+    .bind(Ceremony::Proof)
+    .bind(hash)
+    .execute(pool)
+    .await?
+    .rows_affected()
+        == 1)
+}
 
 /// The relying party for `public_url`, or `None` when it names no host (an
 /// IP address, as `http://127.0.0.1:8080`), where WebAuthn cannot work.
@@ -143,7 +169,8 @@ pub async fn list(
 pub struct IdentityAgain {
     #[schema(max_length = 1024)]
     pub password: String,
-    /// With an authenticator app enrolled: one of its codes, or a recovery code.
+    /// With a factor enrolled: the authenticator app's code, a recovery
+    /// code, or the one-time code a passkey gives (`.../passkeys/assertion`).
     #[schema(max_length = 64)]
     pub code: Option<String>,
 }
@@ -176,18 +203,7 @@ pub async fn begin_registration(
     ApiJson(req): ApiJson<IdentityAgain>,
 ) -> Result<Json<Ceremonial<CreationChallengeResponse>>, AccountsError> {
     let webauthn = party(&state)?;
-    if !confirm_identity(
-        &state.pool,
-        &state.limits,
-        peer.ip(),
-        user,
-        req.password,
-        req.code.as_deref(),
-    )
-    .await?
-    {
-        return Err(AccountsError::WrongPassword);
-    }
+    require_identity(&state, peer.ip(), user, req.password, req.code.as_deref()).await?;
     let (username, held): (String, Vec<serde_json::Value>) = sqlx::query_as(
         "SELECT u.username, COALESCE(array_agg(p.credential) FILTER (WHERE p.id IS NOT NULL), '{}')
            FROM users u LEFT JOIN passkeys p ON p.user_id = u.id
@@ -253,6 +269,7 @@ pub struct AddedPasskey {
 pub async fn add(
     State(state): State<AccountsState>,
     AuthUser(user): AuthUser,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<NewPasskey>,
 ) -> Result<(StatusCode, Json<AddedPasskey>), AccountsError> {
     let webauthn = party(&state)?;
@@ -264,6 +281,19 @@ pub async fn add(
     };
     let registration: PasskeyRegistration =
         serde_json::from_value(saved).map_err(AccountsError::passkey)?;
+    // Signing in names no account, so a key the authenticator cannot find
+    // by itself would guard the account and never open it.
+    let discoverable = req
+        .credential
+        .extensions
+        .cred_props
+        .as_ref()
+        .and_then(|p| p.rk);
+    if discoverable == Some(false) {
+        return Err(AccountsError::PasskeyRefused(
+            "this authenticator made a key it cannot find by itself (not discoverable); use one that keeps passkeys".into(),
+        ));
+    }
     let passkey = webauthn
         .finish_passkey_registration(&req.credential, &registration)
         .map_err(|e| {
@@ -273,6 +303,18 @@ pub async fn add(
         })?;
     let credential = serde_json::to_value(&passkey).map_err(AccountsError::passkey)?;
     let mut tx = state.pool.begin().await?;
+    // One addition at a time per account: the count and "first" hold.
+    sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE")
+        .bind(user)
+        .execute(&mut *tx)
+        .await?;
+    let held: i64 = sqlx::query_scalar("SELECT count(*) FROM passkeys WHERE user_id = $1")
+        .bind(user)
+        .fetch_one(&mut *tx)
+        .await?;
+    if held >= MAX_PASSKEYS {
+        return Err(AccountsError::TooManyPasskeys(MAX_PASSKEYS));
+    }
     let first = !crate::second_factor::enrolled_in(&mut tx, user).await?;
     let info: PasskeyInfo = sqlx::query_as(
         "INSERT INTO passkeys (id, user_id, credential_id, name, credential)
@@ -291,6 +333,11 @@ pub async fn add(
         _ => AccountsError::Database(e),
     })?;
     let recovery_codes = if first {
+        // As with a new authenticator app: whoever held the account before
+        // (a stolen session, an app they connected) keeps nothing.
+        let keep =
+            cloudcast_core::auth::credential(&headers)?.map(cloudcast_core::auth::hash_token);
+        cloudcast_core::auth::end_sessions(&mut tx, user, keep).await?;
         crate::second_factor::new_recovery_codes(&mut tx, user).await?
     } else {
         Vec::new()
@@ -343,18 +390,7 @@ pub async fn remove(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(req): ApiJson<IdentityAgain>,
 ) -> Result<StatusCode, AccountsError> {
-    if !confirm_identity(
-        &state.pool,
-        &state.limits,
-        peer.ip(),
-        user,
-        req.password,
-        req.code.as_deref(),
-    )
-    .await?
-    {
-        return Err(AccountsError::WrongPassword);
-    }
+    require_identity(&state, peer.ip(), user, req.password, req.code.as_deref()).await?;
     let mut tx = state.pool.begin().await?;
     let gone: Option<(String, String)> = sqlx::query_as(
         "DELETE FROM passkeys p USING users u
@@ -384,6 +420,120 @@ pub async fn remove(
     tx.commit().await?;
     tracing::info!(user_id = %user, "passkey removed");
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/v1/me/passkeys/assertion`: the options for the browser to
+/// confirm it is me, by one of my passkeys, before an action that asks.
+#[utoipa::path(post, path = "/api/v1/me/passkeys/assertion", tag = "accounts",
+    summary = "Start confirming it is me with a passkey (for an action that asks)",
+    responses(
+        (status = 200, description = "The ceremony and the options for navigator.credentials.get()", body = Ceremonial<Object>),
+        (status = 404, description = "I have no passkey", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 409, description = "Passkeys are unavailable here", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
+pub async fn begin_assertion(
+    State(state): State<AccountsState>,
+    AuthUser(user): AuthUser,
+) -> Result<Json<Ceremonial<RequestChallengeResponse>>, AccountsError> {
+    let webauthn = party(&state)?;
+    let keys = own_passkeys(&state.pool, user).await?;
+    if keys.is_empty() {
+        return Err(AccountsError::NotFound("passkey"));
+    }
+    let (options, auth) = webauthn
+        .start_passkey_authentication(&keys)
+        .map_err(AccountsError::passkey)?;
+    let state_json = serde_json::to_value(&auth).map_err(AccountsError::passkey)?;
+    let ceremony = begin(&state.pool, Some(user), Ceremony::Confirm, state_json).await?;
+    Ok(Json(Ceremonial { ceremony, options }))
+}
+
+async fn own_passkeys(pool: &sqlx::PgPool, user: Uuid) -> Result<Vec<Passkey>, AccountsError> {
+    let rows: Vec<serde_json::Value> =
+        sqlx::query_scalar("SELECT credential FROM passkeys WHERE user_id = $1")
+            .bind(user)
+            .fetch_all(pool)
+            .await?;
+    rows.into_iter()
+        .map(|c| serde_json::from_value(c).map_err(AccountsError::passkey))
+        .collect()
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PasskeyProof {
+    /// Send it as the `code` of the action that asks for me again (once,
+    /// within five minutes).
+    pub code: String,
+}
+
+/// `POST /api/v1/me/passkeys/assertion/answer`: my passkey's answer; a
+/// one-time code for the action.
+#[utoipa::path(post, path = "/api/v1/me/passkeys/assertion/answer", tag = "accounts",
+    summary = "Finish confirming it is me with a passkey: a one-time code",
+    request_body = PasskeySignIn,
+    responses(
+        (status = 200, description = "The one-time code", body = PasskeyProof),
+        (status = 400, description = "The ceremony is unknown or expired, or the answer does not verify (`passkey_refused`)", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 409, description = "Passkeys are unavailable here", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 429, description = "Too many attempts (Retry-After)", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
+pub async fn answer_assertion(
+    State(state): State<AccountsState>,
+    AuthUser(user): AuthUser,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ApiJson(req): ApiJson<PasskeySignIn>,
+) -> Result<Json<PasskeyProof>, AccountsError> {
+    let webauthn = party(&state)?;
+    let Some(saved) = take(&state.pool, req.ceremony, Some(user), Ceremony::Confirm).await? else {
+        return Err(AccountsError::PasskeyRefused(
+            "the ceremony is unknown or expired: start again".into(),
+        ));
+    };
+    let auth: PasskeyAuthentication =
+        serde_json::from_value(saved).map_err(AccountsError::passkey)?;
+    let result = match webauthn.finish_passkey_authentication(&req.credential, &auth) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::info!(user_id = %user, error = %e, "passkey confirmation refused");
+            state
+                .limits
+                .check_login(peer.ip(), &format!("account:{user}"))
+                .await?;
+            return Err(AccountsError::PasskeyRefused(
+                "the passkey's answer does not verify".into(),
+            ));
+        }
+    };
+    let mut tx = state.pool.begin().await?;
+    let row: Option<(Uuid, serde_json::Value)> = sqlx::query_as(
+        "SELECT id, credential FROM passkeys WHERE user_id = $1 AND credential_id = $2 FOR UPDATE",
+    )
+    .bind(user)
+    .bind(result.cred_id().as_ref())
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some((id, credential)) = row {
+        let mut passkey: Passkey =
+            serde_json::from_value(credential).map_err(AccountsError::passkey)?;
+        passkey.update_credential(&result);
+        sqlx::query("UPDATE passkeys SET credential = $2, last_used_at = now() WHERE id = $1")
+            .bind(id)
+            .bind(serde_json::to_value(&passkey).map_err(AccountsError::passkey)?)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    let (token, _) = cloudcast_core::auth::new_token();
+    let code = format!("{PROOF_PREFIX}{token}");
+    let hash = hex::encode(cloudcast_core::auth::hash_token(&code));
+    begin(
+        &state.pool,
+        Some(user),
+        Ceremony::Proof,
+        serde_json::json!({ "hash": hash }),
+    )
+    .await?;
+    Ok(Json(PasskeyProof { code }))
 }
 
 /// `POST /api/v1/sessions/passkey/challenge`: the options for the browser
@@ -438,21 +588,22 @@ pub async fn sign_in(
     };
     let auth: DiscoverableAuthentication =
         serde_json::from_value(saved).map_err(AccountsError::passkey)?;
+    // The ceremonies a sign-in needs are limited per address; the account
+    // is counted only once its passkey is refused (a stranger naming it
+    // cannot use up its allowance).
     let Ok((user, cred_id)) = webauthn.identify_discoverable_authentication(&req.credential) else {
         return Err(AccountsError::BadCredentials);
     };
-    state
-        .limits
-        .check_login(peer.ip(), &format!("account:{user}"))
-        .await?;
+    let mut tx = state.pool.begin().await?;
     let row: Option<(Uuid, serde_json::Value)> = sqlx::query_as(&format!(
         "SELECT p.id, p.credential FROM passkeys p JOIN users u ON u.id = p.user_id
-          WHERE p.credential_id = $1 AND p.user_id = $2 AND {}",
+          WHERE p.credential_id = $1 AND p.user_id = $2 AND {}
+            FOR UPDATE OF p",
         cloudcast_core::visibility::sql_account_confirmed("u")
     ))
     .bind(cred_id)
     .bind(user)
-    .fetch_optional(&state.pool)
+    .fetch_optional(&mut *tx)
     .await?;
     let Some((id, credential)) = row else {
         return Err(AccountsError::BadCredentials);
@@ -466,7 +617,16 @@ pub async fn sign_in(
     ) {
         Ok(r) => r,
         Err(e) => {
-            tracing::info!(user_id = %user, error = %e, "passkey sign-in refused");
+            drop(tx);
+            if matches!(e, WebauthnError::CredentialPossibleCompromise) {
+                tracing::warn!(user_id = %user, passkey_id = %id, "a passkey's counter went back: a cloned key?");
+            } else {
+                tracing::info!(user_id = %user, error = %e, "passkey sign-in refused");
+            }
+            state
+                .limits
+                .check_login(peer.ip(), &format!("account:{user}"))
+                .await?;
             return Err(AccountsError::BadCredentials);
         }
     };
@@ -475,8 +635,9 @@ pub async fn sign_in(
     sqlx::query("UPDATE passkeys SET credential = $2, last_used_at = now() WHERE id = $1")
         .bind(id)
         .bind(serde_json::to_value(&passkey).map_err(AccountsError::passkey)?)
-        .execute(&state.pool)
+        .execute(&mut *tx)
         .await?;
+    tx.commit().await?;
     let resp = crate::sessions::open(&state, user, &headers).await?;
     tracing::info!(user_id = %user, "signed in with a passkey");
     Ok(resp.into_response())

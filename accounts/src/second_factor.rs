@@ -190,6 +190,8 @@ pub async fn check_code(
     let code = code.trim();
     let good = if code.len() > 64 {
         false
+    } else if code.starts_with(crate::passkeys::PROOF_PREFIX) {
+        crate::passkeys::take_proof(pool, user, code).await?
     } else if code.len() == DIGITS && code.bytes().all(|b| b.is_ascii_digit()) {
         match secret {
             Some(secret) => take_totp(pool, user, &login, secret, last_step, code).await?,
@@ -310,7 +312,7 @@ async fn record_attempt(
 }
 
 /// For the actions that ask for the password again: nothing more without a
-/// factor; with one, a good code (403 `second_factor_required` without
+/// factor (an authenticator app or a passkey); with one, a good code (403 `second_factor_required` without
 /// one, `wrong_code` for a bad one).
 pub async fn require_code(
     pool: &sqlx::PgPool,
@@ -319,7 +321,7 @@ pub async fn require_code(
     user: Uuid,
     code: Option<&str>,
 ) -> Result<(), AccountsError> {
-    if !totp_enrolled(pool, user).await? {
+    if !enrolled(pool, user).await? {
         return Ok(());
     }
     let code = code.ok_or(AccountsError::SecondFactorRequired)?;
@@ -332,7 +334,9 @@ pub async fn require_code(
 
 /// What a stolen session alone must not do asks for the person again: the
 /// password (`passwords::confirm_password`, in the sign-in buckets) and,
-/// with an authenticator app enrolled, a code ([`require_code`]). `Ok(false)`
+/// with a factor enrolled, a code ([`require_code`]: the authenticator
+/// app's, a recovery code, or the one-time code a passkey gives,
+/// `passkeys::answer_assertion`). `Ok(false)`
 /// for a wrong password (each caller answers it its own way); a missing or
 /// wrong code is an error.
 pub async fn confirm_identity(
@@ -348,6 +352,22 @@ pub async fn confirm_identity(
     }
     require_code(pool, limits, ip, user, code).await?;
     Ok(true)
+}
+
+/// [`confirm_identity`] for the account's own settings, where a wrong
+/// password is 403 `wrong_password`.
+pub async fn require_identity(
+    state: &AccountsState,
+    ip: IpAddr,
+    user: Uuid,
+    password: String,
+    code: Option<&str>,
+) -> Result<(), AccountsError> {
+    if confirm_identity(&state.pool, &state.limits, ip, user, password, code).await? {
+        Ok(())
+    } else {
+        Err(AccountsError::WrongPassword)
+    }
 }
 
 /// A challenge for `user`, whose password was right: the token to send
@@ -434,6 +454,8 @@ pub async fn second_step(
 pub struct SecondFactorStatus {
     /// An authenticator app is enrolled (and confirmed).
     pub totp: bool,
+    /// Passkeys held (each also guards the sign-in).
+    pub passkeys: i64,
     /// Recovery codes not used yet.
     pub recovery_codes_left: i64,
 }
@@ -449,14 +471,16 @@ pub async fn status(
     State(state): State<AccountsState>,
     AuthUser(user): AuthUser,
 ) -> Result<Json<SecondFactorStatus>, AccountsError> {
-    let left: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL",
+    let (left, passkeys): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL),
+                (SELECT count(*) FROM passkeys WHERE user_id = $1)",
     )
     .bind(user)
     .fetch_one(&state.pool)
     .await?;
     Ok(Json(SecondFactorStatus {
         totp: totp_enrolled(&state.pool, user).await?,
+        passkeys,
         recovery_codes_left: left,
     }))
 }
@@ -466,6 +490,10 @@ pub async fn status(
 pub struct PasswordAgain {
     #[schema(max_length = 1024)]
     pub password: String,
+    /// With a passkey enrolled: a recovery code, or the one-time code a
+    /// passkey gives (`/api/v1/me/passkeys/assertion`).
+    #[schema(max_length = 64)]
+    pub code: Option<String>,
 }
 
 /// What an authenticator app is given.
@@ -497,12 +525,12 @@ pub async fn begin_totp(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiJson(req): ApiJson<PasswordAgain>,
 ) -> Result<Json<TotpEnrolment>, AccountsError> {
-    if !confirm_password(&state.pool, &state.limits, peer.ip(), user, req.password).await? {
-        return Err(AccountsError::WrongPassword);
-    }
     if totp_enrolled(&state.pool, user).await? {
         return Err(AccountsError::AlreadyEnrolled);
     }
+    // A passkey account's thief with the password must not add an app of
+    // theirs: the person again, as for every such change.
+    require_identity(&state, peer.ip(), user, req.password, req.code.as_deref()).await?;
     let username: String = sqlx::query_scalar("SELECT username FROM users WHERE id = $1")
         .bind(user)
         .fetch_one(&state.pool)
@@ -636,6 +664,50 @@ pub async fn confirm_totp(
     }))
 }
 
+/// `POST /api/v1/me/second-factor/recovery-codes`: ten new recovery codes
+/// (the person asked again); the old ones stop working.
+#[utoipa::path(post, path = "/api/v1/me/second-factor/recovery-codes", tag = "accounts",
+    summary = "Make new recovery codes (the old ones stop working)",
+    request_body = PasswordAgain,
+    responses(
+        (status = 200, description = "Ten codes, shown this once", body = RecoveryCodes),
+        (status = 403, description = "The password or code is wrong, or a code is needed (`wrong_password`, `wrong_code`, `second_factor_required`)", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 409, description = "No authenticator app or passkey: recovery codes would recover nothing (`no_second_factor`)", body = cloudcast_core::apidoc::ErrorBody),
+        (status = 429, description = "Too many attempts", body = cloudcast_core::apidoc::ErrorBody)),
+    security(("session" = [])))]
+pub async fn renew_recovery_codes(
+    State(state): State<AccountsState>,
+    AuthUser(user): AuthUser,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ApiJson(req): ApiJson<PasswordAgain>,
+) -> Result<Json<RecoveryCodes>, AccountsError> {
+    if !enrolled(&state.pool, user).await? {
+        return Err(AccountsError::NoSecondFactor);
+    }
+    require_identity(&state, peer.ip(), user, req.password, req.code.as_deref()).await?;
+    let mut tx = state.pool.begin().await?;
+    let codes = new_recovery_codes(&mut tx, user).await?;
+    let email: String = sqlx::query_scalar("SELECT email FROM users WHERE id = $1")
+        .bind(user)
+        .fetch_one(&mut *tx)
+        .await?;
+    cloudcast_core::outbox::queue(
+        &mut tx,
+        Some(user),
+        &email,
+        "recovery_codes_renewed",
+        "New recovery codes for your Cloudcast account",
+        "Hello,\n\nNew recovery codes were just made for your account; the old ones no longer \
+         work. If this was not you, reset your password and write to us from the contact page.\n",
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(user_id = %user, "recovery codes renewed");
+    Ok(Json(RecoveryCodes {
+        recovery_codes: codes,
+    }))
+}
+
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RemoveFactor {
@@ -663,45 +735,54 @@ pub async fn remove_totp(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiJson(req): ApiJson<RemoveFactor>,
 ) -> Result<StatusCode, AccountsError> {
-    let confirmed = confirm_identity(
-        &state.pool,
-        &state.limits,
-        peer.ip(),
-        user,
-        req.password,
-        Some(&req.code),
-    )
-    .await?;
-    if !confirmed {
-        return Err(AccountsError::WrongPassword);
-    }
+    require_identity(&state, peer.ip(), user, req.password, Some(&req.code)).await?;
     let mut tx = state.pool.begin().await?;
     sqlx::query("DELETE FROM totp_factors WHERE user_id = $1")
         .bind(user)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
-        .bind(user)
-        .execute(&mut *tx)
-        .await?;
+    // The recovery codes stay while a passkey still guards the account
+    // (they are its way back if every passkey is lost).
+    sqlx::query(
+        "DELETE FROM recovery_codes WHERE user_id = $1
+            AND NOT EXISTS (SELECT 1 FROM passkeys WHERE user_id = $1)",
+    )
+    .bind(user)
+    .execute(&mut *tx)
+    .await?;
     sqlx::query("DELETE FROM signin_challenges WHERE user_id = $1")
         .bind(user)
         .execute(&mut *tx)
         .await?;
-    let email: String = sqlx::query_scalar("SELECT email FROM users WHERE id = $1")
-        .bind(user)
-        .fetch_one(&mut *tx)
-        .await?;
+    let (email, passkeys): (String, bool) = sqlx::query_as(
+        "SELECT email, EXISTS (SELECT 1 FROM passkeys WHERE user_id = $1) FROM users WHERE id = $1",
+    )
+    .bind(user)
+    .fetch_one(&mut *tx)
+    .await?;
+    let (body, detail) = if passkeys {
+        (
+            "Hello,\n\nThe authenticator app of your account was just removed: signing in asks \
+             for one of your passkeys. If this was not you, reset your password and write to us \
+             from the contact page.\n",
+            "The authenticator app was removed: your passkeys still guard the sign-in",
+        )
+    } else {
+        (
+            "Hello,\n\nThe authenticator app of your account was just removed: signing in asks \
+             for your password alone. If this was not you, reset your password and write to us \
+             from the contact page.\n",
+            "The authenticator app was removed: signing in asks for the password alone",
+        )
+    };
     cloudcast_core::notify::security_event(
         &mut tx,
         user,
         &email,
         "second_factor_removed",
-        "Your Cloudcast sign-in no longer asks for a code",
-        "Hello,\n\nThe authenticator app of your account was just removed: signing in asks \
-         for your password alone. If this was not you, reset your password and write to us \
-         from the contact page.\n",
-        "The authenticator app was removed: signing in asks for the password alone",
+        "Your Cloudcast sign-in no longer asks for an app's code",
+        body,
+        detail,
     )
     .await?;
     tx.commit().await?;

@@ -16,9 +16,11 @@ CREATE INDEX passkeys_user ON passkeys (user_id);
 
 CREATE TABLE webauthn_ceremonies (
     id         uuid PRIMARY KEY,
-    -- Whose registration; NULL for a sign-in (the passkey names the account).
+    -- Whose ceremony; NULL for a sign-in (the passkey names the account).
     user_id    uuid REFERENCES users (id) ON DELETE CASCADE,
-    kind       text NOT NULL CHECK (kind IN ('register', 'sign_in')),
+    -- `confirm`: the person again by passkey, for an action that asks for
+    -- it; `proof`: its outcome, a one-time code's hash for that action.
+    kind       text NOT NULL CHECK (kind IN ('register', 'sign_in', 'confirm', 'proof')),
     state      jsonb NOT NULL,
     expires_at timestamptz NOT NULL
 );

@@ -306,6 +306,10 @@ text_enum! {
         Register = "register",
         /// Signing in with a passkey (no account named yet).
         SignIn = "sign_in",
+        /// The person again, by passkey, for an action that asks for it.
+        Confirm = "confirm",
+        /// A passed `Confirm`: the one-time code's hash, for that action.
+        Proof = "proof",
     }
 }
 

@@ -68,6 +68,10 @@ async fn a_passkey_signs_in_without_a_password_and_the_password_alone_no_longer_
     );
     assert_eq!(seen["signedInByPasskey"], true);
     assert!(seen["signCount"][0].as_u64().is_some_and(|n| n >= 1));
+    // New recovery codes, confirmed by the passkey; the first ten are void.
+    assert_eq!(seen["renewed"].as_array().map(Vec::len), Some(10), "{seen}");
+    assert_ne!(seen["renewed"][0], seen["codes"][0]);
+    let codes = &seen["renewed"];
 
     // Through the API too: the password opens only a challenge, and names
     // what finishes it; a recovery code from the page does.
@@ -75,7 +79,7 @@ async fn a_passkey_signs_in_without_a_password_and_the_password_alone_no_longer_
     assert_eq!(status, 401, "{v}");
     assert_eq!(v["error"]["code"], "second_factor_required");
     assert_eq!(v["error"]["methods"], json!(["passkey", "recovery_code"]));
-    let code = seen["codes"][0].as_str().expect("code").to_string();
+    let code = codes[0].as_str().expect("code").to_string();
     let (status, session) = call(
         &sys,
         Method::POST,
@@ -94,6 +98,10 @@ async fn a_passkey_signs_in_without_a_password_and_the_password_alone_no_longer_
         )
         .await;
     assert_eq!(mailed, ["passkey_added"]);
+    // The first factor ended the sessions opened before it.
+    let (status, _) = call(&sys, Method::GET, "/api/v1/me", Some(&token), None).await;
+    assert_eq!(status, 401, "the session from before the passkey ended");
+    let token = session["token"].as_str().expect("token").to_string();
     let (_, notes) = call(
         &sys,
         Method::GET,
@@ -110,35 +118,36 @@ async fn a_passkey_signs_in_without_a_password_and_the_password_alone_no_longer_
     assert_eq!(account["passkeys"][0]["name"], "Test laptop", "{account}");
     assert!(!account.to_string().contains("cred_id"));
 
-    // Taken again the same ceremony finds nothing; a made-up answer is 401.
-    let (status, v) = call(
+    // A ceremony is taken once: a refused answer spends it.
+    let (_, started) = call(
         &sys,
         Method::POST,
-        "/api/v1/sessions/passkey",
+        "/api/v1/sessions/passkey/challenge",
         None,
-        Some(json!({"ceremony": uuid::Uuid::nil(), "credential": {"id": "x", "rawId": "eA", "type": "public-key",
-            "response": {"authenticatorData": "eA", "clientDataJSON": "eA", "signature": "eA", "userHandle": null}}})),
+        None,
     )
     .await;
-    assert_eq!(
-        (status, v["error"]["code"].as_str()),
-        (401, Some("invalid_credentials"))
-    );
+    let forged = json!({"ceremony": started["ceremony"], "credential": {"id": "eA", "rawId": "eA", "type": "public-key",
+        "response": {"authenticatorData": "eA", "clientDataJSON": "eA", "signature": "eA", "userHandle": "eA"}}});
+    for _ in 0..2 {
+        let (status, v) = call(
+            &sys,
+            Method::POST,
+            "/api/v1/sessions/passkey",
+            None,
+            Some(forged.clone()),
+        )
+        .await;
+        assert_eq!(
+            (status, v["error"]["code"].as_str()),
+            (401, Some("invalid_credentials"))
+        );
+    }
 
-    // Removal asks for the password; then the password alone opens again.
+    // With only a passkey, the actions that ask for the person again want
+    // more than the password: a recovery code (or the passkey's own
+    // one-time code, as the settings page gets it).
     let (status, v) = call(
-        &sys,
-        Method::DELETE,
-        &format!("/api/v1/me/passkeys/{id}"),
-        Some(&token),
-        Some(json!({"password": "wrong one"})),
-    )
-    .await;
-    assert_eq!(
-        (status, v["error"]["code"].as_str()),
-        (403, Some("wrong_password"))
-    );
-    let (status, _) = call(
         &sys,
         Method::DELETE,
         &format!("/api/v1/me/passkeys/{id}"),
@@ -146,7 +155,45 @@ async fn a_passkey_signs_in_without_a_password_and_the_password_alone_no_longer_
         Some(json!({"password": PASSWORD})),
     )
     .await;
-    assert_eq!(status, 204);
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (403, Some("second_factor_required")),
+        "{v}"
+    );
+    let (status, v) = call(
+        &sys,
+        Method::POST,
+        "/api/v1/me/second-factor/totp",
+        Some(&token),
+        Some(json!({"password": PASSWORD})),
+    )
+    .await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (403, Some("second_factor_required")),
+        "no authenticator app of a thief's on the password alone: {v}"
+    );
+    let (status, v) = call(
+        &sys,
+        Method::DELETE,
+        &format!("/api/v1/me/passkeys/{id}"),
+        Some(&token),
+        Some(json!({"password": "wrong one", "code": codes[1]})),
+    )
+    .await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (403, Some("wrong_password"))
+    );
+    let (status, v) = call(
+        &sys,
+        Method::DELETE,
+        &format!("/api/v1/me/passkeys/{id}"),
+        Some(&token),
+        Some(json!({"password": PASSWORD, "code": codes[2]})),
+    )
+    .await;
+    assert_eq!(status, 204, "{v}");
     let (status, _) = password_sign_in(&sys, "pk_user").await;
     assert_eq!(status, 200);
     sys.stop().await;

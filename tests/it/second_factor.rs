@@ -522,7 +522,10 @@ async fn a_stolen_password_alone_no_longer_opens_an_account() {
         json!({}),
     )
     .await;
-    assert_eq!(s, json!({"totp": false, "recovery_codes_left": 0}));
+    assert_eq!(
+        s,
+        json!({"totp": false, "passkeys": 0, "recovery_codes_left": 0})
+    );
     let mailed = sys
         .pg_strings(
             "SELECT o.kind FROM email_outbox o JOIN users u ON u.id = o.user_id

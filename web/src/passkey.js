@@ -30,10 +30,13 @@ export async function createPasskey(options) {
     excludeCredentials: descriptors(pk.excludeCredentials),
   }
   const cred = await navigator.credentials.create({ publicKey })
+  const ext = cred.getClientExtensionResults ? cred.getClientExtensionResults() : {}
   return {
     id: cred.id,
     rawId: toB64(cred.rawId),
     type: cred.type,
+    // credProps says whether the key is discoverable (the server needs it to be).
+    extensions: ext.credProps ? { credProps: ext.credProps } : {},
     response: {
       attestationObject: toB64(cred.response.attestationObject),
       clientDataJSON: toB64(cred.response.clientDataJSON),
@@ -69,4 +72,16 @@ export async function signInWithPasskey() {
   const me = await api('GET', '/api/v1/me')
   remember(session, me.username)
   return session
+}
+
+/**
+ * The person again, by passkey, for an action that asks for it (a new
+ * password or email, erasure, a factor added or removed): a one-time code
+ * to send as that action's `code`.
+ */
+export async function passkeyProof() {
+  const { ceremony, options } = await api('POST', '/api/v1/me/passkeys/assertion')
+  const credential = await getPasskey(options)
+  const { code } = await api('POST', '/api/v1/me/passkeys/assertion/answer', { ceremony, credential })
+  return code
 }

@@ -5,7 +5,7 @@
 //
 // window.cloudcastSettings mirrors the page's state for tests and scripts.
 
-import { createPasskey, passkeysHere } from './passkey.js'
+import { createPasskey, passkeyProof, passkeysHere } from './passkey.js'
 import { profileEditor } from './profile_editor.js'
 import { say } from './ui.js'
 import { api, authHeaders, errorMessage, forget, loadToken, signIn } from './session.js'
@@ -138,9 +138,12 @@ async function loadSecondFactor() {
   status.secondFactor = f.totp
   $('sf-state').textContent = f.totp
     ? `On: signing in asks for a code from your authenticator app. ${f.recovery_codes_left} recovery code(s) left.`
-    : 'Off: signing in asks for your password alone. An authenticator app adds a code, so a stolen password is not enough.'
+    : f.passkeys > 0
+      ? `No authenticator app; your passkeys guard your sign-in. ${f.recovery_codes_left} recovery code(s) left.`
+      : 'Off: signing in asks for your password alone. An authenticator app adds a code, so a stolen password is not enough.'
   $('sf-begin-form').hidden = f.totp
   $('sf-remove-form').hidden = !f.totp
+  $('sf-new-codes-form').hidden = !(f.totp || f.passkeys > 0)
   for (const el of document.querySelectorAll('.sf-needed')) el.hidden = !f.totp
 }
 
@@ -165,7 +168,7 @@ async function loadPasskeys() {
         return
       }
       try {
-        await api('DELETE', `/api/v1/me/passkeys/${k.id}`, { password: $('pk-password').value, ...codeOf('pk-code') })
+        await api('DELETE', `/api/v1/me/passkeys/${k.id}`, { password: $('pk-password').value, ...(await codeOf('pk-code')) })
         $('pk-password').value = ''
         await loadPasskeys()
         say($('pk-message'), `Removed ${k.name}.`, 'ok')
@@ -186,7 +189,7 @@ async function addPasskey(event) {
     async () => {
       const { ceremony, options } = await api('POST', '/api/v1/me/passkeys/registration', {
         password: $('pk-password').value,
-        ...codeOf('pk-code'),
+        ...(await codeOf('pk-code')),
       })
       const credential = await createPasskey(options)
       const added = await api('POST', '/api/v1/me/passkeys', { ceremony, name: $('pk-name').value, credential })
@@ -203,14 +206,41 @@ async function addPasskey(event) {
 }
 
 /** The code field's value when the account asks for one. */
-const codeOf = (id) => (status.secondFactor ? { code: $(id).value.trim() } : {})
+/**
+ * What an action that asks for the person again sends besides the
+ * password: the code field's value with an authenticator app, else with a
+ * passkey a one-time code the passkey gives (the browser asks for it).
+ */
+async function codeOf(id) {
+  if (status.secondFactor) return { code: $(id).value.trim() }
+  if (status.passkeys > 0) return { code: await passkeyProof() }
+  return {}
+}
+
+async function newRecoveryCodes(event) {
+  await formAction(
+    event,
+    'sf-message',
+    async () => {
+      const r = await api('POST', '/api/v1/me/second-factor/recovery-codes', {
+        password: $('sf-new-codes-password').value,
+        ...(await codeOf('sf-new-codes-code')),
+      })
+      $('sf-new-codes-password').value = ''
+      $('sf-code-list').replaceChildren(...r.recovery_codes.map((c) => Object.assign(document.createElement('li'), { textContent: c })))
+      $('sf-codes').hidden = false
+      await loadSecondFactor()
+    },
+    'New recovery codes made; the old ones no longer work.',
+  )
+}
 
 async function beginSecondFactor(event) {
   await formAction(
     event,
     'sf-message',
     async () => {
-      const e = await api('POST', '/api/v1/me/second-factor/totp', { password: $('sf-password').value })
+      const e = await api('POST', '/api/v1/me/second-factor/totp', { password: $('sf-password').value, ...(await codeOf()) })
       $('sf-password').value = ''
       $('sf-qr').src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(e.qr_svg)}`
       $('sf-secret').textContent = e.secret
@@ -568,7 +598,7 @@ async function deleteAccount(event) {
   $('delete-error').textContent = ''
   if (!window.confirm('Delete your account and everything held about you? This cannot be undone.')) return
   try {
-    const erased = await api('DELETE', '/api/v1/me', { password: $('delete-password').value, ...codeOf('delete-code') })
+    const erased = await api('DELETE', '/api/v1/me', { password: $('delete-password').value, ...(await codeOf('delete-code')) })
     forget()
     $('settings-section').hidden = true
     $('deleted-section').hidden = false
@@ -603,7 +633,7 @@ function changePassword(event) {
     event,
     'password-status',
     async () => {
-      await api('PUT', '/api/v1/me/password', { current_password: $('pw-current').value, new_password: $('pw-new').value, ...codeOf('pw-code') })
+      await api('PUT', '/api/v1/me/password', { current_password: $('pw-current').value, new_password: $('pw-new').value, ...(await codeOf('pw-code')) })
       $('pw-current').value = ''
       $('pw-new').value = ''
     },
@@ -617,7 +647,7 @@ function changeEmail(event) {
     event,
     'email-status',
     async () => {
-      await api('PUT', '/api/v1/me/email', { email, password: $('em-password').value, ...codeOf('em-code') })
+      await api('PUT', '/api/v1/me/email', { email, password: $('em-password').value, ...(await codeOf('em-code')) })
       $('em-password').value = ''
     },
     `We sent a link to ${email}: open it to start using that address.`,
@@ -646,6 +676,7 @@ function start() {
   $('sf-confirm-form').addEventListener('submit', confirmSecondFactor)
   $('sf-remove-form').addEventListener('submit', removeSecondFactor)
   $('pk-form').addEventListener('submit', addPasskey)
+  $('sf-new-codes-form').addEventListener('submit', newRecoveryCodes)
   if (!passkeysHere()) {
     $('pk-form').hidden = true
     $('pk-unsupported').hidden = false

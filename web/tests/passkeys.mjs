@@ -5,7 +5,8 @@
 //   node web/tests/passkeys.mjs journey BASE LOGIN PASSWORD
 //     adds a passkey in Settings (the password asked again; the recovery
 //     codes shown once), signs out, tries the password alone (more is
-//     asked), then signs in with the passkey and no password.
+//     asked), then signs in with the passkey and no password, and makes new
+//     recovery codes (the password and the passkey asked again).
 //
 // BASE must name a host (http://localhost:PORT): a passkey cannot belong to
 // an IP address. Prints one line of JSON.
@@ -56,6 +57,15 @@ async function journey(page, [base, login, password]) {
   await page.click('#site-passkey')
   await until(page, 'the header to show the signed-in user', () => !!document.getElementById('nav-me'))
   const after = (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials
+
+  // An action that asks for the person again: the password, and the
+  // passkey (the page asks the authenticator for a one-time code).
+  await page.goto(`${base}/settings`)
+  await page.waitForSelector('#sf-new-codes-form', { state: 'visible' })
+  await page.fill('#sf-new-codes-password', password)
+  await page.click('#sf-new-codes')
+  await until(page, 'new recovery codes', () => document.querySelectorAll('#sf-code-list li').length === 10)
+  const renewed = await page.locator('#sf-code-list li').allTextContents()
   return {
     before,
     codes,
@@ -66,6 +76,7 @@ async function journey(page, [base, login, password]) {
     signedInByPassword,
     signedInByPasskey: true,
     signCount: after.map((c) => c.signCount),
+    renewed,
   }
 }
 
