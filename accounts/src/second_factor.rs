@@ -92,15 +92,19 @@ pub async fn totp_enrolled(pool: &sqlx::PgPool, user: Uuid) -> Result<bool, Acco
 
 /// How `user` may finish signing in after a right password, if the
 /// password alone may not: `totp` (an authenticator app's code),
-/// `recovery_code`, `passkey`. Empty: the password opens a session.
-pub async fn factors(pool: &sqlx::PgPool, user: Uuid) -> Result<Vec<&'static str>, AccountsError> {
+/// `recovery_code`, `passkey`. Empty: the password opens a session. The
+/// one home of what counts as a factor.
+pub async fn factors_in(
+    conn: &mut sqlx::PgConnection,
+    user: Uuid,
+) -> Result<Vec<&'static str>, AccountsError> {
     let (totp, recovery, passkey): (bool, bool, bool) = sqlx::query_as(
         "SELECT EXISTS (SELECT 1 FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL),
                 EXISTS (SELECT 1 FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL),
                 EXISTS (SELECT 1 FROM passkeys WHERE user_id = $1)",
     )
     .bind(user)
-    .fetch_one(pool)
+    .fetch_one(conn)
     .await?;
     if !totp && !passkey {
         return Ok(Vec::new());
@@ -116,6 +120,11 @@ pub async fn factors(pool: &sqlx::PgPool, user: Uuid) -> Result<Vec<&'static str
         out.push("recovery_code");
     }
     Ok(out)
+}
+
+/// [`factors_in`] on a connection of the pool.
+pub async fn factors(pool: &sqlx::PgPool, user: Uuid) -> Result<Vec<&'static str>, AccountsError> {
+    factors_in(&mut *pool.acquire().await?, user).await
 }
 
 /// Ten new recovery codes for `user` (any unused ones before are void),
@@ -142,13 +151,7 @@ pub async fn new_recovery_codes(
 /// [`enrolled`] inside a transaction (adding a factor asks whether it is
 /// the first).
 pub async fn enrolled_in(conn: &mut sqlx::PgConnection, user: Uuid) -> Result<bool, AccountsError> {
-    Ok(sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL)
-             OR EXISTS (SELECT 1 FROM passkeys WHERE user_id = $1)",
-    )
-    .bind(user)
-    .fetch_one(conn)
-    .await?)
+    Ok(!factors_in(conn, user).await?.is_empty())
 }
 
 /// Whether the password alone may not open `user`'s account: an

@@ -138,6 +138,36 @@ async fn authenticate(
     }
 }
 
+/// A form posted to the token or revocation endpoint: who sent it.
+trait ClientForm {
+    fn client(&self) -> (Option<&str>, Option<&str>);
+}
+
+impl ClientForm for TokenRequest {
+    fn client(&self) -> (Option<&str>, Option<&str>) {
+        (self.client_id.as_deref(), self.client_secret.as_deref())
+    }
+}
+
+impl ClientForm for RevokeRequest {
+    fn client(&self) -> (Option<&str>, Option<&str>) {
+        (self.client_id.as_deref(), self.client_secret.as_deref())
+    }
+}
+
+/// The endpoints' shared first step: the form read, and the app that
+/// sent it proven ([`authenticate`]).
+async fn read_form<T: ClientForm>(
+    state: &AppsState,
+    headers: &HeaderMap,
+    form: Result<Form<T>, axum::extract::rejection::FormRejection>,
+) -> Result<(T, AppRow), OAuthError> {
+    let Form(req) = form.map_err(|e| OAuthError::InvalidRequest(e.body_text()))?;
+    let (id, secret) = req.client();
+    let app = authenticate(state, headers, id, secret).await?;
+    Ok((req, app))
+}
+
 fn constant_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
@@ -233,14 +263,7 @@ pub async fn token(
     form: Result<Form<TokenRequest>, axum::extract::rejection::FormRejection>,
 ) -> Response {
     let result = async {
-        let Form(req) = form.map_err(|e| OAuthError::InvalidRequest(e.body_text()))?;
-        let app = authenticate(
-            &state,
-            &headers,
-            req.client_id.as_deref(),
-            req.client_secret.as_deref(),
-        )
-        .await?;
+        let (req, app) = read_form(&state, &headers, form).await?;
         match req.grant_type.as_deref() {
             Some("authorization_code") => exchange_code(&state, &app, &req).await,
             Some("refresh_token") => refresh(&state, &app, &req).await,
@@ -452,14 +475,7 @@ pub async fn revoke(
     form: Result<Form<RevokeRequest>, axum::extract::rejection::FormRejection>,
 ) -> Response {
     let result = async {
-        let Form(req) = form.map_err(|e| OAuthError::InvalidRequest(e.body_text()))?;
-        let app = authenticate(
-            &state,
-            &headers,
-            req.client_id.as_deref(),
-            req.client_secret.as_deref(),
-        )
-        .await?;
+        let (req, app) = read_form(&state, &headers, form).await?;
         let Some(token) = req
             .token
             .as_deref()
