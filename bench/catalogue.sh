@@ -8,8 +8,9 @@
 #
 # Needs the services (infra/dev services); runs beside a system started by
 # infra/dev up (its own database, folders and port). Results also go to
-# var/bench/catalogue/result.json. KEEP_DATA=1 measures again on the data
-# of the run before (generating it takes minutes).
+# var/bench/catalogue/result.json. The generated catalogue is kept for the
+# next run of the same size (bench_catalogue in bench/lib.sh; FRESH=1 makes
+# it again).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$ROOT"
@@ -20,32 +21,19 @@ USERS="${2:-100000}"
 REQUESTS="${3:-200}"
 WORK="$ROOT/var/bench/catalogue"
 PORT=8943
-KEEP_DATA="${KEEP_DATA:-}"
-[[ -n "$KEEP_DATA" ]] || rm -rf "$WORK"
+rm -rf "$WORK"
 mkdir -p "$WORK"
 
 eval "$(infra/dev services)"
 cargo build --release --bin cloudcast -q
 
-DB=cloudcast_bench_catalogue
-[[ -n "$KEEP_DATA" ]] ||
-  psql -q "$CLOUDCAST_TEST_POSTGRES_ADMIN_URL" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
-export CLOUDCAST__POSTGRES__URL="${CLOUDCAST__POSTGRES__URL%/*}/$DB"
-export CLOUDCAST__CLICKHOUSE__DATABASE=$DB
 export CLOUDCAST__S3__EMBEDDED_ROOT="$WORK/s3" CLOUDCAST__S3__BUCKET=bench
 export CLOUDCAST__ANALYTICS__WAL_DIR="$WORK/wal" CLOUDCAST__TRANSCODE__WORK_DIR="$WORK/work"
 # The charts and related mixes are generated below; no analytics node runs
 # (`--role api`), which would compute them again from an empty ClickHouse.
 # One client address sends every request here: lift the anonymous read limit.
-export CLOUDCAST__LIMITS__ANONYMOUS_READS_PER_MINUTE_PER_ADDRESS=10000000
-target/release/cloudcast migrate >> "$WORK/server.log" 2>&1
-
-if [[ -z "$KEEP_DATA" ]]; then
-  echo "generating $CLOUDCASTS cloudcasts of $USERS users..."
-  start=$(date +%s)
-  psql -q "$CLOUDCAST__POSTGRES__URL" -v users="$USERS" -v cloudcasts="$CLOUDCASTS" -f bench/catalogue_data.sql
-  echo "generated in $(( $(date +%s) - start )) s; $(psql -tA "$CLOUDCAST__POSTGRES__URL" -c "SELECT pg_size_pretty(pg_database_size(current_database()))")"
-fi
+export CLOUDCAST__LIMITS__ANONYMOUS_READS_PER_MINUTE_PER_ADDRESS=1000000000
+bench_catalogue "$CLOUDCASTS" "$USERS"
 
 target/release/cloudcast serve --role api --listen "127.0.0.1:$PORT" >> "$WORK/server.log" 2>&1 &
 SERVER=$!

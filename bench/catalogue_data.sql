@@ -79,3 +79,18 @@ INSERT INTO tag_counts (tag, cloudcasts)
 SELECT t.tag, count(*) FROM cloudcast_tags t JOIN cloudcasts c ON c.id = t.cloudcast_id
  WHERE c.visibility = 'public' AND c.status = 'ready' AND c.listed_at <= now() GROUP BY t.tag;
 VACUUM ANALYZE;
+-- Public playlists, one for every ten users (titles from the same words),
+-- of five of the owner's neighbours' mixes, searched with the rest.
+INSERT INTO playlists (id, owner_id, title, description, visibility)
+SELECT gen_random_uuid(), o.id, initcap(w1.w || ' ' || w2.w) || ' picks',
+       'Favourite ' || w3.w || ' mixes', CASE WHEN o.n % 20 = 0 THEN 'private' ELSE 'public' END
+  FROM owners o
+  JOIN words w1 ON w1.n = 1 + (o.n * 7) % 60
+  JOIN words w2 ON w2.n = 1 + (o.n * 13 + 3) % 60
+  JOIN words w3 ON w3.n = 1 + (o.n * 19 + 5) % 60
+ WHERE o.n % 10 = 0;
+INSERT INTO playlist_items (playlist_id, cloudcast_id, position)
+SELECT p.id, x.id, x.k - 1
+  FROM playlists p
+ CROSS JOIN LATERAL (SELECT c.id, row_number() OVER (ORDER BY c.id) AS k
+                       FROM cloudcasts c WHERE c.owner_id = p.owner_id LIMIT 5) x;

@@ -82,3 +82,28 @@ with open(path, "w") as f:
 print(f"figures: {path}")
 PY
 }
+
+# bench_catalogue CLOUDCASTS USERS: points CLOUDCAST__POSTGRES__URL (and the
+# ClickHouse database) at the generated catalogue of that size, shared by the
+# benches that read it (catalogue.sh, pages.sh), migrated to this build. It is
+# generated (bench/catalogue_data.sql, minutes at 1 M) only when missing, of
+# another size, or with FRESH=1.
+bench_catalogue() {
+  local cloudcasts="$1" users="$2" db=cloudcast_bench_catalogue have start log
+  log=$(mktemp)
+  export CLOUDCAST__POSTGRES__URL="${CLOUDCAST__POSTGRES__URL%/*}/$db"
+  export CLOUDCAST__CLICKHOUSE__DATABASE=$db
+  have=$(psql -tA "$CLOUDCAST__POSTGRES__URL" -c "SELECT cloudcasts || ' ' || users FROM bench_catalogue_size" 2>/dev/null || true)
+  if [[ -z "${FRESH:-}" && "$have" == "$cloudcasts $users" ]]; then
+    "${BENCH_BIN:-target/release/cloudcast}" migrate >"$log" 2>&1 || { cat "$log" >&2; return 1; }
+    echo "the catalogue of $cloudcasts cloudcasts and $users users from before (FRESH=1 makes it again)"
+    return 0
+  fi
+  psql -q "$CLOUDCAST_TEST_POSTGRES_ADMIN_URL" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
+  "${BENCH_BIN:-target/release/cloudcast}" migrate >"$log" 2>&1 || { cat "$log" >&2; return 1; }
+  echo "generating $cloudcasts cloudcasts of $users users..."
+  start=$(date +%s)
+  psql -q "$CLOUDCAST__POSTGRES__URL" -v users="$users" -v cloudcasts="$cloudcasts" -f bench/catalogue_data.sql
+  psql -q "$CLOUDCAST__POSTGRES__URL" -c "CREATE TABLE bench_catalogue_size AS SELECT $cloudcasts AS cloudcasts, $users AS users"
+  echo "generated in $(( $(date +%s) - start )) s; $(psql -tA "$CLOUDCAST__POSTGRES__URL" -c "SELECT pg_size_pretty(pg_database_size(current_database()))")"
+}

@@ -14,7 +14,7 @@
 #
 #   bench/privacy.sh [RUNS=3] [CROWD=20000000] [HEAVY=360000]
 #
-# Needs the services (infra/dev services) and var/venv (infra/dev test).
+# Needs the services (infra/dev services); makes var/venv (infra/dev venv).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$ROOT"
@@ -29,9 +29,9 @@ DB=cloudcast_bench_priv
 rm -rf "$WORK" && mkdir -p "$WORK"
 
 eval "$(infra/dev services)"
-# pyarrow reads the exported Parquet back (var/venv is made by infra/dev test).
+# pyarrow reads the exported Parquet back.
+infra/dev venv
 PY="$ROOT/var/venv/bin/python3"
-"$PY" -c 'import pyarrow' 2>/dev/null || { echo "run infra/dev test once first (it makes var/venv with pyarrow)" >&2; exit 1; }
 cargo build --release --bin cloudcast -q
 CH="$CLOUDCAST__CLICKHOUSE__URL"
 chq() { curl -sfS "$CH/?database=$DB" --data-binary "$1"; }
