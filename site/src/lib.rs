@@ -7,6 +7,7 @@
 mod accounts;
 mod api;
 mod apps;
+mod cache;
 mod embed;
 mod error;
 mod figures;
@@ -165,6 +166,7 @@ pub fn router(state: SiteState) -> Router {
         .route("/{username}/{slug}", get(pages::cloudcast))
         .route("/{username}/{slug}/stats", get(pages::stats))
         .merge(oembed)
+        .layer(axum::middleware::from_fn(cache::anonymous_pages))
         .with_state(state)
 }
 

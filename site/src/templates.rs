@@ -44,17 +44,20 @@ pub struct Meta {
     pub feed: Option<String>,
 }
 
+/// What a rendered page says of caching until `cache.rs` decides.
+pub(crate) const PAGE_CACHE_CONTROL: &str = "private, no-cache";
+
 /// Renders a page, or the error page when rendering fails.
 pub fn page<T: Template>(status: StatusCode, t: &T) -> Response {
     match t.render() {
         Ok(html) => guarded(
             (
                 status,
-                // Pages differ by visitor (who is signed in, stream URLs
-                // signed for them): no shared cache may keep one.
+                // Pages differ by visitor: no shared cache may keep one,
+                // unless `cache.rs` finds it is an anonymous reader's.
                 [(
                     header::CACHE_CONTROL,
-                    HeaderValue::from_static("private, no-cache"),
+                    HeaderValue::from_static(PAGE_CACHE_CONTROL),
                 )],
                 Html(html),
             )

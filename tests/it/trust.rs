@@ -724,6 +724,89 @@ async fn pages_json_and_private_answers_carry_their_headers() {
     sys.stop().await;
 }
 
+/// An anonymous reader's page may be kept by a CDN or nginx for a few
+/// seconds and served stale while it asks again, with a tag that follows
+/// the page's bytes and a 304 for a reader who has them; a signed-in
+/// reader's page never is, however it is signed in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anonymous_pages_are_cacheable_and_signed_in_pages_never() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let sys =
+        TestSystem::start_with("trust_page_cache", |c| c.http.web_dir = root.join("web")).await;
+    let dj = sys.user("cache_dj").await;
+    let get = |path: &str, headers: &[(&str, &str)]| {
+        let mut req = sys.http.get(sys.url(path));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        req.send()
+    };
+    let etag_of = |r: &reqwest::Response| {
+        r.headers()
+            .get("etag")
+            .map(|v| v.to_str().unwrap_or_default().to_owned())
+    };
+    let home = get("/", &[]).await.expect("home");
+    assert_eq!(home.status(), 200);
+    assert_eq!(
+        home.headers()["cache-control"],
+        "public, max-age=10, stale-while-revalidate=60"
+    );
+    let vary: Vec<_> = home.headers().get_all("vary").iter().collect();
+    assert!(
+        vary.iter()
+            .any(|v| v.to_str().unwrap_or_default().contains("cookie")),
+        "{vary:?}"
+    );
+    let tag = etag_of(&home).expect("an anonymous page has a tag");
+    assert!(tag.starts_with("W/\""), "{tag}");
+    let again = get("/", &[("if-none-match", &tag)]).await.expect("again");
+    assert_eq!(again.status(), 304);
+    assert_eq!(etag_of(&again).as_deref(), Some(tag.as_str()));
+    assert!(again.bytes().await.expect("body").is_empty());
+    // The same bytes, the same tag (any node computes it alike).
+    let same = get("/", &[]).await.expect("same");
+    assert_eq!(etag_of(&same).as_deref(), Some(tag.as_str()));
+    // A new mix on the home page is a new page: the old tag no longer matches.
+    sys.ready_cloudcast(&dj, 3, "Cache Mix").await;
+    let changed = get("/", &[("if-none-match", &tag)]).await.expect("changed");
+    assert_eq!(changed.status(), 200);
+    assert_ne!(etag_of(&changed).as_deref(), Some(tag.as_str()));
+    assert!(changed.text().await.expect("html").contains("Cache Mix"));
+    // A profile is cacheable too; a page that is not found is not.
+    let profile = get("/cache_dj", &[]).await.expect("profile");
+    assert!(
+        profile.headers()["cache-control"]
+            .to_str()
+            .unwrap_or_default()
+            .starts_with("public")
+    );
+    let missing = get("/nobody_here_at_all", &[]).await.expect("missing");
+    assert_eq!(missing.status(), 404);
+    assert!(etag_of(&missing).is_none());
+    let kept = missing.headers().get("cache-control");
+    assert!(
+        !kept.is_some_and(|v| v.to_str().unwrap_or_default().contains("public")),
+        "{kept:?}"
+    );
+    // Signed in, by cookie or by token: never cached, never tagged, and
+    // the anonymous tag gets the whole page.
+    let cookie = format!("cc_session={dj}");
+    let bearer = format!("Bearer {dj}");
+    for signed in [
+        ("cookie", cookie.as_str()),
+        ("authorization", bearer.as_str()),
+    ] {
+        let resp = get("/", &[signed, ("if-none-match", &tag)])
+            .await
+            .expect("signed in");
+        assert_eq!(resp.status(), 200, "{}", signed.0);
+        assert_eq!(resp.headers()["cache-control"], "no-store", "{}", signed.0);
+        assert!(etag_of(&resp).is_none(), "{}", signed.0);
+    }
+    sys.stop().await;
+}
+
 /// A tag page for a tag with a space answers as the API does.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tags_with_spaces_have_their_page() {
