@@ -589,7 +589,15 @@ async fn tags_charts_and_search_find_what_is_public() {
         None,
     )
     .await;
+    // Both hits rank alike (the owner's name): the second page is the other
+    // one, and the last.
     assert_ne!(paged["cloudcasts"][0]["id"], paged2["cloudcasts"][0]["id"]);
+    assert_eq!(
+        paged2["cloudcasts"].as_array().map(Vec::len),
+        Some(1),
+        "{paged2}"
+    );
+    assert!(paged2["next_cursor"].is_null(), "{paged2}");
     let (_, users) = get(&sys, &search("find_", "user"), None).await;
     let names = field(&users["users"], "username");
     assert_eq!(names.len(), 2, "{users}");
