@@ -5,7 +5,7 @@
 # Prints one line per bench and writes var/bench/all.json, a list of every
 # bench's result.json.
 #
-#   bench/all.sh            (about 12 minutes on 2 cores once the release
+#   bench/all.sh            (about 15 minutes on 2 cores once the release
 #                            binary is built)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
@@ -21,6 +21,8 @@ BENCHES=(
   "analytics 1 5 5000000"
   "privacy 1 2000000 36000"
   "catalogue 100000 10000 50"
+  "pages 100000 10000 5 32"
+  "search_engine 100000 10000 50"
   "cluster 1 5 5000000"
   "soak 60"
 )
