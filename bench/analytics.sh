@@ -25,10 +25,7 @@ PORT=8941
 CONNS=16
 rm -rf "$WORK" && mkdir -p "$WORK"
 
-if ! command -v wrk >/dev/null; then
-  sudo_cmd=""; [[ $(id -u) -eq 0 ]] || sudo_cmd="sudo"
-  $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null
-fi
+bench_tools wrk
 eval "$(infra/dev services)"
 cargo build --release --bin cloudcast -q
 CH="$CLOUDCAST__CLICKHOUSE__URL"

@@ -28,8 +28,7 @@ LB=8960 N1=8961 N2=8962 S3P=8963
 CONNS=16
 rm -rf "$WORK" && mkdir -p "$WORK"
 
-sudo_cmd=""; [[ $(id -u) -eq 0 ]] || sudo_cmd="sudo"
-command -v wrk >/dev/null || $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null
+bench_tools wrk
 eval "$(infra/dev services)"
 eval "$(infra/dev clickhouse-cluster)"
 CLUSTER_CH="$CLOUDCAST_TEST_CLICKHOUSE_CLUSTER_URL"

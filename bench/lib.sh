@@ -107,3 +107,26 @@ bench_catalogue() {
   psql -q "$CLOUDCAST__POSTGRES__URL" -c "CREATE TABLE bench_catalogue_size AS SELECT $cloudcasts AS cloudcasts, $users AS users"
   echo "generated in $(( $(date +%s) - start )) s; $(psql -tA "$CLOUDCAST__POSTGRES__URL" -c "SELECT pg_size_pretty(pg_database_size(current_database()))")"
 }
+
+# bench_tools PACKAGE...: installs the Debian packages (wrk, nginx-light)
+# whose command is missing; the package's first word names the command.
+bench_tools() {
+  local missing=() p sudo_cmd=""
+  for p in "$@"; do command -v "${p%%-*}" >/dev/null || missing+=("$p"); done
+  [[ ${#missing[@]} -eq 0 ]] && return 0
+  [[ $(id -u) -eq 0 ]] || sudo_cmd="sudo"
+  $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
+}
+
+# bench_nginx_head WORK: the start of an nginx.conf that runs in the
+# foreground with every file under WORK (the benches' reference servers).
+bench_nginx_head() {
+  cat <<EOF_NGINX
+worker_processes auto;
+daemon off;
+pid $1/nginx.pid;
+error_log $1/nginx-error.log warn;
+$( [[ $(id -u) -eq 0 ]] && echo "user root;" )
+events { worker_connections 1024; }
+EOF_NGINX
+}

@@ -29,10 +29,7 @@ NGINX_PORT=8945
 CACHE_PORT=8946
 rm -rf "$WORK" && mkdir -p "$WORK/www"
 
-if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null; then
-  sudo_cmd=""; [[ $(id -u) -eq 0 ]] || sudo_cmd="sudo"
-  $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk nginx-light >/dev/null
-fi
+bench_tools wrk nginx-light
 eval "$(infra/dev services)"
 cargo build --release --bin cloudcast -q
 
@@ -47,13 +44,7 @@ bench_catalogue "$CLOUDCASTS" "$USERS"
 B="http://127.0.0.1:$PORT"
 target/release/cloudcast serve --role api --listen "127.0.0.1:$PORT" >>"$WORK/server.log" 2>&1 &
 SERVER=$!
-cat >"$WORK/nginx.conf" <<EOF
-worker_processes auto;
-daemon off;
-pid $WORK/nginx.pid;
-error_log $WORK/nginx-error.log warn;
-$( [[ $(id -u) -eq 0 ]] && echo "user root;" )
-events { worker_connections 1024; }
+{ bench_nginx_head "$WORK"; cat <<EOF; } >"$WORK/nginx.conf"
 http {
   access_log off;
   keepalive_requests 1000000;

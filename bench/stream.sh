@@ -29,10 +29,7 @@ CONNS=16
 BEAT_CONNS=256
 rm -rf "$WORK" && mkdir -p "$WORK/www"
 
-if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null; then
-  sudo_cmd=""; [[ $(id -u) -eq 0 ]] || sudo_cmd="sudo"
-  $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk nginx-light >/dev/null
-fi
+bench_tools wrk nginx-light
 eval "$(infra/dev services)"
 cargo build --release --bin cloudcast -q
 
@@ -69,13 +66,7 @@ SIZE=$(stat -c %s "$WORK/www/mix.mp4")
 kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
 start_server --role stream
 
-cat > "$WORK/nginx.conf" <<EOF
-worker_processes auto;
-daemon off;
-pid $WORK/nginx.pid;
-error_log $WORK/nginx-error.log warn;
-$( [[ $(id -u) -eq 0 ]] && echo "user root;" )
-events { worker_connections 1024; }
+{ bench_nginx_head "$WORK"; cat <<EOF; } >"$WORK/nginx.conf"
 http {
   access_log off;
   sendfile on;
