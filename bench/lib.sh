@@ -108,6 +108,9 @@ bench_catalogue() {
   echo "generated in $(( $(date +%s) - start )) s; $(psql -tA "$CLOUDCAST__POSTGRES__URL" -c "SELECT pg_size_pretty(pg_database_size(current_database()))")"
 }
 
+# nginx lives in /usr/sbin, which a user's PATH on Debian lacks.
+PATH="$PATH:/usr/sbin"
+
 # bench_tools PACKAGE...: installs the Debian packages (wrk, nginx-light)
 # whose command is missing; the package's first word names the command.
 bench_tools() {
@@ -115,6 +118,8 @@ bench_tools() {
   for p in "$@"; do command -v "${p%%-*}" >/dev/null || missing+=("$p"); done
   [[ ${#missing[@]} -eq 0 ]] && return 0
   [[ $(id -u) -eq 0 ]] || sudo_cmd="sudo"
+  # A fresh machine has no package lists yet.
+  $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
   $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
 }
 

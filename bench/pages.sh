@@ -86,6 +86,8 @@ nginx -c "$WORK/nginx.conf" -p "$WORK" &
 NGINX=$!
 trap 'kill $SERVER $NGINX 2>/dev/null || true' EXIT
 for _ in $(seq 150); do curl -sf "$B/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
+curl -sf "$B/healthz" >/dev/null || { echo "the server did not start ($WORK/server.log)" >&2; exit 1; }
+kill -0 "$NGINX" 2>/dev/null || { echo "nginx did not start ($WORK/nginx-error.log)" >&2; exit 1; }
 
 # A reader with an account (the pages read it on every visit).
 psql -q "$CLOUDCAST__POSTGRES__URL" -c "DELETE FROM users WHERE username = 'pagesbench'"
@@ -112,6 +114,8 @@ cat >"$WORK/urls.lua" <<'EOF'
 local urls = {}
 for line in io.lines(os.getenv("URLS")) do urls[#urls + 1] = line end
 local cookie = os.getenv("COOKIE")
+-- Each thread starts at its own place (a table's address differs per thread).
+math.randomseed(os.time() + tonumber(tostring({}):match("0x(%x+)") or "0", 16))
 local i = math.random(#urls)
 request = function()
   i = i % #urls + 1

@@ -6,7 +6,7 @@
 
 use axum::body::{Body, to_bytes};
 use axum::extract::Request;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
@@ -23,15 +23,23 @@ const MAX_PAGE_BYTES: usize = 16 << 20;
 /// the same on every node), makes it cacheable, and answers 304 when the
 /// reader has it already.
 pub(crate) async fn anonymous_pages(req: Request, next: Next) -> Response {
+    // Anonymous: no credential at all. A malformed `Authorization` (a
+    // proxy's Basic credentials, say) is not "none": the page may still be
+    // rendered for the session cookie beside it.
     let anonymous = matches!(*req.method(), Method::GET | Method::HEAD)
-        && !matches!(cloudcast_core::auth::credential(req.headers()), Ok(Some(_)));
+        && matches!(cloudcast_core::auth::credential(req.headers()), Ok(None))
+        && !carries_secret(req.uri());
     let if_none_match = req
         .headers()
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let resp = next.run(req).await;
-    if !anonymous || resp.status() != StatusCode::OK || !is_shared_page(resp.headers()) {
+    if !anonymous
+        || resp.status() != StatusCode::OK
+        || resp.extensions().get::<ForVisitor>().is_some()
+        || !is_shared_page(resp.headers())
+    {
         return resp;
     }
     let (mut parts, body) = resp.into_parts();
@@ -45,8 +53,10 @@ pub(crate) async fn anonymous_pages(req: Request, next: Next) -> Response {
         HeaderValue::from_static(CACHE_CONTROL),
     );
     // A shared cache must not give this page to a reader with cookies of
-    // their own (a session it does not know about is still a session).
+    // their own (a session it does not know about is still a session). The
+    // 304 must vary as the 200 does, which compression may also vary.
     h.append(header::VARY, HeaderValue::from_static("cookie"));
+    h.append(header::VARY, HeaderValue::from_static("accept-encoding"));
     if let Ok(v) = HeaderValue::from_str(&etag) {
         h.insert(header::ETAG, v);
     }
@@ -56,6 +66,23 @@ pub(crate) async fn anonymous_pages(req: Request, next: Next) -> Response {
         return Response::from_parts(parts, Body::empty());
     }
     Response::from_parts(parts, Body::from(bytes))
+}
+
+/// A page made for its visitor alone: it carries a URL signed for them
+/// (a mix's waveform, bound to the listener), so no shared cache may keep
+/// it, whoever asks. Set by `templates::for_visitor`.
+#[derive(Clone, Copy)]
+pub(crate) struct ForVisitor;
+
+/// A URL holding what only its holder should have (a mailed token, an
+/// unlisted playlist's secret, an authorization code): no shared cache
+/// keeps a copy of the page.
+fn carries_secret(uri: &Uri) -> bool {
+    uri.path().starts_with("/unsubscribe/")
+        || uri.query().is_some_and(|q| {
+            q.split('&')
+                .any(|kv| matches!(kv.split('=').next(), Some("token" | "secret" | "code")))
+        })
 }
 
 /// A page as the templates made it (`private, no-cache`, no cookie set):
@@ -79,6 +106,17 @@ fn etag_of(page: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_with_secrets_are_never_shared() {
+        let secret = |u: &str| carries_secret(&u.parse::<Uri>().expect("uri"));
+        assert!(secret("/reset-password?token=abc"));
+        assert!(secret("/playlists/1?x=1&secret=s"));
+        assert!(secret("/unsubscribe/t0ken"));
+        assert!(!secret("/search?q=token"));
+        assert!(!secret("/dj/mix?tokens=1"));
+        assert!(!secret("/"));
+    }
 
     #[test]
     fn tags_follow_the_bytes() {

@@ -57,7 +57,11 @@ pub async fn embed(
         cc,
         playlist: None,
     };
-    Ok(framable(templates::page(StatusCode::OK, &page)))
+    // Its waveform's URL is signed for this visitor.
+    Ok(framable(templates::for_visitor(templates::page(
+        StatusCode::OK,
+        &page,
+    ))))
 }
 
 /// Meant to be framed by any site (`frame-ancestors *`).
@@ -115,7 +119,11 @@ pub async fn embed_playlist(
         cc,
         playlist: Some((pl.title, absolute(&state, &pl.url), pl.items)),
     };
-    Ok(framable(templates::page(StatusCode::OK, &page)))
+    // Its waveform's URL is signed for this visitor.
+    Ok(framable(templates::for_visitor(templates::page(
+        StatusCode::OK,
+        &page,
+    ))))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

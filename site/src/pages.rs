@@ -318,7 +318,11 @@ pub async fn cloudcast(
         l,
         cc,
     };
-    Ok(templates::page(StatusCode::OK, &page))
+    // Its waveform's URL is signed for this visitor.
+    Ok(templates::for_visitor(templates::page(
+        StatusCode::OK,
+        &page,
+    )))
 }
 
 /// The text an unfurled link shows: the description's start, else who and how long.

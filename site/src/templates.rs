@@ -67,6 +67,13 @@ pub fn page<T: Template>(status: StatusCode, t: &T) -> Response {
     }
 }
 
+/// A page made for its visitor alone (it carries a URL signed for them):
+/// never kept by a shared cache, even when the visitor is signed out.
+pub(crate) fn for_visitor(mut resp: Response) -> Response {
+    resp.extensions_mut().insert(crate::cache::ForVisitor);
+    resp
+}
+
 /// What a page may run: scripts from this site only (no inline script, no
 /// `eval`), no plugins, no `<base>` that would move relative links; the
 /// pages are framed by the site alone. The embed player, framed by any site,

@@ -768,7 +768,7 @@ async fn anonymous_pages_are_cacheable_and_signed_in_pages_never() {
     let same = get("/", &[]).await.expect("same");
     assert_eq!(etag_of(&same).as_deref(), Some(tag.as_str()));
     // A new mix on the home page is a new page: the old tag no longer matches.
-    sys.ready_cloudcast(&dj, 3, "Cache Mix").await;
+    let mix = sys.ready_cloudcast(&dj, 3, "Cache Mix").await;
     let changed = get("/", &[("if-none-match", &tag)]).await.expect("changed");
     assert_eq!(changed.status(), 200);
     assert_ne!(etag_of(&changed).as_deref(), Some(tag.as_str()));
@@ -781,6 +781,25 @@ async fn anonymous_pages_are_cacheable_and_signed_in_pages_never() {
             .unwrap_or_default()
             .starts_with("public")
     );
+    // A mix page and its embed carry a waveform URL signed for their
+    // visitor; a page whose URL holds a token is its holder's: neither is
+    // ever shared.
+    let mix_url = mix["url"].as_str().expect("url").to_string();
+    let mix_id = mix["id"].as_str().expect("id").to_string();
+    for path in [
+        mix_url.as_str(),
+        &format!("/embed/{mix_id}"),
+        "/reset-password?token=abc",
+    ] {
+        let resp = get(path, &[]).await.expect("page");
+        assert_eq!(resp.status(), 200, "{path}");
+        assert!(etag_of(&resp).is_none(), "{path}");
+        let cc = resp.headers().get("cache-control");
+        assert!(
+            !cc.is_some_and(|v| v.to_str().unwrap_or_default().contains("public")),
+            "{path}: {cc:?}"
+        );
+    }
     let missing = get("/nobody_here_at_all", &[]).await.expect("missing");
     assert_eq!(missing.status(), 404);
     assert!(etag_of(&missing).is_none());
