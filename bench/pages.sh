@@ -55,7 +55,7 @@ http {
   scgi_temp_path $WORK/nginx-scgi;
   # Our pages behind nginx as a cache, as their headers allow: anonymous
   # pages kept 10 s and served stale while one request renders again;
-  # a session cookie passes through uncached.
+  # a session cookie passes through uncached (the README's set-up).
   proxy_cache_path $WORK/nginx-cache levels=1:2 keys_zone=pages:16m max_size=1g inactive=10m use_temp_path=off;
   upstream cloudcast { server 127.0.0.1:$PORT; keepalive 64; }
   server {
@@ -71,6 +71,9 @@ http {
       proxy_cache_use_stale updating error timeout;
       proxy_cache_bypass \$cookie_cc_session;
       proxy_no_cache \$cookie_cc_session;
+      # Keyed on the session cookie alone (README): a browser's other
+      # cookies (the listener cookie) must not split the cache per reader.
+      proxy_ignore_headers Vary;
     }
   }
   server {
