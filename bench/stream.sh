@@ -58,9 +58,12 @@ start_server
 
 # A 30-minute mix, transcoded by the server itself.
 bench_mix "$WORK" "$B" 1800 192
-STREAM_URL=$(curl -sf "$B/api/v1/cloudcasts/$ID" | python3 -c 'import json,sys; print(json.load(sys.stdin)["stream_url"])')
+# A stream URL is signed for its listener (address and user agent): every
+# request for it, wrk's included, names the same browser.
+UA="Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
+STREAM_URL=$(curl -sf -A "$UA" "$B/api/v1/cloudcasts/$ID" | python3 -c 'import json,sys; print(json.load(sys.stdin)["stream_url"])')
 MEDIA_PATH=$(python3 -c 'import sys,urllib.parse as u; p=u.urlsplit(sys.argv[1]); print(p.path.rsplit("/",1)[0] + "/aac_192k.mp4?" + p.query)' "$STREAM_URL")
-curl -sf "$B$MEDIA_PATH" -o "$WORK/www/mix.mp4"
+curl -sf -A "$UA" "$B$MEDIA_PATH" -o "$WORK/www/mix.mp4"
 SIZE=$(stat -c %s "$WORK/www/mix.mp4")
 # Measure a stream node as production runs it: its own process, no worker.
 kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
@@ -96,7 +99,7 @@ math.randomseed(42)
 local size, len = $SIZE, $RANGE
 request = function()
   local first = math.random(0, size - len)
-  return wrk.format("GET", nil, { Range = "bytes=" .. first .. "-" .. (first + len - 1) })
+  return wrk.format("GET", nil, { Range = "bytes=" .. first .. "-" .. (first + len - 1), ["User-Agent"] = "$UA" })
 end
 EOF
 BEAT="{\"cloudcast_id\":\"$ID\",\"session_id\":\"bench\",\"seq\":1,\"position_ms\":60000}"
@@ -108,8 +111,8 @@ wrk.headers["User-Agent"] = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/201
 EOF
 
 # Warm our chunk cache with one full read, then check both serve identical bytes.
-curl -sf "$B$MEDIA_PATH" -o /dev/null
-cmp <(curl -sf -H 'Range: bytes=1000-99999' "$B$MEDIA_PATH") \
+curl -sf -A "$UA" "$B$MEDIA_PATH" -o /dev/null
+cmp <(curl -sf -A "$UA" -H 'Range: bytes=1000-99999' "$B$MEDIA_PATH") \
     <(curl -sf -H 'Range: bytes=1000-99999' "http://127.0.0.1:$NGINX_PORT/mix.mp4")
 
 # wrk -> "req_per_s p50_ms p99_ms non2xx"
@@ -152,7 +155,7 @@ chunks = random.sample(range($SIZE // $CHUNK - 1), 60)
 print(' '.join(str(c * $CHUNK + 1000) for c in chunks))")
 for pass in cold warm; do
   for off in $OFFSETS; do
-    t=$(curl -sf -o /dev/null -w '%{time_total}' -H "Range: bytes=$off-$((off + RANGE - 1))" "$B$MEDIA_PATH")
+    t=$(curl -sf -A "$UA" -o /dev/null -w '%{time_total}' -H "Range: bytes=$off-$((off + RANGE - 1))" "$B$MEDIA_PATH")
     if [[ $pass == cold ]]; then cold+=("$t"); else warm+=("$t"); fi
   done
 done
@@ -175,6 +178,8 @@ for name, o, n in (("cache-hot ranges", ho, hn), ("heartbeat intake", bo, bn)):
           f" | nginx {med(n,0):.0f} req/s (p50 {med(n,1):.2f} ms, p99 {med(n,2):.2f} ms)"
           f" | ratio {med(o,0) / med(n,0):.2f}")
     print(f"  runs ours: {', '.join(f'{r[0]:.0f}' for r in o)}; nginx: {', '.join(f'{r[0]:.0f}' for r in n)}")
+    if sum(r[3] for r in o):
+        sys.exit(f"{name}: our server refused requests; the ratio would mean nothing")
 print(f"cold path (cache miss -> S3 ranged GET), {len(cold)} ranges: p50 {q(cold,.5):.2f} ms, p99 {q(cold,.99):.2f} ms;"
       f" same ranges cached: p50 {q(warm,.5):.2f} ms, p99 {q(warm,.99):.2f} ms; S3 fetches {fetches}")
 print(f"stream server peak RSS (VmHWM) after the hot runs: {rss / 1024:.1f} MiB")
