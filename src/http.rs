@@ -185,8 +185,7 @@ async fn guard(State(site): State<std::sync::Arc<str>>, req: Request, next: Next
         return ApiError::new(StatusCode::FORBIDDEN, "cross_site_request", origin::REFUSAL)
             .into_response();
     }
-    // Any credential, even a malformed one beside a session cookie, counts.
-    let signed_in = !matches!(cloudcast_core::auth::credential(req.headers()), Ok(None));
+    let signed_in = cloudcast_core::auth::any_credential(req.headers());
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
     h.insert(

@@ -29,9 +29,10 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 use webauthn_rs::prelude::{
-    CreationChallengeResponse, DiscoverableAuthentication, DiscoverableKey, Passkey,
-    PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential,
-    RequestChallengeResponse, Url, Webauthn, WebauthnBuilder, WebauthnError,
+    AuthenticationResult, CreationChallengeResponse, DiscoverableAuthentication, DiscoverableKey,
+    Passkey, PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential,
+    RegisterPublicKeyCredential, RequestChallengeResponse, Url, Webauthn, WebauthnBuilder,
+    WebauthnError,
 };
 use webauthn_rs_proto::ResidentKeyRequirement;
 
@@ -513,14 +514,9 @@ pub async fn answer_assertion(
     .fetch_optional(&mut *tx)
     .await?;
     if let Some((id, credential)) = row {
-        let mut passkey: Passkey =
+        let passkey: Passkey =
             serde_json::from_value(credential).map_err(AccountsError::passkey)?;
-        passkey.update_credential(&result);
-        sqlx::query("UPDATE passkeys SET credential = $2, last_used_at = now() WHERE id = $1")
-            .bind(id)
-            .bind(serde_json::to_value(&passkey).map_err(AccountsError::passkey)?)
-            .execute(&mut *tx)
-            .await?;
+        record_use(&mut tx, id, passkey, &result).await?;
     }
     tx.commit().await?;
     let (token, _) = cloudcast_core::auth::new_token();
@@ -567,6 +563,24 @@ pub struct PasskeySignIn {
     pub credential: PublicKeyCredential,
 }
 
+/// A passkey that answered, under the row lock its caller took: the
+/// counter moves on (a clone of the key shows as one going back) and the
+/// time it was last used.
+async fn record_use(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    id: Uuid,
+    mut passkey: Passkey,
+    result: &AuthenticationResult,
+) -> Result<(), AccountsError> {
+    passkey.update_credential(result);
+    sqlx::query("UPDATE passkeys SET credential = $2, last_used_at = now() WHERE id = $1")
+        .bind(id)
+        .bind(serde_json::to_value(&passkey).map_err(AccountsError::passkey)?)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// `POST /api/v1/sessions/passkey`: signed in by a passkey, no password.
 #[utoipa::path(post, path = "/api/v1/sessions/passkey", tag = "accounts",
     summary = "Sign in with a passkey",
@@ -608,8 +622,7 @@ pub async fn sign_in(
     let Some((id, credential)) = row else {
         return Err(AccountsError::BadCredentials);
     };
-    let mut passkey: Passkey =
-        serde_json::from_value(credential).map_err(AccountsError::passkey)?;
+    let passkey: Passkey = serde_json::from_value(credential).map_err(AccountsError::passkey)?;
     let result = match webauthn.finish_discoverable_authentication(
         &req.credential,
         auth,
@@ -630,13 +643,7 @@ pub async fn sign_in(
             return Err(AccountsError::BadCredentials);
         }
     };
-    // The counter moves on (a clone of the key shows as one going back).
-    passkey.update_credential(&result);
-    sqlx::query("UPDATE passkeys SET credential = $2, last_used_at = now() WHERE id = $1")
-        .bind(id)
-        .bind(serde_json::to_value(&passkey).map_err(AccountsError::passkey)?)
-        .execute(&mut *tx)
-        .await?;
+    record_use(&mut tx, id, passkey, &result).await?;
     tx.commit().await?;
     let resp = crate::sessions::open(&state, user, &headers).await?;
     tracing::info!(user_id = %user, "signed in with a passkey");

@@ -176,6 +176,13 @@ pub fn credential(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
     }
 }
 
+/// Does the request carry any credential, even a malformed one (a
+/// proxy's Basic credentials beside a session cookie)? What a shared cache
+/// may not keep an answer to (`src/http.rs::guard`, `site/src/cache.rs`).
+pub fn any_credential(headers: &HeaderMap) -> bool {
+    !matches!(credential(headers), Ok(None))
+}
+
 /// Resolves a token hash to its user, if the token is known and not expired.
 pub async fn user_for_token_hash(pool: &PgPool, hash: &[u8]) -> Result<Option<Uuid>, sqlx::Error> {
     crate::metrics::timed_pg(

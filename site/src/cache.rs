@@ -23,11 +23,10 @@ const MAX_PAGE_BYTES: usize = 16 << 20;
 /// the same on every node), makes it cacheable, and answers 304 when the
 /// reader has it already.
 pub(crate) async fn anonymous_pages(req: Request, next: Next) -> Response {
-    // Anonymous: no credential at all. A malformed `Authorization` (a
-    // proxy's Basic credentials, say) is not "none": the page may still be
-    // rendered for the session cookie beside it.
+    // Anonymous: no credential at all (a malformed one may sit beside a
+    // session cookie the page is rendered for).
     let anonymous = matches!(*req.method(), Method::GET | Method::HEAD)
-        && matches!(cloudcast_core::auth::credential(req.headers()), Ok(None))
+        && !cloudcast_core::auth::any_credential(req.headers())
         && !carries_secret(req.uri());
     let if_none_match = req
         .headers()
