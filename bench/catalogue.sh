@@ -27,14 +27,12 @@ mkdir -p "$WORK"
 eval "$(infra/dev services)"
 cargo build --release --bin cloudcast -q
 
-export CLOUDCAST__S3__EMBEDDED_ROOT="$WORK/s3" CLOUDCAST__S3__BUCKET=bench
-export CLOUDCAST__ANALYTICS__WAL_DIR="$WORK/wal" CLOUDCAST__TRANSCODE__WORK_DIR="$WORK/work"
 # The charts and related mixes are generated with the catalogue
 # (bench/catalogue_data.sql); no analytics node runs
 # (`--role api`), which would compute them again from an empty ClickHouse.
 # One client address sends every request here: lift the anonymous read limit.
 export CLOUDCAST__LIMITS__ANONYMOUS_READS_PER_MINUTE_PER_ADDRESS=1000000000
-bench_catalogue "$CLOUDCASTS" "$USERS"
+bench_catalogue "$WORK" "$CLOUDCASTS" "$USERS"
 
 target/release/cloudcast serve --role api --listen "127.0.0.1:$PORT" >> "$WORK/server.log" 2>&1 &
 SERVER=$!

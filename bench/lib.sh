@@ -83,13 +83,16 @@ print(f"figures: {path}")
 PY
 }
 
-# bench_catalogue CLOUDCASTS USERS: points CLOUDCAST__POSTGRES__URL (and the
-# ClickHouse database) at the generated catalogue of that size, shared by the
-# benches that read it (catalogue.sh, pages.sh), migrated to this build. It is
-# generated (bench/catalogue_data.sql, minutes at 1 M) only when missing, of
-# another size, or with FRESH=1.
+# bench_catalogue WORK CLOUDCASTS USERS: points CLOUDCAST__POSTGRES__URL (and
+# the ClickHouse database) at the generated catalogue of that size, shared by
+# the benches that read it (catalogue.sh, pages.sh, search_engine.sh),
+# migrated to this build; the server's folders go under WORK. It is generated
+# (bench/catalogue_data.sql, minutes at 1 M) only when missing, of another
+# size, or with FRESH=1.
 bench_catalogue() {
-  local cloudcasts="$1" users="$2" db=cloudcast_bench_catalogue have start log
+  local work="$1" cloudcasts="$2" users="$3" db=cloudcast_bench_catalogue have start log
+  export CLOUDCAST__S3__EMBEDDED_ROOT="$work/s3" CLOUDCAST__S3__BUCKET=bench
+  export CLOUDCAST__ANALYTICS__WAL_DIR="$work/wal" CLOUDCAST__TRANSCODE__WORK_DIR="$work/work"
   log=$(mktemp)
   export CLOUDCAST__POSTGRES__URL="${CLOUDCAST__POSTGRES__URL%/*}/$db"
   export CLOUDCAST__CLICKHOUSE__DATABASE=$db

@@ -33,13 +33,11 @@ bench_tools wrk nginx-light
 eval "$(infra/dev services)"
 cargo build --release --bin cloudcast -q
 
-export CLOUDCAST__S3__EMBEDDED_ROOT="$WORK/s3" CLOUDCAST__S3__BUCKET=bench
-export CLOUDCAST__ANALYTICS__WAL_DIR="$WORK/wal" CLOUDCAST__TRANSCODE__WORK_DIR="$WORK/work"
 # Every reader comes from one address: lift the anonymous read limit (the
 # limit is not what is measured; bench/soak.sh runs with the defaults).
 export CLOUDCAST__LIMITS__ANONYMOUS_READS_PER_MINUTE_PER_ADDRESS=1000000000
 export CLOUDCAST__LIMITS__SIGNUPS_PER_HOUR_PER_ADDRESS=1000
-bench_catalogue "$CLOUDCASTS" "$USERS"
+bench_catalogue "$WORK" "$CLOUDCASTS" "$USERS"
 
 B="http://127.0.0.1:$PORT"
 target/release/cloudcast serve --role api --listen "127.0.0.1:$PORT" >>"$WORK/server.log" 2>&1 &

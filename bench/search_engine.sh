@@ -25,9 +25,7 @@ rm -rf "$WORK" && mkdir -p "$WORK"
 eval "$(infra/dev services)"
 cargo build --release --bin cloudcast -q
 cargo build --release -q --manifest-path bench/search_engine/Cargo.toml --target-dir var/bench/search_engine_target
-export CLOUDCAST__S3__EMBEDDED_ROOT="$WORK/s3" CLOUDCAST__S3__BUCKET=bench
-export CLOUDCAST__ANALYTICS__WAL_DIR="$WORK/wal" CLOUDCAST__TRANSCODE__WORK_DIR="$WORK/work"
-bench_catalogue "$CLOUDCASTS" "$USERS"
+bench_catalogue "$WORK" "$CLOUDCASTS" "$USERS"
 PG="$CLOUDCAST__POSTGRES__URL"
 LISTED="c.visibility = 'public' AND c.status = 'ready' AND c.listed_at <= now() AND c.taken_down_at IS NULL
   AND NOT c.draft AND (c.owner_hidden_until IS NULL OR c.owner_hidden_until <= now())"
